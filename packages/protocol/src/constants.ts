@@ -1,0 +1,56 @@
+/** Version of the signalling protocol; sent by the client in `login`. */
+export const PROTOCOL_VERSION = 1;
+
+/** Path of the signalling WebSocket on the server. */
+export const SIGNAL_PATH = '/ws';
+
+/** The largest frame the server accepts; larger frames are answered with FRAME_TOO_LARGE. */
+export const MAX_FRAME_BYTES = 64 * 1024;
+
+/** User IDs: letters, digits, hyphens and underscores (seed document), at most 32 characters. */
+export const USER_ID_PATTERN = '^[A-Za-z0-9_-]{1,32}$';
+
+/** The most invitees one invitation may name. */
+export const MAX_INVITEES = 16;
+
+/** Invitation timeout when neither the caller nor the server config says otherwise (seconds). */
+export const DEFAULT_INVITE_TIMEOUT_S = 30;
+
+/** The longest invitation timeout a caller may ask for (seconds); 0 asks for no timeout. */
+export const MAX_INVITE_TIMEOUT_S = 3600;
+
+/** Call types, as the seed document numbers them. */
+export const CallType = {
+  AUDIO: 1,
+  VIDEO: 2,
+} as const;
+export type CallType = (typeof CallType)[keyof typeof CallType];
+
+/** Why a call ended, carried by `callEnded`. */
+export const CallEndReason = {
+  /** The last other member hung up. */
+  HANGUP: 'hangup',
+  /** A member's session went away for good (logout, kick, lost connection past the resume window). */
+  DISCONNECTED: 'disconnected',
+  /** Every invitee rejected, was busy or did not answer, so nobody joined the caller. */
+  NO_ANSWER: 'no_answer',
+  /** The caller cancelled before anybody answered. */
+  CANCELLED: 'cancelled',
+} as const;
+export type CallEndReason = (typeof CallEndReason)[keyof typeof CallEndReason];
+
+/** Why an invitation stopped ringing for an invitee, carried by `inviteEnded`. */
+export const InviteEndReason = {
+  /** The caller hung up before the invitee answered. */
+  CANCELLED: 'cancelled',
+  /** Nobody answered within the invitation's timeout. */
+  TIMEOUT: 'timeout',
+} as const;
+export type InviteEndReason = (typeof InviteEndReason)[keyof typeof InviteEndReason];
+
+/** Why the server closed a session, carried by `kicked`. */
+export const KickReason = {
+  /** The same user logged in on another connection. */
+  DUPLICATE_LOGIN: 'duplicate_login',
+} as const;
+export type KickReason = (typeof KickReason)[keyof typeof KickReason];

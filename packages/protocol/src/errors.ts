@@ -1,0 +1,98 @@
+/**
+ * Every error code Ringline's server sends, in one registry. The wire carries
+ * `{ code, name, message }`; `code` is stable, `name` is for humans and logs.
+ * docs/errors.md lists each of them (a test keeps the two in step).
+ */
+export const ServerErrorCode = {
+  /** The frame was not valid JSON, or not a JSON object. */
+  MALFORMED_MESSAGE: 40000,
+  /** The message's `type` is not one this server knows. */
+  UNKNOWN_TYPE: 40001,
+  /** A field is missing, of the wrong type, or out of range. */
+  INVALID_FIELD: 40002,
+  /** The frame is larger than the server accepts (`MAX_FRAME_BYTES`). */
+  FRAME_TOO_LARGE: 40003,
+  /** A user ID that does not match `USER_ID_PATTERN`. */
+  INVALID_USER_ID: 40004,
+  /** The session sent requests faster than its rate limit allows. */
+  RATE_LIMITED: 40005,
+
+  /** A request other than `login` arrived before login succeeded. */
+  NOT_LOGGED_IN: 40100,
+  /** The userSig could not be decoded or its HMAC does not match. */
+  USERSIG_INVALID: 40101,
+  /** The userSig has expired. */
+  USERSIG_EXPIRED: 40102,
+  /** The userSig was issued for another SDKAppID. */
+  USERSIG_WRONG_APP: 40103,
+  /** The userSig was issued for another user ID. */
+  USERSIG_WRONG_USER: 40104,
+  /** `login` was sent on a connection that is already logged in. */
+  ALREADY_LOGGED_IN: 40105,
+  /** The SDKAppID is not the one this server serves. */
+  UNKNOWN_APP: 40106,
+
+  /** The invitation is not addressed to (or sent by) the requesting user. */
+  NOT_YOUR_INVITATION: 40300,
+  /** The requesting user is not a member of that call, or the target is not. */
+  NOT_CALL_MEMBER: 40301,
+  /** A user tried to call themselves. */
+  CANNOT_CALL_SELF: 40302,
+
+  /** No invitation with that ID is ringing. */
+  INVITATION_NOT_FOUND: 40400,
+  /** No call with that ID exists. */
+  CALL_NOT_FOUND: 40401,
+
+  /** The invitation was already answered (a duplicate accept or reject). */
+  INVITATION_ALREADY_HANDLED: 40900,
+  /** The requesting user is already in a call or ringing, so cannot start another. */
+  ALREADY_IN_CALL: 40901,
+  /** The operation does not fit the call's current state. */
+  INVALID_CALL_STATE: 40902,
+
+  /** The feature is not available on this server (for example group calls without an SFU). */
+  NOT_SUPPORTED: 50100,
+  /** Something failed inside the server; the message says what. */
+  INTERNAL: 50000,
+} as const;
+
+export type ServerErrorName = keyof typeof ServerErrorCode;
+export type ServerErrorCodeValue = (typeof ServerErrorCode)[ServerErrorName];
+
+/**
+ * The error codes of the TRTCCalling web component (seed document), raised by the SDK itself
+ * through the `ERROR` event and rejected promises.
+ */
+export const SdkErrorCode = {
+  /** `switchToAudioCall` failed. */
+  SWITCH_TO_AUDIO_FAILED: 60001,
+  /** `switchToVideoCall` failed. */
+  SWITCH_TO_VIDEO_FAILED: 60002,
+  /** No microphone is available. */
+  NO_MICROPHONE: 60003,
+  /** No camera is available. */
+  NO_CAMERA: 60004,
+  /** The user denied access to the camera or microphone. */
+  PERMISSION_DENIED: 60005,
+  /** The browser does not support WebRTC. */
+  WEBRTC_UNSUPPORTED: 60006,
+} as const;
+
+export type SdkErrorName = keyof typeof SdkErrorCode;
+
+/** The error object on the wire. */
+export interface WireError {
+  code: number;
+  name: string;
+  message: string;
+}
+
+const namesByCode = new Map<number, string>(
+  Object.entries(ServerErrorCode).map(([name, code]) => [code, name]),
+);
+
+/** The registry name of a server error code, or `undefined` for an unknown code. */
+export function serverErrorName(code: number): string | undefined {
+  return namesByCode.get(code);
+}

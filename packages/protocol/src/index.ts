@@ -1,0 +1,38 @@
+export {
+  PROTOCOL_VERSION,
+  SIGNAL_PATH,
+  MAX_FRAME_BYTES,
+  USER_ID_PATTERN,
+  MAX_INVITEES,
+  DEFAULT_INVITE_TIMEOUT_S,
+  MAX_INVITE_TIMEOUT_S,
+  CallType,
+  CallEndReason,
+  InviteEndReason,
+  KickReason,
+} from './constants.js';
+export {
+  ServerErrorCode,
+  SdkErrorCode,
+  serverErrorName,
+  type ServerErrorName,
+  type ServerErrorCodeValue,
+  type SdkErrorName,
+  type WireError,
+} from './errors.js';
+export type {
+  OfflinePushInfo,
+  SignalData,
+  ClientRequestType,
+  ClientRequestOf,
+  ClientRequest,
+  IceServer,
+  CallMember,
+  RequestResults,
+  ReplyMessage,
+  ErrorMessage,
+  PushPayloads,
+  PushType,
+  PushMessage,
+  ServerMessage,
+} from './schema.js';

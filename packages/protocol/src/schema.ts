@@ -1,0 +1,247 @@
+/**
+ * The signalling protocol, defined once as TypeBox schemas: the server compiles them to validate
+ * every frame at its edge, and both sides take their TypeScript types from them.
+ *
+ * Client → server: requests, each with an `id` and exactly one `reply` carrying the same id.
+ * Server → client: replies, `error` for frames that had no usable id, and pushes. Every push carries
+ * a per-session `seq` (1, 2, 3, …) so that a client that reconnects can resume its session and have
+ * the server replay what it missed (`login.resume.lastSeq`).
+ */
+import { Type, type Static, type TSchema } from '@sinclair/typebox';
+import {
+  MAX_INVITEES,
+  MAX_INVITE_TIMEOUT_S,
+  USER_ID_PATTERN,
+  type CallEndReason,
+  type CallType,
+  type InviteEndReason,
+  type KickReason,
+} from './constants.js';
+import type { WireError } from './errors.js';
+
+const strict = { additionalProperties: false } as const;
+
+export const UserIdSchema = Type.String({ pattern: USER_ID_PATTERN });
+const Id = Type.String({ minLength: 1, maxLength: 64 });
+const RequestId = Type.Integer({ minimum: 0, maximum: Number.MAX_SAFE_INTEGER });
+const Seq = Type.Integer({ minimum: 0, maximum: Number.MAX_SAFE_INTEGER });
+export const CallTypeSchema = Type.Union([Type.Literal(1), Type.Literal(2)]);
+
+export const OfflinePushInfoSchema = Type.Object(
+  {
+    title: Type.Optional(Type.String({ maxLength: 256 })),
+    description: Type.Optional(Type.String({ maxLength: 1024 })),
+    androidOPPOChannelID: Type.Optional(Type.String({ maxLength: 256 })),
+    extension: Type.Optional(Type.String({ maxLength: 4096 })),
+  },
+  strict,
+);
+export type OfflinePushInfo = Static<typeof OfflinePushInfoSchema>;
+
+export const SignalDataSchema = Type.Object(
+  {
+    description: Type.Optional(
+      Type.Object(
+        {
+          type: Type.Union([
+            Type.Literal('offer'),
+            Type.Literal('answer'),
+            Type.Literal('pranswer'),
+            Type.Literal('rollback'),
+          ]),
+          sdp: Type.Optional(Type.String({ maxLength: 48 * 1024 })),
+        },
+        strict,
+      ),
+    ),
+    candidate: Type.Optional(
+      Type.Object(
+        {
+          candidate: Type.String({ maxLength: 1024 }),
+          sdpMid: Type.Optional(Type.Union([Type.String({ maxLength: 64 }), Type.Null()])),
+          sdpMLineIndex: Type.Optional(
+            Type.Union([Type.Integer({ minimum: 0, maximum: 1024 }), Type.Null()]),
+          ),
+          usernameFragment: Type.Optional(
+            Type.Union([Type.String({ maxLength: 256 }), Type.Null()]),
+          ),
+        },
+        strict,
+      ),
+    ),
+  },
+  strict,
+);
+/** What one peer sends the other through `signal`: an SDP description or an ICE candidate. */
+export type SignalData = Static<typeof SignalDataSchema>;
+
+function request<T extends string, P extends Record<string, TSchema>>(type: T, props: P) {
+  return Type.Object({ id: RequestId, type: Type.Literal(type), ...props }, strict);
+}
+
+/** Log in with a userSig; `resume` asks to continue an earlier session of the same user. */
+export const LoginRequestSchema = request('login', {
+  sdkAppID: Type.Integer({ minimum: 1, maximum: 0xffffffff }),
+  userID: Type.String({ minLength: 1, maxLength: 64 }),
+  userSig: Type.String({ minLength: 1, maxLength: 4096 }),
+  protocol: Type.Optional(Type.Integer({ minimum: 1, maximum: 1000 })),
+  resume: Type.Optional(Type.Object({ sessionID: Id, lastSeq: Seq }, strict)),
+});
+/** End the session: pending invitations are cancelled and calls are left. */
+export const LogoutRequestSchema = request('logout', {});
+/** Keep-alive; `ack` tells the server the highest push seq received, so it can drop older ones. */
+export const PingRequestSchema = request('ping', { ack: Type.Optional(Seq) });
+/** Invite users to a new call, or (with `callID`) into a call the sender is in. */
+export const InviteRequestSchema = request('invite', {
+  userIDList: Type.Array(UserIdSchema, { minItems: 1, maxItems: MAX_INVITEES }),
+  callType: CallTypeSchema,
+  groupID: Type.Optional(Type.String({ minLength: 1, maxLength: 64 })),
+  /** Seconds; 0 means the invitation rings until answered or cancelled. */
+  timeout: Type.Optional(Type.Integer({ minimum: 0, maximum: MAX_INVITE_TIMEOUT_S })),
+  offlinePushInfo: Type.Optional(OfflinePushInfoSchema),
+  callID: Type.Optional(Id),
+});
+/** Accept an invitation addressed to the sender. */
+export const AcceptRequestSchema = request('accept', { inviteID: Id });
+/** Reject an invitation addressed to the sender; `busy` reports the line as busy instead. */
+export const RejectRequestSchema = request('reject', {
+  inviteID: Id,
+  busy: Type.Optional(Type.Boolean()),
+});
+/** Cancel an invitation the sender made, for every invitee still ringing. */
+export const CancelRequestSchema = request('cancel', { inviteID: Id });
+/** Leave a call (cancelling the sender's own invitations into it that still ring). */
+export const HangupRequestSchema = request('hangup', { callID: Id });
+/** Relay SDP or ICE to another member of the same call. */
+export const SignalRequestSchema = request('signal', {
+  callID: Id,
+  to: UserIdSchema,
+  data: SignalDataSchema,
+});
+/** Tell the other members whether the sender's mic and camera are on. */
+export const MediaRequestSchema = request('media', {
+  callID: Id,
+  audio: Type.Boolean(),
+  video: Type.Boolean(),
+});
+/** Switch a one-to-one call between audio and video; the other member follows. */
+export const SwitchCallTypeRequestSchema = request('switchCallType', {
+  callID: Id,
+  callType: CallTypeSchema,
+});
+
+export const ClientRequestSchemas = {
+  login: LoginRequestSchema,
+  logout: LogoutRequestSchema,
+  ping: PingRequestSchema,
+  invite: InviteRequestSchema,
+  accept: AcceptRequestSchema,
+  reject: RejectRequestSchema,
+  cancel: CancelRequestSchema,
+  hangup: HangupRequestSchema,
+  signal: SignalRequestSchema,
+  media: MediaRequestSchema,
+  switchCallType: SwitchCallTypeRequestSchema,
+} as const;
+export type ClientRequestType = keyof typeof ClientRequestSchemas;
+export type ClientRequestOf<T extends ClientRequestType> = Static<(typeof ClientRequestSchemas)[T]>;
+export type ClientRequest = { [T in ClientRequestType]: ClientRequestOf<T> }[ClientRequestType];
+
+/** A STUN or TURN server, as RTCIceServer. */
+export interface IceServer {
+  urls: string | string[];
+  username?: string;
+  credential?: string;
+}
+
+/** A member of a call and the state of their media. */
+export interface CallMember {
+  userID: string;
+  audio: boolean;
+  video: boolean;
+}
+
+/** What each request's successful reply carries. */
+export interface RequestResults {
+  login: {
+    sessionID: string;
+    /** True when `resume` was honoured: pushes after `lastSeq` follow this reply. */
+    resumed: boolean;
+    userID: string;
+    iceServers: IceServer[];
+    /** Default invitation timeout, seconds. */
+    inviteTimeout: number;
+    /** How long the server keeps a session whose connection dropped, seconds. */
+    resumeWindow: number;
+    /** How often the client should ping, seconds. */
+    pingInterval: number;
+  };
+  logout: Record<string, never>;
+  ping: { time: number };
+  invite: { inviteID: string; callID: string; roomID: number };
+  accept: { callID: string; roomID: number; callType: CallType; members: CallMember[] };
+  reject: Record<string, never>;
+  cancel: Record<string, never>;
+  hangup: Record<string, never>;
+  signal: Record<string, never>;
+  media: Record<string, never>;
+  switchCallType: Record<string, never>;
+}
+
+export type ReplyMessage =
+  | { [T in ClientRequestType]: { type: 'reply'; id: number; ok: true; result: RequestResults[T] } }[ClientRequestType]
+  | { type: 'reply'; id: number; ok: false; error: WireError };
+
+/** An error about a frame the server could not tie to a request id (e.g. malformed JSON). */
+export interface ErrorMessage {
+  type: 'error';
+  error: WireError;
+}
+
+/** Server pushes, keyed by type; each is sent with a `seq`. */
+export interface PushPayloads {
+  /** The recipient is invited to a call. */
+  invited: {
+    inviteID: string;
+    callID: string;
+    roomID: number;
+    sponsor: string;
+    userIDList: string[];
+    isFromGroup: boolean;
+    groupID?: string;
+    callType: CallType;
+    /** Seconds the invitation rings; 0 for no timeout. */
+    timeout: number;
+    offlinePushInfo?: OfflinePushInfo;
+  };
+  /** To the caller (and members): an invitee rejected. */
+  rejected: { inviteID: string; callID: string; userID: string };
+  /** To the caller (and members): an invitee was busy. */
+  lineBusy: { inviteID: string; callID: string; userID: string };
+  /** To the caller (and members): invitees did not answer in time. */
+  noResponse: { inviteID: string; callID: string; userID: string; userIDList: string[] };
+  /** To an invitee: the invitation stopped ringing without an answer. */
+  inviteEnded: { inviteID: string; callID: string; reason: InviteEndReason };
+  /** A user joined the call the recipient is in. */
+  userEnter: { callID: string; userID: string; audio: boolean; video: boolean };
+  /** A user left the call the recipient is in. */
+  userLeave: { callID: string; userID: string };
+  /** The call the recipient was in (or calling from) ended. */
+  callEnded: { callID: string; reason: CallEndReason };
+  /** SDP or ICE from another member. */
+  signal: { callID: string; from: string; data: SignalData };
+  /** Another member's mic or camera changed. */
+  mediaState: { callID: string; userID: string; audio: boolean; video: boolean };
+  /** The call switched between audio and video. */
+  callTypeChanged: { callID: string; callType: CallType; userID: string };
+  /** The list of invitees still ringing in the recipient's call changed. */
+  inviteeListUpdate: { callID: string; userIDList: string[] };
+  /** The session was closed by the server; the connection closes after this. */
+  kicked: { reason: KickReason };
+}
+export type PushType = keyof PushPayloads;
+export type PushMessage = {
+  [T in PushType]: { type: T; seq: number } & PushPayloads[T];
+}[PushType];
+
+export type ServerMessage = ReplyMessage | ErrorMessage | PushMessage;
