@@ -189,7 +189,9 @@ export interface RequestResults {
 }
 
 export type ReplyMessage =
-  | { [T in ClientRequestType]: { type: 'reply'; id: number; ok: true; result: RequestResults[T] } }[ClientRequestType]
+  | {
+      [T in ClientRequestType]: { type: 'reply'; id: number; ok: true; result: RequestResults[T] };
+    }[ClientRequestType]
   | { type: 'reply'; id: number; ok: false; error: WireError };
 
 /** An error about a frame the server could not tie to a request id (e.g. malformed JSON). */
