@@ -14,7 +14,7 @@ export const workspaceAliases = [
 export default defineConfig({
   resolve: { alias: workspaceAliases },
   test: {
-    include: ['packages/*/src/**/*.test.ts'],
+    include: ['packages/*/src/**/*.test.ts', 'apps/*/src/**/*.test.ts'],
     testTimeout: 15_000,
   },
 });

@@ -62,7 +62,7 @@ export type ServerErrorCodeValue = (typeof ServerErrorCode)[ServerErrorName];
 
 /**
  * The error codes of the TRTCCalling web component (seed document), raised by the SDK itself
- * through the `ERROR` event and rejected promises.
+ * through the `ERROR` event and rejected promises, plus Ringline's connection codes (601xx).
  */
 export const SdkErrorCode = {
   /** `switchToAudioCall` failed. */
@@ -77,6 +77,12 @@ export const SdkErrorCode = {
   PERMISSION_DENIED: 60005,
   /** The browser does not support WebRTC. */
   WEBRTC_UNSUPPORTED: 60006,
+
+  // Ringline additions (not in the seed): failures of the SDK's own connection to the server.
+  /** The server did not answer a request in time. */
+  SIGNAL_TIMEOUT: 60100,
+  /** The connection to the server is not open, or closed before the request was answered. */
+  SIGNAL_DISCONNECTED: 60101,
 } as const;
 
 export type SdkErrorName = keyof typeof SdkErrorCode;

@@ -1,0 +1,306 @@
+// Call-setup benchmark: Chromium (fake devices) against the real Ringline server, inside the test
+// network namespace. Run with `npm run bench:call` (builds, then runs this under scripts/in-netns.sh).
+//
+//   (a) call() → INVITED on the callee          — signalling latency, ≥ 50 calls (each rejected)
+//   (b) accept() → first decoded remote frame     — on both sides, ≥ 10 calls (each hung up)
+//   (c) floor: a bare RTCPeerConnection pair in one page, getUserMedia → first decoded frame
+//
+// Times are taken in the pages with performance.timeOrigin + performance.now() (one machine, one
+// clock), frames with requestVideoFrameCallback. Prints a table and the ratio (b)/(c); writes
+// bench/results/call.json. Bounded: BENCH_DEADLINE_S (default 300) for the whole run.
+//
+// Env: BENCH_INVITES (50), BENCH_CONNECTS (10), BENCH_DEADLINE_S (300).
+import { mkdir, mkdtemp, rm, writeFile } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { genUserSig, startServer } from '@ringline/server';
+import { launchChromium, newUserContext } from '../e2e/harness/chromium.js';
+
+const INVITES = positiveInt('BENCH_INVITES', 50);
+const CONNECTS = positiveInt('BENCH_CONNECTS', 10);
+const DEADLINE_S = positiveInt('BENCH_DEADLINE_S', 300);
+const RESULTS = fileURLToPath(new URL('./results/call.json', import.meta.url));
+/** Longest any single wait in one iteration may take. */
+const STEP_TIMEOUT_MS = 20_000;
+
+const started = Date.now();
+const deadline = started + DEADLINE_S * 1000;
+// The last resort if something hangs past every per-step timeout: leave, with a message.
+const hardStop = setTimeout(
+  () => {
+    console.error(`bench: still running ${DEADLINE_S + 60} s after start; giving up`);
+    process.exit(2);
+  },
+  (DEADLINE_S + 60) * 1000,
+);
+hardStop.unref();
+
+function positiveInt(name, fallback) {
+  const raw = process.env[name];
+  if (raw === undefined) return fallback;
+  const n = Number(raw);
+  if (!Number.isInteger(n) || n < 1) {
+    console.error(`bench: ${name} must be a positive integer, got ${JSON.stringify(raw)}`);
+    process.exit(2);
+  }
+  return n;
+}
+
+function timeLeft() {
+  return deadline - Date.now();
+}
+
+/** Nearest-rank percentile of `values` (sorted copy), or null when empty. */
+function percentile(values, p) {
+  if (values.length === 0) return null;
+  const sorted = [...values].sort((x, y) => x - y);
+  const rank = Math.max(1, Math.ceil((p / 100) * sorted.length));
+  return sorted[rank - 1];
+}
+
+function summarize(name, samples) {
+  const round = (x) => (x === null ? null : Math.round(x * 10) / 10);
+  return {
+    metric: name,
+    n: samples.length,
+    p50: round(percentile(samples, 50)),
+    p95: round(percentile(samples, 95)),
+    p99: round(percentile(samples, 99)),
+    samples: samples.map(round),
+  };
+}
+
+/** One user: own context (own fake devices), a page of the server with the SDK, logged in. */
+async function openUser(browser, server, userID) {
+  const context = await newUserContext(browser, server.url);
+  const page = await context.newPage();
+  await page.goto(`${server.url}/healthz`);
+  await page.addScriptTag({ url: '/sdk/trtc-calling.js' });
+  await page.evaluate(
+    ([options, id]) => {
+      window.__ringline.start(options, id);
+      // As an app does: show whoever enters, the moment they enter.
+      const { USER_ENTER } = window.TRTCCalling.EVENT;
+      window.trtcCalling.on(USER_ENTER, ({ userID }) => {
+        window.trtcCalling.startRemoteView({ userID, videoViewDomID: 'remote-view' });
+      });
+    },
+    [{ SDKAppID: server.sdkAppID, server: server.url }, userID],
+  );
+  const userSig = genUserSig({ sdkAppID: server.sdkAppID, secretKey: server.secretKey, userID });
+  await invoke(page, 'login', [{ userID, userSig }]);
+  return { userID, context, page };
+}
+
+async function invoke(page, method, args) {
+  const result = await page.evaluate(([m, a]) => window.__ringline.invoke(m, a), [method, args]);
+  if (!result.ok) throw new Error(`${method}() failed: ${JSON.stringify(result.error)}`);
+  return result.value;
+}
+
+function mark(page) {
+  return page.evaluate(() => window.__ringline.events.length);
+}
+
+/** The first event named `name` recorded at or after index `after`; waits in the page for it. */
+async function waitForEvent(page, name, after, timeoutMs = STEP_TIMEOUT_MS) {
+  const handle = await page.waitForFunction(
+    ([n, from]) => window.__ringline.events.slice(from).find((e) => e.name === n) ?? false,
+    [name, after],
+    { timeout: timeoutMs, polling: 'raf' },
+  );
+  const event = await handle.jsonValue();
+  await handle.dispose();
+  return event;
+}
+
+/** (a) call() → INVITED, each call rejected by the callee. */
+async function measureInvites(caller, callee, EVENT) {
+  const samples = [];
+  for (let i = 0; i < INVITES && timeLeft() > STEP_TIMEOUT_MS; i++) {
+    const [callerMark, calleeMark] = [await mark(caller.page), await mark(callee.page)];
+    const t0 = await caller.page.evaluate(
+      async ([userID]) => {
+        const t = window.__ringline.now();
+        const r = await window.__ringline.invoke('call', [{ userID, type: 2 }]);
+        if (!r.ok) throw new Error(`call() failed: ${JSON.stringify(r.error)}`);
+        return t;
+      },
+      [callee.userID],
+    );
+    const invited = await waitForEvent(callee.page, EVENT.INVITED, calleeMark);
+    samples.push(invited.at - t0);
+    await invoke(callee.page, 'reject', []);
+    await waitForEvent(caller.page, EVENT.REJECT, callerMark);
+  }
+  return samples;
+}
+
+/** (b) accept() → first decoded remote frame, on the callee and on the caller; each hung up. */
+async function measureConnects(caller, callee, EVENT) {
+  const calleeSide = [];
+  const callerSide = [];
+  const calleeEnter = [];
+  for (let i = 0; i < CONNECTS && timeLeft() > 2 * STEP_TIMEOUT_MS; i++) {
+    for (const user of [caller, callee]) {
+      await user.page.evaluate(() => document.querySelector('#remote-view').replaceChildren());
+    }
+    const [callerMark, calleeMark] = [await mark(caller.page), await mark(callee.page)];
+    await invoke(caller.page, 'call', [{ userID: callee.userID, type: 2 }]);
+    await waitForEvent(callee.page, EVENT.INVITED, calleeMark);
+
+    // Both pages wait for the peer's first frame before the accept starts the clock.
+    const callerFrame = caller.page.evaluate(
+      ([peer, ms]) => window.__ringline.firstFrameOf(peer, ms),
+      [callee.userID, STEP_TIMEOUT_MS],
+    );
+    const calleeMeasure = callee.page.evaluate(
+      async ([peer, ms]) => {
+        const frame = window.__ringline.firstFrameOf(peer, ms);
+        const t0 = window.__ringline.now();
+        const r = await window.__ringline.invoke('accept', []);
+        if (!r.ok) throw new Error(`accept() failed: ${JSON.stringify(r.error)}`);
+        return { t0, frameAt: await frame };
+      },
+      [caller.userID, STEP_TIMEOUT_MS],
+    );
+    const [{ t0, frameAt }, callerFrameAt] = await Promise.all([calleeMeasure, callerFrame]);
+    calleeSide.push(frameAt - t0);
+    callerSide.push(callerFrameAt - t0);
+    // The signalling share of it: accept() until the callee's USER_ENTER for the caller.
+    const enter = await waitForEvent(callee.page, EVENT.USER_ENTER, calleeMark);
+    calleeEnter.push(enter.at - t0);
+
+    const afterHangup = await mark(callee.page);
+    await invoke(caller.page, 'hangup', []);
+    await waitForEvent(callee.page, EVENT.CALL_END, afterHangup);
+    // The caller's own CALL_END too, so its engine is idle before the next call.
+    await waitForEvent(caller.page, EVENT.CALL_END, callerMark);
+  }
+  return { calleeSide, callerSide, calleeEnter };
+}
+
+/** (c) the floor: a bare peer-connection pair in one page of the same browser. */
+async function measureFloor(page) {
+  const samples = [];
+  for (let i = 0; i < CONNECTS && timeLeft() > STEP_TIMEOUT_MS; i++) {
+    samples.push(
+      await page.evaluate((ms) => window.__ringline.floorFirstFrame(ms), STEP_TIMEOUT_MS),
+    );
+  }
+  return samples;
+}
+
+/** One unmeasured call, so one-off costs (codec init, first getUserMedia) skew no sample. */
+async function warmUp(caller, callee, EVENT) {
+  const calleeMark = await mark(callee.page);
+  const callerMark = await mark(caller.page);
+  await invoke(caller.page, 'call', [{ userID: callee.userID, type: 2 }]);
+  await waitForEvent(callee.page, EVENT.INVITED, calleeMark);
+  await invoke(callee.page, 'accept', []);
+  await caller.page.evaluate(
+    ([peer, ms]) => window.__ringline.firstFrameOf(peer, ms),
+    [callee.userID, STEP_TIMEOUT_MS],
+  );
+  const afterHangup = await mark(callee.page);
+  await invoke(caller.page, 'hangup', []);
+  await waitForEvent(callee.page, EVENT.CALL_END, afterHangup);
+  await waitForEvent(caller.page, EVENT.CALL_END, callerMark);
+}
+
+function printTable(rows) {
+  const fmt = (v) => (v === null ? '—' : v.toFixed(1));
+  const header = ['metric', 'n', 'p50 ms', 'p95 ms', 'p99 ms'];
+  const lines = rows.map((r) => [r.metric, String(r.n), fmt(r.p50), fmt(r.p95), fmt(r.p99)]);
+  const widths = header.map((h, i) => Math.max(h.length, ...lines.map((l) => l[i].length)));
+  const line = (cells) =>
+    cells.map((c, i) => (i === 0 ? c.padEnd(widths[i]) : c.padStart(widths[i]))).join('  ');
+  console.log(line(header));
+  console.log(widths.map((w) => '-'.repeat(w)).join('  '));
+  for (const l of lines) console.log(line(l));
+}
+
+async function main() {
+  if (process.env.RINGLINE_NETNS !== '1') {
+    console.error('bench: run inside the test network namespace: npm run bench:call');
+    process.exit(2);
+  }
+  const dataDir = await mkdtemp(join(tmpdir(), 'ringline-bench-'));
+  let server;
+  let browser;
+  try {
+    server = await startServer({ port: 0, host: '127.0.0.1', dev: true, dataDir });
+    browser = await launchChromium();
+    const suffix = Math.random().toString(36).slice(2, 8);
+    const caller = await openUser(browser, server, `bench-caller-${suffix}`);
+    const callee = await openUser(browser, server, `bench-callee-${suffix}`);
+    const EVENT = await caller.page.evaluate(() => ({ ...window.TRTCCalling.EVENT }));
+
+    await warmUp(caller, callee, EVENT);
+
+    console.log(`bench: (a) ${INVITES} calls, call() → INVITED …`);
+    const invites = await measureInvites(caller, callee, EVENT);
+    console.log(`bench: (b) ${CONNECTS} calls, accept() → first decoded frame …`);
+    const { calleeSide, callerSide, calleeEnter } = await measureConnects(caller, callee, EVENT);
+    console.log(`bench: (c) ${CONNECTS} bare peer-connection pairs …`);
+    const floor = await measureFloor(caller.page);
+
+    const floorRow = summarize('(c) floor: bare RTCPeerConnection pair', floor);
+    const rows = [
+      summarize('(a) call() → INVITED', invites),
+      summarize('(b) accept() → first frame, callee', calleeSide),
+      summarize('(b) accept() → first frame, caller', callerSide),
+      summarize('    of which accept() → USER_ENTER, callee', calleeEnter),
+      floorRow,
+    ];
+    console.log('');
+    printTable(rows);
+    const ratio = (row) =>
+      row.p50 !== null && floorRow.p50 ? Math.round((row.p50 / floorRow.p50) * 100) / 100 : null;
+    const ratios = { calleeP50: ratio(rows[1]), callerP50: ratio(rows[2]) };
+    console.log('');
+    console.log(
+      `ratio (b)/(c) at p50: callee ${ratios.calleeP50 ?? '—'}×, caller ${ratios.callerP50 ?? '—'}×`,
+    );
+
+    const complete =
+      invites.length >= INVITES && calleeSide.length >= CONNECTS && floor.length >= CONNECTS;
+    await mkdir(join(RESULTS, '..'), { recursive: true });
+    await writeFile(
+      RESULTS,
+      JSON.stringify(
+        {
+          date: new Date().toISOString(),
+          chromium: browser.version(),
+          node: process.version,
+          durationMs: Date.now() - started,
+          complete,
+          metrics: rows,
+          ratioBOverC: ratios,
+        },
+        null,
+        2,
+      ) + '\n',
+    );
+    console.log(`results: ${RESULTS}`);
+    if (!complete) {
+      console.error(`bench: the ${DEADLINE_S} s deadline cut the run short; counts above`);
+      process.exitCode = 1;
+    }
+  } finally {
+    await browser?.close();
+    await server?.close();
+    await rm(dataDir, { recursive: true, force: true });
+  }
+}
+
+main().then(
+  () => clearTimeout(hardStop),
+  (error) => {
+    console.error(
+      `bench failed: ${error instanceof Error ? (error.stack ?? error.message) : error}`,
+    );
+    process.exit(1);
+  },
+);

@@ -1,0 +1,452 @@
+import {
+  CallType,
+  MAX_INVITE_TIMEOUT_S,
+  SIGNAL_PATH,
+  USER_ID_PATTERN,
+  type OfflinePushInfo,
+} from '@ringline/protocol';
+import { CallEngine } from './engine/CallEngine.js';
+import { CallState } from './engine/CallState.js';
+import { EngineEvent } from './engine/EngineEvent.js';
+import { CallError } from './errors.js';
+import { TypedEmitter } from './events/Emitter.js';
+import { TRTCCallingEvent, type TRTCCallingCallbacks } from './events/TRTCCallingEvent.js';
+import { createBrowserBackend } from './media/browserBackend.js';
+import type { DeviceInfo } from './media/LocalMedia.js';
+import type { MediaBackend } from './media/MediaBackend.js';
+import { isVideoQuality, type VideoQuality } from './media/videoQuality.js';
+import type { SignalClientOptions, WebSocketConstructor } from './signal/SignalClient.js';
+import { createLogger, type Logger, type LogLevel } from './util/logger.js';
+import { MediaViews } from './view/MediaViews.js';
+
+/** Options of `new TRTCCalling(options)`. */
+export interface TRTCCallingOptions {
+  /** The SDKAppID the Ringline server serves. */
+  SDKAppID: number;
+  /** The Ringline server's http(s) URL; default: the page's origin. */
+  server?: string;
+  /** Accepted for compatibility with trtc-calling-js, and ignored. */
+  tim?: unknown;
+  /** Ringline extension: how much the SDK logs to the console (default `warn`). */
+  logLevel?: LogLevel;
+}
+
+/**
+ * Seams for embedding and tests (not part of the trtc-calling-js API): a WebSocket class for Node,
+ * a media backend, a logger, and connection timing.
+ * @internal
+ */
+export interface TRTCCallingDeps {
+  WebSocket?: WebSocketConstructor;
+  media?: MediaBackend;
+  logger?: Logger;
+  requestTimeoutMs?: number;
+  reconnect?: SignalClientOptions['reconnect'];
+}
+
+/** `1`: audio call, `2`: video call. */
+export type TRTCCallType = 1 | 2;
+
+/** `inviteData.version` of INVITED, the value trtc-calling-js 1.x sends. */
+const INVITE_DATA_VERSION = 4;
+
+const userIdPattern = new RegExp(USER_ID_PATTERN);
+
+/**
+ * Ringline's drop-in replacement for trtc-calling-js: the same API, events, payloads and error codes,
+ * over a Ringline server (`server`) instead of Tencent's TRTC + IM.
+ */
+export default class TRTCCalling {
+  /** The event names, as in trtc-calling-js. */
+  static readonly EVENT = TRTCCallingEvent;
+  /** Call types, as in trtc-calling-js. */
+  static readonly CALL_TYPE = Object.freeze({ AUDIO_CALL: 1, VIDEO_CALL: 2 } as const);
+
+  readonly #events: TypedEmitter<TRTCCallingCallbacks>;
+  readonly #engine: CallEngine;
+  readonly #views: MediaViews | undefined;
+  readonly #log: Logger;
+  readonly #sdkAppID: number;
+  // What was last announced of each remote user's mic and camera.
+  readonly #remote = new Map<string, { audio: boolean; video: boolean }>();
+
+  constructor(options: TRTCCallingOptions, deps: TRTCCallingDeps = {}) {
+    const log = deps.logger ?? createLogger(options?.logLevel ?? 'warn');
+    this.#log = log;
+    const sdkAppID = options?.SDKAppID;
+    if (!Number.isInteger(sdkAppID) || sdkAppID < 1 || sdkAppID > 0xffffffff) {
+      throw CallError.invalidArgument('SDKAppID', 'a positive integer');
+    }
+    this.#sdkAppID = sdkAppID;
+    const media = deps.media ?? createBrowserBackend();
+    this.#events = new TypedEmitter<TRTCCallingCallbacks>((error, event) =>
+      log.error(`the app's ${event} listener threw`, error),
+    );
+    this.#engine = new CallEngine({
+      sdkAppID,
+      signalUrl: signalUrl(options.server),
+      media,
+      logger: log,
+      WebSocket: deps.WebSocket,
+      requestTimeoutMs: deps.requestTimeoutMs,
+      reconnect: deps.reconnect,
+    });
+    const doc = (globalThis as { document?: Document }).document;
+    this.#views = doc ? new MediaViews(doc, log) : undefined;
+    this.#wire();
+    const missing = media.unsupported({ capture: false });
+    if (missing) {
+      // Reported once the app had the chance to subscribe (right after construction).
+      setTimeout(() => this.#report(CallError.webrtcUnsupported(missing)), 0);
+    }
+  }
+
+  /** Subscribes `callback` (called with `this` = `context`) to `eventName`. */
+  on<K extends TRTCCallingEvent>(
+    eventName: K | `${K}`,
+    callback: TRTCCallingCallbacks[K],
+    context?: unknown,
+  ): void {
+    if (typeof callback !== 'function') {
+      throw CallError.invalidArgument('callback', `a function for ${String(eventName)}`);
+    }
+    this.#events.on(eventName as K, callback, context);
+  }
+
+  /** Unsubscribes the (callback, context) pair from `eventName`. */
+  off<K extends TRTCCallingEvent>(
+    eventName: K | `${K}`,
+    callback?: TRTCCallingCallbacks[K],
+    context?: unknown,
+  ): void {
+    this.#events.off(eventName as K, callback, context);
+  }
+
+  /** Logs in to the Ringline server; SDK_READY follows. */
+  login(params: { userID: string; userSig: string }): Promise<void> {
+    return this.#run(async () => {
+      const { userID, userSig } = params ?? ({} as { userID?: unknown; userSig?: unknown });
+      checkUserID(userID);
+      if (typeof userSig !== 'string' || !userSig) {
+        throw CallError.invalidArgument('userSig', 'a non-empty string');
+      }
+      await this.#engine.login({ sdkAppID: this.#sdkAppID, userID, userSig });
+    });
+  }
+
+  /** Logs out; a call in progress is ended first. */
+  logout(): Promise<void> {
+    return this.#run(() => this.#engine.logout());
+  }
+
+  /**
+   * Calls `userID` (type 1: audio, 2: video). Takes the camera/mic first; resolves once the
+   * invitation rings. `timeout` (seconds, 0 = never) is the pre-1.0 parameter.
+   */
+  call(params: {
+    userID: string;
+    type: TRTCCallType;
+    offlinePushInfo?: OfflinePushInfo;
+    timeout?: number;
+  }): Promise<void> {
+    return this.#run(async () => {
+      const { userID, type, timeout, offlinePushInfo } = params ?? ({} as Record<string, never>);
+      checkUserID(userID);
+      const callType = checkCallType(type);
+      if (
+        timeout !== undefined &&
+        (!Number.isInteger(timeout) || timeout < 0 || timeout > MAX_INVITE_TIMEOUT_S)
+      ) {
+        throw CallError.invalidArgument(
+          'timeout',
+          `whole seconds from 0 to ${MAX_INVITE_TIMEOUT_S}`,
+        );
+      }
+      await this.#engine.call({
+        userID,
+        callType,
+        timeout,
+        offlinePushInfo: pushInfo(offlinePushInfo),
+      });
+    });
+  }
+
+  /** Group calls need an SFU, which comes later: rejects with NOT_SUPPORTED (50100). */
+  groupCall(_params?: {
+    userIDList: string[];
+    type: TRTCCallType;
+    groupID?: string;
+    offlinePushInfo?: OfflinePushInfo;
+  }): Promise<void> {
+    return this.#run(async () => {
+      throw CallError.notSupported('group calls are not supported yet');
+    });
+  }
+
+  /** Accepts the ringing invitation (pre-1.0: `{inviteID, roomID, callType}`). */
+  accept(params?: { inviteID?: string; roomID?: number; callType?: TRTCCallType }): Promise<void> {
+    return this.#run(() => this.#engine.accept(params?.inviteID));
+  }
+
+  /** Rejects the ringing invitation (pre-1.0: `{inviteID, isBusy, callType}`). */
+  reject(params?: { inviteID?: string; isBusy?: boolean; callType?: TRTCCallType }): Promise<void> {
+    return this.#run(() =>
+      this.#engine.reject({ inviteID: params?.inviteID, busy: params?.isBusy === true }),
+    );
+  }
+
+  /** Cancels the call when dialing, rejects when invited, leaves when in a call. */
+  hangup(): Promise<void> {
+    return this.#run(() => this.#engine.hangup());
+  }
+
+  /** Renders the local camera in the DOM node `videoViewDomID` (a preview when idle). */
+  startLocalView(params: { userID: string; videoViewDomID: string }): Promise<void> {
+    return this.#run(async () => {
+      const views = this.#requireViews();
+      const domID = checkDomID(params?.videoViewDomID);
+      views.setLocalTrack(this.#engine.localTrack('video'));
+      views.startLocal(String(params.userID ?? this.#engine.userID ?? ''), domID);
+      if (this.#engine.state === CallState.Idle) await this.#engine.startPreview();
+    });
+  }
+
+  /** Removes the local view (pre-1.0 `videoViewDomID` accepted); stops an idle preview. */
+  stopLocalView(_params?: { userID?: string; videoViewDomID?: string }): Promise<void> {
+    return this.#run(async () => {
+      this.#views?.stopLocal();
+      this.#engine.stopPreview();
+    });
+  }
+
+  /** Renders `userID`'s video in the DOM node `videoViewDomID`. */
+  startRemoteView(params: { userID: string; videoViewDomID: string }): Promise<void> {
+    return this.#run(async () => {
+      const views = this.#requireViews();
+      const domID = checkDomID(params?.videoViewDomID);
+      checkUserID(params.userID);
+      views.startRemote(params.userID, domID);
+    });
+  }
+
+  /** Removes `userID`'s view (pre-1.0 `videoViewDomID` accepted). */
+  stopRemoteView(params: { userID: string; videoViewDomID?: string }): Promise<void> {
+    return this.#run(async () => {
+      checkUserID(params?.userID);
+      this.#views?.stopRemote(params.userID);
+    });
+  }
+
+  /** Turns the camera on; the other user gets USER_VIDEO_AVAILABLE true. */
+  openCamera(): Promise<void> {
+    return this.#run(() => this.#engine.setCamera(true));
+  }
+
+  /** Turns the camera off; the other user gets USER_VIDEO_AVAILABLE false. */
+  closeCamera(): Promise<void> {
+    return this.#run(() => this.#engine.setCamera(false));
+  }
+
+  /** Mutes (true) or unmutes the mic; the other user gets USER_AUDIO_AVAILABLE. */
+  setMicMute(isMute: boolean): Promise<void> {
+    return this.#run(async () => {
+      if (typeof isMute !== 'boolean') throw CallError.invalidArgument('isMute', 'a boolean');
+      await this.#engine.setMicMuted(isMute);
+    });
+  }
+
+  /** Sets the camera profile: '480p' (640×480), '720p' (1280×720) or '1080p' (1920×1080). */
+  setVideoQuality(profile: VideoQuality): Promise<void> {
+    return this.#run(async () => {
+      if (!isVideoQuality(profile)) {
+        throw CallError.invalidArgument('profile', "'480p', '720p' or '1080p'");
+      }
+      await this.#engine.setVideoQuality(profile);
+    });
+  }
+
+  /** Switches a 1:1 video call to audio; fails with 60001. */
+  switchToAudioCall(): Promise<void> {
+    return this.#run(() => this.#engine.switchCallType(CallType.AUDIO));
+  }
+
+  /** Switches a 1:1 audio call to video; fails with 60002. */
+  switchToVideoCall(): Promise<void> {
+    return this.#run(() => this.#engine.switchCallType(CallType.VIDEO));
+  }
+
+  /** The cameras of this machine. */
+  getCameras(): Promise<DeviceInfo[]> {
+    return this.#run(() => this.#engine.devices('videoinput'));
+  }
+
+  /** The microphones of this machine. */
+  getMicrophones(): Promise<DeviceInfo[]> {
+    return this.#run(() => this.#engine.devices('audioinput'));
+  }
+
+  /** Uses another camera (`video`) or mic (`audio`), without interrupting the call. */
+  switchDevice(params: { deviceType: 'video' | 'audio'; deviceId: string }): Promise<void> {
+    return this.#run(async () => {
+      const { deviceType, deviceId } = params ?? ({} as Record<string, never>);
+      if (deviceType !== 'video' && deviceType !== 'audio') {
+        throw CallError.invalidArgument('deviceType', "'video' or 'audio'");
+      }
+      if (typeof deviceId !== 'string' || !deviceId) {
+        throw CallError.invalidArgument('deviceId', 'a device id from getCameras/getMicrophones');
+      }
+      await this.#engine.switchDevice(deviceType, deviceId);
+    });
+  }
+
+  // Every failure reaches the app twice: as ERROR {code, message} and as the rejected promise.
+  async #run<T>(operation: () => Promise<T>): Promise<T> {
+    try {
+      return await operation();
+    } catch (error) {
+      const failure = CallError.from(error);
+      this.#report(failure);
+      throw failure;
+    }
+  }
+
+  #report(error: CallError): void {
+    this.#log.warn(`error ${error.code}: ${error.message}`);
+    this.#events.emit(TRTCCallingEvent.ERROR, { code: error.code, message: error.message });
+  }
+
+  #requireViews(): MediaViews {
+    if (!this.#views) throw CallError.webrtcUnsupported('document (views need a browser page)');
+    return this.#views;
+  }
+
+  // Engine events become the seed's events and payloads.
+  #wire(): void {
+    const engine = this.#engine;
+    const emit = this.#events.emit.bind(this.#events);
+    engine.on(EngineEvent.StateChanged, (next) => {
+      if (next !== CallState.Idle) return;
+      this.#remote.clear();
+      this.#views?.clear();
+    });
+    engine.on(EngineEvent.Ready, ({ userID }) => emit(TRTCCallingEvent.SDK_READY, { userID }));
+    engine.on(EngineEvent.Invited, (invitation) =>
+      emit(TRTCCallingEvent.INVITED, {
+        sponsor: invitation.sponsor,
+        userIDList: invitation.userIDList,
+        isFromGroup: invitation.isFromGroup,
+        inviteData: {
+          version: INVITE_DATA_VERSION,
+          callType: invitation.callType,
+          roomID: invitation.roomID,
+        },
+        inviteID: invitation.inviteID,
+      }),
+    );
+    engine.on(EngineEvent.Rejected, ({ userID }) => emit(TRTCCallingEvent.REJECT, { userID }));
+    engine.on(EngineEvent.LineBusy, ({ userID }) => emit(TRTCCallingEvent.LINE_BUSY, { userID }));
+    engine.on(EngineEvent.NoResponse, ({ userID, userIDList }) =>
+      emit(TRTCCallingEvent.NO_RESP, { userID, userIDList }),
+    );
+    engine.on(EngineEvent.InviteCancelled, ({ inviteID, sponsor }) =>
+      emit(TRTCCallingEvent.CALLING_CANCEL, { inviteID, sponsor, userID: sponsor }),
+    );
+    engine.on(EngineEvent.InviteTimedOut, ({ inviteID, sponsor }) =>
+      emit(TRTCCallingEvent.CALLING_TIMEOUT, { inviteID, sponsor }),
+    );
+    engine.on(EngineEvent.UserEnter, ({ userID, audio, video }) => {
+      emit(TRTCCallingEvent.USER_ENTER, { userID });
+      this.#remote.set(userID, { audio, video });
+      emit(TRTCCallingEvent.USER_AUDIO_AVAILABLE, { userID, isAudioAvailable: audio });
+      emit(TRTCCallingEvent.USER_VIDEO_AVAILABLE, { userID, isVideoAvailable: video });
+    });
+    engine.on(EngineEvent.RemoteMediaState, ({ userID, audio, video }) => {
+      const known = this.#remote.get(userID);
+      if (!known) return;
+      this.#remote.set(userID, { audio, video });
+      if (known.audio !== audio) {
+        emit(TRTCCallingEvent.USER_AUDIO_AVAILABLE, { userID, isAudioAvailable: audio });
+      }
+      if (known.video !== video) {
+        emit(TRTCCallingEvent.USER_VIDEO_AVAILABLE, { userID, isVideoAvailable: video });
+      }
+    });
+    engine.on(EngineEvent.UserLeave, ({ userID }) => {
+      this.#remote.delete(userID);
+      this.#views?.removeUser(userID);
+      emit(TRTCCallingEvent.USER_LEAVE, { userID });
+    });
+    engine.on(EngineEvent.CallEnded, ({ callID, roomID, reason, userID }) =>
+      emit(TRTCCallingEvent.CALL_END, {
+        callID,
+        roomID,
+        reason,
+        ...(userID !== undefined ? { userID } : {}),
+      }),
+    );
+    engine.on(EngineEvent.Kicked, ({ reason }) => emit(TRTCCallingEvent.KICKED_OUT, { reason }));
+    engine.on(EngineEvent.InviteeListUpdate, ({ userIDList }) =>
+      emit(TRTCCallingEvent.GROUP_CALL_INVITEE_LIST_UPDATE, { userIDList }),
+    );
+    engine.on(EngineEvent.CallTypeChanged, ({ userID, callType }) =>
+      emit(TRTCCallingEvent.CALL_TYPE_CHANGED, { userID, callType }),
+    );
+    engine.on(EngineEvent.Error, (error) => this.#report(error));
+    engine.on(EngineEvent.RemoteTrack, (userID, track) =>
+      this.#views?.addRemoteTrack(userID, track),
+    );
+    engine.on(EngineEvent.LocalTrack, (kind, track) => {
+      if (kind === 'video') this.#views?.setLocalTrack(track);
+    });
+  }
+}
+
+/** `ws(s)://host[/base]/ws` for the server's http(s) URL (default: the page's origin). */
+function signalUrl(server: string | undefined): string {
+  const base = server ?? (globalThis as { location?: Location }).location?.origin;
+  let url: URL;
+  try {
+    url = new URL(String(base));
+  } catch {
+    throw CallError.invalidArgument('server', "the Ringline server's http(s) URL");
+  }
+  const scheme = { 'http:': 'ws:', 'https:': 'wss:', 'ws:': 'ws:', 'wss:': 'wss:' }[url.protocol];
+  if (!scheme) throw CallError.invalidArgument('server', 'an http(s) URL');
+  url.protocol = scheme;
+  url.pathname = url.pathname.replace(/\/+$/, '') + SIGNAL_PATH;
+  url.search = '';
+  url.hash = '';
+  return url.toString();
+}
+
+function checkUserID(userID: unknown): asserts userID is string {
+  if (typeof userID !== 'string' || !userIdPattern.test(userID)) {
+    throw CallError.invalidUserID(userID);
+  }
+}
+
+function checkCallType(type: unknown): CallType {
+  if (type !== CallType.AUDIO && type !== CallType.VIDEO) {
+    throw CallError.invalidArgument('type', '1 (audio) or 2 (video)');
+  }
+  return type;
+}
+
+function checkDomID(domID: unknown): string {
+  if (typeof domID !== 'string' || !domID) {
+    throw CallError.invalidArgument('videoViewDomID', 'the id of an element in the page');
+  }
+  return domID;
+}
+
+// Only the fields the protocol knows go to the server, which rejects any other.
+function pushInfo(info: unknown): OfflinePushInfo | undefined {
+  if (!info || typeof info !== 'object') return undefined;
+  const source = info as Record<string, unknown>;
+  const picked: OfflinePushInfo = {};
+  for (const key of ['title', 'description', 'androidOPPOChannelID', 'extension'] as const) {
+    const value = source[key];
+    if (typeof value === 'string') picked[key] = value;
+  }
+  return Object.keys(picked).length ? picked : undefined;
+}

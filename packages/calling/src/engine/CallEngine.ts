@@ -1,0 +1,840 @@
+import {
+  CallEndReason,
+  CallType,
+  SdkErrorCode,
+  ServerErrorCode,
+  type CallMember,
+  type OfflinePushInfo,
+  type RequestResults,
+  type SignalData,
+} from '@ringline/protocol';
+import { CallError, type MediaKind } from '../errors.js';
+import { TypedEmitter } from '../events/Emitter.js';
+import { LocalMedia, LocalMediaEvent, type DeviceInfo } from '../media/LocalMedia.js';
+import type { MediaBackend } from '../media/MediaBackend.js';
+import { SessionEvent, type MediaSession } from '../media/MediaSession.js';
+import { videoProfiles, type VideoQuality } from '../media/videoQuality.js';
+import {
+  SignalClient,
+  SignalEvent,
+  SignalState,
+  type Credentials,
+  type Push,
+  type SignalClientOptions,
+  type SignalClosedInfo,
+  type WebSocketConstructor,
+} from '../signal/SignalClient.js';
+import type { Logger } from '../util/logger.js';
+import { AwaitQueue } from './AwaitQueue.js';
+import { CallState, callTransitions } from './CallState.js';
+import { EngineEvent, type EngineCallbacks, type Invitation } from './EngineEvent.js';
+import { StateMachine } from './StateMachine.js';
+
+/** What the engine needs: the server, a WebSocket class and the media backend. */
+export interface CallEngineOptions {
+  sdkAppID: number;
+  /** `ws(s)://host:port/ws`. */
+  signalUrl: string;
+  media: MediaBackend;
+  logger: Logger;
+  WebSocket?: WebSocketConstructor | undefined;
+  requestTimeoutMs?: number | undefined;
+  reconnect?: SignalClientOptions['reconnect'];
+}
+
+/** What `call` needs. */
+export interface CallParams {
+  userID: string;
+  callType: CallType;
+  /** Seconds the invitation rings; 0 = until answered; default: the server's. */
+  timeout?: number | undefined;
+  offlinePushInfo?: OfflinePushInfo | undefined;
+}
+
+/** One call attempt, ringing invitation or call; replaced by a new one for the next call. */
+interface CallContext {
+  role: 'caller' | 'callee';
+  /** Aborted when the call ends: every wait of the call's operations gives up then. */
+  controller: AbortController;
+  callType: CallType;
+  sponsor: string;
+  callID?: string;
+  inviteID?: string;
+  roomID?: number;
+  /** Caller: invitees still ringing. */
+  invitees: Set<string>;
+  /** The other members who joined, with their media state. */
+  members: Map<string, { audio: boolean; video: boolean }>;
+  session?: MediaSession;
+  /** SDP/ICE that came before the media session existed. */
+  early: { from: string; data: SignalData }[];
+  ended: boolean;
+}
+
+// Why an operation gave up when the app itself hung up: not an error to report.
+const hungUpLocally = CallError.callEnded('hung up');
+// Bound on buffered early SDP/ICE (a well-behaved peer sends a handful).
+const MAX_EARLY_SIGNALS = 256;
+
+/**
+ * The call state machine (idle → dialing | beInvited → connected → idle) over a SignalClient and a
+ * MediaSession. Server pushes move it; app operations run one at a time through a queue and each
+ * call attempt has one AbortController that ends every wait of that call.
+ */
+export class CallEngine extends TypedEmitter<EngineCallbacks> {
+  readonly #options: CallEngineOptions;
+  readonly #log: Logger;
+  readonly #machine: StateMachine<CallState>;
+  readonly #queue = new AwaitQueue();
+  readonly #local: LocalMedia;
+  #signal: SignalClient | undefined;
+  #loginController: AbortController | undefined;
+  #loggingIn: Promise<void> | undefined;
+  #userID: string | undefined;
+  #current: CallContext | undefined;
+  // Calls left while disconnected: the server still counts us in them until told.
+  #orphans = new Set<string>();
+
+  constructor(options: CallEngineOptions) {
+    super((error, event) =>
+      options.logger.error(`a listener of engine event ${event} threw`, error),
+    );
+    this.#options = options;
+    this.#log = options.logger;
+    this.#machine = new StateMachine('call', callTransitions, CallState.Idle, this.#log, (n, p) =>
+      this.emit(EngineEvent.StateChanged, n, p),
+    );
+    this.#local = new LocalMedia(options.media, this.#log);
+    this.#local.on(LocalMediaEvent.TrackChanged, (kind, track) => {
+      const session = this.#current?.session;
+      if (session && !session.closed) {
+        session.setLocalTrack(kind, track).catch((error: unknown) => {
+          this.#log.error(`sending the new ${kind} track failed`, error);
+        });
+      }
+      this.emit(EngineEvent.LocalTrack, kind, track);
+    });
+  }
+
+  /** Where the local user stands. */
+  get state(): CallState {
+    return this.#machine.state;
+  }
+
+  /** The logged-in user (also while logging in), else undefined. */
+  get userID(): string | undefined {
+    return this.#userID;
+  }
+
+  /** Whether a session with the server is up (or being resumed). */
+  get loggedIn(): boolean {
+    const state = this.#signal?.state;
+    return state === SignalState.Connected || state === SignalState.Reconnecting;
+  }
+
+  /** The live local track of `kind`, or null. */
+  localTrack(kind: MediaKind): MediaStreamTrack | null {
+    return this.#local.track(kind);
+  }
+
+  /** The capture profile. */
+  get videoQuality(): VideoQuality {
+    return this.#local.quality;
+  }
+
+  /** Connects to the server and logs in; `Ready` follows. Idempotent for the same user. */
+  login(credentials: Credentials): Promise<void> {
+    if (this.#signal && this.#signal.state !== SignalState.Closed) {
+      if (credentials.userID !== this.#userID) {
+        return Promise.reject(CallError.alreadyLoggedIn(this.#userID!));
+      }
+      return this.#loggingIn ?? Promise.resolve();
+    }
+    const missing = this.#options.media.unsupported({ capture: false });
+    if (missing) return Promise.reject(CallError.webrtcUnsupported(missing));
+    const controller = new AbortController();
+    const signal = new SignalClient({
+      url: this.#options.signalUrl,
+      WebSocket: this.#options.WebSocket,
+      logger: this.#log,
+      ...(this.#options.requestTimeoutMs
+        ? { requestTimeoutMs: this.#options.requestTimeoutMs }
+        : {}),
+      ...(this.#options.reconnect ? { reconnect: this.#options.reconnect } : {}),
+    });
+    this.#loginController = controller;
+    this.#signal = signal;
+    this.#userID = credentials.userID;
+    this.#wire(signal);
+    const attempt = (async () => {
+      try {
+        await signal.connect(credentials, controller.signal);
+      } catch (error) {
+        if (this.#signal === signal) this.#loggedOut();
+        throw error;
+      } finally {
+        if (this.#loginController === controller) this.#loginController = undefined;
+        this.#loggingIn = undefined;
+      }
+      // Apps subscribe after `await login()` too: announce readiness after the promise settles.
+      setTimeout(() => {
+        if (this.#signal === signal && this.loggedIn) {
+          this.emit(EngineEvent.Ready, { userID: credentials.userID });
+        }
+      }, 0);
+    })();
+    this.#loggingIn = attempt;
+    return attempt;
+  }
+
+  /** Ends any call (cancel / reject / leave), logs out and closes the connection. Idempotent. */
+  async logout(): Promise<void> {
+    const signal = this.#signal;
+    if (!signal) return;
+    this.#loginController?.abort(CallError.notLoggedIn('login (logged out meanwhile)'));
+    const ctx = this.#current;
+    ctx?.controller.abort(CallError.callEnded('logged out'));
+    await this.#queue.push('logout', async () => {
+      if (ctx && this.#current === ctx) await this.#leave(ctx);
+      if (signal.state === SignalState.Connected) {
+        await signal.request('logout', {}).catch((error: unknown) => {
+          this.#log.warn('logout request failed', error);
+        });
+      }
+      signal.close();
+      if (this.#signal === signal) this.#loggedOut();
+    });
+  }
+
+  /** Calls one user: takes local media, then invites. Resolves once the invitation rings. */
+  call(params: CallParams): Promise<void> {
+    return this.#queue.push('call', async () => {
+      const signal = this.#requireLogin('call');
+      if (this.state !== CallState.Idle) {
+        throw new CallError(ServerErrorCode.ALREADY_IN_CALL, `cannot call while ${this.state}`);
+      }
+      if (params.userID === this.#userID) throw CallError.cannotCallSelf();
+      const missing = this.#options.media.unsupported({ capture: true });
+      if (missing) throw CallError.webrtcUnsupported(missing);
+      const ctx = this.#newContext('caller', params.callType, this.#userID!);
+      ctx.invitees.add(params.userID);
+      this.#current = ctx;
+      this.#setState(CallState.Dialing);
+      // A preview camera must not be sent in an audio call.
+      if (params.callType === CallType.AUDIO) this.#local.stopVideo();
+      try {
+        await this.#local.acquire(
+          { audio: true, video: params.callType === CallType.VIDEO },
+          ctx.controller.signal,
+        );
+        ctx.controller.signal.throwIfAborted();
+        // Not abortable once sent: the reply carries the ids needed to cancel.
+        await signal.request(
+          'invite',
+          {
+            userIDList: [params.userID],
+            callType: params.callType,
+            ...(params.timeout !== undefined ? { timeout: params.timeout } : {}),
+            ...(params.offlinePushInfo ? { offlinePushInfo: params.offlinePushInfo } : {}),
+          },
+          {
+            onReply: (result) => {
+              ctx.inviteID = result.inviteID;
+              ctx.callID = result.callID;
+              ctx.roomID = result.roomID;
+            },
+          },
+        );
+      } catch (error) {
+        const reason: unknown = ctx.controller.signal.reason;
+        this.#finish(ctx, CallError.from(error));
+        if (ctx.callID) await this.#cancelOnServer(ctx);
+        if (reason === hungUpLocally) return;
+        throw error;
+      }
+      // A hangup() queued meanwhile cancels it; otherwise tell the callee what we send.
+      if (!ctx.ended && !ctx.controller.signal.aborted) await this.#sendMediaState(ctx);
+    });
+  }
+
+  /** Accepts the ringing invitation (optionally checking its id): takes local media, then joins. */
+  accept(inviteID?: string): Promise<void> {
+    return this.#queue.push('accept', async () => {
+      const signal = this.#requireLogin('accept');
+      const ctx = this.#current;
+      if (!ctx || this.state !== CallState.BeInvited) {
+        throw CallError.invalidState('accept', this.state);
+      }
+      if (inviteID !== undefined && inviteID !== ctx.inviteID) {
+        throw CallError.invitationEnded(`${inviteID} is not the ringing invitation`);
+      }
+      const missing = this.#options.media.unsupported({ capture: true });
+      if (missing) throw CallError.webrtcUnsupported(missing);
+      if (ctx.callType === CallType.AUDIO) this.#local.stopVideo();
+      try {
+        await this.#local.acquire(
+          { audio: true, video: ctx.callType === CallType.VIDEO },
+          ctx.controller.signal,
+        );
+        ctx.controller.signal.throwIfAborted();
+      } catch (error) {
+        // Rejected or hung up by the app while the camera was opening: nothing went wrong.
+        if (ctx.controller.signal.reason === hungUpLocally) return;
+        throw error;
+      }
+      try {
+        await signal.request(
+          'accept',
+          { inviteID: ctx.inviteID! },
+          { onReply: (result) => this.#joined(ctx, result) },
+        );
+      } catch (error) {
+        const failure = CallError.from(error);
+        if (!ctx.ended) {
+          this.#finish(ctx, failure);
+          // Without an answer we cannot tell whether the server took us in: leave to be sure.
+          if (isConnectionError(failure)) await this.#leaveOnServer(ctx.callID!);
+        }
+        throw failure;
+      }
+      await this.#sendMediaState(ctx);
+    });
+  }
+
+  /** Rejects the ringing invitation; `busy` reports the line as busy instead. */
+  reject(options: { inviteID?: string | undefined; busy?: boolean } = {}): Promise<void> {
+    const current = this.#current;
+    const ringing =
+      current?.role === 'callee' &&
+      this.state === CallState.BeInvited &&
+      (options.inviteID === undefined || options.inviteID === current.inviteID)
+        ? current
+        : undefined;
+    // An accept() still opening the camera gives up at once.
+    ringing?.controller.abort(hungUpLocally);
+    return this.#queue.push('reject', async () => {
+      const signal = this.#requireLogin('reject');
+      const ctx = this.#current;
+      if (ringing && ctx === ringing && this.state === CallState.Connected) {
+        // The accept() it raced with was already answered: leave the call instead.
+        await this.#leave(ctx);
+        return;
+      }
+      if (!ctx || this.state !== CallState.BeInvited) {
+        throw CallError.invalidState('reject', this.state);
+      }
+      if (options.inviteID !== undefined && options.inviteID !== ctx.inviteID) {
+        throw CallError.invitationEnded(`${options.inviteID} is not the ringing invitation`);
+      }
+      this.#finish(ctx, CallError.callEnded('rejected'));
+      await signal
+        .request('reject', { inviteID: ctx.inviteID!, ...(options.busy ? { busy: true } : {}) })
+        .catch((error: unknown) => {
+          // Cancelled or timed out meanwhile: the invitation is gone either way.
+          if (!isGoneError(error)) throw error;
+        });
+    });
+  }
+
+  /** Cancels when dialing, rejects when invited, leaves when connected; nothing when idle. */
+  hangup(): Promise<void> {
+    const ctx = this.#current;
+    // Ends a call() or accept() still waiting (e.g. on the permission prompt) right away.
+    ctx?.controller.abort(hungUpLocally);
+    return this.#queue.push('hangup', async () => {
+      if (ctx && this.#current === ctx) await this.#leave(ctx);
+    });
+  }
+
+  /** Turns the camera on or off (replaceTrack, no renegotiation) and tells the other members. */
+  setCamera(on: boolean): Promise<void> {
+    return this.#queue.push(on ? 'openCamera' : 'closeCamera', async () => {
+      const ctx = this.#current;
+      if (on) {
+        const missing = this.#options.media.unsupported({ capture: true });
+        if (missing) throw CallError.webrtcUnsupported(missing);
+        await this.#local.acquire({ audio: false, video: true }, ctx?.controller.signal);
+      } else {
+        this.#local.stopVideo();
+      }
+      if (ctx) await this.#sendMediaState(ctx);
+    });
+  }
+
+  /** Mutes or unmutes the microphone (track.enabled) and tells the other members. */
+  setMicMuted(muted: boolean): Promise<void> {
+    return this.#queue.push('setMicMute', async () => {
+      this.#local.setMicMuted(muted);
+      const ctx = this.#current;
+      if (ctx) await this.#sendMediaState(ctx);
+    });
+  }
+
+  /** Sets the capture profile and the matching encoder bitrate. */
+  setVideoQuality(quality: VideoQuality): Promise<void> {
+    return this.#queue.push('setVideoQuality', async () => {
+      await this.#local.setQuality(quality);
+      await this.#current?.session?.setMaxVideoBitrate(videoProfiles[quality].maxBitrate);
+    });
+  }
+
+  /**
+   * Switches a connected 1:1 call to audio (camera off) or video (camera on); the peer follows.
+   * Fails with 60001 / 60002.
+   */
+  switchCallType(callType: CallType): Promise<void> {
+    const fail = (reason: string, cause?: unknown): CallError =>
+      callType === CallType.AUDIO
+        ? CallError.switchToAudioFailed(reason, cause)
+        : CallError.switchToVideoFailed(reason, cause);
+    return this.#queue.push('switchCallType', async () => {
+      const ctx = this.#current;
+      const signal = this.#signal;
+      if (!ctx || !signal || this.state !== CallState.Connected) {
+        throw fail(`not in a connected call (state ${this.state})`);
+      }
+      if (ctx.members.size !== 1) throw fail('only one-to-one calls can switch');
+      if (ctx.callType === callType) return;
+      const hadCamera = this.#local.track('video') !== null;
+      if (callType === CallType.VIDEO) {
+        try {
+          await this.#local.acquire({ audio: false, video: true }, ctx.controller.signal);
+        } catch (error) {
+          throw fail(CallError.from(error).message, error);
+        }
+      }
+      try {
+        await signal.request('switchCallType', { callID: ctx.callID!, callType });
+      } catch (error) {
+        if (callType === CallType.VIDEO && !hadCamera && this.#current === ctx) {
+          this.#local.stopVideo();
+        }
+        throw fail(CallError.from(error).message, error);
+      }
+      ctx.callType = callType;
+      if (callType === CallType.AUDIO) this.#local.stopVideo();
+      await this.#sendMediaState(ctx);
+    });
+  }
+
+  /** Uses another camera or microphone; a live track is replaced without renegotiation. */
+  switchDevice(kind: MediaKind, deviceId: string): Promise<void> {
+    return this.#queue.push('switchDevice', () =>
+      this.#local.switchDevice(kind, deviceId, this.#current?.controller.signal),
+    );
+  }
+
+  /** The cameras or microphones of this machine. */
+  devices(kind: 'videoinput' | 'audioinput'): Promise<DeviceInfo[]> {
+    return this.#local.devices(kind);
+  }
+
+  /** Opens the camera for a preview while idle (a call then sends the same track). */
+  startPreview(): Promise<void> {
+    return this.#queue.push('startPreview', async () => {
+      if (this.state !== CallState.Idle || this.#local.track('video')) return;
+      const missing = this.#options.media.unsupported({ capture: true });
+      if (missing) throw CallError.webrtcUnsupported(missing);
+      await this.#local.acquire({ audio: false, video: true });
+    });
+  }
+
+  /** Stops a preview camera opened while idle. */
+  stopPreview(): void {
+    if (this.state === CallState.Idle) this.#local.stopVideo();
+  }
+
+  // ---- server pushes -------------------------------------------------------------------------
+
+  #wire(signal: SignalClient): void {
+    const p = signal.pushes;
+    p.on('invited', (push) => this.#onInvited(signal, push));
+    p.on('rejected', (push) => this.#onInviteeDone(EngineEvent.Rejected, push));
+    p.on('lineBusy', (push) => this.#onInviteeDone(EngineEvent.LineBusy, push));
+    p.on('noResponse', (push) => this.#onInviteeDone(EngineEvent.NoResponse, push));
+    p.on('inviteEnded', (push) => this.#onInviteEnded(push));
+    p.on('userEnter', (push) => this.#onUserEnter(push));
+    p.on('userLeave', (push) => this.#onUserLeave(push));
+    p.on('callEnded', (push) => this.#onCallEnded(push));
+    p.on('signal', (push) => this.#onSignal(push));
+    p.on('mediaState', (push) => this.#onMediaState(push));
+    p.on('callTypeChanged', (push) => this.#onCallTypeChanged(push));
+    p.on('inviteeListUpdate', (push) => {
+      if (this.#ctxFor(push.callID)) {
+        this.emit(EngineEvent.InviteeListUpdate, {
+          callID: push.callID,
+          userIDList: push.userIDList,
+        });
+      }
+    });
+    signal.on(SignalEvent.SessionLost, () => this.#onSessionLost(signal));
+    signal.on(SignalEvent.Resumed, () => {
+      this.#flushOrphans(signal);
+      // A media state sent as the connection dropped may be lost: send the current one again.
+      const ctx = this.#current;
+      if (ctx) void this.#sendMediaState(ctx);
+    });
+    signal.on(SignalEvent.Closed, (info) => this.#onSignalClosed(signal, info));
+    signal.on(SignalEvent.ServerError, (error) => this.emit(EngineEvent.Error, error));
+  }
+
+  #onInvited(signal: SignalClient, push: Push<'invited'>): void {
+    if (this.#current) {
+      // The server answers busy itself; this covers an invitation that crossed our own call.
+      this.#log.info(`busy: rejecting invitation ${push.inviteID} from ${push.sponsor}`);
+      signal.request('reject', { inviteID: push.inviteID, busy: true }).catch(() => {});
+      return;
+    }
+    const ctx = this.#newContext('callee', push.callType, push.sponsor);
+    ctx.inviteID = push.inviteID;
+    ctx.callID = push.callID;
+    ctx.roomID = push.roomID;
+    this.#current = ctx;
+    this.#setState(CallState.BeInvited);
+    this.emit(EngineEvent.Invited, fields(push) as Invitation);
+  }
+
+  #onInviteeDone(
+    event: EngineEvent.Rejected | EngineEvent.LineBusy | EngineEvent.NoResponse,
+    push: Push<'rejected'> | Push<'lineBusy'> | Push<'noResponse'>,
+  ): void {
+    const ctx = this.#ctxFor(push.callID);
+    if (!ctx || ctx.role !== 'caller') return;
+    ctx.invitees.delete(push.userID);
+    // Nobody left to answer and nobody joined: the call is over before it began (no CALL_END).
+    if (this.state === CallState.Dialing && !ctx.invitees.size && !ctx.members.size) {
+      this.#finish(ctx, CallError.callEnded(`${push.userID} did not answer (${event})`));
+    }
+    (this.emit as (e: EngineEvent, i: unknown) => boolean)(event, fields(push));
+  }
+
+  #onInviteEnded(push: Push<'inviteEnded'>): void {
+    const ctx = this.#current;
+    if (!ctx || ctx.ended || ctx.inviteID !== push.inviteID || this.state !== CallState.BeInvited) {
+      return;
+    }
+    this.#finish(ctx, CallError.invitationEnded(push.reason));
+    const info = { inviteID: push.inviteID, callID: push.callID, sponsor: ctx.sponsor };
+    if (push.reason === 'timeout') this.emit(EngineEvent.InviteTimedOut, info);
+    else this.emit(EngineEvent.InviteCancelled, info);
+  }
+
+  #onUserEnter(push: Push<'userEnter'>): void {
+    const ctx = this.#ctxFor(push.callID);
+    if (!ctx || push.userID === this.#userID) return;
+    if (this.state === CallState.BeInvited) return; // not in the call until our accept is answered
+    this.#memberJoined(ctx, push, ctx.role === 'caller');
+  }
+
+  #onUserLeave(push: Push<'userLeave'>): void {
+    const ctx = this.#ctxFor(push.callID);
+    if (!ctx || !ctx.members.delete(push.userID)) return;
+    ctx.session?.removePeer(push.userID);
+    this.emit(EngineEvent.UserLeave, { callID: push.callID, userID: push.userID });
+  }
+
+  #onCallEnded(push: Push<'callEnded'>): void {
+    const ctx = this.#ctxFor(push.callID);
+    if (!ctx) return;
+    const wasConnected =
+      this.#finish(ctx, CallError.callEnded(push.reason)) === CallState.Connected;
+    if (wasConnected) {
+      this.emit(EngineEvent.CallEnded, {
+        callID: push.callID,
+        roomID: ctx.roomID,
+        reason: push.reason,
+      });
+    }
+  }
+
+  #onSignal(push: Push<'signal'>): void {
+    const ctx = this.#ctxFor(push.callID);
+    if (!ctx) return;
+    if (ctx.session) {
+      ctx.session.handleSignal(push.from, push.data).catch(() => {
+        // Reported through the session's Error event.
+      });
+    } else if (ctx.early.length < MAX_EARLY_SIGNALS) {
+      ctx.early.push({ from: push.from, data: push.data });
+    }
+  }
+
+  #onMediaState(push: Push<'mediaState'>): void {
+    const ctx = this.#ctxFor(push.callID);
+    const member = ctx?.members.get(push.userID);
+    if (!member) return;
+    member.audio = push.audio;
+    member.video = push.video;
+    this.emit(EngineEvent.RemoteMediaState, fields(push));
+  }
+
+  #onCallTypeChanged(push: Push<'callTypeChanged'>): void {
+    const ctx = this.#ctxFor(push.callID);
+    if (!ctx || push.userID === this.#userID || this.state !== CallState.Connected) return;
+    ctx.callType = push.callType;
+    this.emit(EngineEvent.CallTypeChanged, {
+      callID: push.callID,
+      userID: push.userID,
+      callType: push.callType,
+    });
+    // Follow the peer: camera off for audio, on for video.
+    this.#queue
+      .push('followCallType', async () => {
+        if (ctx.ended || ctx.callType !== push.callType) return;
+        if (push.callType === CallType.AUDIO) {
+          this.#local.stopVideo();
+        } else {
+          await this.#local.acquire({ audio: false, video: true }, ctx.controller.signal);
+        }
+        await this.#sendMediaState(ctx);
+      })
+      .catch((error: unknown) => {
+        if (ctx.ended) return;
+        this.emit(EngineEvent.Error, CallError.from(error));
+        void this.#sendMediaState(ctx);
+      });
+  }
+
+  #onSessionLost(signal: SignalClient): void {
+    if (signal !== this.#signal) return;
+    const ctx = this.#current;
+    if (!ctx) return;
+    // The server ended everything of the old session: this call is over here too.
+    this.#finish(ctx, CallError.callEnded('the session with the server was lost'));
+    this.emit(EngineEvent.CallEnded, {
+      callID: ctx.callID ?? '',
+      roomID: ctx.roomID,
+      reason: CallEndReason.DISCONNECTED,
+    });
+  }
+
+  #onSignalClosed(signal: SignalClient, info: SignalClosedInfo): void {
+    if (signal !== this.#signal || info.reason === 'closed') return;
+    const ctx = this.#current;
+    if (ctx) {
+      const prev = this.#finish(ctx, CallError.callEnded(`the connection ${info.reason}`));
+      if (prev === CallState.Connected) {
+        this.emit(EngineEvent.CallEnded, {
+          callID: ctx.callID!,
+          roomID: ctx.roomID,
+          reason: CallEndReason.DISCONNECTED,
+        });
+      }
+    }
+    this.#loggedOut();
+    if (info.reason === 'kicked') this.emit(EngineEvent.Kicked, { reason: info.kickReason });
+    else this.emit(EngineEvent.Error, info.error);
+  }
+
+  // ---- call plumbing -------------------------------------------------------------------------
+
+  // Runs synchronously on the accept reply, so pushes right behind it find the call connected.
+  #joined(ctx: CallContext, result: RequestResults['accept']): void {
+    if (ctx.ended || this.#current !== ctx) {
+      void this.#leaveOnServer(result.callID);
+      throw CallError.callEnded('the invitation ended while accepting');
+    }
+    ctx.callType = result.callType;
+    ctx.roomID = result.roomID;
+    this.#setState(CallState.Connected);
+    for (const member of result.members) {
+      if (member.userID !== this.#userID)
+        this.#memberJoined(ctx, { callID: ctx.callID!, ...member }, false);
+    }
+  }
+
+  #memberJoined(
+    ctx: CallContext,
+    member: CallMember & { callID: string },
+    initiator: boolean,
+  ): void {
+    const known = ctx.members.get(member.userID);
+    if (known) return;
+    ctx.invitees.delete(member.userID);
+    ctx.members.set(member.userID, { audio: member.audio, video: member.video });
+    if (this.state === CallState.Dialing) this.#setState(CallState.Connected);
+    this.emit(EngineEvent.UserEnter, {
+      callID: member.callID,
+      userID: member.userID,
+      audio: member.audio,
+      video: member.video,
+    });
+    if (ctx.ended) return; // a listener hung up
+    const session = this.#ensureSession(ctx);
+    try {
+      session.addPeer(member.userID, { initiator });
+    } catch (error) {
+      this.emit(EngineEvent.Error, CallError.from(error));
+      return;
+    }
+    for (const { from, data } of ctx.early.splice(0)) {
+      session.handleSignal(from, data).catch(() => {});
+    }
+  }
+
+  #ensureSession(ctx: CallContext): MediaSession {
+    if (ctx.session) return ctx.session;
+    const callID = ctx.callID!;
+    const session = this.#options.media.createSession({
+      iceServers: this.#signal?.session?.iceServers ?? [],
+      localTracks: { audio: this.#local.track('audio'), video: this.#local.track('video') },
+      maxVideoBitrate: videoProfiles[this.#local.quality].maxBitrate,
+      logger: this.#log,
+    });
+    ctx.session = session;
+    session.events.on(SessionEvent.Signal, (to, data) => {
+      if (ctx.ended) return;
+      this.#signal?.request('signal', { callID, to, data }).catch((error: unknown) => {
+        this.#log.warn(`relaying ${data.description ? 'SDP' : 'ICE'} to ${to} failed`, error);
+      });
+    });
+    session.events.on(SessionEvent.Track, (userID, track) => {
+      if (!ctx.ended) this.emit(EngineEvent.RemoteTrack, userID, track);
+    });
+    session.events.on(SessionEvent.Error, (userID, error) => {
+      this.#log.error(`media with ${userID} failed`, error);
+    });
+    return session;
+  }
+
+  /**
+   * Ends `ctx` locally (idempotent): aborts its waits with `reason`, closes its media and returns
+   * to idle. Returns the state it ended from (events are the caller's to emit).
+   */
+  #finish(ctx: CallContext, reason: CallError): CallState {
+    const prev = this.state;
+    if (ctx.ended) return prev;
+    ctx.ended = true;
+    if (!ctx.controller.signal.aborted) ctx.controller.abort(reason);
+    ctx.session?.close();
+    ctx.early = [];
+    if (this.#current !== ctx) return prev;
+    this.#current = undefined;
+    this.#local.release();
+    this.#setState(CallState.Idle);
+    return prev;
+  }
+
+  /** Tells the server we are out of `ctx`, then ends it locally (emitting CALL_END if connected). */
+  async #leave(ctx: CallContext): Promise<void> {
+    const state = this.state;
+    this.#finish(ctx, hungUpLocally);
+    if (state === CallState.Connected) {
+      this.emit(EngineEvent.CallEnded, {
+        callID: ctx.callID!,
+        roomID: ctx.roomID,
+        reason: CallEndReason.HANGUP,
+        userID: this.#userID!,
+      });
+      await this.#leaveOnServer(ctx.callID!);
+    } else if (state === CallState.Dialing) {
+      if (ctx.callID) await this.#cancelOnServer(ctx);
+    } else if (state === CallState.BeInvited) {
+      await this.#signal
+        ?.request('reject', { inviteID: ctx.inviteID! })
+        .catch((error: unknown) => this.#log.info('reject on hangup failed', error));
+    }
+  }
+
+  async #cancelOnServer(ctx: CallContext): Promise<void> {
+    const signal = this.#signal;
+    if (!signal || !ctx.inviteID) return;
+    try {
+      await signal.request('cancel', { inviteID: ctx.inviteID });
+    } catch (error) {
+      // The callee answered as we cancelled: the call exists, so leave it.
+      this.#log.info('cancel failed; leaving the call instead', error);
+      await this.#leaveOnServer(ctx.callID!);
+    }
+  }
+
+  async #leaveOnServer(callID: string): Promise<void> {
+    const signal = this.#signal;
+    if (!signal) return;
+    try {
+      await signal.request('hangup', { callID });
+    } catch (error) {
+      if (isConnectionError(error)) this.#orphans.add(callID);
+      this.#log.info(`hangup of ${callID} failed`, error);
+    }
+  }
+
+  #flushOrphans(signal: SignalClient): void {
+    for (const callID of this.#orphans) {
+      this.#orphans.delete(callID);
+      signal.request('hangup', { callID }).catch(() => {});
+    }
+  }
+
+  async #sendMediaState(ctx: CallContext): Promise<void> {
+    const signal = this.#signal;
+    const joined =
+      this.state === CallState.Connected ||
+      (this.state === CallState.Dialing && ctx.role === 'caller');
+    if (!signal || ctx.ended || !ctx.callID || !joined) return;
+    try {
+      await signal.request('media', { callID: ctx.callID, ...this.#local.mediaState });
+    } catch (error) {
+      this.#log.warn('sending the media state failed', error);
+    }
+  }
+
+  #newContext(role: CallContext['role'], callType: CallType, sponsor: string): CallContext {
+    return {
+      role,
+      controller: new AbortController(),
+      callType,
+      sponsor,
+      invitees: new Set(),
+      members: new Map(),
+      early: [],
+      ended: false,
+    };
+  }
+
+  #ctxFor(callID: string): CallContext | undefined {
+    const ctx = this.#current;
+    return ctx && !ctx.ended && ctx.callID === callID ? ctx : undefined;
+  }
+
+  #requireLogin(operation: string): SignalClient {
+    const signal = this.#signal;
+    if (!signal || !this.loggedIn) throw CallError.notLoggedIn(operation);
+    return signal;
+  }
+
+  #loggedOut(): void {
+    this.#signal = undefined;
+    this.#userID = undefined;
+    this.#orphans.clear();
+    const ctx = this.#current;
+    if (ctx) this.#finish(ctx, CallError.notLoggedIn('the call'));
+    this.#local.release();
+  }
+
+  /** The one way the call state changes: logs prev -> next, emits, refuses illegal moves. */
+  #setState(next: CallState): void {
+    this.#machine.set(next);
+  }
+}
+
+/** A push's own fields, without the envelope (`type`, `seq`). */
+function fields<T extends { seq: number }>(push: T): Omit<T, 'seq' | 'type'> {
+  const copy: Record<string, unknown> = { ...push };
+  delete copy.seq;
+  delete copy.type;
+  return copy as Omit<T, 'seq' | 'type'>;
+}
+
+function isConnectionError(error: unknown): boolean {
+  const code = (error as { code?: unknown } | null)?.code;
+  return code === SdkErrorCode.SIGNAL_TIMEOUT || code === SdkErrorCode.SIGNAL_DISCONNECTED;
+}
+
+function isGoneError(error: unknown): boolean {
+  const code = (error as { code?: unknown } | null)?.code;
+  return (
+    code === ServerErrorCode.INVITATION_NOT_FOUND ||
+    code === ServerErrorCode.INVITATION_ALREADY_HANDLED
+  );
+}

@@ -1,0 +1,89 @@
+import type { CallEndReason, CallType, KickReason, PushPayloads } from '@ringline/protocol';
+import type { CallError, MediaKind } from '../errors.js';
+import type { CallState } from './CallState.js';
+
+/** What the CallEngine reports to the facade. Each member says when it fires. */
+export enum EngineEvent {
+  /** The call state changed (after the change). */
+  StateChanged = 'stateChanged',
+  /** Login finished; the engine can call and be called. */
+  Ready = 'ready',
+  /** An invitation rings here (state is beInvited). */
+  Invited = 'invited',
+  /** Caller: an invitee rejected (when nobody is left, the engine is idle already). */
+  Rejected = 'rejected',
+  /** Caller: an invitee was busy. */
+  LineBusy = 'lineBusy',
+  /** Caller: invitees did not answer in time. */
+  NoResponse = 'noResponse',
+  /** Callee: the caller cancelled the ringing invitation (the engine is idle already). */
+  InviteCancelled = 'inviteCancelled',
+  /** Callee: the ringing invitation timed out (the engine is idle already). */
+  InviteTimedOut = 'inviteTimedOut',
+  /** Another user joined the call (state is connected). */
+  UserEnter = 'userEnter',
+  /** Another user left the call. */
+  UserLeave = 'userLeave',
+  /** Another member's mic or camera state is known or changed. */
+  RemoteMediaState = 'remoteMediaState',
+  /** Another member switched the call between audio and video; the engine follows. */
+  CallTypeChanged = 'callTypeChanged',
+  /** The list of invitees still ringing in the call changed. */
+  InviteeListUpdate = 'inviteeListUpdate',
+  /** A call ended: a connected one for any reason, or any call whose session was lost. */
+  CallEnded = 'callEnded',
+  /** Another login of the same user ended this session; the engine is logged out. */
+  Kicked = 'kicked',
+  /** A remote member's audio or video track arrived. */
+  RemoteTrack = 'remoteTrack',
+  /** The local camera or microphone track changed (null: stopped). */
+  LocalTrack = 'localTrack',
+  /** Something failed outside any pending operation (e.g. reconnecting, following a switch). */
+  Error = 'error',
+}
+
+/** An invitation ringing here. */
+export type Invitation = PushPayloads['invited'];
+
+/** How and why a call ended. */
+export interface CallEndInfo {
+  callID: string;
+  roomID: number | undefined;
+  reason: CallEndReason;
+  /** The user whose action ended it, when known (the local user for a local hangup). */
+  userID?: string;
+}
+
+/** Listener signatures of engine events. */
+export interface EngineCallbacks {
+  [EngineEvent.StateChanged]: (next: CallState, prev: CallState) => void;
+  [EngineEvent.Ready]: (info: { userID: string }) => void;
+  [EngineEvent.Invited]: (invitation: Invitation) => void;
+  [EngineEvent.Rejected]: (info: PushPayloads['rejected']) => void;
+  [EngineEvent.LineBusy]: (info: PushPayloads['lineBusy']) => void;
+  [EngineEvent.NoResponse]: (info: PushPayloads['noResponse']) => void;
+  [EngineEvent.InviteCancelled]: (info: {
+    inviteID: string;
+    callID: string;
+    sponsor: string;
+  }) => void;
+  [EngineEvent.InviteTimedOut]: (info: {
+    inviteID: string;
+    callID: string;
+    sponsor: string;
+  }) => void;
+  [EngineEvent.UserEnter]: (info: PushPayloads['userEnter']) => void;
+  [EngineEvent.UserLeave]: (info: PushPayloads['userLeave']) => void;
+  [EngineEvent.RemoteMediaState]: (info: PushPayloads['mediaState']) => void;
+  [EngineEvent.CallTypeChanged]: (info: {
+    callID: string;
+    userID: string;
+    callType: CallType;
+  }) => void;
+  [EngineEvent.InviteeListUpdate]: (info: PushPayloads['inviteeListUpdate']) => void;
+  [EngineEvent.CallEnded]: (info: CallEndInfo) => void;
+  [EngineEvent.Kicked]: (info: { reason: KickReason }) => void;
+  [EngineEvent.RemoteTrack]: (userID: string, track: MediaStreamTrack) => void;
+  [EngineEvent.LocalTrack]: (kind: MediaKind, track: MediaStreamTrack | null) => void;
+  [EngineEvent.Error]: (error: CallError) => void;
+}

@@ -1,0 +1,142 @@
+import type { CallType } from '@ringline/protocol';
+
+/**
+ * The events of `TRTCCalling`, with exactly the names of trtc-calling-js (`TRTCCalling.EVENT`),
+ * plus Ringline extensions marked as such.
+ */
+export enum TRTCCallingEvent {
+  /** Invitee: an invitation was received. */
+  INVITED = 'onInvited',
+  /** Inviter: the invitee rejected the call. */
+  REJECT = 'onReject',
+  /** Inviter: the invitee did not answer in time. */
+  NO_RESP = 'onNoResp',
+  /** Inviter: the invitee is in another call. */
+  LINE_BUSY = 'onLineBusy',
+  /** Invitee: the inviter cancelled the call. */
+  CALLING_CANCEL = 'onCallingCancel',
+  /** Invitee: the invitation timed out unanswered. */
+  CALLING_TIMEOUT = 'onCallingTimeout',
+  /** A user joined the call. */
+  USER_ENTER = 'onUserEnter',
+  /** A user left the call. */
+  USER_LEAVE = 'onUserLeave',
+  /** The call ended. */
+  CALL_END = 'onCallEnd',
+  /** The same user logged in elsewhere; this instance is logged out. */
+  KICKED_OUT = 'onKickedOut',
+  /** A remote user turned the camera on or off. */
+  USER_VIDEO_AVAILABLE = 'onUserVideoAvailable',
+  /** A remote user turned the mic on or off. */
+  USER_AUDIO_AVAILABLE = 'onUserAudioAvailable',
+  /** Something failed: `{code, message}`. */
+  ERROR = 'onError',
+  /** Login finished; the SDK is ready. */
+  SDK_READY = 'onSdkReady',
+  /** The invitees still ringing in a group call changed. */
+  GROUP_CALL_INVITEE_LIST_UPDATE = 'onGroupCallInviteeListUpdate',
+  /** Ringline extension: the other user switched the call between audio (1) and video (2). */
+  CALL_TYPE_CHANGED = 'onCallTypeChanged',
+}
+
+/** INVITED payload. */
+export interface InvitedEvent {
+  /** Who calls. */
+  sponsor: string;
+  /** Everybody invited to the same call. */
+  userIDList: string[];
+  /** Whether the invitation came through a group. */
+  isFromGroup: boolean;
+  inviteData: { version: number; callType: CallType; roomID: number };
+  inviteID: string;
+}
+
+/** Payload naming one user. */
+export interface UserEvent {
+  userID: string;
+}
+
+/** NO_RESP payload. */
+export interface NoRespEvent {
+  userID: string;
+  /** Every invitee who timed out together. */
+  userIDList: string[];
+}
+
+/** CALLING_CANCEL / CALLING_TIMEOUT payload. */
+export interface InvitationEndedEvent {
+  inviteID: string;
+  /** Who called. */
+  sponsor: string;
+  /** CALLING_CANCEL: who cancelled (the sponsor). */
+  userID?: string;
+}
+
+/** CALL_END payload. */
+export interface CallEndEvent {
+  callID: string;
+  roomID?: number | undefined;
+  /** `hangup`, `disconnected`, `no_answer` or `cancelled`. */
+  reason: string;
+  /** Who hung up, when known. */
+  userID?: string;
+}
+
+/** KICKED_OUT payload. */
+export interface KickedOutEvent {
+  reason: string;
+}
+
+/** USER_VIDEO_AVAILABLE payload. */
+export interface UserVideoAvailableEvent {
+  userID: string;
+  isVideoAvailable: boolean;
+}
+
+/** USER_AUDIO_AVAILABLE payload. */
+export interface UserAudioAvailableEvent {
+  userID: string;
+  isAudioAvailable: boolean;
+}
+
+/** ERROR payload. */
+export interface ErrorEvent {
+  code: number;
+  message: string;
+}
+
+/** SDK_READY payload. */
+export interface SdkReadyEvent {
+  userID: string;
+}
+
+/** GROUP_CALL_INVITEE_LIST_UPDATE payload. */
+export interface InviteeListUpdateEvent {
+  userIDList: string[];
+}
+
+/** CALL_TYPE_CHANGED payload (Ringline extension). */
+export interface CallTypeChangedEvent {
+  userID: string;
+  callType: CallType;
+}
+
+/** Listener signature of each TRTCCalling event. */
+export interface TRTCCallingCallbacks {
+  [TRTCCallingEvent.INVITED]: (event: InvitedEvent) => void;
+  [TRTCCallingEvent.REJECT]: (event: UserEvent) => void;
+  [TRTCCallingEvent.NO_RESP]: (event: NoRespEvent) => void;
+  [TRTCCallingEvent.LINE_BUSY]: (event: UserEvent) => void;
+  [TRTCCallingEvent.CALLING_CANCEL]: (event: InvitationEndedEvent) => void;
+  [TRTCCallingEvent.CALLING_TIMEOUT]: (event: InvitationEndedEvent) => void;
+  [TRTCCallingEvent.USER_ENTER]: (event: UserEvent) => void;
+  [TRTCCallingEvent.USER_LEAVE]: (event: UserEvent) => void;
+  [TRTCCallingEvent.CALL_END]: (event: CallEndEvent) => void;
+  [TRTCCallingEvent.KICKED_OUT]: (event: KickedOutEvent) => void;
+  [TRTCCallingEvent.USER_VIDEO_AVAILABLE]: (event: UserVideoAvailableEvent) => void;
+  [TRTCCallingEvent.USER_AUDIO_AVAILABLE]: (event: UserAudioAvailableEvent) => void;
+  [TRTCCallingEvent.ERROR]: (event: ErrorEvent) => void;
+  [TRTCCallingEvent.SDK_READY]: (event: SdkReadyEvent) => void;
+  [TRTCCallingEvent.GROUP_CALL_INVITEE_LIST_UPDATE]: (event: InviteeListUpdateEvent) => void;
+  [TRTCCallingEvent.CALL_TYPE_CHANGED]: (event: CallTypeChangedEvent) => void;
+}

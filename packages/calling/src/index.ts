@@ -1,0 +1,29 @@
+/**
+ * @ringline/calling — the TRTCCalling API (trtc-calling-js) over a Ringline server.
+ *
+ *   import TRTCCalling from '@ringline/calling';
+ *   const calling = new TRTCCalling({ SDKAppID, server: 'https://calls.example.com' });
+ */
+import TRTCCalling from './TRTCCalling.js';
+
+export default TRTCCalling;
+export type { TRTCCallingOptions, TRTCCallType } from './TRTCCalling.js';
+export type {
+  TRTCCallingEvent,
+  TRTCCallingCallbacks,
+  InvitedEvent,
+  UserEvent,
+  NoRespEvent,
+  InvitationEndedEvent,
+  CallEndEvent,
+  KickedOutEvent,
+  UserVideoAvailableEvent,
+  UserAudioAvailableEvent,
+  ErrorEvent,
+  SdkReadyEvent,
+  CallTypeChangedEvent,
+} from './events/TRTCCallingEvent.js';
+export type { CallError } from './errors.js';
+export type { DeviceInfo } from './media/LocalMedia.js';
+export type { VideoQuality } from './media/videoQuality.js';
+export type { LogLevel } from './util/logger.js';

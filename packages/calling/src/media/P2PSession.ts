@@ -1,0 +1,256 @@
+import type { SignalData } from '@ringline/protocol';
+import { CallError, type MediaKind } from '../errors.js';
+import { TypedEmitter } from '../events/Emitter.js';
+import type { Logger } from '../util/logger.js';
+import {
+  SessionEvent,
+  type MediaSession,
+  type SessionCallbacks,
+  type SessionOptions,
+} from './MediaSession.js';
+
+const kinds: readonly MediaKind[] = ['audio', 'video'];
+
+/**
+ * A 1:1 call's media over one RTCPeerConnection. Audio and video transceivers exist from the first
+ * offer (video with no track in an audio call), so turning the camera on or off, switching between
+ * audio and video, and changing devices are all `replaceTrack` — never a renegotiation.
+ * Negotiation follows the W3C "perfect negotiation" pattern: the caller is impolite, the callee
+ * polite, so an offer collision (e.g. an ICE restart from both sides) resolves itself.
+ */
+export class P2PSession implements MediaSession {
+  readonly events: TypedEmitter<SessionCallbacks>;
+  #closed = false;
+  #pc: RTCPeerConnection | undefined;
+  #peer: string | undefined;
+  #polite = true;
+  #makingOffer = false;
+  #ignoreOffer = false;
+  #settingRemoteAnswer = false;
+  #transceivers: Partial<Record<MediaKind, RTCRtpTransceiver>> = {};
+  #local: Record<MediaKind, MediaStreamTrack | null>;
+  #maxVideoBitrate: number;
+  #earlyCandidates: RTCIceCandidateInit[] = [];
+  #signals: Promise<void> = Promise.resolve();
+  readonly #log: Logger;
+
+  constructor(
+    private readonly options: SessionOptions,
+    private readonly PeerConnection: typeof RTCPeerConnection,
+  ) {
+    this.#local = { ...options.localTracks };
+    this.#maxVideoBitrate = options.maxVideoBitrate;
+    this.#log = options.logger;
+    this.events = new TypedEmitter<SessionCallbacks>((error, event) =>
+      this.#log.error(`a listener of session event ${event} threw`, error),
+    );
+  }
+
+  get closed(): boolean {
+    return this.#closed;
+  }
+
+  addPeer(userID: string, { initiator }: { initiator: boolean }): void {
+    if (this.#closed) return;
+    if (this.#peer !== undefined) {
+      throw CallError.notSupported('a peer-to-peer session connects exactly two users');
+    }
+    this.#peer = userID;
+    this.#polite = !initiator;
+    const pc = new this.PeerConnection({
+      iceServers: this.options.iceServers as RTCIceServer[],
+      bundlePolicy: 'max-bundle',
+    });
+    this.#pc = pc;
+    pc.onnegotiationneeded = () => void this.#negotiate();
+    pc.onicecandidate = ({ candidate }) => {
+      if (!candidate || !candidate.candidate) return; // end of candidates: nothing to relay
+      this.#send({
+        candidate: {
+          candidate: candidate.candidate,
+          sdpMid: candidate.sdpMid,
+          sdpMLineIndex: candidate.sdpMLineIndex,
+          usernameFragment: candidate.usernameFragment,
+        },
+      });
+    };
+    pc.ontrack = ({ track }) => {
+      this.#log.debug(`remote ${track.kind} track from ${userID}`);
+      this.events.emit(SessionEvent.Track, userID, track);
+    };
+    pc.onconnectionstatechange = () => {
+      this.#log.info(`peer connection with ${userID}: ${pc.connectionState}`);
+      this.events.emit(SessionEvent.ConnectionState, userID, pc.connectionState);
+    };
+    pc.oniceconnectionstatechange = () => {
+      // The impolite side restarts ICE after a failure (e.g. a network change); the new offer
+      // goes through the same negotiation path.
+      if (pc.iceConnectionState === 'failed' && !this.#polite) pc.restartIce();
+    };
+    pc.onsignalingstatechange = () => {
+      if (pc.signalingState === 'stable') void this.#applyBitrate();
+    };
+    if (initiator) {
+      for (const kind of kinds) {
+        const transceiver = pc.addTransceiver(this.#local[kind] ?? kind, {
+          direction: 'sendrecv',
+          ...(kind === 'video' ? { sendEncodings: [{ maxBitrate: this.#maxVideoBitrate }] } : {}),
+        });
+        this.#transceivers[kind] = transceiver;
+      }
+      // Adding transceivers fires negotiationneeded, which makes the offer.
+    }
+  }
+
+  removePeer(userID: string): void {
+    if (userID === this.#peer) this.close();
+  }
+
+  handleSignal(from: string, data: SignalData): Promise<void> {
+    // Applied strictly in arrival order: a candidate must not overtake the offer it belongs to.
+    const next = this.#signals.then(() => this.#apply(from, data));
+    this.#signals = next.catch((error: unknown) => {
+      this.#log.error(`signal from ${from} failed`, error);
+      this.events.emit(
+        SessionEvent.Error,
+        from,
+        error instanceof Error ? error : new Error(String(error)),
+      );
+    });
+    return next;
+  }
+
+  async setLocalTrack(kind: MediaKind, track: MediaStreamTrack | null): Promise<void> {
+    this.#local[kind] = track;
+    const transceiver = this.#transceivers[kind];
+    if (!transceiver || this.#closed) return; // picked up when the transceiver is adopted
+    await transceiver.sender.replaceTrack(track);
+    if (kind === 'video') await this.#applyBitrate();
+  }
+
+  async setMaxVideoBitrate(bps: number): Promise<void> {
+    this.#maxVideoBitrate = bps;
+    await this.#applyBitrate();
+  }
+
+  close(): void {
+    if (this.#closed) return;
+    this.#closed = true;
+    const pc = this.#pc;
+    if (pc) {
+      pc.onnegotiationneeded = null;
+      pc.onicecandidate = null;
+      pc.ontrack = null;
+      pc.onconnectionstatechange = null;
+      pc.oniceconnectionstatechange = null;
+      pc.onsignalingstatechange = null;
+      pc.close();
+    }
+    this.#transceivers = {};
+    this.#earlyCandidates = [];
+    this.events.removeAllListeners();
+  }
+
+  async #negotiate(): Promise<void> {
+    const pc = this.#pc;
+    if (!pc || this.#closed) return;
+    try {
+      this.#makingOffer = true;
+      await pc.setLocalDescription();
+      this.#sendDescription(pc);
+    } catch (error) {
+      this.#log.error('creating an offer failed', error);
+      this.events.emit(SessionEvent.Error, this.#peer!, toError(error));
+    } finally {
+      this.#makingOffer = false;
+    }
+  }
+
+  async #apply(from: string, data: SignalData): Promise<void> {
+    const pc = this.#pc;
+    if (this.#closed || !pc) return;
+    if (from !== this.#peer) {
+      this.#log.warn(`ignoring signal from ${from}, who is not the peer of this session`);
+      return;
+    }
+    const { description, candidate } = data;
+    if (description) {
+      const readyForOffer =
+        !this.#makingOffer && (pc.signalingState === 'stable' || this.#settingRemoteAnswer);
+      const collision = description.type === 'offer' && !readyForOffer;
+      this.#ignoreOffer = !this.#polite && collision;
+      if (this.#ignoreOffer) {
+        this.#log.debug('ignoring a colliding offer (impolite side)');
+        return;
+      }
+      this.#settingRemoteAnswer = description.type === 'answer';
+      await pc.setRemoteDescription(description as RTCSessionDescriptionInit);
+      this.#settingRemoteAnswer = false;
+      if (this.#closed) return;
+      if (description.type === 'offer') {
+        await this.#adoptTransceivers(pc);
+        await pc.setLocalDescription();
+        this.#sendDescription(pc);
+      }
+      const early = this.#earlyCandidates.splice(0);
+      for (const c of early) await this.#addCandidate(pc, c);
+    } else if (candidate) {
+      if (!pc.remoteDescription) {
+        // ICE that overtook the description it belongs to waits for it.
+        this.#earlyCandidates.push(candidate as RTCIceCandidateInit);
+        return;
+      }
+      await this.#addCandidate(pc, candidate as RTCIceCandidateInit);
+    }
+  }
+
+  async #addCandidate(pc: RTCPeerConnection, candidate: RTCIceCandidateInit): Promise<void> {
+    try {
+      await pc.addIceCandidate(candidate);
+    } catch (error) {
+      // Candidates of an offer we ignored are expected to fail.
+      if (!this.#ignoreOffer) throw error;
+    }
+  }
+
+  // The answerer sends on the transceivers the offer created (sendrecv, local tracks attached).
+  async #adoptTransceivers(pc: RTCPeerConnection): Promise<void> {
+    for (const transceiver of pc.getTransceivers()) {
+      const kind = transceiver.receiver.track.kind as MediaKind;
+      if (!kinds.includes(kind) || this.#transceivers[kind]) continue;
+      this.#transceivers[kind] = transceiver;
+      transceiver.direction = 'sendrecv';
+      await transceiver.sender.replaceTrack(this.#local[kind]);
+    }
+  }
+
+  async #applyBitrate(): Promise<void> {
+    const sender = this.#transceivers.video?.sender;
+    if (!sender || this.#closed) return;
+    try {
+      const params = sender.getParameters();
+      const [encoding] = params.encodings ?? [];
+      if (!encoding || encoding.maxBitrate === this.#maxVideoBitrate) return;
+      encoding.maxBitrate = this.#maxVideoBitrate;
+      await sender.setParameters(params);
+    } catch (error) {
+      // Before negotiation completes there may be no encodings yet; retried once stable.
+      this.#log.debug('setting the video bitrate failed', error);
+    }
+  }
+
+  #sendDescription(pc: RTCPeerConnection): void {
+    const local = pc.localDescription;
+    if (!local) return;
+    this.#send({ description: { type: local.type, sdp: local.sdp } });
+  }
+
+  #send(data: SignalData): void {
+    if (this.#closed || this.#peer === undefined) return;
+    this.events.emit(SessionEvent.Signal, this.#peer, data);
+  }
+}
+
+function toError(error: unknown): Error {
+  return error instanceof Error ? error : new Error(String(error));
+}

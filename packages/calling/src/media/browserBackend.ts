@@ -1,0 +1,32 @@
+import type { MediaBackend } from './MediaBackend.js';
+import { P2PSession } from './P2PSession.js';
+
+/** The browser's WebRTC: getUserMedia, enumerateDevices and RTCPeerConnection. */
+export function createBrowserBackend(): MediaBackend {
+  const env = globalThis as {
+    RTCPeerConnection?: typeof RTCPeerConnection;
+    navigator?: { mediaDevices?: MediaDevices };
+  };
+  const devices = (): MediaDevices | undefined => env.navigator?.mediaDevices;
+  return {
+    unsupported({ capture }) {
+      if (typeof env.RTCPeerConnection !== 'function') return 'RTCPeerConnection';
+      // mediaDevices is missing on insecure origins (http:// other than localhost).
+      if (capture && typeof devices()?.getUserMedia !== 'function') {
+        return 'navigator.mediaDevices.getUserMedia (is the page served over https?)';
+      }
+      return undefined;
+    },
+    getUserMedia(constraints) {
+      const md = devices();
+      if (!md) return Promise.reject(new DOMException('no mediaDevices', 'NotSupportedError'));
+      return md.getUserMedia(constraints);
+    },
+    async enumerateDevices() {
+      return (await devices()?.enumerateDevices()) ?? [];
+    },
+    createSession(options) {
+      return new P2PSession(options, env.RTCPeerConnection!);
+    },
+  };
+}

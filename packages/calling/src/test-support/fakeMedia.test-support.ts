@@ -1,0 +1,189 @@
+/**
+ * Test support: a media backend for Node (STYLE #11: a fake handler behind the MediaBackend
+ * interface). Tracks are plain objects; sessions exchange made-up SDP and ICE through the real
+ * server, so the engine's signalling paths run for real while no media flows.
+ */
+import type { SignalData } from '@ringline/protocol';
+import type { MediaKind } from '../errors.js';
+import { TypedEmitter } from '../events/Emitter.js';
+import type { MediaBackend } from '../media/MediaBackend.js';
+import {
+  SessionEvent,
+  type MediaSession,
+  type SessionCallbacks,
+  type SessionOptions,
+} from '../media/MediaSession.js';
+
+let nextTrack = 1;
+
+export class FakeTrack {
+  readonly id = `track-${nextTrack++}`;
+  enabled = true;
+  readyState: 'live' | 'ended' = 'live';
+  constraints: MediaTrackConstraints | boolean;
+
+  constructor(
+    readonly kind: MediaKind,
+    constraints: MediaTrackConstraints | boolean,
+  ) {
+    this.constraints = constraints;
+  }
+
+  stop(): void {
+    this.readyState = 'ended';
+  }
+
+  async applyConstraints(constraints: MediaTrackConstraints): Promise<void> {
+    this.constraints = constraints;
+  }
+}
+
+class FakeStream {
+  constructor(private readonly tracks: FakeTrack[]) {}
+  getTracks() {
+    return [...this.tracks];
+  }
+  getAudioTracks() {
+    return this.tracks.filter((t) => t.kind === 'audio');
+  }
+  getVideoTracks() {
+    return this.tracks.filter((t) => t.kind === 'video');
+  }
+}
+
+/** A media session that answers offers with made-up SDP, relayed through the real server. */
+export class FakeSession implements MediaSession {
+  readonly events = new TypedEmitter<SessionCallbacks>();
+  closed = false;
+  readonly peers = new Map<string, { initiator: boolean }>();
+  readonly received: { from: string; data: SignalData }[] = [];
+  readonly localTracks: Record<MediaKind, MediaStreamTrack | null>;
+  maxVideoBitrate: number;
+  /** Whether offer/answer completed with each peer. */
+  readonly negotiated = new Set<string>();
+
+  constructor(readonly options: SessionOptions) {
+    this.localTracks = { ...options.localTracks };
+    this.maxVideoBitrate = options.maxVideoBitrate;
+  }
+
+  addPeer(userID: string, { initiator }: { initiator: boolean }): void {
+    this.peers.set(userID, { initiator });
+    if (initiator) {
+      this.events.emit(SessionEvent.Signal, userID, {
+        description: { type: 'offer', sdp: 'v=0\r\no=fake-offer\r\n' },
+      });
+      this.events.emit(SessionEvent.Signal, userID, {
+        candidate: {
+          candidate: 'candidate:1 1 udp 1 127.0.0.1 9 typ host',
+          sdpMid: '0',
+          sdpMLineIndex: 0,
+        },
+      });
+    }
+  }
+
+  removePeer(userID: string): void {
+    this.peers.delete(userID);
+  }
+
+  async handleSignal(from: string, data: SignalData): Promise<void> {
+    this.received.push({ from, data });
+    if (data.description?.type === 'offer') {
+      this.events.emit(SessionEvent.Signal, from, {
+        description: { type: 'answer', sdp: 'v=0\r\no=fake-answer\r\n' },
+      });
+      this.negotiated.add(from);
+      this.events.emit(SessionEvent.ConnectionState, from, 'connected');
+    } else if (data.description?.type === 'answer') {
+      this.negotiated.add(from);
+      this.events.emit(SessionEvent.ConnectionState, from, 'connected');
+    }
+  }
+
+  async setLocalTrack(kind: MediaKind, track: MediaStreamTrack | null): Promise<void> {
+    this.localTracks[kind] = track;
+  }
+
+  async setMaxVideoBitrate(bps: number): Promise<void> {
+    this.maxVideoBitrate = bps;
+  }
+
+  close(): void {
+    this.closed = true;
+  }
+}
+
+/** getUserMedia fails with a DOMException of this name for this kind. */
+export type CaptureFailures = Partial<Record<MediaKind, string>>;
+
+export class FakeMediaBackend implements MediaBackend {
+  /** Make getUserMedia fail for a kind (DOMException name, e.g. NotFoundError). */
+  failures: CaptureFailures = {};
+  /** Pretend an API is missing (RTCPeerConnection, or getUserMedia when capture is needed). */
+  missing: { peerConnection?: boolean; capture?: boolean } = {};
+  readonly captures: MediaStreamConstraints[] = [];
+  readonly sessions: FakeSession[] = [];
+  readonly tracks: FakeTrack[] = [];
+
+  unsupported({ capture }: { capture: boolean }): string | undefined {
+    if (this.missing.peerConnection) return 'RTCPeerConnection';
+    if (capture && this.missing.capture) return 'navigator.mediaDevices.getUserMedia';
+    return undefined;
+  }
+
+  #gate: Promise<void> | undefined;
+
+  /** Holds getUserMedia calls (as an unanswered permission prompt does) until `release()`. */
+  hold(): () => void {
+    let release!: () => void;
+    this.#gate = new Promise<void>((resolve) => (release = resolve));
+    return () => {
+      this.#gate = undefined;
+      release();
+    };
+  }
+
+  async getUserMedia(constraints: MediaStreamConstraints): Promise<MediaStream> {
+    this.captures.push(constraints);
+    if (this.#gate) await this.#gate;
+    for (const kind of ['audio', 'video'] as const) {
+      const failure = this.failures[kind];
+      if (constraints[kind] && failure) throw new DOMException(`fake ${kind} failure`, failure);
+    }
+    const tracks: FakeTrack[] = [];
+    for (const kind of ['audio', 'video'] as const) {
+      const wanted = constraints[kind];
+      if (wanted) tracks.push(new FakeTrack(kind, wanted));
+    }
+    this.tracks.push(...tracks);
+    return new FakeStream(tracks) as unknown as MediaStream;
+  }
+
+  async enumerateDevices(): Promise<MediaDeviceInfo[]> {
+    return [
+      { deviceId: 'cam-1', groupId: 'g1', kind: 'videoinput', label: 'Fake camera 1' },
+      { deviceId: 'cam-2', groupId: 'g2', kind: 'videoinput', label: 'Fake camera 2' },
+      { deviceId: 'mic-1', groupId: 'g1', kind: 'audioinput', label: 'Fake microphone' },
+      { deviceId: 'spk-1', groupId: 'g1', kind: 'audiooutput', label: 'Fake speaker' },
+    ].map((d) => ({ ...d, toJSON: () => d })) as MediaDeviceInfo[];
+  }
+
+  createSession(options: SessionOptions): MediaSession {
+    const session = new FakeSession(options);
+    this.sessions.push(session);
+    return session;
+  }
+
+  /** The newest session. */
+  get session(): FakeSession {
+    const s = this.sessions[this.sessions.length - 1];
+    if (!s) throw new Error('no session was created');
+    return s;
+  }
+
+  /** Tracks not stopped yet. */
+  get liveTracks(): FakeTrack[] {
+    return this.tracks.filter((t) => t.readyState === 'live');
+  }
+}

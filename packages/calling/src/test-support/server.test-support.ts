@@ -1,0 +1,104 @@
+/**
+ * Test support: the real Ringline server on a free loopback port, userSigs for it, a WebSocket
+ * class for Node with injectable network faults, and waiting helpers (no sleeps).
+ */
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { genUserSig, startServer, type RinglineServer, type ServerOptions } from '@ringline/server';
+import { SIGNAL_PATH } from '@ringline/protocol';
+import WebSocket from 'ws';
+import type { EventCallbacks, TypedEmitter } from '../events/Emitter.js';
+
+export interface TestServer {
+  server: RinglineServer;
+  /** ws://127.0.0.1:port/ws */
+  signalUrl: string;
+  /** A valid userSig for `userID`. */
+  sig(userID: string): string;
+  close(): Promise<void>;
+}
+
+/** Starts the real server in dev mode with a throwaway data dir. */
+export async function startTestServer(options: ServerOptions = {}): Promise<TestServer> {
+  const dataDir = mkdtempSync(join(tmpdir(), 'ringline-sdk-test-'));
+  const server = await startServer({ port: 0, host: '127.0.0.1', dev: true, dataDir, ...options });
+  return {
+    server,
+    signalUrl: `ws://127.0.0.1:${server.port}${SIGNAL_PATH}`,
+    sig: (userID) => genUserSig({ sdkAppID: server.sdkAppID, secretKey: server.secretKey, userID }),
+    close: async () => {
+      await server.close();
+      rmSync(dataDir, { recursive: true, force: true });
+    },
+  };
+}
+
+/**
+ * Network faults for the sockets of one test: `blocked` makes new connections fail (they go to a
+ * closed loopback port), `drop` loses outgoing frames. The sockets are `ws`'s real WebSocket.
+ */
+export class Network {
+  blocked = false;
+  drop: (frame: { type?: string }) => boolean = () => false;
+  readonly sockets: WebSocket[] = [];
+
+  /** A WebSocket class whose instances obey this network. */
+  readonly WebSocket: typeof WebSocket;
+
+  constructor() {
+    // eslint-disable-next-line @typescript-eslint/no-this-alias
+    const network = this;
+    this.WebSocket = class FaultyWebSocket extends WebSocket {
+      constructor(url: string) {
+        super(network.blocked ? 'ws://127.0.0.1:1/ws' : url);
+        network.sockets.push(this);
+      }
+
+      override send(data: string): void {
+        let frame: { type?: string } = {};
+        try {
+          frame = JSON.parse(data) as { type?: string };
+        } catch {
+          // not JSON: send as is
+        }
+        if (network.drop(frame)) return;
+        super.send(data);
+      }
+    } as unknown as typeof WebSocket;
+  }
+
+  /** The newest socket. */
+  get current(): WebSocket {
+    const socket = this.sockets[this.sockets.length - 1];
+    if (!socket) throw new Error('no socket was opened');
+    return socket;
+  }
+
+  /** Kills the newest socket as a network failure would (no close handshake). */
+  cut(): void {
+    this.current.terminate();
+  }
+}
+
+/** Resolves with the arguments of the next `event` (matching `predicate`), or fails after `ms`. */
+export function waitFor<E extends EventCallbacks<E>, K extends keyof E>(
+  emitter: TypedEmitter<E>,
+  event: K,
+  predicate: (...args: Parameters<E[K]>) => boolean = () => true,
+  ms = 5_000,
+): Promise<Parameters<E[K]>> {
+  return new Promise((resolve, reject) => {
+    const timer = setTimeout(() => {
+      emitter.off(event, listener as never);
+      reject(new Error(`timed out after ${ms} ms waiting for ${String(event)}`));
+    }, ms);
+    const listener = (...args: Parameters<E[K]>): void => {
+      if (!predicate(...args)) return;
+      clearTimeout(timer);
+      emitter.off(event, listener as never);
+      resolve(args);
+    };
+    emitter.on(event, listener as never);
+  });
+}

@@ -1,0 +1,160 @@
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { afterEach, describe, expect, test } from 'vitest';
+import { verifyUserSig } from './auth/usersig.js';
+import { main } from './cli.js';
+
+/** Runs the CLI in-process, capturing its output. */
+async function run(
+  argv: string[],
+  env: NodeJS.ProcessEnv = {},
+  extra: { signal?: AbortSignal; onListening?: (url: string) => void } = {},
+) {
+  let stdout = '';
+  let stderr = '';
+  const code = await main(argv, {
+    stdout: { write: (s: string) => (stdout += s) },
+    stderr: { write: (s: string) => (stderr += s) },
+    env,
+    ...extra,
+  });
+  return { code, stdout, stderr };
+}
+
+const dirs: string[] = [];
+afterEach(() => {
+  for (const d of dirs.splice(0)) rmSync(d, { recursive: true, force: true });
+});
+
+describe('ringline usersig', () => {
+  test('prints a userSig that verifies', async () => {
+    const { code, stdout } = await run([
+      'usersig',
+      '--sdkappid',
+      '1400000001',
+      '--secret-key',
+      'sekrit',
+      '--user',
+      'alice',
+    ]);
+    expect(code).toBe(0);
+    const sig = stdout.trim();
+    const claims = verifyUserSig(sig, {
+      sdkAppID: 1400000001,
+      secretKey: 'sekrit',
+      userID: 'alice',
+    });
+    expect(claims.expire).toBe(86400 * 180);
+  });
+
+  test('honours --expire', async () => {
+    const { stdout } = await run([
+      'usersig',
+      '--sdkappid',
+      '7',
+      '--secret-key',
+      'k',
+      '--user',
+      'bob',
+      '--expire',
+      '60',
+    ]);
+    expect(
+      verifyUserSig(stdout.trim(), { sdkAppID: 7, secretKey: 'k', userID: 'bob' }).expire,
+    ).toBe(60);
+  });
+
+  test.each([
+    [['usersig', '--sdkappid', '7', '--user', 'bob'], /needs --sdkappid, --secret-key and --user/],
+    [
+      ['usersig', '--sdkappid', 'x', '--secret-key', 'k', '--user', 'bob'],
+      /--sdkappid must be a positive integer/,
+    ],
+    [['usersig', '--sdkappid', '7', '--secret-key', 'k', '--user', 'b b'], /not a valid user ID/],
+    [
+      ['usersig', '--sdkappid', '7', '--secret-key', 'k', '--user', 'b', '--expire', '0'],
+      /--expire/,
+    ],
+    [['usersig', '--bogus'], /Unknown option '--bogus'/],
+  ])('%j exits 2 with a message', async (argv, message) => {
+    const { code, stdout, stderr } = await run(argv);
+    expect(code).toBe(2);
+    expect(stdout).toBe('');
+    expect(stderr).toMatch(message);
+  });
+});
+
+describe('ringline serve', () => {
+  test('with bad --ice-servers exits 2 with a message', async () => {
+    const { code, stderr } = await run([
+      'serve',
+      '--dev',
+      '--port',
+      '0',
+      '--ice-servers',
+      '[{"urls":"http://nope"}]',
+    ]);
+    expect(code).toBe(2);
+    expect(stderr).toMatch(/--ice-servers: \[0\]\.urls: "http:\/\/nope" is not a stun:/);
+  });
+
+  test('with malformed RINGLINE_ICE_SERVERS exits 2 with a message', async () => {
+    const { code, stderr } = await run(['serve', '--dev'], { RINGLINE_ICE_SERVERS: 'not json' });
+    expect(code).toBe(2);
+    expect(stderr).toMatch(/--ice-servers is not valid JSON/);
+  });
+
+  test('with an unknown flag exits 2', async () => {
+    const { code, stderr } = await run(['serve', '--prot', '80']);
+    expect(code).toBe(2);
+    expect(stderr).toMatch(/Unknown option '--prot'/);
+  });
+
+  test('without credentials outside dev mode refuses to start (exit 2)', async () => {
+    const { code, stderr } = await run(['serve', '--port', '0']);
+    expect(code).toBe(2);
+    expect(stderr).toMatch(/no app credentials/);
+  });
+
+  test('--dev serves, prints the URL and the app pair, and stops cleanly when told', async () => {
+    const dataDir = mkdtempSync(join(tmpdir(), 'ringline-cli-'));
+    dirs.push(dataDir);
+    const stop = new AbortController();
+    let listening!: (url: string) => void;
+    const url = new Promise<string>((resolve) => (listening = resolve));
+    const done = run(
+      ['serve', '--dev', '--port', '0', '--host', '127.0.0.1', '--data-dir', dataDir],
+      {},
+      {
+        signal: stop.signal,
+        onListening: listening,
+      },
+    );
+    const base = await url;
+    expect(await (await fetch(`${base}/healthz`)).json()).toEqual({ ok: true });
+    expect((await fetch(`${base}/api/dev/usersig?userID=alice`)).status).toBe(200);
+    stop.abort();
+    const { code, stdout } = await done;
+    expect(code).toBe(0);
+    expect(stdout).toContain(`listening on ${base}`);
+    expect(stdout).toMatch(/SDKAppID:\s+14\d{8}/);
+    expect(stdout).toMatch(/SecretKey:\s+[0-9a-f]{64}/);
+    await expect(fetch(`${base}/healthz`)).rejects.toThrow();
+  });
+});
+
+describe('ringline --help', () => {
+  test('prints usage and exits 0', async () => {
+    const { code, stdout } = await run(['--help']);
+    expect(code).toBe(0);
+    expect(stdout).toMatch(/ringline serve/);
+    expect(stdout).toMatch(/--ice-servers/);
+  });
+
+  test('an unknown command exits 2', async () => {
+    const { code, stderr } = await run(['launch']);
+    expect(code).toBe(2);
+    expect(stderr).toMatch(/unknown command "launch"/);
+  });
+});

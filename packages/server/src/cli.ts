@@ -1,0 +1,199 @@
+/**
+ * The `ringline` command:
+ *   ringline serve [flags]       run the server
+ *   ringline usersig --sdkappid N --secret-key K --user U [--expire S]
+ *   ringline --help
+ */
+import { realpathSync } from 'node:fs';
+import { pathToFileURL } from 'node:url';
+import { parseArgs } from 'node:util';
+import { DEFAULT_INVITE_TIMEOUT_S } from '@ringline/protocol';
+import { genUserSig, DEFAULT_USERSIG_EXPIRE_S } from './auth/usersig.js';
+import { ConfigError, DEFAULTS, parseServeArgs, resolveCredentials } from './config.js';
+import { consoleLogger } from './log.js';
+import { startServer } from './server.js';
+import { isValidUserID } from './signal/validate.js';
+
+export const HELP = `ringline — self-hosted calling server with a TRTCCalling-compatible SDK
+
+Usage:
+  ringline serve [flags]
+  ringline usersig --sdkappid N --secret-key K --user U [--expire SECONDS]
+  ringline --help
+
+serve flags (environment variable in brackets):
+  --port N              port to listen on, 0 = any free port (RINGLINE_PORT; ${DEFAULTS.port})
+  --host H              interface to listen on (RINGLINE_HOST; ${DEFAULTS.host})
+  --sdkappid N          the app's SDKAppID (RINGLINE_SDKAPPID)
+  --secret-key K        the app's secret key (RINGLINE_SECRET_KEY)
+  --data-dir DIR        state directory (RINGLINE_DATA_DIR; ${DEFAULTS.dataDir})
+  --invite-timeout S    seconds an invitation rings, 0 = forever (RINGLINE_INVITE_TIMEOUT; ${DEFAULT_INVITE_TIMEOUT_S})
+  --ice-servers JSON    RTCIceServer list, e.g. '[{"urls":"stun:stun.example.org"}]' (RINGLINE_ICE_SERVERS)
+  --dev                 development mode: makes an app key pair in DATA_DIR/app.json if none is
+                        given, and serves GET /api/dev/usersig?userID=U (RINGLINE_DEV)
+
+usersig flags:
+  --sdkappid N  --secret-key K  --user U  --expire S (default ${DEFAULT_USERSIG_EXPIRE_S})
+
+Exit codes: 0 ok, 1 runtime failure, 2 bad usage or configuration.
+`;
+
+export interface CliIO {
+  stdout: { write(s: string): unknown };
+  stderr: { write(s: string): unknown };
+  env: NodeJS.ProcessEnv;
+  /** Stops `serve` (the real CLI wires SIGINT/SIGTERM to it). */
+  signal?: AbortSignal;
+  /** Called once `serve` is listening (tests use it to find the URL). */
+  onListening?: (url: string) => void;
+}
+
+/** Runs the CLI; resolves with the exit code. `serve` resolves when stopped. */
+export async function main(argv: string[], io: Partial<CliIO> = {}): Promise<number> {
+  const out = io.stdout ?? process.stdout;
+  const err = io.stderr ?? process.stderr;
+  const env = io.env ?? process.env;
+  const [command, ...rest] = argv;
+  try {
+    switch (command) {
+      case undefined:
+      case 'help':
+      case '--help':
+      case '-h':
+        out.write(HELP);
+        return command === undefined ? 2 : 0;
+      case 'serve':
+        return await serve(rest, {
+          stdout: out,
+          stderr: err,
+          env,
+          signal: io.signal,
+          onListening: io.onListening,
+        });
+      case 'usersig':
+        out.write(usersig(rest) + '\n');
+        return 0;
+      default:
+        throw new ConfigError(`unknown command "${command}" (try --help)`);
+    }
+  } catch (e) {
+    if (e instanceof ConfigError) {
+      err.write(`ringline: ${e.message}\n`);
+      return e.exitCode;
+    }
+    err.write(`ringline: ${e instanceof Error ? e.message : String(e)}\n`);
+    return 1;
+  }
+}
+
+function usersig(args: string[]): string {
+  let values: Record<string, string | boolean | undefined>;
+  try {
+    ({ values } = parseArgs({
+      args,
+      strict: true,
+      allowPositionals: false,
+      options: {
+        sdkappid: { type: 'string' },
+        'secret-key': { type: 'string' },
+        user: { type: 'string' },
+        expire: { type: 'string' },
+      },
+    }));
+  } catch (e) {
+    throw new ConfigError((e as Error).message);
+  }
+  const {
+    sdkappid,
+    'secret-key': secretKey,
+    user,
+    expire,
+  } = values as Record<string, string | undefined>;
+  if (!sdkappid || !secretKey || !user) {
+    throw new ConfigError('usersig needs --sdkappid, --secret-key and --user');
+  }
+  const sdkAppID = Number(sdkappid);
+  if (!/^\d+$/.test(sdkappid) || !Number.isSafeInteger(sdkAppID) || sdkAppID < 1) {
+    throw new ConfigError(`--sdkappid must be a positive integer, got "${sdkappid}"`);
+  }
+  if (!isValidUserID(user)) {
+    throw new ConfigError(
+      `--user "${user}" is not a valid user ID (1-32 letters, digits, "-" or "_")`,
+    );
+  }
+  let seconds: number | undefined;
+  if (expire !== undefined) {
+    seconds = Number(expire);
+    if (!/^\d+$/.test(expire) || !Number.isSafeInteger(seconds) || seconds < 1) {
+      throw new ConfigError(`--expire must be a positive integer of seconds, got "${expire}"`);
+    }
+  }
+  const options: Parameters<typeof genUserSig>[0] = { sdkAppID, secretKey, userID: user };
+  if (seconds !== undefined) options.expire = seconds;
+  return genUserSig(options);
+}
+
+async function serve(args: string[], io: CliIO): Promise<number> {
+  const config = parseServeArgs(args, io.env);
+  if (config.help) {
+    io.stdout.write(HELP);
+    return 0;
+  }
+  const creds = await resolveCredentials(config);
+  const server = await startServer({
+    ...config,
+    sdkAppID: creds.sdkAppID,
+    secretKey: creds.secretKey,
+    logger: consoleLogger('info', io.stderr as NodeJS.WritableStream),
+  });
+  io.stdout.write(`Ringline server listening on ${server.url}\n`);
+  if (config.dev) {
+    io.stdout.write(
+      `Development mode${creds.file ? ` (credentials in ${creds.file})` : ''}:\n` +
+        `  SDKAppID:  ${server.sdkAppID}\n` +
+        `  SecretKey: ${server.secretKey}\n` +
+        `  userSigs:  ${server.url}/api/dev/usersig?userID=<user>\n`,
+    );
+  }
+  io.onListening?.(server.url);
+  await new Promise<void>((resolve) => {
+    if (io.signal?.aborted) return resolve();
+    io.signal?.addEventListener('abort', () => resolve(), { once: true });
+  });
+  await server.close();
+  return 0;
+}
+
+/** Runs as the program when this file is the entry (`node dist/cli.js serve`). */
+function isEntry(): boolean {
+  const entry = process.argv[1];
+  if (!entry) return false;
+  try {
+    return pathToFileURL(realpathSync(entry)).href === import.meta.url;
+  } catch {
+    return false;
+  }
+}
+
+/** The process entry: wires signals to a clean shutdown and exits with main's code. */
+export async function run(argv = process.argv.slice(2)): Promise<void> {
+  const stop = new AbortController();
+  let signals = 0;
+  const onSignal = (sig: NodeJS.Signals) => {
+    signals += 1;
+    if (signals > 1) {
+      process.stderr.write(`ringline: second ${sig}, exiting now\n`);
+      process.exit(130);
+    }
+    process.stderr.write(`ringline: ${sig}, shutting down\n`);
+    stop.abort();
+  };
+  process.on('SIGINT', onSignal);
+  process.on('SIGTERM', onSignal);
+  const code = await main(argv, { signal: stop.signal });
+  process.off('SIGINT', onSignal);
+  process.off('SIGTERM', onSignal);
+  process.exitCode = code;
+}
+
+if (isEntry()) await run();

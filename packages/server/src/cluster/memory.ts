@@ -1,0 +1,183 @@
+/**
+ * In-memory cluster adapters: the default for a single node, and shareable between several nodes
+ * in one process (which is how the scale-out path is tested). Records are cloned on the way in and
+ * out, so nothing above can change shared state without saving it, as with a remote store.
+ */
+import type {
+  BusMessage,
+  CallRecord,
+  CallStore,
+  ClusterAdapters,
+  InvitationRecord,
+  LockManager,
+  MessageBus,
+  Presence,
+  PresenceStore,
+  Scheduler,
+  Unsubscribe,
+} from './types.js';
+
+export class MemoryPresenceStore implements PresenceStore {
+  readonly #byUser = new Map<string, Presence>();
+
+  async get(userID: string): Promise<Presence | undefined> {
+    const p = this.#byUser.get(userID);
+    return p && { ...p };
+  }
+  async set(presence: Presence): Promise<void> {
+    this.#byUser.set(presence.userID, { ...presence });
+  }
+  async remove(userID: string, sessionID: string): Promise<boolean> {
+    if (this.#byUser.get(userID)?.sessionID !== sessionID) return false;
+    this.#byUser.delete(userID);
+    return true;
+  }
+}
+
+export class MemoryCallStore implements CallStore {
+  readonly #calls = new Map<string, CallRecord>();
+  readonly #invitations = new Map<string, InvitationRecord>();
+  readonly #userCall = new Map<string, string>();
+
+  async getCall(callID: string): Promise<CallRecord | undefined> {
+    const c = this.#calls.get(callID);
+    return c && structuredClone(c);
+  }
+  async saveCall(call: CallRecord): Promise<void> {
+    this.#calls.set(call.callID, structuredClone(call));
+  }
+  async deleteCall(callID: string): Promise<void> {
+    this.#calls.delete(callID);
+  }
+  async getInvitation(inviteID: string): Promise<InvitationRecord | undefined> {
+    const i = this.#invitations.get(inviteID);
+    return i && structuredClone(i);
+  }
+  async saveInvitation(invitation: InvitationRecord): Promise<void> {
+    this.#invitations.set(invitation.inviteID, structuredClone(invitation));
+  }
+  async deleteInvitation(inviteID: string): Promise<void> {
+    this.#invitations.delete(inviteID);
+  }
+  async claimUser(userID: string, callID: string): Promise<boolean> {
+    const current = this.#userCall.get(userID);
+    if (current !== undefined && current !== callID) return false;
+    this.#userCall.set(userID, callID);
+    return true;
+  }
+  async userCall(userID: string): Promise<string | undefined> {
+    return this.#userCall.get(userID);
+  }
+  async releaseUser(userID: string, callID: string): Promise<void> {
+    if (this.#userCall.get(userID) === callID) this.#userCall.delete(userID);
+  }
+  /** How many records are held (leak checks in tests). */
+  get size(): { calls: number; invitations: number; users: number } {
+    return {
+      calls: this.#calls.size,
+      invitations: this.#invitations.size,
+      users: this.#userCall.size,
+    };
+  }
+}
+
+/**
+ * Delivers to the subscribed node's handler directly. Handlers deliver synchronously (they queue
+ * the push on a session), so messages from one sender reach a node in the order sent.
+ */
+export class MemoryMessageBus implements MessageBus {
+  readonly #handlers = new Map<string, (message: BusMessage) => void | Promise<void>>();
+
+  async send(nodeID: string, message: BusMessage): Promise<void> {
+    const handler = this.#handlers.get(nodeID);
+    // A node that is gone has no sessions left to deliver to.
+    if (handler) await handler(message);
+  }
+  subscribe(nodeID: string, handler: (message: BusMessage) => void | Promise<void>): Unsubscribe {
+    this.#handlers.set(nodeID, handler);
+    return () => {
+      if (this.#handlers.get(nodeID) === handler) this.#handlers.delete(nodeID);
+    };
+  }
+}
+
+/** setTimeout by key; a due key goes to one subscriber (the oldest still subscribed). */
+export class MemoryScheduler implements Scheduler {
+  readonly #timers = new Map<string, NodeJS.Timeout>();
+  readonly #handlers: Array<(key: string) => void | Promise<void>> = [];
+  readonly #onError: (err: unknown, key: string) => void;
+
+  constructor(onError: (err: unknown, key: string) => void = () => {}) {
+    this.#onError = onError;
+  }
+
+  async schedule(key: string, delayMs: number): Promise<void> {
+    clearTimeout(this.#timers.get(key));
+    const timer = setTimeout(() => {
+      this.#timers.delete(key);
+      const handler = this.#handlers[0];
+      if (!handler) return;
+      Promise.resolve()
+        .then(() => handler(key))
+        .catch((err: unknown) => this.#onError(err, key));
+    }, delayMs);
+    this.#timers.set(key, timer);
+  }
+  async cancel(key: string): Promise<void> {
+    clearTimeout(this.#timers.get(key));
+    this.#timers.delete(key);
+  }
+  subscribe(handler: (key: string) => void | Promise<void>): Unsubscribe {
+    this.#handlers.push(handler);
+    return () => {
+      const i = this.#handlers.indexOf(handler);
+      if (i >= 0) this.#handlers.splice(i, 1);
+    };
+  }
+  /** Keys with a pending timer. */
+  get pending(): number {
+    return this.#timers.size;
+  }
+  close(): void {
+    for (const t of this.#timers.values()) clearTimeout(t);
+    this.#timers.clear();
+  }
+}
+
+/** A promise chain per key; the entry goes away when its chain drains. */
+export class MemoryLockManager implements LockManager {
+  readonly #tails = new Map<string, Promise<void>>();
+
+  async run<T>(key: string, fn: () => Promise<T>): Promise<T> {
+    const prev = this.#tails.get(key) ?? Promise.resolve();
+    let release!: () => void;
+    const mine = new Promise<void>((resolve) => (release = resolve));
+    const tail = prev.then(() => mine);
+    this.#tails.set(key, tail);
+    await prev;
+    try {
+      return await fn();
+    } finally {
+      release();
+      if (this.#tails.get(key) === tail) this.#tails.delete(key);
+    }
+  }
+}
+
+/** Fresh in-memory adapters; pass the same object to several nodes to make them one cluster. */
+export function createMemoryCluster(): ClusterAdapters & {
+  calls: MemoryCallStore;
+  scheduler: MemoryScheduler;
+} {
+  const scheduler = new MemoryScheduler();
+  return {
+    presence: new MemoryPresenceStore(),
+    calls: new MemoryCallStore(),
+    bus: new MemoryMessageBus(),
+    scheduler,
+    locks: new MemoryLockManager(),
+    async close() {
+      scheduler.close();
+    },
+  };
+}

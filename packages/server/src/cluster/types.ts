@@ -1,0 +1,135 @@
+/**
+ * Every piece of state that a second server node must see sits behind these small interfaces
+ * (socket.io's adapters are the model). The in-memory implementations in `memory.ts` are the
+ * default; a Redis implementation can replace them without touching the layers above. All methods
+ * are async so that such an implementation fits.
+ */
+import type {
+  CallMember,
+  CallType,
+  KickReason,
+  OfflinePushInfo,
+  PushPayloads,
+  PushType,
+} from '@ringline/protocol';
+
+/** A server push before its session gives it a `seq`. */
+export type PushBody = { [T in PushType]: { type: T } & PushPayloads[T] }[PushType];
+
+/** Where a user's session lives. */
+export interface Presence {
+  userID: string;
+  sessionID: string;
+  /** The node holding the session's connection (and its outbox while it waits to resume). */
+  nodeID: string;
+}
+
+/** Which user has a session, and where. One session per user. */
+export interface PresenceStore {
+  get(userID: string): Promise<Presence | undefined>;
+  /** Records `presence`, replacing any earlier session of the same user. */
+  set(presence: Presence): Promise<void>;
+  /** Removes the user's entry only if it is still `sessionID` (a newer session is left alone). */
+  remove(userID: string, sessionID: string): Promise<boolean>;
+}
+
+/** How one invitee's invitation ended, or that it still rings. */
+export type InviteeState = 'ringing' | 'accepted' | 'rejected' | 'busy' | 'timeout' | 'cancelled';
+
+/** A call: who is in it, what it is, which invitations belong to it. */
+export interface CallRecord {
+  callID: string;
+  roomID: number;
+  callType: CallType;
+  /** The user who started the call. */
+  sponsor: string;
+  groupID?: string;
+  /** More than one invitee, or a group: one-to-one rules (switchCallType) do not apply. */
+  group: boolean;
+  /** `ringing` until a second member joins, `connected` from then on. */
+  state: 'ringing' | 'connected';
+  /** Joined members in join order, with their media state. */
+  members: CallMember[];
+  /** Every invitation made into this call, oldest first. */
+  inviteIDs: string[];
+  createdAt: number;
+}
+
+/** One invitation: one inviter, one or more invitees, one timer. */
+export interface InvitationRecord {
+  inviteID: string;
+  callID: string;
+  /** The member who invited. */
+  inviter: string;
+  callType: CallType;
+  groupID?: string;
+  offlinePushInfo?: OfflinePushInfo;
+  /** Invitees as listed (deduplicated), in order. */
+  userIDList: string[];
+  /** Per invitee: ringing, or how it ended. */
+  states: Record<string, InviteeState>;
+  /** Seconds it rings; 0 = until answered or cancelled. */
+  timeout: number;
+  createdAt: number;
+  /** Epoch ms when it times out (absent when timeout is 0). */
+  expiresAt?: number;
+}
+
+/**
+ * Calls, invitations and the user → call index. A user belongs to at most one call at a time,
+ * as a member or as a ringing invitee; `claimUser` is the atomic test-and-set behind busy
+ * detection. Records are values: callers change a copy and `save` it.
+ */
+export interface CallStore {
+  getCall(callID: string): Promise<CallRecord | undefined>;
+  saveCall(call: CallRecord): Promise<void>;
+  deleteCall(callID: string): Promise<void>;
+  getInvitation(inviteID: string): Promise<InvitationRecord | undefined>;
+  saveInvitation(invitation: InvitationRecord): Promise<void>;
+  deleteInvitation(inviteID: string): Promise<void>;
+  /** Binds `userID` to `callID` unless bound to another call; true when bound (now or already). */
+  claimUser(userID: string, callID: string): Promise<boolean>;
+  /** The call the user belongs to, if any. */
+  userCall(userID: string): Promise<string | undefined>;
+  /** Unbinds `userID` if it is bound to `callID`. */
+  releaseUser(userID: string, callID: string): Promise<void>;
+}
+
+/** What travels between nodes. */
+export type BusMessage =
+  | { kind: 'push'; userID: string; sessionID: string; push: PushBody }
+  | { kind: 'kick'; userID: string; sessionID: string; reason: KickReason };
+
+/** Node-to-node delivery: a node subscribes under its id; messages for it reach it in order. */
+export interface MessageBus {
+  send(nodeID: string, message: BusMessage): Promise<void>;
+  subscribe(nodeID: string, handler: (message: BusMessage) => void | Promise<void>): Unsubscribe;
+}
+
+/**
+ * Server-owned timers, by key, so that any node can cancel what another scheduled and a timer
+ * fires once in the cluster. Handlers get the key.
+ */
+export interface Scheduler {
+  schedule(key: string, delayMs: number): Promise<void>;
+  cancel(key: string): Promise<void>;
+  subscribe(handler: (key: string) => void | Promise<void>): Unsubscribe;
+}
+
+/** Mutual exclusion by key across the cluster: operations on one call run one at a time. */
+export interface LockManager {
+  run<T>(key: string, fn: () => Promise<T>): Promise<T>;
+}
+
+export type Unsubscribe = () => void;
+
+/** The adapters one node uses; nodes of one app share them. */
+export interface ClusterAdapters {
+  presence: PresenceStore;
+  calls: CallStore;
+  bus: MessageBus;
+  scheduler: Scheduler;
+  locks: LockManager;
+  /** Releases what the adapters hold (timers, connections); idempotent. */
+  close(): Promise<void>;
+}

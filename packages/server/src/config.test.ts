@@ -1,0 +1,191 @@
+import { mkdtempSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { afterEach, describe, expect, test } from 'vitest';
+import { ConfigError, parseIceServers, parseServeArgs, resolveCredentials } from './config.js';
+import { startServer } from './server.js';
+
+const dirs: string[] = [];
+afterEach(() => {
+  for (const d of dirs.splice(0)) rmSync(d, { recursive: true, force: true });
+});
+function tempDir(): string {
+  const d = mkdtempSync(join(tmpdir(), 'ringline-config-'));
+  dirs.push(d);
+  return d;
+}
+
+describe('parseServeArgs', () => {
+  test('has the documented defaults', () => {
+    expect(parseServeArgs([], {})).toEqual({
+      help: false,
+      port: 8080,
+      host: '0.0.0.0',
+      dataDir: './.ringline',
+      inviteTimeout: 30,
+      iceServers: [],
+      dev: false,
+    });
+  });
+
+  test('reads every RINGLINE_* variable', () => {
+    const env = {
+      RINGLINE_PORT: '9000',
+      RINGLINE_HOST: '127.0.0.1',
+      RINGLINE_SDKAPPID: '1400000001',
+      RINGLINE_SECRET_KEY: 'k',
+      RINGLINE_DATA_DIR: '/var/lib/ringline',
+      RINGLINE_INVITE_TIMEOUT: '45',
+      RINGLINE_ICE_SERVERS: '[{"urls":"stun:stun.example.org:3478"}]',
+      RINGLINE_DEV: 'true',
+    };
+    expect(parseServeArgs([], env)).toEqual({
+      help: false,
+      port: 9000,
+      host: '127.0.0.1',
+      sdkAppID: 1400000001,
+      secretKey: 'k',
+      dataDir: '/var/lib/ringline',
+      inviteTimeout: 45,
+      iceServers: [{ urls: 'stun:stun.example.org:3478' }],
+      dev: true,
+    });
+  });
+
+  test('flags win over the environment', () => {
+    const config = parseServeArgs(
+      ['--port', '0', '--invite-timeout', '5', '--secret-key', 'flag'],
+      {
+        RINGLINE_PORT: '9000',
+        RINGLINE_SECRET_KEY: 'env',
+        RINGLINE_INVITE_TIMEOUT: '45',
+      },
+    );
+    expect(config).toMatchObject({ port: 0, inviteTimeout: 5, secretKey: 'flag' });
+  });
+
+  test.each([
+    [['--port', '70000'], /--port must be an integer from 0 to 65535/],
+    [['--port', 'eighty'], /--port/],
+    [['--sdkappid', '-3'], /--sdkappid/],
+    [['--invite-timeout', '1.5'], /--invite-timeout/],
+    [['--ice-servers', '[oops'], /--ice-servers is not valid JSON/],
+    [['--colour'], /Unknown option '--colour'/],
+    [['stray'], /positional/],
+  ])('refuses %j with a ConfigError (exit code 2)', (args, message) => {
+    let caught: unknown;
+    try {
+      parseServeArgs(args, {});
+    } catch (err) {
+      caught = err;
+    }
+    expect(caught).toBeInstanceOf(ConfigError);
+    expect((caught as ConfigError).exitCode).toBe(2);
+    expect((caught as ConfigError).message).toMatch(message);
+  });
+
+  test('refuses an RINGLINE_DEV that is not a boolean', () => {
+    expect(() => parseServeArgs([], { RINGLINE_DEV: 'maybe' })).toThrow(/RINGLINE_DEV/);
+  });
+});
+
+describe('--ice-servers', () => {
+  test('accepts STUN and TURN servers as RTCIceServer', () => {
+    const servers = parseIceServers(
+      '[{"urls":"stun:127.0.0.1:3478"},{"urls":["turn:127.0.0.1:3478?transport=udp","turns:t.example.org"],"username":"u","credential":"p"}]',
+    );
+    expect(servers).toEqual([
+      { urls: 'stun:127.0.0.1:3478' },
+      {
+        urls: ['turn:127.0.0.1:3478?transport=udp', 'turns:t.example.org'],
+        username: 'u',
+        credential: 'p',
+      },
+    ]);
+  });
+
+  test.each([
+    ['{"urls":"stun:x"}', /must be a JSON array/],
+    ['[42]', /\[0\] must be an object/],
+    ['[{}]', /\[0\]\.urls/],
+    ['[{"urls":[]}]', /\[0\]\.urls/],
+    ['[{"urls":"http://x"}]', /not a stun:, stuns:, turn: or turns: URL/],
+    ['[{"urls":"turn:x"}]', /TURN server and needs username and credential/],
+    ['[{"urls":"stun:x","password":"p"}]', /unknown field "password"/],
+    ['[{"urls":"stun:x","username":5}]', /username must be a string/],
+  ])('refuses %s', (json, message) => {
+    expect(() => parseIceServers(json)).toThrow(message);
+  });
+});
+
+describe('app credentials', () => {
+  test('given ones are used as they are', async () => {
+    expect(await resolveCredentials({ sdkAppID: 1400000001, secretKey: 'k' })).toMatchObject({
+      sdkAppID: 1400000001,
+      secretKey: 'k',
+      created: false,
+    });
+  });
+
+  test('without them and without dev mode, the server refuses to start', async () => {
+    await expect(resolveCredentials({})).rejects.toThrow(/no app credentials.*--dev/);
+    await expect(startServer({ port: 0, host: '127.0.0.1' })).rejects.toBeInstanceOf(ConfigError);
+    await expect(resolveCredentials({ sdkAppID: 1400000001 })).rejects.toThrow(/both/);
+  });
+
+  test('in dev mode a pair is made once, kept in app.json with mode 0600, and reused', async () => {
+    const dataDir = join(tempDir(), 'nested', 'state');
+    const first = await resolveCredentials({ dev: true, dataDir });
+    expect(first.created).toBe(true);
+    expect(first.sdkAppID).toBeGreaterThanOrEqual(1_400_000_000);
+    expect(first.secretKey).toMatch(/^[0-9a-f]{64}$/);
+    const file = join(dataDir, 'app.json');
+    expect(statSync(file).mode & 0o777).toBe(0o600);
+    expect(JSON.parse(readFileSync(file, 'utf8'))).toEqual({
+      sdkAppID: first.sdkAppID,
+      secretKey: first.secretKey,
+    });
+
+    const second = await resolveCredentials({ dev: true, dataDir });
+    expect(second).toMatchObject({
+      sdkAppID: first.sdkAppID,
+      secretKey: first.secretKey,
+      created: false,
+    });
+
+    const server = await startServer({ port: 0, host: '127.0.0.1', dev: true, dataDir });
+    try {
+      expect(server.sdkAppID).toBe(first.sdkAppID);
+      expect(server.secretKey).toBe(first.secretKey);
+    } finally {
+      await server.close();
+    }
+  });
+
+  test('a damaged app.json is reported, not silently replaced', async () => {
+    const dataDir = tempDir();
+    writeFileSync(join(dataDir, 'app.json'), '{"sdkAppID": "x"}');
+    await expect(resolveCredentials({ dev: true, dataDir })).rejects.toThrow(
+      /lacks sdkAppID\/secretKey/,
+    );
+  });
+});
+
+describe('startServer', () => {
+  test('close() is idempotent', async () => {
+    const server = await startServer({ port: 0, host: '127.0.0.1', sdkAppID: 1, secretKey: 'k' });
+    expect(server.url).toBe(`http://127.0.0.1:${server.port}`);
+    await Promise.all([server.close(), server.close()]);
+    await server.close();
+    await expect(fetch(`${server.url}/healthz`)).rejects.toThrow();
+  });
+
+  test('refuses bad options with a ConfigError', async () => {
+    await expect(
+      startServer({ port: 0, sdkAppID: 1, secretKey: 'k', iceServers: [{ urls: 'http://x' }] }),
+    ).rejects.toBeInstanceOf(ConfigError);
+    await expect(
+      startServer({ port: 0, sdkAppID: 1, secretKey: 'k', inviteTimeout: -1 }),
+    ).rejects.toThrow(/inviteTimeout/);
+  });
+});

@@ -1,0 +1,233 @@
+/**
+ * Server options from CLI flags and environment variables (flags win), their validation, and the
+ * dev-mode app credentials kept in `<data-dir>/app.json`.
+ */
+import { randomBytes, randomInt } from 'node:crypto';
+import { chmod, mkdir, readFile, writeFile } from 'node:fs/promises';
+import { join } from 'node:path';
+import { parseArgs } from 'node:util';
+import { DEFAULT_INVITE_TIMEOUT_S, MAX_INVITE_TIMEOUT_S, type IceServer } from '@ringline/protocol';
+
+/** A configuration mistake: the CLI prints the message and exits with `exitCode`. */
+export class ConfigError extends Error {
+  override readonly name = 'ConfigError';
+  readonly exitCode = 2;
+}
+
+export const DEFAULTS = {
+  port: 8080,
+  host: '0.0.0.0',
+  dataDir: './.ringline',
+  inviteTimeout: DEFAULT_INVITE_TIMEOUT_S,
+  resumeWindow: 30,
+  pingInterval: 15,
+} as const;
+
+/** What `ringline serve` resolves its flags and environment to. */
+export interface ServeConfig {
+  port: number;
+  host: string;
+  sdkAppID?: number;
+  secretKey?: string;
+  dataDir: string;
+  inviteTimeout: number;
+  iceServers: IceServer[];
+  dev: boolean;
+}
+
+export const serveFlags = {
+  port: { type: 'string' },
+  host: { type: 'string' },
+  sdkappid: { type: 'string' },
+  'secret-key': { type: 'string' },
+  'data-dir': { type: 'string' },
+  'invite-timeout': { type: 'string' },
+  'ice-servers': { type: 'string' },
+  dev: { type: 'boolean' },
+  help: { type: 'boolean', short: 'h' },
+} as const;
+
+/** Parses `serve`'s arguments and the RINGLINE_* environment. Throws ConfigError. */
+export function parseServeArgs(
+  args: string[],
+  env: NodeJS.ProcessEnv = process.env,
+): ServeConfig & { help: boolean } {
+  let values: { [K in keyof typeof serveFlags]?: string | boolean };
+  try {
+    ({ values } = parseArgs({ args, options: serveFlags, strict: true, allowPositionals: false }));
+  } catch (err) {
+    throw new ConfigError((err as Error).message);
+  }
+  const pick = (flag: keyof typeof serveFlags, envName: string): string | undefined => {
+    const v = values[flag];
+    if (typeof v === 'string') return v;
+    const e = env[envName];
+    return e === undefined || e === '' ? undefined : e;
+  };
+
+  const port = pick('port', 'RINGLINE_PORT');
+  const sdkappid = pick('sdkappid', 'RINGLINE_SDKAPPID');
+  const timeout = pick('invite-timeout', 'RINGLINE_INVITE_TIMEOUT');
+  const ice = pick('ice-servers', 'RINGLINE_ICE_SERVERS');
+  const config: ServeConfig & { help: boolean } = {
+    help: values.help === true,
+    port: port === undefined ? DEFAULTS.port : parseIntIn('--port', port, 0, 65535),
+    host: pick('host', 'RINGLINE_HOST') ?? DEFAULTS.host,
+    dataDir: pick('data-dir', 'RINGLINE_DATA_DIR') ?? DEFAULTS.dataDir,
+    inviteTimeout:
+      timeout === undefined
+        ? DEFAULTS.inviteTimeout
+        : parseIntIn('--invite-timeout', timeout, 0, MAX_INVITE_TIMEOUT_S),
+    iceServers: ice === undefined ? [] : parseIceServers(ice),
+    dev: values.dev === true || parseBool('RINGLINE_DEV', env.RINGLINE_DEV),
+  };
+  if (sdkappid !== undefined) config.sdkAppID = parseIntIn('--sdkappid', sdkappid, 1, 0xffffffff);
+  const key = pick('secret-key', 'RINGLINE_SECRET_KEY');
+  if (key !== undefined) config.secretKey = key;
+  return config;
+}
+
+function parseIntIn(name: string, text: string, min: number, max: number): number {
+  const n = /^\d+$/.test(text.trim()) ? Number(text.trim()) : NaN;
+  if (!Number.isSafeInteger(n) || n < min || n > max) {
+    throw new ConfigError(`${name} must be an integer from ${min} to ${max}, got "${text}"`);
+  }
+  return n;
+}
+
+function parseBool(name: string, text: string | undefined): boolean {
+  if (text === undefined) return false;
+  const t = text.trim().toLowerCase();
+  if (['1', 'true', 'yes', 'on'].includes(t)) return true;
+  if (['', '0', 'false', 'no', 'off'].includes(t)) return false;
+  throw new ConfigError(`${name} must be true or false, got "${text}"`);
+}
+
+/** Parses a JSON list of RTCIceServer. Throws ConfigError saying what is wrong. */
+export function parseIceServers(json: string): IceServer[] {
+  let value: unknown;
+  try {
+    value = JSON.parse(json);
+  } catch (err) {
+    throw new ConfigError(`--ice-servers is not valid JSON: ${(err as Error).message}`);
+  }
+  return validateIceServers(value);
+}
+
+const iceUrl = /^(stun|stuns|turn|turns):[^\s]+$/;
+
+/** Checks a list of RTCIceServer the way a browser would; throws ConfigError. */
+export function validateIceServers(value: unknown): IceServer[] {
+  const fail = (msg: string): never => {
+    throw new ConfigError(`--ice-servers: ${msg}`);
+  };
+  if (!Array.isArray(value)) fail('must be a JSON array of {urls, username?, credential?}');
+  return (value as unknown[]).map((entry, i) => {
+    if (entry === null || typeof entry !== 'object' || Array.isArray(entry)) {
+      return fail(`[${i}] must be an object`);
+    }
+    const { urls, username, credential, ...rest } = entry as Record<string, unknown>;
+    const extra = Object.keys(rest);
+    if (extra.length) fail(`[${i}] has unknown field "${extra[0]}"`);
+    const list = typeof urls === 'string' ? [urls] : urls;
+    if (!Array.isArray(list) || list.length === 0) {
+      fail(`[${i}].urls must be a URL or a non-empty list of URLs`);
+    }
+    for (const url of list as unknown[]) {
+      if (typeof url !== 'string' || !iceUrl.test(url)) {
+        fail(`[${i}].urls: ${JSON.stringify(url)} is not a stun:, stuns:, turn: or turns: URL`);
+      }
+    }
+    if (username !== undefined && typeof username !== 'string')
+      fail(`[${i}].username must be a string`);
+    if (credential !== undefined && typeof credential !== 'string') {
+      fail(`[${i}].credential must be a string`);
+    }
+    const isTurn = (list as string[]).some((u) => u.startsWith('turn'));
+    if (isTurn && (username === undefined || credential === undefined)) {
+      fail(`[${i}] is a TURN server and needs username and credential`);
+    }
+    const server: IceServer = { urls: urls as string | string[] };
+    if (username !== undefined) server.username = username as string;
+    if (credential !== undefined) server.credential = credential as string;
+    return server;
+  });
+}
+
+/** The app this server serves. */
+export interface AppCredentials {
+  sdkAppID: number;
+  secretKey: string;
+}
+
+/**
+ * The given credentials, or in dev mode the pair kept in `<dataDir>/app.json` (made on first use,
+ * mode 0600). Outside dev mode both must be given. Throws ConfigError.
+ */
+export async function resolveCredentials(options: {
+  sdkAppID?: number | undefined;
+  secretKey?: string | undefined;
+  dev?: boolean | undefined;
+  dataDir?: string | undefined;
+}): Promise<AppCredentials & { created: boolean; file?: string }> {
+  const { sdkAppID, secretKey } = options;
+  if (sdkAppID !== undefined && secretKey !== undefined) {
+    if (!Number.isSafeInteger(sdkAppID) || sdkAppID < 1 || sdkAppID > 0xffffffff) {
+      throw new ConfigError(`sdkAppID must be an integer from 1 to 4294967295, got ${sdkAppID}`);
+    }
+    if (secretKey.length === 0) throw new ConfigError('secretKey must not be empty');
+    return { sdkAppID, secretKey, created: false };
+  }
+  if (sdkAppID !== undefined || secretKey !== undefined) {
+    throw new ConfigError('give both --sdkappid and --secret-key, or neither (with --dev)');
+  }
+  if (!options.dev) {
+    throw new ConfigError(
+      'no app credentials: pass --sdkappid and --secret-key (or RINGLINE_SDKAPPID and ' +
+        'RINGLINE_SECRET_KEY), or use --dev to have a development pair made for you',
+    );
+  }
+  return loadOrCreateDevApp(options.dataDir ?? DEFAULTS.dataDir);
+}
+
+async function loadOrCreateDevApp(
+  dataDir: string,
+): Promise<AppCredentials & { created: boolean; file: string }> {
+  const file = join(dataDir, 'app.json');
+  let text: string | undefined;
+  try {
+    text = await readFile(file, 'utf8');
+  } catch (err) {
+    if ((err as NodeJS.ErrnoException).code !== 'ENOENT') {
+      throw new ConfigError(`cannot read ${file}: ${(err as Error).message}`);
+    }
+  }
+  if (text !== undefined) {
+    let app: unknown;
+    try {
+      app = JSON.parse(text);
+    } catch {
+      throw new ConfigError(`${file} is not valid JSON; delete it to have a new pair made`);
+    }
+    const { sdkAppID, secretKey } = (app ?? {}) as Record<string, unknown>;
+    if (!Number.isSafeInteger(sdkAppID) || typeof secretKey !== 'string' || !secretKey) {
+      throw new ConfigError(`${file} lacks sdkAppID/secretKey; delete it to have a new pair made`);
+    }
+    return { sdkAppID: sdkAppID as number, secretKey, created: false, file };
+  }
+  // Tencent's SDKAppIDs look like 14xxxxxxxx; keys are 64 hex digits.
+  const app = {
+    sdkAppID: randomInt(1_400_000_000, 1_500_000_000),
+    secretKey: randomBytes(32).toString('hex'),
+  };
+  try {
+    await mkdir(dataDir, { recursive: true });
+    await writeFile(file, JSON.stringify(app, null, 2) + '\n', { mode: 0o600, flag: 'wx' });
+    await chmod(file, 0o600);
+  } catch (err) {
+    // Another process made it first: use theirs.
+    if ((err as NodeJS.ErrnoException).code === 'EEXIST') return loadOrCreateDevApp(dataDir);
+    throw new ConfigError(`cannot write ${file}: ${(err as Error).message}`);
+  }
+  return { ...app, created: true, file };
+}

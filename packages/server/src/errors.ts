@@ -1,0 +1,124 @@
+/**
+ * The server's coded errors. Every code comes from `ServerErrorCode` in @ringline/protocol (the one
+ * registry; docs/errors.md lists each); the factories below are the only places that pick a code
+ * and phrase its message, so the same failure always reads the same way.
+ */
+import { ServerErrorCode, type ServerErrorName, type WireError } from '@ringline/protocol';
+
+export class ServerError extends Error {
+  /** Numeric code from `ServerErrorCode`. */
+  readonly code: number;
+  /** Registry name of the code, e.g. `NOT_CALL_MEMBER`. */
+  override readonly name: ServerErrorName;
+
+  constructor(name: ServerErrorName, message: string, options?: { cause?: unknown }) {
+    super(message, options);
+    this.name = name;
+    this.code = ServerErrorCode[name];
+  }
+
+  /** The error as it travels on the wire. */
+  toWire(): WireError {
+    return { code: this.code, name: this.name, message: this.message };
+  }
+
+  /** Any thrown value as a wire error; unexpected exceptions become INTERNAL. */
+  static wire(err: unknown): WireError {
+    if (err instanceof ServerError) return err.toWire();
+    return ServerError.internal(err).toWire();
+  }
+
+  static malformed(detail: string): ServerError {
+    return new ServerError('MALFORMED_MESSAGE', detail);
+  }
+  static unknownType(type: unknown): ServerError {
+    return new ServerError(
+      'UNKNOWN_TYPE',
+      typeof type === 'string'
+        ? `unknown message type "${type.slice(0, 64)}"`
+        : 'the message has no string "type"',
+    );
+  }
+  static invalidField(path: string, detail: string): ServerError {
+    return new ServerError('INVALID_FIELD', `${path || '/'}: ${detail}`);
+  }
+  static frameTooLarge(size: number, limit: number): ServerError {
+    return new ServerError('FRAME_TOO_LARGE', `frame of ${size} bytes exceeds ${limit} bytes`);
+  }
+  static invalidUserID(path: string, value: unknown): ServerError {
+    const shown = typeof value === 'string' ? JSON.stringify(value.slice(0, 64)) : String(value);
+    return new ServerError(
+      'INVALID_USER_ID',
+      `${path}: ${shown} is not a valid user ID (1-32 letters, digits, "-" or "_")`,
+    );
+  }
+  static rateLimited(): ServerError {
+    return new ServerError('RATE_LIMITED', 'too many requests; slow down');
+  }
+  static notLoggedIn(type: string): ServerError {
+    return new ServerError('NOT_LOGGED_IN', `"${type}" needs a login first`);
+  }
+  static userSigInvalid(detail: string): ServerError {
+    return new ServerError('USERSIG_INVALID', `userSig is invalid: ${detail}`);
+  }
+  static userSigExpired(expiredAt: number): ServerError {
+    return new ServerError(
+      'USERSIG_EXPIRED',
+      `userSig expired at ${new Date(expiredAt * 1000).toISOString()}`,
+    );
+  }
+  static userSigWrongApp(got: number, want: number): ServerError {
+    return new ServerError('USERSIG_WRONG_APP', `userSig is for SDKAppID ${got}, not ${want}`);
+  }
+  static userSigWrongUser(got: string, want: string): ServerError {
+    return new ServerError(
+      'USERSIG_WRONG_USER',
+      `userSig is for user ${JSON.stringify(got.slice(0, 64))}, not ${JSON.stringify(want)}`,
+    );
+  }
+  static alreadyLoggedIn(): ServerError {
+    return new ServerError('ALREADY_LOGGED_IN', 'this connection is already logged in');
+  }
+  static unknownApp(got: number): ServerError {
+    return new ServerError('UNKNOWN_APP', `this server does not serve SDKAppID ${got}`);
+  }
+  static notYourInvitation(inviteID: string): ServerError {
+    return new ServerError('NOT_YOUR_INVITATION', `invitation ${inviteID} is not yours`);
+  }
+  static notCallMember(callID: string, userID?: string): ServerError {
+    return new ServerError(
+      'NOT_CALL_MEMBER',
+      userID === undefined
+        ? `you are not a member of call ${callID}`
+        : `${userID} is not a member of call ${callID}`,
+    );
+  }
+  static cannotCallSelf(): ServerError {
+    return new ServerError('CANNOT_CALL_SELF', 'you cannot invite yourself');
+  }
+  static invitationNotFound(inviteID: string): ServerError {
+    return new ServerError('INVITATION_NOT_FOUND', `no invitation ${inviteID} is ringing for you`);
+  }
+  static callNotFound(callID: string): ServerError {
+    return new ServerError('CALL_NOT_FOUND', `no call ${callID}`);
+  }
+  static alreadyHandled(inviteID: string): ServerError {
+    return new ServerError(
+      'INVITATION_ALREADY_HANDLED',
+      `invitation ${inviteID} was already answered`,
+    );
+  }
+  static alreadyInCall(): ServerError {
+    return new ServerError('ALREADY_IN_CALL', 'you are already in a call or being invited');
+  }
+  static invalidCallState(detail: string): ServerError {
+    return new ServerError('INVALID_CALL_STATE', detail);
+  }
+  static notSupported(detail: string): ServerError {
+    return new ServerError('NOT_SUPPORTED', detail);
+  }
+  static internal(cause: unknown): ServerError {
+    const detail = cause instanceof Error ? cause.message : String(cause);
+    return new ServerError('INTERNAL', `internal error: ${detail}`, { cause });
+  }
+}

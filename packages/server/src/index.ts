@@ -1,0 +1,15 @@
+/** @ringline/server — the public surface. Everything else is internal. */
+export { startServer, type RinglineServer, type ServerOptions } from './server.js';
+export {
+  genUserSig,
+  verifyUserSig,
+  DEFAULT_USERSIG_EXPIRE_S,
+  type GenUserSigOptions,
+  type VerifyUserSigOptions,
+  type UserSigClaims,
+} from './auth/usersig.js';
+export { ServerError } from './errors.js';
+export { ConfigError } from './config.js';
+export type { Logger } from './log.js';
+export type { RateLimitOptions } from './signal/rate-limit.js';
+export { createMemoryCluster, type ClusterAdapters } from './cluster/index.js';

@@ -1,0 +1,155 @@
+/**
+ * A user's signalling session. It outlives its connection by the resume window: pushes get a
+ * per-session `seq` and stay in a bounded outbox until the client acknowledges them, so that a
+ * client that reconnects gets exactly what it missed, in order.
+ */
+import { randomUUID } from 'node:crypto';
+import type { PushMessage } from '@ringline/protocol';
+import type { PushBody } from '../cluster/types.js';
+import { silentLogger, type Logger } from '../log.js';
+import { TokenBucket, type RateLimitOptions } from './rate-limit.js';
+
+/** Where a session writes its pushes: the connection it is attached to. */
+export interface PushSink {
+  sendPush(message: PushMessage): void;
+}
+
+export type SessionState = 'active' | 'detached' | 'closed';
+
+const transitions: Record<SessionState, readonly SessionState[]> = {
+  active: ['detached', 'closed'],
+  detached: ['active', 'closed'],
+  closed: [],
+};
+
+export interface SessionOptions {
+  /** Most pushes kept for replay; older ones are dropped (and resuming from before them fails). */
+  outboxLimit: number;
+  rateLimit: RateLimitOptions;
+  logger?: Logger;
+}
+
+export class Session {
+  readonly sessionID = randomUUID();
+  /** Request rate limit; it belongs to the session so that reconnecting does not refill it. */
+  readonly bucket: TokenBucket;
+  #state: SessionState = 'active';
+  #seq = 0;
+  #outbox: PushMessage[] = [];
+  /** Highest seq written to the current sink. */
+  #sentSeq = 0;
+  #holds = 0;
+  #sink: PushSink | undefined;
+  #resumeTimer: NodeJS.Timeout | undefined;
+  readonly #log: Logger;
+
+  constructor(
+    readonly userID: string,
+    sink: PushSink,
+    private readonly options: SessionOptions,
+  ) {
+    this.#sink = sink;
+    this.bucket = new TokenBucket(options.rateLimit);
+    this.#log = options.logger ?? silentLogger;
+  }
+
+  get state(): SessionState {
+    return this.#state;
+  }
+  get sink(): PushSink | undefined {
+    return this.#sink;
+  }
+  /** Seq of the newest push. */
+  get seq(): number {
+    return this.#seq;
+  }
+  /** Pushes kept for replay. */
+  get buffered(): number {
+    return this.#outbox.length;
+  }
+
+  /** Queues a push; it is written at once unless the session is held or detached. */
+  push(body: PushBody): void {
+    if (this.#state === 'closed') return;
+    this.#seq += 1;
+    this.#outbox.push({ ...body, seq: this.#seq } as PushMessage);
+    if (this.#outbox.length > this.options.outboxLimit) this.#outbox.shift();
+    this.#flush();
+  }
+
+  /** Holds pushes back (while a request of this session awaits its reply, which must go first). */
+  hold(): void {
+    this.#holds += 1;
+  }
+  release(): void {
+    this.#holds = Math.max(0, this.#holds - 1);
+    this.#flush();
+  }
+
+  /** The client has every push up to `seq`: they need not be kept. */
+  ack(seq: number): void {
+    while (this.#outbox.length && this.#outbox[0]!.seq <= seq) this.#outbox.shift();
+  }
+
+  /** Whether every push after `lastSeq` is still here to replay. */
+  canResume(lastSeq: number): boolean {
+    if (this.#state === 'closed' || lastSeq > this.#seq) return false;
+    if (lastSeq === this.#seq) return true;
+    const oldest = this.#outbox[0]?.seq;
+    return oldest !== undefined && oldest <= lastSeq + 1;
+  }
+
+  /** Attaches a (new) connection; pushes after `lastSeq` are written to it once not held. */
+  attach(sink: PushSink, lastSeq: number): void {
+    this.#setState('active');
+    clearTimeout(this.#resumeTimer);
+    this.#resumeTimer = undefined;
+    this.#sink = sink;
+    this.#sentSeq = lastSeq;
+    this.#flush();
+  }
+
+  /** The connection is gone: keep the session for `windowMs`, then call `onExpire`. */
+  detach(windowMs: number, onExpire: () => void): void {
+    this.#setState('detached');
+    this.#sink = undefined;
+    this.#resumeTimer = setTimeout(onExpire, windowMs);
+  }
+
+  /** Writes everything queued now, even while held (a kick must reach the client before close). */
+  flushNow(): void {
+    this.#flush(true);
+  }
+
+  /** Ends the session for good; idempotent. */
+  close(): void {
+    if (this.#state === 'closed') return;
+    this.#setState('closed');
+    clearTimeout(this.#resumeTimer);
+    this.#resumeTimer = undefined;
+    this.#sink = undefined;
+    this.#outbox = [];
+  }
+
+  #flush(force = false): void {
+    const sink = this.#sink;
+    if (this.#state !== 'active' || !sink || (this.#holds > 0 && !force)) return;
+    const first = this.#outbox[0];
+    if (!first) return;
+    // Seqs in the outbox are contiguous, so the first unsent one is found by arithmetic.
+    for (let i = Math.max(0, this.#sentSeq + 1 - first.seq); i < this.#outbox.length; i++) {
+      sink.sendPush(this.#outbox[i]!);
+    }
+    this.#sentSeq = this.#seq;
+  }
+
+  #setState(next: SessionState): void {
+    const prev = this.#state;
+    if (prev === next) return;
+    if (!transitions[prev].includes(next)) {
+      throw new Error(`session ${this.sessionID}: ${prev} -> ${next} is not allowed`);
+    }
+    this.#log.debug(`session ${this.sessionID} (${this.userID}): ${prev} -> ${next}`);
+    this.#state = next;
+  }
+}
