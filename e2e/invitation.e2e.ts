@@ -99,6 +99,9 @@ describe('NO_RESP and CALLING_TIMEOUT', () => {
     expect(Date.now() - started).toBeLessThan(10_000);
     expect(noResp.payload).toMatchObject({ userID: bob.userID });
     expect(noResp.payload.userIDList).toEqual([bob.userID]);
+    // As in trtc-calling-js, the unanswered call then ends with CALL_END on both sides.
+    await alice.waitForEvent(EVENT.CALL_END, undefined, { after: aliceMark });
+    await bob.waitForEvent(EVENT.CALL_END, undefined, { after: bobMark });
 
     // Both are free again.
     await connect(bob, alice);

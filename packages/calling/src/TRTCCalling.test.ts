@@ -72,7 +72,13 @@ describe('TRTCCalling API surface', () => {
     await expect(p.calling.groupCall()).rejects.toMatchObject({ code: 50100 });
     p.calling.off('onError', onError, context);
     await expect(p.calling.groupCall()).rejects.toMatchObject({ code: 50100 });
-    expect(context.seen).toEqual([{ code: 50100, message: 'group calls are not supported yet' }]);
+    expect(context.seen).toEqual([
+      {
+        code: 50100,
+        message: 'group calls are not supported yet',
+        msg: 'group calls are not supported yet',
+      },
+    ]);
   });
 
   it('a listener that throws does not break the SDK', async () => {
@@ -237,6 +243,7 @@ describe('a call that is accepted', () => {
     expect(await bob.events.next(E.CALL_END)).toMatchObject({
       reason: 'hangup',
       userID: bob.userID,
+      callEnd: expect.any(Number),
     });
     await alice.events.next(E.CALL_END);
     const names = alice.events.names;
@@ -305,7 +312,10 @@ describe('a call that is not answered', () => {
     await carol.calling.call({ userID: bob.userID, type: 1 });
     await bob.events.next(E.INVITED);
     await alice.calling.call({ userID: bob.userID, type: 1 });
-    expect(await alice.events.next(E.LINE_BUSY)).toEqual({ userID: bob.userID });
+    expect(await alice.events.next(E.LINE_BUSY)).toEqual({
+      sponsor: alice.userID,
+      userID: bob.userID,
+    });
     expect(bob.events.count(E.INVITED)).toBe(1);
     expect(alice.media.liveTracks).toEqual([]);
     await carol.calling.hangup();
@@ -315,7 +325,10 @@ describe('a call that is not answered', () => {
     const { bob } = await connected(1);
     const carol = await user('carol');
     await carol.calling.call({ userID: bob.userID, type: 2 });
-    expect(await carol.events.next(E.LINE_BUSY)).toEqual({ userID: bob.userID });
+    expect(await carol.events.next(E.LINE_BUSY)).toEqual({
+      sponsor: carol.userID,
+      userID: bob.userID,
+    });
   });
 
   it('pre-1.0 reject({inviteID, isBusy: true}) gives the caller LINE_BUSY', async () => {
@@ -324,7 +337,10 @@ describe('a call that is not answered', () => {
     await alice.calling.call({ userID: bob.userID, type: 1 });
     const { inviteID } = (await bob.events.next(E.INVITED)) as { inviteID: string };
     await bob.calling.reject({ inviteID, isBusy: true, callType: 1 });
-    expect(await alice.events.next(E.LINE_BUSY)).toEqual({ userID: bob.userID });
+    expect(await alice.events.next(E.LINE_BUSY)).toEqual({
+      sponsor: alice.userID,
+      userID: bob.userID,
+    });
     expect(alice.events.count(E.REJECT)).toBe(0);
   });
 
@@ -334,13 +350,27 @@ describe('a call that is not answered', () => {
     await alice.calling.call({ userID: bob.userID, type: 1, timeout: 1 });
     const { inviteID } = (await bob.events.next(E.INVITED)) as { inviteID: string };
     expect(await alice.events.next(E.NO_RESP)).toEqual({
+      sponsor: alice.userID,
       userID: bob.userID,
       userIDList: [bob.userID],
     });
     expect(await bob.events.next(E.CALLING_TIMEOUT)).toMatchObject({
       inviteID,
       sponsor: alice.userID,
+      userIDList: [bob.userID],
     });
+    // As trtc-calling-js: an unanswered 1:1 call then ends with CALL_END on both sides.
+    for (const side of [alice, bob]) {
+      expect(await side.events.next(E.CALL_END)).toMatchObject({
+        reason: 'no_answer',
+        userID: alice.userID,
+        callEnd: 0,
+      });
+      const names = side.events.names;
+      expect(names.lastIndexOf(E.CALL_END)).toBeGreaterThan(
+        names.indexOf(side === alice ? E.NO_RESP : E.CALLING_TIMEOUT),
+      );
+    }
     expect(alice.media.liveTracks).toEqual([]);
     await expect(bob.calling.accept()).rejects.toMatchObject({
       code: ServerErrorCode.INVALID_CALL_STATE,
@@ -666,6 +696,7 @@ describe('bad input', () => {
     expect(await alice.events.next(E.ERROR)).toEqual({
       code: 50100,
       message: 'group calls are not supported yet',
+      msg: 'group calls are not supported yet',
     });
   });
 

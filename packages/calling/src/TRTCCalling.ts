@@ -1,4 +1,5 @@
 import {
+  CallEndReason,
   CallType,
   MAX_INVITE_TIMEOUT_S,
   SIGNAL_PATH,
@@ -69,6 +70,8 @@ export default class TRTCCalling {
   readonly #sdkAppID: number;
   // What was last announced of each remote user's mic and camera.
   readonly #remote = new Map<string, { audio: boolean; video: boolean }>();
+  // When the current call connected (ms), for CALL_END's `callEnd` duration.
+  #connectedAt: number | undefined;
 
   constructor(options: TRTCCallingOptions, deps: TRTCCallingDeps = {}) {
     const log = deps.logger ?? createLogger(options?.logLevel ?? 'warn');
@@ -312,7 +315,11 @@ export default class TRTCCalling {
 
   #report(error: CallError): void {
     this.#log.warn(`error ${error.code}: ${error.message}`);
-    this.#events.emit(TRTCCallingEvent.ERROR, { code: error.code, message: error.message });
+    this.#events.emit(TRTCCallingEvent.ERROR, {
+      code: error.code,
+      message: error.message,
+      msg: error.message,
+    });
   }
 
   #requireViews(): MediaViews {
@@ -325,10 +332,28 @@ export default class TRTCCalling {
     const engine = this.#engine;
     const emit = this.#events.emit.bind(this.#events);
     engine.on(EngineEvent.StateChanged, (next) => {
+      if (next === CallState.Connected) this.#connectedAt = Date.now();
+      if (next === CallState.Dialing || next === CallState.BeInvited) this.#connectedAt = undefined;
       if (next !== CallState.Idle) return;
       this.#remote.clear();
       this.#views?.clear();
     });
+    const self = () => engine.userID ?? '';
+    // CALL_END's `callEnd`: seconds connected (then forgotten), 0 for a call that never connected.
+    const takeDuration = () => {
+      const since = this.#connectedAt;
+      this.#connectedAt = undefined;
+      return since === undefined ? 0 : Math.round((Date.now() - since) / 1000);
+    };
+    // trtc-calling-js ends an unanswered 1:1 call with CALL_END after NO_RESP / CALLING_TIMEOUT
+    // (not after REJECT, LINE_BUSY or CALLING_CANCEL); apps reset their UI on it.
+    const endUnanswered = (callID: string, sponsor: string) =>
+      emit(TRTCCallingEvent.CALL_END, {
+        callID,
+        reason: CallEndReason.NO_ANSWER,
+        userID: sponsor,
+        callEnd: takeDuration(),
+      });
     engine.on(EngineEvent.Ready, ({ userID }) => emit(TRTCCallingEvent.SDK_READY, { userID }));
     engine.on(EngineEvent.Invited, (invitation) =>
       emit(TRTCCallingEvent.INVITED, {
@@ -344,16 +369,20 @@ export default class TRTCCalling {
       }),
     );
     engine.on(EngineEvent.Rejected, ({ userID }) => emit(TRTCCallingEvent.REJECT, { userID }));
-    engine.on(EngineEvent.LineBusy, ({ userID }) => emit(TRTCCallingEvent.LINE_BUSY, { userID }));
-    engine.on(EngineEvent.NoResponse, ({ userID, userIDList }) =>
-      emit(TRTCCallingEvent.NO_RESP, { userID, userIDList }),
+    engine.on(EngineEvent.LineBusy, ({ userID }) =>
+      emit(TRTCCallingEvent.LINE_BUSY, { sponsor: self(), userID }),
     );
+    engine.on(EngineEvent.NoResponse, ({ callID, userID, userIDList }) => {
+      emit(TRTCCallingEvent.NO_RESP, { sponsor: self(), userID, userIDList });
+      if (engine.state === CallState.Idle) endUnanswered(callID, self());
+    });
     engine.on(EngineEvent.InviteCancelled, ({ inviteID, sponsor }) =>
       emit(TRTCCallingEvent.CALLING_CANCEL, { inviteID, sponsor, userID: sponsor }),
     );
-    engine.on(EngineEvent.InviteTimedOut, ({ inviteID, sponsor }) =>
-      emit(TRTCCallingEvent.CALLING_TIMEOUT, { inviteID, sponsor }),
-    );
+    engine.on(EngineEvent.InviteTimedOut, ({ inviteID, callID, sponsor }) => {
+      emit(TRTCCallingEvent.CALLING_TIMEOUT, { inviteID, sponsor, userIDList: [self()] });
+      endUnanswered(callID, sponsor);
+    });
     engine.on(EngineEvent.UserEnter, ({ userID, audio, video }) => {
       emit(TRTCCallingEvent.USER_ENTER, { userID });
       this.#remote.set(userID, { audio, video });
@@ -382,6 +411,7 @@ export default class TRTCCalling {
         roomID,
         reason,
         ...(userID !== undefined ? { userID } : {}),
+        callEnd: takeDuration(),
       }),
     );
     engine.on(EngineEvent.Kicked, ({ reason }) => emit(TRTCCallingEvent.KICKED_OUT, { reason }));

@@ -775,6 +775,8 @@ export class CallEngine extends TypedEmitter<EngineCallbacks> {
     try {
       await signal.request('media', { callID: ctx.callID, ...this.#local.mediaState });
     } catch (error) {
+      // The server may have ended the call meanwhile (e.g. the callee was busy): nothing to tell.
+      if (ctx.ended) return;
       this.#log.warn('sending the media state failed', error);
     }
   }

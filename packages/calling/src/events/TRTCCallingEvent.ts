@@ -58,9 +58,19 @@ export interface UserEvent {
 
 /** NO_RESP payload. */
 export interface NoRespEvent {
+  /** The local user, who called (trtc-calling-js sends it too). */
+  sponsor: string;
   userID: string;
   /** Every invitee who timed out together. */
   userIDList: string[];
+}
+
+/** LINE_BUSY payload. */
+export interface LineBusyEvent {
+  /** The local user, who called (trtc-calling-js sends it too). */
+  sponsor: string;
+  /** The busy invitee. */
+  userID: string;
 }
 
 /** CALLING_CANCEL / CALLING_TIMEOUT payload. */
@@ -70,6 +80,8 @@ export interface InvitationEndedEvent {
   sponsor: string;
   /** CALLING_CANCEL: who cancelled (the sponsor). */
   userID?: string;
+  /** CALLING_TIMEOUT: the invitees who timed out (here, the local user). */
+  userIDList?: string[];
 }
 
 /** CALL_END payload. */
@@ -80,6 +92,8 @@ export interface CallEndEvent {
   reason: string;
   /** Who hung up, when known. */
   userID?: string;
+  /** How long the call was connected, in seconds (0 when it never connected), as trtc-calling-js. */
+  callEnd: number;
 }
 
 /** KICKED_OUT payload. */
@@ -103,6 +117,8 @@ export interface UserAudioAvailableEvent {
 export interface ErrorEvent {
   code: number;
   message: string;
+  /** The same text under the name trtc-calling-js uses. */
+  msg: string;
 }
 
 /** SDK_READY payload. */
@@ -126,7 +142,7 @@ export interface TRTCCallingCallbacks {
   [TRTCCallingEvent.INVITED]: (event: InvitedEvent) => void;
   [TRTCCallingEvent.REJECT]: (event: UserEvent) => void;
   [TRTCCallingEvent.NO_RESP]: (event: NoRespEvent) => void;
-  [TRTCCallingEvent.LINE_BUSY]: (event: UserEvent) => void;
+  [TRTCCallingEvent.LINE_BUSY]: (event: LineBusyEvent) => void;
   [TRTCCallingEvent.CALLING_CANCEL]: (event: InvitationEndedEvent) => void;
   [TRTCCallingEvent.CALLING_TIMEOUT]: (event: InvitationEndedEvent) => void;
   [TRTCCallingEvent.USER_ENTER]: (event: UserEvent) => void;

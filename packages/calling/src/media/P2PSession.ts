@@ -230,8 +230,17 @@ export class P2PSession implements MediaSession {
     try {
       const params = sender.getParameters();
       const [encoding] = params.encodings ?? [];
-      if (!encoding || encoding.maxBitrate === this.#maxVideoBitrate) return;
+      if (!encoding) return;
+      if (
+        encoding.maxBitrate === this.#maxVideoBitrate &&
+        params.degradationPreference === 'maintain-resolution'
+      ) {
+        return;
+      }
       encoding.maxBitrate = this.#maxVideoBitrate;
+      // The chosen quality is a resolution (as TRTC's profiles are): keep it while the bandwidth
+      // estimate ramps up, instead of starting at a fraction of it for the first half minute.
+      params.degradationPreference = 'maintain-resolution';
       await sender.setParameters(params);
     } catch (error) {
       // Before negotiation completes there may be no encodings yet; retried once stable.
