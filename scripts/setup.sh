@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # Installs what Ringline needs on a fresh Debian machine with only Node/npm, then builds it.
-#   scripts/setup.sh runtime   npm packages + build (enough to run the server and the demo)
+#   scripts/setup.sh runtime   Janus (the SFU for group calls) from apt, npm packages, build
 #   scripts/setup.sh test      the above + what the test suites need from apt (Chromium, iproute2)
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -12,7 +12,7 @@ as_root() {
   fi
 }
 
-apt_packages=()
+apt_packages=(janus)
 if [ "$mode" = test ]; then
   apt_packages+=(chromium iproute2 util-linux)
 fi

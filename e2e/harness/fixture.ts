@@ -5,6 +5,7 @@ import type { Browser } from 'playwright-core';
 import { afterAll, afterEach, beforeAll, type TestContext } from 'vitest';
 import { launchChromium } from './chromium.js';
 import { startTestServer, type TestServer, type TestServerOptions } from './server.js';
+import { SyntheticParticipant } from './synthetic.js';
 import { TestUser } from './user.js';
 import { boundedBy } from './wait.js';
 
@@ -27,6 +28,16 @@ export interface Ringline {
   user(name: string, options?: UserOptions): Promise<TestUser>;
   /** A second page (own context) for the same user ID as `user`, e.g. to log in twice. */
   sameUser(user: TestUser, options?: UserOptions): Promise<TestUser>;
+  /**
+   * A synthetic participant (Node, `@roamhq/wrtc`, generated frames) logged in as `name` plus a
+   * random suffix; closed after the test.
+   */
+  synthetic(
+    name: string,
+    media?: { width?: number; height?: number; fps?: number },
+  ): Promise<SyntheticParticipant>;
+  /** A new group (random ID) with these members, made through the REST admin API. */
+  group(members: { userID: string }[]): Promise<string>;
 }
 
 /**
@@ -38,6 +49,7 @@ export function useRingline(options: TestServerOptions = {}): Ringline {
   let server: TestServer | undefined;
   let browser: Browser | undefined;
   let users: TestUser[] = [];
+  let synthetics: SyntheticParticipant[] = [];
 
   beforeAll(async () => {
     server = await startTestServer(options);
@@ -47,6 +59,9 @@ export function useRingline(options: TestServerOptions = {}): Ringline {
   afterEach(async (context: TestContext) => {
     const opened = users;
     users = [];
+    const peers = synthetics;
+    synthetics = [];
+    await Promise.all(peers.map((p) => p.close()));
     const prefix = resultName(context);
     await mkdir(RESULTS_DIR, { recursive: true });
     await Promise.all(
@@ -99,6 +114,27 @@ export function useRingline(options: TestServerOptions = {}): Ringline {
       // keep names short so IDs stay within USER_ID_PATTERN's 32 characters.
       const userID = `${name}-${randomBytes(4).toString('hex')}`;
       return open(name, userID, userOptions);
+    },
+    async synthetic(name, media = {}) {
+      const s = need(server);
+      const userID = `${name}-${randomBytes(4).toString('hex')}`;
+      const peer = await SyntheticParticipant.login({
+        serverUrl: s.url,
+        sdkAppID: s.sdkAppID,
+        userID,
+        userSig: s.userSig(userID),
+        ...media,
+      });
+      synthetics.push(peer);
+      return peer;
+    },
+    async group(members) {
+      const groupID = `g-${randomBytes(6).toString('hex')}`;
+      await need(server).groups.create(
+        groupID,
+        members.map((m) => m.userID),
+      );
+      return groupID;
     },
     sameUser(user, userOptions = {}) {
       const n = (names.get(user.userID) ?? 1) + 1;

@@ -79,8 +79,50 @@
     for (const name of new Set(Object.values(EVENT))) {
       calling.on(name, (payload) => {
         events.push({ name, payload: toPlain(payload), at: now() });
+        if (name === 'onUserEnter' && autoViewSize) showRemote(payload.userID);
       });
     }
+  }
+
+  /**
+   * A view container with id `id` (made if missing) of `width` × `height` CSS pixels — the size
+   * the SDK's simulcast layer choice reads.
+   */
+  function addView(id, width = 320, height = 240) {
+    let div = document.getElementById(id);
+    if (!div) {
+      div = document.createElement('div');
+      div.id = id;
+      document.body.append(div);
+    }
+    div.style.cssText = `display:inline-block;width:${width}px;height:${height}px;margin:2px;background:#222`;
+    return id;
+  }
+
+  /** The id of the view container `showRemotes` makes for `userID`. */
+  const viewIdOf = (userID) => `view-${userID}`;
+
+  /** Size of the views made on USER_ENTER once `showRemotes` was called (null: not wanted). */
+  let autoViewSize = null;
+  const shownRemotes = new Set();
+
+  /** Renders `userID` into a view of their own (once), as a group-call app does on USER_ENTER. */
+  function showRemote(userID) {
+    if (shownRemotes.has(userID) || userID === ownUserID) return;
+    shownRemotes.add(userID);
+    const id = addView(viewIdOf(userID), autoViewSize.width, autoViewSize.height);
+    calling.startRemoteView({ userID, videoViewDomID: id }).catch((error) => {
+      console.error(`startRemoteView(${userID}) failed: ${error?.code} ${error?.message}`);
+    });
+  }
+
+  /**
+   * From now on, every user who enters the call (and everyone who already did) is shown in a
+   * view of their own of `width` × `height`.
+   */
+  function showRemotes(width = 160, height = 120) {
+    autoViewSize = { width, height };
+    for (const e of events) if (e.name === 'onUserEnter') showRemote(e.payload.userID);
   }
 
   /** Runs `calling[method](...args)`; never throws, so a coded SDK error reaches Node intact. */
@@ -275,13 +317,87 @@
     }
   }
 
+  /**
+   * The group benchmark's baseline, without the SDK or our server: a bare publisher and subscriber
+   * connection whose SDP the bench relays to Janus itself (non-trickle: each description is
+   * returned once ICE gathering is complete).
+   */
+  const bare = { publisher: null, subscriber: null, stream: null, streams: [] };
+
+  function gathered(pc) {
+    if (pc.iceGatheringState === 'complete') return Promise.resolve();
+    return new Promise((resolve) => {
+      pc.addEventListener('icegatheringstatechange', () => {
+        if (pc.iceGatheringState === 'complete') resolve();
+      });
+    });
+  }
+
+  async function barePublisherOffer() {
+    bare.stream = await navigator.mediaDevices.getUserMedia({
+      audio: true,
+      video: { width: 640, height: 480 },
+    });
+    const pc = new NativePeerConnection();
+    bare.publisher = pc;
+    for (const track of bare.stream.getTracks()) {
+      pc.addTransceiver(track, { direction: 'sendonly', streams: [bare.stream] });
+    }
+    await pc.setLocalDescription();
+    await gathered(pc);
+    return { type: 'offer', sdp: pc.localDescription.sdp };
+  }
+
+  async function barePublisherAnswer(answer) {
+    await bare.publisher.setRemoteDescription(answer);
+  }
+
+  /** Answers Janus's subscriber offer; each video mid gets a tagged `<video>` of `width`×`height`. */
+  async function bareSubscribe(offer, streams, width = 150, height = 112) {
+    bare.streams = streams;
+    const pc = new NativePeerConnection();
+    bare.subscriber = pc;
+    pc.ontrack = (e) => {
+      if (e.track.kind !== 'video') return;
+      const userID = bare.streams.find((s) => s.mid === e.transceiver.mid)?.userID;
+      if (!userID) return;
+      const video = document.createElement('video');
+      video.autoplay = true;
+      video.muted = true;
+      video.playsInline = true;
+      video.dataset.userId = userID;
+      video.style.cssText = `width:${width}px;height:${height}px;margin:2px;background:#222`;
+      video.srcObject = new MediaStream([e.track]);
+      document.body.append(video);
+    };
+    await pc.setRemoteDescription(offer);
+    await pc.setLocalDescription();
+    await gathered(pc);
+    return { type: 'answer', sdp: pc.localDescription.sdp };
+  }
+
+  function bareClose() {
+    bare.publisher?.close();
+    bare.subscriber?.close();
+    for (const t of bare.stream?.getTracks() ?? []) t.stop();
+    for (const v of document.querySelectorAll('video[data-user-id]')) v.remove();
+    Object.assign(bare, { publisher: null, subscriber: null, stream: null, streams: [] });
+  }
+
   window.__ringline = {
+    barePublisherOffer,
+    barePublisherAnswer,
+    bareSubscribe,
+    bareClose,
     peerConnections,
     events,
     now,
     start,
     record,
     invoke,
+    addView,
+    viewIdOf,
+    showRemotes,
     videoOf,
     framesOf,
     videoInfo,

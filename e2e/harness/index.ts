@@ -1,6 +1,13 @@
 /** The e2e harness: a real server, Debian Chromium with fake devices, one page per user. */
 export { useRingline, RESULTS_DIR, type Ringline, type UserOptions } from './fixture.js';
-export { startTestServer, type TestServer, type TestServerOptions } from './server.js';
+export {
+  startTestServer,
+  AdminError,
+  type TestServer,
+  type TestServerOptions,
+  type GroupAdmin,
+} from './server.js';
+export { SyntheticMedia, SyntheticParticipant } from './synthetic.js';
 export {
   launchChromium,
   newUserContext,
@@ -24,5 +31,17 @@ export {
   boundedBy,
   type WaitOptions,
 } from './wait.js';
-export { EVENT, AUDIO, VIDEO, ring, connect, showEachOther } from './scenarios.js';
+export {
+  EVENT,
+  AUDIO,
+  VIDEO,
+  ring,
+  connect,
+  showEachOther,
+  groupRing,
+  enteredAll,
+  connectGroup,
+  showAll,
+  expectEveryoneDecodes,
+} from './scenarios.js';
 export type { RecordedEvent, RtpTotals, VideoInfo, SentTrack } from './page-api.js';

@@ -60,6 +60,9 @@ export interface RinglinePageApi {
   now(): number;
   start(options: { SDKAppID: number; server: string }, userID: string): void;
   invoke(method: string, args: unknown[]): Promise<PageCallResult>;
+  addView(id: string, width?: number, height?: number): string;
+  viewIdOf(userID: string): string;
+  showRemotes(width?: number, height?: number): void;
   videoOf(userID: string): HTMLVideoElement | null;
   framesOf(userID: string): number;
   videoInfo(userID: string): VideoInfo | null;

@@ -72,3 +72,93 @@ export async function showEachOther(a: TestUser, b: TestUser): Promise<void> {
     b.sdk.startRemoteView({ userID: a.userID, videoViewDomID: REMOTE_VIEW }),
   ]);
 }
+
+/**
+ * `caller` starts a group call to `invitees` (through `groupID` when given) and waits until every
+ * invitee got INVITED from them; resolves with those events, in `invitees` order.
+ */
+export async function groupRing(
+  caller: TestUser,
+  invitees: TestUser[],
+  { type = VIDEO, groupID, timeout }: { type?: 1 | 2; groupID?: string; timeout?: number } = {},
+): Promise<RecordedEvent[]> {
+  const marks = await Promise.all(invitees.map((u) => u.mark()));
+  await caller.sdk.groupCall({
+    userIDList: invitees.map((u) => u.userID),
+    type,
+    ...(groupID === undefined ? {} : { groupID }),
+    ...(timeout === undefined ? {} : { timeout }),
+  });
+  return Promise.all(
+    invitees.map((u, i) =>
+      u.waitForEvent(EVENT.INVITED, (p) => p.sponsor === caller.userID, { after: marks[i] }),
+    ),
+  );
+}
+
+/** Waits until `user` got USER_ENTER for every one of `others` (since `after`). */
+export async function enteredAll(
+  user: TestUser,
+  others: { userID: string }[],
+  after = 0,
+  timeoutMs?: number,
+): Promise<void> {
+  await Promise.all(
+    others.map((o) =>
+      user.waitForEvent(EVENT.USER_ENTER, (p) => p.userID === o.userID, {
+        after,
+        ...(timeoutMs === undefined ? {} : { timeoutMs }),
+      }),
+    ),
+  );
+}
+
+/**
+ * A connected group call: `caller` calls every invitee, they accept one after the other, and every
+ * member got USER_ENTER for every other member. Resolves with the invitees' INVITED events.
+ */
+export async function connectGroup(
+  caller: TestUser,
+  invitees: TestUser[],
+  options: { type?: 1 | 2; groupID?: string } = {},
+): Promise<RecordedEvent[]> {
+  const everyone = [caller, ...invitees];
+  const marks = await Promise.all(everyone.map((u) => u.mark()));
+  const invited = await groupRing(caller, invitees, options);
+  for (const invitee of invitees) await invitee.sdk.accept();
+  await Promise.all(
+    everyone.map((u, i) =>
+      enteredAll(
+        u,
+        everyone.filter((o) => o !== u),
+        marks[i],
+      ),
+    ),
+  );
+  return invited;
+}
+
+/** Every user renders every other one in a view of their own (`width` × `height`). */
+export async function showAll(users: TestUser[], width = 320, height = 240): Promise<void> {
+  await Promise.all(
+    users.flatMap((viewer) =>
+      users
+        .filter((u) => u !== viewer)
+        .map((shown) => viewer.showRemote(shown.userID, width, height)),
+    ),
+  );
+}
+
+/** Waits until every user decodes `by` more frames of every other one. */
+export async function expectEveryoneDecodes(
+  users: TestUser[],
+  { by = 10, timeoutMs = 20_000 }: { by?: number; timeoutMs?: number } = {},
+): Promise<void> {
+  await Promise.all(
+    users.flatMap((viewer) =>
+      users
+        .filter((u) => u !== viewer)
+        .map((shown) => viewer.expectFramesRising(shown.userID, { by, timeoutMs })),
+    ),
+  );
+}

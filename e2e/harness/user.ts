@@ -20,7 +20,16 @@ export interface CallingApi {
     timeout?: number;
     offlinePushInfo?: Record<string, string>;
   }): Promise<unknown>;
-  groupCall(params: { userIDList: string[]; type: 1 | 2; groupID?: string }): Promise<unknown>;
+  groupCall(params: {
+    userIDList: string[];
+    type: 1 | 2;
+    groupID?: string;
+    timeout?: number;
+  }): Promise<unknown>;
+  /** Ringline/TUICallKit extension: invite more users into the call in progress. */
+  inviteUser(params: { userIDList: string[] }): Promise<unknown>;
+  /** TUICallKit: join a group's ongoing call without an invitation. */
+  joinInGroupCall(params: { groupID: string; type: 1 | 2 }): Promise<unknown>;
   accept(params?: { inviteID: string; roomID: number; callType: 1 | 2 }): Promise<unknown>;
   reject(params?: { inviteID: string; isBusy: boolean; callType: 1 | 2 }): Promise<unknown>;
   hangup(): Promise<unknown>;
@@ -180,6 +189,30 @@ export class TestUser {
   /** The local tracks the page's peer connections are sending, with capture settings. */
   sentTracks(): Promise<SentTrack[]> {
     return this.page.evaluate(() => window.__ringline.sentTracks());
+  }
+
+  /** Makes (or resizes) a view container `id` of `width` × `height` CSS pixels in the page. */
+  addView(id: string, width = 320, height = 240): Promise<string> {
+    return this.page.evaluate(([i, w, h]) => window.__ringline.addView(i, w, h), [
+      id,
+      width,
+      height,
+    ] as const);
+  }
+
+  /** Renders `userID` into a view container of its own; resolves with the container's id. */
+  async showRemote(userID: string, width = 320, height = 240): Promise<string> {
+    const id = await this.addView(`view-${userID}`, width, height);
+    await this.sdk.startRemoteView({ userID, videoViewDomID: id });
+    return id;
+  }
+
+  /** From now on the page shows everyone who enters the call in a view of their own. */
+  showRemotes(width = 160, height = 120): Promise<void> {
+    return this.page.evaluate(([w, h]) => window.__ringline.showRemotes(w, h), [
+      width,
+      height,
+    ] as const);
   }
 
   /** Number of `<video>` elements inside the DOM node with id `containerID`. */

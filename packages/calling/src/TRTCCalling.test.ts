@@ -69,14 +69,14 @@ describe('TRTCCalling API surface', () => {
       this.seen.push(event);
     }
     p.calling.on('onError', onError, context);
-    await expect(p.calling.groupCall()).rejects.toMatchObject({ code: 50100 });
+    await expect(p.calling.accept()).rejects.toMatchObject({ code: 40100 });
     p.calling.off('onError', onError, context);
-    await expect(p.calling.groupCall()).rejects.toMatchObject({ code: 50100 });
+    await expect(p.calling.accept()).rejects.toMatchObject({ code: 40100 });
     expect(context.seen).toEqual([
       {
-        code: 50100,
-        message: 'group calls are not supported yet',
-        msg: 'group calls are not supported yet',
+        code: 40100,
+        message: 'accept needs login() first',
+        msg: 'accept needs login() first',
       },
     ]);
   });
@@ -688,16 +688,16 @@ describe('bad input', () => {
     await alice.calling.hangup();
   });
 
-  it('groupCall rejects with NOT_SUPPORTED (50100) and fires ERROR', async () => {
+  it('groupCall into a group that does not exist: GROUP_NOT_FOUND through ERROR and the promise', async () => {
     const alice = await user('alice');
     await expect(
-      alice.calling.groupCall({ userIDList: ['a1', 'b1'], type: 2, groupID: 'g' }),
-    ).rejects.toMatchObject({ code: 50100, message: 'group calls are not supported yet' });
-    expect(await alice.events.next(E.ERROR)).toEqual({
-      code: 50100,
-      message: 'group calls are not supported yet',
-      msg: 'group calls are not supported yet',
+      alice.calling.groupCall({ userIDList: ['a1', 'b1'], type: 2, groupID: 'nosuchgroup' }),
+    ).rejects.toMatchObject({ code: ServerErrorCode.GROUP_NOT_FOUND });
+    expect(await alice.events.next(E.ERROR)).toMatchObject({
+      code: ServerErrorCode.GROUP_NOT_FOUND,
+      message: expect.stringContaining('nosuchgroup'),
     });
+    expect(alice.media.liveTracks).toEqual([]);
   });
 
   it('views need a page: startRemoteView in Node rejects with 60006', async () => {

@@ -1,6 +1,7 @@
 import {
   CallEndReason,
   CallType,
+  MAX_INVITEES,
   MAX_INVITE_TIMEOUT_S,
   SIGNAL_PATH,
   USER_ID_PATTERN,
@@ -95,7 +96,11 @@ export default class TRTCCalling {
       reconnect: deps.reconnect,
     });
     const doc = (globalThis as { document?: Document }).document;
-    this.#views = doc ? new MediaViews(doc, log) : undefined;
+    this.#views = doc
+      ? new MediaViews(doc, log, (userID, substream) =>
+          this.#engine.requestLayer(userID, substream),
+        )
+      : undefined;
     this.#wire();
     const missing = media.unsupported({ capture: false });
     if (missing) {
@@ -156,15 +161,7 @@ export default class TRTCCalling {
       const { userID, type, timeout, offlinePushInfo } = params ?? ({} as Record<string, never>);
       checkUserID(userID);
       const callType = checkCallType(type);
-      if (
-        timeout !== undefined &&
-        (!Number.isInteger(timeout) || timeout < 0 || timeout > MAX_INVITE_TIMEOUT_S)
-      ) {
-        throw CallError.invalidArgument(
-          'timeout',
-          `whole seconds from 0 to ${MAX_INVITE_TIMEOUT_S}`,
-        );
-      }
+      checkTimeout(timeout);
       await this.#engine.call({
         userID,
         callType,
@@ -174,15 +171,55 @@ export default class TRTCCalling {
     });
   }
 
-  /** Group calls need an SFU, which comes later: rejects with NOT_SUPPORTED (50100). */
-  groupCall(_params?: {
+  /**
+   * Invites several users to one call (type 1: audio, 2: video); with `groupID`, through that
+   * group (the invitees see `isFromGroup: true`). Takes the camera/mic first; resolves once the
+   * invitations ring. Media goes through the server's SFU; without one it fails with
+   * SFU_UNAVAILABLE (50300).
+   */
+  groupCall(params: {
     userIDList: string[];
     type: TRTCCallType;
     groupID?: string;
     offlinePushInfo?: OfflinePushInfo;
+    timeout?: number;
   }): Promise<void> {
     return this.#run(async () => {
-      throw CallError.notSupported('group calls are not supported yet');
+      const { userIDList, type, groupID, timeout, offlinePushInfo } =
+        params ?? ({} as Record<string, never>);
+      const invitees = checkUserIDList(userIDList);
+      const callType = checkCallType(type);
+      checkTimeout(timeout);
+      await this.#engine.groupCall({
+        userIDList: invitees,
+        callType,
+        groupID: checkGroupID(groupID, false),
+        timeout,
+        offlinePushInfo: pushInfo(offlinePushInfo),
+      });
+    });
+  }
+
+  /**
+   * Ringline/TUICallKit extension: invites more users into the call in progress. A one-to-one
+   * call that gains a third person becomes a group call, without anyone redialling.
+   */
+  inviteUser(params: { userIDList: string[] }): Promise<void> {
+    return this.#run(async () => {
+      await this.#engine.inviteUser(checkUserIDList(params?.userIDList));
+    });
+  }
+
+  /**
+   * TUICallKit's joinInGroupCall: joins the ongoing call of a group the user is a member of,
+   * without an invitation (type 1: audio, 2: video). Fails with NOT_GROUP_MEMBER (40303) for a
+   * non-member and CALL_NOT_FOUND (40401) when the group has no call.
+   */
+  joinInGroupCall(params: { groupID: string; type: TRTCCallType }): Promise<void> {
+    return this.#run(async () => {
+      const groupID = checkGroupID(params?.groupID, true)!;
+      const callType = checkCallType(params.type);
+      await this.#engine.join({ groupID, callType });
     });
   }
 
@@ -268,12 +305,12 @@ export default class TRTCCalling {
     });
   }
 
-  /** Switches a 1:1 video call to audio; fails with 60001. */
+  /** Switches the call (1:1 or group) from video to audio; everyone follows. Fails with 60001. */
   switchToAudioCall(): Promise<void> {
     return this.#run(() => this.#engine.switchCallType(CallType.AUDIO));
   }
 
-  /** Switches a 1:1 audio call to video; fails with 60002. */
+  /** Switches the call (1:1 or group) from audio to video; everyone follows. Fails with 60002. */
   switchToVideoCall(): Promise<void> {
     return this.#run(() => this.#engine.switchCallType(CallType.VIDEO));
   }
@@ -360,6 +397,7 @@ export default class TRTCCalling {
         sponsor: invitation.sponsor,
         userIDList: invitation.userIDList,
         isFromGroup: invitation.isFromGroup,
+        ...(invitation.groupID !== undefined ? { groupID: invitation.groupID } : {}),
         inviteData: {
           version: INVITE_DATA_VERSION,
           callType: invitation.callType,
@@ -369,12 +407,13 @@ export default class TRTCCalling {
       }),
     );
     engine.on(EngineEvent.Rejected, ({ userID }) => emit(TRTCCallingEvent.REJECT, { userID }));
-    engine.on(EngineEvent.LineBusy, ({ userID }) =>
-      emit(TRTCCallingEvent.LINE_BUSY, { sponsor: self(), userID }),
+    engine.on(EngineEvent.LineBusy, ({ userID, sponsor }) =>
+      emit(TRTCCallingEvent.LINE_BUSY, { sponsor, userID }),
     );
-    engine.on(EngineEvent.NoResponse, ({ callID, userID, userIDList }) => {
-      emit(TRTCCallingEvent.NO_RESP, { sponsor: self(), userID, userIDList });
-      if (engine.state === CallState.Idle) endUnanswered(callID, self());
+    engine.on(EngineEvent.NoResponse, ({ callID, userID, userIDList, sponsor }) => {
+      emit(TRTCCallingEvent.NO_RESP, { sponsor, userID, userIDList });
+      // Only a one-to-one call is over here; a group call's end comes from the server.
+      if (engine.state === CallState.Idle) endUnanswered(callID, sponsor);
     });
     engine.on(EngineEvent.InviteCancelled, ({ inviteID, sponsor }) =>
       emit(TRTCCallingEvent.CALLING_CANCEL, { inviteID, sponsor, userID: sponsor }),
@@ -452,6 +491,35 @@ function signalUrl(server: string | undefined): string {
 function checkUserID(userID: unknown): asserts userID is string {
   if (typeof userID !== 'string' || !userIdPattern.test(userID)) {
     throw CallError.invalidUserID(userID);
+  }
+}
+
+function checkUserIDList(list: unknown): string[] {
+  if (!Array.isArray(list) || list.length === 0 || list.length > MAX_INVITEES) {
+    throw CallError.invalidArgument('userIDList', `an array of 1 to ${MAX_INVITEES} user IDs`);
+  }
+  for (const userID of list) checkUserID(userID);
+  return [...new Set(list as string[])];
+}
+
+function checkGroupID(groupID: unknown, required: boolean): string | undefined {
+  if (groupID === undefined && !required) return undefined;
+  // An empty string is what apps pass for "no group" (trtc-calling-js treats it so).
+  if (groupID === '' && !required) return undefined;
+  if (typeof groupID !== 'string' || !groupID || groupID.length > 64) {
+    throw CallError.invalidArgument('groupID', 'a group ID of 1 to 64 characters');
+  }
+  return groupID;
+}
+
+function checkTimeout(timeout: unknown): void {
+  if (
+    timeout !== undefined &&
+    (!Number.isInteger(timeout) ||
+      (timeout as number) < 0 ||
+      (timeout as number) > MAX_INVITE_TIMEOUT_S)
+  ) {
+    throw CallError.invalidArgument('timeout', `whole seconds from 0 to ${MAX_INVITE_TIMEOUT_S}`);
   }
 }
 

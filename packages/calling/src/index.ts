@@ -14,6 +14,8 @@ export type {
   InvitedEvent,
   UserEvent,
   NoRespEvent,
+  LineBusyEvent,
+  InviteeListUpdateEvent,
   InvitationEndedEvent,
   CallEndEvent,
   KickedOutEvent,

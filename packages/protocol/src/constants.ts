@@ -54,3 +54,15 @@ export const KickReason = {
   DUPLICATE_LOGIN: 'duplicate_login',
 } as const;
 export type KickReason = (typeof KickReason)[keyof typeof KickReason];
+
+/** How a call's media flows. */
+export const MediaMode = {
+  /** Directly between the two members (one-to-one calls). */
+  P2P: 'p2p',
+  /** Through the SFU (Janus VideoRoom): each member publishes once and subscribes to the others. */
+  SFU: 'sfu',
+} as const;
+export type MediaMode = (typeof MediaMode)[keyof typeof MediaMode];
+
+/** The most members one call may hold (TUICallKit stops at 9). */
+export const MAX_CALL_MEMBERS = 16;

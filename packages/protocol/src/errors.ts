@@ -38,11 +38,17 @@ export const ServerErrorCode = {
   NOT_CALL_MEMBER: 40301,
   /** A user tried to call themselves. */
   CANNOT_CALL_SELF: 40302,
+  /** The user is not a member of the group (calling into it, being invited through it, joining its call). */
+  NOT_GROUP_MEMBER: 40303,
+  /** An admin request without a valid admin userSig (identifier `administrator`). */
+  ADMIN_UNAUTHORIZED: 40304,
 
   /** No invitation with that ID is ringing. */
   INVITATION_NOT_FOUND: 40400,
-  /** No call with that ID exists. */
+  /** No call with that ID exists (or the group has no call in progress). */
   CALL_NOT_FOUND: 40401,
+  /** No group with that ID exists. */
+  GROUP_NOT_FOUND: 40402,
 
   /** The invitation was already answered (a duplicate accept or reject). */
   INVITATION_ALREADY_HANDLED: 40900,
@@ -50,11 +56,17 @@ export const ServerErrorCode = {
   ALREADY_IN_CALL: 40901,
   /** The operation does not fit the call's current state. */
   INVALID_CALL_STATE: 40902,
+  /** A group with that ID already exists. */
+  GROUP_EXISTS: 40903,
+  /** The call would have more members than a call may hold. */
+  CALL_FULL: 40904,
 
   /** The feature is not available on this server (for example group calls without an SFU). */
   NOT_SUPPORTED: 50100,
   /** Something failed inside the server; the message says what. */
   INTERNAL: 50000,
+  /** The call needs the SFU and none is configured or reachable; the message says how to enable one. */
+  SFU_UNAVAILABLE: 50300,
 } as const;
 
 export type ServerErrorName = keyof typeof ServerErrorCode;

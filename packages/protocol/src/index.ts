@@ -4,12 +4,14 @@ export {
   MAX_FRAME_BYTES,
   USER_ID_PATTERN,
   MAX_INVITEES,
+  MAX_CALL_MEMBERS,
   DEFAULT_INVITE_TIMEOUT_S,
   MAX_INVITE_TIMEOUT_S,
   CallType,
   CallEndReason,
   InviteEndReason,
   KickReason,
+  MediaMode,
 } from './constants.js';
 export {
   ServerErrorCode,
@@ -28,6 +30,8 @@ export type {
   ClientRequest,
   IceServer,
   CallMember,
+  JoinedCall,
+  SfuStream,
   RequestResults,
   ReplyMessage,
   ErrorMessage,

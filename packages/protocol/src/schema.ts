@@ -16,6 +16,7 @@ import {
   type CallType,
   type InviteEndReason,
   type KickReason,
+  type MediaMode,
 } from './constants.js';
 import type { WireError } from './errors.js';
 
@@ -130,6 +131,51 @@ export const SwitchCallTypeRequestSchema = request('switchCallType', {
   callType: CallTypeSchema,
 });
 
+const SdpSchema = <T extends 'offer' | 'answer'>(type: T) =>
+  Type.Object({ type: Type.Literal(type), sdp: Type.String({ maxLength: 48 * 1024 }) }, strict);
+
+/** Join the ongoing call of a group the sender is a member of, without an invitation. */
+export const JoinRequestSchema = request('join', {
+  groupID: Type.String({ minLength: 1, maxLength: 64 }),
+  callType: CallTypeSchema,
+});
+/**
+ * SFU calls: publish the sender's media. The offer is the sender's publisher connection's; the
+ * reply carries the SFU's answer.
+ */
+export const SfuPublishRequestSchema = request('sfuPublish', {
+  callID: Id,
+  description: SdpSchema('offer'),
+});
+/** SFU calls: the answer to the latest `sfuOffer` for the sender's subscriber connection. */
+export const SfuAnswerRequestSchema = request('sfuAnswer', {
+  callID: Id,
+  description: SdpSchema('answer'),
+});
+/** SFU calls: an ICE candidate of the publisher or subscriber connection; none = gathering done. */
+export const SfuTrickleRequestSchema = request('sfuTrickle', {
+  callID: Id,
+  target: Type.Union([Type.Literal('publisher'), Type.Literal('subscriber')]),
+  candidate: Type.Optional(
+    Type.Object(
+      {
+        candidate: Type.String({ maxLength: 1024 }),
+        sdpMid: Type.Optional(Type.Union([Type.String({ maxLength: 64 }), Type.Null()])),
+        sdpMLineIndex: Type.Optional(
+          Type.Union([Type.Integer({ minimum: 0, maximum: 1024 }), Type.Null()]),
+        ),
+      },
+      strict,
+    ),
+  ),
+});
+/** SFU calls: which simulcast layer of `userID`'s video the sender wants (0 lowest … 2 highest). */
+export const SfuLayerRequestSchema = request('sfuLayer', {
+  callID: Id,
+  userID: UserIdSchema,
+  substream: Type.Integer({ minimum: 0, maximum: 2 }),
+});
+
 export const ClientRequestSchemas = {
   login: LoginRequestSchema,
   logout: LogoutRequestSchema,
@@ -142,6 +188,11 @@ export const ClientRequestSchemas = {
   signal: SignalRequestSchema,
   media: MediaRequestSchema,
   switchCallType: SwitchCallTypeRequestSchema,
+  join: JoinRequestSchema,
+  sfuPublish: SfuPublishRequestSchema,
+  sfuAnswer: SfuAnswerRequestSchema,
+  sfuTrickle: SfuTrickleRequestSchema,
+  sfuLayer: SfuLayerRequestSchema,
 } as const;
 export type ClientRequestType = keyof typeof ClientRequestSchemas;
 export type ClientRequestOf<T extends ClientRequestType> = Static<(typeof ClientRequestSchemas)[T]>;
@@ -178,14 +229,42 @@ export interface RequestResults {
   };
   logout: Record<string, never>;
   ping: { time: number };
-  invite: { inviteID: string; callID: string; roomID: number };
-  accept: { callID: string; roomID: number; callType: CallType; members: CallMember[] };
+  invite: { inviteID: string; callID: string; roomID: number; media: MediaMode };
+  accept: JoinedCall;
   reject: Record<string, never>;
   cancel: Record<string, never>;
   hangup: Record<string, never>;
   signal: Record<string, never>;
   media: Record<string, never>;
   switchCallType: Record<string, never>;
+  join: JoinedCall;
+  sfuPublish: { description: { type: 'answer'; sdp: string } };
+  sfuAnswer: Record<string, never>;
+  sfuTrickle: Record<string, never>;
+  sfuLayer: Record<string, never>;
+}
+
+/** The call a user just joined (by `accept` or `join`). */
+export interface JoinedCall {
+  callID: string;
+  roomID: number;
+  callType: CallType;
+  /** Members already in the call (not the joiner), with their media state. */
+  members: CallMember[];
+  /** How media flows: straight to the other member, or through the SFU. */
+  media: MediaMode;
+  groupID?: string;
+  /** Invitees still ringing. */
+  inviteeList: string[];
+}
+
+/** One remote stream in an SFU subscriber offer. */
+export interface SfuStream {
+  /** The transceiver's mid in the offer. */
+  mid: string;
+  /** Whose stream it is. */
+  userID: string;
+  kind: 'audio' | 'video';
 }
 
 export type ReplyMessage =
@@ -238,6 +317,13 @@ export interface PushPayloads {
   callTypeChanged: { callID: string; callType: CallType; userID: string };
   /** The list of invitees still ringing in the recipient's call changed. */
   inviteeListUpdate: { callID: string; userIDList: string[] };
+  /** The call's media moves to the SFU (a one-to-one call gained a third member). */
+  mediaMode: { callID: string; media: MediaMode };
+  /**
+   * SFU calls: an offer for the recipient's subscriber connection carrying every other member's
+   * streams (sent again, as a new offer, whenever they change); answer with `sfuAnswer`.
+   */
+  sfuOffer: { callID: string; description: { type: 'offer'; sdp: string }; streams: SfuStream[] };
   /** The session was closed by the server; the connection closes after this. */
   kicked: { reason: KickReason };
 }

@@ -2,6 +2,7 @@
  * The `ringline` command:
  *   ringline serve [flags]       run the server
  *   ringline usersig --sdkappid N --secret-key K --user U [--expire S]
+ *   ringline group create|delete|add|remove|list|show …   (see groups/cli.ts)
  *   ringline --help
  */
 import { realpathSync } from 'node:fs';
@@ -10,6 +11,7 @@ import { parseArgs } from 'node:util';
 import { DEFAULT_INVITE_TIMEOUT_S } from '@ringline/protocol';
 import { genUserSig, DEFAULT_USERSIG_EXPIRE_S } from './auth/usersig.js';
 import { ConfigError, DEFAULTS, parseServeArgs, resolveCredentials } from './config.js';
+import { groupCommand } from './groups/cli.js';
 import { consoleLogger } from './log.js';
 import { startServer } from './server.js';
 import { isValidUserID } from './signal/validate.js';
@@ -19,6 +21,7 @@ export const HELP = `ringline — self-hosted calling server with a TRTCCalling-
 Usage:
   ringline serve [flags]
   ringline usersig --sdkappid N --secret-key K --user U [--expire SECONDS]
+  ringline group create|delete|add|remove|list|show ...   (ringline group --help)
   ringline --help
 
 serve flags (environment variable in brackets):
@@ -31,6 +34,12 @@ serve flags (environment variable in brackets):
   --ice-servers JSON    RTCIceServer list, e.g. '[{"urls":"stun:stun.example.org"}]' (RINGLINE_ICE_SERVERS)
   --dev                 development mode: makes an app key pair in DATA_DIR/app.json if none is
                         given, and serves GET /api/dev/usersig?userID=U (RINGLINE_DEV)
+  --janus MODE          the SFU for group calls (RINGLINE_JANUS; auto): auto = start the local
+                        janus binary (apt-get install janus) with a config in DATA_DIR/janus,
+                        off = no group calls, ws://host:8188 = an external Janus (websockets)
+  --janus-interface IF  the only interface Janus gathers ICE candidates on (ice_enforce_list)
+                        (RINGLINE_JANUS_INTERFACE; default RINGLINE_MEDIA_IFACE, else all)
+  --p2p on|off          one-to-one calls peer-to-peer (on), or through the SFU too (RINGLINE_P2P; on)
 
 usersig flags:
   --sdkappid N  --secret-key K  --user U  --expire S (default ${DEFAULT_USERSIG_EXPIRE_S})
@@ -70,6 +79,8 @@ export async function main(argv: string[], io: Partial<CliIO> = {}): Promise<num
           signal: io.signal,
           onListening: io.onListening,
         });
+      case 'group':
+        return await groupCommand(rest, { stdout: out, env });
       case 'usersig':
         out.write(usersig(rest) + '\n');
         return 0;

@@ -25,6 +25,8 @@ describe('parseServeArgs', () => {
       inviteTimeout: 30,
       iceServers: [],
       dev: false,
+      janus: 'auto',
+      p2p: true,
     });
   });
 
@@ -38,6 +40,9 @@ describe('parseServeArgs', () => {
       RINGLINE_INVITE_TIMEOUT: '45',
       RINGLINE_ICE_SERVERS: '[{"urls":"stun:stun.example.org:3478"}]',
       RINGLINE_DEV: 'true',
+      RINGLINE_JANUS: 'ws://127.0.0.1:8188',
+      RINGLINE_JANUS_INTERFACE: 'rl0',
+      RINGLINE_P2P: 'off',
     };
     expect(parseServeArgs([], env)).toEqual({
       help: false,
@@ -49,6 +54,9 @@ describe('parseServeArgs', () => {
       inviteTimeout: 45,
       iceServers: [{ urls: 'stun:stun.example.org:3478' }],
       dev: true,
+      janus: 'ws://127.0.0.1:8188',
+      janusInterface: 'rl0',
+      p2p: false,
     });
   });
 
@@ -71,6 +79,10 @@ describe('parseServeArgs', () => {
     [['--invite-timeout', '1.5'], /--invite-timeout/],
     [['--ice-servers', '[oops'], /--ice-servers is not valid JSON/],
     [['--colour'], /Unknown option '--colour'/],
+    [['--janus', 'http://127.0.0.1:8088'], /--janus must be auto, off, or the ws:\/\/ URL/],
+    [['--janus', 'sometimes'], /--janus must be auto, off/],
+    [['--p2p', 'maybe'], /--p2p must be on or off/],
+    [['--janus-interface', 'eth0; rm -rf'], /--janus-interface/],
     [['stray'], /positional/],
   ])('refuses %j with a ConfigError (exit code 2)', (args, message) => {
     let caught: unknown;
@@ -82,6 +94,17 @@ describe('parseServeArgs', () => {
     expect(caught).toBeInstanceOf(ConfigError);
     expect((caught as ConfigError).exitCode).toBe(2);
     expect((caught as ConfigError).message).toMatch(message);
+  });
+
+  test('--janus-interface defaults to the test namespace veth (RINGLINE_MEDIA_IFACE)', () => {
+    expect(parseServeArgs([], { RINGLINE_MEDIA_IFACE: 'rl0' }).janusInterface).toBe('rl0');
+    expect(
+      parseServeArgs(['--janus-interface', 'lo'], { RINGLINE_MEDIA_IFACE: 'rl0' }).janusInterface,
+    ).toBe('lo');
+    expect(parseServeArgs(['--janus', 'off', '--p2p', 'on'], {})).toMatchObject({
+      janus: 'off',
+      p2p: true,
+    });
   });
 
   test('refuses an RINGLINE_DEV that is not a boolean', () => {

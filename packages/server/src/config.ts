@@ -21,7 +21,12 @@ export const DEFAULTS = {
   inviteTimeout: DEFAULT_INVITE_TIMEOUT_S,
   resumeWindow: 30,
   pingInterval: 15,
+  janus: 'auto',
+  p2p: true,
 } as const;
+
+/** Where group calls' media goes: a Janus the server starts itself, none, or a Janus at a URL. */
+export type JanusMode = 'auto' | 'off' | `ws://${string}` | `wss://${string}`;
 
 /** What `ringline serve` resolves its flags and environment to. */
 export interface ServeConfig {
@@ -33,6 +38,11 @@ export interface ServeConfig {
   inviteTimeout: number;
   iceServers: IceServer[];
   dev: boolean;
+  janus: JanusMode;
+  /** The interface Janus gathers ICE candidates on (its `ice_enforce_list`). */
+  janusInterface?: string;
+  /** One-to-one calls peer-to-peer (true), or through the SFU like group calls (false). */
+  p2p: boolean;
 }
 
 export const serveFlags = {
@@ -44,6 +54,9 @@ export const serveFlags = {
   'invite-timeout': { type: 'string' },
   'ice-servers': { type: 'string' },
   dev: { type: 'boolean' },
+  janus: { type: 'string' },
+  'janus-interface': { type: 'string' },
+  p2p: { type: 'string' },
   help: { type: 'boolean', short: 'h' },
 } as const;
 
@@ -80,11 +93,49 @@ export function parseServeArgs(
         : parseIntIn('--invite-timeout', timeout, 0, MAX_INVITE_TIMEOUT_S),
     iceServers: ice === undefined ? [] : parseIceServers(ice),
     dev: values.dev === true || parseBool('RINGLINE_DEV', env.RINGLINE_DEV),
+    janus: parseJanusMode(pick('janus', 'RINGLINE_JANUS') ?? DEFAULTS.janus),
+    p2p: parseOnOff('--p2p', pick('p2p', 'RINGLINE_P2P') ?? 'on'),
   };
+  // The test network namespace names its veth in RINGLINE_MEDIA_IFACE; Janus must use only it.
+  const iface =
+    pick('janus-interface', 'RINGLINE_JANUS_INTERFACE') ??
+    (env.RINGLINE_MEDIA_IFACE ? env.RINGLINE_MEDIA_IFACE : undefined);
+  if (iface !== undefined) {
+    if (!/^[A-Za-z0-9_.:-]{1,64}$/.test(iface)) {
+      throw new ConfigError(
+        `--janus-interface must be an interface name or address, got "${iface}"`,
+      );
+    }
+    config.janusInterface = iface;
+  }
   if (sdkappid !== undefined) config.sdkAppID = parseIntIn('--sdkappid', sdkappid, 1, 0xffffffff);
   const key = pick('secret-key', 'RINGLINE_SECRET_KEY');
   if (key !== undefined) config.secretKey = key;
   return config;
+}
+
+/** `auto`, `off`, or a ws:// / wss:// URL of a Janus websockets transport. Throws ConfigError. */
+export function parseJanusMode(text: string): JanusMode {
+  const t = text.trim();
+  if (t === 'auto' || t === 'off') return t;
+  if (/^wss?:\/\/[^\s/]+(\/\S*)?$/.test(t)) {
+    try {
+      new URL(t);
+      return t as JanusMode;
+    } catch {
+      // reported below
+    }
+  }
+  throw new ConfigError(
+    `--janus must be auto, off, or the ws:// URL of a Janus websockets transport, got "${text}"`,
+  );
+}
+
+function parseOnOff(name: string, text: string): boolean {
+  const t = text.trim().toLowerCase();
+  if (['on', 'true', '1', 'yes'].includes(t)) return true;
+  if (['off', 'false', '0', 'no'].includes(t)) return false;
+  throw new ConfigError(`${name} must be on or off, got "${text}"`);
 }
 
 function parseIntIn(name: string, text: string, min: number, max: number): number {

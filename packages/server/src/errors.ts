@@ -117,6 +117,23 @@ export class ServerError extends Error {
   static notSupported(detail: string): ServerError {
     return new ServerError('NOT_SUPPORTED', detail);
   }
+  static notGroupMember(groupID: string, userID?: string): ServerError {
+    return new ServerError(
+      'NOT_GROUP_MEMBER',
+      userID === undefined
+        ? `you are not a member of group ${groupID}`
+        : `${userID} is not a member of group ${groupID}`,
+    );
+  }
+  static groupHasNoCall(groupID: string): ServerError {
+    return new ServerError('CALL_NOT_FOUND', `group ${groupID} has no call in progress`);
+  }
+  static callFull(max: number): ServerError {
+    return new ServerError('CALL_FULL', `a call holds at most ${max} members`);
+  }
+  static sfuUnavailable(detail: string, cause?: unknown): ServerError {
+    return new ServerError('SFU_UNAVAILABLE', detail, { cause });
+  }
   static internal(cause: unknown): ServerError {
     const detail = cause instanceof Error ? cause.message : String(cause);
     return new ServerError('INTERNAL', `internal error: ${detail}`, { cause });

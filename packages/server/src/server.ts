@@ -6,11 +6,20 @@ import { CallService } from './calls/service.js';
 import { createDelivery } from './cluster/delivery.js';
 import { createMemoryCluster } from './cluster/memory.js';
 import type { ClusterAdapters } from './cluster/types.js';
-import { ConfigError, DEFAULTS, resolveCredentials, validateIceServers } from './config.js';
+import {
+  ConfigError,
+  DEFAULTS,
+  parseJanusMode,
+  resolveCredentials,
+  validateIceServers,
+} from './config.js';
+import { GroupService } from './groups/index.js';
 import { buildHttpApp } from './http/app.js';
 import { consoleLogger, silentLogger, type Logger } from './log.js';
 import { SignalGateway } from './signal/gateway.js';
 import { DEFAULT_RATE_LIMIT, type RateLimitOptions } from './signal/rate-limit.js';
+import { createSfu, type SfuAdapter } from './sfu/index.js';
+import { openStore } from './store/index.js';
 
 export interface ServerOptions {
   /** TCP port; 0 picks a free one. Default 8080. */
@@ -44,6 +53,19 @@ export interface ServerOptions {
   sdkDir?: string;
   /** Where the demo is served from. Default apps/demo/dist. */
   demoDir?: string;
+  /**
+   * The SFU for group calls: `auto` starts the local `janus` (config in DATA_DIR/janus), a ws://
+   * URL uses an external Janus, `off` has none (group calls fail with SFU_UNAVAILABLE). Default
+   * `off` here so that embedding and tests start no process unasked; `ringline serve` defaults
+   * to `auto`.
+   */
+  janus?: string;
+  /** The only interface a Janus started by `auto` gathers ICE candidates on. */
+  janusInterface?: string;
+  /** An SFU the caller owns (tests share one Janus between servers); overrides `janus`. */
+  sfu?: SfuAdapter;
+  /** One-to-one calls peer-to-peer (default true); false sends every call through the SFU. */
+  p2p?: boolean;
 }
 
 export interface RinglineServer {
@@ -101,12 +123,33 @@ export async function startServer(options: ServerOptions = {}): Promise<Ringline
   const ownsCluster = options.cluster === undefined;
   const cluster = options.cluster ?? createMemoryCluster();
   const nodeID = randomUUID();
+  const dataDir = options.dataDir ?? DEFAULTS.dataDir;
+  const janusMode = parseJanusMode(options.janus ?? 'off');
+  const store = await openStore({ dataDir, logger });
+  const groups = new GroupService(store.db);
+  let ownedSfu: SfuAdapter | undefined;
+  let sfu = options.sfu;
+  let sfuMissing: string | undefined;
+  if (!sfu) {
+    const made = await createSfu({
+      mode: janusMode,
+      dataDir,
+      ...(options.janusInterface !== undefined && { iceInterface: options.janusInterface }),
+      log: logger,
+    });
+    sfu = ownedSfu = made.sfu;
+    sfuMissing = made.message;
+  }
   const calls = new CallService({
     store: cluster.calls,
     scheduler: cluster.scheduler,
     locks: cluster.locks,
     deliver: createDelivery(cluster.presence, cluster.bus),
     defaultInviteTimeout: inviteTimeout,
+    groups,
+    ...(sfu && { sfu }),
+    ...(sfuMissing !== undefined && { sfuMissing }),
+    p2p: options.p2p ?? DEFAULTS.p2p,
     logger,
   });
   const gateway = new SignalGateway({
@@ -125,7 +168,13 @@ export async function startServer(options: ServerOptions = {}): Promise<Ringline
     locks: cluster.locks,
     logger,
   });
-  const httpOptions: Parameters<typeof buildHttpApp>[0] = { sdkAppID, secretKey, dev, logger };
+  const httpOptions: Parameters<typeof buildHttpApp>[0] = {
+    sdkAppID,
+    secretKey,
+    dev,
+    logger,
+    groups,
+  };
   if (options.sdkDir !== undefined) httpOptions.sdkDir = options.sdkDir;
   if (options.demoDir !== undefined) httpOptions.demoDir = options.demoDir;
   const app = await buildHttpApp(httpOptions);
@@ -137,6 +186,9 @@ export async function startServer(options: ServerOptions = {}): Promise<Ringline
       await gateway.close();
       calls.close();
       await app.close();
+      // After the gateway: ending the sessions closed their calls' rooms first.
+      await ownedSfu?.close();
+      await store.close();
       if (ownsCluster) await cluster.close();
       logger.info('server stopped');
     })());

@@ -1,18 +1,24 @@
 import {
   CallEndReason,
   CallType,
+  MediaMode,
   SdkErrorCode,
   ServerErrorCode,
   type CallMember,
+  type JoinedCall,
   type OfflinePushInfo,
-  type RequestResults,
   type SignalData,
 } from '@ringline/protocol';
 import { CallError, type MediaKind } from '../errors.js';
 import { TypedEmitter } from '../events/Emitter.js';
 import { LocalMedia, LocalMediaEvent, type DeviceInfo } from '../media/LocalMedia.js';
 import type { MediaBackend } from '../media/MediaBackend.js';
-import { SessionEvent, type MediaSession } from '../media/MediaSession.js';
+import {
+  SessionEvent,
+  type MediaSession,
+  type SfuSignalling,
+  type Substream,
+} from '../media/MediaSession.js';
 import { videoProfiles, type VideoQuality } from '../media/videoQuality.js';
 import {
   SignalClient,
@@ -51,9 +57,33 @@ export interface CallParams {
   offlinePushInfo?: OfflinePushInfo | undefined;
 }
 
+/** What `groupCall` needs. */
+export interface GroupCallParams {
+  userIDList: string[];
+  callType: CallType;
+  /** Invite through this group (every invitee and the caller must be members). */
+  groupID?: string | undefined;
+  /** Seconds the invitations ring; 0 = until answered; default: the server's. */
+  timeout?: number | undefined;
+  offlinePushInfo?: OfflinePushInfo | undefined;
+}
+
 /** One call attempt, ringing invitation or call; replaced by a new one for the next call. */
 interface CallContext {
+  /** Caller: made the call. Callee: was invited, or joined a group's call. */
   role: 'caller' | 'callee';
+  /**
+   * More than two people may take part (several invitees, a group, a join, an invitation into the
+   * call): the server, not a single answer, decides when it ends.
+   */
+  group: boolean;
+  groupID?: string;
+  /** How media flows; a p2p call moves to the SFU when it gains a third member. */
+  media: MediaMode;
+  /** Invitations the local user sent into the call after the first (hung up, not cancelled). */
+  moreInvites: boolean;
+  /** The simulcast layer each remote view wants, kept for a session created later. */
+  layers: Map<string, Substream>;
   /** Aborted when the call ends: every wait of the call's operations gives up then. */
   controller: AbortController;
   callType: CallType;
@@ -61,7 +91,7 @@ interface CallContext {
   callID?: string;
   inviteID?: string;
   roomID?: number;
-  /** Caller: invitees still ringing. */
+  /** Invitees still ringing. */
   invitees: Set<string>;
   /** The other members who joined, with their media state. */
   members: Map<string, { audio: boolean; video: boolean }>;
@@ -208,16 +238,35 @@ export class CallEngine extends TypedEmitter<EngineCallbacks> {
 
   /** Calls one user: takes local media, then invites. Resolves once the invitation rings. */
   call(params: CallParams): Promise<void> {
-    return this.#queue.push('call', async () => {
-      const signal = this.#requireLogin('call');
+    return this.#dial('call', {
+      userIDList: [params.userID],
+      callType: params.callType,
+      timeout: params.timeout,
+      offlinePushInfo: params.offlinePushInfo,
+    });
+  }
+
+  /**
+   * Calls several users (or users through a group): takes local media, then invites them all at
+   * once. Resolves once the invitations ring; the call runs through the SFU.
+   */
+  groupCall(params: GroupCallParams): Promise<void> {
+    return this.#dial('groupCall', params);
+  }
+
+  #dial(operation: string, params: GroupCallParams): Promise<void> {
+    return this.#queue.push(operation, async () => {
+      const signal = this.#requireLogin(operation);
       if (this.state !== CallState.Idle) {
         throw new CallError(ServerErrorCode.ALREADY_IN_CALL, `cannot call while ${this.state}`);
       }
-      if (params.userID === this.#userID) throw CallError.cannotCallSelf();
+      if (params.userIDList.includes(this.#userID!)) throw CallError.cannotCallSelf();
       const missing = this.#options.media.unsupported({ capture: true });
       if (missing) throw CallError.webrtcUnsupported(missing);
       const ctx = this.#newContext('caller', params.callType, this.#userID!);
-      ctx.invitees.add(params.userID);
+      ctx.group = params.userIDList.length > 1 || params.groupID !== undefined;
+      if (params.groupID !== undefined) ctx.groupID = params.groupID;
+      for (const userID of params.userIDList) ctx.invitees.add(userID);
       this.#current = ctx;
       this.#setState(CallState.Dialing);
       // A preview camera must not be sent in an audio call.
@@ -232,8 +281,9 @@ export class CallEngine extends TypedEmitter<EngineCallbacks> {
         await signal.request(
           'invite',
           {
-            userIDList: [params.userID],
+            userIDList: params.userIDList,
             callType: params.callType,
+            ...(params.groupID !== undefined ? { groupID: params.groupID } : {}),
             ...(params.timeout !== undefined ? { timeout: params.timeout } : {}),
             ...(params.offlinePushInfo ? { offlinePushInfo: params.offlinePushInfo } : {}),
           },
@@ -242,6 +292,9 @@ export class CallEngine extends TypedEmitter<EngineCallbacks> {
               ctx.inviteID = result.inviteID;
               ctx.callID = result.callID;
               ctx.roomID = result.roomID;
+              ctx.media = result.media;
+              // Through the SFU the caller publishes at once, so joiners see it without delay.
+              if (result.media === MediaMode.SFU && !ctx.ended) this.#ensureSession(ctx);
             },
           },
         );
@@ -254,6 +307,81 @@ export class CallEngine extends TypedEmitter<EngineCallbacks> {
       }
       // A hangup() queued meanwhile cancels it; otherwise tell the callee what we send.
       if (!ctx.ended && !ctx.controller.signal.aborted) await this.#sendMediaState(ctx);
+    });
+  }
+
+  /**
+   * Invites more users into the call in progress (connected, or still ringing as its caller).
+   * A one-to-one call that gains a third member moves to the SFU.
+   */
+  inviteUser(userIDList: string[]): Promise<void> {
+    return this.#queue.push('inviteUser', async () => {
+      const signal = this.#requireLogin('inviteUser');
+      const ctx = this.#current;
+      const inCall =
+        this.state === CallState.Connected ||
+        (this.state === CallState.Dialing && ctx?.role === 'caller');
+      if (!ctx || !ctx.callID || !inCall) throw CallError.invalidState('inviteUser', this.state);
+      if (userIDList.includes(this.#userID!)) throw CallError.cannotCallSelf();
+      await signal.request(
+        'invite',
+        {
+          userIDList,
+          callType: ctx.callType,
+          callID: ctx.callID,
+          ...(ctx.groupID !== undefined ? { groupID: ctx.groupID } : {}),
+        },
+        {
+          onReply: () => {
+            ctx.group = true;
+            ctx.moreInvites = true;
+            for (const userID of userIDList) {
+              if (!ctx.members.has(userID)) ctx.invitees.add(userID);
+            }
+          },
+        },
+      );
+    });
+  }
+
+  /**
+   * Joins the ongoing call of a group the user is a member of, without an invitation: takes local
+   * media, then joins; resolves once in the call.
+   */
+  join(params: { groupID: string; callType: CallType }): Promise<void> {
+    return this.#queue.push('joinInGroupCall', async () => {
+      const signal = this.#requireLogin('joinInGroupCall');
+      if (this.state !== CallState.Idle) {
+        throw new CallError(ServerErrorCode.ALREADY_IN_CALL, `cannot join while ${this.state}`);
+      }
+      const missing = this.#options.media.unsupported({ capture: true });
+      if (missing) throw CallError.webrtcUnsupported(missing);
+      // Nobody invited us: the sponsor is unknown until someone says otherwise.
+      const ctx = this.#newContext('callee', params.callType, '');
+      ctx.group = true;
+      ctx.groupID = params.groupID;
+      this.#current = ctx;
+      this.#setState(CallState.Dialing);
+      if (params.callType === CallType.AUDIO) this.#local.stopVideo();
+      try {
+        await this.#local.acquire(
+          { audio: true, video: params.callType === CallType.VIDEO },
+          ctx.controller.signal,
+        );
+        ctx.controller.signal.throwIfAborted();
+        await signal.request(
+          'join',
+          { groupID: params.groupID, callType: params.callType },
+          { onReply: (result) => this.#joined(ctx, result) },
+        );
+      } catch (error) {
+        const reason: unknown = ctx.controller.signal.reason;
+        const failure = CallError.from(error);
+        if (!ctx.ended) this.#finish(ctx, failure);
+        if (reason === hungUpLocally) return;
+        throw failure;
+      }
+      await this.#sendMediaState(ctx);
     });
   }
 
@@ -379,8 +507,8 @@ export class CallEngine extends TypedEmitter<EngineCallbacks> {
   }
 
   /**
-   * Switches a connected 1:1 call to audio (camera off) or video (camera on); the peer follows.
-   * Fails with 60001 / 60002.
+   * Switches a connected call to audio (camera off) or video (camera on); the other members
+   * follow. Fails with 60001 / 60002 (also when the server refuses).
    */
   switchCallType(callType: CallType): Promise<void> {
     const fail = (reason: string, cause?: unknown): CallError =>
@@ -393,7 +521,6 @@ export class CallEngine extends TypedEmitter<EngineCallbacks> {
       if (!ctx || !signal || this.state !== CallState.Connected) {
         throw fail(`not in a connected call (state ${this.state})`);
       }
-      if (ctx.members.size !== 1) throw fail('only one-to-one calls can switch');
       if (ctx.callType === callType) return;
       const hadCamera = this.#local.track('video') !== null;
       if (callType === CallType.VIDEO) {
@@ -439,6 +566,14 @@ export class CallEngine extends TypedEmitter<EngineCallbacks> {
     });
   }
 
+  /** The simulcast layer wanted for `userID`'s video (from the size of its view). */
+  requestLayer(userID: string, substream: Substream): void {
+    const ctx = this.#current;
+    if (!ctx || ctx.ended) return;
+    ctx.layers.set(userID, substream);
+    ctx.session?.requestLayer(userID, substream);
+  }
+
   /** Stops a preview camera opened while idle. */
   stopPreview(): void {
     if (this.state === CallState.Idle) this.#local.stopVideo();
@@ -459,8 +594,25 @@ export class CallEngine extends TypedEmitter<EngineCallbacks> {
     p.on('signal', (push) => this.#onSignal(push));
     p.on('mediaState', (push) => this.#onMediaState(push));
     p.on('callTypeChanged', (push) => this.#onCallTypeChanged(push));
+    p.on('mediaMode', (push) => {
+      const ctx = this.#ctxFor(push.callID);
+      if (ctx && this.state !== CallState.BeInvited) this.#useMedia(ctx, push.media);
+    });
+    p.on('sfuOffer', (push) => {
+      const ctx = this.#ctxFor(push.callID);
+      if (!ctx || this.state === CallState.BeInvited) return;
+      // An offer from the SFU means the call's media is there, whatever we thought before.
+      this.#useMedia(ctx, MediaMode.SFU);
+      this.#ensureSession(ctx)
+        .handleSfuOffer({ description: push.description, streams: push.streams })
+        .catch(() => {
+          // Reported through the session's Error event.
+        });
+    });
     p.on('inviteeListUpdate', (push) => {
-      if (this.#ctxFor(push.callID)) {
+      const ctx = this.#ctxFor(push.callID);
+      if (ctx) {
+        ctx.invitees = new Set(push.userIDList);
         this.emit(EngineEvent.InviteeListUpdate, {
           callID: push.callID,
           userIDList: push.userIDList,
@@ -486,6 +638,8 @@ export class CallEngine extends TypedEmitter<EngineCallbacks> {
       return;
     }
     const ctx = this.#newContext('callee', push.callType, push.sponsor);
+    ctx.group = push.isFromGroup || push.userIDList.length > 1;
+    if (push.groupID !== undefined) ctx.groupID = push.groupID;
     ctx.inviteID = push.inviteID;
     ctx.callID = push.callID;
     ctx.roomID = push.roomID;
@@ -498,14 +652,19 @@ export class CallEngine extends TypedEmitter<EngineCallbacks> {
     event: EngineEvent.Rejected | EngineEvent.LineBusy | EngineEvent.NoResponse,
     push: Push<'rejected'> | Push<'lineBusy'> | Push<'noResponse'>,
   ): void {
+    // Every member hears of each invitee's answer; a ringing invitee is not a member yet.
     const ctx = this.#ctxFor(push.callID);
-    if (!ctx || ctx.role !== 'caller') return;
+    if (!ctx || this.state === CallState.BeInvited) return;
     ctx.invitees.delete(push.userID);
-    // Nobody left to answer and nobody joined: the call is over before it began (no CALL_END).
-    if (this.state === CallState.Dialing && !ctx.invitees.size && !ctx.members.size) {
+    // 1:1: nobody left to answer and nobody joined, so the call is over before it began (no
+    // CALL_END). A group call waits for the server's callEnded, which says so for everyone.
+    if (!ctx.group && this.state === CallState.Dialing && !ctx.invitees.size && !ctx.members.size) {
       this.#finish(ctx, CallError.callEnded(`${push.userID} did not answer (${event})`));
     }
-    (this.emit as (e: EngineEvent, i: unknown) => boolean)(event, fields(push));
+    (this.emit as (e: EngineEvent, i: unknown) => boolean)(event, {
+      ...fields(push),
+      sponsor: ctx.sponsor,
+    });
   }
 
   #onInviteEnded(push: Push<'inviteEnded'>): void {
@@ -536,9 +695,9 @@ export class CallEngine extends TypedEmitter<EngineCallbacks> {
   #onCallEnded(push: Push<'callEnded'>): void {
     const ctx = this.#ctxFor(push.callID);
     if (!ctx) return;
-    const wasConnected =
-      this.#finish(ctx, CallError.callEnded(push.reason)) === CallState.Connected;
-    if (wasConnected) {
+    const prev = this.#finish(ctx, CallError.callEnded(push.reason));
+    // A group call that everybody declined ends for its caller with CALL_END too.
+    if (prev === CallState.Connected || (prev === CallState.Dialing && ctx.group)) {
       this.emit(EngineEvent.CallEnded, {
         callID: push.callID,
         roomID: ctx.roomID,
@@ -628,15 +787,22 @@ export class CallEngine extends TypedEmitter<EngineCallbacks> {
 
   // ---- call plumbing -------------------------------------------------------------------------
 
-  // Runs synchronously on the accept reply, so pushes right behind it find the call connected.
-  #joined(ctx: CallContext, result: RequestResults['accept']): void {
+  // Runs synchronously on the accept/join reply, so pushes right behind it find the call connected.
+  #joined(ctx: CallContext, result: JoinedCall): void {
     if (ctx.ended || this.#current !== ctx) {
       void this.#leaveOnServer(result.callID);
       throw CallError.callEnded('the invitation ended while accepting');
     }
+    ctx.callID = result.callID;
     ctx.callType = result.callType;
     ctx.roomID = result.roomID;
+    ctx.media = result.media;
+    ctx.invitees = new Set(result.inviteeList);
+    if (result.groupID !== undefined) ctx.groupID = result.groupID;
+    ctx.group ||=
+      result.media === MediaMode.SFU || result.members.length > 1 || result.inviteeList.length > 0;
     this.#setState(CallState.Connected);
+    if (result.media === MediaMode.SFU) this.#ensureSession(ctx);
     for (const member of result.members) {
       if (member.userID !== this.#userID)
         this.#memberJoined(ctx, { callID: ctx.callID!, ...member }, false);
@@ -672,10 +838,26 @@ export class CallEngine extends TypedEmitter<EngineCallbacks> {
     }
   }
 
+  /** Moves the call's media to `media`: the old session closes, local tracks stay. */
+  #useMedia(ctx: CallContext, media: MediaMode): void {
+    if (ctx.media === media) return;
+    this.#log.info(`call ${ctx.callID} media ${ctx.media} -> ${media}`);
+    ctx.media = media;
+    if (media === MediaMode.SFU) ctx.group = true;
+    const old = ctx.session;
+    ctx.session = undefined;
+    ctx.early = [];
+    old?.close();
+    // Members stay members: the new session picks up their media (SFU) or is made on demand (P2P).
+    if (media === MediaMode.SFU) this.#ensureSession(ctx);
+  }
+
   #ensureSession(ctx: CallContext): MediaSession {
     if (ctx.session) return ctx.session;
     const callID = ctx.callID!;
     const session = this.#options.media.createSession({
+      media: ctx.media,
+      sfu: ctx.media === MediaMode.SFU ? this.#sfuSignalling(ctx) : undefined,
       iceServers: this.#signal?.session?.iceServers ?? [],
       localTracks: { audio: this.#local.track('audio'), video: this.#local.track('video') },
       maxVideoBitrate: videoProfiles[this.#local.quality].maxBitrate,
@@ -693,8 +875,41 @@ export class CallEngine extends TypedEmitter<EngineCallbacks> {
     });
     session.events.on(SessionEvent.Error, (userID, error) => {
       this.#log.error(`media with ${userID} failed`, error);
+      // A peer-to-peer glitch may recover by itself; the SFU refusing us means no media at all.
+      if (ctx.media === MediaMode.SFU && !ctx.ended) {
+        this.emit(EngineEvent.Error, CallError.from(error));
+      }
     });
+    for (const [userID, substream] of ctx.layers) session.requestLayer(userID, substream);
+    session.start();
     return session;
+  }
+
+  /** The SFU requests of `ctx`'s call, over the current connection. */
+  #sfuSignalling(ctx: CallContext): SfuSignalling {
+    const callID = ctx.callID!;
+    const signal = (): SignalClient => {
+      const current = this.#signal;
+      if (!current || ctx.ended) throw CallError.callEnded('the SFU request came after the call');
+      return current;
+    };
+    return {
+      publish: async (description) =>
+        (await signal().request('sfuPublish', { callID, description })).description,
+      answer: async (description) => {
+        await signal().request('sfuAnswer', { callID, description });
+      },
+      trickle: async (target, candidate) => {
+        await signal().request('sfuTrickle', {
+          callID,
+          target,
+          ...(candidate ? { candidate } : {}),
+        });
+      },
+      setLayer: async (userID, substream) => {
+        await signal().request('sfuLayer', { callID, userID, substream });
+      },
+    };
   }
 
   /**
@@ -728,7 +943,9 @@ export class CallEngine extends TypedEmitter<EngineCallbacks> {
       });
       await this.#leaveOnServer(ctx.callID!);
     } else if (state === CallState.Dialing) {
-      if (ctx.callID) await this.#cancelOnServer(ctx);
+      // Later invitations into the call are not the first one's: leaving cancels them all.
+      if (ctx.moreInvites) await this.#leaveOnServer(ctx.callID!);
+      else if (ctx.callID) await this.#cancelOnServer(ctx);
     } else if (state === CallState.BeInvited) {
       await this.#signal
         ?.request('reject', { inviteID: ctx.inviteID! })
@@ -784,6 +1001,10 @@ export class CallEngine extends TypedEmitter<EngineCallbacks> {
   #newContext(role: CallContext['role'], callType: CallType, sponsor: string): CallContext {
     return {
       role,
+      group: false,
+      media: MediaMode.P2P,
+      moreInvites: false,
+      layers: new Map(),
       controller: new AbortController(),
       callType,
       sponsor,

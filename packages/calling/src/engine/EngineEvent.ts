@@ -10,11 +10,14 @@ export enum EngineEvent {
   Ready = 'ready',
   /** An invitation rings here (state is beInvited). */
   Invited = 'invited',
-  /** Caller: an invitee rejected (when nobody is left, the engine is idle already). */
+  /**
+   * Every member: an invitee rejected (1:1: when nobody is left, the engine is idle already; a
+   * group call waits for the server's end).
+   */
   Rejected = 'rejected',
-  /** Caller: an invitee was busy. */
+  /** Every member: an invitee was busy. */
   LineBusy = 'lineBusy',
-  /** Caller: invitees did not answer in time. */
+  /** Every member: invitees did not answer in time. */
   NoResponse = 'noResponse',
   /** Callee: the caller cancelled the ringing invitation (the engine is idle already). */
   InviteCancelled = 'inviteCancelled',
@@ -54,14 +57,19 @@ export interface CallEndInfo {
   userID?: string;
 }
 
+/** An invitee's answer (or silence), with the sponsor of the call as this member knows it. */
+type InviteeOutcome<T extends 'rejected' | 'lineBusy' | 'noResponse'> = PushPayloads[T] & {
+  sponsor: string;
+};
+
 /** Listener signatures of engine events. */
 export interface EngineCallbacks {
   [EngineEvent.StateChanged]: (next: CallState, prev: CallState) => void;
   [EngineEvent.Ready]: (info: { userID: string }) => void;
   [EngineEvent.Invited]: (invitation: Invitation) => void;
-  [EngineEvent.Rejected]: (info: PushPayloads['rejected']) => void;
-  [EngineEvent.LineBusy]: (info: PushPayloads['lineBusy']) => void;
-  [EngineEvent.NoResponse]: (info: PushPayloads['noResponse']) => void;
+  [EngineEvent.Rejected]: (info: InviteeOutcome<'rejected'>) => void;
+  [EngineEvent.LineBusy]: (info: InviteeOutcome<'lineBusy'>) => void;
+  [EngineEvent.NoResponse]: (info: InviteeOutcome<'noResponse'>) => void;
   [EngineEvent.InviteCancelled]: (info: {
     inviteID: string;
     callID: string;

@@ -47,11 +47,13 @@ export interface InvitedEvent {
   userIDList: string[];
   /** Whether the invitation came through a group. */
   isFromGroup: boolean;
+  /** The group it came through, when it did (as TUICallKit gives it). */
+  groupID?: string;
   inviteData: { version: number; callType: CallType; roomID: number };
   inviteID: string;
 }
 
-/** Payload naming one user. */
+/** Payload naming one user (REJECT: by every member of the call, for the invitee who rejected). */
 export interface UserEvent {
   userID: string;
 }

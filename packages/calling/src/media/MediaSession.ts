@@ -1,4 +1,4 @@
-import type { IceServer, SignalData } from '@ringline/protocol';
+import type { IceServer, MediaMode, PushPayloads, SignalData } from '@ringline/protocol';
 import type { TypedEmitter } from '../events/Emitter.js';
 import type { MediaKind } from '../errors.js';
 import type { Logger } from '../util/logger.js';
@@ -23,8 +23,37 @@ export interface SessionCallbacks {
   [SessionEvent.Error]: (userID: string, error: Error) => void;
 }
 
+/** A simulcast layer of a remote video: 0 lowest … 2 highest. */
+export type Substream = 0 | 1 | 2;
+
+/** An offer for the subscriber connection and which user and kind each mid carries. */
+export type SfuOffer = Pick<PushPayloads['sfuOffer'], 'description' | 'streams'>;
+
+/**
+ * The SFU requests of one call, sent through the server (clients never talk to the SFU itself).
+ * The engine implements it over the SignalClient, bound to the call's ID.
+ */
+export interface SfuSignalling {
+  /** `sfuPublish`: the publisher's offer; resolves with the SFU's answer. */
+  publish(offer: { type: 'offer'; sdp: string }): Promise<{ type: 'answer'; sdp: string }>;
+  /** `sfuAnswer`: the answer to the latest subscriber offer. */
+  answer(answer: { type: 'answer'; sdp: string }): Promise<void>;
+  /** `sfuTrickle`: a local ICE candidate (none: gathering finished). */
+  trickle(
+    target: 'publisher' | 'subscriber',
+    candidate:
+      { candidate: string; sdpMid?: string | null; sdpMLineIndex?: number | null } | undefined,
+  ): Promise<void>;
+  /** `sfuLayer`: which simulcast layer of `userID`'s video to receive. */
+  setLayer(userID: string, substream: Substream): Promise<void>;
+}
+
 /** What the engine hands a new session. */
 export interface SessionOptions {
+  /** `p2p`: straight to the one other member; `sfu`: publish to / subscribe from the SFU. */
+  media: MediaMode;
+  /** The SFU requests of the call; present exactly when `media` is `sfu`. */
+  sfu?: SfuSignalling | undefined;
   iceServers: IceServer[];
   /** The local tracks to send from the start (null: none yet). */
   localTracks: Record<MediaKind, MediaStreamTrack | null>;
@@ -34,12 +63,14 @@ export interface SessionOptions {
 }
 
 /**
- * How a call's media flows: peer-to-peer for 1:1 (`P2PSession`), through an SFU later. The engine
- * only talks to this interface, so either can serve a call.
+ * How a call's media flows: peer-to-peer for 1:1 (`P2PSession`) or through the SFU
+ * (`SfuSession`). The engine only talks to this interface, so either can serve a call.
  */
 export interface MediaSession {
   readonly events: TypedEmitter<SessionCallbacks>;
   readonly closed: boolean;
+  /** Starts sending what needs no other member: an SFU session publishes; a P2P one waits. */
+  start(): void;
   /**
    * Starts media with a member who joined. The `initiator` makes the first offer (the caller, once
    * the callee's `userEnter` arrives); the other side waits for it.
@@ -53,6 +84,10 @@ export interface MediaSession {
   setLocalTrack(kind: MediaKind, track: MediaStreamTrack | null): Promise<void>;
   /** Caps the video encoder's bitrate, bits/s. */
   setMaxVideoBitrate(bps: number): Promise<void>;
+  /** SFU: applies a new subscriber offer (answering it); P2P sessions refuse it. */
+  handleSfuOffer(offer: SfuOffer): Promise<void>;
+  /** SFU: the simulcast layer wanted for `userID`'s video (sent on change); P2P: nothing to do. */
+  requestLayer(userID: string, substream: Substream): void;
   /** Ends all media of the session. Idempotent. */
   close(): void;
 }

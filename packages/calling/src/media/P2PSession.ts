@@ -7,6 +7,7 @@ import {
   type MediaSession,
   type SessionCallbacks,
   type SessionOptions,
+  type SfuOffer,
 } from './MediaSession.js';
 
 const kinds: readonly MediaKind[] = ['audio', 'video'];
@@ -48,6 +49,18 @@ export class P2PSession implements MediaSession {
 
   get closed(): boolean {
     return this.#closed;
+  }
+
+  start(): void {
+    // Nothing to send before the other member joins (addPeer).
+  }
+
+  async handleSfuOffer(_offer: SfuOffer): Promise<void> {
+    throw CallError.notSupported('a peer-to-peer session has no SFU subscriber');
+  }
+
+  requestLayer(): void {
+    // One peer sends one encoding: there is no layer to choose.
   }
 
   addPeer(userID: string, { initiator }: { initiator: boolean }): void {

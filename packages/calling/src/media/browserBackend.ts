@@ -1,5 +1,7 @@
+import { MediaMode } from '@ringline/protocol';
 import type { MediaBackend } from './MediaBackend.js';
 import { P2PSession } from './P2PSession.js';
+import { SfuSession } from './SfuSession.js';
 
 /** The browser's WebRTC: getUserMedia, enumerateDevices and RTCPeerConnection. */
 export function createBrowserBackend(): MediaBackend {
@@ -26,7 +28,9 @@ export function createBrowserBackend(): MediaBackend {
       return (await devices()?.enumerateDevices()) ?? [];
     },
     createSession(options) {
-      return new P2PSession(options, env.RTCPeerConnection!);
+      return options.media === MediaMode.SFU
+        ? new SfuSession(options, env.RTCPeerConnection!)
+        : new P2PSession(options, env.RTCPeerConnection!);
     },
   };
 }

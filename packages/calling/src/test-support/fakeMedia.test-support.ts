@@ -1,9 +1,10 @@
 /**
  * Test support: a media backend for Node (STYLE #11: a fake handler behind the MediaBackend
  * interface). Tracks are plain objects; sessions exchange made-up SDP and ICE through the real
- * server, so the engine's signalling paths run for real while no media flows.
+ * server, so the engine's signalling paths run for real while no media flows. SFU-style sessions
+ * publish a made-up offer through `sfuPublish` and answer `sfuOffer`s with made-up SDP.
  */
-import type { SignalData } from '@ringline/protocol';
+import type { MediaMode, SignalData } from '@ringline/protocol';
 import type { MediaKind } from '../errors.js';
 import { TypedEmitter } from '../events/Emitter.js';
 import type { MediaBackend } from '../media/MediaBackend.js';
@@ -12,6 +13,8 @@ import {
   type MediaSession,
   type SessionCallbacks,
   type SessionOptions,
+  type SfuOffer,
+  type Substream,
 } from '../media/MediaSession.js';
 
 let nextTrack = 1;
@@ -61,10 +64,48 @@ export class FakeSession implements MediaSession {
   maxVideoBitrate: number;
   /** Whether offer/answer completed with each peer. */
   readonly negotiated = new Set<string>();
+  readonly media: MediaMode;
+  /** SFU: how the made-up publish went (undefined while pending or never started). */
+  publishResult: { answer: unknown } | { error: unknown } | undefined;
+  /** SFU: the subscriber offers received, in order. */
+  readonly sfuOffers: SfuOffer[] = [];
+  /** SFU: the layer asked for each remote user. */
+  readonly layers = new Map<string, Substream>();
+  started = 0;
+  #remoteTracks = new Map<string, FakeTrack>();
 
   constructor(readonly options: SessionOptions) {
     this.localTracks = { ...options.localTracks };
     this.maxVideoBitrate = options.maxVideoBitrate;
+    this.media = options.media;
+  }
+
+  start(): void {
+    this.started++;
+    const sfu = this.options.sfu;
+    if (!sfu || this.started > 1) return;
+    sfu.publish({ type: 'offer', sdp: 'v=0\r\no=fake-publisher-offer\r\n' }).then(
+      (answer) => (this.publishResult = { answer }),
+      (error: unknown) => (this.publishResult = { error }),
+    );
+  }
+
+  async handleSfuOffer(offer: SfuOffer): Promise<void> {
+    const sfu = this.options.sfu;
+    if (!sfu) throw new Error('not an SFU session');
+    this.sfuOffers.push(offer);
+    for (const stream of offer.streams) {
+      const key = `${stream.mid}/${stream.userID}`;
+      if (this.#remoteTracks.has(key)) continue;
+      const track = new FakeTrack(stream.kind, true);
+      this.#remoteTracks.set(key, track);
+      this.events.emit(SessionEvent.Track, stream.userID, track as unknown as MediaStreamTrack);
+    }
+    await sfu.answer({ type: 'answer', sdp: 'v=0\r\no=fake-subscriber-answer\r\n' });
+  }
+
+  requestLayer(userID: string, substream: Substream): void {
+    this.layers.set(userID, substream);
   }
 
   addPeer(userID: string, { initiator }: { initiator: boolean }): void {

@@ -102,3 +102,29 @@ export function waitFor<E extends EventCallbacks<E>, K extends keyof E>(
     emitter.on(event, listener as never);
   });
 }
+
+/** Starts the real server with a real Janus (auto mode, ICE only on the test's interface). */
+export function startTestServerWithSfu(options: ServerOptions = {}): Promise<TestServer> {
+  return startTestServer({
+    janus: 'auto',
+    janusInterface: process.env.RINGLINE_MEDIA_IFACE ?? 'lo',
+    ...options,
+  });
+}
+
+/** Creates a group with these members through the server's REST admin API. */
+export async function makeGroup(ts: TestServer, groupID: string, members: string[]): Promise<void> {
+  const response = await fetch(`${ts.server.url}/api/admin/groups`, {
+    method: 'POST',
+    headers: {
+      'content-type': 'application/json',
+      authorization: `Bearer ${ts.sig('administrator')}`,
+    },
+    body: JSON.stringify({ groupID, members }),
+  });
+  if (response.status !== 201) {
+    throw new Error(
+      `creating group ${groupID} failed: ${response.status} ${await response.text()}`,
+    );
+  }
+}

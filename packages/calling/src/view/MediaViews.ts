@@ -1,5 +1,7 @@
 import { CallError } from '../errors.js';
+import type { Substream } from '../media/MediaSession.js';
 import type { Logger } from '../util/logger.js';
+import { LayerWatcher } from './LayerWatcher.js';
 
 interface View {
   userID: string;
@@ -19,11 +21,17 @@ export class MediaViews {
   #remoteTracks = new Map<string, { audio?: MediaStreamTrack; video?: MediaStreamTrack }>();
   #audio = new Map<string, HTMLAudioElement>();
   #waitingForGesture = false;
+  readonly #layers: LayerWatcher;
 
+  /** `onLayer` hears which simulcast layer each remote view's size calls for. */
   constructor(
     private readonly doc: Document,
     private readonly log: Logger,
-  ) {}
+    onLayer: (userID: string, substream: Substream) => void = () => {},
+  ) {
+    const view = doc.defaultView as (Window & { ResizeObserver?: typeof ResizeObserver }) | null;
+    this.#layers = new LayerWatcher(view?.ResizeObserver, onLayer);
+  }
 
   /** Shows the local camera in the node `domID` (replacing an earlier local view). */
   startLocal(userID: string, domID: string): void {
@@ -55,6 +63,7 @@ export class MediaViews {
     const video = this.#createVideo(userID, false);
     container.appendChild(video);
     this.#remote.set(userID, { userID, container, video });
+    this.#layers.watch(userID, video);
     this.#show(video, this.#remoteTracks.get(userID)?.video ?? null);
   }
 
@@ -62,6 +71,7 @@ export class MediaViews {
   stopRemote(userID: string): void {
     const view = this.#remote.get(userID);
     this.#remote.delete(userID);
+    this.#layers.unwatch(userID);
     if (view) removeVideo(view.video);
   }
 
@@ -81,6 +91,7 @@ export class MediaViews {
 
   /** `userID` left: their view and audio go. */
   removeUser(userID: string): void {
+    this.#layers.forget(userID);
     this.stopRemote(userID);
     this.#remoteTracks.delete(userID);
     const audio = this.#audio.get(userID);
@@ -97,6 +108,7 @@ export class MediaViews {
       this.removeUser(userID);
     }
     this.#remoteTracks.clear();
+    this.#layers.clear();
     this.stopLocal();
   }
 

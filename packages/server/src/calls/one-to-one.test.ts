@@ -19,6 +19,7 @@ describe('one-to-one call, happy path', () => {
     expect(invite.inviteID).toMatch(/\S/);
     expect(invite.roomID).toBeGreaterThanOrEqual(1);
     expect(invite.roomID).toBeLessThan(2 ** 31);
+    expect(invite.media).toBe('p2p');
 
     const invited = await bob.waitForPush('invited');
     expect(invited).toEqual({
@@ -40,6 +41,8 @@ describe('one-to-one call, happy path', () => {
       roomID: invite.roomID,
       callType: CallType.VIDEO,
       members: [{ userID: 'alice', audio: true, video: true }],
+      media: 'p2p',
+      inviteeList: [],
     });
     expect(await alice.waitForPush('userEnter')).toMatchObject({
       callID: invite.callID,

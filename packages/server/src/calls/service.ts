@@ -5,12 +5,20 @@
  * loads the call with all its invitations, changes them through the two state setters below,
  * then commits: store writes, timers, and finally the pushes, still inside the lock so that every
  * member sees the pushes of one call in the order the operations happened.
+ *
+ * Calls whose media goes through the SFU ("Group calls and the SFU" in docs/protocol.md) also have
+ * a second, per-call queue for SFU work (publish, subscribe, trickle, leave, closing the room): it
+ * keeps Janus round trips out of the call lock while still running one SFU operation per call at a
+ * time, in the order the call's state changed. SFU work never takes the call lock, so the call
+ * lock may wait on it (opening a room) without deadlock.
  */
 import { randomInt, randomUUID } from 'node:crypto';
 import {
   CallEndReason,
   CallType,
   InviteEndReason,
+  MAX_CALL_MEMBERS,
+  MediaMode,
   type ClientRequestOf,
   type RequestResults,
   type SignalData,
@@ -27,7 +35,16 @@ import type {
 } from '../cluster/types.js';
 import type { DeliverFn } from '../cluster/delivery.js';
 import { ServerError } from '../errors.js';
+import { GroupErrors } from '../groups/errors.js';
+import type { GroupDirectory } from '../groups/index.js';
 import { silentLogger, type Logger } from '../log.js';
+import { NO_SFU_HINT } from '../sfu/index.js';
+import type {
+  IceCandidate,
+  SessionDescription,
+  SfuAdapter,
+  SubscriberOffer,
+} from '../sfu/types.js';
 
 export interface CallServiceOptions {
   store: CallStore;
@@ -36,6 +53,14 @@ export interface CallServiceOptions {
   deliver: DeliverFn;
   /** Seconds an invitation rings when the invite does not say (0 = no timeout). */
   defaultInviteTimeout: number;
+  /** Who is in which group; without it every `groupID` is unknown. */
+  groups?: GroupDirectory;
+  /** The SFU for group calls; without it they fail with SFU_UNAVAILABLE. */
+  sfu?: SfuAdapter;
+  /** Why there is no SFU and how to get one (the SFU_UNAVAILABLE message). */
+  sfuMissing?: string;
+  /** One-to-one calls go peer-to-peer (default); false sends every call through the SFU. */
+  p2p?: boolean;
   logger?: Logger;
 }
 
@@ -67,6 +92,10 @@ class CallTx {
   readonly release = new Set<string>();
   readonly schedule: Array<[key: string, delayMs: number]> = [];
   readonly cancelTimers = new Set<string>();
+  /** SFU work the commit queues, in order, on the call's SFU queue. */
+  readonly sfuWork: Array<(sfu: SfuAdapter) => Promise<unknown>> = [];
+  /** What the operation's caller awaits once the call lock is released. */
+  sfuDone: Promise<void> = Promise.resolve();
   readonly ringingBefore: string;
 
   constructor(
@@ -98,6 +127,7 @@ class CallTx {
 
 const timerKey = (inviteID: string) => `invite:${inviteID}`;
 const lockKey = (callID: string) => `call:${callID}`;
+const sfuKey = (callID: string) => `sfu:${callID}`;
 
 export class CallService {
   readonly #store: CallStore;
@@ -106,7 +136,16 @@ export class CallService {
   readonly #deliver: DeliverFn;
   readonly #defaultTimeout: number;
   readonly #log: Logger;
-  readonly #unsubscribe: Unsubscribe;
+  readonly #groups: GroupDirectory | undefined;
+  readonly #sfu: SfuAdapter | undefined;
+  readonly #sfuMissing: string;
+  readonly #p2p: boolean;
+  /**
+   * The last publisher set the SFU reported per call. It describes this node's SFU rooms (which
+   * live only as long as this node's Janus connection), so it is node state, not call state.
+   */
+  readonly #publishers = new Map<string, string[]>();
+  readonly #unsubscribe: Unsubscribe[] = [];
 
   constructor(options: CallServiceOptions) {
     this.#store = options.store;
@@ -115,16 +154,34 @@ export class CallService {
     this.#deliver = options.deliver;
     this.#defaultTimeout = options.defaultInviteTimeout;
     this.#log = options.logger ?? silentLogger;
-    this.#unsubscribe = this.#scheduler.subscribe((key) =>
-      this.#onTimer(key).catch((err: unknown) =>
-        this.#log.error('invitation timer failed', { key, err }),
+    this.#groups = options.groups;
+    this.#sfu = options.sfu;
+    this.#sfuMissing = options.sfuMissing ?? NO_SFU_HINT;
+    this.#p2p = options.p2p ?? true;
+    this.#unsubscribe.push(
+      this.#scheduler.subscribe((key) =>
+        this.#onTimer(key).catch((err: unknown) =>
+          this.#log.error('invitation timer failed', { key, err }),
+        ),
       ),
     );
+    if (this.#sfu) {
+      this.#unsubscribe.push(
+        this.#sfu.onPublishersChanged((callID, publishers) => {
+          // An empty set also comes after the room closed: keep no entry for it then.
+          if (publishers.length) this.#publishers.set(callID, [...publishers]);
+          else this.#publishers.delete(callID);
+          this.#sfuRun(callID, () => this.#fanOutOffers(callID)).catch((err: unknown) =>
+            this.#log.warn('updating subscribers failed', { callID, err }),
+          );
+        }),
+      );
+    }
   }
 
-  /** Stops taking timer callbacks (state stays in the store for other nodes). */
+  /** Stops taking timer and SFU callbacks (state stays in the store for other nodes). */
   close(): void {
-    this.#unsubscribe();
+    for (const u of this.#unsubscribe.splice(0)) u();
   }
 
   /** Starts a call (or, with `callID`, invites into the sender's call) and rings every invitee. */
@@ -138,14 +195,40 @@ export class CallService {
 
     if (req.callID !== undefined) {
       const callID = req.callID;
-      return this.#withCall(callID, ServerError.callNotFound, (tx) => {
+      return this.#withCall(callID, ServerError.callNotFound, async (tx) => {
         if (!tx.member(userID)) throw ServerError.notCallMember(callID);
-        return this.#addInvitation(tx, userID, list, req, timeout);
+        const groupID = tx.call.groupID;
+        if (req.groupID !== undefined && req.groupID !== groupID) {
+          throw ServerError.invalidField(
+            '/groupID',
+            groupID === undefined
+              ? `call ${callID} is not a group's call`
+              : `call ${callID} is group ${groupID}'s call`,
+          );
+        }
+        // Invitations into a group's call go through the group, like the first one.
+        if (groupID !== undefined) await this.#checkGroupMembers(groupID, list);
+        const seats = tx.call.members.length + tx.ringing().length;
+        const newcomers = list.filter((u) => !tx.member(u) && !tx.ringing().includes(u));
+        if (seats + newcomers.length > MAX_CALL_MEMBERS)
+          throw ServerError.callFull(MAX_CALL_MEMBERS);
+        if (tx.call.media === MediaMode.P2P && seats + newcomers.length > 2) {
+          await this.#moveToSfu(tx);
+        }
+        return this.#addInvitation(tx, userID, list, { ...req, groupID }, timeout);
       });
     }
 
+    if (1 + list.length > MAX_CALL_MEMBERS) throw ServerError.callFull(MAX_CALL_MEMBERS);
+    if (req.groupID !== undefined) await this.#checkGroupMembers(req.groupID, [userID, ...list]);
+    const group = list.length > 1 || req.groupID !== undefined;
+    const media = group || !this.#p2p ? MediaMode.SFU : MediaMode.P2P;
+    if (media === MediaMode.SFU) this.#requireSfu();
+
     const callID = randomUUID();
-    return this.#locks.run(lockKey(callID), async () => {
+    let claimedGroup = false;
+    let roomOpened = false;
+    const result = await this.#locks.run(lockKey(callID), async () => {
       if (!(await this.#store.claimUser(userID, callID))) throw ServerError.alreadyInCall();
       const call: CallRecord = {
         callID,
@@ -153,24 +236,77 @@ export class CallService {
         roomID: randomInt(1, 2 ** 31),
         callType: req.callType,
         sponsor: userID,
-        group: list.length > 1 || req.groupID !== undefined,
+        group,
+        media,
         state: 'ringing',
         members: [{ userID, audio: true, video: req.callType === CallType.VIDEO }],
         inviteIDs: [],
         createdAt: Date.now(),
       };
-      if (req.groupID !== undefined) call.groupID = req.groupID;
       const tx = new CallTx(call, new Map());
       try {
+        if (req.groupID !== undefined) {
+          call.groupID = req.groupID;
+          claimedGroup = await this.#store.claimGroup(req.groupID, callID);
+          if (!claimedGroup) {
+            throw ServerError.invalidCallState(
+              `group ${req.groupID} already has a call in progress; join it instead`,
+            );
+          }
+        }
+        if (media === MediaMode.SFU) {
+          await this.#openRoom(callID);
+          roomOpened = true;
+        }
         const result = await this.#addInvitation(tx, userID, list, req, timeout);
         await this.#commit(tx);
-        return result;
+        return { result, tx };
       } catch (err) {
-        // Undo the claims this invite made before it failed.
+        // Undo what this invite did before it failed.
         for (const u of [userID, ...list]) await this.#store.releaseUser(u, callID);
+        if (claimedGroup) await this.#store.releaseGroup(req.groupID!, callID);
+        if (roomOpened) this.#sfuRun(callID, (sfu) => sfu.closeRoom(callID)).catch(() => {});
         throw err;
       }
     });
+    await result.tx.sfuDone;
+    return result.result;
+  }
+
+  /** Joins the ongoing call of a group the sender is a member of, without an invitation. */
+  async join(userID: string, groupID: string, callType: CallType): Promise<RequestResults['join']> {
+    await this.#checkGroupMembers(groupID, [userID], true);
+    const callID = await this.#store.groupCall(groupID);
+    if (callID === undefined) throw ServerError.groupHasNoCall(groupID);
+    return this.#withCall(
+      callID,
+      () => ServerError.groupHasNoCall(groupID),
+      async (tx) => {
+        const { call } = tx;
+        if (tx.member(userID)) throw ServerError.alreadyInCall();
+        const ringingHere = tx.ringing().includes(userID);
+        if (!ringingHere) {
+          if (call.members.length + tx.ringing().length + 1 > MAX_CALL_MEMBERS) {
+            throw ServerError.callFull(MAX_CALL_MEMBERS);
+          }
+          if (!(await this.#store.claimUser(userID, callID))) throw ServerError.alreadyInCall();
+        }
+        // Joining answers an invitation that still rings for the joiner.
+        for (const inv of tx.invitations.values()) {
+          if (inv.states[userID] === 'ringing') {
+            this.#setInvitee(inv, userID, 'accepted');
+            if (!inv.userIDList.some((u) => inv.states[u] === 'ringing')) {
+              tx.cancelTimers.add(timerKey(inv.inviteID));
+            }
+          }
+        }
+        return this.#enter(
+          tx,
+          userID,
+          call.callType === CallType.VIDEO && callType === CallType.VIDEO,
+        );
+      },
+    );
   }
 
   /** The invitee joins the call. */
@@ -178,16 +314,10 @@ export class CallService {
     return this.#withInvitation(userID, inviteID, (tx, inv) => {
       this.#checkRinging(inv, userID);
       this.#setInvitee(inv, userID, 'accepted');
-      const { call } = tx;
-      const others = call.members.map((m) => ({ ...m }));
-      const me = { userID, audio: true, video: call.callType === CallType.VIDEO };
-      call.members.push(me);
-      if (tx.state === 'ringing' && call.members.length >= 2) this.#setCallState(tx, 'connected');
-      tx.pushToMembers({ type: 'userEnter', callID: call.callID, ...me }, userID);
       if (!inv.userIDList.some((u) => inv.states[u] === 'ringing')) {
         tx.cancelTimers.add(timerKey(inviteID));
       }
-      return { callID: call.callID, roomID: call.roomID, callType: call.callType, members: others };
+      return this.#enter(tx, userID, tx.call.callType === CallType.VIDEO);
     });
   }
 
@@ -272,18 +402,69 @@ export class CallService {
     return this.#withCall(callID, ServerError.callNotFound, (tx) => {
       if (!tx.member(userID)) throw ServerError.notCallMember(callID);
       const { call } = tx;
-      if (
-        call.group ||
-        tx.state !== 'connected' ||
-        call.members.length !== 2 ||
-        tx.ringing().length
-      ) {
-        throw ServerError.invalidCallState('switchCallType needs a connected one-to-one call');
+      // The whole call switches, one-to-one or group; before anyone answered there is nothing to switch.
+      if (tx.state !== 'connected') {
+        throw ServerError.invalidCallState('switchCallType needs a connected call');
       }
       if (call.callType !== callType) {
         call.callType = callType;
         tx.pushToMembers({ type: 'callTypeChanged', callID, callType, userID }, userID);
       }
+      return {};
+    });
+  }
+
+  /** SFU calls: publishes the member's media with their offer; resolves with the SFU's answer. */
+  async sfuPublish(
+    userID: string,
+    callID: string,
+    offer: SessionDescription<'offer'>,
+  ): Promise<RequestResults['sfuPublish']> {
+    return this.#sfuRequest(userID, callID, 'publish', async (sfu) => ({
+      description: await sfu.publish(callID, userID, offer),
+    }));
+  }
+
+  /** SFU calls: the member's answer to the latest `sfuOffer` for their subscriber connection. */
+  async sfuAnswer(
+    userID: string,
+    callID: string,
+    answer: SessionDescription<'answer'>,
+  ): Promise<RequestResults['sfuAnswer']> {
+    return this.#sfuRequest(userID, callID, 'answer', async (sfu) => {
+      // Publishers that changed while this answer was awaited come back as a follow-up offer.
+      const next = await sfu.answer(callID, userID, answer);
+      if (next) await this.#pushOffer(callID, userID, next);
+      return {};
+    });
+  }
+
+  /** SFU calls: an ICE candidate of the member's publisher or subscriber connection. */
+  async sfuTrickle(
+    userID: string,
+    callID: string,
+    target: 'publisher' | 'subscriber',
+    candidate: IceCandidate | undefined,
+  ): Promise<RequestResults['sfuTrickle']> {
+    return this.#sfuRequest(userID, callID, 'trickle', async (sfu) => {
+      await sfu.trickle(callID, userID, target, candidate);
+      return {};
+    });
+  }
+
+  /** SFU calls: which simulcast layer of `ofUserID`'s video the member receives. */
+  async sfuLayer(
+    userID: string,
+    callID: string,
+    ofUserID: string,
+    substream: number,
+  ): Promise<RequestResults['sfuLayer']> {
+    return this.#sfuRequest(userID, callID, 'layer', async (sfu, call) => {
+      if (ofUserID === userID) throw ServerError.invalidField('/userID', 'that is your own video');
+      if (!call.members.some((m) => m.userID === ofUserID)) {
+        throw ServerError.notCallMember(callID, ofUserID);
+      }
+      await sfu.setLayer(callID, userID, ofUserID, substream);
       return {};
     });
   }
@@ -337,6 +518,143 @@ export class CallService {
   }
 
   // ---- internals -------------------------------------------------------------------------
+
+  /** Adds a user who accepted or joined to the call's members; the result tells them the call. */
+  #enter(tx: CallTx, userID: string, video: boolean): RequestResults['accept'] {
+    const { call } = tx;
+    const others = call.members.map((m) => ({ ...m }));
+    const me = { userID, audio: true, video };
+    call.members.push(me);
+    if (tx.state === 'ringing' && call.members.length >= 2) this.#setCallState(tx, 'connected');
+    tx.pushToMembers({ type: 'userEnter', callID: call.callID, ...me }, userID);
+    if (call.media === MediaMode.SFU) {
+      // Whoever already publishes is offered to the newcomer at once, before they publish.
+      tx.sfuWork.push(() => this.#offerTo(call.callID, userID));
+    }
+    const joined: RequestResults['accept'] = {
+      callID: call.callID,
+      roomID: call.roomID,
+      callType: call.callType,
+      members: others,
+      media: call.media,
+      inviteeList: tx.ringing().filter((u) => u !== userID),
+    };
+    if (call.groupID !== undefined) joined.groupID = call.groupID;
+    return joined;
+  }
+
+  /** Throws NOT_GROUP_MEMBER for the first of `userIDs` not in the group, GROUP_NOT_FOUND if none. */
+  async #checkGroupMembers(groupID: string, userIDs: string[], self = false): Promise<void> {
+    const group = await this.#groups?.getGroup(groupID);
+    if (!group) throw GroupErrors.notFound(groupID);
+    const members = new Set(group.members);
+    for (const u of userIDs) {
+      if (!members.has(u)) {
+        throw self || u === userIDs[0]
+          ? ServerError.notGroupMember(groupID)
+          : ServerError.notGroupMember(groupID, u);
+      }
+    }
+  }
+
+  #requireSfu(): SfuAdapter {
+    if (!this.#sfu) throw ServerError.sfuUnavailable(this.#sfuMissing);
+    return this.#sfu;
+  }
+
+  /** Opens the call's SFU room, in the call's SFU queue; a failure is SFU_UNAVAILABLE. */
+  async #openRoom(callID: string): Promise<void> {
+    this.#requireSfu();
+    try {
+      await this.#sfuRun(callID, (sfu) => sfu.openRoom(callID));
+    } catch (err) {
+      this.#log.warn('opening an SFU room failed', { callID, err });
+      throw ServerError.sfuUnavailable(
+        `the SFU could not open a room: ${err instanceof Error ? err.message : String(err)}`,
+        err,
+      );
+    }
+  }
+
+  /** A one-to-one call gains a third person: its media moves to the SFU for everyone. */
+  async #moveToSfu(tx: CallTx): Promise<void> {
+    const { call } = tx;
+    await this.#openRoom(call.callID);
+    this.#log.debug(`call ${call.callID}: media p2p -> sfu`);
+    call.media = MediaMode.SFU;
+    call.group = true;
+    tx.pushToMembers({ type: 'mediaMode', callID: call.callID, media: MediaMode.SFU });
+  }
+
+  /** Runs SFU work for a call one at a time, in order, outside the call lock. */
+  #sfuRun<T>(callID: string, fn: (sfu: SfuAdapter) => Promise<T>): Promise<T> {
+    const sfu = this.#requireSfu();
+    return this.#locks.run(sfuKey(callID), () => fn(sfu));
+  }
+
+  /** The common path of the sfu* requests: the sender must be a joined member of an SFU call. */
+  async #sfuRequest<T>(
+    userID: string,
+    callID: string,
+    what: string,
+    fn: (sfu: SfuAdapter, call: CallRecord) => Promise<T>,
+  ): Promise<T> {
+    this.#requireSfu();
+    return this.#sfuRun(callID, async (sfu) => {
+      // Checked inside the SFU queue: a leave that committed earlier has its sfu.leave queued
+      // before this, and one that commits later queues it after.
+      const call = await this.#store.getCall(callID);
+      if (!call) throw ServerError.callNotFound(callID);
+      if (!call.members.some((m) => m.userID === userID)) throw ServerError.notCallMember(callID);
+      if (call.media !== MediaMode.SFU) {
+        throw ServerError.invalidCallState(`call ${callID} is peer-to-peer; use signal`);
+      }
+      try {
+        return await fn(sfu, call);
+      } catch (err) {
+        if (err instanceof ServerError) throw err;
+        this.#log.warn(`sfu ${what} failed`, { callID, userID, err });
+        throw ServerError.sfuUnavailable(
+          `the SFU refused ${what}: ${err instanceof Error ? err.message : String(err)}`,
+          err,
+        );
+      }
+    });
+  }
+
+  /** Gives `userID`'s subscriber the streams of every other member publishing; pushes any new offer. */
+  async #offerTo(callID: string, userID: string, call?: CallRecord): Promise<void> {
+    const current = call ?? (await this.#store.getCall(callID));
+    if (!current || !current.members.some((m) => m.userID === userID)) return;
+    const members = new Set(current.members.map((m) => m.userID));
+    const publishers = (this.#publishers.get(callID) ?? []).filter(
+      (p) => p !== userID && members.has(p),
+    );
+    const offer = await this.#requireSfu().subscribe(callID, userID, publishers);
+    if (offer) await this.#pushOffer(callID, userID, offer);
+  }
+
+  async #pushOffer(callID: string, userID: string, offer: SubscriberOffer): Promise<void> {
+    await this.#deliver(userID, {
+      type: 'sfuOffer',
+      callID,
+      description: offer.description,
+      streams: offer.streams,
+    });
+  }
+
+  /** The call's publishers changed: every member's subscriber follows. */
+  async #fanOutOffers(callID: string): Promise<void> {
+    const call = await this.#store.getCall(callID);
+    if (!call || call.media !== MediaMode.SFU) return;
+    for (const m of call.members) {
+      try {
+        await this.#offerTo(callID, m.userID, call);
+      } catch (err) {
+        this.#log.warn('subscribing a member failed', { callID, userID: m.userID, err });
+      }
+    }
+  }
 
   async #onTimer(key: string): Promise<void> {
     if (!key.startsWith('invite:')) return;
@@ -411,7 +729,7 @@ export class CallService {
       tx.schedule.push([timerKey(inviteID), timeout * 1000]);
     }
     this.#settle(tx, CallEndReason.HANGUP, CallEndReason.NO_ANSWER);
-    return { inviteID, callID: call.callID, roomID: call.roomID };
+    return { inviteID, callID: call.callID, roomID: call.roomID, media: call.media };
   }
 
   #invitedPush(call: CallRecord, inv: InvitationRecord): PushBody {
@@ -479,6 +797,7 @@ export class CallService {
       if (inv.inviter === userID) this.#endRinging(tx, inv, InviteEndReason.CANCELLED);
     }
     tx.pushToMembers({ type: 'userLeave', callID: call.callID, userID });
+    if (call.media === MediaMode.SFU) tx.sfuWork.push((sfu) => sfu.leave(call.callID, userID));
     this.#settle(tx, reason, CallEndReason.CANCELLED);
   }
 
@@ -543,19 +862,25 @@ export class CallService {
     notFound: (callID: string) => ServerError,
     fn: (tx: CallTx) => T | Promise<T>,
   ): Promise<T> {
-    return this.#locks.run(lockKey(callID), async () => {
-      const call = await this.#store.getCall(callID);
-      if (!call) throw notFound(callID);
-      const invitations = new Map<string, InvitationRecord>();
-      for (const id of call.inviteIDs) {
-        const inv = await this.#store.getInvitation(id);
-        if (inv) invitations.set(id, inv);
-      }
-      const tx = new CallTx(call, invitations);
-      const result = await fn(tx);
-      await this.#commit(tx);
-      return result;
-    });
+    return this.#locks
+      .run(lockKey(callID), async () => {
+        const call = await this.#store.getCall(callID);
+        if (!call) throw notFound(callID);
+        const invitations = new Map<string, InvitationRecord>();
+        for (const id of call.inviteIDs) {
+          const inv = await this.#store.getInvitation(id);
+          if (inv) invitations.set(id, inv);
+        }
+        const tx = new CallTx(call, invitations);
+        const result = await fn(tx);
+        await this.#commit(tx);
+        return { result, tx };
+      })
+      .then(async ({ result, tx }) => {
+        // The SFU catches up outside the lock, but before the sender hears back.
+        await tx.sfuDone;
+        return result;
+      });
   }
 
   async #commit(tx: CallTx): Promise<void> {
@@ -566,6 +891,15 @@ export class CallService {
         await this.#store.deleteInvitation(id);
       }
       await this.#store.deleteCall(call.callID);
+      if (call.groupID !== undefined) await this.#store.releaseGroup(call.groupID, call.callID);
+      if (call.media === MediaMode.SFU) {
+        // Closing the room drops every handle in it, so no per-member leave is needed.
+        tx.sfuWork.length = 0;
+        tx.sfuWork.push(async (sfu) => {
+          this.#publishers.delete(call.callID);
+          await sfu.closeRoom(call.callID);
+        });
+      }
       // Everyone still bound to the call is free now.
       for (const m of call.members) tx.release.add(m.userID);
       for (const u of tx.ringing()) tx.release.add(u);
@@ -595,5 +929,14 @@ export class CallService {
         this.#log.warn('push delivery failed', { userID, type: push.type, err });
       }
     }
+    // Queued now, in commit order; awaited by the operation once the call lock is released.
+    const work = tx.sfuWork.splice(0).map((fn) =>
+      this.#sfuRun(call.callID, fn).then(
+        () => undefined,
+        (err: unknown) =>
+          this.#log.warn('sfu work after a call change failed', { callID: call.callID, err }),
+      ),
+    );
+    tx.sfuDone = Promise.all(work).then(() => undefined);
   }
 }

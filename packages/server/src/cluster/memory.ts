@@ -38,6 +38,7 @@ export class MemoryCallStore implements CallStore {
   readonly #calls = new Map<string, CallRecord>();
   readonly #invitations = new Map<string, InvitationRecord>();
   readonly #userCall = new Map<string, string>();
+  readonly #groupCall = new Map<string, string>();
 
   async getCall(callID: string): Promise<CallRecord | undefined> {
     const c = this.#calls.get(callID);
@@ -71,12 +72,25 @@ export class MemoryCallStore implements CallStore {
   async releaseUser(userID: string, callID: string): Promise<void> {
     if (this.#userCall.get(userID) === callID) this.#userCall.delete(userID);
   }
+  async claimGroup(groupID: string, callID: string): Promise<boolean> {
+    const current = this.#groupCall.get(groupID);
+    if (current !== undefined && current !== callID) return false;
+    this.#groupCall.set(groupID, callID);
+    return true;
+  }
+  async groupCall(groupID: string): Promise<string | undefined> {
+    return this.#groupCall.get(groupID);
+  }
+  async releaseGroup(groupID: string, callID: string): Promise<void> {
+    if (this.#groupCall.get(groupID) === callID) this.#groupCall.delete(groupID);
+  }
   /** How many records are held (leak checks in tests). */
-  get size(): { calls: number; invitations: number; users: number } {
+  get size(): { calls: number; invitations: number; users: number; groups: number } {
     return {
       calls: this.#calls.size,
       invitations: this.#invitations.size,
       users: this.#userCall.size,
+      groups: this.#groupCall.size,
     };
   }
 }

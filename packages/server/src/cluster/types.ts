@@ -8,6 +8,7 @@ import type {
   CallMember,
   CallType,
   KickReason,
+  MediaMode,
   OfflinePushInfo,
   PushPayloads,
   PushType,
@@ -44,8 +45,10 @@ export interface CallRecord {
   /** The user who started the call. */
   sponsor: string;
   groupID?: string;
-  /** More than one invitee, or a group: one-to-one rules (switchCallType) do not apply. */
+  /** More than one invitee, or a group: invitee-list updates go to every member. */
   group: boolean;
+  /** How media flows: p2p between two members, or through the SFU (the room is the call's). */
+  media: MediaMode;
   /** `ringing` until a second member joins, `connected` from then on. */
   state: 'ringing' | 'connected';
   /** Joined members in join order, with their media state. */
@@ -93,6 +96,12 @@ export interface CallStore {
   userCall(userID: string): Promise<string | undefined>;
   /** Unbinds `userID` if it is bound to `callID`. */
   releaseUser(userID: string, callID: string): Promise<void>;
+  /** Makes `callID` the group's ongoing call unless it has another; true when it is (now or already). */
+  claimGroup(groupID: string, callID: string): Promise<boolean>;
+  /** The group's ongoing call, if any (what `join {groupID}` joins). */
+  groupCall(groupID: string): Promise<string | undefined>;
+  /** Forgets the group's ongoing call if it is `callID`. */
+  releaseGroup(groupID: string, callID: string): Promise<void>;
 }
 
 /** What travels between nodes. */

@@ -10,8 +10,10 @@ import fastifyStatic from '@fastify/static';
 import Fastify, { type FastifyInstance } from 'fastify';
 import { genUserSig } from '../auth/usersig.js';
 import { ServerError } from '../errors.js';
+import type { GroupService } from '../groups/index.js';
 import { silentLogger, type Logger } from '../log.js';
 import { isValidUserID } from '../signal/validate.js';
+import { adminRoutes } from './admin.js';
 
 // src/http and dist/http sit at the same depth, so these resolve alike from source and build.
 const packagesDir = fileURLToPath(new URL('../../../', import.meta.url));
@@ -27,6 +29,8 @@ export interface HttpAppOptions {
   sdkDir?: string;
   demoDir?: string;
   logger?: Logger;
+  /** Serves the REST admin API for these groups. */
+  groups?: GroupService;
 }
 
 const SDK_FILES = ['trtc-calling.js', 'trtc-calling.mjs'] as const;
@@ -84,6 +88,9 @@ export async function buildHttpApp(options: HttpAppOptions): Promise<FastifyInst
       return { sdkAppID, userID, userSig: genUserSig({ sdkAppID, secretKey, userID }) };
     });
   }
+
+  if (options.groups)
+    await app.register(adminRoutes, { ...options, groups: options.groups, logger: log });
 
   // The demo, if built; looked up per request, so building it later needs no restart.
   await app.register(fastifyStatic, { root: demoDir, wildcard: true, index: 'index.html' });

@@ -322,6 +322,16 @@ export class SignalGateway {
         return calls.media(me, request.callID, request.audio, request.video);
       case 'switchCallType':
         return calls.switchCallType(me, request.callID, request.callType);
+      case 'join':
+        return calls.join(me, request.groupID, request.callType);
+      case 'sfuPublish':
+        return calls.sfuPublish(me, request.callID, request.description);
+      case 'sfuAnswer':
+        return calls.sfuAnswer(me, request.callID, request.description);
+      case 'sfuTrickle':
+        return calls.sfuTrickle(me, request.callID, request.target, request.candidate);
+      case 'sfuLayer':
+        return calls.sfuLayer(me, request.callID, request.userID, request.substream);
     }
   }
 

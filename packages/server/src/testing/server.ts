@@ -9,6 +9,8 @@ import { TestClient } from './client.js';
 export interface TestServer extends RinglineServer {
   /** The server's in-memory state, to check that nothing is left behind. */
   cluster: ReturnType<typeof createMemoryCluster>;
+  /** The server's data dir (its SQLite store lives there). */
+  dataDir: string;
   /** Connects and logs in a user; the client is closed with the server. */
   login(userID: string): Promise<TestClient>;
   /** Connects without logging in; closed with the server. */
@@ -33,6 +35,7 @@ export async function startTestServer(options: ServerOptions = {}): Promise<Test
   return {
     ...server,
     cluster,
+    dataDir,
     login: async (userID) => track(await TestClient.login(server, userID)),
     connect: async () => track(await TestClient.connect(server.url)),
     close: async () => {
@@ -47,11 +50,12 @@ export async function startTestServer(options: ServerOptions = {}): Promise<Test
 
 /** Nothing left in the call store and no timer pending: every call and invitation was cleaned up. */
 export function expectNoCallState(server: TestServer): void {
-  const { calls, invitations, users } = server.cluster.calls.size;
+  const { calls, invitations, users, groups } = server.cluster.calls.size;
   const timers = server.cluster.scheduler.pending;
-  if (calls || invitations || users || timers) {
+  if (calls || invitations || users || groups || timers) {
     throw new Error(
-      `state left behind: ${calls} calls, ${invitations} invitations, ${users} user bindings, ${timers} timers`,
+      `state left behind: ${calls} calls, ${invitations} invitations, ${users} user bindings, ` +
+        `${groups} group calls, ${timers} timers`,
     );
   }
 }

@@ -1,0 +1,320 @@
+import type { SfuStream } from '@ringline/protocol';
+import { CallError, type MediaKind } from '../errors.js';
+import { TypedEmitter } from '../events/Emitter.js';
+import type { Logger } from '../util/logger.js';
+import {
+  SessionEvent,
+  type MediaSession,
+  type SessionCallbacks,
+  type SessionOptions,
+  type SfuOffer,
+  type SfuSignalling,
+  type Substream,
+} from './MediaSession.js';
+
+type Candidate = { candidate: string; sdpMid?: string | null; sdpMLineIndex?: number | null };
+
+/**
+ * The simulcast layers every publisher sends (rids as Janus expects them, highest first): full
+ * size, half and quarter, each with its share of the profile's bitrate.
+ */
+export const simulcastLayers = [
+  { rid: 'h', scaleResolutionDownBy: 1, bitrateShare: 1 },
+  { rid: 'm', scaleResolutionDownBy: 2, bitrateShare: 0.3 },
+  { rid: 'l', scaleResolutionDownBy: 4, bitrateShare: 0.1 },
+] as const;
+
+// Below this a layer is not worth sending at all; the encoder needs some room.
+const MIN_LAYER_BITRATE = 60_000;
+
+/** The encodings of the publisher's video for a profile's maximum bitrate. */
+export function simulcastEncodings(maxBitrate: number): RTCRtpEncodingParameters[] {
+  return simulcastLayers.map(({ rid, scaleResolutionDownBy, bitrateShare }) => ({
+    rid,
+    active: true,
+    scaleResolutionDownBy,
+    maxBitrate: Math.max(MIN_LAYER_BITRATE, Math.round(maxBitrate * bitrateShare)),
+  }));
+}
+
+/**
+ * A call's media through the SFU (Janus VideoRoom, driven by our server): one publisher connection
+ * that sends the local audio and video (simulcast), and one subscriber connection that receives
+ * every other member's streams, re-offered by the SFU whenever they change. Both are negotiated
+ * through our signalling (`sfuPublish`, `sfuOffer`/`sfuAnswer`, `sfuTrickle`).
+ *
+ * The publisher's transceivers exist from the first offer (video without a track in an audio call),
+ * so camera on/off, audio⇄video and device switches are `replaceTrack` — never a renegotiation.
+ */
+export class SfuSession implements MediaSession {
+  readonly events: TypedEmitter<SessionCallbacks>;
+  readonly #sfu: SfuSignalling;
+  readonly #log: Logger;
+  #closed = false;
+  #started = false;
+  #publisher: RTCPeerConnection | undefined;
+  #subscriber: RTCPeerConnection | undefined;
+  #senders: Partial<Record<MediaKind, RTCRtpSender>> = {};
+  #local: Record<MediaKind, MediaStreamTrack | null>;
+  #maxVideoBitrate: number;
+  // Candidates wait until the SFU has the description they belong to.
+  #published = false;
+  #publisherCandidates: (Candidate | undefined)[] = [];
+  #subscriberAnswered = false;
+  #subscriberCandidates: (Candidate | undefined)[] = [];
+  // Subscriber offers are applied strictly one after the other.
+  #offers: Promise<void> = Promise.resolve();
+  // What the latest offer carries, by mid, and which (user, track) each mid was announced as.
+  #streams = new Map<string, SfuStream>();
+  #announced = new Map<string, { userID: string; track: MediaStreamTrack }>();
+  // Simulcast layer wanted (by the views) and last sent, per remote user.
+  #wantedLayers = new Map<string, Substream>();
+  #sentLayers = new Map<string, Substream>();
+
+  constructor(
+    private readonly options: SessionOptions,
+    private readonly PeerConnection: typeof RTCPeerConnection,
+  ) {
+    if (!options.sfu) throw CallError.notSupported('an SFU session needs the SFU requests');
+    this.#sfu = options.sfu;
+    this.#local = { ...options.localTracks };
+    this.#maxVideoBitrate = options.maxVideoBitrate;
+    this.#log = options.logger;
+    this.events = new TypedEmitter<SessionCallbacks>((error, event) =>
+      this.#log.error(`a listener of session event ${event} threw`, error),
+    );
+  }
+
+  get closed(): boolean {
+    return this.#closed;
+  }
+
+  /** Publishes the local tracks (once). */
+  start(): void {
+    if (this.#started || this.#closed) return;
+    this.#started = true;
+    this.#publish().catch((error: unknown) => {
+      if (this.#closed) return;
+      this.#log.error('publishing to the SFU failed', error);
+      this.events.emit(SessionEvent.Error, 'sfu:publisher', toError(error));
+    });
+  }
+
+  addPeer(): void {
+    // Remote members' streams arrive in subscriber offers; nothing to set up per member.
+  }
+
+  removePeer(userID: string): void {
+    this.#wantedLayers.delete(userID);
+    this.#sentLayers.delete(userID);
+  }
+
+  async handleSignal(from: string): Promise<void> {
+    // A peer-to-peer message that crossed the move to the SFU: it no longer applies.
+    this.#log.debug(`ignoring a peer-to-peer signal from ${from} in an SFU session`);
+  }
+
+  handleSfuOffer(offer: SfuOffer): Promise<void> {
+    const next = this.#offers.then(() => this.#applyOffer(offer));
+    this.#offers = next.catch((error: unknown) => {
+      if (this.#closed) return;
+      this.#log.error('applying the SFU subscriber offer failed', error);
+      this.events.emit(SessionEvent.Error, 'sfu:subscriber', toError(error));
+    });
+    return next;
+  }
+
+  requestLayer(userID: string, substream: Substream): void {
+    this.#wantedLayers.set(userID, substream);
+    this.#sendLayers();
+  }
+
+  async setLocalTrack(kind: MediaKind, track: MediaStreamTrack | null): Promise<void> {
+    this.#local[kind] = track;
+    const sender = this.#senders[kind];
+    if (!sender || this.#closed) return; // used when the publisher is created
+    await sender.replaceTrack(track);
+  }
+
+  async setMaxVideoBitrate(bps: number): Promise<void> {
+    this.#maxVideoBitrate = bps;
+    await this.#applyBitrate();
+  }
+
+  close(): void {
+    if (this.#closed) return;
+    this.#closed = true;
+    for (const pc of [this.#publisher, this.#subscriber]) {
+      if (!pc) continue;
+      pc.onicecandidate = null;
+      pc.onconnectionstatechange = null;
+      pc.close();
+    }
+    this.#publisher = undefined;
+    this.#subscriber = undefined;
+    this.#senders = {};
+    this.#publisherCandidates = [];
+    this.#subscriberCandidates = [];
+    this.#streams.clear();
+    this.#announced.clear();
+    this.events.removeAllListeners();
+  }
+
+  async #publish(): Promise<void> {
+    const pc = this.#newConnection('publisher');
+    this.#publisher = pc;
+    const audio = pc.addTransceiver(this.#local.audio ?? 'audio', { direction: 'sendonly' });
+    const video = pc.addTransceiver(this.#local.video ?? 'video', {
+      direction: 'sendonly',
+      sendEncodings: simulcastEncodings(this.#maxVideoBitrate),
+    });
+    this.#senders = { audio: audio.sender, video: video.sender };
+    const offer = await pc.createOffer();
+    await pc.setLocalDescription(offer);
+    if (this.#closed) return;
+    const answer = await this.#sfu.publish({ type: 'offer', sdp: pc.localDescription!.sdp });
+    if (this.#closed) return;
+    await pc.setRemoteDescription(answer);
+    if (this.#closed) return;
+    this.#published = true;
+    this.#log.info('publishing to the SFU');
+    this.#flushCandidates('publisher');
+    // A track set while the offer was out went to the sender already; the bitrate may not have.
+    await this.#applyBitrate();
+  }
+
+  async #applyOffer({ description, streams }: SfuOffer): Promise<void> {
+    if (this.#closed) return;
+    const pc = (this.#subscriber ??= this.#newConnection('subscriber'));
+    this.#streams = new Map(streams.map((stream) => [stream.mid, stream]));
+    await pc.setRemoteDescription(description);
+    if (this.#closed) return;
+    this.#announceTracks(pc);
+    const answer = await pc.createAnswer();
+    await pc.setLocalDescription(answer);
+    if (this.#closed) return;
+    await this.#sfu.answer({ type: 'answer', sdp: pc.localDescription!.sdp });
+    if (this.#closed) return;
+    this.#subscriberAnswered = true;
+    this.#flushCandidates('subscriber');
+    // Users who left the offer are forgotten: if they come back, their layer is sent again.
+    const present = new Set(streams.map((s) => s.userID));
+    for (const userID of [...this.#sentLayers.keys()]) {
+      if (!present.has(userID)) this.#sentLayers.delete(userID);
+    }
+    this.#sendLayers();
+  }
+
+  // Each mid the offer carries is reported as its user's track, once per (mid, user, track): a
+  // mid the SFU recycles for another user is reported again, for the new user.
+  #announceTracks(pc: RTCPeerConnection): void {
+    for (const mid of [...this.#announced.keys()]) {
+      if (!this.#streams.has(mid)) this.#announced.delete(mid);
+    }
+    for (const transceiver of pc.getTransceivers()) {
+      const mid = transceiver.mid;
+      const stream = mid === null ? undefined : this.#streams.get(mid);
+      if (!stream || mid === null) continue;
+      const track = transceiver.receiver.track;
+      if (track.kind !== stream.kind) {
+        this.#log.warn(`the SFU said mid ${mid} carries ${stream.kind}, but it is ${track.kind}`);
+        continue;
+      }
+      const known = this.#announced.get(mid);
+      if (known?.userID === stream.userID && known.track === track) continue;
+      this.#announced.set(mid, { userID: stream.userID, track });
+      this.#log.debug(`remote ${track.kind} of ${stream.userID} on mid ${mid}`);
+      this.events.emit(SessionEvent.Track, stream.userID, track);
+    }
+  }
+
+  // Until a view says otherwise a remote video gets the lowest layer: nobody watches it large.
+  #sendLayers(): void {
+    if (this.#closed || !this.#subscriberAnswered) return;
+    const withVideo = new Set(
+      [...this.#streams.values()].filter((s) => s.kind === 'video').map((s) => s.userID),
+    );
+    for (const userID of withVideo) {
+      const wanted = this.#wantedLayers.get(userID) ?? 0;
+      if (this.#sentLayers.get(userID) === wanted) continue;
+      this.#sentLayers.set(userID, wanted);
+      this.#sfu.setLayer(userID, wanted).catch((error: unknown) => {
+        if (this.#closed) return;
+        // Sent again with the next change or offer.
+        if (this.#sentLayers.get(userID) === wanted) this.#sentLayers.delete(userID);
+        this.#log.warn(`choosing layer ${wanted} of ${userID}'s video failed`, error);
+      });
+    }
+  }
+
+  #newConnection(role: 'publisher' | 'subscriber'): RTCPeerConnection {
+    const pc = new this.PeerConnection({
+      iceServers: this.options.iceServers as RTCIceServer[],
+      bundlePolicy: 'max-bundle',
+    });
+    pc.onicecandidate = ({ candidate }) => {
+      const entry =
+        candidate && candidate.candidate
+          ? {
+              candidate: candidate.candidate,
+              sdpMid: candidate.sdpMid,
+              sdpMLineIndex: candidate.sdpMLineIndex,
+            }
+          : undefined;
+      const ready = role === 'publisher' ? this.#published : this.#subscriberAnswered;
+      if (ready) this.#trickle(role, entry);
+      else
+        (role === 'publisher' ? this.#publisherCandidates : this.#subscriberCandidates).push(entry);
+    };
+    pc.onconnectionstatechange = () => {
+      this.#log.info(`SFU ${role} connection: ${pc.connectionState}`);
+      this.events.emit(SessionEvent.ConnectionState, `sfu:${role}`, pc.connectionState);
+      if (pc.connectionState === 'failed') {
+        this.events.emit(
+          SessionEvent.Error,
+          `sfu:${role}`,
+          new Error(`the ${role} connection to the SFU failed`),
+        );
+      }
+    };
+    return pc;
+  }
+
+  #flushCandidates(role: 'publisher' | 'subscriber'): void {
+    const waiting =
+      role === 'publisher'
+        ? this.#publisherCandidates.splice(0)
+        : this.#subscriberCandidates.splice(0);
+    for (const candidate of waiting) this.#trickle(role, candidate);
+  }
+
+  #trickle(role: 'publisher' | 'subscriber', candidate: Candidate | undefined): void {
+    if (this.#closed) return;
+    this.#sfu.trickle(role, candidate).catch((error: unknown) => {
+      if (!this.#closed) this.#log.warn(`trickling a ${role} candidate failed`, error);
+    });
+  }
+
+  async #applyBitrate(): Promise<void> {
+    const sender = this.#senders.video;
+    if (!sender || this.#closed || !this.#published) return;
+    try {
+      const params = sender.getParameters();
+      const wanted = new Map(simulcastEncodings(this.#maxVideoBitrate).map((e) => [e.rid, e]));
+      let changed = false;
+      for (const encoding of params.encodings ?? []) {
+        const target = encoding.rid === undefined ? undefined : wanted.get(encoding.rid);
+        if (!target || encoding.maxBitrate === target.maxBitrate) continue;
+        encoding.maxBitrate = target.maxBitrate!;
+        changed = true;
+      }
+      if (changed) await sender.setParameters(params);
+    } catch (error) {
+      this.#log.debug('setting the video bitrate failed', error);
+    }
+  }
+}
+
+function toError(error: unknown): Error {
+  return error instanceof Error ? error : new Error(String(error));
+}

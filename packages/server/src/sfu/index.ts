@@ -1,0 +1,113 @@
+/**
+ * Picks the server's SFU from `--janus auto|off|URL`: a supervised local Janus (auto, when the
+ * binary exists), an external Janus (URL), or none — then group calls fail with SFU_UNAVAILABLE
+ * and `message` says how to enable them.
+ */
+import type { Logger } from '../log.js';
+import { JanusStartError, startJanus, type JanusProcess } from './janus-process.js';
+import { JanusSfu } from './janus-sfu.js';
+import type { SfuAdapter } from './types.js';
+
+export type { SfuAdapter, SubscriberOffer, SessionDescription, IceCandidate } from './types.js';
+export { JanusSfu } from './janus-sfu.js';
+export { startJanus, type JanusProcess } from './janus-process.js';
+
+/** How to get group calls working, for errors and logs when there is no SFU. */
+export const NO_SFU_HINT =
+  'group calls need an SFU: install janus (apt-get install janus) and start with --janus auto, ' +
+  'or pass --janus ws://host:8188';
+
+export interface CreateSfuOptions {
+  /** `auto` (local janus when installed), `off`, or the ws:// URL of an external Janus. */
+  mode: 'auto' | 'off' | string;
+  /** The server's data dir (auto mode writes `<dataDir>/janus/`). */
+  dataDir: string;
+  /** Network interface Janus may use for ICE (auto mode). */
+  iceInterface?: string;
+  log: Logger;
+  /** The janus executable for auto mode; `janus` on PATH when absent. */
+  janusBinary?: string;
+}
+
+export type CreateSfuResult =
+  { sfu: SfuAdapter; message?: undefined } | { sfu: undefined; message: string };
+
+/**
+ * Creates the SFU for `mode`. Never throws for a missing or unreachable SFU: the server then runs
+ * without group calls and `message` explains why and how to enable them.
+ */
+export async function createSfu(options: CreateSfuOptions): Promise<CreateSfuResult> {
+  const { mode, log } = options;
+  if (mode === 'off') return { sfu: undefined, message: `the SFU is off; ${NO_SFU_HINT}` };
+  if (mode === 'auto') return createLocal(options);
+  if (!/^wss?:\/\//.test(mode)) {
+    return {
+      sfu: undefined,
+      message: `--janus ${JSON.stringify(mode)} is not auto, off or a ws:// URL; ${NO_SFU_HINT}`,
+    };
+  }
+  try {
+    const sfu = await JanusSfu.connect({ url: mode, log });
+    log.info('sfu: using Janus', { url: mode });
+    return { sfu };
+  } catch (err) {
+    const message = `cannot reach Janus at ${mode} (${errorText(err)}); ${NO_SFU_HINT}`;
+    log.warn(message);
+    return { sfu: undefined, message };
+  }
+}
+
+async function createLocal(options: CreateSfuOptions): Promise<CreateSfuResult> {
+  const { log } = options;
+  let janus: JanusProcess;
+  try {
+    janus = await startJanus({
+      dataDir: options.dataDir,
+      iceInterface: options.iceInterface,
+      binary: options.janusBinary,
+      log,
+    });
+  } catch (err) {
+    const why =
+      err instanceof JanusStartError && err.code === 'JANUS_NOT_FOUND'
+        ? 'janus is not installed'
+        : `janus did not start (${errorText(err)})`;
+    const message = `${why}; ${NO_SFU_HINT}`;
+    log.warn(message);
+    return { sfu: undefined, message };
+  }
+  try {
+    const sfu = await JanusSfu.connect({ url: janus.url, log });
+    return { sfu: new LocalJanusSfu(sfu, janus) };
+  } catch (err) {
+    await janus.close();
+    const message = `janus started but does not answer (${errorText(err)}); ${NO_SFU_HINT}`;
+    log.warn(message);
+    return { sfu: undefined, message };
+  }
+}
+
+/** A JanusSfu that also owns the local janus process: closing it stops the process. */
+class LocalJanusSfu implements SfuAdapter {
+  constructor(
+    readonly janus: JanusSfu,
+    readonly process: JanusProcess,
+  ) {}
+  openRoom: SfuAdapter['openRoom'] = (...a) => this.janus.openRoom(...a);
+  closeRoom: SfuAdapter['closeRoom'] = (...a) => this.janus.closeRoom(...a);
+  publish: SfuAdapter['publish'] = (...a) => this.janus.publish(...a);
+  subscribe: SfuAdapter['subscribe'] = (...a) => this.janus.subscribe(...a);
+  answer: SfuAdapter['answer'] = (...a) => this.janus.answer(...a);
+  trickle: SfuAdapter['trickle'] = (...a) => this.janus.trickle(...a);
+  setLayer: SfuAdapter['setLayer'] = (...a) => this.janus.setLayer(...a);
+  leave: SfuAdapter['leave'] = (...a) => this.janus.leave(...a);
+  onPublishersChanged: SfuAdapter['onPublishersChanged'] = (l) => this.janus.onPublishersChanged(l);
+  async close(): Promise<void> {
+    await this.janus.close();
+    await this.process.close();
+  }
+}
+
+function errorText(err: unknown): string {
+  return err instanceof Error ? err.message : String(err);
+}

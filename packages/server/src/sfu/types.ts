@@ -1,0 +1,72 @@
+/**
+ * The SFU as the call layer sees it: one room per call, one publisher and one multistream
+ * subscriber per member. The implementation drives Janus VideoRoom through janode; clients never
+ * talk to Janus, all SDP and ICE pass through our signalling.
+ */
+import type { SfuStream } from '@ringline/protocol';
+
+export interface SessionDescription<T extends 'offer' | 'answer'> {
+  type: T;
+  sdp: string;
+}
+
+export interface IceCandidate {
+  candidate: string;
+  sdpMid?: string | null;
+  sdpMLineIndex?: number | null;
+}
+
+/** An offer for a member's subscriber connection, and which stream each mid carries. */
+export interface SubscriberOffer {
+  description: SessionDescription<'offer'>;
+  streams: SfuStream[];
+}
+
+export interface SfuAdapter {
+  /** Creates the call's room (with a secret only the server knows); idempotent per callID. */
+  openRoom(callID: string): Promise<void>;
+  /** Destroys the call's room and every handle in it; idempotent. */
+  closeRoom(callID: string): Promise<void>;
+  /** Joins `userID` to the room as publisher with the client's offer; returns the SFU's answer. */
+  publish(
+    callID: string,
+    userID: string,
+    offer: SessionDescription<'offer'>,
+  ): Promise<SessionDescription<'answer'>>;
+  /**
+   * Makes `userID`'s subscriber carry exactly the streams of `publishers` (creating it on first
+   * use, updating it after). Returns the SFU's new offer, or undefined when nothing changed or
+   * there is nothing to receive yet.
+   */
+  subscribe(
+    callID: string,
+    userID: string,
+    publishers: string[],
+  ): Promise<SubscriberOffer | undefined>;
+  /**
+   * Applies the client's answer to the latest subscriber offer (starts or resumes the streams).
+   * While an offer awaits its answer, `subscribe()` only records the wanted publishers (Janus
+   * cannot offer again before the answer) and returns undefined; the follow-up offer for them is
+   * returned here, to be pushed to the member like one from `subscribe()`.
+   */
+  answer(
+    callID: string,
+    userID: string,
+    answer: SessionDescription<'answer'>,
+  ): Promise<SubscriberOffer | undefined>;
+  /** Trickles a client candidate to its publisher or subscriber handle; none = end of candidates. */
+  trickle(
+    callID: string,
+    userID: string,
+    target: 'publisher' | 'subscriber',
+    candidate: IceCandidate | undefined,
+  ): Promise<void>;
+  /** Chooses the simulcast layer (0 lowest … 2 highest) of `ofUserID`'s video that `userID` receives. */
+  setLayer(callID: string, userID: string, ofUserID: string, substream: number): Promise<void>;
+  /** Removes `userID`'s publisher and subscriber from the room. */
+  leave(callID: string, userID: string): Promise<void>;
+  /** Fires when the set of users publishing in a call's room changes (joined, left, or failed). */
+  onPublishersChanged(listener: (callID: string, publishers: string[]) => void): () => void;
+  /** Closes every room and the connection to Janus; idempotent. */
+  close(): Promise<void>;
+}

@@ -1,0 +1,15 @@
+/**
+ * Every migration, in order. Listed in code rather than read from a folder at run time, so the same
+ * list works from the TypeScript sources (tests) and from dist/ (production). Names sort in the
+ * order they must run; never rename or edit one that has shipped — add a new one.
+ */
+import type { Migration, MigrationProvider } from 'kysely/migration';
+import * as m0001 from './0001_groups_and_call_records.js';
+
+export const migrations: Record<string, Migration> = {
+  '0001_groups_and_call_records': m0001,
+};
+
+export const migrationProvider: MigrationProvider = {
+  getMigrations: async () => migrations,
+};

@@ -1,0 +1,38 @@
+/**
+ * The store's tables as Kysely sees them. Column names are snake_case as in SQL; times are Unix
+ * milliseconds in integer columns, so that SQLite and (later) Postgres store them alike.
+ */
+import type { CallType, MediaMode } from '@ringline/protocol';
+
+export interface GroupsTable {
+  group_id: string;
+  name: string;
+  created_at: number;
+}
+
+export interface GroupMembersTable {
+  group_id: string;
+  user_id: string;
+  joined_at: number;
+}
+
+export interface CallRecordsTable {
+  call_id: string;
+  room_id: number;
+  sponsor: string;
+  group_id: string | null;
+  call_type: CallType;
+  media: MediaMode;
+  started_at: number;
+  connected_at: number | null;
+  ended_at: number | null;
+  end_reason: string | null;
+  /** JSON array of every user who joined the call. */
+  members_json: string;
+}
+
+export interface Database {
+  groups: GroupsTable;
+  group_members: GroupMembersTable;
+  call_records: CallRecordsTable;
+}
