@@ -8,6 +8,7 @@ mkdir -p test-results
 rm -f test-results/*.json
 status=0
 npx eslint . && npx prettier --check . || { echo "lint: failed"; status=1; }
+npm run typecheck:tests || { echo "typecheck: failed"; status=1; }
 npx vitest run --reporter=default --reporter=json --outputFile.json=test-results/unit.json || status=1
 npx vitest run --config e2e/vitest.config.ts \
   --reporter=default --reporter=json --outputFile.json=test-results/e2e.json || status=1

@@ -34,7 +34,7 @@ export interface Ringline {
    */
   synthetic(
     name: string,
-    media?: { width?: number; height?: number; fps?: number },
+    media?: { width?: number; height?: number; fps?: number; receiveFrom?: string[] },
   ): Promise<SyntheticParticipant>;
   /** A new group (random ID) with these members, made through the REST admin API. */
   group(members: { userID: string }[]): Promise<string>;

@@ -1,4 +1,3 @@
-/* global Node, MediaStream, MediaStreamTrack, CSS, requestAnimationFrame, navigator */
 // A classic browser script, not a module: Playwright installs it with
 // `addInitScript({ path })` so that it runs in every page before any of the page's own scripts.
 // The e2e harness and bench/call.mjs both use it, so the tests and the benchmark measure alike.

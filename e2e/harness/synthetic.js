@@ -68,10 +68,13 @@ class Changes {
  */
 export class SyntheticMedia {
   /**
-   * @param {{label?: string, width?: number, height?: number, fps?: number}} [options]
+   * @param {{label?: string, width?: number, height?: number, fps?: number,
+   *   receiveFrom?: string[]}} [options] `receiveFrom`: the only users whose streams it receives
+   *   (default everyone's), as a client that shows only some tiles would
    */
-  constructor({ label = 'synthetic', width = 320, height = 240, fps = 15 } = {}) {
+  constructor({ label = 'synthetic', width = 320, height = 240, fps = 15, receiveFrom } = {}) {
     this.label = label;
+    this.receiveFrom = receiveFrom && new Set(receiveFrom);
     this.width = width;
     this.height = height;
     this.fps = fps;
@@ -160,7 +163,7 @@ export class SyntheticMedia {
    */
   async publisherOffer(onCandidate) {
     if (this.publisher) throw new Error(`${this.label}: already publishing`);
-    const pc = new RTCPeerConnection({ iceServers: [] });
+    const pc = new RTCPeerConnection({ iceServers: [], bundlePolicy: 'max-bundle' });
     this.publisher = pc;
     const stream = new MediaStream([this.audioTrack, this.videoTrack]);
     pc.addTransceiver(this.audioTrack, { direction: 'sendonly', streams: [stream] });
@@ -209,7 +212,7 @@ export class SyntheticMedia {
       if (this.closed) return;
       let pc = this.subscriber;
       if (!pc) {
-        pc = new RTCPeerConnection({ iceServers: [] });
+        pc = new RTCPeerConnection({ iceServers: [], bundlePolicy: 'max-bundle' });
         this.subscriber = pc;
         this.subscriberTrickle = trickleGate(pc, onCandidate);
         pc.ontrack = (event) => this.#onTrack(event);
@@ -222,6 +225,13 @@ export class SyntheticMedia {
       }
       this.streams = streams;
       await pc.setRemoteDescription(offer);
+      if (this.receiveFrom) {
+        // Streams of users it does not show are declined in the answer, so the SFU never sends them.
+        for (const t of pc.getTransceivers()) {
+          const userID = t.mid === null ? undefined : this.userOfMid(t.mid);
+          if (userID) t.direction = this.receiveFrom.has(userID) ? 'recvonly' : 'inactive';
+        }
+      }
       const answer = await pc.createAnswer();
       await pc.setLocalDescription(answer);
       await sendAnswer({ type: 'answer', sdp: pc.localDescription.sdp });
@@ -338,7 +348,7 @@ export class SyntheticParticipant {
   /**
    * Logs `userID` in to the server at `serverUrl` (http://host:port).
    * @param {{serverUrl: string, sdkAppID: number, userID: string, userSig: string,
-   *   width?: number, height?: number, fps?: number}} options
+   *   width?: number, height?: number, fps?: number, receiveFrom?: string[]}} options
    */
   static async login(options) {
     const { serverUrl, sdkAppID, userID, userSig } = options;
@@ -375,7 +385,12 @@ export class SyntheticParticipant {
   constructor(client, userID, options) {
     this.client = client;
     this.userID = userID;
-    this.mediaOptions = { width: options.width, height: options.height, fps: options.fps };
+    this.mediaOptions = {
+      width: options.width,
+      height: options.height,
+      fps: options.fps,
+      receiveFrom: options.receiveFrom,
+    };
     for (const type of [
       'invited',
       'inviteEnded',

@@ -19,7 +19,7 @@ import { consoleLogger, silentLogger, type Logger } from './log.js';
 import { SignalGateway } from './signal/gateway.js';
 import { DEFAULT_RATE_LIMIT, type RateLimitOptions } from './signal/rate-limit.js';
 import { createSfu, type SfuAdapter } from './sfu/index.js';
-import { openStore } from './store/index.js';
+import { openStore, type Store } from './store/index.js';
 
 export interface ServerOptions {
   /** TCP port; 0 picks a free one. Default 8080. */
@@ -125,75 +125,80 @@ export async function startServer(options: ServerOptions = {}): Promise<Ringline
   const nodeID = randomUUID();
   const dataDir = options.dataDir ?? DEFAULTS.dataDir;
   const janusMode = parseJanusMode(options.janus ?? 'off');
-  const store = await openStore({ dataDir, logger });
-  const groups = new GroupService(store.db);
+  // Parts are opened in order; close() closes whichever exist, so a failed start leaves nothing open.
+  let store: Store | undefined;
   let ownedSfu: SfuAdapter | undefined;
-  let sfu = options.sfu;
-  let sfuMissing: string | undefined;
-  if (!sfu) {
-    const made = await createSfu({
-      mode: janusMode,
-      dataDir,
-      ...(options.janusInterface !== undefined && { iceInterface: options.janusInterface }),
-      log: logger,
-    });
-    sfu = ownedSfu = made.sfu;
-    sfuMissing = made.message;
-  }
-  const calls = new CallService({
-    store: cluster.calls,
-    scheduler: cluster.scheduler,
-    locks: cluster.locks,
-    deliver: createDelivery(cluster.presence, cluster.bus),
-    defaultInviteTimeout: inviteTimeout,
-    groups,
-    ...(sfu && { sfu }),
-    ...(sfuMissing !== undefined && { sfuMissing }),
-    p2p: options.p2p ?? DEFAULTS.p2p,
-    logger,
-  });
-  const gateway = new SignalGateway({
-    nodeID,
-    sdkAppID,
-    secretKey,
-    iceServers,
-    inviteTimeout,
-    resumeWindow,
-    pingInterval,
-    rateLimit: options.rateLimit ?? DEFAULT_RATE_LIMIT,
-    outboxLimit: options.outboxLimit ?? 1000,
-    calls,
-    presence: cluster.presence,
-    bus: cluster.bus,
-    locks: cluster.locks,
-    logger,
-  });
-  const httpOptions: Parameters<typeof buildHttpApp>[0] = {
-    sdkAppID,
-    secretKey,
-    dev,
-    logger,
-    groups,
-  };
-  if (options.sdkDir !== undefined) httpOptions.sdkDir = options.sdkDir;
-  if (options.demoDir !== undefined) httpOptions.demoDir = options.demoDir;
-  const app = await buildHttpApp(httpOptions);
-  gateway.attach(app.server);
-
+  let calls: CallService | undefined;
+  let gateway: SignalGateway | undefined;
+  let app: Awaited<ReturnType<typeof buildHttpApp>> | undefined;
   let closing: Promise<void> | undefined;
   const close = (): Promise<void> =>
     (closing ??= (async () => {
-      await gateway.close();
-      calls.close();
-      await app.close();
+      await gateway?.close();
+      calls?.close();
+      await app?.close();
       // After the gateway: ending the sessions closed their calls' rooms first.
       await ownedSfu?.close();
-      await store.close();
+      await store?.close();
       if (ownsCluster) await cluster.close();
       logger.info('server stopped');
     })());
 
   try {
+    store = await openStore({ dataDir, logger });
+    const groups = new GroupService(store.db);
+    let sfu = options.sfu;
+    let sfuMissing: string | undefined;
+    if (!sfu) {
+      const made = await createSfu({
+        mode: janusMode,
+        dataDir,
+        ...(options.janusInterface !== undefined && { iceInterface: options.janusInterface }),
+        log: logger,
+      });
+      sfu = ownedSfu = made.sfu;
+      sfuMissing = made.message;
+    }
+    calls = new CallService({
+      store: cluster.calls,
+      scheduler: cluster.scheduler,
+      locks: cluster.locks,
+      deliver: createDelivery(cluster.presence, cluster.bus),
+      defaultInviteTimeout: inviteTimeout,
+      groups,
+      history: store.callRecords,
+      ...(sfu && { sfu }),
+      ...(sfuMissing !== undefined && { sfuMissing }),
+      p2p: options.p2p ?? DEFAULTS.p2p,
+      logger,
+    });
+    gateway = new SignalGateway({
+      nodeID,
+      sdkAppID,
+      secretKey,
+      iceServers,
+      inviteTimeout,
+      resumeWindow,
+      pingInterval,
+      rateLimit: options.rateLimit ?? DEFAULT_RATE_LIMIT,
+      outboxLimit: options.outboxLimit ?? 1000,
+      calls,
+      presence: cluster.presence,
+      bus: cluster.bus,
+      locks: cluster.locks,
+      logger,
+    });
+    const httpOptions: Parameters<typeof buildHttpApp>[0] = {
+      sdkAppID,
+      secretKey,
+      dev,
+      logger,
+      groups,
+    };
+    if (options.sdkDir !== undefined) httpOptions.sdkDir = options.sdkDir;
+    if (options.demoDir !== undefined) httpOptions.demoDir = options.demoDir;
+    app = await buildHttpApp(httpOptions);
+    gateway.attach(app.server);
     await app.listen({ port, host });
   } catch (err) {
     await close();

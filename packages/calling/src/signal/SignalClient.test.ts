@@ -6,10 +6,12 @@ import {
   waitFor,
   type TestServer,
 } from '../test-support/server.test-support.js';
+import type { TypedEmitter } from '../events/Emitter.js';
 import {
   SignalClient,
   SignalEvent,
   SignalState,
+  type SignalCallbacks,
   type SignalClientOptions,
   type WebSocketConstructor,
 } from './SignalClient.js';
@@ -26,6 +28,14 @@ afterAll(async () => {
 afterEach(() => {
   for (const client of opened.splice(0)) client.close();
 });
+
+/**
+ * The client as the emitter of its lifecycle events, for `waitFor`: TypeScript infers the callbacks
+ * map from a `TypedEmitter<E>` but not from a subclass of one.
+ */
+function events(c: SignalClient): TypedEmitter<SignalCallbacks> {
+  return c;
+}
 
 function client(network = new Network(), options: Partial<SignalClientOptions> = {}) {
   const c = new SignalClient({
@@ -184,7 +194,7 @@ describe('SignalClient reconnect', () => {
     // Bob's connection dies and cannot come back until the invitation was sent.
     network.blocked = true;
     const reconnecting = waitFor(
-      bob,
+      events(bob),
       SignalEvent.StateChanged,
       (s) => s === SignalState.Reconnecting,
     );
@@ -192,7 +202,7 @@ describe('SignalClient reconnect', () => {
     await reconnecting;
     const { inviteID } = await alice.request('invite', { userIDList: ['sc_bob'], callType: 1 });
 
-    const resumed = waitFor(bob, SignalEvent.Resumed);
+    const resumed = waitFor(events(bob), SignalEvent.Resumed);
     const invited = waitFor(bob.pushes, 'invited');
     network.blocked = false;
     expect(await resumed).toEqual([sessionID]);
@@ -219,9 +229,9 @@ describe('SignalClient reconnect', () => {
       });
       const sessionID = c.session!.sessionID;
       network.drop = (frame) => frame.type === 'ping';
-      await waitFor(c, SignalEvent.StateChanged, (s) => s === SignalState.Reconnecting);
+      await waitFor(events(c), SignalEvent.StateChanged, (s) => s === SignalState.Reconnecting);
       network.drop = () => false;
-      expect(await waitFor(c, SignalEvent.Resumed)).toEqual([sessionID]);
+      expect(await waitFor(events(c), SignalEvent.Resumed)).toEqual([sessionID]);
     } finally {
       c.close();
       await fast.close();
@@ -244,7 +254,7 @@ describe('SignalClient reconnect', () => {
       });
       const old = c.session!.sessionID;
       await c.request('ping', { ack: 0 });
-      const lost = waitFor(c, SignalEvent.SessionLost);
+      const lost = waitFor(events(c), SignalEvent.SessionLost);
       network.cut();
       const [info] = await lost;
       expect(info.previousSessionID).toBe(old);
@@ -264,7 +274,7 @@ describe('SignalClient reconnect', () => {
       reconnect: { initialDelayMs: 5, maxDelayMs: 10, maxAttempts: 2 },
     });
     network.blocked = true;
-    const closed = waitFor(c, SignalEvent.Closed);
+    const closed = waitFor(events(c), SignalEvent.Closed);
     network.cut();
     const [info] = await closed;
     expect(info).toMatchObject({
@@ -279,7 +289,7 @@ describe('SignalClient reconnect', () => {
     const { client: c } = await loggedIn('sc_hal', network);
     network.blocked = true;
     const reconnecting = waitFor(
-      c,
+      events(c),
       SignalEvent.StateChanged,
       (s) => s === SignalState.Reconnecting,
     );
@@ -294,7 +304,7 @@ describe('SignalClient reconnect', () => {
 describe('SignalClient kicked', () => {
   it('a second login of the same user closes the first for good with reason kicked', async () => {
     const first = await loggedIn('sc_ivy');
-    const closed = waitFor(first.client, SignalEvent.Closed);
+    const closed = waitFor(events(first.client), SignalEvent.Closed);
     const second = await loggedIn('sc_ivy');
     expect(await closed).toEqual([{ reason: 'kicked', kickReason: 'duplicate_login' }]);
     expect(first.client.state).toBe(SignalState.Closed);

@@ -81,7 +81,11 @@ export class Network {
   }
 }
 
-/** Resolves with the arguments of the next `event` (matching `predicate`), or fails after `ms`. */
+/**
+ * Resolves with the arguments of the next `event` (matching `predicate`), or fails after `ms`.
+ * Pass a subclass of TypedEmitter (SignalClient, CallEngine...) typed as its base
+ * `TypedEmitter<Callbacks>`: TypeScript infers `E` from a `TypedEmitter<E>`, not from a subclass.
+ */
 export function waitFor<E extends EventCallbacks<E>, K extends keyof E>(
   emitter: TypedEmitter<E>,
   event: K,

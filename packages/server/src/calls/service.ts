@@ -37,6 +37,7 @@ import type { DeliverFn } from '../cluster/delivery.js';
 import { ServerError } from '../errors.js';
 import { GroupErrors } from '../groups/errors.js';
 import type { GroupDirectory } from '../groups/index.js';
+import type { CallEnd, CallStart } from '../store/call-records.js';
 import { silentLogger, type Logger } from '../log.js';
 import { NO_SFU_HINT } from '../sfu/index.js';
 import type {
@@ -61,7 +62,16 @@ export interface CallServiceOptions {
   sfuMissing?: string;
   /** One-to-one calls go peer-to-peer (default); false sends every call through the SFU. */
   p2p?: boolean;
+  /** Where each call's history is written (start, connect, end); none keeps no history. */
+  history?: CallHistory;
   logger?: Logger;
+}
+
+/** The call layer's view of the call-history store (`store/call-records.ts`). */
+export interface CallHistory {
+  start(call: CallStart): Promise<unknown>;
+  connected(callID: string): Promise<unknown>;
+  end(callID: string, end: CallEnd): Promise<unknown>;
 }
 
 type CallState = CallRecord['state'] | 'ended';
@@ -96,6 +106,12 @@ class CallTx {
   readonly sfuWork: Array<(sfu: SfuAdapter) => Promise<unknown>> = [];
   /** What the operation's caller awaits once the call lock is released. */
   sfuDone: Promise<void> = Promise.resolve();
+  /** This operation created the call. */
+  created = false;
+  /** The call's state when the operation loaded it. */
+  readonly stateBefore: CallRecord['state'];
+  /** Why the call ended, once it has. */
+  endReason: CallEndReason | undefined;
   readonly ringingBefore: string;
 
   constructor(
@@ -103,6 +119,7 @@ class CallTx {
     readonly invitations: Map<string, InvitationRecord>,
   ) {
     this.state = call.state;
+    this.stateBefore = call.state;
     this.ringingBefore = this.ringing().join(',');
   }
 
@@ -137,6 +154,7 @@ export class CallService {
   readonly #defaultTimeout: number;
   readonly #log: Logger;
   readonly #groups: GroupDirectory | undefined;
+  readonly #history: CallHistory | undefined;
   readonly #sfu: SfuAdapter | undefined;
   readonly #sfuMissing: string;
   readonly #p2p: boolean;
@@ -158,6 +176,7 @@ export class CallService {
     this.#sfu = options.sfu;
     this.#sfuMissing = options.sfuMissing ?? NO_SFU_HINT;
     this.#p2p = options.p2p ?? true;
+    this.#history = options.history;
     this.#unsubscribe.push(
       this.#scheduler.subscribe((key) =>
         this.#onTimer(key).catch((err: unknown) =>
@@ -240,10 +259,12 @@ export class CallService {
         media,
         state: 'ringing',
         members: [{ userID, audio: true, video: req.callType === CallType.VIDEO }],
+        joined: [userID],
         inviteIDs: [],
         createdAt: Date.now(),
       };
       const tx = new CallTx(call, new Map());
+      tx.created = true;
       try {
         if (req.groupID !== undefined) {
           call.groupID = req.groupID;
@@ -446,10 +467,18 @@ export class CallService {
     target: 'publisher' | 'subscriber',
     candidate: IceCandidate | undefined,
   ): Promise<RequestResults['sfuTrickle']> {
-    return this.#sfuRequest(userID, callID, 'trickle', async (sfu) => {
-      await sfu.trickle(callID, userID, target, candidate);
-      return {};
-    });
+    // Outside the call's SFU queue: candidates (hundreds in a full call) only touch the sender's
+    // own connection and must not wait behind every other member's subscriber update.
+    return this.#sfuRequest(
+      userID,
+      callID,
+      'trickle',
+      async (sfu) => {
+        await sfu.trickle(callID, userID, target, candidate);
+        return {};
+      },
+      { queued: false },
+    );
   }
 
   /** SFU calls: which simulcast layer of `ofUserID`'s video the member receives. */
@@ -525,6 +554,7 @@ export class CallService {
     const others = call.members.map((m) => ({ ...m }));
     const me = { userID, audio: true, video };
     call.members.push(me);
+    if (!call.joined.includes(userID)) call.joined.push(userID);
     if (tx.state === 'ringing' && call.members.length >= 2) this.#setCallState(tx, 'connected');
     tx.pushToMembers({ type: 'userEnter', callID: call.callID, ...me }, userID);
     if (call.media === MediaMode.SFU) {
@@ -598,11 +628,12 @@ export class CallService {
     callID: string,
     what: string,
     fn: (sfu: SfuAdapter, call: CallRecord) => Promise<T>,
+    { queued = true }: { queued?: boolean } = {},
   ): Promise<T> {
-    this.#requireSfu();
-    return this.#sfuRun(callID, async (sfu) => {
-      // Checked inside the SFU queue: a leave that committed earlier has its sfu.leave queued
-      // before this, and one that commits later queues it after.
+    const adapter = this.#requireSfu();
+    const run = async (sfu: SfuAdapter): Promise<T> => {
+      // Checked inside the SFU queue (when queued): a leave that committed earlier has its
+      // sfu.leave queued before this, and one that commits later queues it after.
       const call = await this.#store.getCall(callID);
       if (!call) throw ServerError.callNotFound(callID);
       if (!call.members.some((m) => m.userID === userID)) throw ServerError.notCallMember(callID);
@@ -619,7 +650,8 @@ export class CallService {
           err,
         );
       }
-    });
+    };
+    return queued ? this.#sfuRun(callID, run) : run(adapter);
   }
 
   /** Gives `userID`'s subscriber the streams of every other member publishing; pushes any new offer. */
@@ -810,9 +842,42 @@ export class CallService {
     if (tx.call.members.length >= 2 || tx.ringing().length) return;
     const reason = tx.state === 'connected' ? ifConnected : ifNever;
     this.#setCallState(tx, 'ended');
+    tx.endReason = reason;
     for (const m of tx.call.members) {
       tx.push(m.userID, { type: 'callEnded', callID: tx.call.callID, reason });
       tx.release.add(m.userID);
+    }
+  }
+
+  /** Writes what this operation changed to the call's history; a failed write is only logged. */
+  async #recordHistory(tx: CallTx): Promise<void> {
+    const history = this.#history;
+    if (!history) return;
+    const { call } = tx;
+    try {
+      if (tx.created) {
+        await history.start({
+          callID: call.callID,
+          roomID: call.roomID,
+          sponsor: call.sponsor,
+          groupID: call.groupID,
+          callType: call.callType,
+          media: call.media,
+          startedAt: call.createdAt,
+        });
+      }
+      if (tx.stateBefore === 'ringing' && call.state === 'connected') {
+        await history.connected(call.callID);
+      }
+      if (tx.endReason !== undefined) {
+        await history.end(call.callID, {
+          reason: tx.endReason,
+          members: call.joined,
+          media: call.media,
+        });
+      }
+    } catch (err) {
+      this.#log.warn('writing the call history failed', { callID: call.callID, err });
     }
   }
 
@@ -916,6 +981,7 @@ export class CallService {
         });
       }
     }
+    await this.#recordHistory(tx);
     for (const u of tx.release) await this.#store.releaseUser(u, call.callID);
     for (const key of tx.cancelTimers) await this.#scheduler.cancel(key);
     if (tx.state !== 'ended') {

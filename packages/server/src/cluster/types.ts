@@ -53,6 +53,8 @@ export interface CallRecord {
   state: 'ringing' | 'connected';
   /** Joined members in join order, with their media state. */
   members: CallMember[];
+  /** Everyone who has been a member at some point, in join order (for the call's history). */
+  joined: string[];
   /** Every invitation made into this call, oldest first. */
   inviteIDs: string[];
   createdAt: number;

@@ -278,25 +278,26 @@ export class JanusSfu implements SfuAdapter {
     target: 'publisher' | 'subscriber',
     candidate: IceCandidate | undefined,
   ): Promise<void> {
+    // Not queued behind the room's other operations: a candidate concerns one handle only (Janus
+    // takes it whatever that handle's negotiation is doing), and a 16-member room sends hundreds
+    // of them — one at a time behind every subscriber update they would starve the answers.
     const room = this.requireRoom(callID);
-    await this.serial(room, async () => {
-      this.checkRoom(room);
-      const handle = room.members.get(userID)?.[target];
-      if (!handle) {
-        throw new ServerError(
-          'INVALID_CALL_STATE',
-          `${userID} has no ${target} connection in call ${callID} to add a candidate to`,
-        );
-      }
-      if (!candidate) {
-        await this.request('trickle', () => handle.trickleComplete());
-        return;
-      }
-      const sent: Record<string, unknown> = { candidate: candidate.candidate };
-      if (candidate.sdpMid != null) sent.sdpMid = candidate.sdpMid;
-      if (candidate.sdpMLineIndex != null) sent.sdpMLineIndex = candidate.sdpMLineIndex;
-      await this.request('trickle', () => handle.trickle(sent));
-    });
+    this.checkRoom(room);
+    const handle = room.members.get(userID)?.[target];
+    if (!handle) {
+      throw new ServerError(
+        'INVALID_CALL_STATE',
+        `${userID} has no ${target} connection in call ${callID} to add a candidate to`,
+      );
+    }
+    if (!candidate) {
+      await this.request('trickle', () => handle.trickleComplete());
+      return;
+    }
+    const sent: Record<string, unknown> = { candidate: candidate.candidate };
+    if (candidate.sdpMid != null) sent.sdpMid = candidate.sdpMid;
+    if (candidate.sdpMLineIndex != null) sent.sdpMLineIndex = candidate.sdpMLineIndex;
+    await this.request('trickle', () => handle.trickle(sent));
   }
 
   async setLayer(
@@ -400,7 +401,7 @@ export class JanusSfu implements SfuAdapter {
           handle.joinSubscriber({
             room: room.id,
             pin: room.pin,
-            streams: add.map((feed) => ({ feed })),
+            streams: add.map(startLow),
             // Offers only go out through subscribe()/answer(), never on Janus's own initiative.
             autoupdate: false,
           }),
@@ -418,7 +419,7 @@ export class JanusSfu implements SfuAdapter {
     // Janus refuses empty lists, so only send the ones with something in them.
     const updated = await this.request('update subscriber', () =>
       handle.update({
-        ...(add.length > 0 ? { subscribe: add.map((feed) => ({ feed })) } : {}),
+        ...(add.length > 0 ? { subscribe: add.map(startLow) } : {}),
         ...(drop.length > 0 ? { unsubscribe: drop.map((feed) => ({ feed })) } : {}),
       }),
     );
@@ -666,4 +667,13 @@ export class JanusSfu implements SfuAdapter {
       );
     }, wait);
   }
+}
+
+/**
+ * A new subscription starts on the lowest simulcast layer: it needs the least bandwidth and
+ * decoding, so the first frame comes soonest; the client asks for more (`sfuLayer`) once it knows
+ * how large it shows the video.
+ */
+function startLow(feed: number): { feed: number; substream: number } {
+  return { feed, substream: 0 };
 }
