@@ -13,7 +13,9 @@
 // of Janus and of the server over that window (from /proc/<pid>/stat, % of one core).
 // Prints a table; writes bench/results/group.json. Bounded: BENCH_DEADLINE_S (default 900).
 //
-// Env: BENCH_SIZES ("4,9,16"), BENCH_WINDOW_S (10), BENCH_FPS (15), BENCH_DEADLINE_S (900).
+// Env: BENCH_SIZES ("4,9,16"), BENCH_WINDOW_S (10), BENCH_FPS (15), BENCH_DEADLINE_S (900),
+// BENCH_SYNTHETIC_RECEIVE ("none": synthetics only publish, as in the baseline; "all": every
+// synthetic also receives everyone, all-to-all, which on one machine measures the load generator).
 import { spawn } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
 import { readdirSync, readFileSync } from 'node:fs';
@@ -34,6 +36,7 @@ const SIZES = (process.env.BENCH_SIZES ?? '4,9,16').split(',').map((s) => positi
 const WINDOW_S = positiveInt(process.env.BENCH_WINDOW_S ?? '10');
 const FPS = positiveInt(process.env.BENCH_FPS ?? '15');
 const DEADLINE_S = positiveInt(process.env.BENCH_DEADLINE_S ?? '900');
+const RECEIVE_ALL = process.env.BENCH_SYNTHETIC_RECEIVE === 'all';
 const RESULTS = fileURLToPath(new URL('./results/group.json', import.meta.url));
 const ROOT = fileURLToPath(new URL('..', import.meta.url));
 const CLK_TCK = 100; // Linux's USER_HZ for /proc/<pid>/stat times
@@ -237,6 +240,9 @@ async function runRingline(browser, server, n) {
           userID,
           userSig: server.userSig(userID),
           fps: FPS,
+          // Like for like with the baseline, where synthetics only publish: they decline every
+          // stream (BENCH_SYNTHETIC_RECEIVE=all makes them receive everyone's, all-to-all).
+          ...(RECEIVE_ALL ? {} : { receiveFrom: [] }),
         }),
       );
     }
