@@ -1,4 +1,5 @@
-// Builds the demo into dist/: index.html, app.js (bundled from src/main.ts), app.css.
+// Builds the demo into dist/: index.html, app.js (bundled from src/main.ts), app.css, and the call
+// kit page: kit.html, kit.js (from src/kit.ts), kit.css. The kit itself loads from /sdk/callkit.js.
 // The SDK stays external: the page imports it from the server at /sdk/trtc-calling.mjs, as an
 // app would, so the demo always runs the SDK the server ships.
 import { build } from 'esbuild';
@@ -15,7 +16,7 @@ await mkdir(outdir, { recursive: true });
 
 await build({
   absWorkingDir: here,
-  entryPoints: { app: join(src, 'main.ts') },
+  entryPoints: { app: join(src, 'main.ts'), kit: join(src, 'kit.ts') },
   outdir,
   bundle: true,
   format: 'esm',
@@ -28,7 +29,7 @@ await build({
 
 await build({
   absWorkingDir: here,
-  entryPoints: { app: join(src, 'app.css') },
+  entryPoints: { app: join(src, 'app.css'), kit: join(src, 'kit.css') },
   outdir,
   bundle: true,
   target: ['chrome100', 'firefox100', 'safari15'],
@@ -37,4 +38,5 @@ await build({
 });
 
 await copyFile(join(src, 'index.html'), join(outdir, 'index.html'));
+await copyFile(join(src, 'kit.html'), join(outdir, 'kit.html'));
 console.log(`demo built into ${outdir}`);

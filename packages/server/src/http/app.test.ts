@@ -6,6 +6,7 @@ import { afterEach, describe, expect, test } from 'vitest';
 import { WebSocket } from 'ws';
 import { ServerErrorCode } from '@ringline/protocol';
 import { verifyUserSig } from '../auth/usersig.js';
+import { buildHttpApp } from './app.js';
 import { startTestServer, type TestServer } from '../testing/server.js';
 
 let server: TestServer | undefined;
@@ -87,6 +88,40 @@ describe('GET /sdk/trtc-calling.{js,mjs}', () => {
     const res = await fetch(`${server.url}/sdk/trtc-calling.js`);
     expect(res.status).toBe(404);
     expect(await res.text()).toMatch(/not built.*npm run build --workspace @ringline\/calling/);
+  });
+});
+
+describe('GET /sdk/callkit.{js,mjs}', () => {
+  const appWith = (callkitDir: string) =>
+    buildHttpApp({ sdkAppID: 1400000001, secretKey: 'k', dev: false, callkitDir });
+
+  test('serves the call UI kit bundles as JavaScript', async () => {
+    const dir = tempDir();
+    writeFileSync(join(dir, 'callkit.js'), 'var TUICallKit = 1;');
+    writeFileSync(join(dir, 'callkit.mjs'), 'export const STATUS = {};');
+    const app = await appWith(dir);
+    try {
+      const js = await app.inject({ method: 'GET', url: '/sdk/callkit.js' });
+      expect(js.statusCode).toBe(200);
+      expect(js.headers['content-type']).toMatch(/javascript/);
+      expect(js.body).toBe('var TUICallKit = 1;');
+      const mjs = await app.inject({ method: 'GET', url: '/sdk/callkit.mjs' });
+      expect(mjs.statusCode).toBe(200);
+      expect(mjs.body).toBe('export const STATUS = {};');
+    } finally {
+      await app.close();
+    }
+  });
+
+  test('answers 404 saying how to build them when they are not built', async () => {
+    const app = await appWith(join(tempDir(), 'missing'));
+    try {
+      const res = await app.inject({ method: 'GET', url: '/sdk/callkit.js' });
+      expect(res.statusCode).toBe(404);
+      expect(res.body).toMatch(/not built.*npm run build --workspace @ringline\/callkit/);
+    } finally {
+      await app.close();
+    }
   });
 });
 

@@ -19,6 +19,8 @@ import { adminRoutes } from './admin.js';
 const packagesDir = fileURLToPath(new URL('../../../', import.meta.url));
 /** Where the SDK engineer's build puts the bundles. */
 export const DEFAULT_SDK_DIR = join(packagesDir, 'calling', 'dist');
+/** Where the call UI kit's build puts its bundles. */
+export const DEFAULT_CALLKIT_DIR = join(packagesDir, 'callkit', 'dist');
 /** Where the demo's build goes. */
 export const DEFAULT_DEMO_DIR = join(packagesDir, '..', 'apps', 'demo', 'dist');
 
@@ -27,17 +29,28 @@ export interface HttpAppOptions {
   secretKey: string;
   dev: boolean;
   sdkDir?: string;
+  /** Where callkit.js / callkit.mjs are (default: packages/callkit/dist). */
+  callkitDir?: string;
   demoDir?: string;
   logger?: Logger;
   /** Serves the REST admin API for these groups. */
   groups?: GroupService;
 }
 
-const SDK_FILES = ['trtc-calling.js', 'trtc-calling.mjs'] as const;
+/** The browser bundles served under /sdk/, and the workspace whose build writes each. */
+const SDK_FILES = [
+  { name: 'trtc-calling.js', dir: 'sdk', workspace: '@ringline/calling' },
+  { name: 'trtc-calling.mjs', dir: 'sdk', workspace: '@ringline/calling' },
+  { name: 'callkit.js', dir: 'callkit', workspace: '@ringline/callkit' },
+  { name: 'callkit.mjs', dir: 'callkit', workspace: '@ringline/callkit' },
+] as const;
 
 export async function buildHttpApp(options: HttpAppOptions): Promise<FastifyInstance> {
   const log = options.logger ?? silentLogger;
-  const sdkDir = options.sdkDir ?? DEFAULT_SDK_DIR;
+  const bundleDirs = {
+    sdk: options.sdkDir ?? DEFAULT_SDK_DIR,
+    callkit: options.callkitDir ?? DEFAULT_CALLKIT_DIR,
+  };
   const demoDir = options.demoDir ?? DEFAULT_DEMO_DIR;
   const app = Fastify({ logger: false, forceCloseConnections: true });
 
@@ -53,18 +66,19 @@ export async function buildHttpApp(options: HttpAppOptions): Promise<FastifyInst
 
   app.get('/healthz', async () => ({ ok: true }));
 
-  for (const name of SDK_FILES) {
+  for (const { name, dir, workspace } of SDK_FILES) {
+    const file = join(bundleDirs[dir], name);
     app.get(`/sdk/${name}`, async (_req, reply) => {
       let body: Buffer;
       try {
-        body = await readFile(join(sdkDir, name));
+        body = await readFile(file);
       } catch {
         return reply
           .code(404)
           .type('text/plain; charset=utf-8')
           .send(
-            `${name} is not built. Run "npm run build --workspace @ringline/calling" ` +
-              `(it writes ${join(sdkDir, name)}).\n`,
+            `${name} is not built. Run "npm run build --workspace ${workspace}" ` +
+              `(it writes ${file}).\n`,
           );
       }
       return reply

@@ -1,0 +1,950 @@
+import TRTCCalling, { type TRTCCallingOptions } from '@ringline/calling';
+import { ServerErrorCode } from '@ringline/protocol';
+import { CallKitError } from './errors.js';
+import { CallKitStore } from './CallKitStore.js';
+import { idleState, participant } from './initialState.js';
+import { Ringtone } from './Ringtone.js';
+import { SpeakingMeter } from './SpeakingMeter.js';
+import {
+  CallMediaType,
+  CallRole,
+  CallStatus,
+  FeatureButton,
+  STATUS,
+  type CallKitState,
+  type Language,
+  type Participant,
+  type Status,
+  type Toast,
+} from './types.js';
+
+const EVENT = TRTCCalling.EVENT;
+
+/** The callbacks a TUICallKit component takes as properties. */
+export interface CallKitCallbacks {
+  /** Before a call starts (caller and callee), with the media type; with `error` when it failed to. */
+  beforeCalling?: (type: CallMediaType, error?: unknown) => void;
+  /** After a call ended (back to idle). */
+  afterCalling?: () => void;
+  /** The kit was minimized (`true`) or restored (`false`). */
+  onMinimized?: (oldStatus: boolean, newStatus: boolean) => void;
+  /** The same user logged in elsewhere: the call ended and this kit is logged out. */
+  kickedOut?: () => void;
+  /** Exactly once per change of `STATUS`. */
+  statusChanged?: (event: { oldStatus: Status; newStatus: Status }) => void;
+}
+
+/** The component's properties that are options rather than callbacks. */
+export interface CallKitComponentOptions {
+  allowedMinimized?: boolean;
+  allowedFullScreen?: boolean;
+  videoDisplayMode?: 'contain' | 'cover' | 'fill';
+  videoResolution?: '480p' | '720p' | '1080p';
+}
+
+/** Where the component renders videos; `null` when an element goes away. */
+export interface ViewAttacher {
+  local(el: HTMLElement | null): void;
+  remote(userID: string, el: HTMLElement | null): void;
+}
+
+/** Elements handed to `attachViews` directly. */
+export interface ViewElements {
+  local?: HTMLElement | null;
+  remote?: Record<string, HTMLElement | null>;
+}
+
+/** What the kit logs through; the console's methods by default. */
+export interface CallKitLogger {
+  debug(...args: unknown[]): void;
+  info(...args: unknown[]): void;
+  warn(...args: unknown[]): void;
+  error(...args: unknown[]): void;
+}
+
+/**
+ * Seams for embedding and tests: how the kit makes its TRTCCalling (tests give it a media backend
+ * and a WebSocket for Node), and where it logs.
+ */
+export interface CallKitServerDeps {
+  createCalling?: (options: TRTCCallingOptions) => TRTCCalling;
+  logger?: CallKitLogger;
+}
+
+/** Which statuses may follow each status; anything else is a bug and is refused. */
+const ALLOWED: Record<Status, readonly Status[]> = {
+  [STATUS.IDLE]: [
+    STATUS.BE_INVITED,
+    STATUS.DIALING_C2C,
+    STATUS.DIALING_GROUP,
+    STATUS.CALLING_GROUP_AUDIO,
+    STATUS.CALLING_GROUP_VIDEO,
+  ],
+  [STATUS.BE_INVITED]: [
+    STATUS.IDLE,
+    STATUS.CALLING_C2C_AUDIO,
+    STATUS.CALLING_C2C_VIDEO,
+    STATUS.CALLING_GROUP_AUDIO,
+    STATUS.CALLING_GROUP_VIDEO,
+  ],
+  [STATUS.DIALING_C2C]: [STATUS.IDLE, STATUS.CALLING_C2C_AUDIO, STATUS.CALLING_C2C_VIDEO],
+  [STATUS.DIALING_GROUP]: [STATUS.IDLE, STATUS.CALLING_GROUP_AUDIO, STATUS.CALLING_GROUP_VIDEO],
+  [STATUS.CALLING_C2C_AUDIO]: [
+    STATUS.IDLE,
+    STATUS.CALLING_C2C_VIDEO,
+    STATUS.CALLING_GROUP_AUDIO,
+    STATUS.CALLING_GROUP_VIDEO,
+  ],
+  [STATUS.CALLING_C2C_VIDEO]: [
+    STATUS.IDLE,
+    STATUS.CALLING_C2C_AUDIO,
+    STATUS.CALLING_GROUP_AUDIO,
+    STATUS.CALLING_GROUP_VIDEO,
+  ],
+  [STATUS.CALLING_GROUP_AUDIO]: [STATUS.IDLE, STATUS.CALLING_GROUP_VIDEO],
+  [STATUS.CALLING_GROUP_VIDEO]: [STATUS.IDLE, STATUS.CALLING_GROUP_AUDIO],
+};
+
+const LANGUAGES: readonly Language[] = ['en', 'zh-cn', 'ja_JP'];
+const RESOLUTIONS = ['480p', '720p', '1080p'] as const;
+const DISPLAY_MODES = ['contain', 'cover', 'fill'] as const;
+/** How long a toast stays unless the view dismisses it earlier. */
+const TOAST_MS = 4000;
+
+let nextViewID = 1;
+
+/**
+ * The kit's brain, `TUICallKitServer`: owns one TRTCCalling, turns its events into `CallKitState`
+ * (in `store`), runs the TUICallKit API and the component's actions, and calls the component's
+ * callbacks. No rendering here except handing video elements to the SDK.
+ */
+export class CallKitServer {
+  readonly store: CallKitStore;
+  readonly #deps: CallKitServerDeps;
+  readonly #log: CallKitLogger;
+  readonly #ringtone = new Ringtone();
+  readonly #meter = new SpeakingMeter();
+  #calling: TRTCCalling | undefined;
+  #unwire: (() => void) | undefined;
+  #callbacks: CallKitCallbacks = {};
+  // Operations run one at a time, so a click during an accept cannot interleave with it.
+  #queue: Promise<unknown> = Promise.resolve();
+  #nextToast = 1;
+  readonly #toastTimers = new Map<number, ReturnType<typeof setTimeout>>();
+  #localEl: HTMLElement | null = null;
+  readonly #remoteEls = new Map<string, HTMLElement>();
+  #cameraIndex = 0;
+
+  constructor(deps: CallKitServerDeps = {}) {
+    this.#deps = deps;
+    this.#log = deps.logger ?? console;
+    this.store = new CallKitStore(idleState(), (error) =>
+      this.#log.error('[callkit] a state listener threw', error),
+    );
+  }
+
+  /** The current state snapshot (same as `store.state`). */
+  get state(): CallKitState {
+    return this.store.state;
+  }
+
+  // ---- TUICallKitServer API -------------------------------------------------------------------
+
+  /** Logs in (`server`: the Ringline server's URL, default the page's origin). */
+  init(params: {
+    userID: string;
+    userSig: string;
+    SDKAppID: number;
+    server?: string;
+  }): Promise<void> {
+    return this.#serial(async () => {
+      const { userID, userSig, SDKAppID, server } = params ?? ({} as Record<string, never>);
+      if (typeof userID !== 'string' || !userID) {
+        throw CallKitError.invalidArgument('userID', 'a non-empty string');
+      }
+      if (typeof userSig !== 'string' || !userSig) {
+        throw CallKitError.invalidArgument('userSig', 'a non-empty string');
+      }
+      await this.#teardown();
+      const options: TRTCCallingOptions = { SDKAppID, ...(server ? { server } : {}) };
+      const calling = this.#deps.createCalling
+        ? this.#deps.createCalling(options)
+        : new TRTCCalling(options);
+      this.#calling = calling;
+      this.#unwire = this.#wire(calling);
+      this.store.update((s) => ({ self: { ...s.self, userID } }));
+      try {
+        await calling.login({ userID, userSig });
+      } catch (error) {
+        await this.#teardown();
+        throw error;
+      }
+    });
+  }
+
+  /** Calls one user (type 1: audio, 2: video). */
+  call(params: {
+    userID: string;
+    type: CallMediaType;
+    timeout?: number;
+    userData?: string;
+    offlinePushInfo?: Record<string, string>;
+  }): Promise<void> {
+    return this.#serial(async () => {
+      const calling = this.#requireIdle('call');
+      const { userID, type, timeout, offlinePushInfo } = params ?? ({} as Record<string, never>);
+      if (typeof userID !== 'string' || !userID) {
+        throw CallKitError.invalidArgument('userID', 'a non-empty string');
+      }
+      const mediaType = checkType(type);
+      await this.#startCalling(
+        mediaType,
+        STATUS.DIALING_C2C,
+        {
+          role: CallRole.CALLER,
+          isGroup: false,
+          peerUserID: userID,
+          remotes: [participant(userID, { ringing: true, video: false })],
+        },
+        () =>
+          calling.call({
+            userID,
+            type: mediaType,
+            ...(timeout !== undefined ? { timeout } : {}),
+            ...(offlinePushInfo ? { offlinePushInfo } : {}),
+          }),
+      );
+    });
+  }
+
+  /** Calls several users at once, optionally through a group. */
+  groupCall(params: {
+    userIDList: string[];
+    type: CallMediaType;
+    groupID?: string;
+    timeout?: number;
+    userData?: string;
+    offlinePushInfo?: Record<string, string>;
+  }): Promise<void> {
+    return this.#serial(async () => {
+      const calling = this.#requireIdle('groupCall');
+      const { userIDList, type, groupID, timeout, offlinePushInfo } =
+        params ?? ({} as Record<string, never>);
+      if (!Array.isArray(userIDList) || userIDList.length === 0) {
+        throw CallKitError.invalidArgument('userIDList', 'a non-empty array of user IDs');
+      }
+      const mediaType = checkType(type);
+      const invitees = [...new Set(userIDList.map(String))];
+      await this.#startCalling(
+        mediaType,
+        STATUS.DIALING_GROUP,
+        {
+          role: CallRole.CALLER,
+          isGroup: true,
+          remotes: invitees.map((id) => participant(id, { ringing: true })),
+        },
+        () =>
+          calling.groupCall({
+            userIDList: invitees,
+            type: mediaType,
+            ...(groupID ? { groupID } : {}),
+            ...(timeout !== undefined ? { timeout } : {}),
+            ...(offlinePushInfo ? { offlinePushInfo } : {}),
+          }),
+      );
+    });
+  }
+
+  /** Invites more users into the call in progress; a 1:1 call becomes a group call. */
+  inviteUser(params: { userIDList: string[] }): Promise<void> {
+    return this.#serial(async () => {
+      const calling = this.#require('inviteUser');
+      const list = params?.userIDList;
+      if (!Array.isArray(list) || list.length === 0) {
+        throw CallKitError.invalidArgument('userIDList', 'a non-empty array of user IDs');
+      }
+      if (this.state.status === STATUS.IDLE || this.state.status === STATUS.BE_INVITED) {
+        throw new CallKitError(ServerErrorCode.INVALID_CALL_STATE, 'inviteUser needs a call');
+      }
+      await calling.inviteUser({ userIDList: list });
+      const known = new Set(this.state.remotes.map((p) => p.userID));
+      this.store.update((s) => ({
+        isGroup: true,
+        remotes: [
+          ...s.remotes,
+          ...list.filter((id) => !known.has(id)).map((id) => participant(id, { ringing: true })),
+        ],
+      }));
+      if (this.state.callStatus === CallStatus.CONNECTED) {
+        this.#setStatus(callingStatus(true, this.state.mediaType));
+      }
+    });
+  }
+
+  /** Joins the ongoing call of a group without an invitation. */
+  joinInGroupCall(params: { type: CallMediaType; groupID: string }): Promise<void> {
+    return this.#serial(async () => {
+      const calling = this.#requireIdle('joinInGroupCall');
+      const mediaType = checkType(params?.type);
+      const groupID = params.groupID;
+      if (typeof groupID !== 'string' || !groupID) {
+        throw CallKitError.invalidArgument('groupID', 'a non-empty string');
+      }
+      this.#safe('beforeCalling', () => this.#callbacks.beforeCalling?.(mediaType));
+      try {
+        await this.#prepareMedia(calling);
+        await calling.joinInGroupCall({ type: mediaType, groupID });
+      } catch (error) {
+        this.#safe('beforeCalling', () => this.#callbacks.beforeCalling?.(mediaType, error));
+        throw error;
+      }
+      this.store.update({ role: CallRole.CALLEE, isGroup: true, mediaType });
+      this.#connected();
+      await this.#applyCameraDefault(calling);
+    });
+  }
+
+  setLanguage(language: Language): void {
+    if (!LANGUAGES.includes(language)) {
+      throw CallKitError.invalidArgument('language', "'en', 'zh-cn' or 'ja_JP'");
+    }
+    this.store.update({ language });
+  }
+
+  enableFloatWindow(enable: boolean): void {
+    this.#setOption('floatWindow', checkBool('enable', enable));
+  }
+
+  setSelfInfo(params: { nickName?: string; avatar?: string }): Promise<void> {
+    const { nickName, avatar } = params ?? {};
+    this.store.update((s) => ({
+      self: {
+        ...s.self,
+        ...(typeof nickName === 'string' ? { nickName } : {}),
+        ...(typeof avatar === 'string' ? { avatar } : {}),
+      },
+    }));
+    return Promise.resolve();
+  }
+
+  /** The ringtone URL; none: the kit's generated ring. */
+  setCallingBell(url?: string): Promise<void> {
+    if (url !== undefined && typeof url !== 'string') {
+      throw CallKitError.invalidArgument('url', 'a URL string');
+    }
+    this.store.update((s) => {
+      const options = { ...s.options };
+      if (url) options.callingBell = url;
+      else delete options.callingBell;
+      return { options };
+    });
+    return Promise.resolve();
+  }
+
+  enableMuteMode(enable: boolean): Promise<void> {
+    this.#setOption('muteMode', checkBool('enable', enable));
+    if (enable) this.#ringtone.stop();
+    else this.#syncRingtone();
+    return Promise.resolve();
+  }
+
+  hideFeatureButton(button: FeatureButton): void {
+    if (!Object.values(FeatureButton).includes(button)) {
+      throw CallKitError.invalidArgument('button', Object.values(FeatureButton).join(', '));
+    }
+    const hidden = this.state.options.hiddenButtons;
+    if (!hidden.includes(button)) this.#setOption('hiddenButtons', [...hidden, button]);
+  }
+
+  setLocalViewBackgroundImage(url: string): void {
+    this.#setOption('localBackground', checkString('url', url));
+  }
+
+  /** The background of `userID`'s tile when its camera is off ('*': everyone's). */
+  setRemoteViewBackgroundImage(userID: string, url: string): void {
+    checkString('userID', userID);
+    checkString('url', url);
+    this.#setOption('remoteBackgrounds', {
+      ...this.state.options.remoteBackgrounds,
+      [userID]: url,
+    });
+  }
+
+  /** Which view is large in a 1:1 video call. */
+  setLayoutMode(layout: 'local' | 'remote'): void {
+    if (layout !== 'local' && layout !== 'remote') {
+      throw CallKitError.invalidArgument('layout', "'local' or 'remote'");
+    }
+    this.store.update({ layout });
+  }
+
+  /** Whether the camera is on when a video call starts. */
+  setCameraDefaultState(isOpen: boolean): void {
+    this.#setOption('cameraDefaultOn', checkBool('isOpen', isOpen));
+  }
+
+  /** Ends any call, logs out and forgets the user; `init` starts over. */
+  destroyed(): Promise<void> {
+    return this.#serial(() => this.#teardown());
+  }
+
+  // ---- component-facing -----------------------------------------------------------------------
+
+  setCallbacks(callbacks: CallKitCallbacks): void {
+    this.#callbacks = { ...this.#callbacks, ...callbacks };
+  }
+
+  setComponentOptions(options: CallKitComponentOptions): void {
+    const next = { ...this.state.options };
+    if (options.allowedMinimized !== undefined) {
+      next.allowedMinimized = checkBool('allowedMinimized', options.allowedMinimized);
+    }
+    if (options.allowedFullScreen !== undefined) {
+      next.allowedFullScreen = checkBool('allowedFullScreen', options.allowedFullScreen);
+    }
+    if (options.videoDisplayMode !== undefined) {
+      if (!DISPLAY_MODES.includes(options.videoDisplayMode)) {
+        throw CallKitError.invalidArgument('videoDisplayMode', DISPLAY_MODES.join(', '));
+      }
+      next.videoDisplayMode = options.videoDisplayMode;
+    }
+    if (options.videoResolution !== undefined) {
+      if (!RESOLUTIONS.includes(options.videoResolution)) {
+        throw CallKitError.invalidArgument('videoResolution', RESOLUTIONS.join(', '));
+      }
+      next.videoResolution = options.videoResolution;
+    }
+    this.store.update({ options: next });
+  }
+
+  accept(): Promise<void> {
+    return this.#serial(async () => {
+      const calling = this.#require('accept');
+      if (this.state.status !== STATUS.BE_INVITED) {
+        throw new CallKitError(ServerErrorCode.INVALID_CALL_STATE, 'nothing to accept');
+      }
+      this.#ringtone.stop();
+      await this.#prepareMedia(calling);
+      await calling.accept();
+      this.#connected();
+      await this.#applyCameraDefault(calling);
+    });
+  }
+
+  reject(): Promise<void> {
+    return this.#serial(async () => {
+      const calling = this.#require('reject');
+      if (this.state.status !== STATUS.BE_INVITED) return;
+      try {
+        await calling.reject();
+      } finally {
+        this.#reset();
+      }
+    });
+  }
+
+  /** Cancels when dialing, rejects when invited, leaves when in a call. */
+  hangup(): Promise<void> {
+    return this.#serial(async () => {
+      const calling = this.#calling;
+      if (!calling || this.state.status === STATUS.IDLE) return;
+      try {
+        await calling.hangup();
+      } finally {
+        this.#reset();
+      }
+    });
+  }
+
+  toggleMic(): Promise<void> {
+    return this.#serial(async () => {
+      const calling = this.#require('toggleMic');
+      const on = !this.state.self.audio;
+      await calling.setMicMute(!on);
+      this.store.update((s) => ({ self: { ...s.self, audio: on } }));
+    });
+  }
+
+  toggleCamera(): Promise<void> {
+    return this.#serial(async () => {
+      const calling = this.#require('toggleCamera');
+      const on = !this.state.self.video;
+      await (on ? calling.openCamera() : calling.closeCamera());
+      this.store.update((s) => ({ self: { ...s.self, video: on } }));
+      if (on) this.#applyLocalView();
+    });
+  }
+
+  /** Moves to the next camera of the machine (front/back on a phone). */
+  switchCamera(): Promise<void> {
+    return this.#serial(async () => {
+      const calling = this.#require('switchCamera');
+      const cameras = await calling.getCameras();
+      if (cameras.length < 2) return;
+      this.#cameraIndex = (this.#cameraIndex + 1) % cameras.length;
+      const camera = cameras[this.#cameraIndex]!;
+      await calling.switchDevice({ deviceType: 'video', deviceId: camera.deviceId });
+    });
+  }
+
+  /** Switches the call between video and audio; everyone in it follows. */
+  switchMediaType(): Promise<void> {
+    return this.#serial(async () => {
+      const calling = this.#require('switchMediaType');
+      const toAudio = this.state.mediaType === CallMediaType.VIDEO;
+      await (toAudio ? calling.switchToAudioCall() : calling.switchToVideoCall());
+      this.#changeMediaType(toAudio ? CallMediaType.AUDIO : CallMediaType.VIDEO);
+      if (!toAudio) this.store.update((s) => ({ self: { ...s.self, video: true } }));
+    });
+  }
+
+  setMinimized(minimized: boolean): void {
+    checkBool('minimized', minimized);
+    const old = this.state.minimized;
+    if (old === minimized) return;
+    if (minimized && this.state.status === STATUS.IDLE) return;
+    this.store.update({ minimized, ...(minimized ? { fullScreen: false } : {}) });
+    this.#safe('onMinimized', () => this.#callbacks.onMinimized?.(old, minimized));
+  }
+
+  setFullScreen(fullScreen: boolean): void {
+    checkBool('fullScreen', fullScreen);
+    if (fullScreen && !this.state.options.allowedFullScreen) return;
+    if (this.state.fullScreen !== fullScreen) this.store.update({ fullScreen });
+  }
+
+  swapLayout(): void {
+    this.store.update((s) => ({ layout: s.layout === 'local' ? 'remote' : 'local' }));
+  }
+
+  dismissToast(id: number): void {
+    const timer = this.#toastTimers.get(id);
+    if (timer !== undefined) clearTimeout(timer);
+    this.#toastTimers.delete(id);
+    if (this.state.toasts.some((t) => t.id === id)) {
+      this.store.update((s) => ({ toasts: s.toasts.filter((t) => t.id !== id) }));
+    }
+  }
+
+  /**
+   * The component tells where videos go: call the returned attacher's `local(el)` /
+   * `remote(userID, el)` as elements appear and disappear (or pass elements now as `{local,
+   * remote: {userID: el}}`). An element without an id gets one (the SDK renders by element id).
+   */
+  attachViews(views: ViewElements | Partial<ViewAttacher> = {}): ViewAttacher {
+    const attacher: ViewAttacher = {
+      local: (el) => {
+        this.#localEl = el;
+        this.#applyLocalView();
+      },
+      remote: (userID, el) => {
+        if (el) this.#remoteEls.set(userID, el);
+        else this.#remoteEls.delete(userID);
+        this.#applyRemoteView(userID);
+      },
+    };
+    // Only elements are taken from the argument; functions there (an attacher of the caller's
+    // own) have nothing to receive from the core.
+    const local = (views as ViewElements).local;
+    if (local === null || isElement(local)) attacher.local(local);
+    const remote = (views as ViewElements).remote;
+    if (remote && typeof remote === 'object') {
+      for (const [userID, el] of Object.entries(remote)) {
+        if (el === null || isElement(el)) attacher.remote(userID, el);
+      }
+    }
+    return attacher;
+  }
+
+  // ---- internals ------------------------------------------------------------------------------
+
+  #serial<T>(operation: () => Promise<T>): Promise<T> {
+    const run = this.#queue.then(operation, operation);
+    this.#queue = run.catch(() => {});
+    return run;
+  }
+
+  #require(method: string): TRTCCalling {
+    if (!this.#calling) throw CallKitError.notInitialized(method);
+    return this.#calling;
+  }
+
+  #requireIdle(method: string): TRTCCalling {
+    const calling = this.#require(method);
+    if (this.state.status !== STATUS.IDLE) {
+      throw new CallKitError(ServerErrorCode.ALREADY_IN_CALL, `${method}: already in a call`);
+    }
+    return calling;
+  }
+
+  /** Caller side: beforeCalling, show dialing, then ring; a failure goes back to idle. */
+  async #startCalling(
+    mediaType: CallMediaType,
+    dialing: Status,
+    fields: Partial<CallKitState>,
+    start: () => Promise<void>,
+  ): Promise<void> {
+    const calling = this.#calling!;
+    this.#safe('beforeCalling', () => this.#callbacks.beforeCalling?.(mediaType));
+    this.store.update({
+      ...fields,
+      mediaType,
+      callStatus: CallStatus.CALLING,
+      self: { ...this.state.self, audio: true, video: mediaType === CallMediaType.VIDEO },
+    });
+    this.#setStatus(dialing);
+    const firstToast = this.#nextToast;
+    try {
+      await this.#prepareMedia(calling);
+      await start();
+    } catch (error) {
+      this.#safe('beforeCalling', () => this.#callbacks.beforeCalling?.(mediaType, error));
+      this.#reset();
+      // The SDK's ERROR event usually toasted it already (while dialing); never twice.
+      const code = codeOf(error);
+      const toasted = this.state.toasts.some(
+        (t) => t.id >= firstToast && t.kind === 'error' && t.code === code,
+      );
+      if (!toasted) this.#toast({ kind: 'error', code });
+      throw error;
+    }
+    await this.#applyCameraDefault(calling);
+  }
+
+  async #prepareMedia(calling: TRTCCalling): Promise<void> {
+    await calling.setVideoQuality(this.state.options.videoResolution);
+  }
+
+  async #applyCameraDefault(calling: TRTCCalling): Promise<void> {
+    if (this.state.mediaType !== CallMediaType.VIDEO || this.state.options.cameraDefaultOn) return;
+    if (this.state.status === STATUS.IDLE) return;
+    await calling.closeCamera();
+    this.store.update((s) => ({ self: { ...s.self, video: false } }));
+  }
+
+  /** The call is up: timer starts, status becomes calling-*. Idempotent. */
+  #connected(): void {
+    const s = this.state;
+    if (s.status === STATUS.IDLE) return;
+    if (s.callStatus !== CallStatus.CONNECTED) {
+      this.#ringtone.stop();
+      this.store.update({
+        callStatus: CallStatus.CONNECTED,
+        connectedAt: Date.now(),
+        self: { ...s.self, video: s.mediaType === CallMediaType.VIDEO && s.self.video !== false },
+      });
+    }
+    this.#setStatus(callingStatus(this.state.isGroup, this.state.mediaType));
+    this.#meter.start((levels) => {
+      this.store.update((s) => ({
+        remotes: s.remotes.map((p) =>
+          levels.has(p.userID) ? { ...p, volume: levels.get(p.userID)! } : p,
+        ),
+      }));
+    });
+    this.#applyLocalView();
+    for (const userID of this.#remoteEls.keys()) this.#applyRemoteView(userID);
+  }
+
+  #changeMediaType(mediaType: CallMediaType): void {
+    this.store.update((s) => ({
+      mediaType,
+      ...(mediaType === CallMediaType.AUDIO
+        ? {
+            self: { ...s.self, video: false },
+            remotes: s.remotes.map((p) => ({ ...p, video: false })),
+          }
+        : {}),
+    }));
+    if (this.state.callStatus === CallStatus.CONNECTED) {
+      this.#setStatus(callingStatus(this.state.isGroup, mediaType));
+    }
+  }
+
+  /**
+   * The one place STATUS changes: refuses transitions the table does not allow, logs prev→next,
+   * calls statusChanged exactly once, and afterCalling when a call is over.
+   */
+  #setStatus(next: Status): void {
+    const prev = this.state.status;
+    if (prev === next) return;
+    if (!ALLOWED[prev].includes(next)) {
+      this.#log.error(`[callkit] refused status change ${prev} -> ${next}`);
+      return;
+    }
+    this.#log.info(`[callkit] status ${prev} -> ${next}`);
+    this.store.update({ status: next });
+    this.#syncRingtone();
+    this.#safe('statusChanged', () =>
+      this.#callbacks.statusChanged?.({ oldStatus: prev, newStatus: next }),
+    );
+    if (next === STATUS.IDLE) this.#safe('afterCalling', () => this.#callbacks.afterCalling?.());
+  }
+
+  /** Back to idle, keeping the user, options and pending toasts. Idempotent. */
+  #reset(): void {
+    if (this.state.status === STATUS.IDLE && this.state.role === CallRole.UNKNOWN) return;
+    this.#ringtone.stop();
+    this.#meter.stop();
+    const prev = this.state.status;
+    // Everything but the status first, so statusChanged listeners see the idle state.
+    this.store.update((s) => ({ ...idleState(s), status: prev }));
+    this.#setStatus(STATUS.IDLE);
+  }
+
+  #syncRingtone(): void {
+    const s = this.state;
+    const rings =
+      (s.status === STATUS.BE_INVITED ||
+        s.status === STATUS.DIALING_C2C ||
+        s.status === STATUS.DIALING_GROUP) &&
+      !s.options.muteMode;
+    if (rings) this.#ringtone.start(s.options.callingBell);
+    else this.#ringtone.stop();
+  }
+
+  /** Whether the ringtone is playing (for tests and the view's mute hint). */
+  get ringing(): boolean {
+    return this.#ringtone.playing;
+  }
+
+  #toast(toast: Omit<Toast, 'id'>): void {
+    const id = this.#nextToast++;
+    this.store.update((s) => ({ toasts: [...s.toasts, { id, ...toast }] }));
+    this.#toastTimers.set(
+      id,
+      setTimeout(() => this.dismissToast(id), TOAST_MS),
+    );
+  }
+
+  #setOption<K extends keyof CallKitState['options']>(
+    key: K,
+    value: CallKitState['options'][K],
+  ): void {
+    this.store.update((s) => ({ options: { ...s.options, [key]: value } }));
+  }
+
+  #updateRemote(userID: string, change: Partial<Participant>, add = false): void {
+    this.store.update((s) => {
+      const exists = s.remotes.some((p) => p.userID === userID);
+      if (!exists && !add) return {};
+      return {
+        remotes: exists
+          ? s.remotes.map((p) => (p.userID === userID ? { ...p, ...change } : p))
+          : [...s.remotes, participant(userID, change)],
+      };
+    });
+  }
+
+  #removeRemote(userID: string): void {
+    if (!this.state.remotes.some((p) => p.userID === userID)) return;
+    this.store.update((s) => ({ remotes: s.remotes.filter((p) => p.userID !== userID) }));
+  }
+
+  /**
+   * A call with more than one other person is a group call, however it began (an invitee of
+   * `inviteUser` only learns of the others as they enter); once a group call, always one.
+   */
+  #regroup(): void {
+    const s = this.state;
+    if (s.isGroup || s.remotes.length < 2) return;
+    this.store.update({ isGroup: true });
+    if (s.callStatus === CallStatus.CONNECTED) {
+      this.#setStatus(callingStatus(true, s.mediaType));
+    }
+  }
+
+  /** A 1:1 call ends with its only peer; a group call ends when the server says so. */
+  #peerGone(userID: string): void {
+    this.#removeRemote(userID);
+    if (!this.state.isGroup) this.#reset();
+  }
+
+  #applyLocalView(): void {
+    const calling = this.#calling;
+    const el = this.#localEl;
+    if (!calling) return;
+    if (!el || this.state.status === STATUS.IDLE) {
+      void calling.stopLocalView().catch(() => {});
+      return;
+    }
+    const userID = this.state.self.userID;
+    void calling.startLocalView({ userID, videoViewDomID: elementID(el) }).catch((error) => {
+      this.#log.warn('[callkit] local view failed', error);
+    });
+  }
+
+  #applyRemoteView(userID: string): void {
+    const calling = this.#calling;
+    if (!calling || this.state.status === STATUS.IDLE) return;
+    const el = this.#remoteEls.get(userID);
+    const view = el
+      ? calling.startRemoteView({ userID, videoViewDomID: elementID(el) })
+      : calling.stopRemoteView({ userID });
+    void view.catch((error) => this.#log.warn('[callkit] remote view failed', error));
+  }
+
+  #safe(name: string, fn: () => void): void {
+    try {
+      fn();
+    } catch (error) {
+      this.#log.error(`[callkit] the app's ${name} callback threw`, error);
+    }
+  }
+
+  async #teardown(): Promise<void> {
+    const calling = this.#calling;
+    this.#reset();
+    for (const timer of this.#toastTimers.values()) clearTimeout(timer);
+    this.#toastTimers.clear();
+    this.#unwire?.();
+    this.#unwire = undefined;
+    this.#calling = undefined;
+    this.#localEl = null;
+    this.#remoteEls.clear();
+    this.store.update((s) => ({ ...idleState(s), toasts: [], self: participant('') }));
+    if (calling) await calling.logout().catch(() => {});
+  }
+
+  /** Subscribes to the SDK's events; returns the unsubscribe. */
+  #wire(calling: TRTCCalling): () => void {
+    const offs: (() => void)[] = [];
+    const on = <K extends keyof typeof handlers>(event: K, fn: (typeof handlers)[K]) => {
+      calling.on(event as never, fn as never);
+      offs.push(() => calling.off(event as never, fn as never));
+    };
+    const handlers = {
+      [EVENT.INVITED]: (e: {
+        sponsor: string;
+        userIDList: string[];
+        isFromGroup: boolean;
+        inviteData: { callType: number };
+      }) => {
+        if (this.state.status !== STATUS.IDLE) return; // the SDK answers busy itself
+        const mediaType = e.inviteData.callType === 1 ? CallMediaType.AUDIO : CallMediaType.VIDEO;
+        const self = this.state.self.userID;
+        const others = e.userIDList.filter((id) => id !== self && id !== e.sponsor);
+        this.#safe('beforeCalling', () => this.#callbacks.beforeCalling?.(mediaType));
+        this.store.update((s) => ({
+          role: CallRole.CALLEE,
+          callStatus: CallStatus.CALLING,
+          mediaType,
+          isGroup: e.isFromGroup || others.length > 0,
+          peerUserID: e.sponsor,
+          self: { ...s.self, audio: true, video: mediaType === CallMediaType.VIDEO },
+          remotes: [
+            participant(e.sponsor, { video: mediaType === CallMediaType.VIDEO }),
+            ...others.map((id) => participant(id, { ringing: true })),
+          ],
+        }));
+        this.#setStatus(STATUS.BE_INVITED);
+      },
+      [EVENT.REJECT]: ({ userID }: { userID: string }) => {
+        if (this.state.role === CallRole.CALLER) this.#toast({ kind: 'rejected', userID });
+        this.#peerGone(userID);
+      },
+      [EVENT.LINE_BUSY]: ({ userID }: { userID: string }) => {
+        this.#toast({ kind: 'busy', userID });
+        this.#peerGone(userID);
+      },
+      [EVENT.NO_RESP]: ({ userIDList, userID }: { userID: string; userIDList: string[] }) => {
+        for (const id of userIDList.length ? userIDList : [userID]) {
+          this.#toast({ kind: 'no-answer', userID: id });
+          this.#peerGone(id);
+        }
+      },
+      [EVENT.CALLING_CANCEL]: ({ sponsor }: { sponsor: string }) => {
+        this.#toast({ kind: 'cancelled', userID: sponsor });
+        this.#reset();
+      },
+      [EVENT.CALLING_TIMEOUT]: () => this.#reset(),
+      [EVENT.USER_ENTER]: ({ userID }: { userID: string }) => {
+        this.#updateRemote(userID, { ringing: false }, true);
+        this.#regroup();
+        if (this.state.status !== STATUS.BE_INVITED) this.#connected();
+        this.#applyRemoteView(userID);
+      },
+      [EVENT.USER_LEAVE]: ({ userID }: { userID: string }) => this.#peerGone(userID),
+      [EVENT.USER_AUDIO_AVAILABLE]: (e: { userID: string; isAudioAvailable: boolean }) =>
+        this.#updateRemote(e.userID, { audio: e.isAudioAvailable }),
+      [EVENT.USER_VIDEO_AVAILABLE]: (e: { userID: string; isVideoAvailable: boolean }) =>
+        this.#updateRemote(e.userID, { video: e.isVideoAvailable }),
+      [EVENT.GROUP_CALL_INVITEE_LIST_UPDATE]: ({ userIDList }: { userIDList: string[] }) => {
+        const ringing = new Set(userIDList);
+        this.store.update((s) => {
+          const known = new Set(s.remotes.map((p) => p.userID));
+          const self = s.self.userID;
+          return {
+            // A ringing tile whose invitee is no longer ringing (and never joined) goes away.
+            remotes: [
+              ...s.remotes.filter((p) => !p.ringing || ringing.has(p.userID)),
+              ...userIDList
+                .filter((id) => !known.has(id) && id !== self)
+                .map((id) => participant(id, { ringing: true })),
+            ],
+          };
+        });
+        this.#regroup();
+      },
+      [EVENT.CALL_TYPE_CHANGED]: ({ callType }: { callType: number }) =>
+        this.#changeMediaType(callType === 1 ? CallMediaType.AUDIO : CallMediaType.VIDEO),
+      [EVENT.CALL_END]: () => this.#reset(),
+      [EVENT.KICKED_OUT]: () => {
+        this.#toast({ kind: 'kicked' });
+        this.#reset();
+        this.#safe('kickedOut', () => this.#callbacks.kickedOut?.());
+      },
+      [EVENT.ERROR]: ({ code }: { code: number }) => {
+        // Failures of the kit's own operations are toasted where they happen; these come from
+        // the call itself (media, connection) while it runs.
+        if (this.state.status !== STATUS.IDLE) this.#toast({ kind: 'error', code });
+      },
+    };
+    for (const [event, fn] of Object.entries(handlers)) {
+      on(event as keyof typeof handlers, fn as never);
+    }
+    return () => offs.splice(0).forEach((off) => off());
+  }
+}
+
+function callingStatus(isGroup: boolean, mediaType: CallMediaType): Status {
+  if (isGroup) {
+    return mediaType === CallMediaType.AUDIO
+      ? STATUS.CALLING_GROUP_AUDIO
+      : STATUS.CALLING_GROUP_VIDEO;
+  }
+  return mediaType === CallMediaType.AUDIO ? STATUS.CALLING_C2C_AUDIO : STATUS.CALLING_C2C_VIDEO;
+}
+
+function checkType(type: unknown): CallMediaType {
+  if (type !== CallMediaType.AUDIO && type !== CallMediaType.VIDEO) {
+    throw CallKitError.invalidArgument('type', '1 (audio) or 2 (video)');
+  }
+  return type;
+}
+
+function checkBool(name: string, value: unknown): boolean {
+  if (typeof value !== 'boolean') throw CallKitError.invalidArgument(name, 'a boolean');
+  return value;
+}
+
+function checkString(name: string, value: unknown): string {
+  if (typeof value !== 'string' || !value) {
+    throw CallKitError.invalidArgument(name, 'a non-empty string');
+  }
+  return value;
+}
+
+function codeOf(error: unknown): number | undefined {
+  const code = (error as { code?: unknown } | null)?.code;
+  return typeof code === 'number' ? code : undefined;
+}
+
+function isElement(value: unknown): value is HTMLElement {
+  return typeof value === 'object' && value !== null && 'id' in value && 'nodeType' in value;
+}
+
+function elementID(el: HTMLElement): string {
+  if (!el.id) el.id = `callkit-view-${nextViewID++}`;
+  return el.id;
+}

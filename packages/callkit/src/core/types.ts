@@ -1,0 +1,99 @@
+/**
+ * The call UI kit's vocabulary, with the values of TUICallKit (web) so apps written for it keep
+ * working: `STATUS` for `statusChanged`, `CallMediaType`, `CallRole`, `CallStatus`.
+ */
+
+/** The kit's call status, reported by `statusChanged({oldStatus, newStatus})`. */
+export const STATUS = {
+  IDLE: 'idle',
+  BE_INVITED: 'be-invited',
+  DIALING_C2C: 'dialing-c2c',
+  DIALING_GROUP: 'dialing-group',
+  CALLING_C2C_AUDIO: 'calling-c2c-audio',
+  CALLING_C2C_VIDEO: 'calling-c2c-video',
+  CALLING_GROUP_AUDIO: 'calling-group-audio',
+  CALLING_GROUP_VIDEO: 'calling-group-video',
+} as const;
+export type Status = (typeof STATUS)[keyof typeof STATUS];
+
+export const CallMediaType = { AUDIO: 1, VIDEO: 2 } as const;
+export type CallMediaType = (typeof CallMediaType)[keyof typeof CallMediaType];
+
+export const CallRole = { UNKNOWN: 'unknown', CALLER: 'caller', CALLEE: 'callee' } as const;
+export type CallRole = (typeof CallRole)[keyof typeof CallRole];
+
+export const CallStatus = { IDLE: 'idle', CALLING: 'calling', CONNECTED: 'connected' } as const;
+export type CallStatus = (typeof CallStatus)[keyof typeof CallStatus];
+
+export type Language = 'en' | 'zh-cn' | 'ja_JP';
+
+/** Buttons `hideFeatureButton` can hide. */
+export const FeatureButton = {
+  Camera: 'camera',
+  Microphone: 'microphone',
+  SwitchCamera: 'switchCamera',
+  InviteUser: 'inviteUser',
+} as const;
+export type FeatureButton = (typeof FeatureButton)[keyof typeof FeatureButton];
+
+/** A person on screen: the local user or a remote one. */
+export interface Participant {
+  userID: string;
+  nickName?: string;
+  avatar?: string;
+  /** Mic on. */
+  audio: boolean;
+  /** Camera on. */
+  video: boolean;
+  /** Speaking level 0..1 from audio levels (for the speaking indicator). */
+  volume: number;
+  /** Still ringing (invited, not joined yet). */
+  ringing: boolean;
+  /** Rough link quality, 0 (unknown) … 5 (excellent). */
+  networkQuality: number;
+}
+
+/** A short message the UI shows and removes by itself. */
+export interface Toast {
+  id: number;
+  kind: 'rejected' | 'busy' | 'no-answer' | 'cancelled' | 'kicked' | 'error';
+  userID?: string;
+  /** Error code for kind 'error'. */
+  code?: number;
+}
+
+/** Everything the kit's views render; produced only by the core, never changed by a view. */
+export interface CallKitState {
+  status: Status;
+  role: CallRole;
+  callStatus: CallStatus;
+  mediaType: CallMediaType;
+  isGroup: boolean;
+  self: Participant;
+  /** Remote people in the call or ringing, in join/invite order. */
+  remotes: Participant[];
+  /** Who calls us (BE_INVITED) or whom we call (1:1 dialing). */
+  peerUserID?: string;
+  /** Epoch ms when the call connected (for the timer). */
+  connectedAt?: number;
+  minimized: boolean;
+  fullScreen: boolean;
+  /** Which view is large in a 1:1 video call. */
+  layout: 'local' | 'remote';
+  language: Language;
+  toasts: Toast[];
+  /** Options set through the API. */
+  options: {
+    floatWindow: boolean;
+    muteMode: boolean;
+    callingBell?: string;
+    hiddenButtons: FeatureButton[];
+    localBackground?: string;
+    remoteBackgrounds: Record<string, string>;
+    cameraDefaultOn: boolean;
+    allowedMinimized: boolean;
+    allowedFullScreen: boolean;
+    videoDisplayMode: 'contain' | 'cover' | 'fill';
+    videoResolution: '480p' | '720p' | '1080p';
+  };
+}

@@ -1,0 +1,38 @@
+/**
+ * @ringline/callkit — a calling UI kit with the API of TUICallKit (web) over a Ringline server.
+ *
+ *   import { TUICallKitServer, STATUS } from '@ringline/callkit';
+ *   await TUICallKitServer.init({ userID, userSig, SDKAppID });
+ *   // <tui-call-kit> renders the calls; TUICallKitServer.call({ userID: 'bob', type: 2 });
+ */
+import { CallKitServer } from './core/CallKitServer.js';
+// Registers <tui-call-kit> (and <ringline-callkit>) rendering TUICallKitServer, as importing
+// TUICallKit does; it reads the shared instance lazily, so this import cycle is safe.
+import './element/index.js';
+
+export { CallKitServer } from './core/CallKitServer.js';
+export type {
+  CallKitCallbacks,
+  CallKitComponentOptions,
+  CallKitServerDeps,
+  ViewAttacher,
+  ViewElements,
+} from './core/CallKitServer.js';
+export { CallKitStore, type StoreListener } from './core/CallKitStore.js';
+export { CallKitError } from './core/errors.js';
+export { TUICallKitElement, RinglineCallKitElement } from './element/index.js';
+export {
+  STATUS,
+  CallMediaType,
+  CallRole,
+  CallStatus,
+  FeatureButton,
+  type Status,
+  type Language,
+  type Participant,
+  type Toast,
+  type CallKitState,
+} from './core/types.js';
+
+/** The one kit of the page, as TUICallKit exports it; `<tui-call-kit>` renders this one. */
+export const TUICallKitServer = new CallKitServer();
