@@ -7,7 +7,6 @@
 import { spawn } from 'node:child_process';
 import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
 import WebSocket from 'ws';
-import { createRequire } from 'node:module';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
@@ -17,58 +16,8 @@ import { silentLogger } from '../log.js';
 import { createSfu, JanusSfu, startJanus, type JanusProcess } from './index.js';
 import { findExecutable } from './janus-process.js';
 import type { SfuAdapter, SubscriberOffer } from './types.js';
+import { wrtc, type Track, type VideoSink } from '../testing/wrtc.js';
 
-// ---- a minimal typing of the wrtc parts used here (its own types need the DOM lib) ----
-
-interface Track {
-  kind: string;
-  stop(): void;
-}
-interface Transceiver {
-  mid: string | null;
-  receiver: { track: Track };
-}
-interface Candidate {
-  candidate: string;
-  sdpMid?: string | null;
-  sdpMLineIndex?: number | null;
-}
-interface PeerConnection {
-  addTransceiver(
-    track: Track,
-    init: {
-      direction: 'sendonly';
-      sendEncodings?: { rid: string; scaleResolutionDownBy: number }[];
-    },
-  ): Transceiver;
-  createOffer(): Promise<{ type: 'offer'; sdp: string }>;
-  createAnswer(): Promise<{ type: 'answer'; sdp: string }>;
-  setLocalDescription(d: { type: string; sdp: string }): Promise<void>;
-  setRemoteDescription(d: { type: string; sdp: string }): Promise<void>;
-  onicecandidate: ((e: { candidate: Candidate | null }) => void) | null;
-  ontrack: ((e: { track: Track; transceiver: Transceiver }) => void) | null;
-  close(): void;
-}
-interface VideoSink {
-  onframe: ((e: { frame: { width: number; height: number } }) => void) | null;
-  stop(): void;
-}
-interface Wrtc {
-  RTCPeerConnection: new (config?: object) => PeerConnection;
-  nonstandard: {
-    RTCVideoSource: new () => {
-      createTrack(): Track;
-      onFrame(f: { width: number; height: number; data: Uint8Array }): void;
-    };
-    RTCAudioSource: new () => {
-      createTrack(): Track;
-      onData(d: { samples: Int16Array; sampleRate: number }): void;
-    };
-    RTCVideoSink: new (track: Track) => VideoSink;
-  };
-}
-
-const wrtc = createRequire(import.meta.url)('@roamhq/wrtc') as Wrtc;
 const inNetns = process.env.RINGLINE_NETNS === '1';
 const iceInterface = process.env.RINGLINE_MEDIA_IFACE;
 const hasJanus = findExecutable('janus') !== undefined;

@@ -5,52 +5,9 @@
  * signalling client, as the browser SDK's would: the test never talks to Janus.
  * Only for use inside the test network namespace (scripts/in-netns.sh).
  */
-import { createRequire } from 'node:module';
 import type { PushOf, TestClient } from './client.js';
 
-// A minimal typing of the wrtc parts used here (its own types need the DOM lib).
-interface Track {
-  kind: string;
-  stop(): void;
-}
-interface Transceiver {
-  mid: string | null;
-}
-interface Candidate {
-  candidate: string;
-  sdpMid?: string | null;
-  sdpMLineIndex?: number | null;
-}
-interface PeerConnection {
-  addTransceiver(track: Track, init: { direction: 'sendonly' }): Transceiver;
-  createOffer(): Promise<{ type: 'offer'; sdp: string }>;
-  createAnswer(): Promise<{ type: 'answer'; sdp: string }>;
-  setLocalDescription(d: { type: string; sdp: string }): Promise<void>;
-  setRemoteDescription(d: { type: string; sdp: string }): Promise<void>;
-  onicecandidate: ((e: { candidate: Candidate | null }) => void) | null;
-  ontrack: ((e: { track: Track; transceiver: Transceiver }) => void) | null;
-  close(): void;
-}
-interface VideoSink {
-  onframe: ((e: { frame: { width: number; height: number } }) => void) | null;
-  stop(): void;
-}
-interface Wrtc {
-  RTCPeerConnection: new (config?: object) => PeerConnection;
-  nonstandard: {
-    RTCVideoSource: new () => {
-      createTrack(): Track;
-      onFrame(f: { width: number; height: number; data: Uint8Array }): void;
-    };
-    RTCAudioSource: new () => {
-      createTrack(): Track;
-      onData(d: { samples: Int16Array; sampleRate: number }): void;
-    };
-    RTCVideoSink: new (track: Track) => VideoSink;
-  };
-}
-
-const wrtc = createRequire(import.meta.url)('@roamhq/wrtc') as Wrtc;
+import { wrtc, type Candidate, type PeerConnection, type Track, type VideoSink } from './wrtc.js';
 
 /** The fields of a wrtc candidate that the protocol carries (its schema is strict). */
 function toWire(c: Candidate | null) {

@@ -1,0 +1,55 @@
+/**
+ * @roamhq/wrtc (libwebrtc for Node) for the server's media tests, with a minimal typing of the
+ * parts they use (its own types need the DOM lib).
+ */
+import { createRequire } from 'node:module';
+
+export interface Track {
+  kind: string;
+  stop(): void;
+}
+export interface Transceiver {
+  mid: string | null;
+  receiver: { track: Track };
+}
+export interface Candidate {
+  candidate: string;
+  sdpMid?: string | null;
+  sdpMLineIndex?: number | null;
+}
+export interface PeerConnection {
+  addTransceiver(
+    track: Track,
+    init: {
+      direction: 'sendonly';
+      sendEncodings?: { rid: string; scaleResolutionDownBy: number }[];
+    },
+  ): Transceiver;
+  createOffer(): Promise<{ type: 'offer'; sdp: string }>;
+  createAnswer(): Promise<{ type: 'answer'; sdp: string }>;
+  setLocalDescription(d: { type: string; sdp: string }): Promise<void>;
+  setRemoteDescription(d: { type: string; sdp: string }): Promise<void>;
+  onicecandidate: ((e: { candidate: Candidate | null }) => void) | null;
+  ontrack: ((e: { track: Track; transceiver: Transceiver }) => void) | null;
+  close(): void;
+}
+export interface VideoSink {
+  onframe: ((e: { frame: { width: number; height: number } }) => void) | null;
+  stop(): void;
+}
+export interface Wrtc {
+  RTCPeerConnection: new (config?: object) => PeerConnection;
+  nonstandard: {
+    RTCVideoSource: new () => {
+      createTrack(): Track;
+      onFrame(f: { width: number; height: number; data: Uint8Array }): void;
+    };
+    RTCAudioSource: new () => {
+      createTrack(): Track;
+      onData(d: { samples: Int16Array; sampleRate: number }): void;
+    };
+    RTCVideoSink: new (track: Track) => VideoSink;
+  };
+}
+
+export const wrtc = createRequire(import.meta.url)('@roamhq/wrtc') as Wrtc;
