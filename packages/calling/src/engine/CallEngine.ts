@@ -254,29 +254,38 @@ export class CallEngine extends TypedEmitter<EngineCallbacks> {
     return this.#dial('groupCall', params);
   }
 
+  /** A new call (dialled or joined) needs an idle engine and a browser that can capture. */
+  #checkCanStart(verb: 'call' | 'join'): void {
+    if (this.state !== CallState.Idle) {
+      throw new CallError(ServerErrorCode.ALREADY_IN_CALL, `cannot ${verb} while ${this.state}`);
+    }
+    const missing = this.#options.media.unsupported({ capture: true });
+    if (missing) throw CallError.webrtcUnsupported(missing);
+  }
+
+  /** Takes the mic (and camera for video) for `ctx`; a preview camera is not sent in audio calls. */
+  async #takeLocalMedia(ctx: CallContext, callType: CallType): Promise<void> {
+    if (callType === CallType.AUDIO) this.#local.stopVideo();
+    await this.#local.acquire(
+      { audio: true, video: callType === CallType.VIDEO },
+      ctx.controller.signal,
+    );
+    ctx.controller.signal.throwIfAborted();
+  }
+
   #dial(operation: string, params: GroupCallParams): Promise<void> {
     return this.#queue.push(operation, async () => {
       const signal = this.#requireLogin(operation);
-      if (this.state !== CallState.Idle) {
-        throw new CallError(ServerErrorCode.ALREADY_IN_CALL, `cannot call while ${this.state}`);
-      }
+      this.#checkCanStart('call');
       if (params.userIDList.includes(this.#userID!)) throw CallError.cannotCallSelf();
-      const missing = this.#options.media.unsupported({ capture: true });
-      if (missing) throw CallError.webrtcUnsupported(missing);
       const ctx = this.#newContext('caller', params.callType, this.#userID!);
       ctx.group = params.userIDList.length > 1 || params.groupID !== undefined;
       if (params.groupID !== undefined) ctx.groupID = params.groupID;
       for (const userID of params.userIDList) ctx.invitees.add(userID);
       this.#current = ctx;
       this.#setState(CallState.Dialing);
-      // A preview camera must not be sent in an audio call.
-      if (params.callType === CallType.AUDIO) this.#local.stopVideo();
       try {
-        await this.#local.acquire(
-          { audio: true, video: params.callType === CallType.VIDEO },
-          ctx.controller.signal,
-        );
-        ctx.controller.signal.throwIfAborted();
+        await this.#takeLocalMedia(ctx, params.callType);
         // Not abortable once sent: the reply carries the ids needed to cancel.
         await signal.request(
           'invite',
@@ -351,24 +360,15 @@ export class CallEngine extends TypedEmitter<EngineCallbacks> {
   join(params: { groupID: string; callType: CallType }): Promise<void> {
     return this.#queue.push('joinInGroupCall', async () => {
       const signal = this.#requireLogin('joinInGroupCall');
-      if (this.state !== CallState.Idle) {
-        throw new CallError(ServerErrorCode.ALREADY_IN_CALL, `cannot join while ${this.state}`);
-      }
-      const missing = this.#options.media.unsupported({ capture: true });
-      if (missing) throw CallError.webrtcUnsupported(missing);
+      this.#checkCanStart('join');
       // Nobody invited us: the sponsor is unknown until someone says otherwise.
       const ctx = this.#newContext('callee', params.callType, '');
       ctx.group = true;
       ctx.groupID = params.groupID;
       this.#current = ctx;
       this.#setState(CallState.Dialing);
-      if (params.callType === CallType.AUDIO) this.#local.stopVideo();
       try {
-        await this.#local.acquire(
-          { audio: true, video: params.callType === CallType.VIDEO },
-          ctx.controller.signal,
-        );
-        ctx.controller.signal.throwIfAborted();
+        await this.#takeLocalMedia(ctx, params.callType);
         await signal.request(
           'join',
           { groupID: params.groupID, callType: params.callType },
