@@ -73,6 +73,11 @@ describe('the call kit: a 3-person group video call', () => {
       (speaking) => speaking.some((id) => id === bob.userID || id === carol.userID),
       { timeoutMs: 10_000, intervalMs: 50 },
     );
+    // Network bars on every tile: through the SFU, bob's kit rates his upload and each other
+    // member's streams (told apart by their mids) from real statistics, excellent or good here.
+    for (const member of [bob, alice, carol]) {
+      await bob.waitForNetworkQuality(member.userID, ['1', '2']);
+    }
     await Promise.all([alice, bob, carol].map((kit) => kit.screenshot('group-grid')));
 
     // Carol hangs up: her kit is idle, the other two keep the call with two tiles.

@@ -211,6 +211,74 @@ export class KitPage {
     return true;
   }
 
+  /** The network bars the kit shows for `userID` (its own in the top bar, others' on their view). */
+  network(userID: string): Locator {
+    return this.page.locator(`[data-testid="callkit-network"][data-user-id="${userID}"]`).first();
+  }
+
+  /** Waits until `userID`'s network bars show one of `levels` (`data-quality`); returns it. */
+  async waitForNetworkQuality(userID: string, levels: string[]): Promise<string> {
+    const wanted = levels.map((level) => `[data-quality="${level}"]`).join(',');
+    try {
+      await this.page
+        .locator(`[data-testid="callkit-network"][data-user-id="${userID}"]:is(${wanted})`)
+        .first()
+        .waitFor({ timeout: UI_TIMEOUT_MS });
+    } catch {
+      throw new Error(
+        `${this.name}: ${userID}'s network quality never became ${levels.join(' or ')}; ` +
+          `it shows ${await this.network(userID).getAttribute('data-quality')}`,
+      );
+    }
+    return (await this.network(userID).getAttribute('data-quality')) ?? '';
+  }
+
+  /** Elements of the kit about `userID` whose speaking indicator is on (or off). */
+  speaking(userID: string, on = true): Locator {
+    return this.page.locator(`[data-user-id="${userID}"][data-speaking="${on}"]`);
+  }
+
+  /**
+   * Starts watching, in the page, whether any speaking indicator of `userID` turns on (a view,
+   * tile or card of theirs; for the page's own user also the mic button). `spokeSinceWatch` says.
+   */
+  async watchSpeaking(userID: string): Promise<void> {
+    const selectors = [`[data-user-id="${userID}"][data-speaking="true"]`];
+    if (userID === this.userID) selectors.push('[data-testid="callkit-mic"][data-speaking="true"]');
+    await this.page.evaluate(
+      ([id, selector]) => {
+        const root = document.querySelector('tui-call-kit')?.shadowRoot;
+        if (!root) throw new Error('no <tui-call-kit> shadow root');
+        const w = window as unknown as {
+          __spoke?: Record<string, { seen: boolean; stop(): void }>;
+        };
+        w.__spoke ??= {};
+        w.__spoke[id]?.stop();
+        const entry = { seen: root.querySelector(selector) !== null, stop: () => {} };
+        // Every change of the kit's DOM is checked, so even a one-frame indicator is seen.
+        const observer = new MutationObserver(() => {
+          if (root.querySelector(selector)) entry.seen = true;
+        });
+        observer.observe(root, { subtree: true, childList: true, attributes: true });
+        entry.stop = () => observer.disconnect();
+        w.__spoke[id] = entry;
+      },
+      [userID, selectors.join(',')] as const,
+    );
+  }
+
+  /** Whether `userID` showed as speaking since `watchSpeaking`; stops watching. */
+  spokeSinceWatch(userID: string): Promise<boolean> {
+    return this.page.evaluate((id) => {
+      const w = window as unknown as { __spoke?: Record<string, { seen: boolean; stop(): void }> };
+      const entry = w.__spoke?.[id];
+      if (!entry) throw new Error(`not watching ${id}`);
+      entry.stop();
+      delete w.__spoke![id];
+      return entry.seen;
+    }, userID);
+  }
+
   /** Waits until the button's aria-label differs from `before` (a toggle was rendered). */
   waitForLabelChange(testid: string, before: string | null): Promise<void> {
     return this.#waitForLabel(testid, before, false);

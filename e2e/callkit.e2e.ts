@@ -6,6 +6,7 @@
  */
 import { afterEach, describe, expect, test } from 'vitest';
 import { expectFramesRising, pollUntil, useRingline } from './harness/index.js';
+import type { Locator } from 'playwright-core';
 import { KitPage, UI_TIMEOUT_MS, openKit, closeKits, userID } from './callkit-harness.js';
 
 const ringline = useRingline();
@@ -13,6 +14,20 @@ const ringline = useRingline();
 afterEach(async (context) => {
   await closeKits(context);
 });
+
+/** Where `locator` is on the page (it must be visible). */
+async function box(
+  locator: Locator,
+): Promise<{ x: number; y: number; width: number; height: number }> {
+  const found = await locator.boundingBox();
+  if (!found) throw new Error(`${locator.toString()} is not visible`);
+  return found;
+}
+
+/** The seconds a call timer's text (`m:ss` or `h:mm:ss`) shows. */
+function seconds(timer: string): number {
+  return timer.split(':').reduce((acc, part) => acc * 60 + Number(part), 0);
+}
 
 /** Alice and Bob on kit pages of their own, both logged in. */
 async function aliceAndBob(bobLanguage?: string): Promise<{ alice: KitPage; bob: KitPage }> {
@@ -51,6 +66,32 @@ describe('the call kit: a 1:1 video call driven by clicks', () => {
     expect(timer).toMatch(/^(\d+:)?\d{1,2}:\d\d$/);
     // The kit's default videoResolution, 480p, is what alice's camera sends.
     expect(await alice.sentVideoSize()).toEqual({ width: 640, height: 480 });
+
+    // Network hints: the SDK's NETWORK_QUALITY (from getStats) leaves "unknown" for each side's
+    // own bars (top bar) and the other's (on their view): on loopback, excellent or good.
+    for (const [kit, other] of [
+      [alice, bob],
+      [bob, alice],
+    ] as const) {
+      for (const who of [kit.userID, other.userID]) {
+        const level = await kit.waitForNetworkQuality(who, ['1', '2']);
+        const label = await kit.network(who).getAttribute('aria-label');
+        expect(label, `${kit.name} about ${who}`).toMatch(
+          /^Network quality \(.+\): (excellent|good)$/,
+        );
+        expect(['1', '2']).toContain(level);
+      }
+    }
+    // Speaking: the fake microphone beeps, and each kit shows its own user speaking on the small
+    // (local) view and around the mic button, from the microphone track it sends.
+    for (const kit of [alice, bob]) {
+      await kit.tid('callkit-small-view').and(kit.speaking(kit.userID)).waitFor({
+        timeout: UI_TIMEOUT_MS,
+      });
+      await kit.page
+        .locator('[data-testid="callkit-mic"][data-speaking="true"]')
+        .waitFor({ timeout: UI_TIMEOUT_MS });
+    }
     await Promise.all([alice.screenshot('c2c-video'), bob.screenshot('c2c-video')]);
 
     // Remote large, local small; a click on the small view swaps them, another swaps back.
@@ -76,6 +117,13 @@ describe('the call kit: a 1:1 video call driven by clicks', () => {
       () => alice.sentTracks('audio'),
       (tracks) => tracks.length > 0 && tracks.every((t) => !t.enabled),
     );
+    // Muted, her own speaking indicator goes off and stays off while the beeping microphone
+    // goes on (two seconds of the call timer, eight meter samples); unmuted, it is back.
+    await alice.speaking(alice.userID, false).first().waitFor({ timeout: UI_TIMEOUT_MS });
+    await alice.watchSpeaking(alice.userID);
+    await alice.waitForTimerPast(seconds(await alice.waitForTimerPast(0)) + 2);
+    expect(await alice.spokeSinceWatch(alice.userID)).toBe(false);
+    expect(await alice.tid('callkit-mic').getAttribute('data-speaking')).toBe('false');
     await alice.tid('callkit-mic').click();
     await alice.waitForLabel('callkit-mic', micLabel);
     await pollUntil(
@@ -83,6 +131,9 @@ describe('the call kit: a 1:1 video call driven by clicks', () => {
       () => alice.sentTracks('audio'),
       (tracks) => tracks.some((t) => t.enabled && t.readyState === 'live'),
     );
+    await alice.tid('callkit-small-view').and(alice.speaking(alice.userID)).waitFor({
+      timeout: UI_TIMEOUT_MS,
+    });
 
     // Camera off: alice sends no live video; on again: bob decodes her frames again.
     const cameraLabel = await alice.tid('callkit-camera').getAttribute('aria-label');
@@ -184,6 +235,21 @@ describe('the call kit: calls that do not connect', () => {
     const toast = alice.page.locator('[data-testid="callkit-toast"][data-kind="rejected"]');
     await toast.waitFor({ state: 'visible', timeout: UI_TIMEOUT_MS });
     expect(await toast.textContent()).toContain(bob.userID);
+    // The kit is idle, yet its toast shows where the call was (64 px below the kit's top edge,
+    // centred on it), not over the page's own header; an app moves it with a CSS property.
+    const header = await box(alice.page.locator('header.topbar'));
+    const kitBox = await box(alice.tid('kit'));
+    let toastBox = await box(toast);
+    expect(toastBox.y).toBeGreaterThanOrEqual(header.y + header.height);
+    expect(Math.abs(toastBox.y - (kitBox.y + 64))).toBeLessThan(2);
+    expect(Math.abs(toastBox.x + toastBox.width / 2 - (kitBox.x + kitBox.width / 2))).toBeLessThan(
+      2,
+    );
+    await alice
+      .tid('kit')
+      .evaluate((kit) => (kit as HTMLElement).style.setProperty('--callkit-toast-offset', '120px'));
+    toastBox = await box(toast);
+    expect(Math.abs(toastBox.y - (kitBox.y + 120))).toBeLessThan(2);
     await alice.screenshot('toast-rejected');
 
     expect(await alice.statusSequence()).toEqual(['idle', 'dialing-c2c', 'idle']);
@@ -239,24 +305,29 @@ describe('the call kit: calls that do not connect', () => {
     expect(await bob.tid('callkit-accept').count()).toBe(0);
   });
 
-  test('calling yourself: beforeCalling reports the error, the kit stays idle', async () => {
+  test('calling yourself: refused before dialing, beforeCalling reports the error', async () => {
     const alice = await openKit(ringline, 'alice');
     await alice.login(userID('alice'));
     await alice.dial(alice.userID, 'video');
-    // beforeCalling twice, as the kit reports a start that failed: first the media type, then
-    // the media type with the server's coded error.
-    await alice.waitForCallback('beforeCalling', 2);
-    const [first, second] = await alice.callbacks('beforeCalling');
-    expect(first?.args).toEqual([2]);
-    expect(second?.args).toEqual([2, expect.objectContaining({ code: 40302 })]);
     const failed = await alice.waitForLog((line) => line.name === 'call() failed');
     expect(failed.args).toEqual([expect.objectContaining({ code: 40302 })]);
+    // The kit checks what it can before the status moves (as TUICallKit validates its
+    // parameters first): no statusChanged at all, beforeCalling once with the media type and the
+    // coded error, no afterCalling (no call began).
+    expect(await alice.callbacks()).toEqual([
+      {
+        kind: 'callback',
+        name: 'beforeCalling',
+        args: [2, expect.objectContaining({ code: 40302 })],
+      },
+    ]);
     await alice.page
       .locator('[data-testid="callkit-toast"][data-kind="error"]')
       .waitFor({ state: 'visible', timeout: UI_TIMEOUT_MS });
-    await alice.waitForCallback('afterCalling');
-    expect(await alice.statusSequence()).toEqual(['idle', 'dialing-c2c', 'idle']);
+    expect(await alice.statusSequence()).toEqual([]);
     expect(await alice.status()).toBe('idle');
+    // Nothing was captured: the camera never opened.
+    expect(await alice.sentTracks('video')).toEqual([]);
     expect(alice.pageErrors()).toEqual([]);
     await alice.screenshot('toast-error');
   });

@@ -320,8 +320,10 @@ class DemoApp {
       sdk.on(name, handler, this);
       this.#unsubscribe.push(() => sdk.off(name, handler, this));
     };
-    // Log first, so an event's line comes before the status change it causes.
+    // Log first, so an event's line comes before the status change it causes. Network-quality
+    // reports come every 2 s of a call and would drown the rest.
     for (const name of Object.values(TRTCCalling.EVENT)) {
+      if (name === TRTCCalling.EVENT.NETWORK_QUALITY) continue;
       listen(name, (payload: unknown) =>
         this.#log.add(name === TRTCCalling.EVENT.ERROR ? 'error' : 'event', name, payload),
       );

@@ -59,6 +59,16 @@ describe('TRTCCalling API surface', () => {
       SDK_READY: 'onSdkReady',
       GROUP_CALL_INVITEE_LIST_UPDATE: 'onGroupCallInviteeListUpdate',
       CALL_TYPE_CHANGED: 'onCallTypeChanged',
+      NETWORK_QUALITY: 'onNetworkQuality',
+    });
+    expect(TRTCCalling.NETWORK_QUALITY).toEqual({
+      UNKNOWN: 0,
+      EXCELLENT: 1,
+      GOOD: 2,
+      POOR: 3,
+      BAD: 4,
+      VERY_BAD: 5,
+      DOWN: 6,
     });
   });
 
@@ -446,6 +456,43 @@ describe('media during a call', () => {
     await expect(alice.calling.setMicMute('yes' as unknown as boolean)).rejects.toMatchObject({
       code: ServerErrorCode.INVALID_FIELD,
     });
+  });
+
+  it('getLocalAudioTrack() is the microphone sent in the call (disabled while muted), null after', async () => {
+    const { alice } = await connected(1);
+    const sent = alice.media.session.localTracks.audio;
+    expect(sent).not.toBeNull();
+    expect(alice.calling.getLocalAudioTrack()).toBe(sent);
+    await alice.calling.setMicMute(true);
+    expect(alice.calling.getLocalAudioTrack()).toMatchObject({ enabled: false });
+    await alice.calling.hangup();
+    expect(alice.calling.getLocalAudioTrack()).toBeNull();
+  });
+
+  it('NETWORK_QUALITY: the session’s levels as {localQuality, remoteQuality} while connected', async () => {
+    const { alice, bob } = await connected(1);
+    // The fake session measures nothing (no media flows): Unknown until it is given levels.
+    const first = await alice.events.next(E.NETWORK_QUALITY);
+    expect(first).toEqual({
+      localQuality: { userID: alice.userID, quality: 0 },
+      remoteQuality: [{ userID: bob.userID, quality: 0 }],
+    });
+    alice.media.session.quality = { local: 2, remote: { [bob.userID]: 4 } };
+    expect(
+      // The next reading after the change (none was under way: readings are 2 s apart).
+      await alice.events.next(E.NETWORK_QUALITY),
+    ).toEqual({
+      localQuality: { userID: alice.userID, quality: 2 },
+      remoteQuality: [{ userID: bob.userID, quality: 4 }],
+    });
+    // Ended: the session is no longer read, and no report follows CALL_END (see the real-media
+    // test for a watch over several intervals).
+    await alice.calling.hangup();
+    const reads = alice.media.session.qualityReads;
+    const reports = alice.events.count(E.NETWORK_QUALITY);
+    await bob.events.next(E.CALL_END);
+    expect(alice.media.session.qualityReads).toBe(reads);
+    expect(alice.events.count(E.NETWORK_QUALITY)).toBe(reports);
   });
 
   it('switchToAudioCall: the peer gets CALL_TYPE_CHANGED and turns its camera off too', async () => {

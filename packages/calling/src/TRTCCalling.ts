@@ -16,6 +16,7 @@ import { TRTCCallingEvent, type TRTCCallingCallbacks } from './events/TRTCCallin
 import { createBrowserBackend } from './media/browserBackend.js';
 import type { DeviceInfo } from './media/LocalMedia.js';
 import type { MediaBackend } from './media/MediaBackend.js';
+import { NetworkQuality } from './media/networkQuality.js';
 import { isVideoQuality, type VideoQuality } from './media/videoQuality.js';
 import type { SignalClientOptions, WebSocketConstructor } from './signal/SignalClient.js';
 import { createLogger, type Logger, type LogLevel } from './util/logger.js';
@@ -44,6 +45,8 @@ export interface TRTCCallingDeps {
   logger?: Logger;
   requestTimeoutMs?: number;
   reconnect?: SignalClientOptions['reconnect'];
+  /** How often NETWORK_QUALITY fires during a call, ms (default 2000). */
+  networkQualityIntervalMs?: number;
 }
 
 /** `1`: audio call, `2`: video call. */
@@ -63,6 +66,16 @@ export default class TRTCCalling {
   static readonly EVENT = TRTCCallingEvent;
   /** Call types, as in trtc-calling-js. */
   static readonly CALL_TYPE = Object.freeze({ AUDIO_CALL: 1, VIDEO_CALL: 2 } as const);
+  /** Ringline extension: the levels of NETWORK_QUALITY, TRTC's `TRTCQuality` scale. */
+  static readonly NETWORK_QUALITY = Object.freeze({
+    UNKNOWN: NetworkQuality.Unknown,
+    EXCELLENT: NetworkQuality.Excellent,
+    GOOD: NetworkQuality.Good,
+    POOR: NetworkQuality.Poor,
+    BAD: NetworkQuality.Bad,
+    VERY_BAD: NetworkQuality.VeryBad,
+    DOWN: NetworkQuality.Down,
+  } as const);
 
   readonly #events: TypedEmitter<TRTCCallingCallbacks>;
   readonly #engine: CallEngine;
@@ -94,6 +107,7 @@ export default class TRTCCalling {
       WebSocket: deps.WebSocket,
       requestTimeoutMs: deps.requestTimeoutMs,
       reconnect: deps.reconnect,
+      networkQualityIntervalMs: deps.networkQualityIntervalMs,
     });
     const doc = (globalThis as { document?: Document }).document;
     this.#views = doc
@@ -315,6 +329,15 @@ export default class TRTCCalling {
     return this.#run(() => this.#engine.switchCallType(CallType.VIDEO));
   }
 
+  /**
+   * Ringline extension: the microphone track the SDK sends, or null when it has none (no call, or
+   * not taken yet). While muted it is the same track, disabled. For meters (a speaking indicator);
+   * the SDK owns it: do not stop it. It changes with `switchDevice` and ends with the call.
+   */
+  getLocalAudioTrack(): MediaStreamTrack | null {
+    return this.#engine.localTrack('audio');
+  }
+
   /** The cameras of this machine. */
   getCameras(): Promise<DeviceInfo[]> {
     return this.#run(() => this.#engine.devices('videoinput'));
@@ -459,6 +482,12 @@ export default class TRTCCalling {
     );
     engine.on(EngineEvent.CallTypeChanged, ({ userID, callType }) =>
       emit(TRTCCallingEvent.CALL_TYPE_CHANGED, { userID, callType }),
+    );
+    engine.on(EngineEvent.NetworkQuality, ({ local, remote }) =>
+      emit(TRTCCallingEvent.NETWORK_QUALITY, {
+        localQuality: { userID: self(), quality: local },
+        remoteQuality: remote,
+      }),
     );
     engine.on(EngineEvent.Error, (error) => this.#report(error));
     engine.on(EngineEvent.RemoteTrack, (userID, track) =>

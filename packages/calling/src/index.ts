@@ -24,8 +24,11 @@ export type {
   ErrorEvent,
   SdkReadyEvent,
   CallTypeChangedEvent,
+  NetworkQualityEvent,
+  QualityInfo,
 } from './events/TRTCCallingEvent.js';
 export type { CallError } from './errors.js';
 export type { DeviceInfo } from './media/LocalMedia.js';
+export type { NetworkQuality } from './media/networkQuality.js';
 export type { VideoQuality } from './media/videoQuality.js';
 export type { LogLevel } from './util/logger.js';

@@ -13,6 +13,7 @@ import { CallError, type MediaKind } from '../errors.js';
 import { TypedEmitter } from '../events/Emitter.js';
 import { LocalMedia, LocalMediaEvent, type DeviceInfo } from '../media/LocalMedia.js';
 import type { MediaBackend } from '../media/MediaBackend.js';
+import { NetworkQuality } from '../media/networkQuality.js';
 import {
   SessionEvent,
   type MediaSession,
@@ -46,6 +47,8 @@ export interface CallEngineOptions {
   WebSocket?: WebSocketConstructor | undefined;
   requestTimeoutMs?: number | undefined;
   reconnect?: SignalClientOptions['reconnect'];
+  /** How often the call's link quality is read and reported, ms (default 2000, as TRTC). */
+  networkQualityIntervalMs?: number | undefined;
 }
 
 /** What `call` needs. */
@@ -96,6 +99,10 @@ interface CallContext {
   /** The other members who joined, with their media state. */
   members: Map<string, { audio: boolean; video: boolean }>;
   session?: MediaSession;
+  /** Reads the session's link quality every interval, from the first session until the end. */
+  qualityTimer?: ReturnType<typeof setInterval>;
+  /** A reading is under way (getStats is async): the next tick does not start another. */
+  readingQuality: boolean;
   /** SDP/ICE that came before the media session existed. */
   early: { from: string; data: SignalData }[];
   ended: boolean;
@@ -105,6 +112,8 @@ interface CallContext {
 const hungUpLocally = CallError.callEnded('hung up');
 // Bound on buffered early SDP/ICE (a well-behaved peer sends a handful).
 const MAX_EARLY_SIGNALS = 256;
+/** TRTC reports network quality every 2 s. */
+const NETWORK_QUALITY_INTERVAL_MS = 2000;
 
 /**
  * The call state machine (idle → dialing | beInvited → connected → idle) over a SignalClient and a
@@ -162,7 +171,7 @@ export class CallEngine extends TypedEmitter<EngineCallbacks> {
     return state === SignalState.Connected || state === SignalState.Reconnecting;
   }
 
-  /** The live local track of `kind`, or null. */
+  /** The live local track of `kind`, or null (the microphone's also while muted: disabled). */
   localTrack(kind: MediaKind): MediaStreamTrack | null {
     return this.#local.track(kind);
   }
@@ -882,7 +891,40 @@ export class CallEngine extends TypedEmitter<EngineCallbacks> {
     });
     for (const [userID, substream] of ctx.layers) session.requestLayer(userID, substream);
     session.start();
+    // One timer per call, whichever session serves it now (a 1:1 call may move to the SFU).
+    if (!ctx.ended) {
+      ctx.qualityTimer ??= setInterval(
+        () => void this.#readQuality(ctx),
+        this.#options.networkQualityIntervalMs ?? NETWORK_QUALITY_INTERVAL_MS,
+      );
+    }
     return session;
+  }
+
+  /** Reports the link quality of `ctx`'s media, while it is connected (never once it ended). */
+  async #readQuality(ctx: CallContext): Promise<void> {
+    const session = ctx.session;
+    if (!session || session.closed || ctx.readingQuality || this.state !== CallState.Connected) {
+      return;
+    }
+    ctx.readingQuality = true;
+    try {
+      const quality = await session.networkQuality();
+      // The call may have ended, or moved to another session, while getStats ran.
+      if (ctx.ended || this.#current !== ctx || ctx.session !== session) return;
+      this.emit(EngineEvent.NetworkQuality, {
+        local: quality.local,
+        remote: [...ctx.members.keys()].map((userID) => ({
+          userID,
+          quality: quality.remote.get(userID) ?? NetworkQuality.Unknown,
+        })),
+      });
+    } catch (error) {
+      // A connection closing under getStats: the next reading (if any) is on the new one.
+      if (!ctx.ended) this.#log.debug('reading the call statistics failed', error);
+    } finally {
+      ctx.readingQuality = false;
+    }
   }
 
   /** The SFU requests of `ctx`'s call, over the current connection. */
@@ -921,6 +963,8 @@ export class CallEngine extends TypedEmitter<EngineCallbacks> {
     if (ctx.ended) return prev;
     ctx.ended = true;
     if (!ctx.controller.signal.aborted) ctx.controller.abort(reason);
+    clearInterval(ctx.qualityTimer);
+    ctx.qualityTimer = undefined;
     ctx.session?.close();
     ctx.early = [];
     if (this.#current !== ctx) return prev;
@@ -1010,6 +1054,7 @@ export class CallEngine extends TypedEmitter<EngineCallbacks> {
       sponsor,
       invitees: new Set(),
       members: new Map(),
+      readingQuality: false,
       early: [],
       ended: false,
     };

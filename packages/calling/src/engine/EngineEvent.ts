@@ -1,5 +1,6 @@
 import type { CallEndReason, CallType, KickReason, PushPayloads } from '@ringline/protocol';
 import type { CallError, MediaKind } from '../errors.js';
+import type { NetworkQuality } from '../media/networkQuality.js';
 import type { CallState } from './CallState.js';
 
 /** What the CallEngine reports to the facade. Each member says when it fires. */
@@ -41,8 +42,19 @@ export enum EngineEvent {
   RemoteTrack = 'remoteTrack',
   /** The local camera or microphone track changed (null: stopped). */
   LocalTrack = 'localTrack',
+  /**
+   * Every ~2 s while connected: the quality of what we send (`local`) and of each member's media
+   * as it reaches us (`remote`), from the media session's statistics.
+   */
+  NetworkQuality = 'networkQuality',
   /** Something failed outside any pending operation (e.g. reconnecting, following a switch). */
   Error = 'error',
+}
+
+/** NetworkQuality payload. */
+export interface NetworkQualityInfo {
+  local: NetworkQuality;
+  remote: { userID: string; quality: NetworkQuality }[];
 }
 
 /** An invitation ringing here. */
@@ -93,5 +105,6 @@ export interface EngineCallbacks {
   [EngineEvent.Kicked]: (info: { reason: KickReason }) => void;
   [EngineEvent.RemoteTrack]: (userID: string, track: MediaStreamTrack) => void;
   [EngineEvent.LocalTrack]: (kind: MediaKind, track: MediaStreamTrack | null) => void;
+  [EngineEvent.NetworkQuality]: (info: NetworkQualityInfo) => void;
   [EngineEvent.Error]: (error: CallError) => void;
 }

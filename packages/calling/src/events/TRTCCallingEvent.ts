@@ -1,4 +1,5 @@
 import type { CallType } from '@ringline/protocol';
+import type { NetworkQuality } from '../media/networkQuality.js';
 
 /**
  * The events of `TRTCCalling`, with exactly the names of trtc-calling-js (`TRTCCalling.EVENT`),
@@ -37,6 +38,11 @@ export enum TRTCCallingEvent {
   GROUP_CALL_INVITEE_LIST_UPDATE = 'onGroupCallInviteeListUpdate',
   /** Ringline extension: the other user switched the call between audio (1) and video (2). */
   CALL_TYPE_CHANGED = 'onCallTypeChanged',
+  /**
+   * Ringline extension, TRTC's `onNetworkQuality`: every ~2 s during a call, the quality (0 unknown,
+   * 1 excellent … 5 very bad, 6 down) of what the local user sends and of each remote user's media.
+   */
+  NETWORK_QUALITY = 'onNetworkQuality',
 }
 
 /** INVITED payload. */
@@ -139,6 +145,24 @@ export interface CallTypeChangedEvent {
   callType: CallType;
 }
 
+/** One user's network quality, as TRTC's `TRTCQualityInfo`. */
+export interface QualityInfo {
+  userID: string;
+  /** 0 unknown, 1 excellent, 2 good, 3 poor, 4 bad, 5 very bad, 6 down (TRTC's scale). */
+  quality: NetworkQuality;
+}
+
+/**
+ * NETWORK_QUALITY payload (Ringline extension, modelled on TRTC's `onNetworkQuality`).
+ * `localQuality`: what the local user sends, as the receiving end reports it (loss, RTT, jitter).
+ * `remoteQuality`: each remote user's media as it arrives here (loss, jitter, and the RTT of the
+ * link it comes over) — measured at this end, not reported by the remote user.
+ */
+export interface NetworkQualityEvent {
+  localQuality: QualityInfo;
+  remoteQuality: QualityInfo[];
+}
+
 /** Listener signature of each TRTCCalling event. */
 export interface TRTCCallingCallbacks {
   [TRTCCallingEvent.INVITED]: (event: InvitedEvent) => void;
@@ -157,4 +181,5 @@ export interface TRTCCallingCallbacks {
   [TRTCCallingEvent.SDK_READY]: (event: SdkReadyEvent) => void;
   [TRTCCallingEvent.GROUP_CALL_INVITEE_LIST_UPDATE]: (event: InviteeListUpdateEvent) => void;
   [TRTCCallingEvent.CALL_TYPE_CHANGED]: (event: CallTypeChangedEvent) => void;
+  [TRTCCallingEvent.NETWORK_QUALITY]: (event: NetworkQualityEvent) => void;
 }

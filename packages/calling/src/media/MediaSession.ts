@@ -2,6 +2,7 @@ import type { IceServer, MediaMode, PushPayloads, SignalData } from '@ringline/p
 import type { TypedEmitter } from '../events/Emitter.js';
 import type { MediaKind } from '../errors.js';
 import type { Logger } from '../util/logger.js';
+import type { NetworkQuality } from './networkQuality.js';
 
 /** Events a media session reports to the engine. */
 export enum SessionEvent {
@@ -48,6 +49,12 @@ export interface SfuSignalling {
   setLayer(userID: string, substream: Substream): Promise<void>;
 }
 
+/** A session's link quality: of what we send, and of what we receive from each member. */
+export interface SessionQuality {
+  local: NetworkQuality;
+  remote: Map<string, NetworkQuality>;
+}
+
 /** What the engine hands a new session. */
 export interface SessionOptions {
   /** `p2p`: straight to the one other member; `sfu`: publish to / subscribe from the SFU. */
@@ -88,6 +95,11 @@ export interface MediaSession {
   handleSfuOffer(offer: SfuOffer): Promise<void>;
   /** SFU: the simulcast layer wanted for `userID`'s video (sent on change); P2P: nothing to do. */
   requestLayer(userID: string, substream: Substream): void;
+  /**
+   * Link quality since the previous call, from getStats(): `local` for what we send, `remote` for
+   * each member whose media we receive (Unknown where nothing is measured yet).
+   */
+  networkQuality(): Promise<SessionQuality>;
   /** Ends all media of the session. Idempotent. */
   close(): void;
 }

@@ -7,8 +7,11 @@ import {
   type MediaSession,
   type SessionCallbacks,
   type SessionOptions,
+  type SessionQuality,
   type SfuOffer,
 } from './MediaSession.js';
+import { NetworkQuality, scoreLink } from './networkQuality.js';
+import { InboundDeltas, downlinkMetrics, isDown, readStats, uplinkMetrics } from './stats.js';
 
 const kinds: readonly MediaKind[] = ['audio', 'video'];
 
@@ -33,6 +36,7 @@ export class P2PSession implements MediaSession {
   #maxVideoBitrate: number;
   #earlyCandidates: RTCIceCandidateInit[] = [];
   #signals: Promise<void> = Promise.resolve();
+  readonly #received = new InboundDeltas();
   readonly #log: Logger;
 
   constructor(
@@ -144,6 +148,22 @@ export class P2PSession implements MediaSession {
   async setMaxVideoBitrate(bps: number): Promise<void> {
     this.#maxVideoBitrate = bps;
     await this.#applyBitrate();
+  }
+
+  /** One connection carries both directions: the peer's reports for ours, our receipt for theirs. */
+  async networkQuality(): Promise<SessionQuality> {
+    const pc = this.#pc;
+    const peer = this.#peer;
+    if (!pc || peer === undefined || this.#closed) {
+      return { local: NetworkQuality.Unknown, remote: new Map() };
+    }
+    const snapshot = readStats(await pc.getStats());
+    const down = isDown(pc.connectionState);
+    const received = this.#received.next(snapshot);
+    return {
+      local: scoreLink(uplinkMetrics(snapshot, down)),
+      remote: new Map([[peer, scoreLink(downlinkMetrics(received, snapshot.pairRtt, down))]]),
+    };
   }
 
   close(): void {

@@ -73,11 +73,14 @@ function ringingAt(m: Member) {
   return waitFor<EngineCallbacks, EngineEvent.Invited>(m.engine, EngineEvent.Invited);
 }
 
-/** `caller` calls the others (video) and each accepts as the invitation arrives. */
-async function groupCall(caller: Member, others: Member[]): Promise<void> {
+/**
+ * `caller` calls the others (video) and each accepts as the invitation arrives; `alsoRing` are
+ * invited too but never answer (a group call of two still goes through the SFU).
+ */
+async function groupCall(caller: Member, others: Member[], alsoRing: string[] = []): Promise<void> {
   const ringing = others.map((m) => ringingAt(m));
   await caller.engine.groupCall({
-    userIDList: others.map((m) => m.userID),
+    userIDList: [...others.map((m) => m.userID), ...alsoRing],
     callType: CallType.VIDEO,
   });
   await Promise.all(ringing);
@@ -123,17 +126,33 @@ describe.skipIf(!canRun)('SfuSession (real media through Janus)', () => {
     expect(alice.media.sessions.map((s) => s.closed)).toEqual([true, false]);
   }, 60_000);
 
+  it('network quality: each member rates what it sends and each other member’s streams', async () => {
+    const [alice, bob] = [await member('alice'), await member('bob')];
+    // Through the SFU although only two answer: a group call with an invitee who never does.
+    await groupCall(alice, [bob], [`absent_${n}`]);
+    for (const [me, other] of [
+      [alice, bob],
+      [bob, alice],
+    ] as const) {
+      // Once the SFU's receiver reports are in and the other's streams flow, both are rated: on
+      // loopback, excellent or good (the mids of the subscriber's streams tell whose they are).
+      const [info] = await waitFor<EngineCallbacks, EngineEvent.NetworkQuality>(
+        me.engine,
+        EngineEvent.NetworkQuality,
+        ({ local, remote }) => local !== 0 && remote.length === 1 && remote[0]!.quality !== 0,
+        20_000,
+      );
+      expect(info.remote.map((r) => r.userID)).toEqual([other.userID]);
+      expect([1, 2]).toContain(info.local);
+      expect([1, 2]).toContain(info.remote[0]!.quality);
+    }
+  }, 40_000);
+
   it('simulcast: the layer asked for decides the size received', async () => {
     const [alice, bob] = [await member('alice'), await member('bob')];
     // 720p, so that libwebrtc sends all three layers (1280, 640 and 320 wide).
     await alice.engine.setVideoQuality('720p');
-    const invited = ringingAt(bob);
-    await alice.engine.groupCall({
-      userIDList: [bob.userID, `absent_${n}`],
-      callType: CallType.VIDEO,
-    });
-    await invited;
-    await bob.engine.accept();
+    await groupCall(alice, [bob], [`absent_${n}`]);
     // Only Alice's video matters here; Bob's camera off spares the CPU.
     await bob.engine.setCamera(false);
     bob.engine.requestLayer(alice.userID, 2);

@@ -7,10 +7,21 @@ import {
   type MediaSession,
   type SessionCallbacks,
   type SessionOptions,
+  type SessionQuality,
   type SfuOffer,
   type SfuSignalling,
   type Substream,
 } from './MediaSession.js';
+import { NetworkQuality, scoreLink } from './networkQuality.js';
+import {
+  InboundDeltas,
+  downlinkMetrics,
+  isDown,
+  readStats,
+  uplinkMetrics,
+  type InboundInterval,
+  type InboundStream,
+} from './stats.js';
 
 type Candidate = { candidate: string; sdpMid?: string | null; sdpMLineIndex?: number | null };
 
@@ -70,6 +81,7 @@ export class SfuSession implements MediaSession {
   // Simulcast layer wanted (by the views) and last sent, per remote user.
   #wantedLayers = new Map<string, Substream>();
   #sentLayers = new Map<string, Substream>();
+  readonly #received = new InboundDeltas();
 
   constructor(
     private readonly options: SessionOptions,
@@ -139,6 +151,44 @@ export class SfuSession implements MediaSession {
   async setMaxVideoBitrate(bps: number): Promise<void> {
     this.#maxVideoBitrate = bps;
     await this.#applyBitrate();
+  }
+
+  /**
+   * `local`: what the SFU reports of our publisher's streams; `remote`: each member's streams as
+   * our subscriber connection receives them from the SFU (their mids tell whose they are).
+   */
+  async networkQuality(): Promise<SessionQuality> {
+    const publisher = this.#publisher;
+    const subscriber = this.#subscriber;
+    const [sent, received] = await Promise.all([publisher?.getStats(), subscriber?.getStats()]);
+    const quality: SessionQuality = { local: NetworkQuality.Unknown, remote: new Map() };
+    if (this.#closed) return quality;
+    if (publisher && sent) {
+      quality.local = scoreLink(uplinkMetrics(readStats(sent), isDown(publisher.connectionState)));
+    }
+    if (subscriber && received) {
+      const snapshot = readStats(received);
+      const down = isDown(subscriber.connectionState);
+      const byUser = new Map<string, InboundInterval[]>();
+      for (const interval of this.#received.next(snapshot)) {
+        const userID = this.#userOf(interval.stream);
+        if (userID !== undefined) byUser.set(userID, [...(byUser.get(userID) ?? []), interval]);
+      }
+      for (const { userID } of this.#announced.values()) {
+        const streams = byUser.get(userID) ?? [];
+        quality.remote.set(userID, scoreLink(downlinkMetrics(streams, snapshot.pairRtt, down)));
+      }
+    }
+    return quality;
+  }
+
+  /** Whose a received stream is: by its mid, or by its track where the browser gives no mid. */
+  #userOf(stream: InboundStream): string | undefined {
+    if (stream.mid !== undefined) return this.#announced.get(stream.mid)?.userID;
+    for (const { userID, track } of this.#announced.values()) {
+      if (track.id === stream.trackIdentifier) return userID;
+    }
+    return undefined;
   }
 
   close(): void {

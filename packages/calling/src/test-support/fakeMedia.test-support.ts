@@ -13,9 +13,11 @@ import {
   type MediaSession,
   type SessionCallbacks,
   type SessionOptions,
+  type SessionQuality,
   type SfuOffer,
   type Substream,
 } from '../media/MediaSession.js';
+import { NetworkQuality } from '../media/networkQuality.js';
 
 let nextTrack = 1;
 
@@ -72,6 +74,16 @@ export class FakeSession implements MediaSession {
   /** SFU: the layer asked for each remote user. */
   readonly layers = new Map<string, Substream>();
   started = 0;
+  /**
+   * What `networkQuality()` reports: no media flows, so nothing is measured (Unknown) unless a test
+   * sets levels to see them travel through the engine and the facade.
+   */
+  quality: { local: NetworkQuality; remote: Record<string, NetworkQuality> } = {
+    local: NetworkQuality.Unknown,
+    remote: {},
+  };
+  /** How many times the engine read the quality. */
+  qualityReads = 0;
   #remoteTracks = new Map<string, FakeTrack>();
 
   constructor(readonly options: SessionOptions) {
@@ -148,6 +160,11 @@ export class FakeSession implements MediaSession {
 
   async setMaxVideoBitrate(bps: number): Promise<void> {
     this.maxVideoBitrate = bps;
+  }
+
+  async networkQuality(): Promise<SessionQuality> {
+    this.qualityReads++;
+    return { local: this.quality.local, remote: new Map(Object.entries(this.quality.remote)) };
   }
 
   close(): void {

@@ -203,21 +203,99 @@ describe('a one-to-one call', () => {
     expect(alice.statuses).toEqual(before);
   });
 
-  it('a call that fails to start goes dialing -> idle with an error toast', async () => {
+  it('calling yourself is refused before dialing: no status change, beforeCalling hears the error', async () => {
     const alice = await user('alice');
     await expect(alice.kit.call({ userID: alice.userID, type: 2 })).rejects.toMatchObject({
       code: ServerErrorCode.CANNOT_CALL_SELF,
     });
-    expect(alice.statuses).toEqual(['idle->dialing-c2c', 'dialing-c2c->idle']);
+    expect(alice.statuses).toEqual([]);
+    // TUICallKit's `beforeCalling(type, error)`, once; no afterCalling, as no call began.
+    expect(alice.callbacks).toEqual([`beforeCalling:2:error ${ServerErrorCode.CANNOT_CALL_SELF}`]);
     expect(alice.kit.state.toasts).toEqual([
       expect.objectContaining({ kind: 'error', code: ServerErrorCode.CANNOT_CALL_SELF }),
     ]);
-    // beforeCalling hears the failure (TUICallKit's `beforeCalling(type, error)`).
+    expect(alice.kit.state).toMatchObject({ status: STATUS.IDLE, role: CallRole.UNKNOWN });
+    // Nothing was captured or sent.
+    expect(alice.media.tracks).toEqual([]);
+    expect(alice.media.sessions).toEqual([]);
+  });
+
+  it('bad arguments are refused the same way, each with its code', async () => {
+    const alice = await user('alice');
+    const refusals: [Parameters<typeof alice.kit.call>[0], number][] = [
+      [{ userID: '', type: 2 }, ServerErrorCode.INVALID_USER_ID],
+      [{ userID: 'not a user id!', type: 1 }, ServerErrorCode.INVALID_USER_ID],
+      [{ userID: 'bob', type: 3 as never }, ServerErrorCode.INVALID_FIELD],
+    ];
+    for (const [params, code] of refusals) {
+      await expect(alice.kit.call(params), JSON.stringify(params)).rejects.toMatchObject({ code });
+    }
+    await expect(
+      alice.kit.groupCall({ userIDList: ['bob', alice.userID], type: 2 }),
+    ).rejects.toMatchObject({ code: ServerErrorCode.CANNOT_CALL_SELF });
+    await expect(alice.kit.groupCall({ userIDList: [], type: 2 })).rejects.toMatchObject({
+      code: ServerErrorCode.INVALID_FIELD,
+    });
+    await expect(alice.kit.joinInGroupCall({ type: 2, groupID: '' })).rejects.toMatchObject({
+      code: ServerErrorCode.INVALID_FIELD,
+    });
+    expect(alice.statuses).toEqual([]);
+    expect(alice.callbacks).toEqual([
+      `beforeCalling:2:error ${ServerErrorCode.INVALID_USER_ID}`,
+      `beforeCalling:1:error ${ServerErrorCode.INVALID_USER_ID}`,
+      `beforeCalling:3:error ${ServerErrorCode.INVALID_FIELD}`,
+      `beforeCalling:2:error ${ServerErrorCode.CANNOT_CALL_SELF}`,
+      `beforeCalling:2:error ${ServerErrorCode.INVALID_FIELD}`,
+      `beforeCalling:2:error ${ServerErrorCode.INVALID_FIELD}`,
+    ]);
+    expect(alice.media.sessions).toEqual([]);
+  });
+
+  it('a failure only the server knows still goes dialing -> idle with an error toast', async () => {
+    const alice = await user('alice');
+    const failure = await alice.kit
+      .groupCall({ userIDList: ['bob', 'carol'], type: 2, groupID: 'nosuchgroup' })
+      .then(
+        () => undefined,
+        (error: unknown) => error as { code: number },
+      );
+    expect(failure?.code).toBeGreaterThan(0);
+    expect(alice.statuses).toEqual(['idle->dialing-group', 'dialing-group->idle']);
     expect(alice.callbacks).toEqual([
       'beforeCalling:2',
-      `beforeCalling:2:error ${ServerErrorCode.CANNOT_CALL_SELF}`,
+      `beforeCalling:2:error ${failure!.code}`,
       'afterCalling',
     ]);
+    expect(alice.kit.state.toasts).toEqual([
+      expect.objectContaining({ kind: 'error', code: failure!.code }),
+    ]);
+  });
+});
+
+describe('network quality and speaking levels', () => {
+  it('NETWORK_QUALITY sets each participant’s networkQuality (self: localQuality)', async () => {
+    const { alice, bob } = await connected();
+    expect(alice.kit.state.self.networkQuality).toBe(0);
+    // The SDK's fake media measures nothing; give its session levels to report.
+    alice.media.session.quality = { local: 1, remote: { [bob.userID]: 3 } };
+    const a = await alice.until(
+      (s) => s.self.networkQuality === 1 && s.remotes[0]?.networkQuality === 3,
+      'network quality 1 (self) and 3 (bob)',
+    );
+    expect(a.remotes).toEqual([expect.objectContaining({ userID: bob.userID, networkQuality: 3 })]);
+    // Bob's kit is untouched: his session measured nothing.
+    expect(bob.kit.state.self.networkQuality).toBe(0);
+    await alice.kit.hangup();
+    expect(alice.kit.state.self.networkQuality).toBe(0);
+  });
+
+  it('muting the microphone drops the own speaking level to 0 at once', async () => {
+    const { alice } = await connected();
+    // No WebAudio in Node, so the meter never runs here; the level is set as a Chromium meter
+    // would have left it (the e2e test checks the real meter).
+    alice.kit.store.update((s) => ({ self: { ...s.self, volume: 0.8 } }));
+    await alice.kit.toggleMic();
+    expect(alice.kit.state.self).toMatchObject({ audio: false, volume: 0 });
   });
 });
 

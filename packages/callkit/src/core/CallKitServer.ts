@@ -1,5 +1,5 @@
 import TRTCCalling, { type TRTCCallingOptions } from '@ringline/calling';
-import { ServerErrorCode } from '@ringline/protocol';
+import { ServerErrorCode, USER_ID_PATTERN } from '@ringline/protocol';
 import { CallKitError } from './errors.js';
 import { CallKitStore } from './CallKitStore.js';
 import { idleState, participant } from './initialState.js';
@@ -110,6 +110,7 @@ const RESOLUTIONS = ['480p', '720p', '1080p'] as const;
 const DISPLAY_MODES = ['contain', 'cover', 'fill'] as const;
 /** How long a toast stays unless the view dismisses it earlier. */
 const TOAST_MS = 4000;
+const userIdPattern = new RegExp(USER_ID_PATTERN);
 
 let nextViewID = 1;
 
@@ -193,10 +194,7 @@ export class CallKitServer {
     return this.#serial(async () => {
       const calling = this.#requireIdle('call');
       const { userID, type, timeout, offlinePushInfo } = params ?? ({} as Record<string, never>);
-      if (typeof userID !== 'string' || !userID) {
-        throw CallKitError.invalidArgument('userID', 'a non-empty string');
-      }
-      const mediaType = checkType(type);
+      const mediaType = this.#checkArguments(type, () => this.#checkInvitees([userID]));
       await this.#startCalling(
         mediaType,
         STATUS.DIALING_C2C,
@@ -230,11 +228,13 @@ export class CallKitServer {
       const calling = this.#requireIdle('groupCall');
       const { userIDList, type, groupID, timeout, offlinePushInfo } =
         params ?? ({} as Record<string, never>);
-      if (!Array.isArray(userIDList) || userIDList.length === 0) {
-        throw CallKitError.invalidArgument('userIDList', 'a non-empty array of user IDs');
-      }
-      const mediaType = checkType(type);
-      const invitees = [...new Set(userIDList.map(String))];
+      const mediaType = this.#checkArguments(type, () => {
+        if (!Array.isArray(userIDList) || userIDList.length === 0) {
+          throw CallKitError.invalidArgument('userIDList', 'a non-empty array of user IDs');
+        }
+        this.#checkInvitees(userIDList);
+      });
+      const invitees = [...new Set(userIDList)];
       await this.#startCalling(
         mediaType,
         STATUS.DIALING_GROUP,
@@ -285,11 +285,12 @@ export class CallKitServer {
   joinInGroupCall(params: { type: CallMediaType; groupID: string }): Promise<void> {
     return this.#serial(async () => {
       const calling = this.#requireIdle('joinInGroupCall');
-      const mediaType = checkType(params?.type);
-      const groupID = params.groupID;
-      if (typeof groupID !== 'string' || !groupID) {
-        throw CallKitError.invalidArgument('groupID', 'a non-empty string');
-      }
+      const groupID = params?.groupID;
+      const mediaType = this.#checkArguments(params?.type, () => {
+        if (typeof groupID !== 'string' || !groupID) {
+          throw CallKitError.invalidArgument('groupID', 'a non-empty string');
+        }
+      });
       this.#safe('beforeCalling', () => this.#callbacks.beforeCalling?.(mediaType));
       try {
         await this.#prepareMedia(calling);
@@ -461,7 +462,8 @@ export class CallKitServer {
       const calling = this.#require('toggleMic');
       const on = !this.state.self.audio;
       await calling.setMicMute(!on);
-      this.store.update((s) => ({ self: { ...s.self, audio: on } }));
+      // Muted, the own level is 0 at once (the meter stops reading the microphone meanwhile).
+      this.store.update((s) => ({ self: { ...s.self, audio: on, ...(on ? {} : { volume: 0 }) } }));
     });
   }
 
@@ -577,6 +579,35 @@ export class CallKitServer {
     return calling;
   }
 
+  /**
+   * The argument checks the kit can make itself (`check`, then the media type), before the status
+   * moves, as TUICallKit validates its parameters first: a call refused here never shows dialing.
+   * beforeCalling(type, error) and an error toast report it; failures only the server can know
+   * (busy, no such group...) take the dialing → idle path of `#startCalling`.
+   */
+  #checkArguments(type: unknown, check: () => void): CallMediaType {
+    try {
+      check();
+      return checkType(type);
+    } catch (error) {
+      this.#safe('beforeCalling', () =>
+        this.#callbacks.beforeCalling?.(type as CallMediaType, error),
+      );
+      this.#toast({ kind: 'error', code: codeOf(error) });
+      throw error;
+    }
+  }
+
+  /** Every invitee is a valid user ID, and none is the logged-in user. */
+  #checkInvitees(userIDs: unknown[]): void {
+    for (const userID of userIDs) {
+      if (typeof userID !== 'string' || !userIdPattern.test(userID)) {
+        throw CallKitError.invalidUserID(userID);
+      }
+      if (userID === this.state.self.userID) throw CallKitError.cannotCallSelf();
+    }
+  }
+
   /** Caller side: beforeCalling, show dialing, then ring; a failure goes back to idle. */
   async #startCalling(
     mediaType: CallMediaType,
@@ -635,13 +666,18 @@ export class CallKitServer {
       });
     }
     this.#setStatus(callingStatus(this.state.isGroup, this.state.mediaType));
-    this.#meter.start((levels) => {
-      this.store.update((s) => ({
-        remotes: s.remotes.map((p) =>
-          levels.has(p.userID) ? { ...p, volume: levels.get(p.userID)! } : p,
-        ),
-      }));
-    });
+    this.#meter.start(
+      ({ remote, self }) => {
+        this.store.update((s) => ({
+          ...(self !== undefined ? { self: { ...s.self, volume: self } } : {}),
+          remotes: s.remotes.map((p) =>
+            remote.has(p.userID) ? { ...p, volume: remote.get(p.userID)! } : p,
+          ),
+        }));
+      },
+      // The own level only while the mic is on: muted, nothing is metered and it reads 0.
+      () => (this.state.self.audio ? (this.#calling?.getLocalAudioTrack() ?? null) : null),
+    );
     this.#applyLocalView();
     for (const userID of this.#remoteEls.keys()) this.#applyRemoteView(userID);
   }
@@ -752,6 +788,24 @@ export class CallKitServer {
     if (s.callStatus === CallStatus.CONNECTED) {
       this.#setStatus(callingStatus(true, s.mediaType));
     }
+  }
+
+  /** The SDK's latest NETWORK_QUALITY onto the participants; nothing changes for equal levels. */
+  #applyNetworkQuality(local: number, remote: { userID: string; quality: number }[]): void {
+    const s = this.state;
+    if (s.status === STATUS.IDLE) return;
+    const levels = new Map(remote.map((r) => [r.userID, r.quality]));
+    const moved = (p: Participant, level: number | undefined) =>
+      level !== undefined && level !== p.networkQuality;
+    const selfMoved = moved(s.self, local);
+    if (!selfMoved && !s.remotes.some((p) => moved(p, levels.get(p.userID)))) return;
+    this.store.update((state) => ({
+      self: selfMoved ? { ...state.self, networkQuality: local } : state.self,
+      remotes: state.remotes.map((p) => {
+        const level = levels.get(p.userID);
+        return moved(p, level) ? { ...p, networkQuality: level! } : p;
+      }),
+    }));
   }
 
   /** A 1:1 call ends with its only peer; a group call ends when the server says so. */
@@ -888,6 +942,10 @@ export class CallKitServer {
       },
       [EVENT.CALL_TYPE_CHANGED]: ({ callType }: { callType: number }) =>
         this.#changeMediaType(callType === 1 ? CallMediaType.AUDIO : CallMediaType.VIDEO),
+      [EVENT.NETWORK_QUALITY]: (e: {
+        localQuality: { userID: string; quality: number };
+        remoteQuality: { userID: string; quality: number }[];
+      }) => this.#applyNetworkQuality(e.localQuality.quality, e.remoteQuality),
       [EVENT.CALL_END]: () => this.#reset(),
       [EVENT.KICKED_OUT]: () => {
         this.#toast({ kind: 'kicked' });

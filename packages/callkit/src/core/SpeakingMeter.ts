@@ -1,8 +1,9 @@
 /**
- * Speaking levels of remote users, for the speaking indicator: an AudioContext analyser on each
- * remote audio stream. The SDK plays every remote user's audio through one hidden
- * `<audio data-ringline="remote-audio" data-user-id="…">`, so the meter reads the streams there
- * (no SDK change needed). Without a document or WebAudio (Node) it reports nothing.
+ * Speaking levels for the speaking indicator: an AudioContext analyser on each remote audio stream
+ * and on the local microphone. The SDK plays every remote user's audio through one hidden
+ * `<audio data-ringline="remote-audio" data-user-id="…">`, so the meter reads the streams there;
+ * the microphone is the track the SDK sends (`getLocalAudioTrack()`). Without a document or
+ * WebAudio (Node) it reports nothing.
  */
 const SAMPLE_MS = 250;
 /** Samples the analyser keeps (a power of two, covering more than SAMPLE_MS at 48 kHz). */
@@ -13,28 +14,53 @@ const CHUNK = 1024;
 const STEP = 0.05;
 
 interface Probe {
-  stream: MediaStream;
+  /** What the probe listens to: a remote `<audio>`'s stream, or the microphone track. */
+  input: MediaStream | MediaStreamTrack;
   source: MediaStreamAudioSourceNode;
   analyser: AnalyserNode;
   data: Uint8Array<ArrayBuffer>;
   level: number;
 }
 
+/** Levels that moved since the previous sample (0..1); `self` is absent when it did not. */
+export interface LevelChanges {
+  remote: Map<string, number>;
+  self?: number;
+}
+
+// The local probe's key: never a user ID (those are non-empty).
+const SELF = '';
+
 export class SpeakingMeter {
   #context: AudioContext | undefined;
   #timer: ReturnType<typeof setInterval> | undefined;
   readonly #probes = new Map<string, Probe>();
 
-  /** Samples every 250 ms, calling `onLevels` with the users whose level moved (0..1). */
-  start(onLevels: (levels: Map<string, number>) => void): void {
-    const g = globalThis as { document?: Document; AudioContext?: typeof AudioContext };
+  /**
+   * Samples every 250 ms, calling `onLevels` with the levels that moved. `microphone` gives the
+   * local track to meter now, or null (muted, none): the own level then drops to 0 and the track
+   * is not metered at all.
+   */
+  start(
+    onLevels: (changes: LevelChanges) => void,
+    microphone: () => MediaStreamTrack | null = () => null,
+  ): void {
+    const g = globalThis as {
+      document?: Document;
+      AudioContext?: typeof AudioContext;
+      MediaStream?: typeof MediaStream;
+    };
     if (this.#timer !== undefined || !g.document || !g.AudioContext) return;
     const AudioContextClass = g.AudioContext;
     const doc = g.document;
     this.#timer = setInterval(() => {
       try {
         this.#context ??= new AudioContextClass();
-        onLevels(this.#sample(doc, this.#context));
+        const remote = this.#sampleRemote(doc, this.#context);
+        const changes: LevelChanges = { remote };
+        const self = this.#sampleLocal(this.#context, microphone(), g.MediaStream);
+        if (self !== undefined) changes.self = self;
+        if (remote.size > 0 || changes.self !== undefined) onLevels(changes);
       } catch {
         // WebAudio unavailable for this page: no speaking indicator, the call goes on.
       }
@@ -50,7 +76,52 @@ export class SpeakingMeter {
     this.#context = undefined;
   }
 
-  #sample(doc: Document, context: AudioContext): Map<string, number> {
+  /** The microphone's level if it moved; a probe follows the track (device switches). */
+  #sampleLocal(
+    context: AudioContext,
+    track: MediaStreamTrack | null,
+    MediaStreamClass: typeof MediaStream | undefined,
+  ): number | undefined {
+    let probe = this.#probes.get(SELF);
+    const live = track && track.readyState === 'live' && track.enabled ? track : null;
+    if (!live || !MediaStreamClass) {
+      // Muted or no microphone: nothing is metered, and the level reads 0 at once.
+      if (!probe) return undefined;
+      probe.source.disconnect();
+      this.#probes.delete(SELF);
+      return probe.level === 0 ? undefined : 0;
+    }
+    if (!probe || probe.input !== live) {
+      const previous = probe?.level ?? 0;
+      probe?.source.disconnect();
+      probe = this.#probe(context, live, new MediaStreamClass([live]));
+      probe.level = previous;
+      this.#probes.set(SELF, probe);
+    }
+    return this.#measure(probe);
+  }
+
+  #probe(context: AudioContext, input: MediaStream | MediaStreamTrack, stream: MediaStream): Probe {
+    const source = context.createMediaStreamSource(stream);
+    const analyser = context.createAnalyser();
+    // The analyser keeps the last WINDOW samples (≈340 ms at 48 kHz), more than one sampling
+    // period, so every sample sees all the sound since the previous one.
+    analyser.fftSize = WINDOW;
+    source.connect(analyser); // not to the destination: nothing here is for playing
+    return { input, source, analyser, data: new Uint8Array(analyser.fftSize), level: 0 };
+  }
+
+  /** The probe's new level when it moved by a step (or fell to silence), else undefined. */
+  #measure(probe: Probe): number | undefined {
+    const level = rms(probe);
+    if (Math.abs(level - probe.level) < STEP && !(level === 0 && probe.level !== 0)) {
+      return undefined;
+    }
+    probe.level = level;
+    return level;
+  }
+
+  #sampleRemote(doc: Document, context: AudioContext): Map<string, number> {
     const changed = new Map<string, number>();
     const seen = new Set<string>();
     const elements = doc.querySelectorAll<HTMLAudioElement>('audio[data-ringline="remote-audio"]');
@@ -60,31 +131,16 @@ export class SpeakingMeter {
       if (!userID || !stream || stream.getAudioTracks().length === 0) continue;
       seen.add(userID);
       let probe = this.#probes.get(userID);
-      if (!probe || probe.stream !== stream) {
+      if (!probe || probe.input !== stream) {
         probe?.source.disconnect();
-        const source = context.createMediaStreamSource(stream);
-        const analyser = context.createAnalyser();
-        // The analyser keeps the last WINDOW samples (≈340 ms at 48 kHz), more than one sampling
-        // period, so every sample sees all the sound since the previous one.
-        analyser.fftSize = WINDOW;
-        source.connect(analyser); // not to the destination: the <audio> already plays it
-        probe = {
-          stream,
-          source,
-          analyser,
-          data: new Uint8Array(analyser.fftSize),
-          level: 0,
-        };
+        probe = this.#probe(context, stream, stream);
         this.#probes.set(userID, probe);
       }
-      const level = rms(probe);
-      if (Math.abs(level - probe.level) >= STEP || (level === 0 && probe.level !== 0)) {
-        probe.level = level;
-        changed.set(userID, level);
-      }
+      const level = this.#measure(probe);
+      if (level !== undefined) changed.set(userID, level);
     }
     for (const [userID, probe] of this.#probes) {
-      if (seen.has(userID)) continue;
+      if (userID === SELF || seen.has(userID)) continue;
       probe.source.disconnect();
       this.#probes.delete(userID);
     }

@@ -15,6 +15,19 @@ export class CallKitError extends Error {
     return new CallKitError(ServerErrorCode.INVALID_FIELD, `${name} must be ${expected}`);
   }
 
+  /** 40004: a user ID that the server would refuse (letters, digits, `_` and `-`, 1 to 32). */
+  static invalidUserID(userID: unknown): CallKitError {
+    return new CallKitError(
+      ServerErrorCode.INVALID_USER_ID,
+      `${JSON.stringify(userID)} is not a valid user ID (1-32 of A-Z a-z 0-9 _ -)`,
+    );
+  }
+
+  /** 40302: the logged-in user is among the users to call. */
+  static cannotCallSelf(): CallKitError {
+    return new CallKitError(ServerErrorCode.CANNOT_CALL_SELF, 'you cannot call yourself');
+  }
+
   /** 40100: an API that needs `init` was called before it (or after `destroyed`). */
   static notInitialized(method: string): CallKitError {
     return new CallKitError(

@@ -49,7 +49,10 @@ export interface Participant {
   volume: number;
   /** Still ringing (invited, not joined yet). */
   ringing: boolean;
-  /** Rough link quality, 0 (unknown) … 5 (excellent). */
+  /**
+   * Network quality on TRTC's scale: 0 unknown, 1 excellent, 2 good, 3 poor, 4 bad, 5 very bad,
+   * 6 down (the SDK's NETWORK_QUALITY; for the local user, what it sends).
+   */
   networkQuality: number;
 }
 

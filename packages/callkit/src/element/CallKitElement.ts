@@ -14,6 +14,7 @@ import {
 } from '../core/types.js';
 import { STRINGS, formatDuration, toastText, translate, type Strings } from '../i18n/index.js';
 import { icons } from './icons.js';
+import { NETWORK_BARS, networkLook } from './network.js';
 import type {
   CallKitCallbacks,
   CallKitComponentOptions,
@@ -188,6 +189,7 @@ export class TUICallKitElement extends LitElement {
     const state = this.#state;
     if (!state) return;
     if (this.getAttribute('status') !== state.status) this.setAttribute('status', state.status);
+    this.#anchorToasts(state);
     this.#syncTimer(state);
     this.#syncFullScreen(state);
     this.#applyDisplayMode(state);
@@ -253,6 +255,33 @@ export class TUICallKitElement extends LitElement {
   #slot(key: string): TemplateResult | typeof nothing {
     const view = this.#views.get(key);
     return view ? html`<slot name=${view.slot}></slot>` : nothing;
+  }
+
+  // ---- toasts ----------------------------------------------------------------------------------
+
+  /** Toasts leave the kit's box when it shows no call (idle) or covers the screen (full screen). */
+  #toastsDetached(state: CallKitState): boolean {
+    return state.status === STATUS.IDLE || (state.fullScreen && !state.minimized);
+  }
+
+  /**
+   * Detached toasts are fixed at the kit's place on screen (its top edge and middle, where the call
+   * was), kept inside the viewport if the kit has scrolled away; in full screen, at the top.
+   */
+  #anchorToasts(state: CallKitState): void {
+    const toasts = this.renderRoot.querySelector<HTMLElement>('.toasts');
+    if (!toasts) return;
+    if (!this.#toastsDetached(state) || state.toasts.length === 0 || state.fullScreen) {
+      toasts.style.removeProperty('--rl-anchor-top');
+      toasts.style.removeProperty('--rl-anchor-x');
+      return;
+    }
+    const rect = this.getBoundingClientRect();
+    const half = Math.min(window.innerWidth * 0.46, 210);
+    const top = clamp(rect.top, 0, Math.max(0, window.innerHeight - 160));
+    const x = clamp(rect.left + rect.width / 2, half, window.innerWidth - half);
+    toasts.style.setProperty('--rl-anchor-top', `${Math.round(top)}px`);
+    toasts.style.setProperty('--rl-anchor-x', `${Math.round(x)}px`);
   }
 
   // ---- timer, full screen ---------------------------------------------------------------------
@@ -456,7 +485,7 @@ export class TUICallKitElement extends LitElement {
     return html`
       <div class="topbar">
         ${calling ? this.#renderTimer(state, s) : nothing}
-        ${calling ? this.#renderNetwork(state.self.networkQuality, s) : nothing}
+        ${calling ? this.#renderNetwork(state.self, s, true) : nothing}
         <span class="spacer"></span>
         ${
           o.allowedMinimized && o.floatWindow
@@ -500,19 +529,27 @@ export class TUICallKitElement extends LitElement {
     >`;
   }
 
-  #renderNetwork(quality: number, s: Strings): TemplateResult {
-    const level = Math.max(0, Math.min(5, Math.round(quality)));
-    const label = `${s.network}: ${s.networkLevels[level] ?? ''}`;
+  /** Network bars for `person` (TRTC's levels: 0 unknown, 1 excellent … 5 very bad, 6 down). */
+  #renderNetwork(person: Participant, s: Strings, isSelf: boolean): TemplateResult {
+    const { level, bars, tone } = networkLook(person.networkQuality);
+    const who = isSelf ? s.you : nameOf(person);
+    const label = `${s.network} (${who}): ${s.networkLevels[level] ?? ''}`;
     return html`<span
-      class="net ${level > 0 && level <= 2 ? 'poor' : ''}"
+      class="net ${tone}"
       role="img"
       aria-label=${label}
       title=${label}
       data-testid="callkit-network"
+      data-user-id=${person.userID}
       data-quality=${level}
     >
-      ${[1, 2, 3, 4, 5].map(
-        (bar) => html`<span class=${bar <= level ? 'on' : ''} style="height:${bar * 20}%"></span>`,
+      ${Array.from(
+        { length: NETWORK_BARS },
+        (_, i) =>
+          html`<span
+            class=${i < bars ? 'on' : ''}
+            style="height:${((i + 1) * 100) / NETWORK_BARS}%"
+          ></span>`,
       )}
     </span>`;
   }
@@ -534,8 +571,10 @@ export class TUICallKitElement extends LitElement {
         `;
       case STATUS.CALLING_C2C_VIDEO:
         return this.#renderOneToOne(state, s);
-      case STATUS.CALLING_C2C_AUDIO:
-        return this.#renderPerson(state, s, this.#peerParticipant(state), s.connected, false);
+      case STATUS.CALLING_C2C_AUDIO: {
+        const peer = this.#peerParticipant(state);
+        return this.#renderPerson(state, s, peer, s.connected, false, true);
+      }
       default:
         return this.#renderGrid(state, s);
     }
@@ -546,17 +585,26 @@ export class TUICallKitElement extends LitElement {
     return state.mediaType === CallMediaType.VIDEO ? s.invitesVideo : s.invitesAudio;
   }
 
+  /** A person card; `inCall` adds their speaking ring and network bars. */
   #renderPerson(
     _state: CallKitState,
-    _s: Strings,
+    s: Strings,
     person: Participant,
     sub: string,
     pulse: boolean,
+    inCall = false,
   ): TemplateResult {
-    return html`<div class="person">
+    const speaking = inCall && isSpeaking(person);
+    return html`<div
+      class="person ${speaking ? 'speaking' : ''}"
+      data-testid="callkit-person"
+      data-user-id=${person.userID}
+      data-speaking=${speaking ? 'true' : 'false'}
+    >
       ${this.#avatar(person, false, pulse)}
       <div class="name">${nameOf(person)}</div>
       <div class="sub">${sub}</div>
+      ${inCall ? this.#renderNetwork(person, s, false) : nothing}
     </div>`;
   }
 
@@ -591,25 +639,34 @@ export class TUICallKitElement extends LitElement {
         </div>`
       : nothing;
     const name = isLocal ? s.you : nameOf(person);
+    const speaking = isSpeaking(person);
+    // The remote's name and network bars on their view (the own bars are in the top bar).
+    const badge = isLocal
+      ? nothing
+      : html`<span class="badge">
+          <span class="nm">${name}</span>${this.#renderNetwork(person, s, false)}
+        </span>`;
     if (size === 'small') {
       return html`<button
-        class="view small"
-        aria-label="${s.swapViews} (${name})"
+        class="view small ${speaking ? 'speaking' : ''}"
+        aria-label="${s.swapViews} (${name}${speaking ? `, ${s.speaking}` : ''})"
         data-testid="callkit-small-view"
         data-user-id=${person.userID}
+        data-speaking=${speaking ? 'true' : 'false'}
         @click=${() => this.#act(() => this.#active?.swapLayout())}
       >
-        ${this.#slot(key)} ${off}
+        ${this.#slot(key)} ${off} ${badge}
       </button>`;
     }
     return html`<div
-      class="view large"
+      class="view large ${speaking ? 'speaking' : ''}"
       role="img"
-      aria-label=${name}
+      aria-label=${speaking ? `${name}, ${s.speaking}` : name}
       data-testid="callkit-large-view"
       data-user-id=${person.userID}
+      data-speaking=${speaking ? 'true' : 'false'}
     >
-      ${this.#slot(key)} ${off}
+      ${this.#slot(key)} ${off} ${badge}
     </div>`;
   }
 
@@ -621,7 +678,7 @@ export class TUICallKitElement extends LitElement {
       ${people.map((person, index) => {
         const isSelf = index === 0;
         const key = isSelf ? 'local' : 'remote:' + person.userID;
-        const speaking = person.volume > SPEAKING_LEVEL && !person.ringing;
+        const speaking = isSpeaking(person);
         const name = isSelf ? `${nameOf(person)} (${s.you})` : nameOf(person);
         const states = [
           person.ringing ? s.ringing : '',
@@ -652,6 +709,7 @@ export class TUICallKitElement extends LitElement {
                 ? html`<span class="state" title=${s.cameraIsOff}>${icons.cameraOff}</span>`
                 : nothing
             }
+            ${person.ringing ? nothing : this.#renderNetwork(person, s, isSelf)}
           </div>
         </div>`;
       })}
@@ -679,7 +737,9 @@ export class TUICallKitElement extends LitElement {
               self.audio ? s.micOn : s.micOff,
               self.audio ? icons.mic : icons.micOff,
               () => this.#active?.toggleMic(),
-              self.audio ? '' : 'off',
+              // The ring around the mic tells the user they are heard.
+              self.audio ? (isSpeaking(self) ? 'speaking' : '') : 'off',
+              { speaking: isSpeaking(self) },
             )
       }
       ${
@@ -731,11 +791,13 @@ export class TUICallKitElement extends LitElement {
     icon: TemplateResult,
     action: () => unknown,
     kind = '',
+    data: { speaking?: boolean } = {},
   ): TemplateResult {
     return html`<button
       class="ctl ${kind}"
       data-testid=${testid}
       aria-label=${label}
+      data-speaking=${data.speaking === undefined ? nothing : String(data.speaking)}
       @click=${() => this.#act(action)}
     >
       <span class="disc">${icon}</span><span aria-hidden="true">${label}</span>
@@ -810,8 +872,19 @@ export class TUICallKitElement extends LitElement {
     </div>`;
   }
 
+  /**
+   * Toasts sit in the kit's area while it shows a call (under its top bar, so they never cover the
+   * page's own header). Once the kit has collapsed to idle — or in CSS-only full screen — they are
+   * fixed to the viewport where the kit is (see `#anchorToasts`), so a "declined" or "busy" stays
+   * visible. `--callkit-toast-offset` (default 64px) sets how far below the kit's top edge.
+   */
   #renderToasts(state: CallKitState, _s: Strings): TemplateResult {
-    return html`<div class="toasts" role="status" aria-live="polite">
+    return html`<div
+      class="toasts ${this.#toastsDetached(state) ? 'detached' : ''}"
+      data-testid="callkit-toasts"
+      role="status"
+      aria-live="polite"
+    >
       ${state.toasts.map(
         (toast) =>
           html`<div class="toast" data-testid="callkit-toast" data-kind=${toast.kind}>
@@ -856,6 +929,11 @@ export class TUICallKitElement extends LitElement {
   }
 }
 
+/** Whether `person`'s speaking indicator is on: loud enough, and in the call (not ringing). */
+function isSpeaking(person: Participant): boolean {
+  return person.volume > SPEAKING_LEVEL && !person.ringing && person.audio;
+}
+
 function nameOf(person: Participant): string {
   return person.nickName || person.userID;
 }
@@ -868,6 +946,10 @@ function initials(name: string): string {
   const chars =
     parts.length > 1 ? [parts[0]![0], parts[1]![0]] : [...(parts[0] ?? '?')].slice(0, 2);
   return chars.join('').toUpperCase();
+}
+
+function clamp(value: number, min: number, max: number): number {
+  return Math.min(Math.max(value, min), Math.max(min, max));
 }
 
 /** A stable, readable color per user. */

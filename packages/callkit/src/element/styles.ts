@@ -98,6 +98,12 @@ export const styles = css`
   .net.poor span.on {
     background: #f5a524;
   }
+  .net.bad span.on {
+    background: var(--rl-danger);
+  }
+  .net.down span {
+    background: #e5484d66;
+  }
   .icon-btn {
     display: inline-grid;
     place-items: center;
@@ -116,6 +122,34 @@ export const styles = css`
     position: relative;
     flex: 1;
     min-height: 0;
+  }
+
+  /* The remote's name and network bars on their 1:1 view. */
+  .badge {
+    position: absolute;
+    left: 10px;
+    bottom: 10px;
+    z-index: 3;
+    display: inline-flex;
+    align-items: center;
+    gap: 8px;
+    max-width: calc(100% - 20px);
+    padding: 4px 8px;
+    border-radius: 8px;
+    background: #0009;
+    font-size: 13px;
+    pointer-events: none;
+  }
+  .badge .nm {
+    overflow: hidden;
+    text-overflow: ellipsis;
+    white-space: nowrap;
+  }
+  .view.small .badge {
+    left: 6px;
+    bottom: 6px;
+    padding: 2px 6px;
+    font-size: 11px;
   }
 
   /* Person card: incoming, dialing and audio calls. */
@@ -186,6 +220,21 @@ export const styles = css`
   }
   .view.large {
     inset: 0;
+  }
+  /* The speaking ring of a 1:1 view, drawn over its video. */
+  .view.speaking::after {
+    content: '';
+    position: absolute;
+    inset: 0;
+    z-index: 3;
+    border-radius: inherit;
+    box-shadow: inset 0 0 0 3px var(--rl-ok);
+    pointer-events: none;
+  }
+  .person.speaking .avatar {
+    box-shadow:
+      0 0 0 4px var(--rl-ok),
+      0 8px 30px #0006;
   }
   .view.small {
     right: 12px;
@@ -280,6 +329,14 @@ export const styles = css`
     height: 16px;
     flex: none;
   }
+  .tile .label .net {
+    margin-left: auto;
+    background: #0008;
+    border-radius: 6px;
+    padding: 3px 4px;
+    height: 20px;
+    box-sizing: border-box;
+  }
   .tile .label .state {
     background: #0008;
     border-radius: 6px;
@@ -328,6 +385,9 @@ export const styles = css`
   }
   .ctl:active .disc {
     transform: scale(0.94);
+  }
+  .ctl.speaking .disc {
+    box-shadow: 0 0 0 3px var(--rl-ok);
   }
   .ctl.off .disc {
     background: #f5f6f8;
@@ -386,17 +446,28 @@ export const styles = css`
     background: var(--rl-accent);
   }
 
-  /* Toasts. */
+  /* Toasts: in the kit's area under its top bar while it shows a call; fixed where the kit is
+     once it has collapsed to idle (the element sets --rl-anchor-*). Apps move them with
+     --callkit-toast-offset, the distance from the kit's top edge. */
   .toasts {
-    position: fixed;
+    position: absolute;
     z-index: 2147483600;
-    top: 64px;
+    top: var(--callkit-toast-offset, 64px);
     left: 50%;
     transform: translateX(-50%);
     display: grid;
     gap: 8px;
-    width: min(92vw, 420px);
+    width: min(92%, 420px);
     pointer-events: none;
+  }
+  .toasts.detached {
+    position: fixed;
+    top: max(
+      calc(env(safe-area-inset-top, 0px) + 8px),
+      calc(var(--rl-anchor-top, 0px) + var(--callkit-toast-offset, 64px))
+    );
+    left: var(--rl-anchor-x, 50%);
+    width: min(92vw, 420px);
   }
   .toast {
     pointer-events: auto;

@@ -387,14 +387,19 @@ export class CallService {
     to: string,
     data: SignalData,
   ): Promise<RequestResults['signal']> {
-    return this.#withCall(callID, ServerError.callNotFound, (tx) => {
-      if (!tx.member(userID)) throw ServerError.notCallMember(callID);
-      if (to === userID) throw ServerError.invalidField('/to', 'cannot signal yourself');
-      if (!tx.member(to)) throw ServerError.notCallMember(callID, to);
-      tx.dirty = false;
-      tx.push(to, { type: 'signal', callID, from: userID, data });
-      return {};
-    });
+    return this.#withCall(
+      callID,
+      ServerError.callNotFound,
+      (tx) => {
+        if (!tx.member(userID)) throw ServerError.notCallMember(callID);
+        if (to === userID) throw ServerError.invalidField('/to', 'cannot signal yourself');
+        if (!tx.member(to)) throw ServerError.notCallMember(callID, to);
+        tx.dirty = false;
+        tx.push(to, { type: 'signal', callID, from: userID, data });
+        return {};
+      },
+      { invitations: false },
+    );
   }
 
   /** Records the member's mic/camera state and tells the others. */
@@ -921,18 +926,23 @@ export class CallService {
     );
   }
 
-  /** Runs `fn` on the call under its lock and commits what it did; nothing is committed if it throws. */
+  /**
+   * Runs `fn` on the call under its lock and commits what it did; nothing is committed if it throws.
+   * `invitations: false` skips loading the call's invitations, for operations that neither read
+   * nor change them (a relay is the most frequent request of all).
+   */
   async #withCall<T>(
     callID: string,
     notFound: (callID: string) => ServerError,
     fn: (tx: CallTx) => T | Promise<T>,
+    opts: { invitations: boolean } = { invitations: true },
   ): Promise<T> {
     return this.#locks
       .run(lockKey(callID), async () => {
         const call = await this.#store.getCall(callID);
         if (!call) throw notFound(callID);
         const invitations = new Map<string, InvitationRecord>();
-        for (const id of call.inviteIDs) {
+        for (const id of opts.invitations ? call.inviteIDs : []) {
           const inv = await this.#store.getInvitation(id);
           if (inv) invitations.set(id, inv);
         }

@@ -94,4 +94,33 @@ describe('CallRecordStore', () => {
     store = await openStore({ dataDir });
     expect((await store.callRecords.get('c1'))?.sponsor).toBe('alice');
   });
+
+  test('writes made together commit together, and a failing one fails only itself', async () => {
+    const records = store.callRecords;
+    // All issued in one turn of the event loop: one group commit.
+    const results = await Promise.allSettled([
+      records.start(call),
+      records.start({ ...call, callID: 'c2' }),
+      records.start(call), // the same callID again: refused
+      records.connected('c1', 1500),
+      records.end('c2', { reason: 'no_answer', endedAt: 1600 }),
+    ]);
+    expect(results.map((r) => r.status)).toEqual([
+      'fulfilled',
+      'fulfilled',
+      'rejected',
+      'fulfilled',
+      'fulfilled',
+    ]);
+    expect(await records.get('c1')).toMatchObject({ connectedAt: 1500 });
+    expect(await records.get('c2')).toMatchObject({ endedAt: 1600, endReason: 'no_answer' });
+  });
+
+  test('close() waits for writes still queued', async () => {
+    const pending = store.callRecords.start(call);
+    await store.close();
+    await pending;
+    store = await openStore({ dataDir });
+    expect(await store.callRecords.get('c1')).toMatchObject({ callID: 'c1' });
+  });
 });

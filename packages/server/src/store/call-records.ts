@@ -50,40 +50,95 @@ export interface CallRecord {
   members: string[];
 }
 
+type Write = (db: Kysely<Database>) => Promise<unknown>;
+
 export class CallRecordStore {
+  /** Writes waiting for the next group commit, in the order they were made. */
+  #pending: Array<{ write: Write; done: (err?: unknown, result?: unknown) => void }> = [];
+  /** The group commit in progress. */
+  #flushing: Promise<void> = Promise.resolve();
+
   constructor(
     private readonly db: Kysely<Database>,
     private readonly now: () => number = Date.now,
   ) {}
 
+  /**
+   * Group commit: the writes made in one turn of the event loop (under load, those of many calls)
+   * go to SQLite in one transaction, instead of one transaction — and one WAL append — each. If
+   * the batch fails, its writes are retried one by one, so one bad write fails only its caller.
+   */
+  #write<T>(write: (db: Kysely<Database>) => Promise<T>): Promise<T> {
+    return new Promise<T>((resolve, reject) => {
+      if (this.#pending.length === 0) {
+        setImmediate(() => (this.#flushing = this.#flushing.then(() => this.#flush())));
+      }
+      this.#pending.push({
+        write,
+        done: (err, result) => (err === undefined ? resolve(result as T) : reject(err)),
+      });
+    });
+  }
+
+  /** Resolves once every write made so far is committed (or has failed). */
+  async flushed(): Promise<void> {
+    while (this.#pending.length > 0) await new Promise((resolve) => setImmediate(resolve));
+    await this.#flushing;
+  }
+
+  async #flush(): Promise<void> {
+    const batch = this.#pending;
+    this.#pending = [];
+    const results: unknown[] = [];
+    try {
+      await this.db.transaction().execute(async (trx) => {
+        for (const { write } of batch) results.push(await write(trx));
+      });
+    } catch {
+      for (const { write, done } of batch) {
+        await write(this.db).then(
+          (result) => done(undefined, result),
+          (err: unknown) => done(err ?? new Error('write failed')),
+        );
+      }
+      return;
+    }
+    batch.forEach(({ done }, i) => done(undefined, results[i]));
+  }
+
   /** Records a new call. Rejects if a record with that callID exists. */
   async start(call: CallStart): Promise<void> {
-    await this.db
-      .insertInto('call_records')
-      .values({
-        call_id: call.callID,
-        room_id: call.roomID,
-        sponsor: call.sponsor,
-        group_id: call.groupID ?? null,
-        call_type: call.callType,
-        media: call.media,
-        started_at: call.startedAt ?? this.now(),
-        connected_at: null,
-        ended_at: null,
-        end_reason: null,
-        members_json: JSON.stringify(call.members ?? [call.sponsor]),
-      })
-      .execute();
+    const startedAt = call.startedAt ?? this.now();
+    await this.#write((db) =>
+      db
+        .insertInto('call_records')
+        .values({
+          call_id: call.callID,
+          room_id: call.roomID,
+          sponsor: call.sponsor,
+          group_id: call.groupID ?? null,
+          call_type: call.callType,
+          media: call.media,
+          started_at: startedAt,
+          connected_at: null,
+          ended_at: null,
+          end_reason: null,
+          members_json: JSON.stringify(call.members ?? [call.sponsor]),
+        })
+        .execute(),
+    );
   }
 
   /** Marks the moment the first invitee joined. Only the first mark counts; true if it was this one. */
   async connected(callID: string, at: number = this.now()): Promise<boolean> {
-    const res = await this.db
-      .updateTable('call_records')
-      .set({ connected_at: at })
-      .where('call_id', '=', callID)
-      .where('connected_at', 'is', null)
-      .executeTakeFirst();
+    const res = await this.#write((db) =>
+      db
+        .updateTable('call_records')
+        .set({ connected_at: at })
+        .where('call_id', '=', callID)
+        .where('connected_at', 'is', null)
+        .executeTakeFirst(),
+    );
     return res.numUpdatedRows > 0n;
   }
 
@@ -92,17 +147,20 @@ export class CallRecordStore {
    * one, false for an unknown or already ended call.
    */
   async end(callID: string, end: CallEnd): Promise<boolean> {
-    const res = await this.db
-      .updateTable('call_records')
-      .set({
-        ended_at: end.endedAt ?? this.now(),
-        end_reason: end.reason,
-        ...(end.members ? { members_json: JSON.stringify(end.members) } : {}),
-        ...(end.media ? { media: end.media } : {}),
-      })
-      .where('call_id', '=', callID)
-      .where('ended_at', 'is', null)
-      .executeTakeFirst();
+    const endedAt = end.endedAt ?? this.now();
+    const res = await this.#write((db) =>
+      db
+        .updateTable('call_records')
+        .set({
+          ended_at: endedAt,
+          end_reason: end.reason,
+          ...(end.members ? { members_json: JSON.stringify(end.members) } : {}),
+          ...(end.media ? { media: end.media } : {}),
+        })
+        .where('call_id', '=', callID)
+        .where('ended_at', 'is', null)
+        .executeTakeFirst(),
+    );
     return res.numUpdatedRows > 0n;
   }
 

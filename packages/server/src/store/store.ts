@@ -58,9 +58,11 @@ export async function openStore(options: StoreOptions): Promise<Store> {
   }
   const db = new Kysely<Database>({ dialect: sqlite.dialect });
 
+  const callRecords = new CallRecordStore(db);
   let closing: Promise<void> | undefined;
   const close = (): Promise<void> =>
     (closing ??= (async () => {
+      await callRecords.flushed();
       // Kysely's SQLite driver closes the underlying database itself; the second close is a no-op
       // guard for the case where Kysely never acquired the connection.
       await db.destroy();
@@ -79,5 +81,5 @@ export async function openStore(options: StoreOptions): Promise<Store> {
   const applied = results.filter((r) => r.status === 'Success').map((r) => r.migrationName);
   if (applied.length > 0) log.info('store migrated', { file, applied });
 
-  return { file, db, callRecords: new CallRecordStore(db), applied, close };
+  return { file, db, callRecords, applied, close };
 }

@@ -1,0 +1,434 @@
+// Signalling capacity benchmark: how many logged-in users one Ringline node holds, and how fast it
+// sets up calls, measured side by side with a raw `ws` relay (bench/signal/relay-server.mjs) in the
+// same run. Run with `npm run bench:signal` (builds, then runs this in the test network namespace,
+// so every socket is on loopback inside it).
+//
+// Processes: this one orchestrates; the server under test runs in its own process
+// (signal/server-process.mjs, --expose-gc so that memory is read after a full GC); the load comes
+// from G generator processes (signal/load-process.mjs), each holding its share of the sessions over
+// source addresses 127.0.0.2, .3, … (one address has only so many ports).
+//
+// For each kind (relay first, then ringline):
+//   1. sessions: open N (real userSigs for ringline; a hello for the relay), memory at 4 steps
+//   2. idle: server CPU for IDLE_S with every session pinging as the SDK does (ringline only)
+//   3. calls (ringline): invite → INVITED → accept → hangup at each rate of BENCH_RATES for
+//      BENCH_PHASE_S; call() → INVITED latency, set-ups/s achieved, errors
+//   4. messages: BENCH_MSG_RATE messages/s between call members (ringline: `signal` in a call;
+//      relay: a relay frame) for BENCH_PHASE_S; server CPU per message (idle CPU subtracted), latency
+// Prints tables and ratios; writes bench/results/signal.json and the charts
+// docs/img/signal-*.png. BENCH_PROFILE=1 also profiles each server during each phase (V8 CPU
+// profiles in bench/results/profile/, loadable in Chrome DevTools) and prints their top functions.
+//
+// Env: BENCH_SESSIONS (100000), BENCH_RATES (500,1000,2000,3000), BENCH_PHASE_S (10),
+//      BENCH_MSG_RATE (10000), BENCH_GENERATORS (auto), BENCH_PORTS_PER_ADDRESS (auto),
+//      BENCH_DEADLINE_S (900), BENCH_PROFILE (0).
+import { fork } from 'node:child_process';
+import { randomBytes } from 'node:crypto';
+import { mkdir, readFile, rm, writeFile } from 'node:fs/promises';
+import { fileURLToPath } from 'node:url';
+import { renderCharts } from './lib/chart.mjs';
+import { summarizeProfile } from './signal/profile.mjs';
+
+const SESSIONS = positiveInt('BENCH_SESSIONS', 100_000);
+const RATES = (process.env.BENCH_RATES ?? '500,1000,2000,3000').split(',').map(Number);
+const PHASE_S = positiveInt('BENCH_PHASE_S', 10);
+const MSG_RATE = positiveInt('BENCH_MSG_RATE', 10_000);
+const DEADLINE_S = positiveInt('BENCH_DEADLINE_S', 900);
+const PROFILE = process.env.BENCH_PROFILE === '1';
+const IDLE_S = 5;
+/** Server ping interval (the server's default; the generators ping at it like the SDK). */
+const PING_INTERVAL_S = 15;
+/** Call pairs used by the message phase. */
+const MSG_PAIRS = 500;
+const SDKAPPID = 1400000001;
+const SECRET_KEY = randomBytes(32).toString('hex');
+const here = (p) => fileURLToPath(new URL(p, import.meta.url));
+const RESULTS = here('./results/signal.json');
+const PROFILE_DIR = here('./results/profile');
+const CHART_DIR = here('../docs/img');
+
+if (RATES.some((r) => !Number.isFinite(r) || r <= 0)) fail(`BENCH_RATES: positive numbers only`);
+
+const hardStop = setTimeout(
+  () => fail(`still running after ${DEADLINE_S} s; giving up`),
+  DEADLINE_S * 1000,
+);
+hardStop.unref();
+
+function fail(message) {
+  console.error(`bench: ${message}`);
+  process.exit(2);
+}
+
+function positiveInt(name, fallback) {
+  const raw = process.env[name];
+  if (raw === undefined) return fallback;
+  const n = Number(raw);
+  if (!Number.isInteger(n) || n < 1)
+    fail(`${name} must be a positive integer, got ${JSON.stringify(raw)}`);
+  return n;
+}
+
+/** Nearest-rank percentile, or null when empty. */
+function percentile(sorted, p) {
+  if (sorted.length === 0) return null;
+  return sorted[Math.max(1, Math.ceil((p / 100) * sorted.length)) - 1];
+}
+
+function stats(values) {
+  const sorted = Float64Array.from(values).sort();
+  return {
+    n: sorted.length,
+    p50: percentile(sorted, 50),
+    p95: percentile(sorted, 95),
+    p99: percentile(sorted, 99),
+  };
+}
+
+function mergeCounts(list) {
+  const out = {};
+  for (const m of list) for (const [k, v] of Object.entries(m)) out[k] = (out[k] ?? 0) + v;
+  return out;
+}
+
+const sum = (list) => list.reduce((a, b) => a + b, 0);
+
+// ---- limits of this machine ------------------------------------------------------------------
+
+/** The soft limit on open files (every socket is one), which children inherit. */
+async function openFileLimit() {
+  const limits = await readFile('/proc/self/limits', 'utf8');
+  const line = limits.split('\n').find((l) => l.startsWith('Max open files'));
+  return Number(line?.split(/\s+/)[3] ?? 1024);
+}
+
+/** Widens the ephemeral port range when allowed (it is, as root of our own network namespace). */
+async function portsPerAddress() {
+  const file = '/proc/sys/net/ipv4/ip_local_port_range';
+  if (process.env.RINGLINE_NETNS === '1') await writeFile(file, '1024 65535').catch(() => {});
+  const [lo, hi] = (await readFile(file, 'utf8')).trim().split(/\s+/).map(Number);
+  return Math.min(positiveInt('BENCH_PORTS_PER_ADDRESS', hi - lo), hi - lo) - 1000;
+}
+
+// ---- child processes -------------------------------------------------------------------------
+
+/** A child that answers IPC requests; `ask(cmd)` resolves with its reply. */
+function child(script, args, execArgv) {
+  const proc = fork(here(script), args, {
+    execArgv,
+    env: { ...process.env, BENCH_SDKAPPID: String(SDKAPPID), BENCH_SECRET_KEY: SECRET_KEY },
+    stdio: ['ignore', 'inherit', 'inherit', 'ipc'],
+  });
+  let nextID = 1;
+  const waiting = new Map();
+  const typed = new Map();
+  proc.on('message', (msg) => {
+    const w = msg.id !== undefined ? waiting.get(msg.id) : typed.get(msg.type);
+    if (!w) return;
+    if (msg.id !== undefined) waiting.delete(msg.id);
+    else typed.delete(msg.type);
+    if (msg.ok === false) w.reject(new Error(msg.error));
+    else w.resolve(msg);
+  });
+  const exited = new Promise((resolve) => proc.once('exit', resolve));
+  proc.once('exit', (code) => {
+    for (const w of [...waiting.values(), ...typed.values()])
+      w.reject(new Error(`${script} exited with ${code}`));
+  });
+  return {
+    proc,
+    exited,
+    /** A command to a generator (replies carry the id). */
+    ask(cmd, fields = {}) {
+      const id = nextID++;
+      if (!proc.connected) return Promise.reject(new Error(`${script} is gone`));
+      proc.send({ id, cmd, ...fields });
+      return new Promise((resolve, reject) => waiting.set(id, { resolve, reject }));
+    },
+    /** A question to the server process (replies carry the type). */
+    query(type, fields = {}) {
+      proc.send({ type, ...fields });
+      return new Promise((resolve, reject) => typed.set(type, { resolve, reject }));
+    },
+    next(type) {
+      return new Promise((resolve, reject) => typed.set(type, { resolve, reject }));
+    },
+  };
+}
+
+/** CPU seconds the server has used; `loop` is its event-loop delay since the last reading. */
+async function cpuSeconds(server) {
+  const { user, system, loop } = await server.query('cpu');
+  lastLoop = loop;
+  return (user + system) / 1e6;
+}
+let lastLoop;
+
+// ---- one kind ----------------------------------------------------------------------------------
+
+async function runKind(kind, plan) {
+  const server = child('./signal/server-process.mjs', [kind], ['--expose-gc']);
+  const ready = await server.next('ready');
+  const url = `ws://127.0.0.1:${ready.port}/ws`;
+  const gens = plan.shares.map(() => child('./signal/load-process.mjs', [], []));
+  const result = { kind, memory: [], errors: {}, profiles: {} };
+  /** Runs `fn` with the server profiled (BENCH_PROFILE=1) into PROFILE_DIR/<kind>-<name>. */
+  const profiled = async (name, fn) => {
+    if (!PROFILE) return fn();
+    await server.query('profileStart');
+    const out = await fn();
+    const file = `${PROFILE_DIR}/${kind}-${name}.cpuprofile`;
+    await server.query('profileStop', { file });
+    result.profiles[name] = {
+      file: `bench/results/profile/${kind}-${name}.cpuprofile`,
+      top: await summarizeProfile(file, 20),
+    };
+    return out;
+  };
+  try {
+    // 1. sessions, opened in four steps with a memory reading after each
+    const base = ready.memory;
+    result.memory.push({ sessions: 0, rss: base.rss, heapUsed: base.heapUsed });
+    let opened = 0;
+    let loginMs = 0;
+    for (let step = 1; step <= 4; step++) {
+      const t0 = performance.now();
+      const open = () =>
+        Promise.all(
+          gens.map((g, i) => {
+            const [from, to] = plan.shares[i];
+            const size = to - from;
+            return g.ask('open', {
+              kind,
+              url,
+              from: from + Math.floor(((step - 1) * size) / 4),
+              to: from + Math.floor((step * size) / 4),
+              addresses: plan.addresses,
+              concurrency: 200,
+              sdkAppID: SDKAPPID,
+              secretKey: SECRET_KEY,
+              pingInterval: PING_INTERVAL_S,
+            });
+          }),
+        );
+      // The last quarter of the logins, profiled when asked.
+      const replies = await (step === 4 ? profiled('logins', open) : open());
+      loginMs += performance.now() - t0;
+      opened = sum(replies.map((r) => r.sessions));
+      result.errors = mergeCounts([result.errors, ...replies.map((r) => r.errors)]);
+      const m = await server.query('memory');
+      result.memory.push({ sessions: opened, rss: m.rss, heapUsed: m.heapUsed });
+      console.log(`bench: ${kind}: ${opened} sessions, rss ${(m.rss / 2 ** 20).toFixed(0)} MiB`);
+    }
+    const last = result.memory.at(-1);
+    result.sessions = opened;
+    result.loginPerS = opened / (loginMs / 1000);
+    result.rssPerSessionKiB = (last.rss - base.rss) / opened / 1024;
+    result.heapPerSessionKiB = (last.heapUsed - base.heapUsed) / opened / 1024;
+
+    // 2. idle: what holding the sessions costs (pings) — subtracted from the phases' CPU
+    const c0 = await cpuSeconds(server);
+    const t0 = performance.now();
+    await new Promise((r) => setTimeout(r, IDLE_S * 1000));
+    result.idleCpu = (await cpuSeconds(server)) - c0;
+    result.idleCpuPerS = result.idleCpu / ((performance.now() - t0) / 1000);
+
+    // 3. call set-ups at each rate
+    if (kind === 'ringline') {
+      result.calls = [];
+      for (const rate of RATES) {
+        const c1 = await cpuSeconds(server);
+        const replies = await profiled(`calls-${rate}`, () =>
+          Promise.all(
+            gens.map((g, i) => g.ask('calls', { rate: rate * plan.weights[i], seconds: PHASE_S })),
+          ),
+        );
+        const cpu = (await cpuSeconds(server)) - c1;
+        const ms = Math.max(...replies.map((r) => r.ms));
+        const completed = sum(replies.map((r) => r.completed));
+        const row = {
+          rate,
+          completed,
+          achievedPerS: completed / (ms / 1000),
+          invite: stats(replies.flatMap((r) => r.inviteMs)),
+          setup: stats(replies.flatMap((r) => r.setupMs)),
+          errors: mergeCounts(replies.map((r) => r.errors)),
+          serverCpuPct: (cpu / (ms / 1000)) * 100,
+          generatorCpuPct: (sum(replies.map((r) => r.cpuS)) / (ms / 1000)) * 100,
+          serverLoopDelayMs: lastLoop,
+          generatorLagMs: Math.max(...replies.map((r) => r.maxLagMs)),
+        };
+        result.calls.push(row);
+        console.log(
+          `bench: ${rate}/s offered: ${row.achievedPerS.toFixed(0)}/s done, invite p99 ${row.invite.p99?.toFixed(1)} ms, errors ${JSON.stringify(row.errors)}`,
+        );
+      }
+    }
+
+    // 4. messages routed to a user, the per-message cost
+    const c2 = await cpuSeconds(server);
+    const replies = await profiled('messages', () =>
+      Promise.all(
+        gens.map((g, i) =>
+          g.ask('relay', {
+            rate: MSG_RATE * plan.weights[i],
+            seconds: PHASE_S,
+            pairCount: Math.ceil(MSG_PAIRS * plan.weights[i]),
+          }),
+        ),
+      ),
+    );
+    const cpu = (await cpuSeconds(server)) - c2;
+    const ms = Math.max(...replies.map((r) => r.ms));
+    const delivered = sum(replies.map((r) => r.delivered));
+    result.messages = {
+      rate: MSG_RATE,
+      delivered,
+      achievedPerS: delivered / (ms / 1000),
+      // Includes the set-up and hang-up of the pairs' calls: a few hundred against 10^5 messages.
+      cpuUsPerMessage: ((cpu - result.idleCpuPerS * (ms / 1000)) / delivered) * 1e6,
+      latency: stats(replies.flatMap((r) => r.latencyMs)),
+      errors: mergeCounts(replies.map((r) => r.errors)),
+    };
+  } finally {
+    await Promise.allSettled(gens.map((g) => g.ask('close')));
+    for (const g of gens) if (g.proc.connected) g.proc.disconnect();
+    if (server.proc.connected) server.proc.send({ type: 'stop' });
+    await Promise.all([server.exited, ...gens.map((g) => g.exited)]);
+  }
+  return result;
+}
+
+// ---- plan, run, report -------------------------------------------------------------------------
+
+const fdLimit = await openFileLimit();
+const ports = await portsPerAddress();
+// Each server socket is one file; keep some for everything else the process opens.
+const sessions = Math.min(SESSIONS, fdLimit - 500);
+const perGenerator = fdLimit - 500;
+const generatorCount = Math.max(
+  positiveInt('BENCH_GENERATORS', 2),
+  Math.ceil(sessions / perGenerator),
+);
+const shares = Array.from({ length: generatorCount }, (_, i) => [
+  Math.floor((i * sessions) / generatorCount),
+  Math.floor(((i + 1) * sessions) / generatorCount),
+]);
+const plan = {
+  shares,
+  weights: shares.map(([a, b]) => (b - a) / sessions),
+  addresses: Array.from({ length: Math.ceil(sessions / ports) }, (_, i) => `127.0.0.${i + 2}`),
+};
+console.log(
+  `bench: ${sessions} sessions${sessions < SESSIONS ? ` (of ${SESSIONS} asked: this machine allows ${fdLimit} open files per process)` : ''}, ` +
+    `${generatorCount} generator processes, source addresses ${plan.addresses.join(' ')}`,
+);
+
+if (PROFILE) {
+  await rm(PROFILE_DIR, { recursive: true, force: true });
+  await mkdir(PROFILE_DIR, { recursive: true });
+}
+const relay = await runKind('relay', plan);
+const ringline = await runKind('ringline', plan);
+
+const f = (v, d = 1) => (v === null || v === undefined ? '—' : v.toFixed(d));
+const ratio = (a, b) => (b ? `${(a / b).toFixed(2)}×` : '—');
+console.log(
+  `\nSessions (${sessions} held; memory after a full GC, per session = growth / sessions)`,
+);
+console.table(
+  [relay, ringline].map((r) => ({
+    kind: r.kind,
+    sessions: r.sessions,
+    'login /s': Math.round(r.loginPerS),
+    'RSS KiB/session': f(r.rssPerSessionKiB, 2),
+    'heap KiB/session': f(r.heapPerSessionKiB, 2),
+    'idle CPU %': f(r.idleCpuPerS * 100),
+    errors: JSON.stringify(r.errors),
+  })),
+);
+console.log(`Call set-ups (invite → INVITED → accept → hangup), ${PHASE_S} s per rate`);
+console.table(
+  ringline.calls.map((c) => ({
+    'offered /s': c.rate,
+    'done /s': Math.round(c.achievedPerS),
+    'INVITED p50 ms': f(c.invite.p50),
+    'p95 ms': f(c.invite.p95),
+    'p99 ms': f(c.invite.p99),
+    'set-up p99 ms': f(c.setup.p99),
+    'server CPU %': f(c.serverCpuPct, 0),
+    'generators CPU %': f(c.generatorCpuPct, 0),
+    'server loop delay max ms': f(c.serverLoopDelayMs.maxMs, 0),
+    errors: JSON.stringify(c.errors),
+  })),
+);
+console.log(
+  `Messages routed to a user at ${MSG_RATE}/s for ${PHASE_S} s (server CPU per message, idle subtracted)`,
+);
+console.table(
+  [relay, ringline].map((r) => ({
+    kind: r.kind,
+    delivered: r.messages.delivered,
+    'CPU µs/msg': f(r.messages.cpuUsPerMessage, 2),
+    'p50 ms': f(r.messages.latency.p50, 2),
+    'p99 ms': f(r.messages.latency.p99, 2),
+    errors: JSON.stringify(r.messages.errors),
+  })),
+);
+console.log('Ringline / relay');
+console.table({
+  'memory per session (RSS)': ratio(ringline.rssPerSessionKiB, relay.rssPerSessionKiB),
+  'CPU per message': ratio(ringline.messages.cpuUsPerMessage, relay.messages.cpuUsPerMessage),
+  'message latency p50': ratio(ringline.messages.latency.p50, relay.messages.latency.p50),
+  'message latency p99': ratio(ringline.messages.latency.p99, relay.messages.latency.p99),
+});
+for (const r of [relay, ringline]) {
+  for (const [name, p] of Object.entries(r.profiles)) {
+    console.log(`CPU profile of the ${r.kind} server during ${name}: ${p.file}; top self time:`);
+    console.table(p.top);
+  }
+}
+
+await mkdir(here('./results'), { recursive: true });
+await writeFile(
+  RESULTS,
+  JSON.stringify(
+    { date: new Date().toISOString(), asked: SESSIONS, fdLimit, plan, relay, ringline },
+    null,
+    2,
+  ),
+);
+await mkdir(CHART_DIR, { recursive: true });
+await renderCharts([
+  {
+    pngPath: `${CHART_DIR}/signal-latency.png`,
+    chart: {
+      title: `call() → INVITED latency vs. offered call set-up rate (${ringline.sessions} sessions held)`,
+      xLabel: 'offered set-ups per second',
+      yLabel: 'ms',
+      series: ['p50', 'p95', 'p99'].map((p) => ({
+        name: p,
+        points: ringline.calls
+          .filter((c) => c.invite[p] !== null)
+          .map((c) => [c.rate, c.invite[p]]),
+      })),
+      hLines: [{ y: 50, label: 'target p99 50 ms' }],
+    },
+  },
+  {
+    pngPath: `${CHART_DIR}/signal-memory.png`,
+    chart: {
+      title: 'server memory per session (RSS growth / sessions, after GC)',
+      xLabel: 'sessions held',
+      yLabel: 'KiB per session',
+      series: [relay, ringline].map((r) => ({
+        name: r.kind === 'relay' ? 'raw ws relay (baseline)' : 'Ringline',
+        points: r.memory
+          .slice(1)
+          .map((m) => [m.sessions, (m.rss - r.memory[0].rss) / m.sessions / 1024]),
+      })),
+      hLines: [{ y: 16, label: 'target 16 KiB' }],
+    },
+  },
+]);
+console.log(`bench: results in ${RESULTS}, charts in docs/img/signal-*.png`);

@@ -1,0 +1,325 @@
+// Child process of bench/signal.mjs: one share of the simulated clients. It holds its sessions
+// (real logins with real userSigs, or the relay baseline's hello), pings them the way the SDK does,
+// and on the parent's command drives call set-ups or relayed messages at a fixed rate, timing each
+// on this process's clock. Commands arrive over IPC as {id, cmd, ...}; each gets {id, ...result}.
+import WebSocket from 'ws';
+import { genUserSig } from '@ringline/server';
+
+/** Longest a request or an awaited push may take before it counts as an error. */
+const STEP_TIMEOUT_MS = 10_000;
+const now = () => performance.now();
+
+class Client {
+  /** @param {WebSocket} ws */
+  constructor(userID, ws) {
+    this.userID = userID;
+    this.ws = ws;
+    this.nextID = 1;
+    this.lastSeq = 0;
+    /** request id → {resolve, reject, t} */
+    this.pending = new Map();
+    /** push type → {resolve, reject, t}: the next push of that type settles it */
+    this.waits = new Map();
+    /** the relay phase's receive hook */
+    this.onSignal = undefined;
+  }
+
+  request(type, fields) {
+    const id = this.nextID++;
+    this.ws.send(JSON.stringify({ id, type, ...fields }));
+    return new Promise((resolve, reject) =>
+      this.pending.set(id, { type, resolve, reject, t: now() }),
+    );
+  }
+
+  /** Resolves with the next push of `type` (register before the action that causes it). */
+  expect(type) {
+    const p = new Promise((resolve, reject) => this.waits.set(type, { resolve, reject, t: now() }));
+    // Not awaited when the step before it fails; its own timeout must not crash the process.
+    p.catch(() => {});
+    return p;
+  }
+
+  onMessage(text) {
+    const msg = JSON.parse(text);
+    if (msg.type === 'reply') {
+      const p = this.pending.get(msg.id);
+      if (!p) return;
+      this.pending.delete(msg.id);
+      if (msg.ok) p.resolve(msg.result);
+      else p.reject(new BenchError(msg.error.name ?? String(msg.error.code)));
+      return;
+    }
+    if (typeof msg.seq === 'number') this.lastSeq = msg.seq;
+    if ((msg.type === 'signal' || msg.type === 'relay') && this.onSignal) {
+      this.onSignal(msg);
+      return;
+    }
+    const w = this.waits.get(msg.type);
+    if (w) {
+      this.waits.delete(msg.type);
+      w.resolve(msg);
+    }
+  }
+
+  /** Rejects whatever has waited longer than the step timeout. */
+  expire(deadline) {
+    for (const [id, p] of this.pending) {
+      if (p.t < deadline) {
+        this.pending.delete(id);
+        p.reject(new BenchError(`TIMEOUT: no reply to ${p.type}`));
+      }
+    }
+    for (const [type, w] of this.waits) {
+      if (w.t < deadline) {
+        this.waits.delete(type);
+        w.reject(new BenchError(`TIMEOUT waiting for ${type}`));
+      }
+    }
+  }
+}
+
+class BenchError extends Error {}
+
+/** @type {Client[]} */
+const clients = [];
+let kind = 'ringline';
+/** Connections the server closed (none should be, while the bench runs). */
+let closedByServer = 0;
+let pingTimer;
+
+const sweep = setInterval(() => {
+  const deadline = now() - STEP_TIMEOUT_MS;
+  for (const c of clients) c.expire(deadline);
+}, 1000);
+
+function count(map, key) {
+  map[key] = (map[key] ?? 0) + 1;
+}
+
+/** Opens and logs in users [from, to), `concurrency` at a time, spread over `addresses`. */
+async function open({
+  kind: k,
+  url,
+  from,
+  to,
+  addresses,
+  concurrency,
+  sdkAppID,
+  secretKey,
+  pingInterval,
+}) {
+  kind = k;
+  const errors = {};
+  let next = from;
+  const t0 = now();
+  const one = async (i) => {
+    const userID = `u${i}`;
+    const localAddress = addresses[i % addresses.length];
+    const ws = new WebSocket(url, { localAddress, perMessageDeflate: false });
+    const client = new Client(userID, ws);
+    ws.on('message', (data) => client.onMessage(data.toString()));
+    ws.on('error', () => {});
+    await new Promise((resolve, reject) => {
+      ws.once('open', resolve);
+      ws.once('error', reject);
+    });
+    if (kind === 'ringline') {
+      const userSig = genUserSig({ sdkAppID, secretKey, userID });
+      await client.request('login', { sdkAppID, userID, userSig });
+    } else {
+      const ready = client.expect('ready');
+      ws.send(JSON.stringify({ type: 'hello', userID }));
+      await ready;
+    }
+    ws.on('close', () => closedByServer++);
+    clients.push(client);
+  };
+  const worker = async () => {
+    while (next < to) {
+      const i = next++;
+      await one(i).catch((err) => count(errors, err.code ?? err.message));
+    }
+  };
+  await Promise.all(Array.from({ length: concurrency }, worker));
+  const ms = now() - t0;
+  if (kind === 'ringline') startPings(pingInterval);
+  return { sessions: clients.length, ms, errors };
+}
+
+/** Every session pings once per `intervalS` with its ack, spread evenly, as the SDK does. */
+function startPings(intervalS) {
+  clearInterval(pingTimer);
+  const tickMs = 100;
+  let cursor = 0;
+  let carry = 0;
+  let last = now();
+  pingTimer = setInterval(() => {
+    // By the clock, not by ticks: a busy loop runs fewer, later ticks, and every session must
+    // still ping once per interval or the server rightly drops it as silent.
+    const t = now();
+    carry += (clients.length * (t - last)) / (intervalS * 1000);
+    last = t;
+    for (; carry >= 1; carry -= 1) {
+      const c = clients[cursor++ % clients.length];
+      c.request('ping', { ack: c.lastSeq }).catch(() => {});
+    }
+  }, tickMs);
+}
+
+/** Calls `fn` `rate` times a second for `seconds`, then waits for the started ones to finish. */
+async function atRate(rate, seconds, fn) {
+  const t0 = now();
+  const total = Math.round(rate * seconds);
+  let started = 0;
+  let maxLagMs = 0;
+  const running = new Set();
+  await new Promise((resolve) => {
+    const tick = setInterval(() => {
+      const elapsed = now() - t0;
+      const due = Math.min(total, Math.floor((elapsed / 1000) * rate));
+      if (due - started > 1) maxLagMs = Math.max(maxLagMs, ((due - started) / rate) * 1000);
+      for (; started < due; started++) {
+        const p = fn(started).finally(() => running.delete(p));
+        running.add(p);
+      }
+      if (started >= total) {
+        clearInterval(tick);
+        resolve();
+      }
+    }, 2);
+  });
+  await Promise.allSettled([...running]);
+  return { started, ms: now() - t0, maxLagMs };
+}
+
+/** Pairs of this process's clients: the first half call the second half. */
+function pairs() {
+  const half = Math.floor(clients.length / 2);
+  return Array.from({ length: half }, (_, i) => [clients[i], clients[half + i]]);
+}
+
+/** invite → INVITED → accept → (caller sees userEnter) → hangup → (callee sees callEnded). */
+async function calls({ rate, seconds }) {
+  const free = pairs();
+  const errors = {};
+  const inviteMs = [];
+  const setupMs = [];
+  let completed = 0;
+  const run = await atRate(rate, seconds, async () => {
+    const pair = free.shift();
+    if (!pair) return count(errors, 'generator: no idle pair');
+    const [caller, callee] = pair;
+    try {
+      const t0 = now();
+      const invited = callee.expect('invited');
+      const { inviteID, callID } = await caller.request('invite', {
+        userIDList: [callee.userID],
+        callType: 1,
+      });
+      await invited;
+      inviteMs.push(now() - t0);
+      const entered = caller.expect('userEnter');
+      await callee.request('accept', { inviteID });
+      await entered;
+      const ended = callee.expect('callEnded');
+      await caller.request('hangup', { callID });
+      await ended;
+      setupMs.push(now() - t0);
+      completed++;
+    } catch (err) {
+      count(errors, err.message);
+    } finally {
+      free.push(pair);
+    }
+  });
+  return { ...run, completed, errors, inviteMs, setupMs };
+}
+
+const candidate = (n) => ({
+  candidate: `candidate:842163049 1 udp 1677729535 10.77.0.1 ${40000 + (n % 20000)} typ srflx raddr 0.0.0.0 rport 0 generation 0 ufrag 4ZcD network-cost 999`,
+  sdpMid: '0',
+  sdpMLineIndex: 0,
+  usernameFragment: `m${n}`,
+});
+
+/** Messages from one member of a pair to the other at `rate`/s; ringline's go through calls. */
+async function relay({ rate, seconds, pairCount }) {
+  const use = pairs().slice(0, pairCount);
+  const errors = {};
+  const callIDs = new Map();
+  if (kind === 'ringline') {
+    for (const [caller, callee] of use) {
+      const invited = callee.expect('invited');
+      const { inviteID, callID } = await caller.request('invite', {
+        userIDList: [callee.userID],
+        callType: 1,
+      });
+      await invited;
+      await callee.request('accept', { inviteID });
+      callIDs.set(caller, callID).set(callee, callID);
+    }
+  }
+  const sentAt = new Map();
+  const latencyMs = [];
+  const onSignal = (msg) => {
+    const n = Number(msg.data.candidate.usernameFragment.slice(1));
+    const t = sentAt.get(n);
+    if (t === undefined) return;
+    sentAt.delete(n);
+    latencyMs.push(now() - t);
+  };
+  for (const [a, b] of use) a.onSignal = b.onSignal = onSignal;
+  const run = await atRate(rate, seconds, async (n) => {
+    const [a, b] = use[n % use.length];
+    const [from, to] = n % 2 ? [b, a] : [a, b];
+    sentAt.set(n, now());
+    const data = { candidate: candidate(n) };
+    if (kind === 'ringline') {
+      await from
+        .request('signal', { callID: callIDs.get(from), to: to.userID, data })
+        .catch((err) => count(errors, err.message));
+    } else {
+      from.ws.send(JSON.stringify({ type: 'relay', to: to.userID, data }));
+    }
+  });
+  // Whatever has not arrived a step timeout after the last send is lost.
+  const t = now();
+  while (sentAt.size > 0 && now() - t < STEP_TIMEOUT_MS)
+    await new Promise((r) => setTimeout(r, 20));
+  if (sentAt.size > 0) errors['not delivered'] = sentAt.size;
+  for (const [a, b] of use) a.onSignal = b.onSignal = undefined;
+  if (kind === 'ringline') {
+    for (const [caller, callee] of use) {
+      const ended = callee.expect('callEnded');
+      await caller.request('hangup', { callID: callIDs.get(caller) });
+      await ended;
+    }
+  }
+  return { ...run, delivered: latencyMs.length, errors, latencyMs };
+}
+
+async function close() {
+  clearInterval(pingTimer);
+  clearInterval(sweep);
+  for (const c of clients) c.ws.terminate();
+  clients.length = 0;
+  return {};
+}
+
+const commands = { open, calls, relay, close };
+process.on('message', async (msg) => {
+  try {
+    const cpu = process.cpuUsage();
+    const closed = closedByServer;
+    const result = await commands[msg.cmd](msg);
+    if (closedByServer > closed && result.errors) {
+      result.errors['connections closed by the server'] = closedByServer - closed;
+    }
+    const { user, system } = process.cpuUsage(cpu);
+    process.send({ id: msg.id, ok: true, cpuS: (user + system) / 1e6, ...result });
+  } catch (err) {
+    process.send({ id: msg.id, ok: false, error: String(err?.stack ?? err) });
+  }
+});
+process.on('disconnect', () => process.exit(0));

@@ -1,0 +1,86 @@
+// Child process of bench/signal.mjs: runs one signalling server (`ringline` or the raw `relay`
+// baseline) on 127.0.0.1 and answers the parent's questions over IPC: memory after a full GC, CPU
+// time used, stop. Run with --expose-gc so that memory readings are of live objects only.
+import { mkdtemp, rm, writeFile } from 'node:fs/promises';
+import { Session } from 'node:inspector/promises';
+import { monitorEventLoopDelay } from 'node:perf_hooks';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { startServer } from '@ringline/server';
+import { startRelay } from './relay-server.mjs';
+
+const kind = process.argv[2];
+if (kind !== 'ringline' && kind !== 'relay') {
+  console.error(`server-process: kind must be ringline or relay, got ${kind}`);
+  process.exit(2);
+}
+
+const dataDir = await mkdtemp(join(tmpdir(), 'ringline-bench-signal-'));
+const server =
+  kind === 'ringline'
+    ? await startServer({
+        host: '127.0.0.1',
+        port: 0,
+        dataDir,
+        sdkAppID: Number(process.env.BENCH_SDKAPPID),
+        secretKey: process.env.BENCH_SECRET_KEY,
+        janus: 'off',
+      })
+    : await startRelay({ host: '127.0.0.1', port: 0 });
+
+function memory() {
+  // Two passes: the first frees what finalizers release, the second what they held.
+  globalThis.gc?.();
+  globalThis.gc?.();
+  const m = process.memoryUsage();
+  return { rss: m.rss, heapUsed: m.heapUsed, external: m.external, arrayBuffers: m.arrayBuffers };
+}
+
+/** How late the event loop ran timers: a blocked loop shows here, not in CPU time. */
+const loopDelay = monitorEventLoopDelay({ resolution: 5 });
+loopDelay.enable();
+function takeLoopDelay() {
+  const out = { p99Ms: loopDelay.percentile(99) / 1e6, maxMs: loopDelay.max / 1e6 };
+  loopDelay.reset();
+  return out;
+}
+
+let stopping = false;
+async function stop() {
+  if (stopping) return;
+  stopping = true;
+  await server.close();
+  await rm(dataDir, { recursive: true, force: true });
+  process.disconnect?.();
+  // --cpu-prof writes its profile on a normal exit.
+  process.exit(0);
+}
+
+/** A V8 CPU profile of what the server does between profileStart and profileStop. */
+let inspector;
+async function profileStart() {
+  inspector = new Session();
+  inspector.connect();
+  await inspector.post('Profiler.enable');
+  await inspector.post('Profiler.setSamplingInterval', { interval: 200 });
+  await inspector.post('Profiler.start');
+  return {};
+}
+async function profileStop(file) {
+  const { profile } = await inspector.post('Profiler.stop');
+  inspector.disconnect();
+  await writeFile(file, JSON.stringify(profile));
+  return { file };
+}
+
+process.on('message', async (msg) => {
+  if (msg.type === 'memory') process.send({ type: 'memory', ...memory() });
+  else if (msg.type === 'profileStart') process.send({ type: msg.type, ...(await profileStart()) });
+  else if (msg.type === 'profileStop')
+    process.send({ type: msg.type, ...(await profileStop(msg.file)) });
+  else if (msg.type === 'cpu') {
+    process.send({ type: 'cpu', ...process.cpuUsage(), loop: takeLoopDelay() });
+  } else if (msg.type === 'stop') void stop();
+});
+process.on('disconnect', () => void stop());
+process.send({ type: 'ready', port: server.port, memory: memory() });
