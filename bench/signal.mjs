@@ -405,7 +405,8 @@ await renderCharts([
     chart: {
       title: `call() → INVITED latency vs. offered call set-up rate (${ringline.sessions} sessions held)`,
       xLabel: 'offered set-ups per second',
-      yLabel: 'ms',
+      yLabel: 'ms (log scale)',
+      yLog: true,
       series: ['p50', 'p95', 'p99'].map((p) => ({
         name: p,
         points: ringline.calls
