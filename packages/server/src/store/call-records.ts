@@ -50,11 +50,15 @@ export interface CallRecord {
   members: string[];
 }
 
-type Write = (db: Kysely<Database>) => Promise<unknown>;
+interface PendingWrite {
+  write: (db: Kysely<Database>) => Promise<unknown>;
+  resolve: (result: unknown) => void;
+  reject: (err: unknown) => void;
+}
 
 export class CallRecordStore {
   /** Writes waiting for the next group commit, in the order they were made. */
-  #pending: Array<{ write: Write; done: (err?: unknown, result?: unknown) => void }> = [];
+  #pending: PendingWrite[] = [];
   /** The group commit in progress. */
   #flushing: Promise<void> = Promise.resolve();
 
@@ -73,10 +77,7 @@ export class CallRecordStore {
       if (this.#pending.length === 0) {
         setImmediate(() => (this.#flushing = this.#flushing.then(() => this.#flush())));
       }
-      this.#pending.push({
-        write,
-        done: (err, result) => (err === undefined ? resolve(result as T) : reject(err)),
-      });
+      this.#pending.push({ write, resolve: resolve as (result: unknown) => void, reject });
     });
   }
 
@@ -95,15 +96,10 @@ export class CallRecordStore {
         for (const { write } of batch) results.push(await write(trx));
       });
     } catch {
-      for (const { write, done } of batch) {
-        await write(this.db).then(
-          (result) => done(undefined, result),
-          (err: unknown) => done(err ?? new Error('write failed')),
-        );
-      }
+      for (const { write, resolve, reject } of batch) await write(this.db).then(resolve, reject);
       return;
     }
-    batch.forEach(({ done }, i) => done(undefined, results[i]));
+    batch.forEach(({ resolve }, i) => resolve(results[i]));
   }
 
   /** Records a new call. Rejects if a record with that callID exists. */
