@@ -157,6 +157,19 @@ function child(script, args, execArgv) {
 }
 
 /** CPU seconds the server has used; `loop` is its event-loop delay since the last reading. */
+/** Machine-wide CPU counters (jiffies) from /proc/stat: total, and stolen by the host. */
+async function machineCpu() {
+  const line = (await readFile('/proc/stat', 'utf8')).split('\n')[0];
+  const fields = line.trim().split(/\s+/).slice(1, 9).map(Number);
+  return { total: sum(fields), steal: fields[7] ?? 0 };
+}
+/** Percent of the machine's CPU time the hypervisor gave to others since `before`. */
+async function stealPctSince(before) {
+  const now = await machineCpu();
+  const total = now.total - before.total;
+  return total > 0 ? ((now.steal - before.steal) / total) * 100 : 0;
+}
+
 async function cpuSeconds(server) {
   const { user, system, loop } = await server.query('cpu');
   lastLoop = loop;
@@ -238,12 +251,14 @@ async function runKind(kind, plan) {
       result.calls = [];
       for (const rate of RATES) {
         const c1 = await cpuSeconds(server);
+        const m1 = await machineCpu();
         const replies = await profiled(`calls-${rate}`, () =>
           Promise.all(
             gens.map((g, i) => g.ask('calls', { rate: rate * plan.weights[i], seconds: PHASE_S })),
           ),
         );
         const cpu = (await cpuSeconds(server)) - c1;
+        const stealPct = await stealPctSince(m1);
         const ms = Math.max(...replies.map((r) => r.ms));
         const completed = sum(replies.map((r) => r.completed));
         const row = {
@@ -254,6 +269,10 @@ async function runKind(kind, plan) {
           setup: stats(replies.flatMap((r) => r.setupMs)),
           errors: mergeCounts(replies.map((r) => r.errors)),
           serverCpuPct: (cpu / (ms / 1000)) * 100,
+          serverCpuMsPerSetup: completed
+            ? ((cpu - result.idleCpuPerS * (ms / 1000)) / completed) * 1000
+            : null,
+          stealPct,
           generatorCpuPct: (sum(replies.map((r) => r.cpuS)) / (ms / 1000)) * 100,
           serverLoopDelayMs: lastLoop,
           generatorLagMs: Math.max(...replies.map((r) => r.maxLagMs)),
@@ -357,8 +376,10 @@ console.table(
     'p99 ms': f(c.invite.p99),
     'set-up p99 ms': f(c.setup.p99),
     'server CPU %': f(c.serverCpuPct, 0),
+    'server CPU ms/set-up': f(c.serverCpuMsPerSetup, 3),
     'generators CPU %': f(c.generatorCpuPct, 0),
     'server loop delay max ms': f(c.serverLoopDelayMs.maxMs, 0),
+    'host steal %': f(c.stealPct, 1),
     errors: JSON.stringify(c.errors),
   })),
 );

@@ -29,6 +29,8 @@ describe('call history', () => {
     await alice.call('hangup', { callID });
     await bob.waitForPush('callEnded');
 
+    // The server commits its history in batches, a few milliseconds behind the calls.
+    await expect.poll(() => store.callRecords.get(callID)).toMatchObject({ endReason: 'hangup' });
     const record = await store.callRecords.get(callID);
     expect(record).toMatchObject({
       callID,
@@ -55,6 +57,7 @@ describe('call history', () => {
     await bob.call('reject', { inviteID });
     await alice.waitForPush('callEnded');
 
+    await expect.poll(() => store.callRecords.get(callID)).toHaveProperty('endReason');
     const record = await store.callRecords.get(callID);
     expect(record).toMatchObject({ endReason: 'no_answer', members: ['alice'] });
     expect(record!.connectedAt).toBeUndefined();
@@ -68,6 +71,7 @@ describe('call history', () => {
       userIDList: ['bob'],
       callType: CallType.AUDIO,
     });
+    await expect.poll(() => store.callRecords.get(callID)).toBeDefined();
     const record = await store.callRecords.get(callID);
     expect(record).toMatchObject({ sponsor: 'alice', members: ['alice'] });
     expect(record!.endedAt).toBeUndefined();

@@ -67,7 +67,10 @@ export interface CallServiceOptions {
   logger?: Logger;
 }
 
-/** The call layer's view of the call-history store (`store/call-records.ts`). */
+/**
+ * The call layer's view of the call-history store (`store/call-records.ts`). The calls are not
+ * awaited, so the store must apply them in the order they are made.
+ */
 export interface CallHistory {
   start(call: CallStart): Promise<unknown>;
   connected(callID: string): Promise<unknown>;
@@ -854,14 +857,19 @@ export class CallService {
     }
   }
 
-  /** Writes what this operation changed to the call's history; a failed write is only logged. */
-  async #recordHistory(tx: CallTx): Promise<void> {
+  /**
+   * Queues what this operation changed for the call's history. Not awaited: the history store
+   * commits writes in the order they were made, in batches, and a failed write is only logged.
+   */
+  #recordHistory(tx: CallTx): void {
     const history = this.#history;
     if (!history) return;
     const { call } = tx;
-    try {
-      if (tx.created) {
-        await history.start({
+    const failed = (err: unknown): void =>
+      this.#log.warn('writing the call history failed', { callID: call.callID, err });
+    if (tx.created) {
+      history
+        .start({
           callID: call.callID,
           roomID: call.roomID,
           sponsor: call.sponsor,
@@ -869,20 +877,16 @@ export class CallService {
           callType: call.callType,
           media: call.media,
           startedAt: call.createdAt,
-        });
-      }
-      if (tx.stateBefore === 'ringing' && call.state === 'connected') {
-        await history.connected(call.callID);
-      }
-      if (tx.endReason !== undefined) {
-        await history.end(call.callID, {
-          reason: tx.endReason,
-          members: call.joined,
-          media: call.media,
-        });
-      }
-    } catch (err) {
-      this.#log.warn('writing the call history failed', { callID: call.callID, err });
+        })
+        .catch(failed);
+    }
+    if (tx.stateBefore === 'ringing' && call.state === 'connected') {
+      history.connected(call.callID).catch(failed);
+    }
+    if (tx.endReason !== undefined) {
+      history
+        .end(call.callID, { reason: tx.endReason, members: call.joined, media: call.media })
+        .catch(failed);
     }
   }
 
@@ -991,7 +995,7 @@ export class CallService {
         });
       }
     }
-    await this.#recordHistory(tx);
+    this.#recordHistory(tx);
     for (const u of tx.release) await this.#store.releaseUser(u, call.callID);
     for (const key of tx.cancelTimers) await this.#scheduler.cancel(key);
     if (tx.state !== 'ended') {

@@ -25,7 +25,8 @@ function copy<T>(value: T): T {
   if (typeof value !== 'object' || value === null) return value;
   if (Array.isArray(value)) return value.map(copy) as T;
   const out: Record<string, unknown> = {};
-  for (const [k, v] of Object.entries(value)) out[k] = copy(v);
+  // Records are plain objects: for-in sees exactly their own keys, without Object.entries' arrays.
+  for (const k in value) out[k] = copy((value as Record<string, unknown>)[k]);
   return out as T;
 }
 

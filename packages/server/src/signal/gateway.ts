@@ -72,16 +72,32 @@ class Connection {
   queue: Promise<void> = Promise.resolve();
   /** Sessions holding their pushes until the current reply is out. */
   readonly held = new Set<Session>();
+  #corked = false;
 
   constructor(
     readonly ws: WebSocket,
+    /** The connection's TCP socket, which ws writes to. */
+    private readonly socket: Duplex,
     rateLimit: RateLimitOptions,
   ) {
     this.bucket = new TokenBucket(rateLimit);
   }
 
+  /**
+   * Frames written in one tick (a reply and the pushes it releases, a call's userLeave and
+   * callEnded) leave in one write: the socket stays corked until the tick's work is done.
+   */
   send(message: ServerMessage): void {
-    if (this.ws.readyState === WebSocket.OPEN) this.ws.send(JSON.stringify(message));
+    if (this.ws.readyState !== WebSocket.OPEN) return;
+    if (!this.#corked) {
+      this.#corked = true;
+      this.socket.cork();
+      process.nextTick(() => {
+        this.#corked = false;
+        this.socket.uncork();
+      });
+    }
+    this.ws.send(JSON.stringify(message));
   }
   sendPush(message: PushMessage): void {
     this.send(message);
@@ -112,7 +128,6 @@ export class SignalGateway {
     this.#o = options;
     this.#log = options.logger ?? silentLogger;
     this.#wss = new WebSocketServer({ noServer: true, maxPayload: HARD_MAX_PAYLOAD });
-    this.#wss.on('connection', (ws) => this.#onConnection(ws));
     this.#sweep = setInterval(() => this.#dropSilent(), (options.pingInterval * 1000) / 2);
     this.#sweep.unref();
     this.#unsubscribe = options.bus.subscribe(options.nodeID, (m) => this.#onBus(m));
@@ -126,7 +141,7 @@ export class SignalGateway {
         socket.end('HTTP/1.1 404 Not Found\r\nConnection: close\r\n\r\n');
         return;
       }
-      this.#wss.handleUpgrade(req, socket, head, (ws) => this.#wss.emit('connection', ws, req));
+      this.#wss.handleUpgrade(req, socket, head, (ws) => this.#onConnection(ws, socket));
     });
   }
 
@@ -156,8 +171,8 @@ export class SignalGateway {
 
   // ---- connections ---------------------------------------------------------------------------
 
-  #onConnection(ws: WebSocket): void {
-    const conn = new Connection(ws, this.#o.rateLimit);
+  #onConnection(ws: WebSocket, socket: Duplex): void {
+    const conn = new Connection(ws, socket, this.#o.rateLimit);
     this.#connections.add(conn);
     ws.on('message', (data, isBinary) => this.#onFrame(conn, data, isBinary));
     ws.on('close', () => this.#onClose(conn));

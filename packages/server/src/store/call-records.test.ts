@@ -116,6 +116,13 @@ describe('CallRecordStore', () => {
     expect(await records.get('c2')).toMatchObject({ endedAt: 1600, endReason: 'no_answer' });
   });
 
+  test('get() sees the writes made before it, even those not yet committed', async () => {
+    const records = store.callRecords;
+    const writes = [records.start(call), records.end('c1', { reason: 'hangup', endedAt: 1700 })];
+    expect(await records.get('c1')).toMatchObject({ endedAt: 1700, endReason: 'hangup' });
+    await Promise.all(writes);
+  });
+
   test('close() waits for writes still queued', async () => {
     const pending = store.callRecords.start(call);
     await store.close();

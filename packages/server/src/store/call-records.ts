@@ -5,6 +5,7 @@
  */
 import type { CallEndReason, CallType, MediaMode } from '@ringline/protocol';
 import type { Kysely, Selectable } from 'kysely';
+import { prepare, slot } from './prepared.js';
 import type { CallRecordsTable, Database } from './schema.js';
 
 /** What is known when a call is created. */
@@ -56,40 +57,69 @@ interface PendingWrite {
   reject: (err: unknown) => void;
 }
 
+/** How long a write may wait for others to share its commit, by default. */
+export const DEFAULT_BATCH_MS = 10;
+/** A batch this large commits at once instead of waiting out the window. */
+const MAX_BATCH = 512;
+
+export interface CallRecordStoreOptions {
+  /** Clock for default timestamps. */
+  now?: () => number;
+  /** Longest a write waits for others to share its commit (ms). */
+  batchMs?: number;
+}
+
 export class CallRecordStore {
   /** Writes waiting for the next group commit, in the order they were made. */
   #pending: PendingWrite[] = [];
+  #timer: NodeJS.Timeout | undefined;
   /** The group commit in progress. */
   #flushing: Promise<void> = Promise.resolve();
+  readonly #now: () => number;
+  readonly #batchMs: number;
+  readonly #queries: ReturnType<typeof prepareWrites>;
 
   constructor(
     private readonly db: Kysely<Database>,
-    private readonly now: () => number = Date.now,
-  ) {}
+    options: CallRecordStoreOptions = {},
+  ) {
+    this.#now = options.now ?? Date.now;
+    this.#batchMs = options.batchMs ?? DEFAULT_BATCH_MS;
+    this.#queries = prepareWrites(db);
+  }
 
   /**
-   * Group commit: the writes made in one turn of the event loop (under load, those of many calls)
-   * go to SQLite in one transaction, instead of one transaction — and one WAL append — each. If
-   * the batch fails, its writes are retried one by one, so one bad write fails only its caller.
+   * Group commit: writes made within `batchMs` of each other (under load, those of many calls) go
+   * to SQLite in one transaction, instead of one transaction — and one WAL append — each. Writes
+   * commit in the order they were made. If a batch fails, its writes are retried one by one, so
+   * one bad write fails only its caller.
    */
   #write<T>(write: (db: Kysely<Database>) => Promise<T>): Promise<T> {
     return new Promise<T>((resolve, reject) => {
-      if (this.#pending.length === 0) {
-        setImmediate(() => (this.#flushing = this.#flushing.then(() => this.#flush())));
-      }
       this.#pending.push({ write, resolve: resolve as (result: unknown) => void, reject });
+      if (this.#pending.length >= MAX_BATCH) void this.#commitPending();
+      else if (this.#pending.length === 1) {
+        this.#timer = setTimeout(() => void this.#commitPending(), this.#batchMs);
+      }
     });
   }
 
-  /** Resolves once every write made so far is committed (or has failed). */
-  async flushed(): Promise<void> {
-    while (this.#pending.length > 0) await new Promise((resolve) => setImmediate(resolve));
-    await this.#flushing;
-  }
-
-  async #flush(): Promise<void> {
+  /** Starts committing every queued write, after the commits already started. */
+  #commitPending(): Promise<void> {
+    clearTimeout(this.#timer);
+    this.#timer = undefined;
     const batch = this.#pending;
     this.#pending = [];
+    if (batch.length > 0) this.#flushing = this.#flushing.then(() => this.#commit(batch));
+    return this.#flushing;
+  }
+
+  /** Resolves once every write made so far is committed (or has failed). */
+  flushed(): Promise<void> {
+    return this.#commitPending();
+  }
+
+  async #commit(batch: PendingWrite[]): Promise<void> {
     const results: unknown[] = [];
     try {
       await this.db.transaction().execute(async (trx) => {
@@ -104,38 +134,23 @@ export class CallRecordStore {
 
   /** Records a new call. Rejects if a record with that callID exists. */
   async start(call: CallStart): Promise<void> {
-    const startedAt = call.startedAt ?? this.now();
-    await this.#write((db) =>
-      db
-        .insertInto('call_records')
-        .values({
-          call_id: call.callID,
-          room_id: call.roomID,
-          sponsor: call.sponsor,
-          group_id: call.groupID ?? null,
-          call_type: call.callType,
-          media: call.media,
-          started_at: startedAt,
-          connected_at: null,
-          ended_at: null,
-          end_reason: null,
-          members_json: JSON.stringify(call.members ?? [call.sponsor]),
-        })
-        .execute(),
-    );
+    const values = {
+      callID: call.callID,
+      roomID: call.roomID,
+      sponsor: call.sponsor,
+      groupID: call.groupID ?? null,
+      callType: call.callType,
+      media: call.media,
+      startedAt: call.startedAt ?? this.#now(),
+      members: JSON.stringify(call.members ?? [call.sponsor]),
+    };
+    await this.#write((db) => this.#queries.start.run(db, values));
   }
 
   /** Marks the moment the first invitee joined. Only the first mark counts; true if it was this one. */
-  async connected(callID: string, at: number = this.now()): Promise<boolean> {
-    const res = await this.#write((db) =>
-      db
-        .updateTable('call_records')
-        .set({ connected_at: at })
-        .where('call_id', '=', callID)
-        .where('connected_at', 'is', null)
-        .executeTakeFirst(),
-    );
-    return res.numUpdatedRows > 0n;
+  async connected(callID: string, at: number = this.#now()): Promise<boolean> {
+    const res = await this.#write((db) => this.#queries.connected.run(db, { callID, at }));
+    return (res.numAffectedRows ?? 0n) > 0n;
   }
 
   /**
@@ -143,25 +158,20 @@ export class CallRecordStore {
    * one, false for an unknown or already ended call.
    */
   async end(callID: string, end: CallEnd): Promise<boolean> {
-    const endedAt = end.endedAt ?? this.now();
-    const res = await this.#write((db) =>
-      db
-        .updateTable('call_records')
-        .set({
-          ended_at: endedAt,
-          end_reason: end.reason,
-          ...(end.members ? { members_json: JSON.stringify(end.members) } : {}),
-          ...(end.media ? { media: end.media } : {}),
-        })
-        .where('call_id', '=', callID)
-        .where('ended_at', 'is', null)
-        .executeTakeFirst(),
-    );
-    return res.numUpdatedRows > 0n;
+    const values = {
+      callID,
+      endedAt: end.endedAt ?? this.#now(),
+      reason: end.reason,
+      members: end.members ? JSON.stringify(end.members) : null,
+      media: end.media ?? null,
+    };
+    const res = await this.#write((db) => this.#queries.end.run(db, values));
+    return (res.numAffectedRows ?? 0n) > 0n;
   }
 
-  /** The record of a call, or undefined. */
+  /** The record of a call, or undefined; sees every write made before it. */
   async get(callID: string): Promise<CallRecord | undefined> {
+    await this.flushed();
     const row = await this.db
       .selectFrom('call_records')
       .selectAll()
@@ -169,6 +179,59 @@ export class CallRecordStore {
       .executeTakeFirst();
     return row && toRecord(row);
   }
+}
+
+/** The writes, compiled once (see prepared.ts). */
+function prepareWrites(db: Kysely<Database>) {
+  return {
+    start: prepare<{
+      callID: string;
+      roomID: number;
+      sponsor: string;
+      groupID: string | null;
+      callType: CallType;
+      media: MediaMode;
+      startedAt: number;
+      members: string;
+    }>(
+      db.insertInto('call_records').values({
+        call_id: slot('callID'),
+        room_id: slot('roomID'),
+        sponsor: slot('sponsor'),
+        group_id: slot('groupID'),
+        call_type: slot('callType'),
+        media: slot('media'),
+        started_at: slot('startedAt'),
+        members_json: slot('members'),
+      }),
+    ),
+    connected: prepare<{ callID: string; at: number }>(
+      db
+        .updateTable('call_records')
+        .set({ connected_at: slot('at') })
+        .where('call_id', '=', slot<string>('callID'))
+        .where('connected_at', 'is', null),
+    ),
+    // A null members or media keeps what is stored.
+    end: prepare<{
+      callID: string;
+      endedAt: number;
+      reason: CallEndReason;
+      members: string | null;
+      media: MediaMode | null;
+    }>(
+      db
+        .updateTable('call_records')
+        .set((eb) => ({
+          ended_at: slot('endedAt'),
+          end_reason: slot('reason'),
+          members_json: eb.fn.coalesce(eb.val(slot<string | null>('members')), 'members_json'),
+          media: eb.fn.coalesce(eb.val(slot<MediaMode | null>('media')), 'media'),
+        }))
+        .where('call_id', '=', slot<string>('callID'))
+        .where('ended_at', 'is', null),
+    ),
+  };
 }
 
 function toRecord(row: Selectable<CallRecordsTable>): CallRecord {
