@@ -22,6 +22,8 @@ class Client {
     this.waits = new Map();
     /** the relay phase's receive hook */
     this.onSignal = undefined;
+    /** called with each `error` frame (a refused notification) */
+    this.onError = undefined;
   }
 
   request(type, fields) {
@@ -48,6 +50,10 @@ class Client {
       this.pending.delete(msg.id);
       if (msg.ok) p.resolve(msg.result);
       else p.reject(new BenchError(msg.error.name ?? String(msg.error.code)));
+      return;
+    }
+    if (msg.type === 'error') {
+      this.onError?.(msg);
       return;
     }
     if (typeof msg.seq === 'number') this.lastSeq = msg.seq;
@@ -277,16 +283,21 @@ async function relay({ rate, seconds, pairCount }) {
     sentAt.delete(n);
     latencyMs.push(now() - t);
   };
-  for (const [a, b] of use) a.onSignal = b.onSignal = onSignal;
+  const onError = (msg) => count(errors, msg.error.name ?? String(msg.error.code));
+  for (const [a, b] of use) {
+    a.onSignal = b.onSignal = onSignal;
+    a.onError = b.onError = onError;
+  }
   const run = await atRate(rate, seconds, async (n) => {
     const [a, b] = use[n % use.length];
     const [from, to] = n % 2 ? [b, a] : [a, b];
     sentAt.set(n, now());
     const data = { candidate: candidate(n) };
     if (kind === 'ringline') {
-      await from
-        .request('signal', { callID: callIDs.get(from), to: to.userID, data })
-        .catch((err) => count(errors, err.message));
+      // A notification, as the SDK sends it: no reply; a refusal comes back as an `error` frame.
+      from.ws.send(
+        JSON.stringify({ type: 'signal', callID: callIDs.get(from), to: to.userID, data }),
+      );
     } else {
       from.ws.send(JSON.stringify({ type: 'relay', to: to.userID, data }));
     }
@@ -296,7 +307,7 @@ async function relay({ rate, seconds, pairCount }) {
   while (sentAt.size > 0 && now() - t < STEP_TIMEOUT_MS)
     await new Promise((r) => setTimeout(r, 20));
   if (sentAt.size > 0) errors['not delivered'] = sentAt.size;
-  for (const [a, b] of use) a.onSignal = b.onSignal = undefined;
+  for (const [a, b] of use) a.onSignal = b.onSignal = a.onError = b.onError = undefined;
   if (kind === 'ringline') {
     for (const [caller, callee] of use) {
       const ended = callee.expect('callEnded');

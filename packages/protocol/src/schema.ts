@@ -2,8 +2,10 @@
  * The signalling protocol, defined once as TypeBox schemas: the server compiles them to validate
  * every frame at its edge, and both sides take their TypeScript types from them.
  *
- * Client → server: requests, each with an `id` and exactly one `reply` carrying the same id.
- * Server → client: replies, `error` for frames that had no usable id, and pushes. Every push carries
+ * Client → server: requests, each with an `id` and exactly one `reply` carrying the same id. A
+ * `signal` may leave out its id: it is then a notification, with no reply on success.
+ * Server → client: replies, `error` for frames that had no usable id (a failed notification among
+ * them), and pushes. Every push carries
  * a per-session `seq` (1, 2, 3, …) so that a client that reconnects can resume its session and have
  * the server replay what it missed (`login.resume.lastSeq`).
  */
@@ -113,12 +115,20 @@ export const RejectRequestSchema = request('reject', {
 export const CancelRequestSchema = request('cancel', { inviteID: Id });
 /** Leave a call (cancelling the sender's own invitations into it that still ring). */
 export const HangupRequestSchema = request('hangup', { callID: Id });
-/** Relay SDP or ICE to another member of the same call. */
-export const SignalRequestSchema = request('signal', {
-  callID: Id,
-  to: UserIdSchema,
-  data: SignalDataSchema,
-});
+/**
+ * Relay SDP or ICE to another member of the same call. Without an `id` it is a notification: no
+ * reply when relayed, an `error` frame naming `signal` when refused. Clients send it that way.
+ */
+export const SignalRequestSchema = Type.Object(
+  {
+    id: Type.Optional(RequestId),
+    type: Type.Literal('signal'),
+    callID: Id,
+    to: UserIdSchema,
+    data: SignalDataSchema,
+  },
+  strict,
+);
 /** Tell the other members whether the sender's mic and camera are on. */
 export const MediaRequestSchema = request('media', {
   callID: Id,
@@ -277,6 +287,8 @@ export type ReplyMessage =
 export interface ErrorMessage {
   type: 'error';
   error: WireError;
+  /** The type of the notification (a request without an id) the error is about. */
+  request?: ClientRequestType;
 }
 
 /** Server pushes, keyed by type; each is sent with a `seq`. */

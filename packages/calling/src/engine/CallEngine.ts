@@ -636,7 +636,10 @@ export class CallEngine extends TypedEmitter<EngineCallbacks> {
       if (ctx) void this.#sendMediaState(ctx);
     });
     signal.on(SignalEvent.Closed, (info) => this.#onSignalClosed(signal, info));
-    signal.on(SignalEvent.ServerError, (error) => this.emit(EngineEvent.Error, error));
+    signal.on(SignalEvent.ServerError, (error, request) => {
+      // A relay refused as the call ends (the peer already left) is expected; the client logs it.
+      if (request !== 'signal') this.emit(EngineEvent.Error, error);
+    });
   }
 
   #onInvited(signal: SignalClient, push: Push<'invited'>): void {
@@ -875,7 +878,7 @@ export class CallEngine extends TypedEmitter<EngineCallbacks> {
     ctx.session = session;
     session.events.on(SessionEvent.Signal, (to, data) => {
       if (ctx.ended) return;
-      this.#signal?.request('signal', { callID, to, data }).catch((error: unknown) => {
+      this.#signal?.notify('signal', { callID, to, data }).catch((error: unknown) => {
         this.#log.warn(`relaying ${data.description ? 'SDP' : 'ICE'} to ${to} failed`, error);
       });
     });

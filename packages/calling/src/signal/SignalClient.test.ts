@@ -314,3 +314,36 @@ describe('SignalClient kicked', () => {
     expect(second.client.state).toBe(SignalState.Connected);
   });
 });
+
+describe('SignalClient notifications', () => {
+  it('sends a signal without an id; a refused one comes back as a ServerError naming it', async () => {
+    const network = new Network();
+    const { client: alice } = await loggedIn('sc_alice', network);
+    const { client: bob } = await loggedIn('sc_bob');
+    const invited = waitFor(bob.pushes, 'invited');
+    const { inviteID, callID } = await alice.request('invite', {
+      userIDList: ['sc_bob'],
+      callType: 1,
+    });
+    await invited;
+    await bob.request('accept', { inviteID });
+
+    const sent: Array<{ type?: string }> = [];
+    network.drop = (frame) => {
+      sent.push(frame);
+      return false;
+    };
+    const relayed = waitFor(bob.pushes, 'signal');
+    const candidate = { candidate: 'candidate:1 1 udp 1 10.0.0.1 9 typ host' };
+    await alice.notify('signal', { callID, to: 'sc_bob', data: { candidate } });
+    expect((await relayed)[0].data).toEqual({ candidate });
+    expect(sent).toEqual([{ type: 'signal', callID, to: 'sc_bob', data: { candidate } }]);
+
+    const refused = waitFor(events(alice), SignalEvent.ServerError);
+    await alice.notify('signal', { callID, to: 'sc_carol', data: { candidate } });
+    const [error, request] = await refused;
+    expect(request).toBe('signal');
+    expect(error.code).toBe(ServerErrorCode.NOT_CALL_MEMBER);
+    await alice.request('hangup', { callID });
+  });
+});

@@ -123,7 +123,8 @@ export interface SignalCallbacks {
   [SignalEvent.Resumed]: (sessionID: string) => void;
   [SignalEvent.SessionLost]: (info: { previousSessionID: string; sessionID: string }) => void;
   [SignalEvent.Closed]: (info: SignalClosedInfo) => void;
-  [SignalEvent.ServerError]: (error: CallError) => void;
+  /** An `error` frame; `request` is the notification it refuses, if it names one. */
+  [SignalEvent.ServerError]: (error: CallError, request: string | undefined) => void;
 }
 
 /** A server push as delivered to listeners: its fields plus `seq`. */
@@ -253,6 +254,29 @@ export class SignalClient extends TypedEmitter<SignalCallbacks> {
   ): Promise<RequestResults[T]> {
     const timeoutMs = options.timeoutMs ?? this.#requestTimeoutMs;
     const started = Date.now();
+    const ws = await this.#connected(type, timeoutMs);
+    return this.#send(ws, type, fields, {
+      ...options,
+      timeoutMs: Math.max(1, timeoutMs - (Date.now() - started)),
+    });
+  }
+
+  /**
+   * Sends a `signal` as a notification, without an id: the server relays it with no reply, and
+   * reports a refusal as an `error` frame naming it (SignalEvent.ServerError). Resolves once sent;
+   * rejects as `request` does when it cannot be sent.
+   */
+  async notify(type: 'signal', fields: RequestFields<'signal'>): Promise<void> {
+    const ws = await this.#connected(type, this.#requestTimeoutMs);
+    try {
+      ws.send(JSON.stringify({ type, ...fields }));
+    } catch (error) {
+      throw CallError.disconnected(`cannot send ${type}`, error);
+    }
+  }
+
+  /** The open socket, once connected (waiting, within `timeoutMs`, while reconnecting). */
+  async #connected(type: string, timeoutMs: number): Promise<WebSocketLike> {
     // The socket may have died a moment ago, before its close event: reconnect first.
     const current = this.#ws;
     if (this.state === SignalState.Connected && current && current.readyState !== OPEN) {
@@ -260,13 +284,10 @@ export class SignalClient extends TypedEmitter<SignalCallbacks> {
     }
     if (this.state === SignalState.Reconnecting) await this.#whenConnected(type, timeoutMs);
     const ws = this.#ws;
-    if (this.state !== SignalState.Connected || !ws) {
+    if (this.state !== SignalState.Connected || !ws || ws.readyState !== OPEN) {
       throw CallError.disconnected(`cannot send ${type} while ${this.state}`);
     }
-    return this.#send(ws, type, fields, {
-      ...options,
-      timeoutMs: Math.max(1, timeoutMs - (Date.now() - started)),
-    });
+    return ws;
   }
 
   /** Stops for good: closes the socket, rejects pending requests, clears timers. Idempotent. */
@@ -409,8 +430,10 @@ export class SignalClient extends TypedEmitter<SignalCallbacks> {
     if (msg.type === 'reply') {
       this.#onReply(message as ReplyFrame);
     } else if (msg.type === 'error') {
-      const error = (message as { error?: ReplyFrame['error'] }).error;
-      this.emit(SignalEvent.ServerError, CallError.fromWire(wireError(error)));
+      const frame = message as { error?: ReplyFrame['error']; request?: string };
+      const error = CallError.fromWire(wireError(frame.error));
+      this.#log.warn(`the server refused ${frame.request ?? 'a frame'}`, error);
+      this.emit(SignalEvent.ServerError, error, frame.request);
     } else if (typeof msg.type === 'string') {
       this.#onPush(msg.type as PushType, message as Push<PushType>);
     }

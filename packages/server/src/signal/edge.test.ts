@@ -131,6 +131,33 @@ describe('requests that fail validation get a reply with the error', () => {
   });
 });
 
+describe('signal as a notification (no id)', () => {
+  test('is relayed and gets no reply', async () => {
+    const replies = alice.replies;
+    const errors = alice.errors.length;
+    alice.send({ type: 'signal', callID, to: 'bob', data: { candidate: { candidate: 'n-1' } } });
+    expect((await bob.waitForPush('signal')).data.candidate?.candidate).toBe('n-1');
+    await alice.sync();
+    expect(alice.replies).toBe(replies + 1); // the sync's own
+    expect(alice.errors.length).toBe(errors);
+  });
+
+  test('refused, it comes back as an `error` frame naming signal', async () => {
+    alice.send({ type: 'signal', callID, to: 'mallory', data: { candidate: { candidate: 'x' } } });
+    const frame = await alice.waitForError();
+    expect(frame.request).toBe('signal');
+    expect(frame.error.code).toBe(ServerErrorCode.NOT_CALL_MEMBER);
+    await everyoneStillWorks();
+  });
+
+  test('other requests still need an id', async () => {
+    mallory.send({ type: 'hangup', callID });
+    const frame = await mallory.waitForError();
+    expect(frame.error.code).toBe(ServerErrorCode.INVALID_FIELD);
+    expect(frame.error.message).toContain('/id');
+  });
+});
+
 describe('rate limit', () => {
   test('requests beyond the session’s burst get RATE_LIMITED; others are unaffected', async () => {
     const limited = await startTestServer({ rateLimit: { burst: 5, perSecond: 0.5 } });

@@ -200,7 +200,7 @@ export class SignalGateway {
     const parsed = parseRequest(buf.toString('utf8'));
     const bucket = conn.session?.bucket ?? conn.bucket;
     if (!bucket.take()) {
-      this.#fail(conn, parsed.ok ? parsed.request.id : parsed.id, ServerError.rateLimited());
+      this.#fail(conn, parsed.ok ? parsed.request : parsed.id, ServerError.rateLimited());
       return;
     }
     if (!parsed.ok) {
@@ -213,9 +213,16 @@ export class SignalGateway {
       .catch((err: unknown) => this.#log.error('request handling failed', { err }));
   }
 
-  #fail(conn: Connection, id: number | undefined, error: ServerError): void {
-    if (id === undefined) conn.send({ type: 'error', error: error.toWire() });
-    else conn.send({ type: 'reply', id, ok: false, error: error.toWire() });
+  /**
+   * Answers a request (or a frame with at least a readable id) with an error: as its reply, or as
+   * an `error` frame when there is no id to reply to.
+   */
+  #fail(conn: Connection, to: ClientRequest | number | undefined, error: unknown): void {
+    const wire = ServerError.wire(error);
+    const id = typeof to === 'object' ? to.id : to;
+    if (id !== undefined) conn.send({ type: 'reply', id, ok: false, error: wire });
+    else if (typeof to === 'object') conn.send({ type: 'error', error: wire, request: to.type });
+    else conn.send({ type: 'error', error: wire });
   }
 
   async #handle(conn: Connection, request: ClientRequest): Promise<void> {
@@ -223,12 +230,15 @@ export class SignalGateway {
     if (conn.session) conn.hold(conn.session);
     try {
       const result = await this.#dispatch(conn, request);
-      conn.send({ type: 'reply', id: request.id, ok: true, result } as ServerMessage);
+      // A notification (no id) gets no reply when it succeeds.
+      if (request.id !== undefined) {
+        conn.send({ type: 'reply', id: request.id, ok: true, result } as ServerMessage);
+      }
     } catch (err) {
       if (!(err instanceof ServerError)) {
         this.#log.error('request failed', { type: request.type, err });
       }
-      conn.send({ type: 'reply', id: request.id, ok: false, error: ServerError.wire(err) });
+      this.#fail(conn, request, err);
     } finally {
       conn.releaseAll();
     }

@@ -15,6 +15,12 @@ const checkers = new Map<string, TypeCheck<TSchema>>(
     TypeCompiler.Compile(schema),
   ]),
 );
+/** Request types that may come without an id, as notifications. */
+const notifications = new Set(
+  Object.entries(ClientRequestSchemas)
+    .filter(([, schema]) => !(schema.required as readonly string[]).includes('id'))
+    .map(([type]) => type),
+);
 
 const userIdRe = new RegExp(USER_ID_PATTERN);
 
@@ -51,7 +57,7 @@ export function parseRequest(text: string): ParseResult {
   const type = msg.type;
   const check = typeof type === 'string' ? checkers.get(type) : undefined;
   if (!check) return { ok: false, id, error: ServerError.unknownType(type) };
-  if (id === undefined) {
+  if (id === undefined && !(msg.id === undefined && notifications.has(type as string))) {
     return {
       ok: false,
       id,

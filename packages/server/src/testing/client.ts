@@ -41,6 +41,8 @@ export class TestClient {
   readonly pushes: PushMessage[] = [];
   /** Every `error` message received. */
   readonly errors: ErrorMessage[] = [];
+  /** How many replies were received. */
+  replies = 0;
   /** Messages not yet taken by a waiter, in order. */
   readonly #unclaimed: ServerMessage[] = [];
   readonly #waiters: Waiter[] = [];
@@ -186,7 +188,8 @@ export class TestClient {
 
   #onMessage(message: ServerMessage): void {
     if (message.type === 'error') this.errors.push(message);
-    else if (message.type !== 'reply') {
+    else if (message.type === 'reply') this.replies++;
+    else {
       this.pushes.push(message);
       this.lastSeq = Math.max(this.lastSeq, message.seq);
     }
