@@ -12,8 +12,9 @@
 //   1. sessions: open N (real userSigs for ringline; a hello for the relay), memory at 4 steps
 //   2. idle: server CPU for IDLE_S with every session pinging as the SDK does (ringline only)
 //   3. calls (ringline): invite → INVITED → accept → hangup at each rate of BENCH_RATES for
-//      BENCH_PHASE_S; call() → INVITED latency, set-ups/s achieved, errors
-//   4. messages: BENCH_MSG_RATE messages/s between call members (ringline: `signal` in a call;
+//      BENCH_PHASE_S; call() → INVITED latency, set-ups/s achieved, server CPU per set-up (idle
+//      CPU subtracted), host steal (/proc/stat), errors
+//   4. messages: BENCH_MSG_RATE messages/s between call members (ringline: `signal` notifications;
 //      relay: a relay frame) for BENCH_PHASE_S; server CPU per message (idle CPU subtracted), latency
 // Prints tables and ratios; writes bench/results/signal.json and the charts
 // docs/img/signal-*.png. BENCH_PROFILE=1 also profiles each server during each phase (V8 CPU
