@@ -4,10 +4,10 @@
  *
  * Client → server: requests, each with an `id` and exactly one `reply` carrying the same id. A
  * `signal` may leave out its id: it is then a notification, with no reply on success.
- * Server → client: replies, `error` for frames that had no usable id (a failed notification among
- * them), and pushes. Every push carries
- * a per-session `seq` (1, 2, 3, …) so that a client that reconnects can resume its session and have
- * the server replay what it missed (`login.resume.lastSeq`).
+ * Server → client: replies, `error` for frames that had no usable id (a refused notification among
+ * them), and pushes. Every push carries a per-session `seq` (1, 2, 3, …) so that a client that
+ * reconnects can resume its session and have the server replay what it missed
+ * (`login.resume.lastSeq`).
  */
 import { Type, type Static, type TSchema } from '@sinclair/typebox';
 import {

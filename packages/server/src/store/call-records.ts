@@ -57,17 +57,10 @@ interface PendingWrite {
   reject: (err: unknown) => void;
 }
 
-/** How long a write may wait for others to share its commit, by default. */
-export const DEFAULT_BATCH_MS = 10;
+/** How long a write waits for others to share its commit (ms). */
+const BATCH_MS = 10;
 /** A batch this large commits at once instead of waiting out the window. */
 const MAX_BATCH = 512;
-
-export interface CallRecordStoreOptions {
-  /** Clock for default timestamps. */
-  now?: () => number;
-  /** Longest a write waits for others to share its commit (ms). */
-  batchMs?: number;
-}
 
 export class CallRecordStore {
   /** Writes waiting for the next group commit, in the order they were made. */
@@ -75,21 +68,17 @@ export class CallRecordStore {
   #timer: NodeJS.Timeout | undefined;
   /** The group commit in progress. */
   #flushing: Promise<void> = Promise.resolve();
-  readonly #now: () => number;
-  readonly #batchMs: number;
   readonly #queries: ReturnType<typeof prepareWrites>;
 
   constructor(
     private readonly db: Kysely<Database>,
-    options: CallRecordStoreOptions = {},
+    private readonly now: () => number = Date.now,
   ) {
-    this.#now = options.now ?? Date.now;
-    this.#batchMs = options.batchMs ?? DEFAULT_BATCH_MS;
     this.#queries = prepareWrites(db);
   }
 
   /**
-   * Group commit: writes made within `batchMs` of each other (under load, those of many calls) go
+   * Group commit: writes made within BATCH_MS of each other (under load, those of many calls) go
    * to SQLite in one transaction, instead of one transaction — and one WAL append — each. Writes
    * commit in the order they were made. If a batch fails, its writes are retried one by one, so
    * one bad write fails only its caller.
@@ -99,7 +88,7 @@ export class CallRecordStore {
       this.#pending.push({ write, resolve: resolve as (result: unknown) => void, reject });
       if (this.#pending.length >= MAX_BATCH) void this.#commitPending();
       else if (this.#pending.length === 1) {
-        this.#timer = setTimeout(() => void this.#commitPending(), this.#batchMs);
+        this.#timer = setTimeout(() => void this.#commitPending(), BATCH_MS);
       }
     });
   }
@@ -141,14 +130,14 @@ export class CallRecordStore {
       groupID: call.groupID ?? null,
       callType: call.callType,
       media: call.media,
-      startedAt: call.startedAt ?? this.#now(),
+      startedAt: call.startedAt ?? this.now(),
       members: JSON.stringify(call.members ?? [call.sponsor]),
     };
     await this.#write((db) => this.#queries.start.run(db, values));
   }
 
   /** Marks the moment the first invitee joined. Only the first mark counts; true if it was this one. */
-  async connected(callID: string, at: number = this.#now()): Promise<boolean> {
+  async connected(callID: string, at: number = this.now()): Promise<boolean> {
     const res = await this.#write((db) => this.#queries.connected.run(db, { callID, at }));
     return (res.numAffectedRows ?? 0n) > 0n;
   }
@@ -160,7 +149,7 @@ export class CallRecordStore {
   async end(callID: string, end: CallEnd): Promise<boolean> {
     const values = {
       callID,
-      endedAt: end.endedAt ?? this.#now(),
+      endedAt: end.endedAt ?? this.now(),
       reason: end.reason,
       members: end.members ? JSON.stringify(end.members) : null,
       media: end.media ?? null,
