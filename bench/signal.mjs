@@ -157,7 +157,6 @@ function child(script, args, execArgv) {
   };
 }
 
-/** CPU seconds the server has used; `loop` is its event-loop delay since the last reading. */
 /** Machine-wide CPU counters (jiffies) from /proc/stat: total, and stolen by the host. */
 async function machineCpu() {
   const line = (await readFile('/proc/stat', 'utf8')).split('\n')[0];
@@ -171,6 +170,7 @@ async function stealPctSince(before) {
   return total > 0 ? ((now.steal - before.steal) / total) * 100 : 0;
 }
 
+/** CPU seconds the server has used; `loop` is its event-loop delay since the last reading. */
 async function cpuSeconds(server) {
   const { user, system, loop } = await server.query('cpu');
   lastLoop = loop;
