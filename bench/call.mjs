@@ -16,6 +16,7 @@ import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { genUserSig, startServer } from '@ringline/server';
 import { launchChromium, newUserContext } from '../e2e/harness/chromium.js';
+import { exitAfter, percentile, positiveInt } from './lib/util.mjs';
 
 const INVITES = positiveInt('BENCH_INVITES', 50);
 const CONNECTS = positiveInt('BENCH_CONNECTS', 10);
@@ -26,37 +27,10 @@ const STEP_TIMEOUT_MS = 20_000;
 
 const started = Date.now();
 const deadline = started + DEADLINE_S * 1000;
-// The last resort if something hangs past every per-step timeout: leave, with a message.
-const hardStop = setTimeout(
-  () => {
-    console.error(`bench: still running ${DEADLINE_S + 60} s after start; giving up`);
-    process.exit(2);
-  },
-  (DEADLINE_S + 60) * 1000,
-);
-hardStop.unref();
-
-function positiveInt(name, fallback) {
-  const raw = process.env[name];
-  if (raw === undefined) return fallback;
-  const n = Number(raw);
-  if (!Number.isInteger(n) || n < 1) {
-    console.error(`bench: ${name} must be a positive integer, got ${JSON.stringify(raw)}`);
-    process.exit(2);
-  }
-  return n;
-}
+const hardStop = exitAfter(DEADLINE_S + 60);
 
 function timeLeft() {
   return deadline - Date.now();
-}
-
-/** Nearest-rank percentile of `values` (sorted copy), or null when empty. */
-function percentile(values, p) {
-  if (values.length === 0) return null;
-  const sorted = [...values].sort((x, y) => x - y);
-  const rank = Math.max(1, Math.ceil((p / 100) * sorted.length));
-  return sorted[rank - 1];
 }
 
 function summarize(name, samples) {

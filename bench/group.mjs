@@ -31,11 +31,14 @@ import { assertInTestNamespace, launchChromium, newUserContext } from '../e2e/ha
 import { SyntheticMedia, SyntheticParticipant } from '../e2e/harness/synthetic.js';
 import { startJanus } from './lib/janus.mjs';
 import { openDirectRoom, trickleTo } from './lib/janus-direct.mjs';
+import { exitAfter, percentile, positiveInt, toPositiveInt } from './lib/util.mjs';
 
-const SIZES = (process.env.BENCH_SIZES ?? '4,9,16').split(',').map((s) => positiveInt(s.trim()));
-const WINDOW_S = positiveInt(process.env.BENCH_WINDOW_S ?? '10');
-const FPS = positiveInt(process.env.BENCH_FPS ?? '15');
-const DEADLINE_S = positiveInt(process.env.BENCH_DEADLINE_S ?? '900');
+const SIZES = (process.env.BENCH_SIZES ?? '4,9,16')
+  .split(',')
+  .map((s) => toPositiveInt(s.trim(), 'each of BENCH_SIZES'));
+const WINDOW_S = positiveInt('BENCH_WINDOW_S', 10);
+const FPS = positiveInt('BENCH_FPS', 15);
+const DEADLINE_S = positiveInt('BENCH_DEADLINE_S', 900);
 const RECEIVE_ALL = process.env.BENCH_SYNTHETIC_RECEIVE === 'all';
 const RESULTS = fileURLToPath(new URL('./results/group.json', import.meta.url));
 const ROOT = fileURLToPath(new URL('..', import.meta.url));
@@ -45,33 +48,11 @@ const STEP_TIMEOUT_MS = 60_000;
 const ONLY = process.env.BENCH_ONLY;
 
 const deadline = Date.now() + DEADLINE_S * 1000;
-const hardStop = setTimeout(
-  () => {
-    console.error(`bench: still running ${DEADLINE_S + 60} s after start; giving up`);
-    process.exit(2);
-  },
-  (DEADLINE_S + 60) * 1000,
-);
-hardStop.unref();
+const hardStop = exitAfter(DEADLINE_S + 60);
 Janode.Logger.setLevel('none');
-
-function positiveInt(raw) {
-  const n = Number(raw);
-  if (!Number.isInteger(n) || n < 1) {
-    console.error(`bench: expected a positive integer, got ${JSON.stringify(raw)}`);
-    process.exit(2);
-  }
-  return n;
-}
 
 function checkDeadline(what) {
   if (Date.now() > deadline) throw new Error(`deadline passed before ${what}`);
-}
-
-function percentile(values, p) {
-  if (values.length === 0) return null;
-  const sorted = [...values].sort((x, y) => x - y);
-  return sorted[Math.max(1, Math.ceil((p / 100) * sorted.length)) - 1];
 }
 
 const round = (x) => (x === null || x === undefined ? null : Math.round(x * 10) / 10);

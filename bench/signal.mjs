@@ -21,13 +21,14 @@
 // profiles in bench/results/profile/, loadable in Chrome DevTools) and prints their top functions.
 //
 // Env: BENCH_SESSIONS (100000), BENCH_RATES (500,1000,2000,3000), BENCH_PHASE_S (10),
-//      BENCH_MSG_RATE (10000), BENCH_GENERATORS (auto), BENCH_PORTS_PER_ADDRESS (auto),
+//      BENCH_MSG_RATE (10000), BENCH_GENERATORS (2), BENCH_PORTS_PER_ADDRESS (auto),
 //      BENCH_DEADLINE_S (900), BENCH_PROFILE (0).
 import { fork } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
 import { mkdir, readFile, rm, writeFile } from 'node:fs/promises';
 import { fileURLToPath } from 'node:url';
 import { renderCharts } from './lib/chart.mjs';
+import { exitAfter, fail, percentile, positiveInt } from './lib/util.mjs';
 import { summarizeProfile } from './signal/profile.mjs';
 
 const SESSIONS = positiveInt('BENCH_SESSIONS', 100_000);
@@ -50,39 +51,14 @@ const CHART_DIR = here('../docs/img');
 
 if (RATES.some((r) => !Number.isFinite(r) || r <= 0)) fail(`BENCH_RATES: positive numbers only`);
 
-const hardStop = setTimeout(
-  () => fail(`still running after ${DEADLINE_S} s; giving up`),
-  DEADLINE_S * 1000,
-);
-hardStop.unref();
-
-function fail(message) {
-  console.error(`bench: ${message}`);
-  process.exit(2);
-}
-
-function positiveInt(name, fallback) {
-  const raw = process.env[name];
-  if (raw === undefined) return fallback;
-  const n = Number(raw);
-  if (!Number.isInteger(n) || n < 1)
-    fail(`${name} must be a positive integer, got ${JSON.stringify(raw)}`);
-  return n;
-}
-
-/** Nearest-rank percentile, or null when empty. */
-function percentile(sorted, p) {
-  if (sorted.length === 0) return null;
-  return sorted[Math.max(1, Math.ceil((p / 100) * sorted.length)) - 1];
-}
+exitAfter(DEADLINE_S);
 
 function stats(values) {
-  const sorted = Float64Array.from(values).sort();
   return {
-    n: sorted.length,
-    p50: percentile(sorted, 50),
-    p95: percentile(sorted, 95),
-    p99: percentile(sorted, 99),
+    n: values.length,
+    p50: percentile(values, 50),
+    p95: percentile(values, 95),
+    p99: percentile(values, 99),
   };
 }
 
@@ -114,10 +90,10 @@ async function portsPerAddress() {
 // ---- child processes -------------------------------------------------------------------------
 
 /** A child that answers IPC requests; `ask(cmd)` resolves with its reply. */
-function child(script, args, execArgv) {
+function child(script, args, execArgv, env = process.env) {
   const proc = fork(here(script), args, {
     execArgv,
-    env: { ...process.env, BENCH_SDKAPPID: String(SDKAPPID), BENCH_SECRET_KEY: SECRET_KEY },
+    env,
     stdio: ['ignore', 'inherit', 'inherit', 'ipc'],
   });
   let nextID = 1;
@@ -149,7 +125,7 @@ function child(script, args, execArgv) {
     /** A question to the server process (replies carry the type). */
     query(type, fields = {}) {
       proc.send({ type, ...fields });
-      return new Promise((resolve, reject) => typed.set(type, { resolve, reject }));
+      return this.next(type);
     },
     next(type) {
       return new Promise((resolve, reject) => typed.set(type, { resolve, reject }));
@@ -170,18 +146,20 @@ async function stealPctSince(before) {
   return total > 0 ? ((now.steal - before.steal) / total) * 100 : 0;
 }
 
-/** CPU seconds the server has used; `loop` is its event-loop delay since the last reading. */
-async function cpuSeconds(server) {
+/** CPU seconds the server has used, and its event-loop delay since the last reading. */
+async function serverCpu(server) {
   const { user, system, loop } = await server.query('cpu');
-  lastLoop = loop;
-  return (user + system) / 1e6;
+  return { cpuS: (user + system) / 1e6, loop };
 }
-let lastLoop;
 
 // ---- one kind ----------------------------------------------------------------------------------
 
 async function runKind(kind, plan) {
-  const server = child('./signal/server-process.mjs', [kind], ['--expose-gc']);
+  const server = child('./signal/server-process.mjs', [kind], ['--expose-gc'], {
+    ...process.env,
+    BENCH_SDKAPPID: String(SDKAPPID),
+    BENCH_SECRET_KEY: SECRET_KEY,
+  });
   const ready = await server.next('ready');
   const url = `ws://127.0.0.1:${ready.port}/ws`;
   const gens = plan.shares.map(() => child('./signal/load-process.mjs', [], []));
@@ -241,24 +219,25 @@ async function runKind(kind, plan) {
     result.heapPerSessionKiB = (last.heapUsed - base.heapUsed) / opened / 1024;
 
     // 2. idle: what holding the sessions costs (pings) — subtracted from the phases' CPU
-    const c0 = await cpuSeconds(server);
+    const c0 = await serverCpu(server);
     const t0 = performance.now();
     await new Promise((r) => setTimeout(r, IDLE_S * 1000));
-    result.idleCpu = (await cpuSeconds(server)) - c0;
+    result.idleCpu = (await serverCpu(server)).cpuS - c0.cpuS;
     result.idleCpuPerS = result.idleCpu / ((performance.now() - t0) / 1000);
 
     // 3. call set-ups at each rate
     if (kind === 'ringline') {
       result.calls = [];
       for (const rate of RATES) {
-        const c1 = await cpuSeconds(server);
+        const c1 = await serverCpu(server);
         const m1 = await machineCpu();
         const replies = await profiled(`calls-${rate}`, () =>
           Promise.all(
             gens.map((g, i) => g.ask('calls', { rate: rate * plan.weights[i], seconds: PHASE_S })),
           ),
         );
-        const cpu = (await cpuSeconds(server)) - c1;
+        const c2 = await serverCpu(server);
+        const cpu = c2.cpuS - c1.cpuS;
         const stealPct = await stealPctSince(m1);
         const ms = Math.max(...replies.map((r) => r.ms));
         const completed = sum(replies.map((r) => r.completed));
@@ -275,7 +254,7 @@ async function runKind(kind, plan) {
             : null,
           stealPct,
           generatorCpuPct: (sum(replies.map((r) => r.cpuS)) / (ms / 1000)) * 100,
-          serverLoopDelayMs: lastLoop,
+          serverLoopDelayMs: c2.loop,
           generatorLagMs: Math.max(...replies.map((r) => r.maxLagMs)),
         };
         result.calls.push(row);
@@ -286,7 +265,7 @@ async function runKind(kind, plan) {
     }
 
     // 4. messages routed to a user, the per-message cost
-    const c2 = await cpuSeconds(server);
+    const c3 = await serverCpu(server);
     const replies = await profiled('messages', () =>
       Promise.all(
         gens.map((g, i) =>
@@ -298,7 +277,7 @@ async function runKind(kind, plan) {
         ),
       ),
     );
-    const cpu = (await cpuSeconds(server)) - c2;
+    const cpu = (await serverCpu(server)).cpuS - c3.cpuS;
     const ms = Math.max(...replies.map((r) => r.ms));
     const delivered = sum(replies.map((r) => r.delivered));
     result.messages = {
@@ -325,11 +304,8 @@ const fdLimit = await openFileLimit();
 const ports = await portsPerAddress();
 // Each server socket is one file; keep some for everything else the process opens.
 const sessions = Math.min(SESSIONS, fdLimit - 500);
-const perGenerator = fdLimit - 500;
-const generatorCount = Math.max(
-  positiveInt('BENCH_GENERATORS', 2),
-  Math.ceil(sessions / perGenerator),
-);
+// Every generator can open as many sockets as the server, so two are always enough.
+const generatorCount = positiveInt('BENCH_GENERATORS', 2);
 const shares = Array.from({ length: generatorCount }, (_, i) => [
   Math.floor((i * sessions) / generatorCount),
   Math.floor(((i + 1) * sessions) / generatorCount),
@@ -420,7 +396,6 @@ await writeFile(
     2,
   ),
 );
-await mkdir(CHART_DIR, { recursive: true });
 await renderCharts([
   {
     pngPath: `${CHART_DIR}/signal-latency.png`,

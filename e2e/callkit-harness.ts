@@ -27,6 +27,11 @@ export interface LogLine {
   args: unknown[];
 }
 
+/** The seconds a call timer's text (`m:ss` or `h:mm:ss`) shows; NaN for anything else. */
+export function timerSeconds(text: string): number {
+  return text.split(':').reduce((acc, part) => acc * 60 + Number(part), 0);
+}
+
 /** `name` plus a random suffix, so no test sees another's state on the file's server. */
 export function userID(name: string): string {
   return `${name}-${randomBytes(4).toString('hex')}`;
@@ -328,10 +333,7 @@ export class KitPage {
     return pollUntil(
       `${this.name}'s call timer past ${seconds} s`,
       async () => ((await timer.textContent()) ?? '').trim(),
-      (text) => {
-        const parts = text.split(':').map(Number);
-        return parts.every(Number.isFinite) && parts.reduce((acc, n) => acc * 60 + n, 0) >= seconds;
-      },
+      (text) => timerSeconds(text) >= seconds,
       { timeoutMs: UI_TIMEOUT_MS, intervalMs: 200 },
     );
   }

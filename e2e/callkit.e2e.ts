@@ -7,7 +7,14 @@
 import { afterEach, describe, expect, test } from 'vitest';
 import { expectFramesRising, pollUntil, useRingline } from './harness/index.js';
 import type { Locator } from 'playwright-core';
-import { KitPage, UI_TIMEOUT_MS, openKit, closeKits, userID } from './callkit-harness.js';
+import {
+  KitPage,
+  UI_TIMEOUT_MS,
+  openKit,
+  closeKits,
+  timerSeconds,
+  userID,
+} from './callkit-harness.js';
 
 const ringline = useRingline();
 
@@ -22,11 +29,6 @@ async function box(
   const found = await locator.boundingBox();
   if (!found) throw new Error(`${locator.toString()} is not visible`);
   return found;
-}
-
-/** The seconds a call timer's text (`m:ss` or `h:mm:ss`) shows. */
-function seconds(timer: string): number {
-  return timer.split(':').reduce((acc, part) => acc * 60 + Number(part), 0);
 }
 
 /** Alice and Bob on kit pages of their own, both logged in. */
@@ -121,7 +123,7 @@ describe('the call kit: a 1:1 video call driven by clicks', () => {
     // goes on (two seconds of the call timer, eight meter samples); unmuted, it is back.
     await alice.speaking(alice.userID, false).first().waitFor({ timeout: UI_TIMEOUT_MS });
     await alice.watchSpeaking(alice.userID);
-    await alice.waitForTimerPast(seconds(await alice.waitForTimerPast(0)) + 2);
+    await alice.waitForTimerPast(timerSeconds(await alice.waitForTimerPast(0)) + 2);
     expect(await alice.spokeSinceWatch(alice.userID)).toBe(false);
     expect(await alice.tid('callkit-mic').getAttribute('data-speaking')).toBe('false');
     await alice.tid('callkit-mic').click();

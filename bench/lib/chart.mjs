@@ -1,9 +1,11 @@
 // A small dependency-free line-chart renderer for benchmark results. `lineChartSvg` builds an SVG
 // document (markers at the points, "nice" axis ticks, linear or log10 axes, gridlines, a legend,
 // dashed target lines); `renderCharts` writes those SVGs and PNGs of them, screenshotted by
-// headless Chromium (playwright-core is only loaded when PNGs are asked for).
+// headless Chromium.
 import { mkdir, writeFile } from 'node:fs/promises';
 import { dirname, extname } from 'node:path';
+import { chromium } from 'playwright-core';
+import { CHROMIUM_ARGS, CHROMIUM_PATH } from '../../e2e/harness/chromium.js';
 
 /**
  * @typedef {[number, number]} Point
@@ -17,17 +19,13 @@ import { dirname, extname } from 'node:path';
  *   format: (v: number) => string }} Axis
  */
 
-const CHROMIUM_PATH = '/usr/bin/chromium';
-// Rendering a static SVG needs no WebRTC, so unlike e2e/harness/chromium.js this does not insist on
-// the test network namespace; nothing is fetched (the SVG is handed over as a data: URL).
-const CHROMIUM_ARGS = [
-  '--no-sandbox',
-  '--disable-background-networking',
-  '--disable-component-update',
-  '--disable-sync',
-  '--no-first-run',
-  '--disable-quic',
-];
+/** The chart's size in CSS pixels. */
+function chartSize(chart) {
+  return {
+    width: Math.max(200, Math.round(chart.width ?? 900)),
+    height: Math.max(150, Math.round(chart.height ?? 500)),
+  };
+}
 
 /** Okabe–Ito, a colour-blind-friendly palette (its yellow left out: too pale on white). */
 const PALETTE = ['#0072B2', '#D55E00', '#009E73', '#CC79A7', '#E69F00', '#56B4E9', '#000000'];
@@ -410,8 +408,7 @@ function isPoint(p) {
  * @returns {string} an SVG document
  */
 export function lineChartSvg(chart) {
-  const width = Math.max(200, Math.round(chart.width ?? 900));
-  const height = Math.max(150, Math.round(chart.height ?? 500));
+  const { width, height } = chartSize(chart);
   const xLog = Boolean(chart.xLog);
   const yLog = Boolean(chart.yLog);
   const title = String(chart.title ?? '');
@@ -638,7 +635,8 @@ export function lineChartSvg(chart) {
  */
 export async function renderCharts(charts) {
   if (charts.length === 0) return;
-  const { chromium } = await import('playwright-core');
+  // Rendering a static SVG needs no WebRTC, so unlike launchChromium() this does not insist on
+  // the test network namespace; nothing is fetched (the SVG is handed over as a data: URL).
   const browser = await chromium.launch({
     executablePath: CHROMIUM_PATH,
     headless: true,
@@ -655,11 +653,9 @@ export async function renderCharts(charts) {
       const ext = extname(pngPath);
       const svgPath = (ext ? pngPath.slice(0, -ext.length) : pngPath) + '.svg';
       await mkdir(dirname(pngPath), { recursive: true });
-      await mkdir(dirname(svgPath), { recursive: true });
       await writeFile(svgPath, svg);
 
-      const width = Math.max(200, Math.round(chart.width ?? 900));
-      const height = Math.max(150, Math.round(chart.height ?? 500));
+      const { width, height } = chartSize(chart);
       await page.setViewportSize({ width, height });
       // As an <img>, the SVG is parsed as XML: a malformed document fails to load instead of
       // being patched up by the HTML parser.

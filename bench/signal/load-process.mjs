@@ -276,12 +276,15 @@ async function relay({ rate, seconds, pairCount }) {
   }
   const sentAt = new Map();
   const latencyMs = [];
+  /** Set once the last message is sent: called when every one has arrived. */
+  let allArrived;
   const onSignal = (msg) => {
     const n = Number(msg.data.candidate.usernameFragment.slice(1));
     const t = sentAt.get(n);
     if (t === undefined) return;
     sentAt.delete(n);
     latencyMs.push(now() - t);
+    if (sentAt.size === 0) allArrived?.();
   };
   const onError = (msg) => count(errors, msg.error.name ?? String(msg.error.code));
   for (const [a, b] of use) {
@@ -303,9 +306,15 @@ async function relay({ rate, seconds, pairCount }) {
     }
   });
   // Whatever has not arrived a step timeout after the last send is lost.
-  const t = now();
-  while (sentAt.size > 0 && now() - t < STEP_TIMEOUT_MS)
-    await new Promise((r) => setTimeout(r, 20));
+  if (sentAt.size > 0) {
+    await new Promise((resolve) => {
+      const timer = setTimeout(resolve, STEP_TIMEOUT_MS);
+      allArrived = () => {
+        clearTimeout(timer);
+        resolve();
+      };
+    });
+  }
   if (sentAt.size > 0) errors['not delivered'] = sentAt.size;
   for (const [a, b] of use) a.onSignal = b.onSignal = a.onError = b.onError = undefined;
   if (kind === 'ringline') {

@@ -1,4 +1,4 @@
-// Reads a V8 .cpuprofile (node --cpu-prof) and lists the functions with the most self time.
+// Reads a V8 .cpuprofile (as the inspector's Profiler.stop returns it) and lists the functions with the most self time.
 import { readFile } from 'node:fs/promises';
 
 /** The `limit` functions with the most self time: {function, where, 'self %'}. */

@@ -33,7 +33,7 @@ function memory() {
   globalThis.gc?.();
   globalThis.gc?.();
   const m = process.memoryUsage();
-  return { rss: m.rss, heapUsed: m.heapUsed, external: m.external, arrayBuffers: m.arrayBuffers };
+  return { rss: m.rss, heapUsed: m.heapUsed };
 }
 
 /** How late the event loop ran timers: a blocked loop shows here, not in CPU time. */
@@ -52,7 +52,6 @@ async function stop() {
   await server.close();
   await rm(dataDir, { recursive: true, force: true });
   process.disconnect?.();
-  // --cpu-prof writes its profile on a normal exit.
   process.exit(0);
 }
 

@@ -1,9 +1,10 @@
 /** The page's elements, looked up once and checked, so a renamed id fails loudly at start-up. */
 
-function byId<T extends HTMLElement>(id: string, type: { new (): T; prototype: T }): T {
+/** The element `#id`, checked to be a `type`. */
+export function byId<T extends HTMLElement>(id: string, type: { new (): T; prototype: T }): T {
   const element = document.getElementById(id);
   if (!(element instanceof type)) {
-    throw new Error(`#${id} is missing from index.html or is not a ${type.name}`);
+    throw new Error(`#${id} is missing from the page or is not a ${type.name}`);
   }
   return element;
 }

@@ -5,6 +5,8 @@
  * element in a visible log. All call UI and logic are the kit's: nothing here renders a call.
  */
 import type { CallMediaType, Language, STATUS } from '../../../packages/callkit/src/core/types.js';
+import { describeError, fetchDevUserSig } from './dev-server.js';
+import { byId } from './dom.js';
 import { parseTimeout, parseUserID, parseUserIDList, type Parsed } from './kit-form.js';
 import { formatPayload, formatTime } from './log.js';
 
@@ -52,12 +54,6 @@ type LineKind = 'callback' | 'action' | 'error';
 
 const LANGUAGES: readonly Language[] = ['en', 'zh-cn', 'ja_JP'];
 const STORAGE_KEY = 'ringline-kit-demo.userID';
-
-function byId<T extends HTMLElement>(id: string, type: { new (): T; prototype: T }): T {
-  const element = document.getElementById(id);
-  if (!(element instanceof type)) throw new Error(`#${id} is missing from kit.html`);
-  return element;
-}
 
 const el = {
   body: document.body,
@@ -109,37 +105,8 @@ function logLine(kind: LineKind, name: string, args: readonly unknown[] = []): v
   if (nearEnd) el.log.scrollTop = el.log.scrollHeight;
 }
 
-function describeError(error: unknown): string {
-  if (error && typeof error === 'object') {
-    const { code, message } = error as { code?: unknown; message?: unknown };
-    const text = typeof message === 'string' && message ? message : String(error);
-    return code === undefined ? text : `${String(code)}: ${text}`;
-  }
-  return String(error);
-}
-
 function notify(message: string): void {
   el.notice.textContent = message;
-}
-
-async function fetchDevUserSig(
-  userID: string,
-): Promise<{ SDKAppID: number; userID: string; userSig: string }> {
-  const response = await fetch(`/api/dev/usersig?userID=${encodeURIComponent(userID)}`, {
-    headers: { accept: 'application/json' },
-  });
-  const body = (await response.json().catch(() => null)) as Record<string, unknown> | null;
-  if (!response.ok) {
-    if (response.status === 404) throw new Error('this server does not mint userSigs (--dev)');
-    const detail = (body?.error ?? body ?? {}) as { code?: unknown; message?: unknown };
-    throw Object.assign(new Error(String(detail.message ?? response.statusText)), {
-      code: detail.code ?? response.status,
-    });
-  }
-  if (typeof body?.sdkAppID !== 'number' || typeof body.userSig !== 'string') {
-    throw new Error('the userSig endpoint answered something unexpected');
-  }
-  return { SDKAppID: body.sdkAppID, userID, userSig: body.userSig };
 }
 
 class KitPage {
@@ -220,8 +187,9 @@ class KitPage {
         await this.#run('destroyed()', () => this.#server.destroyed());
       }
       const sig = await fetchDevUserSig(userID);
-      logLine('action', 'init()', [{ userID, SDKAppID: sig.SDKAppID }]);
-      await this.#server.init(sig);
+      const params = { SDKAppID: sig.sdkAppID, userID: sig.userID, userSig: sig.userSig };
+      logLine('action', 'init()', [{ userID, SDKAppID: params.SDKAppID }]);
+      await this.#server.init(params);
       this.#initialized = true;
       this.#userID = userID;
       this.#session = 'ready';

@@ -6,11 +6,12 @@
  */
 import TRTCCalling from '/sdk/trtc-calling.mjs';
 import type { CallType, DeviceInfo, EventHandlers, EventName } from './sdk/trtc-calling.js';
+import { describeError, fetchDevUserSig } from './dev-server.js';
 import { findElements, type Elements } from './dom.js';
+import { parseUserID } from './kit-form.js';
 import { EventLog } from './log.js';
 import { Store, type DemoState, type VideoQuality } from './state.js';
 
-const USER_ID_RE = /^[A-Za-z0-9_-]{1,32}$/;
 const STORAGE_KEY = 'ringline-demo.userID';
 const AUDIO: CallType = 1;
 const VIDEO: CallType = 2;
@@ -18,57 +19,8 @@ const QUALITIES: readonly VideoQuality[] = ['480p', '720p', '1080p'];
 
 type Outcome<T> = { ok: true; value: T } | { ok: false; error: unknown };
 
-interface DevUserSig {
-  sdkAppID: number;
-  userID: string;
-  userSig: string;
-}
-
-/** A failure with the code the server or SDK gave it, shown as `code: message`. */
-class DemoError extends Error {
-  constructor(
-    readonly code: number | string,
-    message: string,
-  ) {
-    super(message);
-    this.name = 'DemoError';
-  }
-}
-
-function describeError(error: unknown): string {
-  if (error && typeof error === 'object') {
-    const { code, message } = error as { code?: unknown; message?: unknown };
-    const text = typeof message === 'string' && message ? message : String(error);
-    return code === undefined ? text : `${String(code)}: ${text}`;
-  }
-  return String(error);
-}
-
 function callTypeName(type: CallType | null): string {
   return type === AUDIO ? 'audio call' : 'video call';
-}
-
-/** The dev-mode userSig endpoint of the Ringline server (`ringline serve --dev`). */
-async function fetchDevUserSig(userID: string, signal: AbortSignal): Promise<DevUserSig> {
-  const response = await fetch(`/api/dev/usersig?userID=${encodeURIComponent(userID)}`, {
-    signal,
-    headers: { accept: 'application/json' },
-  });
-  const body: unknown = await response.json().catch(() => null);
-  if (!response.ok) {
-    if (response.status === 404) {
-      throw new DemoError(404, 'this server does not mint userSigs: start it with --dev');
-    }
-    // The server answers `{code, message}`, possibly wrapped in `error`.
-    const detail = (body as { error?: unknown } | null)?.error ?? body;
-    const { code, message } = (detail ?? {}) as { code?: number; message?: string };
-    throw new DemoError(code ?? response.status, message ?? response.statusText);
-  }
-  const sig = body as Partial<DevUserSig> | null;
-  if (typeof sig?.sdkAppID !== 'number' || typeof sig.userSig !== 'string') {
-    throw new DemoError(response.status, 'the userSig endpoint answered something unexpected');
-  }
-  return { sdkAppID: sig.sdkAppID, userID: sig.userID ?? userID, userSig: sig.userSig };
 }
 
 class DemoApp {
@@ -437,16 +389,13 @@ class DemoApp {
   }
 
   #validUserID(input: HTMLInputElement, userID: string): boolean {
-    const ok = USER_ID_RE.test(userID);
-    input.setAttribute('aria-invalid', String(!ok));
-    if (!ok) {
-      this.#store.dispatch({
-        type: 'notice',
-        notice: 'A user ID is 1–32 letters, digits, hyphens or underscores.',
-      });
+    const parsed = parseUserID(userID);
+    input.setAttribute('aria-invalid', String(!parsed.ok));
+    if (!parsed.ok) {
+      this.#store.dispatch({ type: 'notice', notice: parsed.message });
       input.focus();
     }
-    return ok;
+    return parsed.ok;
   }
 
   /**

@@ -16,7 +16,6 @@ export type {
   CallKitComponentOptions,
   CallKitServerDeps,
   ViewAttacher,
-  ViewElements,
 } from './core/CallKitServer.js';
 export { CallKitStore, type StoreListener } from './core/CallKitStore.js';
 export { CallKitError } from './core/errors.js';

@@ -78,8 +78,13 @@ export const SignalDataSchema = Type.Object(
 /** What one peer sends the other through `signal`: an SDP description or an ICE candidate. */
 export type SignalData = Static<typeof SignalDataSchema>;
 
-function request<T extends string, P extends Record<string, TSchema>>(type: T, props: P) {
-  return Type.Object({ id: RequestId, type: Type.Literal(type), ...props }, strict);
+/** A request's schema; `id` is optional only for requests that may be sent as notifications. */
+function request<
+  T extends string,
+  P extends Record<string, TSchema>,
+  I extends TSchema = typeof RequestId,
+>(type: T, props: P, id: I = RequestId as unknown as I) {
+  return Type.Object({ id, type: Type.Literal(type), ...props }, strict);
 }
 
 /** Log in with a userSig; `resume` asks to continue an earlier session of the same user. */
@@ -119,15 +124,10 @@ export const HangupRequestSchema = request('hangup', { callID: Id });
  * Relay SDP or ICE to another member of the same call. Without an `id` it is a notification: no
  * reply when relayed, an `error` frame naming `signal` when refused. Clients send it that way.
  */
-export const SignalRequestSchema = Type.Object(
-  {
-    id: Type.Optional(RequestId),
-    type: Type.Literal('signal'),
-    callID: Id,
-    to: UserIdSchema,
-    data: SignalDataSchema,
-  },
-  strict,
+export const SignalRequestSchema = request(
+  'signal',
+  { callID: Id, to: UserIdSchema, data: SignalDataSchema },
+  Type.Optional(RequestId),
 );
 /** Tell the other members whether the sender's mic and camera are on. */
 export const MediaRequestSchema = request('media', {

@@ -134,15 +134,19 @@ export class InboundDeltas {
   }
 }
 
+/** getStats() reports seconds; the scores take milliseconds. */
+const toMs = (s: number | undefined): number | undefined =>
+  s === undefined ? undefined : s * 1000;
+
 /** The metrics of what we send, as the far end reports it (RTT: the pair's if RTCP has none). */
 export function uplinkMetrics(snapshot: StatsSnapshot, down: boolean): LinkMetrics {
   const rtt = snapshot.sent.rtt ?? snapshot.pairRtt;
   const jitter = snapshot.sent.jitter;
   return {
     down,
-    rttMs: rtt === undefined ? undefined : rtt * 1000,
+    rttMs: toMs(rtt),
     lossRate: snapshot.sent.fractionLost,
-    jitterMs: jitter === undefined ? undefined : jitter * 1000,
+    jitterMs: toMs(jitter),
   };
 }
 
@@ -163,9 +167,9 @@ export function downlinkMetrics(
   const jitter = worstJitter(streams.map((s) => s.stream));
   return {
     down,
-    rttMs: rtt === undefined ? undefined : rtt * 1000,
+    rttMs: toMs(rtt),
     lossRate: loss,
-    jitterMs: jitter === undefined ? undefined : jitter * 1000,
+    jitterMs: toMs(jitter),
   };
 }
 

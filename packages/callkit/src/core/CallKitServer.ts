@@ -48,12 +48,6 @@ export interface ViewAttacher {
   remote(userID: string, el: HTMLElement | null): void;
 }
 
-/** Elements handed to `attachViews` directly. */
-export interface ViewElements {
-  local?: HTMLElement | null;
-  remote?: Record<string, HTMLElement | null>;
-}
-
 /** What the kit logs through; the console's methods by default. */
 export interface CallKitLogger {
   debug(...args: unknown[]): void;
@@ -160,12 +154,8 @@ export class CallKitServer {
   }): Promise<void> {
     return this.#serial(async () => {
       const { userID, userSig, SDKAppID, server } = params ?? ({} as Record<string, never>);
-      if (typeof userID !== 'string' || !userID) {
-        throw CallKitError.invalidArgument('userID', 'a non-empty string');
-      }
-      if (typeof userSig !== 'string' || !userSig) {
-        throw CallKitError.invalidArgument('userSig', 'a non-empty string');
-      }
+      checkString('userID', userID);
+      checkString('userSig', userSig);
       await this.#teardown();
       const options: TRTCCallingOptions = { SDKAppID, ...(server ? { server } : {}) };
       const calling = this.#deps.createCalling
@@ -286,11 +276,7 @@ export class CallKitServer {
     return this.#serial(async () => {
       const calling = this.#requireIdle('joinInGroupCall');
       const groupID = params?.groupID;
-      const mediaType = this.#checkArguments(params?.type, () => {
-        if (typeof groupID !== 'string' || !groupID) {
-          throw CallKitError.invalidArgument('groupID', 'a non-empty string');
-        }
-      });
+      const mediaType = this.#checkArguments(params?.type, () => checkString('groupID', groupID));
       this.#safe('beforeCalling', () => this.#callbacks.beforeCalling?.(mediaType));
       try {
         await this.#prepareMedia(calling);
@@ -344,8 +330,7 @@ export class CallKitServer {
 
   enableMuteMode(enable: boolean): Promise<void> {
     this.#setOption('muteMode', checkBool('enable', enable));
-    if (enable) this.#ringtone.stop();
-    else this.#syncRingtone();
+    this.#syncRingtone();
     return Promise.resolve();
   }
 
@@ -473,7 +458,6 @@ export class CallKitServer {
       const on = !this.state.self.video;
       await (on ? calling.openCamera() : calling.closeCamera());
       this.store.update((s) => ({ self: { ...s.self, video: on } }));
-      if (on) this.#applyLocalView();
     });
   }
 
@@ -530,11 +514,11 @@ export class CallKitServer {
 
   /**
    * The component tells where videos go: call the returned attacher's `local(el)` /
-   * `remote(userID, el)` as elements appear and disappear (or pass elements now as `{local,
-   * remote: {userID: el}}`). An element without an id gets one (the SDK renders by element id).
+   * `remote(userID, el)` as elements appear and disappear. An element without an id gets one (the
+   * SDK renders by element id).
    */
-  attachViews(views: ViewElements | Partial<ViewAttacher> = {}): ViewAttacher {
-    const attacher: ViewAttacher = {
+  attachViews(): ViewAttacher {
+    return {
       local: (el) => {
         this.#localEl = el;
         this.#applyLocalView();
@@ -545,17 +529,6 @@ export class CallKitServer {
         this.#applyRemoteView(userID);
       },
     };
-    // Only elements are taken from the argument; functions there (an attacher of the caller's
-    // own) have nothing to receive from the core.
-    const local = (views as ViewElements).local;
-    if (local === null || isElement(local)) attacher.local(local);
-    const remote = (views as ViewElements).remote;
-    if (remote && typeof remote === 'object') {
-      for (const [userID, el] of Object.entries(remote)) {
-        if (el === null || isElement(el)) attacher.remote(userID, el);
-      }
-    }
-    return attacher;
   }
 
   // ---- internals ------------------------------------------------------------------------------
@@ -678,8 +651,6 @@ export class CallKitServer {
       // The own level only while the mic is on: muted, nothing is metered and it reads 0.
       () => (this.state.self.audio ? (this.#calling?.getLocalAudioTrack() ?? null) : null),
     );
-    this.#applyLocalView();
-    for (const userID of this.#remoteEls.keys()) this.#applyRemoteView(userID);
   }
 
   #changeMediaType(mediaType: CallMediaType): void {
@@ -996,10 +967,6 @@ function checkString(name: string, value: unknown): string {
 function codeOf(error: unknown): number | undefined {
   const code = (error as { code?: unknown } | null)?.code;
   return typeof code === 'number' ? code : undefined;
-}
-
-function isElement(value: unknown): value is HTMLElement {
-  return typeof value === 'object' && value !== null && 'id' in value && 'nodeType' in value;
 }
 
 function elementID(el: HTMLElement): string {

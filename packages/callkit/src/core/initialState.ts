@@ -6,6 +6,15 @@ import {
   type CallKitState,
   type Participant,
 } from './types.js';
+import type { CallKitComponentOptions } from './CallKitServer.js';
+
+/** The component options' defaults, as TUICallKit documents them. */
+export const OPTION_DEFAULTS: Required<CallKitComponentOptions> = {
+  allowedMinimized: false,
+  allowedFullScreen: true,
+  videoDisplayMode: 'cover',
+  videoResolution: '480p',
+};
 
 /** A participant with everything off and unknown. */
 export function participant(userID: string, fields: Partial<Participant> = {}): Participant {
@@ -47,10 +56,7 @@ export function idleState(base?: CallKitState): CallKitState {
       hiddenButtons: [],
       remoteBackgrounds: {},
       cameraDefaultOn: true,
-      allowedMinimized: false,
-      allowedFullScreen: true,
-      videoDisplayMode: 'cover',
-      videoResolution: '480p',
+      ...OPTION_DEFAULTS,
     },
   };
 }

@@ -12,6 +12,7 @@ import {
   type CallKitState,
   type Participant,
 } from '../core/types.js';
+import { participant } from '../core/initialState.js';
 import { STRINGS, formatDuration, toastText, translate, type Strings } from '../i18n/index.js';
 import { icons } from './icons.js';
 import { NETWORK_BARS, networkLook } from './network.js';
@@ -23,8 +24,6 @@ import type {
 } from './server.js';
 import { CALLBACK_PROPS, OPTION_DEFAULTS, OPTION_PROPS } from './props.js';
 import { styles } from './styles.js';
-
-type TextKey = Parameters<typeof translate>[1];
 
 /** Max tiles in the group grid. */
 const MAX_TILES = 16;
@@ -109,6 +108,8 @@ export class TUICallKitElement extends LitElement {
   #drag: { id: number; dx: number; dy: number } | undefined;
   #wasFullScreen = false;
   #prevStatus: string | undefined;
+  /** The videoDisplayMode the current videos were fitted to (new ones are fitted as they come). */
+  #fittedMode: string | undefined;
 
   constructor() {
     super();
@@ -192,7 +193,10 @@ export class TUICallKitElement extends LitElement {
     this.#anchorToasts(state);
     this.#syncTimer(state);
     this.#syncFullScreen(state);
-    this.#applyDisplayMode(state);
+    if (state.options.videoDisplayMode !== this.#fittedMode) {
+      this.#fittedMode = state.options.videoDisplayMode;
+      for (const { el } of this.#views.values()) this.#fit(el);
+    }
     if (state.status === STATUS.BE_INVITED && this.#prevStatus !== STATUS.BE_INVITED) {
       // Keyboard and screen-reader users land on the prompt's first action.
       this.renderRoot.querySelector<HTMLElement>('[data-testid="callkit-accept"]')?.focus();
@@ -246,10 +250,6 @@ export class TUICallKitElement extends LitElement {
       video.style.width = '100%';
       video.style.height = '100%';
     }
-  }
-
-  #applyDisplayMode(_state: CallKitState): void {
-    for (const { el } of this.#views.values()) this.#fit(el);
   }
 
   #slot(key: string): TemplateResult | typeof nothing {
@@ -440,7 +440,7 @@ export class TUICallKitElement extends LitElement {
       <div class="sr-only" aria-live="polite" aria-atomic="true">${this.#announce(state, s)}</div>
       ${active && state.minimized ? this.#renderFloat(state, s) : nothing}
       ${active && !state.minimized ? this.#renderPanel(state, s) : nothing}
-      ${this.#renderToasts(state, s)}
+      ${this.#renderToasts(state)}
     `;
   }
 
@@ -558,7 +558,6 @@ export class TUICallKitElement extends LitElement {
     switch (state.status) {
       case STATUS.BE_INVITED:
         return this.#renderPerson(
-          state,
           s,
           this.#peerParticipant(state),
           this.#inviteText(state, s),
@@ -567,13 +566,13 @@ export class TUICallKitElement extends LitElement {
       case STATUS.DIALING_C2C:
         return html`
           ${state.mediaType === CallMediaType.VIDEO ? this.#renderView(state, s, 'local', 'large') : nothing}
-          ${this.#renderPerson(state, s, this.#peerParticipant(state), s.waiting, true)}
+          ${this.#renderPerson(s, this.#peerParticipant(state), s.waiting, true)}
         `;
       case STATUS.CALLING_C2C_VIDEO:
         return this.#renderOneToOne(state, s);
       case STATUS.CALLING_C2C_AUDIO: {
         const peer = this.#peerParticipant(state);
-        return this.#renderPerson(state, s, peer, s.connected, false, true);
+        return this.#renderPerson(s, peer, s.connected, false, true);
       }
       default:
         return this.#renderGrid(state, s);
@@ -587,7 +586,6 @@ export class TUICallKitElement extends LitElement {
 
   /** A person card; `inCall` adds their speaking ring and network bars. */
   #renderPerson(
-    _state: CallKitState,
     s: Strings,
     person: Participant,
     sub: string,
@@ -878,7 +876,7 @@ export class TUICallKitElement extends LitElement {
    * fixed to the viewport where the kit is (see `#anchorToasts`), so a "declined" or "busy" stays
    * visible. `--callkit-toast-offset` (default 64px) sets how far below the kit's top edge.
    */
-  #renderToasts(state: CallKitState, _s: Strings): TemplateResult {
+  #renderToasts(state: CallKitState): TemplateResult {
     return html`<div
       class="toasts ${this.#toastsDetached(state) ? 'detached' : ''}"
       data-testid="callkit-toasts"
@@ -891,7 +889,7 @@ export class TUICallKitElement extends LitElement {
             <span class="msg">${toastText(state.language, toast)}</span>
             <button
               class="icon-btn"
-              aria-label=${translate(state.language, 'dismiss' as TextKey)}
+              aria-label=${translate(state.language, 'dismiss')}
               @click=${() => this.#act(() => this.#active?.dismissToast(toast.id))}
             >
               ${icons.close}
@@ -912,16 +910,7 @@ export class TUICallKitElement extends LitElement {
   /** The other party of a 1:1 call or the inviter. */
   #peerParticipant(state: CallKitState): Participant {
     const id = state.peerUserID ?? state.remotes[0]?.userID ?? '';
-    return (
-      state.remotes.find((p) => p.userID === id) ?? {
-        userID: id,
-        audio: true,
-        video: false,
-        volume: 0,
-        ringing: false,
-        networkQuality: 0,
-      }
-    );
+    return state.remotes.find((p) => p.userID === id) ?? participant(id);
   }
 
   #peerName(state: CallKitState): string {

@@ -24,13 +24,7 @@ export const OPTION_PROPS = [
   'videoResolution',
 ] as const satisfies readonly (keyof CallKitComponentOptions)[];
 
-/** The options' defaults, as TUICallKit documents them. */
-export const OPTION_DEFAULTS: Required<CallKitComponentOptions> = {
-  allowedMinimized: false,
-  allowedFullScreen: true,
-  videoDisplayMode: 'cover',
-  videoResolution: '480p',
-};
+export { OPTION_DEFAULTS } from '../core/initialState.js';
 
 /**
  * Copies the kit's properties from `props` onto `element`, skipping those that are undefined (the
