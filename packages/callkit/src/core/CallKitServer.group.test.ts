@@ -117,4 +117,17 @@ describe('a group call', () => {
     // she goes straight into the group call.
     expect(carol.statuses).toEqual(['idle->be-invited', 'be-invited->calling-group-audio']);
   });
+
+  it('a third person invited while a one-to-one call still rings makes it a group call', async () => {
+    const [alice, bob, carol] = await three();
+    await alice.kit.call({ userID: bob.userID, type: CallMediaType.AUDIO });
+    await bob.status(STATUS.BE_INVITED);
+    await alice.kit.inviteUser({ userIDList: [carol.userID] });
+    expect(alice.kit.state.isGroup).toBe(true);
+    await carol.status(STATUS.BE_INVITED);
+
+    await bob.kit.accept();
+    await alice.status(STATUS.CALLING_GROUP_AUDIO);
+    expect(alice.statuses).toEqual(['idle->dialing-c2c', 'dialing-c2c->calling-group-audio']);
+  });
 });
