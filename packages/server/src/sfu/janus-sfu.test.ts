@@ -95,18 +95,30 @@ class Publisher {
     const audioTrack = this.audio.createTrack();
     this.tracks.push(videoTrack, audioTrack);
     this.pc.addTransceiver(audioTrack, { direction: 'sendonly' });
-    this.pc.addTransceiver(videoTrack, {
+    const video = this.pc.addTransceiver(videoTrack, {
       direction: 'sendonly',
       ...(simulcast
         ? {
+            // Each layer capped, as the SDK caps them: without caps this encoder gives the
+            // estimated bandwidth to the layers in the order listed, and the lowest layer only
+            // starts once the estimate has climbed (seconds, on a contended host).
             sendEncodings: [
-              { rid: 'h', scaleResolutionDownBy: 1 },
-              { rid: 'm', scaleResolutionDownBy: 2 },
-              { rid: 'l', scaleResolutionDownBy: 4 },
+              { rid: 'h', scaleResolutionDownBy: 1, maxBitrate: 1_000_000 },
+              { rid: 'm', scaleResolutionDownBy: 2, maxBitrate: 300_000 },
+              { rid: 'l', scaleResolutionDownBy: 4, maxBitrate: 100_000 },
             ],
           }
         : {}),
     });
+    if (simulcast) {
+      // Keep every layer at its size when the CPU is short: by default the encoder would scale
+      // its input down, and the full width would never arrive.
+      const parameters = video.sender.getParameters();
+      await video.sender.setParameters({
+        ...parameters,
+        degradationPreference: 'maintain-resolution',
+      });
+    }
     this.pc.onicecandidate = ({ candidate }) => {
       void sfu.trickle(callID, this.userID, 'publisher', candidate ?? undefined).catch(() => {}); // the room may already be gone at the end of a test
     };

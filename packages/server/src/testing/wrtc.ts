@@ -8,9 +8,18 @@ export interface Track {
   kind: string;
   stop(): void;
 }
+/** RTCRtpSendParameters, of which the tests set only the degradation preference. */
+export interface SendParameters {
+  degradationPreference?: 'balanced' | 'maintain-framerate' | 'maintain-resolution';
+  [other: string]: unknown;
+}
 export interface Transceiver {
   mid: string | null;
   receiver: { track: Track };
+  sender: {
+    getParameters(): SendParameters;
+    setParameters(parameters: SendParameters): Promise<void>;
+  };
 }
 export interface Candidate {
   candidate: string;
@@ -22,7 +31,7 @@ export interface PeerConnection {
     track: Track,
     init: {
       direction: 'sendonly';
-      sendEncodings?: { rid: string; scaleResolutionDownBy: number }[];
+      sendEncodings?: { rid: string; scaleResolutionDownBy: number; maxBitrate?: number }[];
     },
   ): Transceiver;
   createOffer(): Promise<{ type: 'offer'; sdp: string }>;
