@@ -5,12 +5,12 @@
  *   await TUICallKitServer.init({ userID, userSig, SDKAppID });
  *   // <tui-call-kit> renders the calls; TUICallKitServer.call({ userID: 'bob', type: 2 });
  */
-import { CallKitServer } from './core/CallKitServer.js';
 // Registers <tui-call-kit> (and <ringline-callkit>) rendering TUICallKitServer, as importing
-// TUICallKit does; it reads the shared instance lazily, so this import cycle is safe.
+// TUICallKit does.
 import './element/index.js';
 
 export { CallKitServer } from './core/CallKitServer.js';
+export { TUICallKitServer } from './core/shared.js';
 export type {
   CallKitCallbacks,
   CallKitComponentOptions,
@@ -32,6 +32,3 @@ export {
   type Toast,
   type CallKitState,
 } from './core/types.js';
-
-/** The one kit of the page, as TUICallKit exports it; `<tui-call-kit>` renders this one. */
-export const TUICallKitServer = new CallKitServer();

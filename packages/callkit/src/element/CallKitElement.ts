@@ -38,21 +38,11 @@ const boolAttr = {
   toAttribute: (value: boolean) => (value ? '' : 'false'),
 };
 
-let defaultServer: () => ViewServer | undefined = () => undefined;
+let defaultServer: ViewServer | undefined;
 
-/** Sets where elements get the core when their `server` property is not set. */
-export function setDefaultServer(provider: () => ViewServer | undefined): void {
-  defaultServer = provider;
-}
-
-/** The default core, or undefined while the module that creates it is still loading. */
-function readDefaultServer(): ViewServer | undefined {
-  try {
-    return defaultServer();
-  } catch (error) {
-    if (error instanceof ReferenceError) return undefined;
-    throw error;
-  }
+/** Sets the core that elements render when their `server` property is not set. */
+export function setDefaultServer(server: ViewServer): void {
+  defaultServer = server;
 }
 
 export class TUICallKitElement extends LitElement {
@@ -132,13 +122,8 @@ export class TUICallKitElement extends LitElement {
   }
 
   #connect(): void {
-    const server = this.server ?? readDefaultServer();
-    if (!server) {
-      // Upgraded while the kit's modules are still evaluating: try again once they are done.
-      if (!this.server) queueMicrotask(() => this.isConnected && !this.#active && this.#connect());
-      return;
-    }
-    if (server === this.#active) return;
+    const server = this.server ?? defaultServer;
+    if (!server || server === this.#active) return;
     this.#disconnect();
     this.#active = server;
     this.#state = server.store.state;
