@@ -13,9 +13,11 @@
 //   2. idle: server CPU for IDLE_S with every session pinging as the SDK does (ringline only)
 //   3. calls (ringline): invite → INVITED → accept → hangup at each rate of BENCH_RATES for
 //      BENCH_PHASE_S; call() → INVITED latency, set-ups/s achieved, server CPU per set-up (idle
-//      CPU subtracted), host steal (/proc/stat), errors
+//      CPU subtracted; whole process, and its main thread alone, whose cost bounds what one
+//      process can do), host steal (/proc/stat), errors
 //   4. messages: BENCH_MSG_RATE messages/s between call members (ringline: `signal` notifications;
-//      relay: a relay frame) for BENCH_PHASE_S; server CPU per message (idle CPU subtracted), latency
+//      relay: a relay frame) for BENCH_PHASE_S; server CPU per message (idle CPU, read again just
+//      before, subtracted), latency
 // Prints tables and ratios; writes bench/results/signal.json and the charts
 // docs/img/signal-*.png. BENCH_PROFILE=1 also profiles each server during each phase (V8 CPU
 // profiles in bench/results/profile/, loadable in Chrome DevTools) and prints their top functions.
@@ -146,10 +148,26 @@ async function stealPctSince(before) {
   return total > 0 ? ((now.steal - before.steal) / total) * 100 : 0;
 }
 
-/** CPU seconds the server has used, and its event-loop delay since the last reading. */
+/**
+ * CPU seconds the server has used (all threads, and its main thread alone), and its event-loop
+ * delay since the last reading.
+ */
 async function serverCpu(server) {
-  const { user, system, loop } = await server.query('cpu');
-  return { cpuS: (user + system) / 1e6, loop };
+  const { user, system, loopThreadS, loop } = await server.query('cpu');
+  return { cpuS: (user + system) / 1e6, loopThreadS, loop };
+}
+
+/** The server's CPU per second of wall time over IDLE_S while the sessions only keep alive. */
+async function idleCpu(server) {
+  const c0 = await serverCpu(server);
+  const t0 = performance.now();
+  await new Promise((r) => setTimeout(r, IDLE_S * 1000));
+  const c1 = await serverCpu(server);
+  const s = (performance.now() - t0) / 1000;
+  return {
+    cpuPerS: (c1.cpuS - c0.cpuS) / s,
+    loopThreadPerS: (c1.loopThreadS - c0.loopThreadS) / s,
+  };
 }
 
 // ---- one kind ----------------------------------------------------------------------------------
@@ -219,11 +237,9 @@ async function runKind(kind, plan) {
     result.heapPerSessionKiB = (last.heapUsed - base.heapUsed) / opened / 1024;
 
     // 2. idle: what holding the sessions costs (pings) — subtracted from the phases' CPU
-    const c0 = await serverCpu(server);
-    const t0 = performance.now();
-    await new Promise((r) => setTimeout(r, IDLE_S * 1000));
-    result.idleCpu = (await serverCpu(server)).cpuS - c0.cpuS;
-    result.idleCpuPerS = result.idleCpu / ((performance.now() - t0) / 1000);
+    const idle = await idleCpu(server);
+    result.idleCpuPerS = idle.cpuPerS;
+    result.idleLoopThreadPerS = idle.loopThreadPerS;
 
     // 3. call set-ups at each rate
     if (kind === 'ringline') {
@@ -238,6 +254,7 @@ async function runKind(kind, plan) {
         );
         const c2 = await serverCpu(server);
         const cpu = c2.cpuS - c1.cpuS;
+        const loopThread = c2.loopThreadS - c1.loopThreadS;
         const stealPct = await stealPctSince(m1);
         const ms = Math.max(...replies.map((r) => r.ms));
         const completed = sum(replies.map((r) => r.completed));
@@ -252,6 +269,9 @@ async function runKind(kind, plan) {
           serverCpuMsPerSetup: completed
             ? ((cpu - result.idleCpuPerS * (ms / 1000)) / completed) * 1000
             : null,
+          loopThreadMsPerSetup: completed
+            ? ((loopThread - result.idleLoopThreadPerS * (ms / 1000)) / completed) * 1000
+            : null,
           stealPct,
           generatorCpuPct: (sum(replies.map((r) => r.cpuS)) / (ms / 1000)) * 100,
           serverLoopDelayMs: c2.loop,
@@ -264,30 +284,35 @@ async function runKind(kind, plan) {
       }
     }
 
-    // 4. messages routed to a user, the per-message cost
+    // 4. messages routed to a user, the per-message cost. The CPU is read around the messages
+    // alone: the pairs' calls are set up before and ended after, and a full GC first clears what
+    // the call phase left (ringline's heap would otherwise be collected on the messages' time).
+    const paired = await Promise.all(
+      gens.map((g, i) => g.ask('pairUp', { pairCount: Math.ceil(MSG_PAIRS * plan.weights[i]) })),
+    );
+    await server.query('memory');
+    // The idle cost again, just before: a disturbed reading would skew the subtraction below.
+    const idleNow = await idleCpu(server);
     const c3 = await serverCpu(server);
+    const t3 = performance.now();
     const replies = await profiled('messages', () =>
       Promise.all(
-        gens.map((g, i) =>
-          g.ask('relay', {
-            rate: MSG_RATE * plan.weights[i],
-            seconds: PHASE_S,
-            pairCount: Math.ceil(MSG_PAIRS * plan.weights[i]),
-          }),
-        ),
+        gens.map((g, i) => g.ask('relay', { rate: MSG_RATE * plan.weights[i], seconds: PHASE_S })),
       ),
     );
     const cpu = (await serverCpu(server)).cpuS - c3.cpuS;
+    const wallS = (performance.now() - t3) / 1000;
+    const unpaired = await Promise.all(gens.map((g) => g.ask('pairDown')));
     const ms = Math.max(...replies.map((r) => r.ms));
     const delivered = sum(replies.map((r) => r.delivered));
     result.messages = {
       rate: MSG_RATE,
       delivered,
       achievedPerS: delivered / (ms / 1000),
-      // Includes the set-up and hang-up of the pairs' calls: a few hundred against 10^5 messages.
-      cpuUsPerMessage: ((cpu - result.idleCpuPerS * (ms / 1000)) / delivered) * 1e6,
+      idleCpuPerS: idleNow.cpuPerS,
+      cpuUsPerMessage: ((cpu - idleNow.cpuPerS * wallS) / delivered) * 1e6,
       latency: stats(replies.flatMap((r) => r.latencyMs)),
-      errors: mergeCounts(replies.map((r) => r.errors)),
+      errors: mergeCounts([...paired, ...replies, ...unpaired].map((r) => r.errors)),
     };
   } finally {
     await Promise.allSettled(gens.map((g) => g.ask('close')));
@@ -354,6 +379,8 @@ console.table(
     'set-up p99 ms': f(c.setup.p99),
     'server CPU %': f(c.serverCpuPct, 0),
     'server CPU ms/set-up': f(c.serverCpuMsPerSetup, 3),
+    'main thread ms/set-up': f(c.loopThreadMsPerSetup, 3),
+    'one-thread ceiling /s': c.loopThreadMsPerSetup ? f(1000 / c.loopThreadMsPerSetup, 0) : '—',
     'generators CPU %': f(c.generatorCpuPct, 0),
     'server loop delay max ms': f(c.serverLoopDelayMs.maxMs, 0),
     'host steal %': f(c.stealPct, 1),
@@ -367,6 +394,7 @@ console.table(
   [relay, ringline].map((r) => ({
     kind: r.kind,
     delivered: r.messages.delivered,
+    'idle CPU % before': f(r.messages.idleCpuPerS * 100),
     'CPU µs/msg': f(r.messages.cpuUsPerMessage, 2),
     'p50 ms': f(r.messages.latency.p50, 2),
     'p99 ms': f(r.messages.latency.p99, 2),

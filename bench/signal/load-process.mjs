@@ -207,10 +207,18 @@ async function atRate(rate, seconds, fn) {
   return { started, ms: now() - t0, maxLagMs };
 }
 
-/** Pairs of this process's clients: the first half call the second half. */
+/**
+ * Clients whose call state the server may still hold after a step failed (a request that timed
+ * out can still be served later, leaving them in a call): they take no further part in the run.
+ */
+const unsettled = new Set();
+
+/** Pairs of this process's clients, the first half calling the second half; settled ones only. */
 function pairs() {
   const half = Math.floor(clients.length / 2);
-  return Array.from({ length: half }, (_, i) => [clients[i], clients[half + i]]);
+  return Array.from({ length: half }, (_, i) => [clients[i], clients[half + i]]).filter(
+    ([a, b]) => !unsettled.has(a) && !unsettled.has(b),
+  );
 }
 
 /** invite → INVITED → accept → (caller sees userEnter) → hangup → (callee sees callEnded). */
@@ -241,10 +249,10 @@ async function calls({ rate, seconds }) {
       await ended;
       setupMs.push(now() - t0);
       completed++;
+      free.push(pair);
     } catch (err) {
       count(errors, err.message);
-    } finally {
-      free.push(pair);
+      for (const c of pair) unsettled.add(c);
     }
   });
   return { ...run, completed, errors, inviteMs, setupMs };
@@ -257,13 +265,18 @@ const candidate = (n) => ({
   usernameFragment: `m${n}`,
 });
 
-/** Messages from one member of a pair to the other at `rate`/s; ringline's go through calls. */
-async function relay({ rate, seconds, pairCount }) {
-  const use = pairs().slice(0, pairCount);
+/** The pairs the message phase uses; for ringline, the members of one connected call each. */
+let messagePairs = [];
+/** Each member's call, for ringline. */
+const callIDs = new Map();
+
+/** Readies `pairCount` pairs for the message phase: ringline's are put in a call each. */
+async function pairUp({ pairCount }) {
   const errors = {};
-  const callIDs = new Map();
-  if (kind === 'ringline') {
-    for (const [caller, callee] of use) {
+  messagePairs = pairs().slice(0, pairCount);
+  if (kind !== 'ringline') return { pairs: messagePairs.length, errors };
+  for (const [caller, callee] of messagePairs) {
+    try {
       const invited = callee.expect('invited');
       const { inviteID, callID } = await caller.request('invite', {
         userIDList: [callee.userID],
@@ -272,8 +285,20 @@ async function relay({ rate, seconds, pairCount }) {
       await invited;
       await callee.request('accept', { inviteID });
       callIDs.set(caller, callID).set(callee, callID);
+    } catch (err) {
+      count(errors, `call set-up: ${err.message}`);
+      unsettled.add(caller).add(callee);
     }
   }
+  messagePairs = messagePairs.filter(([caller]) => callIDs.has(caller));
+  return { pairs: messagePairs.length, errors };
+}
+
+/** Messages from one member of a pair to the other at `rate`/s; ringline's go through calls. */
+async function relay({ rate, seconds }) {
+  const use = messagePairs;
+  const errors = {};
+  if (use.length === 0) return { started: 0, ms: 0, delivered: 0, errors, latencyMs: [] };
   const sentAt = new Map();
   const latencyMs = [];
   /** Set once the last message is sent: called when every one has arrived. */
@@ -317,14 +342,25 @@ async function relay({ rate, seconds, pairCount }) {
   }
   if (sentAt.size > 0) errors['not delivered'] = sentAt.size;
   for (const [a, b] of use) a.onSignal = b.onSignal = a.onError = b.onError = undefined;
-  if (kind === 'ringline') {
-    for (const [caller, callee] of use) {
+  return { ...run, delivered: latencyMs.length, errors, latencyMs };
+}
+
+/** Ends the message phase's calls. */
+async function pairDown() {
+  const errors = {};
+  for (const [caller, callee] of kind === 'ringline' ? messagePairs : []) {
+    try {
       const ended = callee.expect('callEnded');
       await caller.request('hangup', { callID: callIDs.get(caller) });
       await ended;
+    } catch (err) {
+      count(errors, `hang-up: ${err.message}`);
+      unsettled.add(caller).add(callee);
     }
   }
-  return { ...run, delivered: latencyMs.length, errors, latencyMs };
+  messagePairs = [];
+  callIDs.clear();
+  return { errors };
 }
 
 async function close() {
@@ -335,7 +371,7 @@ async function close() {
   return {};
 }
 
-const commands = { open, calls, relay, close };
+const commands = { open, calls, pairUp, relay, pairDown, close };
 process.on('message', async (msg) => {
   try {
     const cpu = process.cpuUsage();

@@ -1,7 +1,9 @@
 // Child process of bench/signal.mjs: runs one signalling server (`ringline` or the raw `relay`
 // baseline) on 127.0.0.1 and answers the parent's questions over IPC: memory after a full GC, CPU
-// time used, stop. Run with --expose-gc so that memory readings are of live objects only.
-import { mkdtemp, rm, writeFile } from 'node:fs/promises';
+// time used (whole process and main thread), stop. Run with --expose-gc so that memory readings
+// are of live objects only.
+import { execFileSync } from 'node:child_process';
+import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
 import { Session } from 'node:inspector/promises';
 import { monitorEventLoopDelay } from 'node:perf_hooks';
 import { tmpdir } from 'node:os';
@@ -45,6 +47,18 @@ function takeLoopDelay() {
   return out;
 }
 
+const CLOCK_TICKS = Number(execFileSync('getconf', ['CLK_TCK'], { encoding: 'utf8' }));
+/**
+ * CPU seconds of the main thread alone (the event loop, where every request is handled): the
+ * process's figure also counts GC and libuv helper threads, which run beside it.
+ */
+async function loopThreadCpuS() {
+  const stat = await readFile(`/proc/self/task/${process.pid}/stat`, 'utf8');
+  // Fields after the command name, which is in parentheses: utime and stime are the 12th and 13th.
+  const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+  return (Number(fields[11]) + Number(fields[12])) / CLOCK_TICKS;
+}
+
 let stopping = false;
 async function stop() {
   if (stopping) return;
@@ -78,7 +92,8 @@ process.on('message', async (msg) => {
   else if (msg.type === 'profileStop')
     process.send({ type: msg.type, ...(await profileStop(msg.file)) });
   else if (msg.type === 'cpu') {
-    process.send({ type: 'cpu', ...process.cpuUsage(), loop: takeLoopDelay() });
+    const loopThreadS = await loopThreadCpuS();
+    process.send({ type: 'cpu', ...process.cpuUsage(), loopThreadS, loop: takeLoopDelay() });
   } else if (msg.type === 'stop') void stop();
 });
 process.on('disconnect', () => void stop());
