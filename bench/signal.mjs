@@ -24,7 +24,8 @@
 //
 // Env: BENCH_SESSIONS (100000), BENCH_RATES (500,1000,2000,3000), BENCH_PHASE_S (10),
 //      BENCH_MSG_RATE (10000), BENCH_GENERATORS (2), BENCH_PORTS_PER_ADDRESS (auto),
-//      BENCH_DEADLINE_S (900), BENCH_PROFILE (0).
+//      BENCH_IDLE_S (5), BENCH_DEADLINE_S (900), BENCH_PROFILE (0), BENCH_OUT (results in
+//      bench/results, charts in docs/img).
 import { fork } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
 import { mkdir, readFile, rm, writeFile } from 'node:fs/promises';
@@ -39,7 +40,7 @@ const PHASE_S = positiveInt('BENCH_PHASE_S', 10);
 const MSG_RATE = positiveInt('BENCH_MSG_RATE', 10_000);
 const DEADLINE_S = positiveInt('BENCH_DEADLINE_S', 900);
 const PROFILE = process.env.BENCH_PROFILE === '1';
-const IDLE_S = 5;
+const IDLE_S = positiveInt('BENCH_IDLE_S', 5);
 /** Server ping interval (the server's default; the generators ping at it like the SDK). */
 const PING_INTERVAL_S = 15;
 /** Call pairs used by the message phase. */
@@ -47,9 +48,12 @@ const MSG_PAIRS = 500;
 const SDKAPPID = 1400000001;
 const SECRET_KEY = randomBytes(32).toString('hex');
 const here = (p) => fileURLToPath(new URL(p, import.meta.url));
-const RESULTS = here('./results/signal.json');
-const PROFILE_DIR = here('./results/profile');
-const CHART_DIR = here('../docs/img');
+/** BENCH_OUT puts results, profiles and charts in one folder instead (for the bench's own test). */
+const OUT = process.env.BENCH_OUT;
+const RESULTS_DIR = OUT ?? here('./results');
+const RESULTS = `${RESULTS_DIR}/signal.json`;
+const PROFILE_DIR = `${RESULTS_DIR}/profile`;
+const CHART_DIR = OUT ?? here('../docs/img');
 
 if (RATES.some((r) => !Number.isFinite(r) || r <= 0)) fail(`BENCH_RATES: positive numbers only`);
 
@@ -190,7 +194,7 @@ async function runKind(kind, plan) {
     const file = `${PROFILE_DIR}/${kind}-${name}.cpuprofile`;
     await server.query('profileStop', { file });
     result.profiles[name] = {
-      file: `bench/results/profile/${kind}-${name}.cpuprofile`,
+      file,
       top: await summarizeProfile(file, 20),
     };
     return out;
@@ -415,7 +419,7 @@ for (const r of [relay, ringline]) {
   }
 }
 
-await mkdir(here('./results'), { recursive: true });
+await mkdir(RESULTS_DIR, { recursive: true });
 await writeFile(
   RESULTS,
   JSON.stringify(
@@ -457,4 +461,4 @@ await renderCharts([
     },
   },
 ]);
-console.log(`bench: results in ${RESULTS}, charts in docs/img/signal-*.png`);
+console.log(`bench: results in ${RESULTS}, charts in ${CHART_DIR}/signal-*.png`);
