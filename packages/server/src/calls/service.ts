@@ -99,7 +99,7 @@ const inviteeTransitions: Record<InviteeState, readonly InviteeState[]> = {
 /** One operation's working copy of a call and what it will do on commit. */
 class CallTx {
   state: CallState;
-  /** Whether commit writes the records back; only pure relays turn it off. */
+  /** Whether commit writes the records back; operations that only read turn it off. */
   dirty = true;
   readonly pushes: Array<[userID: string, push: PushBody]> = [];
   readonly release = new Set<string>();
@@ -383,26 +383,26 @@ export class CallService {
     });
   }
 
-  /** Relays SDP/ICE between two joined members of one call. */
+  /**
+   * Relays SDP/ICE between two joined members of one call. The most frequent request of all, and
+   * one that changes nothing: under the call's lock (so a relay never overtakes a change to the
+   * call), it reads only who the members are.
+   */
   async signal(
     userID: string,
     callID: string,
     to: string,
     data: SignalData,
   ): Promise<RequestResults['signal']> {
-    return this.#withCall(
-      callID,
-      ServerError.callNotFound,
-      (tx) => {
-        if (!tx.member(userID)) throw ServerError.notCallMember(callID);
-        if (to === userID) throw ServerError.invalidField('/to', 'cannot signal yourself');
-        if (!tx.member(to)) throw ServerError.notCallMember(callID, to);
-        tx.dirty = false;
-        tx.push(to, { type: 'signal', callID, from: userID, data });
-        return {};
-      },
-      { invitations: false },
-    );
+    await this.#locks.run(lockKey(callID), async () => {
+      const members = await this.#store.callMembers(callID);
+      if (!members) throw ServerError.callNotFound(callID);
+      if (!members.includes(userID)) throw ServerError.notCallMember(callID);
+      if (to === userID) throw ServerError.invalidField('/to', 'cannot signal yourself');
+      if (!members.includes(to)) throw ServerError.notCallMember(callID, to);
+      await this.#deliverOrLog(to, { type: 'signal', callID, from: userID, data });
+    });
+    return {};
   }
 
   /** Records the member's mic/camera state and tells the others. */
@@ -930,23 +930,18 @@ export class CallService {
     );
   }
 
-  /**
-   * Runs `fn` on the call under its lock and commits what it did; nothing is committed if it throws.
-   * `invitations: false` skips loading the call's invitations, for operations that neither read
-   * nor change them (a relay is the most frequent request of all).
-   */
+  /** Runs `fn` on the call under its lock and commits what it did; nothing is committed if it throws. */
   async #withCall<T>(
     callID: string,
     notFound: (callID: string) => ServerError,
     fn: (tx: CallTx) => T | Promise<T>,
-    opts: { invitations: boolean } = { invitations: true },
   ): Promise<T> {
     return this.#locks
       .run(lockKey(callID), async () => {
         const call = await this.#store.getCall(callID);
         if (!call) throw notFound(callID);
         const invitations = new Map<string, InvitationRecord>();
-        for (const id of opts.invitations ? call.inviteIDs : []) {
+        for (const id of call.inviteIDs) {
           const inv = await this.#store.getInvitation(id);
           if (inv) invitations.set(id, inv);
         }
@@ -960,6 +955,15 @@ export class CallService {
         await tx.sfuDone;
         return result;
       });
+  }
+
+  /** Delivers a push; one unreachable recipient must not undo a committed operation for others. */
+  async #deliverOrLog(userID: string, push: PushBody): Promise<void> {
+    try {
+      await this.#deliver(userID, push);
+    } catch (err) {
+      this.#log.warn('push delivery failed', { userID, type: push.type, err });
+    }
   }
 
   async #commit(tx: CallTx): Promise<void> {
@@ -1001,14 +1005,7 @@ export class CallService {
     if (tx.state !== 'ended') {
       for (const [key, delay] of tx.schedule) await this.#scheduler.schedule(key, delay);
     }
-    for (const [userID, push] of tx.pushes) {
-      try {
-        await this.#deliver(userID, push);
-      } catch (err) {
-        // One unreachable recipient must not undo a committed operation for the others.
-        this.#log.warn('push delivery failed', { userID, type: push.type, err });
-      }
-    }
+    for (const [userID, push] of tx.pushes) await this.#deliverOrLog(userID, push);
     // Queued now, in commit order; awaited by the operation once the call lock is released.
     const work = tx.sfuWork.splice(0).map((fn) =>
       this.#sfuRun(call.callID, fn).then(

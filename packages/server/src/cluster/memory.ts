@@ -57,6 +57,9 @@ export class MemoryCallStore implements CallStore {
     const c = this.#calls.get(callID);
     return c && copy(c);
   }
+  async callMembers(callID: string): Promise<string[] | undefined> {
+    return this.#calls.get(callID)?.members.map((m) => m.userID);
+  }
   async saveCall(call: CallRecord): Promise<void> {
     this.#calls.set(call.callID, copy(call));
   }

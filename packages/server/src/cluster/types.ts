@@ -87,6 +87,8 @@ export interface InvitationRecord {
  */
 export interface CallStore {
   getCall(callID: string): Promise<CallRecord | undefined>;
+  /** The user IDs of the call's members (those in it, not those ringing); undefined if no call. */
+  callMembers(callID: string): Promise<string[] | undefined>;
   saveCall(call: CallRecord): Promise<void>;
   deleteCall(callID: string): Promise<void>;
   getInvitation(inviteID: string): Promise<InvitationRecord | undefined>;
