@@ -298,6 +298,7 @@ async function runKind(kind, plan) {
     // The idle cost again, just before: a disturbed reading would skew the subtraction below.
     const idleNow = await idleCpu(server);
     const c3 = await serverCpu(server);
+    const m3 = await machineCpu();
     const t3 = performance.now();
     const replies = await profiled('messages', () =>
       Promise.all(
@@ -306,6 +307,7 @@ async function runKind(kind, plan) {
     );
     const cpu = (await serverCpu(server)).cpuS - c3.cpuS;
     const wallS = (performance.now() - t3) / 1000;
+    const stealPct = await stealPctSince(m3);
     const unpaired = await Promise.all(gens.map((g) => g.ask('pairDown')));
     const ms = Math.max(...replies.map((r) => r.ms));
     const delivered = sum(replies.map((r) => r.delivered));
@@ -314,6 +316,7 @@ async function runKind(kind, plan) {
       delivered,
       achievedPerS: delivered / (ms / 1000),
       idleCpuPerS: idleNow.cpuPerS,
+      stealPct,
       cpuUsPerMessage: ((cpu - idleNow.cpuPerS * wallS) / delivered) * 1e6,
       latency: stats(replies.flatMap((r) => r.latencyMs)),
       errors: mergeCounts([...paired, ...replies, ...unpaired].map((r) => r.errors)),
@@ -402,6 +405,9 @@ console.table(
     'CPU µs/msg': f(r.messages.cpuUsPerMessage, 2),
     'p50 ms': f(r.messages.latency.p50, 2),
     'p99 ms': f(r.messages.latency.p99, 2),
+    // A server that falls behind reads and writes many frames at a time, which makes each one
+    // cheaper: compare per-message figures only from runs where the host took little.
+    'host steal %': f(r.messages.stealPct, 1),
     errors: JSON.stringify(r.messages.errors),
   })),
 );
