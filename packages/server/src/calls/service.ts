@@ -930,7 +930,10 @@ export class CallService {
     );
   }
 
-  /** Runs `fn` on the call under its lock and commits what it did; nothing is committed if it throws. */
+  /**
+   * Runs `fn` on the call under its lock and commits what it did; nothing is committed if it
+   * throws.
+   */
   async #withCall<T>(
     callID: string,
     notFound: (callID: string) => ServerError,
