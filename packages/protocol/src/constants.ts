@@ -16,8 +16,19 @@ export const MAX_INVITEES = 16;
 /** Invitation timeout when neither the caller nor the server config says otherwise (seconds). */
 export const DEFAULT_INVITE_TIMEOUT_S = 30;
 
-/** The longest invitation timeout a caller may ask for (seconds); 0 asks for no timeout. */
+/**
+ * The largest invitation timeout the protocol carries (seconds); 0 asks for "as long as the server
+ * allows". The server rings for at most its `--max-ring-time`, whatever was asked.
+ */
 export const MAX_INVITE_TIMEOUT_S = 3600;
+
+/**
+ * How long an invitation rings at most unless the server is configured otherwise (seconds). A
+ * longer `timeout`, or 0, is clamped to it, so that nobody can keep another user busy for good.
+ * 60 s is twice the default ring time and about as long as a phone network rings before it gives
+ * up; it still leaves an offline invitee time to be woken by an offline push and log in.
+ */
+export const DEFAULT_MAX_RING_TIME_S = 60;
 
 /** Call types, as the seed document numbers them. */
 export const CallType = {

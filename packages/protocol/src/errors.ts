@@ -60,6 +60,10 @@ export const ServerErrorCode = {
   GROUP_EXISTS: 40903,
   /** The call would have more members than a call may hold. */
   CALL_FULL: 40904,
+  /** Everyone an `invite {callID}` names is already in that call or being rung in it. */
+  ALREADY_INVITED: 40905,
+  /** The call has had as many invitations as one call may have (`--max-invitations-per-call`). */
+  TOO_MANY_INVITATIONS: 40906,
 
   /** The feature is not available on this server (for example group calls without an SFU). */
   NOT_SUPPORTED: 50100,

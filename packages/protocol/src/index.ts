@@ -7,6 +7,7 @@ export {
   MAX_CALL_MEMBERS,
   DEFAULT_INVITE_TIMEOUT_S,
   MAX_INVITE_TIMEOUT_S,
+  DEFAULT_MAX_RING_TIME_S,
   CallType,
   CallEndReason,
   InviteEndReason,

@@ -30,7 +30,11 @@ serve flags (environment variable in brackets):
   --sdkappid N          the app's SDKAppID (RINGLINE_SDKAPPID)
   --secret-key K        the app's secret key (RINGLINE_SECRET_KEY)
   --data-dir DIR        state directory (RINGLINE_DATA_DIR; ${DEFAULTS.dataDir})
-  --invite-timeout S    seconds an invitation rings, 0 = forever (RINGLINE_INVITE_TIMEOUT; ${DEFAULT_INVITE_TIMEOUT_S})
+  --invite-timeout S    seconds an invitation rings, 0 = up to --max-ring-time (RINGLINE_INVITE_TIMEOUT; ${DEFAULT_INVITE_TIMEOUT_S})
+  --max-ring-time S     the longest an invitation rings, whatever the caller asks; longer
+                        timeouts and 0 are clamped to it (RINGLINE_MAX_RING_TIME; ${DEFAULTS.maxRingTime})
+  --max-invitations-per-call N
+                        invitations one call may have (RINGLINE_MAX_INVITATIONS_PER_CALL; ${DEFAULTS.maxInvitationsPerCall})
   --ice-servers JSON    RTCIceServer list, e.g. '[{"urls":"stun:stun.example.org"}]' (RINGLINE_ICE_SERVERS)
   --dev                 development mode: makes an app key pair in DATA_DIR/app.json if none is
                         given, and serves GET /api/dev/usersig?userID=U (RINGLINE_DEV)

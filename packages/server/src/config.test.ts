@@ -23,6 +23,8 @@ describe('parseServeArgs', () => {
       host: '0.0.0.0',
       dataDir: './.ringline',
       inviteTimeout: 30,
+      maxRingTime: 60,
+      maxInvitationsPerCall: 100,
       iceServers: [],
       dev: false,
       janus: 'auto',
@@ -38,6 +40,8 @@ describe('parseServeArgs', () => {
       RINGLINE_SECRET_KEY: 'k',
       RINGLINE_DATA_DIR: '/var/lib/ringline',
       RINGLINE_INVITE_TIMEOUT: '45',
+      RINGLINE_MAX_RING_TIME: '90',
+      RINGLINE_MAX_INVITATIONS_PER_CALL: '20',
       RINGLINE_ICE_SERVERS: '[{"urls":"stun:stun.example.org:3478"}]',
       RINGLINE_DEV: 'true',
       RINGLINE_JANUS: 'ws://127.0.0.1:8188',
@@ -52,6 +56,8 @@ describe('parseServeArgs', () => {
       secretKey: 'k',
       dataDir: '/var/lib/ringline',
       inviteTimeout: 45,
+      maxRingTime: 90,
+      maxInvitationsPerCall: 20,
       iceServers: [{ urls: 'stun:stun.example.org:3478' }],
       dev: true,
       janus: 'ws://127.0.0.1:8188',
@@ -77,6 +83,8 @@ describe('parseServeArgs', () => {
     [['--port', 'eighty'], /--port/],
     [['--sdkappid', '-3'], /--sdkappid/],
     [['--invite-timeout', '1.5'], /--invite-timeout/],
+    [['--max-ring-time', '0'], /--max-ring-time must be an integer from 1 to 3600/],
+    [['--max-invitations-per-call', '0'], /--max-invitations-per-call must be an integer from 1/],
     [['--ice-servers', '[oops'], /--ice-servers is not valid JSON/],
     [['--colour'], /Unknown option '--colour'/],
     [['--janus', 'http://127.0.0.1:8088'], /--janus must be auto, off, or the ws:\/\/ URL/],
@@ -210,5 +218,11 @@ describe('startServer', () => {
     await expect(
       startServer({ port: 0, sdkAppID: 1, secretKey: 'k', inviteTimeout: -1 }),
     ).rejects.toThrow(/inviteTimeout/);
+    await expect(
+      startServer({ port: 0, sdkAppID: 1, secretKey: 'k', maxRingTime: 0 }),
+    ).rejects.toThrow(/maxRingTime/);
+    await expect(
+      startServer({ port: 0, sdkAppID: 1, secretKey: 'k', maxInvitationsPerCall: 0.5 }),
+    ).rejects.toThrow(/maxInvitationsPerCall/);
   });
 });

@@ -6,7 +6,12 @@ import { randomBytes, randomInt } from 'node:crypto';
 import { chmod, mkdir, readFile, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { parseArgs } from 'node:util';
-import { DEFAULT_INVITE_TIMEOUT_S, MAX_INVITE_TIMEOUT_S, type IceServer } from '@ringline/protocol';
+import {
+  DEFAULT_INVITE_TIMEOUT_S,
+  DEFAULT_MAX_RING_TIME_S,
+  MAX_INVITE_TIMEOUT_S,
+  type IceServer,
+} from '@ringline/protocol';
 
 /** A configuration mistake: the CLI prints the message and exits with `exitCode`. */
 export class ConfigError extends Error {
@@ -19,6 +24,8 @@ export const DEFAULTS = {
   host: '0.0.0.0',
   dataDir: './.ringline',
   inviteTimeout: DEFAULT_INVITE_TIMEOUT_S,
+  maxRingTime: DEFAULT_MAX_RING_TIME_S,
+  maxInvitationsPerCall: 100,
   resumeWindow: 30,
   pingInterval: 15,
   janus: 'auto',
@@ -36,6 +43,10 @@ export interface ServeConfig {
   secretKey?: string;
   dataDir: string;
   inviteTimeout: number;
+  /** Seconds an invitation rings at most; longer timeouts (and 0) are clamped to it. */
+  maxRingTime: number;
+  /** Invitations one call may have over its life; more are TOO_MANY_INVITATIONS. */
+  maxInvitationsPerCall: number;
   iceServers: IceServer[];
   dev: boolean;
   janus: JanusMode;
@@ -52,6 +63,8 @@ export const serveFlags = {
   'secret-key': { type: 'string' },
   'data-dir': { type: 'string' },
   'invite-timeout': { type: 'string' },
+  'max-ring-time': { type: 'string' },
+  'max-invitations-per-call': { type: 'string' },
   'ice-servers': { type: 'string' },
   dev: { type: 'boolean' },
   janus: { type: 'string' },
@@ -82,6 +95,8 @@ export function parseServeArgs(
   const sdkappid = pick('sdkappid', 'RINGLINE_SDKAPPID');
   const timeout = pick('invite-timeout', 'RINGLINE_INVITE_TIMEOUT');
   const ice = pick('ice-servers', 'RINGLINE_ICE_SERVERS');
+  const maxRing = pick('max-ring-time', 'RINGLINE_MAX_RING_TIME');
+  const maxInvitations = pick('max-invitations-per-call', 'RINGLINE_MAX_INVITATIONS_PER_CALL');
   const config: ServeConfig & { help: boolean } = {
     help: values.help === true,
     port: port === undefined ? DEFAULTS.port : parseIntIn('--port', port, 0, 65535),
@@ -91,6 +106,14 @@ export function parseServeArgs(
       timeout === undefined
         ? DEFAULTS.inviteTimeout
         : parseIntIn('--invite-timeout', timeout, 0, MAX_INVITE_TIMEOUT_S),
+    maxRingTime:
+      maxRing === undefined
+        ? DEFAULTS.maxRingTime
+        : parseIntIn('--max-ring-time', maxRing, 1, MAX_INVITE_TIMEOUT_S),
+    maxInvitationsPerCall:
+      maxInvitations === undefined
+        ? DEFAULTS.maxInvitationsPerCall
+        : parseIntIn('--max-invitations-per-call', maxInvitations, 1, 10_000),
     iceServers: ice === undefined ? [] : parseIceServers(ice),
     dev: values.dev === true || parseBool('RINGLINE_DEV', env.RINGLINE_DEV),
     janus: parseJanusMode(pick('janus', 'RINGLINE_JANUS') ?? DEFAULTS.janus),

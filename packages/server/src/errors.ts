@@ -131,6 +131,18 @@ export class ServerError extends Error {
   static callFull(max: number): ServerError {
     return new ServerError('CALL_FULL', `a call holds at most ${max} members`);
   }
+  static alreadyInvited(callID: string): ServerError {
+    return new ServerError(
+      'ALREADY_INVITED',
+      `everyone named is already in call ${callID} or being rung in it`,
+    );
+  }
+  static tooManyInvitations(callID: string, max: number): ServerError {
+    return new ServerError(
+      'TOO_MANY_INVITATIONS',
+      `call ${callID} has had ${max} invitations, as many as one call may have`,
+    );
+  }
   static sfuUnavailable(detail: string, cause?: unknown): ServerError {
     return new ServerError('SFU_UNAVAILABLE', detail, { cause });
   }

@@ -31,8 +31,12 @@ export interface ServerOptions {
   secretKey?: string;
   /** Where dev mode keeps its app.json. Default ./.ringline. */
   dataDir?: string;
-  /** Default invitation timeout, seconds (0 = none). Default 30. */
+  /** Default invitation timeout, seconds (0 = up to `maxRingTime`). Default 30. */
   inviteTimeout?: number;
+  /** The longest an invitation rings, seconds; longer timeouts and 0 are clamped. Default 60. */
+  maxRingTime?: number;
+  /** Invitations one call may have over its life. Default 100. */
+  maxInvitationsPerCall?: number;
   /** STUN/TURN servers handed to clients at login. Default none. */
   iceServers?: IceServer[];
   /** Development mode: makes and keeps app credentials, serves /api/dev/usersig. */
@@ -104,6 +108,20 @@ export async function startServer(options: ServerOptions = {}): Promise<Ringline
     0,
     3600,
   );
+  const maxRingTime = checkSeconds(
+    'maxRingTime',
+    options.maxRingTime ?? DEFAULTS.maxRingTime,
+    1,
+    3600,
+  );
+  const maxInvitationsPerCall = options.maxInvitationsPerCall ?? DEFAULTS.maxInvitationsPerCall;
+  if (!Number.isSafeInteger(maxInvitationsPerCall) || maxInvitationsPerCall < 1) {
+    throw new ConfigError(
+      `maxInvitationsPerCall must be a positive integer, got ${maxInvitationsPerCall}`,
+    );
+  }
+  // What an invite without a timeout rings for, as login tells clients.
+  const ringTime = inviteTimeout === 0 ? maxRingTime : Math.min(inviteTimeout, maxRingTime);
   const resumeWindow = checkSeconds(
     'resumeWindow',
     options.resumeWindow ?? DEFAULTS.resumeWindow,
@@ -165,6 +183,8 @@ export async function startServer(options: ServerOptions = {}): Promise<Ringline
       locks: cluster.locks,
       deliver: createDelivery(cluster.presence, cluster.bus),
       defaultInviteTimeout: inviteTimeout,
+      maxRingTime,
+      maxInvitationsPerCall,
       groups,
       history: store.callRecords,
       ...(sfu && { sfu }),
@@ -177,7 +197,7 @@ export async function startServer(options: ServerOptions = {}): Promise<Ringline
       sdkAppID,
       secretKey,
       iceServers,
-      inviteTimeout,
+      inviteTimeout: ringTime,
       resumeWindow,
       pingInterval,
       rateLimit: options.rateLimit ?? DEFAULT_RATE_LIMIT,

@@ -16,6 +16,7 @@ import { randomInt, randomUUID } from 'node:crypto';
 import {
   CallEndReason,
   CallType,
+  DEFAULT_MAX_RING_TIME_S,
   InviteEndReason,
   MAX_CALL_MEMBERS,
   MediaMode,
@@ -52,8 +53,15 @@ export interface CallServiceOptions {
   scheduler: Scheduler;
   locks: LockManager;
   deliver: DeliverFn;
-  /** Seconds an invitation rings when the invite does not say (0 = no timeout). */
+  /** Seconds an invitation rings when the invite does not say (0 = up to `maxRingTime`). */
   defaultInviteTimeout: number;
+  /**
+   * The longest an invitation rings, seconds: a longer timeout, or 0 (TRTCCalling's "no
+   * timeout"), is clamped to it, so nobody can keep another user busy for good. Default 60.
+   */
+  maxRingTime?: number;
+  /** Invitations one call may have over its life (each is a record every operation loads). Default 100. */
+  maxInvitationsPerCall?: number;
   /** Who is in which group; without it every `groupID` is unknown. */
   groups?: GroupDirectory;
   /** The SFU for group calls; without it they fail with SFU_UNAVAILABLE. */
@@ -96,6 +104,15 @@ const inviteeTransitions: Record<InviteeState, readonly InviteeState[]> = {
   cancelled: [],
 };
 
+/** The invitee's state in `inv`, or undefined when `userID` is not one of its invitees. */
+function stateOf(inv: InvitationRecord, userID: string): InviteeState | undefined {
+  const i = inv.userIDList.indexOf(userID);
+  return i < 0 ? undefined : inv.states[i];
+}
+/** The invitees of `inv` still ringing. */
+const ringingIn = (inv: InvitationRecord): string[] =>
+  inv.userIDList.filter((_, i) => inv.states[i] === 'ringing');
+
 /** One operation's working copy of a call and what it will do on commit. */
 class CallTx {
   state: CallState;
@@ -133,7 +150,7 @@ class CallTx {
   ringing(): string[] {
     const out: string[] = [];
     for (const inv of this.invitations.values()) {
-      for (const u of inv.userIDList) if (inv.states[u] === 'ringing') out.push(u);
+      out.push(...ringingIn(inv));
     }
     return out;
   }
@@ -155,6 +172,8 @@ export class CallService {
   readonly #locks: LockManager;
   readonly #deliver: DeliverFn;
   readonly #defaultTimeout: number;
+  readonly #maxRingTime: number;
+  readonly #maxInvitations: number;
   readonly #log: Logger;
   readonly #groups: GroupDirectory | undefined;
   readonly #history: CallHistory | undefined;
@@ -174,6 +193,8 @@ export class CallService {
     this.#locks = options.locks;
     this.#deliver = options.deliver;
     this.#defaultTimeout = options.defaultInviteTimeout;
+    this.#maxRingTime = options.maxRingTime ?? DEFAULT_MAX_RING_TIME_S;
+    this.#maxInvitations = options.maxInvitationsPerCall ?? 100;
     this.#log = options.logger ?? silentLogger;
     this.#groups = options.groups;
     this.#sfu = options.sfu;
@@ -213,7 +234,9 @@ export class CallService {
   ): Promise<RequestResults['invite']> {
     const list = [...new Set(req.userIDList)];
     if (list.includes(userID)) throw ServerError.cannotCallSelf();
-    const timeout = req.timeout ?? this.#defaultTimeout;
+    // 0 is TRTCCalling's "no timeout": it rings as long as the server allows, and no longer.
+    const asked = req.timeout ?? this.#defaultTimeout;
+    const timeout = asked === 0 ? this.#maxRingTime : Math.min(asked, this.#maxRingTime);
 
     if (req.callID !== undefined) {
       const callID = req.callID;
@@ -228,21 +251,28 @@ export class CallService {
               : `call ${callID} is group ${groupID}'s call`,
           );
         }
+        // Members and invitees still ringing are skipped, as TUICallKit's inviteUser skips them: a
+        // second invitation would only tell everyone "busy". Nobody left to ring is an error.
+        const ringing = new Set(tx.ringing());
+        const seats = tx.call.members.length + ringing.size;
+        const newcomers = list.filter((u) => !tx.member(u) && !ringing.has(u));
+        if (!newcomers.length) throw ServerError.alreadyInvited(callID);
+        if (tx.call.inviteIDs.length >= this.#maxInvitations) {
+          throw ServerError.tooManyInvitations(callID, this.#maxInvitations);
+        }
         // Invitations into a group's call go through the group, like the first one.
-        if (groupID !== undefined) await this.#checkGroupMembers(groupID, list);
-        const seats = tx.call.members.length + tx.ringing().length;
-        const newcomers = list.filter((u) => !tx.member(u) && !tx.ringing().includes(u));
+        if (groupID !== undefined) await this.#checkGroupMembers(groupID, undefined, newcomers);
         if (seats + newcomers.length > MAX_CALL_MEMBERS)
           throw ServerError.callFull(MAX_CALL_MEMBERS);
         if (tx.call.media === MediaMode.P2P && seats + newcomers.length > 2) {
           await this.#moveToSfu(tx);
         }
-        return this.#addInvitation(tx, userID, list, { ...req, groupID }, timeout);
+        return this.#addInvitation(tx, userID, newcomers, { ...req, groupID }, timeout);
       });
     }
 
     if (1 + list.length > MAX_CALL_MEMBERS) throw ServerError.callFull(MAX_CALL_MEMBERS);
-    if (req.groupID !== undefined) await this.#checkGroupMembers(req.groupID, [userID, ...list]);
+    if (req.groupID !== undefined) await this.#checkGroupMembers(req.groupID, userID, list);
     const group = list.length > 1 || req.groupID !== undefined;
     const media = group || !this.#p2p ? MediaMode.SFU : MediaMode.P2P;
     if (media === MediaMode.SFU) this.#requireSfu();
@@ -299,7 +329,7 @@ export class CallService {
 
   /** Joins the ongoing call of a group the sender is a member of, without an invitation. */
   async join(userID: string, groupID: string, callType: CallType): Promise<RequestResults['join']> {
-    await this.#checkGroupMembers(groupID, [userID], true);
+    await this.#checkGroupMembers(groupID, userID, []);
     const callID = await this.#store.groupCall(groupID);
     if (callID === undefined) throw ServerError.groupHasNoCall(groupID);
     return this.#withCall(
@@ -317,11 +347,9 @@ export class CallService {
         }
         // Joining answers an invitation that still rings for the joiner.
         for (const inv of tx.invitations.values()) {
-          if (inv.states[userID] === 'ringing') {
+          if (stateOf(inv, userID) === 'ringing') {
             this.#setInvitee(inv, userID, 'accepted');
-            if (!inv.userIDList.some((u) => inv.states[u] === 'ringing')) {
-              tx.cancelTimers.add(timerKey(inv.inviteID));
-            }
+            if (!ringingIn(inv).length) tx.cancelTimers.add(timerKey(inv.inviteID));
           }
         }
         return this.#enter(
@@ -338,9 +366,7 @@ export class CallService {
     return this.#withInvitation(userID, inviteID, (tx, inv) => {
       this.#checkRinging(inv, userID);
       this.#setInvitee(inv, userID, 'accepted');
-      if (!inv.userIDList.some((u) => inv.states[u] === 'ringing')) {
-        tx.cancelTimers.add(timerKey(inviteID));
-      }
+      if (!ringingIn(inv).length) tx.cancelTimers.add(timerKey(inviteID));
       return this.#enter(tx, userID, tx.call.callType === CallType.VIDEO);
     });
   }
@@ -359,10 +385,9 @@ export class CallService {
   async cancel(userID: string, inviteID: string): Promise<RequestResults['cancel']> {
     return this.#withInvitation(userID, inviteID, (tx, inv) => {
       if (inv.inviter !== userID) throw ServerError.notYourInvitation(inviteID);
-      const ringing = inv.userIDList.filter((u) => inv.states[u] === 'ringing');
-      if (!ringing.length) {
-        const answered = inv.userIDList.some((u) =>
-          ['accepted', 'rejected', 'busy'].includes(inv.states[u] ?? ''),
+      if (!ringingIn(inv).length) {
+        const answered = inv.states.some((state) =>
+          ['accepted', 'rejected', 'busy'].includes(state),
         );
         throw answered
           ? ServerError.alreadyHandled(inviteID)
@@ -521,7 +546,9 @@ export class CallService {
           return;
         }
         for (const inv of tx.invitations.values()) {
-          if (inv.states[userID] === 'ringing') this.#declineInvitee(tx, inv, userID, 'rejected');
+          if (stateOf(inv, userID) === 'ringing') {
+            this.#declineInvitee(tx, inv, userID, 'rejected');
+          }
         }
         tx.release.add(userID);
         this.#settle(tx, CallEndReason.HANGUP, CallEndReason.NO_ANSWER);
@@ -546,7 +573,9 @@ export class CallService {
       (tx) => {
         tx.dirty = false;
         for (const inv of tx.invitations.values()) {
-          if (inv.states[userID] === 'ringing') tx.push(userID, this.#invitedPush(tx.call, inv));
+          if (stateOf(inv, userID) === 'ringing') {
+            tx.push(userID, this.#invitedPush(tx.call, inv));
+          }
         }
       },
     ).catch((err: unknown) => {
@@ -581,18 +610,29 @@ export class CallService {
     return joined;
   }
 
-  /** Throws NOT_GROUP_MEMBER for the first of `userIDs` not in the group, GROUP_NOT_FOUND if none. */
-  async #checkGroupMembers(groupID: string, userIDs: string[], self = false): Promise<void> {
-    const group = await this.#groups?.getGroup(groupID);
-    if (!group) throw GroupErrors.notFound(groupID);
-    const members = new Set(group.members);
-    for (const u of userIDs) {
-      if (!members.has(u)) {
-        throw self || u === userIDs[0]
-          ? ServerError.notGroupMember(groupID)
-          : ServerError.notGroupMember(groupID, u);
-      }
+  /**
+   * Throws GROUP_NOT_FOUND for an unknown group, NOT_GROUP_MEMBER when the sender (if given) or
+   * one of `invitees` is not in it. Reads only the rows of the users named, never the member list:
+   * a refusal costs the same in a group of 10,000 as in a group of 3.
+   */
+  async #checkGroupMembers(
+    groupID: string,
+    sender: string | undefined,
+    invitees: string[],
+  ): Promise<void> {
+    const groups = this.#groups;
+    if (!groups) throw GroupErrors.notFound(groupID);
+    if (sender !== undefined) {
+      const found = await groups.membersAmong(groupID, [sender]);
+      if (!found) throw GroupErrors.notFound(groupID);
+      if (!found.length) throw ServerError.notGroupMember(groupID);
     }
+    if (!invitees.length) return;
+    const found = await groups.membersAmong(groupID, invitees);
+    if (!found) throw GroupErrors.notFound(groupID);
+    const members = new Set(found);
+    const outsider = invitees.find((u) => !members.has(u));
+    if (outsider !== undefined) throw ServerError.notGroupMember(groupID, outsider);
   }
 
   #requireSfu(): SfuAdapter {
@@ -740,34 +780,31 @@ export class CallService {
       inviter,
       callType: call.callType,
       userIDList: list,
-      states: {},
+      states: [],
       timeout,
       createdAt: now,
+      expiresAt: now + timeout * 1000,
     };
     if (req.groupID !== undefined) inv.groupID = req.groupID;
     if (req.offlinePushInfo !== undefined) inv.offlinePushInfo = req.offlinePushInfo;
-    if (timeout > 0) inv.expiresAt = now + timeout * 1000;
 
-    const alreadyHere = new Set([...call.members.map((m) => m.userID), ...tx.ringing()]);
+    // `list` names nobody already in this call or ringing in it (invite filtered them out).
     for (const u of list) {
-      const free = !alreadyHere.has(u) && (await this.#store.claimUser(u, call.callID));
-      inv.states[u] = free ? 'ringing' : 'busy';
+      inv.states.push((await this.#store.claimUser(u, call.callID)) ? 'ringing' : 'busy');
     }
     tx.invitations.set(inviteID, inv);
     call.inviteIDs.push(inviteID);
     if (call.inviteIDs.length > 1 || list.length > 1) call.group = true;
 
     for (const u of list) {
-      if (inv.states[u] === 'ringing') {
+      if (stateOf(inv, u) === 'ringing') {
         tx.push(u, this.#invitedPush(call, inv));
       } else {
         this.#log.debug('invitee busy', { inviteID, userID: u });
         tx.pushToMembers({ type: 'lineBusy', inviteID, callID: call.callID, userID: u });
       }
     }
-    if (timeout > 0 && list.some((u) => inv.states[u] === 'ringing')) {
-      tx.schedule.push([timerKey(inviteID), timeout * 1000]);
-    }
+    if (ringingIn(inv).length) tx.schedule.push([timerKey(inviteID), timeout * 1000]);
     this.#settle(tx, CallEndReason.HANGUP, CallEndReason.NO_ANSWER);
     return { inviteID, callID: call.callID, roomID: call.roomID, media: call.media };
   }
@@ -793,7 +830,7 @@ export class CallService {
 
   /** Refuses an answer from someone the invitation is not for, or to an ended invitation. */
   #checkRinging(inv: InvitationRecord, userID: string): void {
-    const state = inv.states[userID];
+    const state = stateOf(inv, userID);
     if (state === undefined) throw ServerError.notYourInvitation(inv.inviteID);
     if (state === 'ringing') return;
     if (state === 'timeout' || state === 'cancelled') {
@@ -812,14 +849,12 @@ export class CallService {
     tx.release.add(userID);
     const ids = { inviteID: inv.inviteID, callID: inv.callID, userID };
     tx.pushToMembers(how === 'busy' ? { type: 'lineBusy', ...ids } : { type: 'rejected', ...ids });
-    if (!inv.userIDList.some((u) => inv.states[u] === 'ringing')) {
-      tx.cancelTimers.add(timerKey(inv.inviteID));
-    }
+    if (!ringingIn(inv).length) tx.cancelTimers.add(timerKey(inv.inviteID));
   }
 
   /** Stops every invitee of `inv` still ringing; returns who they were. */
   #endRinging(tx: CallTx, inv: InvitationRecord, reason: InviteEndReason): string[] {
-    const ringing = inv.userIDList.filter((u) => inv.states[u] === 'ringing');
+    const ringing = ringingIn(inv);
     for (const u of ringing) {
       this.#setInvitee(inv, u, reason === InviteEndReason.TIMEOUT ? 'timeout' : 'cancelled');
       tx.release.add(u);
@@ -902,14 +937,15 @@ export class CallService {
   }
 
   #setInvitee(inv: InvitationRecord, userID: string, next: InviteeState): void {
-    const prev = inv.states[userID];
+    const i = inv.userIDList.indexOf(userID);
+    const prev = inv.states[i];
     if (prev === undefined || !inviteeTransitions[prev].includes(next)) {
       throw ServerError.internal(
         `invitee ${userID} of ${inv.inviteID}: ${prev} -> ${next} is not allowed`,
       );
     }
     this.#log.debug(`invitee ${userID} of ${inv.inviteID}: ${prev} -> ${next}`);
-    inv.states[userID] = next;
+    inv.states[i] = next;
   }
 
   async #withInvitation<T>(

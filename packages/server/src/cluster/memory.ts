@@ -26,7 +26,18 @@ function copy<T>(value: T): T {
   if (Array.isArray(value)) return value.map(copy) as T;
   const out: Record<string, unknown> = {};
   // Records are plain objects: for-in sees exactly their own keys, without Object.entries' arrays.
-  for (const k in value) out[k] = copy((value as Record<string, unknown>)[k]);
+  for (const k in value) {
+    const v = copy((value as Record<string, unknown>)[k]);
+    // An own `__proto__` key (JSON.parse makes one) must stay data, not become the prototype.
+    if (k === '__proto__') {
+      Object.defineProperty(out, k, {
+        value: v,
+        enumerable: true,
+        writable: true,
+        configurable: true,
+      });
+    } else out[k] = v;
+  }
   return out as T;
 }
 

@@ -71,12 +71,15 @@ export interface InvitationRecord {
   offlinePushInfo?: OfflinePushInfo;
   /** Invitees as listed (deduplicated), in order. */
   userIDList: string[];
-  /** Per invitee: ringing, or how it ended. */
-  states: Record<string, InviteeState>;
-  /** Seconds it rings; 0 = until answered or cancelled. */
+  /**
+   * Per invitee, in `userIDList`'s order: ringing, or how it ended. An array, not an object keyed
+   * by user ID, so that IDs such as `__proto__` or `constructor` are data, never property names.
+   */
+  states: InviteeState[];
+  /** Seconds it rings (the server's ring-time cap applied). */
   timeout: number;
   createdAt: number;
-  /** Epoch ms when it times out (absent when timeout is 0). */
+  /** Epoch ms when it times out. */
   expiresAt?: number;
 }
 

@@ -27,6 +27,11 @@ const CHUNK = 1000;
 export interface GroupDirectory {
   /** True if `userID` is a member of group `groupID` (false for an unknown group). */
   isMember(groupID: string, userID: string): Promise<boolean>;
+  /**
+   * Which of `userIDs` are members of the group (undefined for an unknown group). Reads only those
+   * users' rows, so that asking costs the same whatever the group's size.
+   */
+  membersAmong(groupID: string, userIDs: string[]): Promise<string[] | undefined>;
   /** The group and its member user IDs, or undefined if there is no such group. */
   getGroup(groupID: string): Promise<{ groupID: string; members: string[] } | undefined>;
 }
@@ -85,6 +90,15 @@ export class GroupService implements GroupDirectory {
       .where('user_id', '=', userID)
       .executeTakeFirst();
     return row !== undefined;
+  }
+
+  async membersAmong(groupID: string, userIDs: string[]): Promise<string[] | undefined> {
+    if (!isValidGroupID(groupID)) return undefined;
+    const users = userIDs.filter((u) => typeof u === 'string' && userIdRe.test(u));
+    const found = users.length ? await membersAmong(this.db, groupID, users) : [];
+    // Only a short answer needs to know whether the group exists at all.
+    if (found.length < userIDs.length && !(await groupExists(this.db, groupID))) return undefined;
+    return found;
   }
 
   async getGroup(groupID: string): Promise<{ groupID: string; members: string[] } | undefined> {
