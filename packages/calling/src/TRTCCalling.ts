@@ -163,7 +163,8 @@ export default class TRTCCalling {
 
   /**
    * Calls `userID` (type 1: audio, 2: video). Takes the camera/mic first; resolves once the
-   * invitation rings. `timeout` (seconds, 0 = never) is the pre-1.0 parameter.
+   * invitation rings. `timeout` (seconds; 0 = as long as the server allows, its --max-ring-time) is
+   * the pre-1.0 parameter.
    */
   call(params: {
     userID: string;

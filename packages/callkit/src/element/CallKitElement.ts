@@ -610,9 +610,10 @@ export class TUICallKitElement extends LitElement {
     const person = isLocal
       ? state.self
       : (state.remotes.find((p) => 'remote:' + p.userID === key) ?? this.#peerParticipant(state));
-    const background = isLocal
-      ? state.options.localBackground
-      : (state.options.remoteBackgrounds[person.userID] ?? state.options.remoteBackgrounds['*']);
+    // Own keys only: a user called `constructor` or `__proto__` must not read Object.prototype.
+    const backgrounds = state.options.remoteBackgrounds;
+    const own = (key: string) => (Object.hasOwn(backgrounds, key) ? backgrounds[key] : undefined);
+    const background = isLocal ? state.options.localBackground : (own(person.userID) ?? own('*'));
     const off = !person.video
       ? html`<div
           class="off"

@@ -191,6 +191,38 @@ describe.skipIf(!hasJanus)('group calls (real Janus, real groups store)', () => 
     });
   });
 
+  describe('inviting into a call', () => {
+    test('skips members and invitees still ringing: only the newcomers ring, nobody hears busy', async () => {
+      await start();
+      const [alice, bob, carol, dave] = await loginAll('alice', 'bob', 'carol', 'dave');
+      const { inviteID, callID } = await alice!.call('invite', {
+        userIDList: ['bob', 'carol'],
+        callType: audio,
+      });
+      await bob!.call('accept', { inviteID });
+      await carol!.waitForPush('invited');
+      // bob is in, carol rings: only dave gets an invitation.
+      const second = await alice!.call('invite', {
+        userIDList: ['bob', 'carol', 'dave'],
+        callType: audio,
+        callID,
+      });
+      expect(await dave!.waitForPush('invited')).toMatchObject({
+        inviteID: second.inviteID,
+        userIDList: ['dave'],
+      });
+      await Promise.all([alice, bob, carol].map((c) => c!.sync()));
+      for (const c of [alice, bob, carol]) {
+        expect(c!.pushes.filter((p) => p.type === 'lineBusy')).toEqual([]);
+      }
+      expect(carol!.pushes.filter((p) => p.type === 'invited')).toHaveLength(1);
+      // alice's hangup cancels both her invitations, which leaves bob alone.
+      await alice!.call('hangup', { callID });
+      expect(await bob!.waitForPush('callEnded')).toMatchObject({ callID });
+      expectNoCallState(server);
+    });
+  });
+
   describe('calls into a group', () => {
     test('members call through the group; invitees see isFromGroup and the groupID', async () => {
       await start();
