@@ -44,6 +44,19 @@ describe('GroupService as the GroupDirectory', () => {
     expect(await dir.getGroup('team')).toEqual({ groupID: 'team', members: ['alice', 'bob'] });
   });
 
+  test('says which of the named users are members; an empty group is a group', async () => {
+    await groups.create({ groupID: 'team', members: ['bob', 'alice'] });
+    await groups.create({ groupID: 'empty' });
+    expect((await groups.membersAmong('team', ['alice', 'carol', 'bob']))?.sort()).toEqual([
+      'alice',
+      'bob',
+    ]);
+    expect(await groups.membersAmong('team', ['carol', '__proto__', 'not valid!'])).toEqual([]);
+    expect(await groups.membersAmong('empty', ['alice'])).toEqual([]);
+    expect(await groups.membersAmong('nope', ['alice'])).toBeUndefined();
+    expect(await groups.membersAmong('bad id!', ['alice'])).toBeUndefined();
+  });
+
   test('an unknown or malformed group is no group, without throwing', async () => {
     expect(await groups.isMember('nope', 'alice')).toBe(false);
     expect(await groups.getGroup('nope')).toBeUndefined();
