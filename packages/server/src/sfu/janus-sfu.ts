@@ -68,14 +68,27 @@ interface Room {
 }
 
 const BACKOFF_MIN_MS = 250;
-const BACKOFF_MAX_MS = 5_000;
+// Short: calls wait for Janus to come back (their rooms are re-created then), and an attempt
+// against a Janus that is down costs one refused TCP connection.
+const BACKOFF_MAX_MS = 1_000;
+
+/**
+ * Janus no longer knows the room, the handle or the session (VideoRoom 426, core 458/459): the
+ * room's state in Janus is gone even though the connection is up.
+ */
+const ROOM_GONE = /^(426|458|459)\b|no such (room|session|handle)/i;
 
 export class JanusSfu implements SfuAdapter {
   private link: Link | undefined;
   private readonly rooms = new Map<string, Room>();
   private readonly listeners = new Set<(callID: string, publishers: string[]) => void>();
+  private readonly roomLostListeners = new Set<(callID: string) => void>();
+  /** Callers of waitUntilAvailable(), woken when the link is back. */
+  private readonly availableWaiters = new Set<() => void>();
   private closed = false;
   private reconnectTimer: NodeJS.Timeout | undefined;
+  /** A reconnect attempt is under way. */
+  private connecting = false;
   private backoffMs = BACKOFF_MIN_MS;
   private readonly timeoutMs: number;
 
@@ -100,6 +113,34 @@ export class JanusSfu implements SfuAdapter {
   onPublishersChanged(listener: (callID: string, publishers: string[]) => void): () => void {
     this.listeners.add(listener);
     return () => this.listeners.delete(listener);
+  }
+
+  onRoomLost(listener: (callID: string) => void): () => void {
+    this.roomLostListeners.add(listener);
+    return () => this.roomLostListeners.delete(listener);
+  }
+
+  waitUntilAvailable(timeoutMs: number): Promise<boolean> {
+    if (this.closed) return Promise.resolve(false);
+    if (this.link) return Promise.resolve(true);
+    return new Promise((resolve) => {
+      const wake = (): void => {
+        clearTimeout(timer);
+        this.availableWaiters.delete(wake);
+        resolve(this.link !== undefined);
+      };
+      const timer = setTimeout(wake, Math.max(0, timeoutMs));
+      this.availableWaiters.add(wake);
+    });
+  }
+
+  /** Tries to reconnect now instead of at the next backoff step (the local janus is back). */
+  reconnectNow(): void {
+    if (this.closed || this.link) return;
+    if (this.reconnectTimer) clearTimeout(this.reconnectTimer);
+    this.reconnectTimer = undefined;
+    this.backoffMs = BACKOFF_MIN_MS;
+    this.reconnect();
   }
 
   async openRoom(callID: string): Promise<void> {
@@ -189,8 +230,8 @@ export class JanusSfu implements SfuAdapter {
         // Renegotiation (ICE restart, tracks changed) on the live publisher.
         const publisher = member.publisher;
         const result = await this.request('configure publisher', () =>
-          publisher.configure({ jsep: { type: 'offer', sdp: offer.sdp } }),
-        );
+          publisher.configure({ jsep: { type: 'offer', sdp: offer.sdp } }), room
+);
         answer = result.jsep;
       } else {
         // A publisher that never came up or hung up is replaced rather than revived.
@@ -207,8 +248,8 @@ export class JanusSfu implements SfuAdapter {
               audio: true,
               video: true,
               jsep: { type: 'offer', sdp: offer.sdp },
-            }),
-          );
+            }), room
+);
           member.feed = joined.feed;
           room.feeds.set(joined.feed, userID);
           answer = joined.jsep;
@@ -262,8 +303,8 @@ export class JanusSfu implements SfuAdapter {
         );
       }
       await this.request('start subscriber', () =>
-        subscriber.start({ jsep: { type: 'answer', sdp: answer.sdp } }),
-      );
+        subscriber.start({ jsep: { type: 'answer', sdp: answer.sdp } }), room
+);
       member.awaitingAnswer = false;
       const queued = member.queued;
       member.queued = undefined;
@@ -291,13 +332,13 @@ export class JanusSfu implements SfuAdapter {
       );
     }
     if (!candidate) {
-      await this.request('trickle', () => handle.trickleComplete());
+      await this.request('trickle', () => handle.trickleComplete(), room);
       return;
     }
     const sent: Record<string, unknown> = { candidate: candidate.candidate };
     if (candidate.sdpMid != null) sent.sdpMid = candidate.sdpMid;
     if (candidate.sdpMLineIndex != null) sent.sdpMLineIndex = candidate.sdpMLineIndex;
-    await this.request('trickle', () => handle.trickle(sent));
+    await this.request('trickle', () => handle.trickle(sent), room);
   }
 
   async setLayer(
@@ -322,8 +363,8 @@ export class JanusSfu implements SfuAdapter {
         );
       }
       await this.request('set layer', () =>
-        subscriber.configure({ streams: [{ mid, substream }] }),
-      );
+        subscriber.configure({ streams: [{ mid, substream }] }), room
+);
     });
   }
 
@@ -364,6 +405,7 @@ export class JanusSfu implements SfuAdapter {
     if (this.closed) return;
     this.closed = true;
     if (this.reconnectTimer) clearTimeout(this.reconnectTimer);
+    for (const wake of [...this.availableWaiters]) wake();
     await Promise.all([...this.rooms.keys()].map((callID) => this.closeRoom(callID)));
     const link = this.link;
     this.link = undefined;
@@ -404,8 +446,8 @@ export class JanusSfu implements SfuAdapter {
             streams: add.map(startLow),
             // Offers only go out through subscribe()/answer(), never on Janus's own initiative.
             autoupdate: false,
-          }),
-        );
+          }), room
+);
         return this.offered(room, member, add, joined);
       } catch (err) {
         member.subscriber = undefined;
@@ -421,8 +463,8 @@ export class JanusSfu implements SfuAdapter {
       handle.update({
         ...(add.length > 0 ? { subscribe: add.map(startLow) } : {}),
         ...(drop.length > 0 ? { unsubscribe: drop.map((feed) => ({ feed })) } : {}),
-      }),
-    );
+      }), room
+);
     return this.offered(room, member, [...wanted], updated);
   }
 
@@ -571,11 +613,15 @@ export class JanusSfu implements SfuAdapter {
   }
 
   /** One Janus request, bounded in time, with Janus's failure turned into a coded error. */
-  private async request<T>(what: string, send: () => Promise<T>): Promise<T> {
+  private async request<T>(what: string, send: () => Promise<T>, room?: Room): Promise<T> {
     try {
       return await this.bounded(send());
     } catch (err) {
       const detail = err instanceof Error ? err.message : String(err);
+      if (room && ROOM_GONE.test(detail)) {
+        this.loseRoom(room, detail);
+        throw new ServerError('SFU_UNAVAILABLE', `SFU ${what} failed: ${detail}`, { cause: err });
+      }
       if (this.link === undefined || /timed out|closed|destroyed|not connected/i.test(detail)) {
         throw new ServerError('SFU_UNAVAILABLE', `SFU ${what} failed: ${detail}`, { cause: err });
       }
@@ -636,14 +682,35 @@ export class JanusSfu implements SfuAdapter {
     link.connection.removeAllListeners();
     if (this.closed) return;
     this.options.log.error('sfu lost its connection to Janus', { url: this.options.url });
-    for (const room of this.rooms.values()) {
-      if (room.link !== link) continue;
-      room.lost = true;
-      const hadPublishers = [...room.members.values()].some((m) => m.publishing);
-      for (const m of room.members.values()) m.publishing = false;
-      if (hadPublishers) this.emitPublishers(room);
+    for (const room of [...this.rooms.values()]) {
+      if (room.link === link) this.loseRoom(room, 'the connection to Janus dropped');
     }
     this.scheduleReconnect();
+  }
+
+  /**
+   * Janus no longer has the room: nothing in it works any more. Reported once; the handles, if
+   * Janus still has them (a room-level loss on a live connection), are detached in the background.
+   */
+  private loseRoom(room: Room, why: string): void {
+    if (room.lost || room.closed) return;
+    room.lost = true;
+    this.options.log.warn('sfu lost a room', { callID: room.callID, room: room.id, why });
+    const hadPublishers = [...room.members.values()].some((m) => m.publishing);
+    for (const m of room.members.values()) m.publishing = false;
+    if (room.link === this.link) {
+      for (const m of room.members.values()) {
+        for (const h of [m.publisher, m.subscriber]) if (h) void this.detach(h);
+      }
+    }
+    if (hadPublishers) this.emitPublishers(room);
+    for (const listener of this.roomLostListeners) {
+      try {
+        listener(room.callID);
+      } catch (err) {
+        this.options.log.error('sfu roomLost listener threw', { err });
+      }
+    }
   }
 
   private scheduleReconnect(): void {
@@ -652,20 +719,31 @@ export class JanusSfu implements SfuAdapter {
     this.backoffMs = Math.min(this.backoffMs * 2, BACKOFF_MAX_MS);
     this.reconnectTimer = setTimeout(() => {
       this.reconnectTimer = undefined;
-      this.openLink().then(
-        (link) => {
-          if (this.closed) {
-            void link.session.destroy().catch(() => {});
-            void link.connection.close().catch(() => {});
-            return;
-          }
-          this.link = link;
-          this.backoffMs = BACKOFF_MIN_MS;
-          this.options.log.info('sfu reconnected to Janus', { url: this.options.url });
-        },
-        () => this.scheduleReconnect(),
-      );
+      this.reconnect();
     }, wait);
+  }
+
+  private reconnect(): void {
+    if (this.connecting) return;
+    this.connecting = true;
+    this.openLink().then(
+      (link) => {
+        this.connecting = false;
+        if (this.closed || this.link) {
+          void link.session.destroy().catch(() => {});
+          void link.connection.close().catch(() => {});
+          return;
+        }
+        this.link = link;
+        this.backoffMs = BACKOFF_MIN_MS;
+        this.options.log.info('sfu reconnected to Janus', { url: this.options.url });
+        for (const wake of [...this.availableWaiters]) wake();
+      },
+      () => {
+        this.connecting = false;
+        this.scheduleReconnect();
+      },
+    );
   }
 }
 
