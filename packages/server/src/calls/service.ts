@@ -785,18 +785,14 @@ export class CallService {
       }
       // Under the call lock, so sfuReset takes its place among the call's other pushes, and a
       // member who enters later (and publishes into the new room) does not get it.
-      const told = await this.#withCall(
-        callID,
-        ServerError.callNotFound,
-        (tx) => {
-          tx.dirty = false;
-          if (heal.lostAgain) return false;
-          // sfu* requests go to the new room from here on; the members hear of it next.
-          this.#healing.delete(callID);
-          tx.pushToMembers({ type: 'sfuReset', callID });
-          return true;
-        },
-      ).catch((err: unknown) => {
+      const told = await this.#withCall(callID, ServerError.callNotFound, (tx) => {
+        tx.dirty = false;
+        if (heal.lostAgain) return false;
+        // sfu* requests go to the new room from here on; the members hear of it next.
+        this.#healing.delete(callID);
+        tx.pushToMembers({ type: 'sfuReset', callID });
+        return true;
+      }).catch((err: unknown) => {
         if (err instanceof ServerError && err.name === 'CALL_NOT_FOUND') return undefined;
         throw err;
       });

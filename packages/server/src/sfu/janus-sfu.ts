@@ -229,9 +229,11 @@ export class JanusSfu implements SfuAdapter {
       if (member.publisher && member.publishing) {
         // Renegotiation (ICE restart, tracks changed) on the live publisher.
         const publisher = member.publisher;
-        const result = await this.request('configure publisher', () =>
-          publisher.configure({ jsep: { type: 'offer', sdp: offer.sdp } }), room
-);
+        const result = await this.request(
+          'configure publisher',
+          () => publisher.configure({ jsep: { type: 'offer', sdp: offer.sdp } }),
+          room,
+        );
         answer = result.jsep;
       } else {
         // A publisher that never came up or hung up is replaced rather than revived.
@@ -240,16 +242,19 @@ export class JanusSfu implements SfuAdapter {
         member.publisher = publisher;
         this.watchPublisher(room, member, publisher);
         try {
-          const joined = await this.request('publish', () =>
-            publisher.joinConfigurePublisher({
-              room: room.id,
-              pin: room.pin,
-              display: userID,
-              audio: true,
-              video: true,
-              jsep: { type: 'offer', sdp: offer.sdp },
-            }), room
-);
+          const joined = await this.request(
+            'publish',
+            () =>
+              publisher.joinConfigurePublisher({
+                room: room.id,
+                pin: room.pin,
+                display: userID,
+                audio: true,
+                video: true,
+                jsep: { type: 'offer', sdp: offer.sdp },
+              }),
+            room,
+          );
           member.feed = joined.feed;
           room.feeds.set(joined.feed, userID);
           answer = joined.jsep;
@@ -302,9 +307,11 @@ export class JanusSfu implements SfuAdapter {
           `${userID} has no subscriber offer waiting for an answer in call ${callID}`,
         );
       }
-      await this.request('start subscriber', () =>
-        subscriber.start({ jsep: { type: 'answer', sdp: answer.sdp } }), room
-);
+      await this.request(
+        'start subscriber',
+        () => subscriber.start({ jsep: { type: 'answer', sdp: answer.sdp } }),
+        room,
+      );
       member.awaitingAnswer = false;
       const queued = member.queued;
       member.queued = undefined;
@@ -362,9 +369,11 @@ export class JanusSfu implements SfuAdapter {
           `${userID} does not receive ${ofUserID}'s video in call ${callID}`,
         );
       }
-      await this.request('set layer', () =>
-        subscriber.configure({ streams: [{ mid, substream }] }), room
-);
+      await this.request(
+        'set layer',
+        () => subscriber.configure({ streams: [{ mid, substream }] }),
+        room,
+      );
     });
   }
 
@@ -439,15 +448,18 @@ export class JanusSfu implements SfuAdapter {
       member.subscriber = subscriber;
       const handle = subscriber;
       try {
-        const joined = await this.request('subscribe', () =>
-          handle.joinSubscriber({
-            room: room.id,
-            pin: room.pin,
-            streams: add.map(startLow),
-            // Offers only go out through subscribe()/answer(), never on Janus's own initiative.
-            autoupdate: false,
-          }), room
-);
+        const joined = await this.request(
+          'subscribe',
+          () =>
+            handle.joinSubscriber({
+              room: room.id,
+              pin: room.pin,
+              streams: add.map(startLow),
+              // Offers only go out through subscribe()/answer(), never on Janus's own initiative.
+              autoupdate: false,
+            }),
+          room,
+        );
         return this.offered(room, member, add, joined);
       } catch (err) {
         member.subscriber = undefined;
@@ -459,12 +471,15 @@ export class JanusSfu implements SfuAdapter {
     if (add.length === 0 && drop.length === 0) return undefined;
     const handle = subscriber;
     // Janus refuses empty lists, so only send the ones with something in them.
-    const updated = await this.request('update subscriber', () =>
-      handle.update({
-        ...(add.length > 0 ? { subscribe: add.map(startLow) } : {}),
-        ...(drop.length > 0 ? { unsubscribe: drop.map((feed) => ({ feed })) } : {}),
-      }), room
-);
+    const updated = await this.request(
+      'update subscriber',
+      () =>
+        handle.update({
+          ...(add.length > 0 ? { subscribe: add.map(startLow) } : {}),
+          ...(drop.length > 0 ? { unsubscribe: drop.map((feed) => ({ feed })) } : {}),
+        }),
+      room,
+    );
     return this.offered(room, member, [...wanted], updated);
   }
 
