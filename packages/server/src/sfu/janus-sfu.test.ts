@@ -511,14 +511,19 @@ describe.skipIf(!inNetns || !hasJanus)('the local Janus process', () => {
     janus = await startJanus({ dataDir, iceInterface, log: silentLogger });
     sfu = await JanusSfu.connect({ url: janus.url, log: silentLogger });
     await sfu.openRoom('doomed');
+    const lost: string[] = [];
+    sfu.onRoomLost((callID) => lost.push(callID));
     const firstPid = janus.pid;
     const restarted = new Promise<void>((resolve) => janus!.onRestarted(resolve));
     process.kill(firstPid!, 'SIGKILL');
     await restarted;
     expect(janus.pid).toBeDefined();
     expect(janus.pid).not.toBe(firstPid);
+    // The room is reported lost, once.
+    expect(lost).toEqual(['doomed']);
 
-    await waitUntil('the adapter reconnected', () => sfu!.connected, 15_000);
+    expect(await sfu.waitUntilAvailable(15_000)).toBe(true);
+    expect(sfu.connected).toBe(true);
     // The room died with the old process: using it says so ...
     await expect(sfu.subscribe('doomed', 'a', ['b'])).rejects.toMatchObject({
       name: 'SFU_UNAVAILABLE',
