@@ -152,8 +152,7 @@ class CallTx {
 
 /** Default of `sfuHealTimeoutMs` (`--sfu-heal-timeout`, docs/limits.md). */
 export const DEFAULT_SFU_HEAL_TIMEOUT_MS = 20_000;
-/** Bounds the attempts to re-create one room (each also waits for Janus or a retry step). */
-const MAX_HEAL_ATTEMPTS = 50;
+/** Pause between attempts to re-create a room that Janus refused; the heal timeout bounds them. */
 const HEAL_RETRY_MS = 250;
 
 /** A call whose SFU room is being re-created. */
@@ -762,7 +761,9 @@ export class CallService {
     const sfu = this.#requireSfu();
     const started = Date.now();
     const deadline = started + this.#healTimeoutMs;
-    for (let attempt = 1; attempt <= MAX_HEAL_ATTEMPTS && !this.#closed; attempt++) {
+    // Each attempt waits for Janus or pauses HEAL_RETRY_MS, so the deadline bounds the count too.
+    const attempts = Math.ceil(this.#healTimeoutMs / HEAL_RETRY_MS) + 2;
+    for (let attempt = 1; attempt <= attempts && !this.#closed; attempt++) {
       const left = deadline - Date.now();
       if (left <= 0 || !(await sfu.waitUntilAvailable(left)) || this.#closed) break;
       // In the call's SFU queue: a closeRoom queued by the call's end runs before or after it.
