@@ -76,6 +76,9 @@ const BACKOFF_MAX_MS = 1_000;
  * Janus no longer knows the room, the handle or the session (VideoRoom 426, core 458/459): the
  * room's state in Janus is gone even though the connection is up.
  */
+/** What janode's VideoRoom handles emit when their room is destroyed. */
+const ROOM_DESTROYED = VideoRoomPlugin.EVENT.VIDEOROOM_DESTROYED ?? 'videoroom_destroyed';
+
 const ROOM_GONE = /^(426|458|459)\b|no such (room|session|handle)/i;
 
 export class JanusSfu implements SfuAdapter {
@@ -539,6 +542,10 @@ export class JanusSfu implements SfuAdapter {
       });
       this.emitPublishers(room);
     };
+    // Someone (an operator, another client of this Janus) destroyed the room under the call.
+    publisher.on(ROOM_DESTROYED, () => {
+      if (member.publisher === publisher) this.loseRoom(room, 'Janus destroyed the room');
+    });
     publisher.on(Janode.EVENT.HANDLE_HANGUP, down('hangup'));
     publisher.on(Janode.EVENT.HANDLE_ICE_FAILED, down('ice failed'));
     publisher.on(Janode.EVENT.HANDLE_DETACHED, down('detached'));
