@@ -152,6 +152,11 @@ class CallTx {
 
 /** Default of `sfuHealTimeoutMs` (`--sfu-heal-timeout`, docs/limits.md). */
 export const DEFAULT_SFU_HEAL_TIMEOUT_MS = 20_000;
+/**
+ * Longest a join or accept waits for the call's SFU room to come back before it answers
+ * SFU_RESTARTING (retryable): well below the SDK's 10 s request timeout.
+ */
+const HEAL_JOIN_WAIT_MS = 5_000;
 /** Pause between attempts to re-create a room that Janus refused; the heal timeout bounds them. */
 const HEAL_RETRY_MS = 250;
 
@@ -328,7 +333,7 @@ export class CallService {
     const callID = await this.#store.groupCall(groupID);
     if (callID === undefined) throw ServerError.groupHasNoCall(groupID);
     // Into a call whose SFU room is being re-created: wait for it (or for the call to end).
-    await this.#healing.get(callID)?.done;
+    await this.#whileHealing(callID);
     return this.#withCall(
       callID,
       () => ServerError.groupHasNoCall(groupID),
@@ -364,7 +369,7 @@ export class CallService {
   async accept(userID: string, inviteID: string): Promise<RequestResults['accept']> {
     // Like join: a call whose SFU room is being re-created is entered once it is back.
     const pending = await this.#store.getInvitation(inviteID);
-    if (pending) await this.#healing.get(pending.callID)?.done;
+    if (pending) await this.#whileHealing(pending.callID);
     return this.#withInvitation(userID, inviteID, (tx, inv) => {
       this.#checkRinging(inv, userID);
       this.#setInvitee(inv, userID, 'accepted');
@@ -817,6 +822,21 @@ export class CallService {
     }).catch((err: unknown) => {
       if (!(err instanceof ServerError && err.name === 'CALL_NOT_FOUND')) throw err;
     });
+  }
+
+  /**
+   * Waits (bounded) while the call's SFU room is being re-created, so that whoever enters the call
+   * publishes into the new room; still healing after HEAL_JOIN_WAIT_MS → SFU_RESTARTING.
+   */
+  async #whileHealing(callID: string): Promise<void> {
+    const heal = this.#healing.get(callID);
+    if (!heal) return;
+    let timer: NodeJS.Timeout | undefined;
+    const waited = new Promise<void>((resolve) => {
+      timer = setTimeout(resolve, HEAL_JOIN_WAIT_MS);
+    });
+    await Promise.race([heal.done, waited]).finally(() => clearTimeout(timer));
+    if (this.#healing.has(callID)) throw ServerError.sfuRestarting(callID);
   }
 
   /** Ends the call for everyone at once (invitations still ringing stop as cancelled). */
