@@ -7,6 +7,8 @@ import { genUserSig, startServer, type RinglineServer } from '@ringline/server';
 export interface TestServer {
   readonly url: string;
   readonly sdkAppID: number;
+  /** The server's data dir (with `sfu`, janus's config and pid file are in its `janus/`). */
+  readonly dataDir: string;
   /** A valid userSig for `userID`, made with the server's own key (as an app backend would). */
   userSig(userID: string): string;
   /** Group administration through the server's REST admin API, as an app backend does it. */
@@ -85,6 +87,7 @@ export async function startTestServer(options: TestServerOptions = {}): Promise<
     ),
     url: server.url,
     sdkAppID: server.sdkAppID,
+    dataDir,
     userSig: (userID) =>
       genUserSig({ sdkAppID: server.sdkAppID, secretKey: server.secretKey, userID }),
     close() {

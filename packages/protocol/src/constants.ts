@@ -47,6 +47,8 @@ export const CallEndReason = {
   NO_ANSWER: 'no_answer',
   /** The caller cancelled before anybody answered. */
   CANCELLED: 'cancelled',
+  /** The SFU (Janus) carrying the call's media did not come back within the heal timeout. */
+  SFU_LOST: 'sfu_lost',
 } as const;
 export type CallEndReason = (typeof CallEndReason)[keyof typeof CallEndReason];
 

@@ -71,6 +71,11 @@ export const ServerErrorCode = {
   INTERNAL: 50000,
   /** The call needs the SFU and none is configured or reachable; the message says how to enable one. */
   SFU_UNAVAILABLE: 50300,
+  /**
+   * The call's SFU room was lost (Janus restarted or disconnected) and is being re-created; the
+   * call goes on. Retryable: an `sfuReset` push says when to publish again.
+   */
+  SFU_RESTARTING: 50301,
 } as const;
 
 export type ServerErrorName = keyof typeof ServerErrorCode;

@@ -336,6 +336,12 @@ export interface PushPayloads {
    * streams (sent again, as a new offer, whenever they change); answer with `sfuAnswer`.
    */
   sfuOffer: { callID: string; description: { type: 'offer'; sdp: string }; streams: SfuStream[] };
+  /**
+   * SFU calls: the SFU lost the call's room (Janus restarted) and the server made a new one. The
+   * recipient drops its publisher and subscriber connections and publishes again (`sfuPublish`);
+   * a fresh `sfuOffer` follows for the subscriber. The call itself goes on.
+   */
+  sfuReset: { callID: string };
   /** The session was closed by the server; the connection closes after this. */
   kicked: { reason: KickReason };
 }

@@ -44,6 +44,8 @@ serve flags (environment variable in brackets):
   --janus-interface IF  the only interface Janus gathers ICE candidates on (ice_enforce_list)
                         (RINGLINE_JANUS_INTERFACE; default RINGLINE_MEDIA_IFACE, else all)
   --p2p on|off          one-to-one calls peer-to-peer (on), or through the SFU too (RINGLINE_P2P; on)
+  --sfu-heal-timeout S  seconds a group call waits for a restarted or unreachable Janus before it
+                        ends (RINGLINE_SFU_HEAL_TIMEOUT; ${DEFAULTS.sfuHealTimeout})
 
 usersig flags:
   --sdkappid N  --secret-key K  --user U  --expire S (default ${DEFAULT_USERSIG_EXPIRE_S})

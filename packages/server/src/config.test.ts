@@ -29,6 +29,7 @@ describe('parseServeArgs', () => {
       dev: false,
       janus: 'auto',
       p2p: true,
+      sfuHealTimeout: 20,
     });
   });
 
@@ -47,6 +48,7 @@ describe('parseServeArgs', () => {
       RINGLINE_JANUS: 'ws://127.0.0.1:8188',
       RINGLINE_JANUS_INTERFACE: 'rl0',
       RINGLINE_P2P: 'off',
+      RINGLINE_SFU_HEAL_TIMEOUT: '7',
     };
     expect(parseServeArgs([], env)).toEqual({
       help: false,
@@ -63,6 +65,7 @@ describe('parseServeArgs', () => {
       janus: 'ws://127.0.0.1:8188',
       janusInterface: 'rl0',
       p2p: false,
+      sfuHealTimeout: 7,
     });
   });
 
@@ -91,6 +94,7 @@ describe('parseServeArgs', () => {
     [['--janus', 'sometimes'], /--janus must be auto, off/],
     [['--p2p', 'maybe'], /--p2p must be on or off/],
     [['--janus-interface', 'eth0; rm -rf'], /--janus-interface/],
+    [['--sfu-heal-timeout', '0'], /--sfu-heal-timeout must be an integer from 1 to 3600/],
     [['stray'], /positional/],
   ])('refuses %j with a ConfigError (exit code 2)', (args, message) => {
     let caught: unknown;

@@ -30,6 +30,8 @@ export const DEFAULTS = {
   pingInterval: 15,
   janus: 'auto',
   p2p: true,
+  /** Seconds a group call waits for a lost SFU (Janus) to come back before it ends. */
+  sfuHealTimeout: 20,
 } as const;
 
 /** Where group calls' media goes: a Janus the server starts itself, none, or a Janus at a URL. */
@@ -54,6 +56,8 @@ export interface ServeConfig {
   janusInterface?: string;
   /** One-to-one calls peer-to-peer (true), or through the SFU like group calls (false). */
   p2p: boolean;
+  /** Seconds a call whose SFU room was lost waits for Janus before it ends (`sfu_lost`). */
+  sfuHealTimeout: number;
 }
 
 export const serveFlags = {
@@ -70,6 +74,7 @@ export const serveFlags = {
   janus: { type: 'string' },
   'janus-interface': { type: 'string' },
   p2p: { type: 'string' },
+  'sfu-heal-timeout': { type: 'string' },
   help: { type: 'boolean', short: 'h' },
 } as const;
 
@@ -118,6 +123,12 @@ export function parseServeArgs(
     dev: values.dev === true || parseBool('RINGLINE_DEV', env.RINGLINE_DEV),
     janus: parseJanusMode(pick('janus', 'RINGLINE_JANUS') ?? DEFAULTS.janus),
     p2p: parseOnOff('--p2p', pick('p2p', 'RINGLINE_P2P') ?? 'on'),
+    sfuHealTimeout: parseIntIn(
+      '--sfu-heal-timeout',
+      pick('sfu-heal-timeout', 'RINGLINE_SFU_HEAL_TIMEOUT') ?? String(DEFAULTS.sfuHealTimeout),
+      1,
+      3600,
+    ),
   };
   // The test network namespace names its veth in RINGLINE_MEDIA_IFACE; Janus must use only it.
   const iface =

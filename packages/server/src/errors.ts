@@ -146,6 +146,12 @@ export class ServerError extends Error {
   static sfuUnavailable(detail: string, cause?: unknown): ServerError {
     return new ServerError('SFU_UNAVAILABLE', detail, { cause });
   }
+  static sfuRestarting(callID: string): ServerError {
+    return new ServerError(
+      'SFU_RESTARTING',
+      `the SFU room of call ${callID} is being re-created after Janus restarted; wait for sfuReset`,
+    );
+  }
   static internal(cause: unknown): ServerError {
     const detail = cause instanceof Error ? cause.message : String(cause);
     return new ServerError('INTERNAL', `internal error: ${detail}`, { cause });

@@ -70,6 +70,11 @@ export interface ServerOptions {
   sfu?: SfuAdapter;
   /** One-to-one calls peer-to-peer (default true); false sends every call through the SFU. */
   p2p?: boolean;
+  /**
+   * Seconds a group call whose SFU room was lost (Janus restarted or unreachable) waits for Janus
+   * to answer again; then it ends with `sfu_lost`. Default 20.
+   */
+  sfuHealTimeout?: number;
 }
 
 export interface RinglineServer {
@@ -134,6 +139,12 @@ export async function startServer(options: ServerOptions = {}): Promise<Ringline
     0.01,
     3600,
   );
+  const sfuHealTimeout = checkSeconds(
+    'sfuHealTimeout',
+    options.sfuHealTimeout ?? DEFAULTS.sfuHealTimeout,
+    0.1,
+    3600,
+  );
   const iceServers = validateIceServers(options.iceServers ?? []);
   const port = options.port ?? DEFAULTS.port;
   const host = options.host ?? DEFAULTS.host;
@@ -190,6 +201,7 @@ export async function startServer(options: ServerOptions = {}): Promise<Ringline
       ...(sfu && { sfu }),
       ...(sfuMissing !== undefined && { sfuMissing }),
       p2p: options.p2p ?? DEFAULTS.p2p,
+      sfuHealTimeoutMs: sfuHealTimeout * 1000,
       logger,
     });
     gateway = new SignalGateway({

@@ -618,6 +618,16 @@ export class CallEngine extends TypedEmitter<EngineCallbacks> {
           // Reported through the session's Error event.
         });
     });
+    p.on('sfuReset', (push) => {
+      const ctx = this.#ctxFor(push.callID);
+      if (!ctx || ctx.ended || this.state === CallState.BeInvited) return;
+      // Janus restarted and the server made the call a new room: media comes back by itself, so
+      // the app hears nothing of it (no CALL_END, no ERROR) beyond new remote tracks.
+      this.#log.info(`call ${push.callID}: the SFU room was re-created; reconnecting media`);
+      if (ctx.media !== MediaMode.SFU) this.#useMedia(ctx, MediaMode.SFU);
+      else if (ctx.session) ctx.session.resetSfu();
+      else this.#ensureSession(ctx);
+    });
     p.on('inviteeListUpdate', (push) => {
       const ctx = this.#ctxFor(push.callID);
       if (ctx) {

@@ -96,7 +96,7 @@ export interface InvitationEndedEvent {
 export interface CallEndEvent {
   callID: string;
   roomID?: number | undefined;
-  /** `hangup`, `disconnected`, `no_answer` or `cancelled`. */
+  /** `hangup`, `disconnected`, `no_answer`, `cancelled`, or `sfu_lost` (the SFU did not come back). */
   reason: string;
   /** Who hung up, when known. */
   userID?: string;

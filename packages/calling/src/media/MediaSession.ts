@@ -93,6 +93,11 @@ export interface MediaSession {
   setMaxVideoBitrate(bps: number): Promise<void>;
   /** SFU: applies a new subscriber offer (answering it); P2P sessions refuse it. */
   handleSfuOffer(offer: SfuOffer): Promise<void>;
+  /**
+   * SFU: the server re-created the call's room (`sfuReset`): drop both connections and publish
+   * again. P2P: nothing to do.
+   */
+  resetSfu(): void;
   /** SFU: the simulcast layer wanted for `userID`'s video (sent on change); P2P: nothing to do. */
   requestLayer(userID: string, substream: Substream): void;
   /**

@@ -67,6 +67,10 @@ export class P2PSession implements MediaSession {
     // One peer sends one encoding: there is no layer to choose.
   }
 
+  resetSfu(): void {
+    // No SFU in a peer-to-peer call.
+  }
+
   addPeer(userID: string, { initiator }: { initiator: boolean }): void {
     if (this.#closed) return;
     if (this.#peer !== undefined) {

@@ -5,6 +5,8 @@
  * namespace (scripts/in-netns.sh), where WebRTC cannot reach a real interface.
  */
 import { existsSync } from 'node:fs';
+import { readFile } from 'node:fs/promises';
+import { join } from 'node:path';
 import { CallType } from '@ringline/protocol';
 import WebSocket from 'ws';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
@@ -164,6 +166,50 @@ describe.skipIf(!canRun)('SfuSession (real media through Janus)', () => {
       .poll(() => bob.frames.width(alice.userID), { timeout: 20_000, interval: 200 })
       .toBe(320);
   }, 60_000);
+});
+
+// Last in the file: it kills the Janus the file's server supervises (it comes back, healed).
+describe.skipIf(!canRun)('SfuSession when Janus is killed mid-call', () => {
+  it('every member publishes and subscribes again by itself; frames resume; no CALL_END, no ERROR', async () => {
+    const [alice, bob, carol] = [await member('alice'), await member('bob'), await member('carol')];
+    const trouble: string[] = [];
+    for (const m of [alice, bob, carol]) {
+      m.engine.on(EngineEvent.CallEnded, (info) =>
+        trouble.push(`${m.userID} ended: ${info.reason}`),
+      );
+      m.engine.on(EngineEvent.Error, (error) =>
+        trouble.push(`${m.userID} error: ${error.message}`),
+      );
+    }
+    await groupCall(alice, [bob, carol]);
+    const pairs = [alice, bob, carol].flatMap((m) =>
+      [alice, bob, carol].filter((o) => o !== m).map((o) => [m, o] as const),
+    );
+    for (const [m, o] of pairs) {
+      await expect
+        .poll(() => m.frames.frames(o.userID), { timeout: 20_000, interval: 100 })
+        .toBeGreaterThan(10);
+    }
+
+    const pidFile = join(ts.dataDir, 'janus', 'janus.pid');
+    const firstPid = Number(await readFile(pidFile, 'utf8'));
+    process.kill(firstPid, 'SIGKILL');
+    await expect
+      .poll(async () => Number(await readFile(pidFile, 'utf8')), { timeout: 20_000, interval: 100 })
+      .not.toBe(firstPid);
+    // Counted from after the restart: these frames came through the new room.
+    const before = new Map(
+      pairs.map(([m, o]) => [`${m.userID}>${o.userID}`, m.frames.frames(o.userID)]),
+    );
+    for (const [m, o] of pairs) {
+      const from = before.get(`${m.userID}>${o.userID}`)!;
+      await expect
+        .poll(() => m.frames.frames(o.userID), { timeout: 20_000, interval: 100 })
+        .toBeGreaterThan(from + 10);
+    }
+    for (const m of [alice, bob, carol]) expect(m.engine.state).toBe(CallState.Connected);
+    expect(trouble).toEqual([]);
+  }, 90_000);
 });
 
 describe('simulcastEncodings', () => {

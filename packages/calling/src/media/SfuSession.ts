@@ -1,4 +1,4 @@
-import type { SfuStream } from '@ringline/protocol';
+import { ServerErrorCode, type SfuStream } from '@ringline/protocol';
 import { CallError, type MediaKind } from '../errors.js';
 import { TypedEmitter } from '../events/Emitter.js';
 import type { Logger } from '../util/logger.js';
@@ -81,7 +81,9 @@ export class SfuSession implements MediaSession {
   // Simulcast layer wanted (by the views) and last sent, per remote user.
   #wantedLayers = new Map<string, Substream>();
   #sentLayers = new Map<string, Substream>();
-  readonly #received = new InboundDeltas();
+  #received = new InboundDeltas();
+  // Bumped by reset(): work begun for the SFU room before it was re-created stops quietly.
+  #generation = 0;
 
   constructor(
     private readonly options: SessionOptions,
@@ -105,8 +107,33 @@ export class SfuSession implements MediaSession {
   start(): void {
     if (this.#started || this.#closed) return;
     this.#started = true;
-    this.#publish().catch((error: unknown) => {
-      if (this.#closed) return;
+    this.#startPublishing();
+  }
+
+  /**
+   * The server re-created the call's SFU room (Janus restarted): the old connections lead nowhere,
+   * so both are dropped, the local tracks are published again, and the subscriber comes back with
+   * the next offer. The call goes on; nothing is reported to the app but the new remote tracks.
+   */
+  resetSfu(): void {
+    if (this.#closed) return;
+    this.#generation++;
+    this.#log.info('the SFU room was re-created: publishing and subscribing again');
+    this.#dropConnections();
+    this.#received = new InboundDeltas();
+    this.#started = true;
+    this.#startPublishing();
+  }
+
+  #startPublishing(): void {
+    const generation = this.#generation;
+    this.#publish(generation).catch((error: unknown) => {
+      if (this.#closed || generation !== this.#generation) return;
+      if (isRestarting(error)) {
+        // The room is being re-created; sfuReset brings us back here.
+        this.#log.info('the SFU is restarting; publishing again after sfuReset');
+        return;
+      }
       this.#log.error('publishing to the SFU failed', error);
       this.events.emit(SessionEvent.Error, 'sfu:publisher', toError(error));
     });
@@ -127,9 +154,14 @@ export class SfuSession implements MediaSession {
   }
 
   handleSfuOffer(offer: SfuOffer): Promise<void> {
-    const next = this.#offers.then(() => this.#applyOffer(offer));
+    const generation = this.#generation;
+    const next = this.#offers.then(() => this.#applyOffer(offer, generation));
     this.#offers = next.catch((error: unknown) => {
-      if (this.#closed) return;
+      if (this.#closed || generation !== this.#generation) return;
+      if (isRestarting(error)) {
+        this.#log.info('the SFU is restarting; the subscriber comes back after sfuReset');
+        return;
+      }
       this.#log.error('applying the SFU subscriber offer failed', error);
       this.events.emit(SessionEvent.Error, 'sfu:subscriber', toError(error));
     });
@@ -194,6 +226,12 @@ export class SfuSession implements MediaSession {
   close(): void {
     if (this.#closed) return;
     this.#closed = true;
+    this.#dropConnections();
+    this.events.removeAllListeners();
+  }
+
+  /** Closes both connections quietly and forgets what they negotiated. */
+  #dropConnections(): void {
     for (const pc of [this.#publisher, this.#subscriber]) {
       if (!pc) continue;
       pc.onicecandidate = null;
@@ -203,14 +241,17 @@ export class SfuSession implements MediaSession {
     this.#publisher = undefined;
     this.#subscriber = undefined;
     this.#senders = {};
+    this.#published = false;
+    this.#subscriberAnswered = false;
     this.#publisherCandidates = [];
     this.#subscriberCandidates = [];
     this.#streams.clear();
     this.#announced.clear();
-    this.events.removeAllListeners();
+    // Layers go out again for the new subscriber; the wanted ones stay.
+    this.#sentLayers.clear();
   }
 
-  async #publish(): Promise<void> {
+  async #publish(generation: number): Promise<void> {
     const pc = this.#newConnection('publisher');
     this.#publisher = pc;
     const audio = pc.addTransceiver(this.#local.audio ?? 'audio', { direction: 'sendonly' });
@@ -219,13 +260,14 @@ export class SfuSession implements MediaSession {
       sendEncodings: simulcastEncodings(this.#maxVideoBitrate),
     });
     this.#senders = { audio: audio.sender, video: video.sender };
+    const stale = () => this.#closed || generation !== this.#generation;
     const offer = await pc.createOffer();
     await pc.setLocalDescription(offer);
-    if (this.#closed) return;
+    if (stale()) return;
     const answer = await this.#sfu.publish({ type: 'offer', sdp: pc.localDescription!.sdp });
-    if (this.#closed) return;
+    if (stale()) return;
     await pc.setRemoteDescription(answer);
-    if (this.#closed) return;
+    if (stale()) return;
     this.#published = true;
     this.#log.info('publishing to the SFU');
     this.#flushCandidates('publisher');
@@ -233,18 +275,20 @@ export class SfuSession implements MediaSession {
     await this.#applyBitrate();
   }
 
-  async #applyOffer({ description, streams }: SfuOffer): Promise<void> {
-    if (this.#closed) return;
+  async #applyOffer({ description, streams }: SfuOffer, generation: number): Promise<void> {
+    // An offer of the room before it was re-created describes handles that are gone.
+    const stale = () => this.#closed || generation !== this.#generation;
+    if (stale()) return;
     const pc = (this.#subscriber ??= this.#newConnection('subscriber'));
     this.#streams = new Map(streams.map((stream) => [stream.mid, stream]));
     await pc.setRemoteDescription(description);
-    if (this.#closed) return;
+    if (stale()) return;
     this.#announceTracks(pc);
     const answer = await pc.createAnswer();
     await pc.setLocalDescription(answer);
-    if (this.#closed) return;
+    if (stale()) return;
     await this.#sfu.answer({ type: 'answer', sdp: pc.localDescription!.sdp });
-    if (this.#closed) return;
+    if (stale()) return;
     this.#subscriberAnswered = true;
     this.#flushCandidates('subscriber');
     // Users who left the offer are forgotten: if they come back, their layer is sent again.
@@ -363,6 +407,11 @@ export class SfuSession implements MediaSession {
       this.#log.debug('setting the video bitrate failed', error);
     }
   }
+}
+
+/** The server is re-creating the call's SFU room (SFU_RESTARTING): retry after sfuReset. */
+function isRestarting(error: unknown): boolean {
+  return (error as { code?: unknown } | null)?.code === ServerErrorCode.SFU_RESTARTING;
 }
 
 function toError(error: unknown): Error {

@@ -120,6 +120,18 @@ export class FakeSession implements MediaSession {
     this.layers.set(userID, substream);
   }
 
+  /** SFU: times the engine passed on `sfuReset`. */
+  resets = 0;
+
+  resetSfu(): void {
+    this.resets++;
+    this.#remoteTracks.clear();
+    this.sfuOffers.length = 0;
+    // Published again, as the real session does.
+    this.started = 0;
+    this.start();
+  }
+
   addPeer(userID: string, { initiator }: { initiator: boolean }): void {
     this.peers.set(userID, { initiator });
     if (initiator) {

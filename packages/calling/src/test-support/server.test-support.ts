@@ -12,6 +12,8 @@ import type { EventCallbacks, TypedEmitter } from '../events/Emitter.js';
 
 export interface TestServer {
   server: RinglineServer;
+  /** The server's data dir (`--janus auto` keeps janus's config and pid file in `janus/`). */
+  dataDir: string;
   /** ws://127.0.0.1:port/ws */
   signalUrl: string;
   /** A valid userSig for `userID`. */
@@ -25,6 +27,7 @@ export async function startTestServer(options: ServerOptions = {}): Promise<Test
   const server = await startServer({ port: 0, host: '127.0.0.1', dev: true, dataDir, ...options });
   return {
     server,
+    dataDir,
     signalUrl: `ws://127.0.0.1:${server.port}${SIGNAL_PATH}`,
     sig: (userID) => genUserSig({ sdkAppID: server.sdkAppID, secretKey: server.secretKey, userID }),
     close: async () => {

@@ -70,6 +70,11 @@ export interface CallServiceOptions {
   sfuMissing?: string;
   /** One-to-one calls go peer-to-peer (default); false sends every call through the SFU. */
   p2p?: boolean;
+  /**
+   * How long a call whose SFU room was lost (Janus restarted or unreachable) waits for Janus to
+   * answer again before it ends with `sfu_lost`. Default DEFAULT_SFU_HEAL_TIMEOUT_MS.
+   */
+  sfuHealTimeoutMs?: number;
   /** Where each call's history is written (start, connect, end); none keeps no history. */
   history?: CallHistory;
   logger?: Logger;
@@ -162,6 +167,24 @@ class CallTx {
   }
 }
 
+/** Default of `sfuHealTimeoutMs` (`--sfu-heal-timeout`, docs/limits.md). */
+export const DEFAULT_SFU_HEAL_TIMEOUT_MS = 20_000;
+/**
+ * Longest a join or accept waits for the call's SFU room to come back before it answers
+ * SFU_RESTARTING (retryable): well below the SDK's 10 s request timeout.
+ */
+const HEAL_JOIN_WAIT_MS = 5_000;
+/** Pause between attempts to re-create a room that Janus refused; the heal timeout bounds them. */
+const HEAL_RETRY_MS = 250;
+
+/** A call whose SFU room is being re-created. */
+interface Heal {
+  /** Settles when the room is back (and the members were told) or the call ended. */
+  done: Promise<void>;
+  /** The new room was lost too before the members were told: make another. */
+  lostAgain: boolean;
+}
+
 const timerKey = (inviteID: string) => `invite:${inviteID}`;
 const lockKey = (callID: string) => `call:${callID}`;
 const sfuKey = (callID: string) => `sfu:${callID}`;
@@ -185,7 +208,11 @@ export class CallService {
    * live only as long as this node's Janus connection), so it is node state, not call state.
    */
   readonly #publishers = new Map<string, string[]>();
+  /** Calls whose SFU room this node is re-creating (node state, like #publishers). */
+  readonly #healing = new Map<string, Heal>();
+  readonly #healTimeoutMs: number;
   readonly #unsubscribe: Unsubscribe[] = [];
+  #closed = false;
 
   constructor(options: CallServiceOptions) {
     this.#store = options.store;
@@ -201,6 +228,7 @@ export class CallService {
     this.#sfuMissing = options.sfuMissing ?? NO_SFU_HINT;
     this.#p2p = options.p2p ?? true;
     this.#history = options.history;
+    this.#healTimeoutMs = options.sfuHealTimeoutMs ?? DEFAULT_SFU_HEAL_TIMEOUT_MS;
     this.#unsubscribe.push(
       this.#scheduler.subscribe((key) =>
         this.#onTimer(key).catch((err: unknown) =>
@@ -218,12 +246,14 @@ export class CallService {
             this.#log.warn('updating subscribers failed', { callID, err }),
           );
         }),
+        this.#sfu.onRoomLost((callID) => this.#onRoomLost(callID)),
       );
     }
   }
 
   /** Stops taking timer and SFU callbacks (state stays in the store for other nodes). */
   close(): void {
+    this.#closed = true;
     for (const u of this.#unsubscribe.splice(0)) u();
   }
 
@@ -332,6 +362,8 @@ export class CallService {
     await this.#checkGroupMembers(groupID, userID, []);
     const callID = await this.#store.groupCall(groupID);
     if (callID === undefined) throw ServerError.groupHasNoCall(groupID);
+    // Into a call whose SFU room is being re-created: wait for it (or for the call to end).
+    await this.#whileHealing(callID);
     return this.#withCall(
       callID,
       () => ServerError.groupHasNoCall(groupID),
@@ -363,6 +395,9 @@ export class CallService {
 
   /** The invitee joins the call. */
   async accept(userID: string, inviteID: string): Promise<RequestResults['accept']> {
+    // Like join: a call whose SFU room is being re-created is entered once it is back.
+    const pending = await this.#store.getInvitation(inviteID);
+    if (pending) await this.#whileHealing(pending.callID);
     return this.#withInvitation(userID, inviteID, (tx, inv) => {
       this.#checkRinging(inv, userID);
       this.#setInvitee(inv, userID, 'accepted');
@@ -688,9 +723,13 @@ export class CallService {
       if (call.media !== MediaMode.SFU) {
         throw ServerError.invalidCallState(`call ${callID} is peer-to-peer; use signal`);
       }
+      // The room is gone and a new one is on its way: retry after sfuReset.
+      if (this.#healing.has(callID)) throw ServerError.sfuRestarting(callID);
       try {
         return await fn(sfu, call);
       } catch (err) {
+        // The room went while this request was with Janus.
+        if (this.#healing.has(callID)) throw ServerError.sfuRestarting(callID);
         if (err instanceof ServerError) throw err;
         this.#log.warn(`sfu ${what} failed`, { callID, userID, err });
         throw ServerError.sfuUnavailable(
@@ -704,6 +743,8 @@ export class CallService {
 
   /** Gives `userID`'s subscriber the streams of every other member publishing; pushes any new offer. */
   async #offerTo(callID: string, userID: string, call?: CallRecord): Promise<void> {
+    // The room is being re-created; everyone is offered everyone again after sfuReset.
+    if (this.#healing.has(callID)) return;
     const current = call ?? (await this.#store.getCall(callID));
     if (!current || !current.members.some((m) => m.userID === userID)) return;
     const members = new Set(current.members.map((m) => m.userID));
@@ -725,6 +766,7 @@ export class CallService {
 
   /** The call's publishers changed: every member's subscriber follows. */
   async #fanOutOffers(callID: string): Promise<void> {
+    if (this.#healing.has(callID)) return;
     const call = await this.#store.getCall(callID);
     if (!call || call.media !== MediaMode.SFU) return;
     for (const m of call.members) {
@@ -733,6 +775,119 @@ export class CallService {
       } catch (err) {
         this.#log.warn('subscribing a member failed', { callID, userID: m.userID, err });
       }
+    }
+  }
+
+  /** Janus lost the call's room: re-create it once Janus answers, or end the call in time. */
+  #onRoomLost(callID: string): void {
+    if (this.#closed) return;
+    const current = this.#healing.get(callID);
+    if (current) {
+      current.lostAgain = true;
+      return;
+    }
+    this.#publishers.delete(callID);
+    const heal: Heal = { done: Promise.resolve(), lostAgain: false };
+    this.#healing.set(callID, heal);
+    this.#log.warn('sfu room lost; re-creating it', { callID });
+    heal.done = this.#heal(callID, heal)
+      .catch((err: unknown) => this.#log.error('healing an SFU room failed', { callID, err }))
+      .finally(() => {
+        if (this.#healing.get(callID) === heal) this.#healing.delete(callID);
+      });
+  }
+
+  /**
+   * Re-creates the call's room (new handles) as soon as Janus answers, then pushes `sfuReset` to
+   * every member so their SDK publishes and subscribes again. Bounded by the heal timeout (and a
+   * number of attempts): a Janus that does not come back ends the call with `sfu_lost`.
+   */
+  async #heal(callID: string, heal: Heal): Promise<void> {
+    const sfu = this.#requireSfu();
+    const started = Date.now();
+    const deadline = started + this.#healTimeoutMs;
+    // Each attempt waits for Janus or pauses HEAL_RETRY_MS, so the deadline bounds the count too.
+    const attempts = Math.ceil(this.#healTimeoutMs / HEAL_RETRY_MS) + 2;
+    for (let attempt = 1; attempt <= attempts && !this.#closed; attempt++) {
+      const left = deadline - Date.now();
+      if (left <= 0 || !(await sfu.waitUntilAvailable(left)) || this.#closed) break;
+      // In the call's SFU queue: a closeRoom queued by the call's end runs before or after it.
+      const opened = await this.#sfuRun(callID, async (s) => {
+        const call = await this.#store.getCall(callID);
+        if (!call || call.media !== MediaMode.SFU) return 'gone' as const;
+        heal.lostAgain = false;
+        try {
+          await s.openRoom(callID);
+          return 'open' as const;
+        } catch (err) {
+          this.#log.warn('re-creating an SFU room failed; retrying', { callID, attempt, err });
+          return 'retry' as const;
+        }
+      });
+      if (opened === 'gone') return;
+      if (opened === 'retry' || heal.lostAgain) {
+        await delay(Math.min(HEAL_RETRY_MS, Math.max(0, deadline - Date.now())));
+        continue;
+      }
+      // Under the call lock, so sfuReset takes its place among the call's other pushes, and a
+      // member who enters later (and publishes into the new room) does not get it.
+      const told = await this.#withCall(callID, ServerError.callNotFound, (tx) => {
+        tx.dirty = false;
+        if (heal.lostAgain) return false;
+        // sfu* requests go to the new room from here on; the members hear of it next.
+        this.#healing.delete(callID);
+        tx.pushToMembers({ type: 'sfuReset', callID });
+        return true;
+      }).catch((err: unknown) => {
+        if (err instanceof ServerError && err.name === 'CALL_NOT_FOUND') return undefined;
+        throw err;
+      });
+      if (told === undefined) return;
+      if (told) {
+        this.#log.info('sfu room re-created; members told to publish again', {
+          callID,
+          ms: Date.now() - started,
+        });
+        return;
+      }
+    }
+    if (this.#closed) return;
+    this.#log.error('the SFU did not come back in time; ending the call', {
+      callID,
+      timeoutMs: this.#healTimeoutMs,
+    });
+    await this.#withCall(callID, ServerError.callNotFound, (tx) => {
+      this.#healing.delete(callID);
+      this.#endCall(tx, CallEndReason.SFU_LOST);
+    }).catch((err: unknown) => {
+      if (!(err instanceof ServerError && err.name === 'CALL_NOT_FOUND')) throw err;
+    });
+  }
+
+  /**
+   * Waits (bounded) while the call's SFU room is being re-created, so that whoever enters the call
+   * publishes into the new room; still healing after HEAL_JOIN_WAIT_MS → SFU_RESTARTING.
+   */
+  async #whileHealing(callID: string): Promise<void> {
+    const heal = this.#healing.get(callID);
+    if (!heal) return;
+    let timer: NodeJS.Timeout | undefined;
+    const waited = new Promise<void>((resolve) => {
+      timer = setTimeout(resolve, HEAL_JOIN_WAIT_MS);
+    });
+    await Promise.race([heal.done, waited]).finally(() => clearTimeout(timer));
+    if (this.#healing.has(callID)) throw ServerError.sfuRestarting(callID);
+  }
+
+  /** Ends the call for everyone at once (invitations still ringing stop as cancelled). */
+  #endCall(tx: CallTx, reason: CallEndReason): void {
+    if (tx.state === 'ended') return;
+    for (const inv of tx.invitations.values()) this.#endRinging(tx, inv, InviteEndReason.CANCELLED);
+    this.#setCallState(tx, 'ended');
+    tx.endReason = reason;
+    for (const m of tx.call.members) {
+      tx.push(m.userID, { type: 'callEnded', callID: tx.call.callID, reason });
+      tx.release.add(m.userID);
     }
   }
 
@@ -1055,4 +1210,8 @@ export class CallService {
     );
     tx.sfuDone = Promise.all(work).then(() => undefined);
   }
+}
+
+function delay(ms: number): Promise<void> {
+  return new Promise((resolve) => setTimeout(resolve, ms));
 }

@@ -78,6 +78,8 @@ async function createLocal(options: CreateSfuOptions): Promise<CreateSfuResult> 
   }
   try {
     const sfu = await JanusSfu.connect({ url: janus.url, log });
+    // The supervisor knows first when a restarted janus answers: reconnect then, not on backoff.
+    janus.onRestarted(() => sfu.reconnectNow());
     return { sfu: new LocalJanusSfu(sfu, janus) };
   } catch (err) {
     await janus.close();
@@ -102,6 +104,8 @@ class LocalJanusSfu implements SfuAdapter {
   setLayer: SfuAdapter['setLayer'] = (...a) => this.janus.setLayer(...a);
   leave: SfuAdapter['leave'] = (...a) => this.janus.leave(...a);
   onPublishersChanged: SfuAdapter['onPublishersChanged'] = (l) => this.janus.onPublishersChanged(l);
+  onRoomLost: SfuAdapter['onRoomLost'] = (l) => this.janus.onRoomLost(l);
+  waitUntilAvailable: SfuAdapter['waitUntilAvailable'] = (t) => this.janus.waitUntilAvailable(t);
   async close(): Promise<void> {
     await this.janus.close();
     await this.process.close();

@@ -6,6 +6,8 @@
  */
 import { spawn } from 'node:child_process';
 import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
+import Janode from 'janode';
+import VideoRoomPlugin from 'janode/plugins/videoroom';
 import WebSocket from 'ws';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -511,14 +513,19 @@ describe.skipIf(!inNetns || !hasJanus)('the local Janus process', () => {
     janus = await startJanus({ dataDir, iceInterface, log: silentLogger });
     sfu = await JanusSfu.connect({ url: janus.url, log: silentLogger });
     await sfu.openRoom('doomed');
+    const lost: string[] = [];
+    sfu.onRoomLost((callID) => lost.push(callID));
     const firstPid = janus.pid;
     const restarted = new Promise<void>((resolve) => janus!.onRestarted(resolve));
     process.kill(firstPid!, 'SIGKILL');
     await restarted;
     expect(janus.pid).toBeDefined();
     expect(janus.pid).not.toBe(firstPid);
+    // The room is reported lost, once.
+    expect(lost).toEqual(['doomed']);
 
-    await waitUntil('the adapter reconnected', () => sfu!.connected, 15_000);
+    expect(await sfu.waitUntilAvailable(15_000)).toBe(true);
+    expect(sfu.connected).toBe(true);
     // The room died with the old process: using it says so ...
     await expect(sfu.subscribe('doomed', 'a', ['b'])).rejects.toMatchObject({
       name: 'SFU_UNAVAILABLE',
@@ -528,6 +535,60 @@ describe.skipIf(!inNetns || !hasJanus)('the local Janus process', () => {
     expect(await sfu.subscribe('doomed', 'a', ['b'])).toBeUndefined();
     await sfu.closeRoom('doomed');
   }, 40_000);
+
+  it('a room destroyed behind its back is reported lost; opening it again makes a new one', async () => {
+    const adapter = sfu!;
+    await adapter.openRoom('gone');
+    const pc = new wrtc.RTCPeerConnection();
+    const source = new wrtc.nonstandard.RTCVideoSource();
+    const track = source.createTrack();
+    pc.addTransceiver(track, { direction: 'sendonly' });
+    const offer = await pc.createOffer();
+    const other = await Janode.connect({ address: { url: janus!.url } });
+    try {
+      await adapter.publish('gone', 'alice', offer);
+      const lost = new Promise<string>((resolve) => {
+        const off = adapter.onRoomLost((callID) => {
+          off();
+          resolve(callID);
+        });
+      });
+      // The room's secret exists only inside the adapter (nobody else can touch the room), so the
+      // test takes it from there to play the operator who destroys the room.
+      const rooms = (adapter as unknown as { rooms: Map<string, { id: number; secret: string }> })
+        .rooms;
+      const { id, secret } = rooms.get('gone')!;
+      const handle = await (await other.create()).attach(VideoRoomPlugin);
+      await handle.destroy({ room: id, secret });
+      expect(await lost).toBe('gone');
+      await expect(adapter.publish('gone', 'bob', offer)).rejects.toMatchObject({
+        name: 'SFU_UNAVAILABLE',
+      });
+      await adapter.openRoom('gone');
+      expect((await adapter.publish('gone', 'alice', offer)).type).toBe('answer');
+      await adapter.closeRoom('gone');
+
+      // An empty room hears nothing of its end: the next request finds it gone (Janus 426).
+      await adapter.openRoom('gone');
+      const lostAgain = new Promise<string>((resolve) => {
+        const off = adapter.onRoomLost((callID) => {
+          off();
+          resolve(callID);
+        });
+      });
+      const again = rooms.get('gone')!;
+      await handle.destroy({ room: again.id, secret: again.secret });
+      await expect(adapter.publish('gone', 'alice', offer)).rejects.toMatchObject({
+        name: 'SFU_UNAVAILABLE',
+      });
+      expect(await lostAgain).toBe('gone');
+      await adapter.closeRoom('gone');
+    } finally {
+      await other.close();
+      track.stop();
+      pc.close();
+    }
+  }, 30_000);
 
   it('runs only the VideoRoom plugin and the WebSocket transport, on loopback', async () => {
     const own = await startJanus({

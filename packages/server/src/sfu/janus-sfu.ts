@@ -68,14 +68,30 @@ interface Room {
 }
 
 const BACKOFF_MIN_MS = 250;
-const BACKOFF_MAX_MS = 5_000;
+// Short: calls wait for Janus to come back (their rooms are re-created then), and an attempt
+// against a Janus that is down costs one refused TCP connection.
+const BACKOFF_MAX_MS = 1_000;
+
+/**
+ * Janus no longer knows the room, the handle or the session (VideoRoom 426, core 458/459): the
+ * room's state in Janus is gone even though the connection is up.
+ */
+/** What janode's VideoRoom handles emit when their room is destroyed. */
+const ROOM_DESTROYED = VideoRoomPlugin.EVENT.VIDEOROOM_DESTROYED ?? 'videoroom_destroyed';
+
+const ROOM_GONE = /^(426|458|459)\b|no such (room|session|handle)/i;
 
 export class JanusSfu implements SfuAdapter {
   private link: Link | undefined;
   private readonly rooms = new Map<string, Room>();
   private readonly listeners = new Set<(callID: string, publishers: string[]) => void>();
+  private readonly roomLostListeners = new Set<(callID: string) => void>();
+  /** Callers of waitUntilAvailable(), woken when the link is back. */
+  private readonly availableWaiters = new Set<() => void>();
   private closed = false;
   private reconnectTimer: NodeJS.Timeout | undefined;
+  /** A reconnect attempt is under way. */
+  private connecting = false;
   private backoffMs = BACKOFF_MIN_MS;
   private readonly timeoutMs: number;
 
@@ -100,6 +116,34 @@ export class JanusSfu implements SfuAdapter {
   onPublishersChanged(listener: (callID: string, publishers: string[]) => void): () => void {
     this.listeners.add(listener);
     return () => this.listeners.delete(listener);
+  }
+
+  onRoomLost(listener: (callID: string) => void): () => void {
+    this.roomLostListeners.add(listener);
+    return () => this.roomLostListeners.delete(listener);
+  }
+
+  waitUntilAvailable(timeoutMs: number): Promise<boolean> {
+    if (this.closed) return Promise.resolve(false);
+    if (this.link) return Promise.resolve(true);
+    return new Promise((resolve) => {
+      const wake = (): void => {
+        clearTimeout(timer);
+        this.availableWaiters.delete(wake);
+        resolve(this.link !== undefined);
+      };
+      const timer = setTimeout(wake, Math.max(0, timeoutMs));
+      this.availableWaiters.add(wake);
+    });
+  }
+
+  /** Tries to reconnect now instead of at the next backoff step (the local janus is back). */
+  reconnectNow(): void {
+    if (this.closed || this.link) return;
+    if (this.reconnectTimer) clearTimeout(this.reconnectTimer);
+    this.reconnectTimer = undefined;
+    this.backoffMs = BACKOFF_MIN_MS;
+    this.reconnect();
   }
 
   async openRoom(callID: string): Promise<void> {
@@ -188,8 +232,10 @@ export class JanusSfu implements SfuAdapter {
       if (member.publisher && member.publishing) {
         // Renegotiation (ICE restart, tracks changed) on the live publisher.
         const publisher = member.publisher;
-        const result = await this.request('configure publisher', () =>
-          publisher.configure({ jsep: { type: 'offer', sdp: offer.sdp } }),
+        const result = await this.request(
+          'configure publisher',
+          () => publisher.configure({ jsep: { type: 'offer', sdp: offer.sdp } }),
+          room,
         );
         answer = result.jsep;
       } else {
@@ -199,15 +245,18 @@ export class JanusSfu implements SfuAdapter {
         member.publisher = publisher;
         this.watchPublisher(room, member, publisher);
         try {
-          const joined = await this.request('publish', () =>
-            publisher.joinConfigurePublisher({
-              room: room.id,
-              pin: room.pin,
-              display: userID,
-              audio: true,
-              video: true,
-              jsep: { type: 'offer', sdp: offer.sdp },
-            }),
+          const joined = await this.request(
+            'publish',
+            () =>
+              publisher.joinConfigurePublisher({
+                room: room.id,
+                pin: room.pin,
+                display: userID,
+                audio: true,
+                video: true,
+                jsep: { type: 'offer', sdp: offer.sdp },
+              }),
+            room,
           );
           member.feed = joined.feed;
           room.feeds.set(joined.feed, userID);
@@ -261,8 +310,10 @@ export class JanusSfu implements SfuAdapter {
           `${userID} has no subscriber offer waiting for an answer in call ${callID}`,
         );
       }
-      await this.request('start subscriber', () =>
-        subscriber.start({ jsep: { type: 'answer', sdp: answer.sdp } }),
+      await this.request(
+        'start subscriber',
+        () => subscriber.start({ jsep: { type: 'answer', sdp: answer.sdp } }),
+        room,
       );
       member.awaitingAnswer = false;
       const queued = member.queued;
@@ -291,13 +342,13 @@ export class JanusSfu implements SfuAdapter {
       );
     }
     if (!candidate) {
-      await this.request('trickle', () => handle.trickleComplete());
+      await this.request('trickle', () => handle.trickleComplete(), room);
       return;
     }
     const sent: Record<string, unknown> = { candidate: candidate.candidate };
     if (candidate.sdpMid != null) sent.sdpMid = candidate.sdpMid;
     if (candidate.sdpMLineIndex != null) sent.sdpMLineIndex = candidate.sdpMLineIndex;
-    await this.request('trickle', () => handle.trickle(sent));
+    await this.request('trickle', () => handle.trickle(sent), room);
   }
 
   async setLayer(
@@ -321,8 +372,10 @@ export class JanusSfu implements SfuAdapter {
           `${userID} does not receive ${ofUserID}'s video in call ${callID}`,
         );
       }
-      await this.request('set layer', () =>
-        subscriber.configure({ streams: [{ mid, substream }] }),
+      await this.request(
+        'set layer',
+        () => subscriber.configure({ streams: [{ mid, substream }] }),
+        room,
       );
     });
   }
@@ -364,6 +417,7 @@ export class JanusSfu implements SfuAdapter {
     if (this.closed) return;
     this.closed = true;
     if (this.reconnectTimer) clearTimeout(this.reconnectTimer);
+    for (const wake of [...this.availableWaiters]) wake();
     await Promise.all([...this.rooms.keys()].map((callID) => this.closeRoom(callID)));
     const link = this.link;
     this.link = undefined;
@@ -397,14 +451,17 @@ export class JanusSfu implements SfuAdapter {
       member.subscriber = subscriber;
       const handle = subscriber;
       try {
-        const joined = await this.request('subscribe', () =>
-          handle.joinSubscriber({
-            room: room.id,
-            pin: room.pin,
-            streams: add.map(startLow),
-            // Offers only go out through subscribe()/answer(), never on Janus's own initiative.
-            autoupdate: false,
-          }),
+        const joined = await this.request(
+          'subscribe',
+          () =>
+            handle.joinSubscriber({
+              room: room.id,
+              pin: room.pin,
+              streams: add.map(startLow),
+              // Offers only go out through subscribe()/answer(), never on Janus's own initiative.
+              autoupdate: false,
+            }),
+          room,
         );
         return this.offered(room, member, add, joined);
       } catch (err) {
@@ -417,11 +474,14 @@ export class JanusSfu implements SfuAdapter {
     if (add.length === 0 && drop.length === 0) return undefined;
     const handle = subscriber;
     // Janus refuses empty lists, so only send the ones with something in them.
-    const updated = await this.request('update subscriber', () =>
-      handle.update({
-        ...(add.length > 0 ? { subscribe: add.map(startLow) } : {}),
-        ...(drop.length > 0 ? { unsubscribe: drop.map((feed) => ({ feed })) } : {}),
-      }),
+    const updated = await this.request(
+      'update subscriber',
+      () =>
+        handle.update({
+          ...(add.length > 0 ? { subscribe: add.map(startLow) } : {}),
+          ...(drop.length > 0 ? { unsubscribe: drop.map((feed) => ({ feed })) } : {}),
+        }),
+      room,
     );
     return this.offered(room, member, [...wanted], updated);
   }
@@ -482,6 +542,10 @@ export class JanusSfu implements SfuAdapter {
       });
       this.emitPublishers(room);
     };
+    // Someone (an operator, another client of this Janus) destroyed the room under the call.
+    publisher.on(ROOM_DESTROYED, () => {
+      if (member.publisher === publisher) this.loseRoom(room, 'Janus destroyed the room');
+    });
     publisher.on(Janode.EVENT.HANDLE_HANGUP, down('hangup'));
     publisher.on(Janode.EVENT.HANDLE_ICE_FAILED, down('ice failed'));
     publisher.on(Janode.EVENT.HANDLE_DETACHED, down('detached'));
@@ -571,11 +635,15 @@ export class JanusSfu implements SfuAdapter {
   }
 
   /** One Janus request, bounded in time, with Janus's failure turned into a coded error. */
-  private async request<T>(what: string, send: () => Promise<T>): Promise<T> {
+  private async request<T>(what: string, send: () => Promise<T>, room?: Room): Promise<T> {
     try {
       return await this.bounded(send());
     } catch (err) {
       const detail = err instanceof Error ? err.message : String(err);
+      if (room && ROOM_GONE.test(detail)) {
+        this.loseRoom(room, detail);
+        throw new ServerError('SFU_UNAVAILABLE', `SFU ${what} failed: ${detail}`, { cause: err });
+      }
       if (this.link === undefined || /timed out|closed|destroyed|not connected/i.test(detail)) {
         throw new ServerError('SFU_UNAVAILABLE', `SFU ${what} failed: ${detail}`, { cause: err });
       }
@@ -636,14 +704,35 @@ export class JanusSfu implements SfuAdapter {
     link.connection.removeAllListeners();
     if (this.closed) return;
     this.options.log.error('sfu lost its connection to Janus', { url: this.options.url });
-    for (const room of this.rooms.values()) {
-      if (room.link !== link) continue;
-      room.lost = true;
-      const hadPublishers = [...room.members.values()].some((m) => m.publishing);
-      for (const m of room.members.values()) m.publishing = false;
-      if (hadPublishers) this.emitPublishers(room);
+    for (const room of [...this.rooms.values()]) {
+      if (room.link === link) this.loseRoom(room, 'the connection to Janus dropped');
     }
     this.scheduleReconnect();
+  }
+
+  /**
+   * Janus no longer has the room: nothing in it works any more. Reported once; the handles, if
+   * Janus still has them (a room-level loss on a live connection), are detached in the background.
+   */
+  private loseRoom(room: Room, why: string): void {
+    if (room.lost || room.closed) return;
+    room.lost = true;
+    this.options.log.warn('sfu lost a room', { callID: room.callID, room: room.id, why });
+    const hadPublishers = [...room.members.values()].some((m) => m.publishing);
+    for (const m of room.members.values()) m.publishing = false;
+    if (room.link === this.link) {
+      for (const m of room.members.values()) {
+        for (const h of [m.publisher, m.subscriber]) if (h) void this.detach(h);
+      }
+    }
+    if (hadPublishers) this.emitPublishers(room);
+    for (const listener of this.roomLostListeners) {
+      try {
+        listener(room.callID);
+      } catch (err) {
+        this.options.log.error('sfu roomLost listener threw', { err });
+      }
+    }
   }
 
   private scheduleReconnect(): void {
@@ -652,20 +741,31 @@ export class JanusSfu implements SfuAdapter {
     this.backoffMs = Math.min(this.backoffMs * 2, BACKOFF_MAX_MS);
     this.reconnectTimer = setTimeout(() => {
       this.reconnectTimer = undefined;
-      this.openLink().then(
-        (link) => {
-          if (this.closed) {
-            void link.session.destroy().catch(() => {});
-            void link.connection.close().catch(() => {});
-            return;
-          }
-          this.link = link;
-          this.backoffMs = BACKOFF_MIN_MS;
-          this.options.log.info('sfu reconnected to Janus', { url: this.options.url });
-        },
-        () => this.scheduleReconnect(),
-      );
+      this.reconnect();
     }, wait);
+  }
+
+  private reconnect(): void {
+    if (this.connecting) return;
+    this.connecting = true;
+    this.openLink().then(
+      (link) => {
+        this.connecting = false;
+        if (this.closed || this.link) {
+          void link.session.destroy().catch(() => {});
+          void link.connection.close().catch(() => {});
+          return;
+        }
+        this.link = link;
+        this.backoffMs = BACKOFF_MIN_MS;
+        this.options.log.info('sfu reconnected to Janus', { url: this.options.url });
+        for (const wake of [...this.availableWaiters]) wake();
+      },
+      () => {
+        this.connecting = false;
+        this.scheduleReconnect();
+      },
+    );
   }
 }
 

@@ -67,6 +67,14 @@ export interface SfuAdapter {
   leave(callID: string, userID: string): Promise<void>;
   /** Fires when the set of users publishing in a call's room changes (joined, left, or failed). */
   onPublishersChanged(listener: (callID: string, publishers: string[]) => void): () => void;
+  /**
+   * Fires when Janus lost a call's room: it restarted, the connection to it dropped, or it no
+   * longer knows the room or its handles. Operations on the room then fail with SFU_UNAVAILABLE
+   * until `openRoom()` makes a new one (with new handles; every member must publish again).
+   */
+  onRoomLost(listener: (callID: string) => void): () => void;
+  /** Resolves true once rooms can be opened (at once if they can now), false after `timeoutMs`. */
+  waitUntilAvailable(timeoutMs: number): Promise<boolean>;
   /** Closes every room and the connection to Janus; idempotent. */
   close(): Promise<void>;
 }

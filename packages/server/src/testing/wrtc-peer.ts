@@ -107,6 +107,28 @@ export class MediaPeer {
     loop().catch(() => {});
   }
 
+  /** `sfuReset` pushes handled so far. */
+  resets = 0;
+
+  /**
+   * Handles every `sfuReset` from now on as the SDK does: both connections are dropped, and the
+   * media is published again if it was (the subscriber comes back with the next `sfuOffer`).
+   */
+  followResets(): void {
+    const loop = async () => {
+      while (!this.#closed) {
+        await this.client.waitForPush('sfuReset', (p) => p.callID === this.callID, 600_000);
+        if (this.#closed) return;
+        const wasPublishing = this.#publisher !== undefined;
+        this.#dropMedia();
+        this.resets++;
+        if (wasPublishing) await this.publish();
+      }
+    };
+    // Ends when the connection closes.
+    loop().catch(() => {});
+  }
+
   /** Resolves with the first offer applied (by `follow`) that matches; rejects after `timeoutMs`. */
   async offer(
     match: (o: PushOf<'sfuOffer'>) => boolean,
@@ -182,11 +204,17 @@ export class MediaPeer {
 
   close(): void {
     this.#closed = true;
+    this.#dropMedia();
+  }
+
+  #dropMedia(): void {
     for (const t of this.#timers.splice(0)) clearInterval(t);
     for (const s of this.#sinks.splice(0)) s.stop();
     for (const t of this.#tracks.splice(0)) t.stop();
     this.#publisher?.close();
     this.#subscriber?.close();
+    this.#publisher = undefined;
+    this.#subscriber = undefined;
   }
 
   #count(userID: string): void {
