@@ -42,6 +42,10 @@ export const ServerErrorCode = {
   NOT_GROUP_MEMBER: 40303,
   /** An admin request without a valid admin userSig (identifier `administrator`). */
   ADMIN_UNAUTHORIZED: 40304,
+  /** The user ID is reserved (`administrator`): no signalling login, no dev-mode userSig. */
+  RESERVED_USER_ID: 40305,
+  /** A dev-mode endpoint was called from another origin than the server's own. */
+  CROSS_ORIGIN_REFUSED: 40306,
 
   /** No invitation with that ID is ringing. */
   INVITATION_NOT_FOUND: 40400,
@@ -49,6 +53,11 @@ export const ServerErrorCode = {
   CALL_NOT_FOUND: 40401,
   /** No group with that ID exists. */
   GROUP_NOT_FOUND: 40402,
+  /** No HTTP route for that method and path. */
+  NOT_FOUND: 40403,
+
+  /** The HTTP request (headers or body) did not arrive within the server's request timeout. */
+  REQUEST_TIMEOUT: 40800,
 
   /** The invitation was already answered (a duplicate accept or reject). */
   INVITATION_ALREADY_HANDLED: 40900,
@@ -67,6 +76,10 @@ export const ServerErrorCode = {
   INTERNAL: 50000,
   /** The call needs the SFU and none is configured or reachable; the message says how to enable one. */
   SFU_UNAVAILABLE: 50300,
+  /** The server's store cannot be written (I/O error, read-only, locked); try again later. */
+  STORE_UNAVAILABLE: 50301,
+  /** The disk holding the server's store is full; nothing was changed. */
+  STORAGE_FULL: 50700,
 } as const;
 
 export type ServerErrorName = keyof typeof ServerErrorCode;

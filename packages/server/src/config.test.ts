@@ -27,6 +27,7 @@ describe('parseServeArgs', () => {
       dev: false,
       janus: 'auto',
       p2p: true,
+      httpTimeouts: { request: 30, headers: 10, keepAlive: 5, idle: 60 },
     });
   });
 
@@ -43,6 +44,10 @@ describe('parseServeArgs', () => {
       RINGLINE_JANUS: 'ws://127.0.0.1:8188',
       RINGLINE_JANUS_INTERFACE: 'rl0',
       RINGLINE_P2P: 'off',
+      RINGLINE_HTTP_REQUEST_TIMEOUT: '20',
+      RINGLINE_HTTP_HEADERS_TIMEOUT: '4',
+      RINGLINE_HTTP_KEEPALIVE_TIMEOUT: '2',
+      RINGLINE_HTTP_IDLE_TIMEOUT: '0',
     };
     expect(parseServeArgs([], env)).toEqual({
       help: false,
@@ -57,7 +62,29 @@ describe('parseServeArgs', () => {
       janus: 'ws://127.0.0.1:8188',
       janusInterface: 'rl0',
       p2p: false,
+      httpTimeouts: { request: 20, headers: 4, keepAlive: 2, idle: 0 },
     });
+  });
+
+  test('dev mode listens on loopback unless a host is given', () => {
+    expect(parseServeArgs(['--dev'], {}).host).toBe('127.0.0.1');
+    expect(parseServeArgs([], { RINGLINE_DEV: '1' }).host).toBe('127.0.0.1');
+    expect(parseServeArgs(['--dev', '--host', '0.0.0.0'], {}).host).toBe('0.0.0.0');
+    expect(parseServeArgs(['--dev'], { RINGLINE_HOST: '::' }).host).toBe('::');
+  });
+
+  test('HTTP timeout flags win over the environment and are checked', () => {
+    const config = parseServeArgs(
+      ['--http-request-timeout', '8', '--http-headers-timeout', '3'],
+      { RINGLINE_HTTP_REQUEST_TIMEOUT: '50' },
+    );
+    expect(config.httpTimeouts).toEqual({ request: 8, headers: 3, keepAlive: 5, idle: 60 });
+    expect(() => parseServeArgs(['--http-headers-timeout', '40'], {})).toThrow(
+      /headers timeout \(40 s\) must be from 1 to the request timeout \(30 s\)/,
+    );
+    expect(() => parseServeArgs(['--http-idle-timeout', 'soon'], {})).toThrow(
+      /--http-idle-timeout must be an integer/,
+    );
   });
 
   test('flags win over the environment', () => {

@@ -17,12 +17,22 @@ export class ConfigError extends Error {
 export const DEFAULTS = {
   port: 8080,
   host: '0.0.0.0',
+  /** Dev mode mints userSigs for anyone who asks, so it listens on loopback unless told. */
+  devHost: '127.0.0.1',
   dataDir: './.ringline',
   inviteTimeout: DEFAULT_INVITE_TIMEOUT_S,
   resumeWindow: 30,
   pingInterval: 15,
   janus: 'auto',
   p2p: true,
+  /** Seconds for a whole HTTP request (headers and body) to arrive. */
+  httpRequestTimeout: 30,
+  /** Seconds for an HTTP request's headers to arrive. */
+  httpHeadersTimeout: 10,
+  /** Seconds an idle keep-alive HTTP connection is kept. */
+  httpKeepAliveTimeout: 5,
+  /** Seconds an HTTP connection may carry no traffic at all. */
+  httpIdleTimeout: 60,
 } as const;
 
 /** Where group calls' media goes: a Janus the server starts itself, none, or a Janus at a URL. */
@@ -43,6 +53,8 @@ export interface ServeConfig {
   janusInterface?: string;
   /** One-to-one calls peer-to-peer (true), or through the SFU like group calls (false). */
   p2p: boolean;
+  /** HTTP client timeouts, seconds (0 = none); see http/app.ts HttpTimeouts. */
+  httpTimeouts: { request: number; headers: number; keepAlive: number; idle: number };
 }
 
 export const serveFlags = {
@@ -57,6 +69,10 @@ export const serveFlags = {
   janus: { type: 'string' },
   'janus-interface': { type: 'string' },
   p2p: { type: 'string' },
+  'http-request-timeout': { type: 'string' },
+  'http-headers-timeout': { type: 'string' },
+  'http-keepalive-timeout': { type: 'string' },
+  'http-idle-timeout': { type: 'string' },
   help: { type: 'boolean', short: 'h' },
 } as const;
 
@@ -82,19 +98,36 @@ export function parseServeArgs(
   const sdkappid = pick('sdkappid', 'RINGLINE_SDKAPPID');
   const timeout = pick('invite-timeout', 'RINGLINE_INVITE_TIMEOUT');
   const ice = pick('ice-servers', 'RINGLINE_ICE_SERVERS');
+  const dev = values.dev === true || parseBool('RINGLINE_DEV', env.RINGLINE_DEV);
+  const seconds = (flag: keyof typeof serveFlags, envName: string, fallback: number): number => {
+    const v = pick(flag, envName);
+    return v === undefined ? fallback : parseIntIn(`--${flag}`, v, 0, 3600);
+  };
+  const httpTimeouts = {
+    request: seconds('http-request-timeout', 'RINGLINE_HTTP_REQUEST_TIMEOUT', DEFAULTS.httpRequestTimeout),
+    headers: seconds('http-headers-timeout', 'RINGLINE_HTTP_HEADERS_TIMEOUT', DEFAULTS.httpHeadersTimeout),
+    keepAlive: seconds(
+      'http-keepalive-timeout',
+      'RINGLINE_HTTP_KEEPALIVE_TIMEOUT',
+      DEFAULTS.httpKeepAliveTimeout,
+    ),
+    idle: seconds('http-idle-timeout', 'RINGLINE_HTTP_IDLE_TIMEOUT', DEFAULTS.httpIdleTimeout),
+  };
+  checkHttpTimeouts(httpTimeouts);
   const config: ServeConfig & { help: boolean } = {
     help: values.help === true,
     port: port === undefined ? DEFAULTS.port : parseIntIn('--port', port, 0, 65535),
-    host: pick('host', 'RINGLINE_HOST') ?? DEFAULTS.host,
+    host: pick('host', 'RINGLINE_HOST') ?? (dev ? DEFAULTS.devHost : DEFAULTS.host),
     dataDir: pick('data-dir', 'RINGLINE_DATA_DIR') ?? DEFAULTS.dataDir,
     inviteTimeout:
       timeout === undefined
         ? DEFAULTS.inviteTimeout
         : parseIntIn('--invite-timeout', timeout, 0, MAX_INVITE_TIMEOUT_S),
     iceServers: ice === undefined ? [] : parseIceServers(ice),
-    dev: values.dev === true || parseBool('RINGLINE_DEV', env.RINGLINE_DEV),
+    dev,
     janus: parseJanusMode(pick('janus', 'RINGLINE_JANUS') ?? DEFAULTS.janus),
     p2p: parseOnOff('--p2p', pick('p2p', 'RINGLINE_P2P') ?? 'on'),
+    httpTimeouts,
   };
   // The test network namespace names its veth in RINGLINE_MEDIA_IFACE; Janus must use only it.
   const iface =
@@ -112,6 +145,16 @@ export function parseServeArgs(
   const key = pick('secret-key', 'RINGLINE_SECRET_KEY');
   if (key !== undefined) config.secretKey = key;
   return config;
+}
+
+/** Node refuses a header deadline later than the request deadline. Throws ConfigError. */
+export function checkHttpTimeouts(t: { request: number; headers: number }): void {
+  if (t.request > 0 && (t.headers === 0 || t.headers > t.request)) {
+    throw new ConfigError(
+      `the HTTP headers timeout (${t.headers} s) must be from 1 to the request timeout ` +
+        `(${t.request} s); 0 turns both off only together`,
+    );
+  }
 }
 
 /** `auto`, `off`, or a ws:// / wss:// URL of a Janus websockets transport. Throws ConfigError. */

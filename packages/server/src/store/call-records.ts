@@ -1,7 +1,9 @@
 /**
  * Call history: one row per call, started when the call is created and finished when it ends.
  * Written by the call layer; nothing here is needed for a call to work, so callers may log and
- * carry on if a write fails.
+ * carry on if a write fails. A failed write (disk full, I/O error) is dropped, not retried: it is
+ * counted in `failedWrites` and its caller's promise rejects (the call layer logs it). A record
+ * whose end was dropped stays open until the next start closes it with `server_restart`.
  */
 import type { CallEndReason, CallType, MediaMode } from '@ringline/protocol';
 import type { Kysely, Selectable } from 'kysely';
@@ -23,6 +25,12 @@ export interface CallStart {
   /** Unix ms. Default now. */
   startedAt?: number;
 }
+
+/**
+ * Why a record ended: a call's end reason, or `server_restart` — the server stopped (crashed)
+ * while the call was in progress, and the next start closed the record.
+ */
+export type RecordEndReason = CallEndReason | 'server_restart';
 
 /** What is known when a call ends. */
 export interface CallEnd {
@@ -47,7 +55,7 @@ export interface CallRecord {
   /** When the first invitee joined; absent when nobody did. */
   connectedAt?: number;
   endedAt?: number;
-  endReason?: CallEndReason;
+  endReason?: RecordEndReason;
   members: string[];
 }
 
@@ -57,15 +65,14 @@ interface PendingWrite {
   reject: (err: unknown) => void;
 }
 
-/** How long a write waits for others to share its commit (ms). */
-const BATCH_MS = 10;
-/** A batch this large commits at once instead of waiting out the window. */
+/** A batch this large commits at once instead of waiting for the end of the event-loop turn. */
 const MAX_BATCH = 512;
 
 export class CallRecordStore {
   /** Writes waiting for the next group commit, in the order they were made. */
   #pending: PendingWrite[] = [];
-  #timer: NodeJS.Timeout | undefined;
+  #immediate: NodeJS.Immediate | undefined;
+  #failedWrites = 0;
   /** The group commit in progress. */
   #flushing: Promise<void> = Promise.resolve();
   readonly #queries: ReturnType<typeof prepareWrites>;
@@ -77,26 +84,33 @@ export class CallRecordStore {
     this.#queries = prepareWrites(db);
   }
 
+  /** History writes that failed and were dropped since the store was opened. */
+  get failedWrites(): number {
+    return this.#failedWrites;
+  }
+
   /**
-   * Group commit: writes made within BATCH_MS of each other (under load, those of many calls) go
-   * to SQLite in one transaction, instead of one transaction — and one WAL append — each. Writes
-   * commit in the order they were made. If a batch fails, its writes are retried one by one, so
-   * one bad write fails only its caller.
+   * Group commit: writes made in one turn of the event loop (under load, those of every frame read
+   * in that turn) go to SQLite in one transaction, instead of one transaction — and one WAL
+   * append — each. The commit runs at the end of the turn (setImmediate), not after a timer, so a
+   * crash loses at most the writes of the turn in progress. Writes commit in the order they were
+   * made. If a batch fails, its writes are retried one by one, so one bad write fails only its
+   * caller.
    */
   #write<T>(write: (db: Kysely<Database>) => Promise<T>): Promise<T> {
     return new Promise<T>((resolve, reject) => {
       this.#pending.push({ write, resolve: resolve as (result: unknown) => void, reject });
       if (this.#pending.length >= MAX_BATCH) void this.#commitPending();
       else if (this.#pending.length === 1) {
-        this.#timer = setTimeout(() => void this.#commitPending(), BATCH_MS);
+        this.#immediate = setImmediate(() => void this.#commitPending());
       }
     });
   }
 
   /** Starts committing every queued write, after the commits already started. */
   #commitPending(): Promise<void> {
-    clearTimeout(this.#timer);
-    this.#timer = undefined;
+    clearImmediate(this.#immediate);
+    this.#immediate = undefined;
     const batch = this.#pending;
     this.#pending = [];
     if (batch.length > 0) this.#flushing = this.#flushing.then(() => this.#commit(batch));
@@ -115,7 +129,12 @@ export class CallRecordStore {
         for (const { write } of batch) results.push(await write(trx));
       });
     } catch {
-      for (const { write, resolve, reject } of batch) await write(this.db).then(resolve, reject);
+      for (const { write, resolve, reject } of batch) {
+        await write(this.db).then(resolve, (err: unknown) => {
+          this.#failedWrites += 1;
+          reject(err);
+        });
+      }
       return;
     }
     batch.forEach(({ resolve }, i) => resolve(results[i]));
@@ -156,6 +175,29 @@ export class CallRecordStore {
     };
     const res = await this.#write((db) => this.#queries.end.run(db, values));
     return (res.numAffectedRows ?? 0n) > 0n;
+  }
+
+  /**
+   * Closes every record still open — calls that were in progress when the server stopped without
+   * ending them (a crash, a kill) — with reason `server_restart`. Their end time is `lastAliveAt`
+   * (the last moment the stopped server is known to have been running, e.g. its last write to the
+   * store), or the record's own start/connect time if that is later. Resolves with how many were
+   * closed. Run it once at start, before any call is made.
+   */
+  async closeInterrupted(lastAliveAt: number): Promise<number> {
+    await this.flushed();
+    const res = await this.db
+      .updateTable('call_records')
+      .set((eb) => {
+        const known = eb.fn.coalesce('connected_at', 'started_at');
+        return {
+          ended_at: eb.case().when(known, '>', lastAliveAt).then(known).else(lastAliveAt).end(),
+          end_reason: 'server_restart',
+        };
+      })
+      .where('ended_at', 'is', null)
+      .executeTakeFirst();
+    return Number(res.numUpdatedRows);
   }
 
   /** The record of a call, or undefined; sees every write made before it. */
@@ -236,6 +278,6 @@ function toRecord(row: Selectable<CallRecordsTable>): CallRecord {
   if (row.group_id !== null) record.groupID = row.group_id;
   if (row.connected_at !== null) record.connectedAt = Number(row.connected_at);
   if (row.ended_at !== null) record.endedAt = Number(row.ended_at);
-  if (row.end_reason !== null) record.endReason = row.end_reason as CallEndReason;
+  if (row.end_reason !== null) record.endReason = row.end_reason as RecordEndReason;
   return record;
 }

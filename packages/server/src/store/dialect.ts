@@ -18,6 +18,10 @@ function withStatementCache(db: SQLite.Database): SqliteDatabase {
   return {
     close: () => db.close(),
     prepare(sql: string) {
+      // SQLite rolls a transaction back by itself on some errors (SQLITE_FULL, SQLITE_IOERR); the
+      // ROLLBACK Kysely then sends fails with "cannot rollback - no transaction is active", and
+      // that error replaced the real one. Without a transaction, ROLLBACK has nothing to do.
+      if (sql === 'rollback' && !db.inTransaction) return NO_OP;
       let statement = cache.get(sql);
       if (!statement) {
         statement = db.prepare(sql);
@@ -28,6 +32,14 @@ function withStatementCache(db: SQLite.Database): SqliteDatabase {
     },
   };
 }
+
+/** Stands in for a statement that has nothing to do. */
+const NO_OP = {
+  reader: false,
+  all: () => [],
+  run: () => ({ changes: 0, lastInsertRowid: 0 }),
+  iterate: () => [][Symbol.iterator](),
+} as unknown as SQLite.Statement;
 
 /** Opens (creating if needed) an SQLite file tuned for a server: WAL, foreign keys, busy wait. */
 export function sqliteDialect(file: string): { dialect: Dialect; close: () => void } {
