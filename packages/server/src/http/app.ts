@@ -7,7 +7,7 @@ import { readFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import fastifyStatic from '@fastify/static';
-import Fastify, { type FastifyInstance } from 'fastify';
+import Fastify, { type FastifyInstance, type FastifyReply } from 'fastify';
 import { genUserSig } from '../auth/usersig.js';
 import { DEFAULTS } from '../config.js';
 import { ServerError } from '../errors.js';
@@ -96,6 +96,11 @@ export async function buildHttpApp(options: HttpAppOptions): Promise<FastifyInst
       connectionsCheckingInterval: checkEvery,
     },
     clientErrorHandler,
+    // A URL the router cannot decode: Fastify's own answer quotes it, userSig and all.
+    frameworkErrors: (err, _req, reply) => {
+      const { status, error } = toHttpError(err);
+      void (reply as FastifyReply).code(status).send({ error: error.toWire() });
+    },
   });
   // Only JSON bodies are taken; Fastify's default text/plain parser let a text body reach the
   // schema check (400) where the docs say 415.
