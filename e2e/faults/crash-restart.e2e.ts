@@ -45,7 +45,9 @@ describe('a server killed mid-call', () => {
 
     const second = await startServerProcess({ dataDir });
     servers.push(second);
-    expect(second.log()).toMatch(/closed call records left open by a stopped server.*"recovered":1/);
+    expect(second.log()).toMatch(
+      /closed call records left open by a stopped server.*"recovered":1/,
+    );
     // The restarted server serves calls again.
     const carol = await TestClient.login(second, 'carol');
     clients.push(carol);

@@ -71,7 +71,10 @@ async function oneCall(alice: TestClient, bob: TestClient): Promise<void> {
 }
 
 const historyFailures = (server: ServerProcess) =>
-  server.log().split('\n').filter((l) => l.includes('writing the call history failed')).length;
+  server
+    .log()
+    .split('\n')
+    .filter((l) => l.includes('writing the call history failed')).length;
 
 describe('a full disk under the data dir', () => {
   it('answers STORAGE_FULL on the admin API, keeps calls working, and recovers when freed', async () => {

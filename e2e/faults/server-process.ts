@@ -57,7 +57,8 @@ export async function startServerProcess(options: ServerProcessOptions): Promise
   const exit = new Promise<number | NodeJS.Signals>((resolve) =>
     child.once('exit', (code, signal) => resolve(signal ?? code ?? 0)),
   );
-  const listening = /Ringline server listening on (\S+)[\s\S]*SDKAppID:\s+(\d+)\s+SecretKey:\s+(\S+)/;
+  const listening =
+    /Ringline server listening on (\S+)[\s\S]*SDKAppID:\s+(\d+)\s+SecretKey:\s+(\S+)/;
   const match = await new Promise<RegExpExecArray>((resolve, reject) => {
     const timer = setTimeout(() => done(new Error('the server did not start within 20 s')), 20_000);
     const check = () => {

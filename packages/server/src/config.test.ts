@@ -74,10 +74,9 @@ describe('parseServeArgs', () => {
   });
 
   test('HTTP timeout flags win over the environment and are checked', () => {
-    const config = parseServeArgs(
-      ['--http-request-timeout', '8', '--http-headers-timeout', '3'],
-      { RINGLINE_HTTP_REQUEST_TIMEOUT: '50' },
-    );
+    const config = parseServeArgs(['--http-request-timeout', '8', '--http-headers-timeout', '3'], {
+      RINGLINE_HTTP_REQUEST_TIMEOUT: '50',
+    });
     expect(config.httpTimeouts).toEqual({ request: 8, headers: 3, keepAlive: 5, idle: 60 });
     expect(() => parseServeArgs(['--http-headers-timeout', '40'], {})).toThrow(
       /headers timeout \(40 s\) must be from 1 to the request timeout \(30 s\)/,

@@ -104,8 +104,16 @@ export function parseServeArgs(
     return v === undefined ? fallback : parseIntIn(`--${flag}`, v, 0, 3600);
   };
   const httpTimeouts = {
-    request: seconds('http-request-timeout', 'RINGLINE_HTTP_REQUEST_TIMEOUT', DEFAULTS.httpRequestTimeout),
-    headers: seconds('http-headers-timeout', 'RINGLINE_HTTP_HEADERS_TIMEOUT', DEFAULTS.httpHeadersTimeout),
+    request: seconds(
+      'http-request-timeout',
+      'RINGLINE_HTTP_REQUEST_TIMEOUT',
+      DEFAULTS.httpRequestTimeout,
+    ),
+    headers: seconds(
+      'http-headers-timeout',
+      'RINGLINE_HTTP_HEADERS_TIMEOUT',
+      DEFAULTS.httpHeadersTimeout,
+    ),
     keepAlive: seconds(
       'http-keepalive-timeout',
       'RINGLINE_HTTP_KEEPALIVE_TIMEOUT',

@@ -89,10 +89,11 @@ export async function adminRoutes(app: FastifyInstance, options: AdminRoutesOpti
   app.setValidatorCompiler(compile);
 
   app.setErrorHandler((err: Error & { code?: unknown }, _req, reply) => {
-    let { status, error } = toHttpError(err);
-    if (err.code === 'FST_ERR_CTP_BODY_TOO_LARGE') {
-      error = new ServerError('FRAME_TOO_LARGE', `request body exceeds ${ADMIN_BODY_LIMIT} bytes`);
-    }
+    const { status, error: coded } = toHttpError(err);
+    const error =
+      err.code === 'FST_ERR_CTP_BODY_TOO_LARGE'
+        ? new ServerError('FRAME_TOO_LARGE', `request body exceeds ${ADMIN_BODY_LIMIT} bytes`)
+        : coded;
     if (status >= 500) log.error('admin request failed', { err, code: error.name });
     if (status === 401) void reply.header('www-authenticate', 'Bearer realm="ringline-admin"');
     if (status === 503 || status === 507) void reply.header('retry-after', '5');

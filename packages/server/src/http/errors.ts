@@ -24,7 +24,10 @@ const FASTIFY_ERRORS: Record<string, [status: number, error: () => ServerError]>
     400,
     () => ServerError.malformed('request body is empty but Content-Type is application/json'),
   ],
-  FST_ERR_CTP_INVALID_JSON_BODY: [400, () => ServerError.malformed('request body is not valid JSON')],
+  FST_ERR_CTP_INVALID_JSON_BODY: [
+    400,
+    () => ServerError.malformed('request body is not valid JSON'),
+  ],
   FST_ERR_CTP_INVALID_CONTENT_LENGTH: [
     400,
     () => ServerError.malformed('request body size does not match Content-Length'),
@@ -85,7 +88,8 @@ export const HSTS = 'max-age=31536000';
 export function clientErrorHandler(err: Error & { code?: string }, socket: Duplex): void {
   if (err.code === 'ECONNRESET' || socket.destroyed) return;
   // A response already started on this socket cannot be replaced; just close it.
-  const started = (socket as { _httpMessage?: { headersSent?: boolean } })._httpMessage?.headersSent;
+  const started = (socket as { _httpMessage?: { headersSent?: boolean } })._httpMessage
+    ?.headersSent;
   if (socket.writable && !started) {
     let status = 400;
     let error = ServerError.malformed('the request is not valid HTTP/1.1');

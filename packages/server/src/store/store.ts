@@ -94,12 +94,17 @@ export async function openStore(options: StoreOptions): Promise<Store> {
   let recovered = 0;
   if (options.recover) {
     try {
-      recovered = await callRecords.closeInterrupted(Math.min(lastWriteAt ?? Date.now(), Date.now()));
+      recovered = await callRecords.closeInterrupted(
+        Math.min(lastWriteAt ?? Date.now(), Date.now()),
+      );
     } catch (err) {
       await close();
-      throw new StoreError(`closing interrupted calls in ${file} failed: ${(err as Error).message}`, {
-        cause: err,
-      });
+      throw new StoreError(
+        `closing interrupted calls in ${file} failed: ${(err as Error).message}`,
+        {
+          cause: err,
+        },
+      );
     }
     if (recovered > 0) log.warn('closed call records left open by a stopped server', { recovered });
   }
@@ -110,7 +115,12 @@ export async function openStore(options: StoreOptions): Promise<Store> {
 /** The latest modification time (Unix ms) of the files that exist, or undefined if none does. */
 async function lastModified(files: string[]): Promise<number | undefined> {
   const times = await Promise.all(
-    files.map((f) => stat(f).then((s) => s.mtimeMs, () => undefined)),
+    files.map((f) =>
+      stat(f).then(
+        (s) => s.mtimeMs,
+        () => undefined,
+      ),
+    ),
   );
   const known = times.filter((t): t is number => t !== undefined);
   return known.length ? Math.floor(Math.max(...known)) : undefined;
