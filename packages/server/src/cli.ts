@@ -43,7 +43,8 @@ serve flags (environment variable in brackets):
   --p2p on|off          one-to-one calls peer-to-peer (on), or through the SFU too (RINGLINE_P2P; on)
   --http-request-timeout S    seconds for an HTTP request's headers and body to arrive, 0 = none
                               (RINGLINE_HTTP_REQUEST_TIMEOUT; ${DEFAULTS.httpRequestTimeout})
-  --http-headers-timeout S    seconds for its headers to arrive (RINGLINE_HTTP_HEADERS_TIMEOUT; ${DEFAULTS.httpHeadersTimeout})
+  --http-headers-timeout S    seconds for its headers to arrive, at most the request timeout
+                              (RINGLINE_HTTP_HEADERS_TIMEOUT; ${DEFAULTS.httpHeadersTimeout})
   --http-keepalive-timeout S  seconds an idle keep-alive connection is kept
                               (RINGLINE_HTTP_KEEPALIVE_TIMEOUT; ${DEFAULTS.httpKeepAliveTimeout})
   --http-idle-timeout S       seconds an HTTP connection may stay silent, 0 = none

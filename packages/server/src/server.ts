@@ -67,7 +67,10 @@ export interface ServerOptions {
   sfu?: SfuAdapter;
   /** One-to-one calls peer-to-peer (default true); false sends every call through the SFU. */
   p2p?: boolean;
-  /** HTTP client timeouts in seconds (0 = none). Default request 30, headers 10, keep-alive 5, idle 60. */
+  /**
+   * HTTP client timeouts in seconds (0 = none). Default: request 30, headers 10, keep-alive 5,
+   * idle 60.
+   */
   httpTimeouts?: Partial<HttpTimeouts>;
 }
 
