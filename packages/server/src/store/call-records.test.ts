@@ -181,4 +181,23 @@ describe('CallRecordStore', () => {
     await expect(records.start(call)).rejects.toThrow(/UNIQUE|PRIMARY/i);
     expect(records.failedWrites).toBe(1);
   });
+
+  test('writes made during another transaction commit after it, in order, and not inside it', async () => {
+    const records = store.callRecords;
+    let release!: () => void;
+    const held = new Promise<void>((r) => (release = r));
+    // A group change that is still open (awaiting) when the history's turn comes, then fails.
+    const other = store.db.transaction().execute(async (tx) => {
+      await tx.insertInto('groups').values({ group_id: 'g', name: '', created_at: 1 }).execute();
+      await held;
+      throw new Error('the group change fails');
+    });
+    const writes = [records.start(call), records.end('c1', { reason: 'hangup', endedAt: 1700 })];
+    await new Promise((r) => setImmediate(r));
+    release();
+    await expect(other).rejects.toThrow(/group change fails/);
+    await Promise.all(writes);
+    expect(await records.get('c1')).toMatchObject({ endedAt: 1700, endReason: 'hangup' });
+    expect(await store.db.selectFrom('groups').selectAll().execute()).toEqual([]);
+  });
 });

@@ -68,7 +68,7 @@ export async function openStore(options: StoreOptions): Promise<Store> {
   }
   const db = new Kysely<Database>({ dialect: sqlite.dialect });
 
-  const callRecords = new CallRecordStore(db);
+  const callRecords = new CallRecordStore(db, Date.now, sqlite.batch);
   let closing: Promise<void> | undefined;
   const close = (): Promise<void> =>
     (closing ??= (async () => {
