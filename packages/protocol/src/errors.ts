@@ -42,6 +42,10 @@ export const ServerErrorCode = {
   NOT_GROUP_MEMBER: 40303,
   /** An admin request without a valid admin userSig (identifier `administrator`). */
   ADMIN_UNAUTHORIZED: 40304,
+  /** The user ID is reserved (`administrator`): no signalling login, no dev-mode userSig. */
+  RESERVED_USER_ID: 40305,
+  /** A dev-mode endpoint was called from another origin than the server's own. */
+  CROSS_ORIGIN_REFUSED: 40306,
 
   /** No invitation with that ID is ringing. */
   INVITATION_NOT_FOUND: 40400,
@@ -49,6 +53,11 @@ export const ServerErrorCode = {
   CALL_NOT_FOUND: 40401,
   /** No group with that ID exists. */
   GROUP_NOT_FOUND: 40402,
+  /** No HTTP route for that method and path. */
+  NOT_FOUND: 40403,
+
+  /** The HTTP request (headers or body) did not arrive within the server's request timeout. */
+  REQUEST_TIMEOUT: 40800,
 
   /** The invitation was already answered (a duplicate accept or reject). */
   INVITATION_ALREADY_HANDLED: 40900,
@@ -76,6 +85,10 @@ export const ServerErrorCode = {
    * call goes on. Retryable: an `sfuReset` push says when to publish again.
    */
   SFU_RESTARTING: 50301,
+  /** The server's store cannot be written (I/O error, read-only, locked); try again later. */
+  STORE_UNAVAILABLE: 50302,
+  /** The disk holding the server's store is full; nothing was changed. */
+  STORAGE_FULL: 50700,
 } as const;
 
 export type ServerErrorName = keyof typeof ServerErrorCode;

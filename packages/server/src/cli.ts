@@ -26,7 +26,7 @@ Usage:
 
 serve flags (environment variable in brackets):
   --port N              port to listen on, 0 = any free port (RINGLINE_PORT; ${DEFAULTS.port})
-  --host H              interface to listen on (RINGLINE_HOST; ${DEFAULTS.host})
+  --host H              interface to listen on (RINGLINE_HOST; ${DEFAULTS.host}, with --dev ${DEFAULTS.devHost})
   --sdkappid N          the app's SDKAppID (RINGLINE_SDKAPPID)
   --secret-key K        the app's secret key (RINGLINE_SECRET_KEY)
   --data-dir DIR        state directory (RINGLINE_DATA_DIR; ${DEFAULTS.dataDir})
@@ -37,7 +37,8 @@ serve flags (environment variable in brackets):
                         invitations one call may have (RINGLINE_MAX_INVITATIONS_PER_CALL; ${DEFAULTS.maxInvitationsPerCall})
   --ice-servers JSON    RTCIceServer list, e.g. '[{"urls":"stun:stun.example.org"}]' (RINGLINE_ICE_SERVERS)
   --dev                 development mode: makes an app key pair in DATA_DIR/app.json if none is
-                        given, and serves GET /api/dev/usersig?userID=U (RINGLINE_DEV)
+                        given, serves GET /api/dev/usersig?userID=U to this server's own pages,
+                        and listens on loopback unless --host is given (RINGLINE_DEV)
   --janus MODE          the SFU for group calls (RINGLINE_JANUS; auto): auto = start the local
                         janus binary (apt-get install janus) with a config in DATA_DIR/janus,
                         off = no group calls, ws://host:8188 = an external Janus (websockets)
@@ -46,6 +47,14 @@ serve flags (environment variable in brackets):
   --p2p on|off          one-to-one calls peer-to-peer (on), or through the SFU too (RINGLINE_P2P; on)
   --sfu-heal-timeout S  seconds a group call waits for a restarted or unreachable Janus before it
                         ends (RINGLINE_SFU_HEAL_TIMEOUT; ${DEFAULTS.sfuHealTimeout})
+  --http-request-timeout S    seconds for an HTTP request's headers and body to arrive, 0 = none
+                              (RINGLINE_HTTP_REQUEST_TIMEOUT; ${DEFAULTS.httpRequestTimeout})
+  --http-headers-timeout S    seconds for its headers to arrive, at most the request timeout
+                              (RINGLINE_HTTP_HEADERS_TIMEOUT; ${DEFAULTS.httpHeadersTimeout})
+  --http-keepalive-timeout S  seconds an idle keep-alive connection is kept
+                              (RINGLINE_HTTP_KEEPALIVE_TIMEOUT; ${DEFAULTS.httpKeepAliveTimeout})
+  --http-idle-timeout S       seconds an HTTP connection may stay silent, 0 = none
+                              (RINGLINE_HTTP_IDLE_TIMEOUT; ${DEFAULTS.httpIdleTimeout})
 
 usersig flags:
   --sdkappid N  --secret-key K  --user U  --expire S (default ${DEFAULT_USERSIG_EXPIRE_S})

@@ -30,6 +30,7 @@ describe('parseServeArgs', () => {
       janus: 'auto',
       p2p: true,
       sfuHealTimeout: 20,
+      httpTimeouts: { request: 30, headers: 10, keepAlive: 5, idle: 60 },
     });
   });
 
@@ -49,6 +50,10 @@ describe('parseServeArgs', () => {
       RINGLINE_JANUS_INTERFACE: 'rl0',
       RINGLINE_P2P: 'off',
       RINGLINE_SFU_HEAL_TIMEOUT: '7',
+      RINGLINE_HTTP_REQUEST_TIMEOUT: '20',
+      RINGLINE_HTTP_HEADERS_TIMEOUT: '4',
+      RINGLINE_HTTP_KEEPALIVE_TIMEOUT: '2',
+      RINGLINE_HTTP_IDLE_TIMEOUT: '0',
     };
     expect(parseServeArgs([], env)).toEqual({
       help: false,
@@ -66,7 +71,28 @@ describe('parseServeArgs', () => {
       janusInterface: 'rl0',
       p2p: false,
       sfuHealTimeout: 7,
+      httpTimeouts: { request: 20, headers: 4, keepAlive: 2, idle: 0 },
     });
+  });
+
+  test('dev mode listens on loopback unless a host is given', () => {
+    expect(parseServeArgs(['--dev'], {}).host).toBe('127.0.0.1');
+    expect(parseServeArgs([], { RINGLINE_DEV: '1' }).host).toBe('127.0.0.1');
+    expect(parseServeArgs(['--dev', '--host', '0.0.0.0'], {}).host).toBe('0.0.0.0');
+    expect(parseServeArgs(['--dev'], { RINGLINE_HOST: '::' }).host).toBe('::');
+  });
+
+  test('HTTP timeout flags win over the environment and are checked', () => {
+    const config = parseServeArgs(['--http-request-timeout', '8', '--http-headers-timeout', '3'], {
+      RINGLINE_HTTP_REQUEST_TIMEOUT: '50',
+    });
+    expect(config.httpTimeouts).toEqual({ request: 8, headers: 3, keepAlive: 5, idle: 60 });
+    expect(() => parseServeArgs(['--http-headers-timeout', '40'], {})).toThrow(
+      /headers timeout \(40 s\) must be from 1 to the request timeout \(30 s\)/,
+    );
+    expect(() => parseServeArgs(['--http-idle-timeout', 'soon'], {})).toThrow(
+      /--http-idle-timeout must be an integer/,
+    );
   });
 
   test('flags win over the environment', () => {

@@ -22,6 +22,8 @@ export class ConfigError extends Error {
 export const DEFAULTS = {
   port: 8080,
   host: '0.0.0.0',
+  /** Dev mode mints userSigs for anyone who asks, so it listens on loopback unless told. */
+  devHost: '127.0.0.1',
   dataDir: './.ringline',
   inviteTimeout: DEFAULT_INVITE_TIMEOUT_S,
   maxRingTime: DEFAULT_MAX_RING_TIME_S,
@@ -32,6 +34,14 @@ export const DEFAULTS = {
   p2p: true,
   /** Seconds a group call waits for a lost SFU (Janus) to come back before it ends. */
   sfuHealTimeout: 20,
+  /** Seconds for a whole HTTP request (headers and body) to arrive. */
+  httpRequestTimeout: 30,
+  /** Seconds for an HTTP request's headers to arrive. */
+  httpHeadersTimeout: 10,
+  /** Seconds an idle keep-alive HTTP connection is kept. */
+  httpKeepAliveTimeout: 5,
+  /** Seconds an HTTP connection may carry no traffic at all. */
+  httpIdleTimeout: 60,
 } as const;
 
 /** Where group calls' media goes: a Janus the server starts itself, none, or a Janus at a URL. */
@@ -58,6 +68,8 @@ export interface ServeConfig {
   p2p: boolean;
   /** Seconds a call whose SFU room was lost waits for Janus before it ends (`sfu_lost`). */
   sfuHealTimeout: number;
+  /** HTTP client timeouts, seconds (0 = none); see http/app.ts HttpTimeouts. */
+  httpTimeouts: { request: number; headers: number; keepAlive: number; idle: number };
 }
 
 export const serveFlags = {
@@ -75,6 +87,10 @@ export const serveFlags = {
   'janus-interface': { type: 'string' },
   p2p: { type: 'string' },
   'sfu-heal-timeout': { type: 'string' },
+  'http-request-timeout': { type: 'string' },
+  'http-headers-timeout': { type: 'string' },
+  'http-keepalive-timeout': { type: 'string' },
+  'http-idle-timeout': { type: 'string' },
   help: { type: 'boolean', short: 'h' },
 } as const;
 
@@ -102,10 +118,34 @@ export function parseServeArgs(
   const ice = pick('ice-servers', 'RINGLINE_ICE_SERVERS');
   const maxRing = pick('max-ring-time', 'RINGLINE_MAX_RING_TIME');
   const maxInvitations = pick('max-invitations-per-call', 'RINGLINE_MAX_INVITATIONS_PER_CALL');
+  const dev = values.dev === true || parseBool('RINGLINE_DEV', env.RINGLINE_DEV);
+  const seconds = (flag: keyof typeof serveFlags, envName: string, fallback: number): number => {
+    const v = pick(flag, envName);
+    return v === undefined ? fallback : parseIntIn(`--${flag}`, v, 0, 3600);
+  };
+  const httpTimeouts = {
+    request: seconds(
+      'http-request-timeout',
+      'RINGLINE_HTTP_REQUEST_TIMEOUT',
+      DEFAULTS.httpRequestTimeout,
+    ),
+    headers: seconds(
+      'http-headers-timeout',
+      'RINGLINE_HTTP_HEADERS_TIMEOUT',
+      DEFAULTS.httpHeadersTimeout,
+    ),
+    keepAlive: seconds(
+      'http-keepalive-timeout',
+      'RINGLINE_HTTP_KEEPALIVE_TIMEOUT',
+      DEFAULTS.httpKeepAliveTimeout,
+    ),
+    idle: seconds('http-idle-timeout', 'RINGLINE_HTTP_IDLE_TIMEOUT', DEFAULTS.httpIdleTimeout),
+  };
+  checkHttpTimeouts(httpTimeouts);
   const config: ServeConfig & { help: boolean } = {
     help: values.help === true,
     port: port === undefined ? DEFAULTS.port : parseIntIn('--port', port, 0, 65535),
-    host: pick('host', 'RINGLINE_HOST') ?? DEFAULTS.host,
+    host: pick('host', 'RINGLINE_HOST') ?? (dev ? DEFAULTS.devHost : DEFAULTS.host),
     dataDir: pick('data-dir', 'RINGLINE_DATA_DIR') ?? DEFAULTS.dataDir,
     inviteTimeout:
       timeout === undefined
@@ -120,7 +160,7 @@ export function parseServeArgs(
         ? DEFAULTS.maxInvitationsPerCall
         : parseIntIn('--max-invitations-per-call', maxInvitations, 1, 10_000),
     iceServers: ice === undefined ? [] : parseIceServers(ice),
-    dev: values.dev === true || parseBool('RINGLINE_DEV', env.RINGLINE_DEV),
+    dev,
     janus: parseJanusMode(pick('janus', 'RINGLINE_JANUS') ?? DEFAULTS.janus),
     p2p: parseOnOff('--p2p', pick('p2p', 'RINGLINE_P2P') ?? 'on'),
     sfuHealTimeout: parseIntIn(
@@ -129,6 +169,7 @@ export function parseServeArgs(
       1,
       3600,
     ),
+    httpTimeouts,
   };
   // The test network namespace names its veth in RINGLINE_MEDIA_IFACE; Janus must use only it.
   const iface =
@@ -146,6 +187,16 @@ export function parseServeArgs(
   const key = pick('secret-key', 'RINGLINE_SECRET_KEY');
   if (key !== undefined) config.secretKey = key;
   return config;
+}
+
+/** Node refuses a header deadline later than the request deadline. Throws ConfigError. */
+export function checkHttpTimeouts(t: { request: number; headers: number }): void {
+  if (t.request > 0 && (t.headers === 0 || t.headers > t.request)) {
+    throw new ConfigError(
+      `the HTTP headers timeout (${t.headers} s) must be from 1 to the request timeout ` +
+        `(${t.request} s); 0 turns both off only together`,
+    );
+  }
 }
 
 /** `auto`, `off`, or a ws:// / wss:// URL of a Janus websockets transport. Throws ConfigError. */

@@ -152,6 +152,19 @@ export class ServerError extends Error {
       `the SFU room of call ${callID} is being re-created after Janus restarted; wait for sfuReset`,
     );
   }
+  static reservedUserID(userID: string): ServerError {
+    return new ServerError('RESERVED_USER_ID', `the user ID "${userID}" is reserved`);
+  }
+  /** A write the store could not make; `full` when the disk is full (SQLITE_FULL). */
+  static storage(full: boolean, cause: unknown): ServerError {
+    return full
+      ? new ServerError('STORAGE_FULL', 'the disk holding the store is full; nothing was changed', {
+          cause,
+        })
+      : new ServerError('STORE_UNAVAILABLE', 'the store cannot be written now; try again later', {
+          cause,
+        });
+  }
   static internal(cause: unknown): ServerError {
     const detail = cause instanceof Error ? cause.message : String(cause);
     return new ServerError('INTERNAL', `internal error: ${detail}`, { cause });

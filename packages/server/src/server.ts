@@ -7,6 +7,7 @@ import { createDelivery } from './cluster/delivery.js';
 import { createMemoryCluster } from './cluster/memory.js';
 import type { ClusterAdapters } from './cluster/types.js';
 import {
+  checkHttpTimeouts,
   ConfigError,
   DEFAULTS,
   parseJanusMode,
@@ -14,7 +15,7 @@ import {
   validateIceServers,
 } from './config.js';
 import { GroupService } from './groups/index.js';
-import { buildHttpApp } from './http/app.js';
+import { buildHttpApp, DEFAULT_HTTP_TIMEOUTS, type HttpTimeouts } from './http/app.js';
 import { consoleLogger, silentLogger, type Logger } from './log.js';
 import { SignalGateway } from './signal/gateway.js';
 import { DEFAULT_RATE_LIMIT, type RateLimitOptions } from './signal/rate-limit.js';
@@ -24,7 +25,7 @@ import { openStore, type Store } from './store/index.js';
 export interface ServerOptions {
   /** TCP port; 0 picks a free one. Default 8080. */
   port?: number;
-  /** Interface to listen on. Default 0.0.0.0. */
+  /** Interface to listen on. Default 0.0.0.0; in dev mode 127.0.0.1 (loopback only). */
   host?: string;
   /** The app served; with `secretKey`. Without both, `dev` must be set. */
   sdkAppID?: number;
@@ -75,6 +76,11 @@ export interface ServerOptions {
    * to answer again; then it ends with `sfu_lost`. Default 20.
    */
   sfuHealTimeout?: number;
+  /**
+   * HTTP client timeouts in seconds (0 = none). Default: request 30, headers 10, keep-alive 5,
+   * idle 60.
+   */
+  httpTimeouts?: Partial<HttpTimeouts>;
 }
 
 export interface RinglineServer {
@@ -147,7 +153,12 @@ export async function startServer(options: ServerOptions = {}): Promise<Ringline
   );
   const iceServers = validateIceServers(options.iceServers ?? []);
   const port = options.port ?? DEFAULTS.port;
-  const host = options.host ?? DEFAULTS.host;
+  const host = options.host ?? (dev ? DEFAULTS.devHost : DEFAULTS.host);
+  const httpTimeouts = { ...DEFAULT_HTTP_TIMEOUTS, ...options.httpTimeouts };
+  for (const [name, value] of Object.entries(httpTimeouts)) {
+    checkSeconds(`httpTimeouts.${name}`, value, 0, 3600);
+  }
+  checkHttpTimeouts(httpTimeouts);
 
   const ownsCluster = options.cluster === undefined;
   const cluster = options.cluster ?? createMemoryCluster();
@@ -174,7 +185,7 @@ export async function startServer(options: ServerOptions = {}): Promise<Ringline
     })());
 
   try {
-    store = await openStore({ dataDir, logger });
+    store = await openStore({ dataDir, logger, recover: true });
     const groups = new GroupService(store.db);
     let sfu = options.sfu;
     let sfuMissing: string | undefined;
@@ -226,6 +237,7 @@ export async function startServer(options: ServerOptions = {}): Promise<Ringline
       dev,
       logger,
       groups,
+      timeouts: httpTimeouts,
     };
     if (options.sdkDir !== undefined) httpOptions.sdkDir = options.sdkDir;
     if (options.demoDir !== undefined) httpOptions.demoDir = options.demoDir;

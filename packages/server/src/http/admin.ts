@@ -21,6 +21,7 @@ import { verifyUserSig } from '../auth/usersig.js';
 import { ServerError } from '../errors.js';
 import type { GroupService } from '../groups/index.js';
 import { silentLogger, type Logger } from '../log.js';
+import { toHttpError } from './errors.js';
 
 /** The account whose userSig the admin API takes (Tencent's default admin account name). */
 export const ADMIN_IDENTIFIER = 'administrator';
@@ -40,13 +41,6 @@ const unauthorized = (detail: string): ServerError =>
     `admin API needs an administrator userSig (?sdkappid=N&identifier=${ADMIN_IDENTIFIER}` +
       `&usersig=SIG or "Authorization: Bearer SIG"): ${detail}`,
   );
-
-/** HTTP status for a coded error: its code's family (404xx → 404), except 401 for auth. */
-function statusOf(err: ServerError): number {
-  if (err.name === 'ADMIN_UNAUTHORIZED') return 401;
-  const family = Math.floor(err.code / 100);
-  return family >= 400 && family < 600 ? family : 500;
-}
 
 // Structure only: the GroupService checks IDs and lengths itself and phrases those errors, so the
 // API and any other caller get the same messages.
@@ -94,31 +88,16 @@ export async function adminRoutes(app: FastifyInstance, options: AdminRoutesOpti
 
   app.setValidatorCompiler(compile);
 
-  app.setErrorHandler((err: Error & { statusCode?: number; code?: unknown }, _req, reply) => {
-    let coded: ServerError;
-    let status: number;
-    if (err instanceof ServerError) {
-      coded = err;
-      status = statusOf(err);
-    } else if (err.code === 'FST_ERR_CTP_BODY_TOO_LARGE') {
-      coded = new ServerError('FRAME_TOO_LARGE', `request body exceeds ${ADMIN_BODY_LIMIT} bytes`);
-      status = 413;
-    } else if (err.statusCode !== undefined && err.statusCode >= 400 && err.statusCode < 500) {
-      // Fastify's own request errors (not JSON, empty JSON body, 415 wrong content type): keep
-      // their status, give them our code.
-      coded = ServerError.malformed(
-        err.statusCode === 415
-          ? 'request body must be application/json'
-          : `request body: ${err.message}`,
-      );
-      status = err.statusCode;
-    } else {
-      log.error('admin request failed', { err });
-      coded = ServerError.internal(err);
-      status = 500;
-    }
+  app.setErrorHandler((err: Error & { code?: unknown }, _req, reply) => {
+    const { status, error: coded } = toHttpError(err);
+    const error =
+      err.code === 'FST_ERR_CTP_BODY_TOO_LARGE'
+        ? new ServerError('FRAME_TOO_LARGE', `request body exceeds ${ADMIN_BODY_LIMIT} bytes`)
+        : coded;
+    if (status >= 500) log.error('admin request failed', { err, code: error.name });
     if (status === 401) void reply.header('www-authenticate', 'Bearer realm="ringline-admin"');
-    void reply.code(status).send({ error: coded.toWire() });
+    if (status === 503 || status === 507) void reply.header('retry-after', '5');
+    void reply.code(status).send({ error: error.toWire() });
   });
 
   // Before the body is read: nobody without the key gets to make us parse anything.

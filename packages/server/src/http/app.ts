@@ -7,13 +7,15 @@ import { readFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import fastifyStatic from '@fastify/static';
-import Fastify, { type FastifyInstance } from 'fastify';
+import Fastify, { type FastifyInstance, type FastifyReply } from 'fastify';
 import { genUserSig } from '../auth/usersig.js';
+import { DEFAULTS } from '../config.js';
 import { ServerError } from '../errors.js';
 import type { GroupService } from '../groups/index.js';
 import { silentLogger, type Logger } from '../log.js';
 import { isValidUserID } from '../signal/validate.js';
-import { adminRoutes } from './admin.js';
+import { ADMIN_IDENTIFIER, adminRoutes } from './admin.js';
+import { clientErrorHandler, HSTS, SECURITY_HEADERS, toHttpError } from './errors.js';
 
 // src/http and dist/http sit at the same depth, so these resolve alike from source and build.
 const packagesDir = fileURLToPath(new URL('../../../', import.meta.url));
@@ -23,6 +25,28 @@ export const DEFAULT_SDK_DIR = join(packagesDir, 'calling', 'dist');
 export const DEFAULT_CALLKIT_DIR = join(packagesDir, 'callkit', 'dist');
 /** Where the demo's build goes. */
 export const DEFAULT_DEMO_DIR = join(packagesDir, '..', 'apps', 'demo', 'dist');
+
+/**
+ * How long the HTTP server waits on a client, in seconds (0 = no limit). Node's defaults (or none,
+ * as Fastify sets them) let a client that trickles its headers or body hold a connection forever.
+ */
+export interface HttpTimeouts {
+  /** The whole request, headers and body, must arrive within this (Node's requestTimeout). */
+  request: number;
+  /** The request headers must arrive within this (Node's headersTimeout; at most `request`). */
+  headers: number;
+  /** An idle keep-alive connection is closed after this (Node's keepAliveTimeout). */
+  keepAlive: number;
+  /** A connection with no traffic at all for this long is closed (Fastify's connectionTimeout). */
+  idle: number;
+}
+
+export const DEFAULT_HTTP_TIMEOUTS: Readonly<HttpTimeouts> = {
+  request: DEFAULTS.httpRequestTimeout,
+  headers: DEFAULTS.httpHeadersTimeout,
+  keepAlive: DEFAULTS.httpKeepAliveTimeout,
+  idle: DEFAULTS.httpIdleTimeout,
+};
 
 export interface HttpAppOptions {
   sdkAppID: number;
@@ -35,6 +59,8 @@ export interface HttpAppOptions {
   logger?: Logger;
   /** Serves the REST admin API for these groups. */
   groups?: GroupService;
+  /** Client timeouts; any not given is its default. */
+  timeouts?: Partial<HttpTimeouts>;
 }
 
 /** The browser bundles served under /sdk/, and the workspace whose build writes each. */
@@ -52,16 +78,44 @@ export async function buildHttpApp(options: HttpAppOptions): Promise<FastifyInst
     callkit: options.callkitDir ?? DEFAULT_CALLKIT_DIR,
   };
   const demoDir = options.demoDir ?? DEFAULT_DEMO_DIR;
-  const app = Fastify({ logger: false, forceCloseConnections: true });
+  const t = { ...DEFAULT_HTTP_TIMEOUTS, ...options.timeouts };
+  const ms = (seconds: number): number => Math.round(seconds * 1000);
+  // Node checks request and header deadlines every connectionsCheckingInterval (default 30 s);
+  // a quarter of the shortest deadline keeps the overshoot small, 1 s at most.
+  const deadlines = [t.request, t.headers].filter((x) => x > 0).map(ms);
+  const checkEvery = Math.max(50, Math.min(1000, Math.floor(Math.min(...deadlines, 4000) / 4)));
+  const app = Fastify({
+    logger: false,
+    forceCloseConnections: true,
+    requestTimeout: ms(t.request),
+    keepAliveTimeout: ms(t.keepAlive),
+    connectionTimeout: ms(t.idle),
+    // Node refuses a headersTimeout above requestTimeout; 0 means "no limit" for either.
+    http: {
+      headersTimeout: t.request > 0 && t.headers === 0 ? ms(t.request) : ms(t.headers),
+      connectionsCheckingInterval: checkEvery,
+    },
+    clientErrorHandler,
+    // A URL the router cannot decode: Fastify's own answer quotes it, userSig and all.
+    frameworkErrors: (err, _req, reply) => {
+      const { status, error } = toHttpError(err);
+      void (reply as FastifyReply).code(status).send({ error: error.toWire() });
+    },
+  });
+  // Only JSON bodies are taken; Fastify's default text/plain parser let a text body reach the
+  // schema check (400) where the docs say 415.
+  app.removeContentTypeParser('text/plain');
 
-  app.setErrorHandler((err: Error & { statusCode?: number }, _req, reply) => {
-    const status = err.statusCode ?? 500;
+  app.addHook('onSend', async (req, reply) => {
+    void reply.headers(SECURITY_HEADERS);
+    if (req.protocol === 'https') void reply.header('strict-transport-security', HSTS);
+  });
+
+  app.setErrorHandler((err: Error, _req, reply) => {
+    const { status, error } = toHttpError(err);
     if (status >= 500) log.error('http request failed', { err });
-    const wire =
-      status >= 500
-        ? ServerError.internal(err).toWire()
-        : { code: status, name: err.name, message: err.message };
-    void reply.code(status).send({ error: wire });
+    if (status === 503 || status === 507) void reply.header('retry-after', '5');
+    void reply.code(status).send({ error: error.toWire() });
   });
 
   app.get('/healthz', async () => ({ ok: true }));
@@ -90,14 +144,19 @@ export async function buildHttpApp(options: HttpAppOptions): Promise<FastifyInst
   }
 
   if (options.dev) {
+    // For the demo served here only: no CORS, and a browser page of another origin is refused
+    // outright (a page elsewhere must not mint identities on a developer's machine).
     app.get('/api/dev/usersig', async (req, reply) => {
-      const userID = (req.query as Record<string, unknown>).userID;
-      reply.header('access-control-allow-origin', '*');
-      if (!isValidUserID(userID)) {
-        return reply
-          .code(400)
-          .send({ error: ServerError.invalidUserID('userID', userID ?? '').toWire() });
+      if (!sameOrigin(req.headers)) {
+        throw new ServerError(
+          'CROSS_ORIGIN_REFUSED',
+          '/api/dev/usersig serves only pages of this server',
+        );
       }
+      const userID = (req.query as Record<string, unknown>).userID;
+      if (!isValidUserID(userID)) throw ServerError.invalidUserID('userID', userID ?? '');
+      if (userID === ADMIN_IDENTIFIER) throw ServerError.reservedUserID(userID);
+      void reply.header('cache-control', 'no-store');
       const { sdkAppID, secretKey } = options;
       return { sdkAppID, userID, userSig: genUserSig({ sdkAppID, secretKey, userID }) };
     });
@@ -124,10 +183,26 @@ export async function buildHttpApp(options: HttpAppOptions): Promise<FastifyInst
             'Run "npm run build --workspace @ringline/demo".\n',
         );
     }
-    return reply
-      .code(404)
-      .send({ error: { code: 404, name: 'NOT_FOUND', message: `no route ${req.method} ${path}` } });
+    // The path is not echoed: URLs may carry a userSig.
+    const error = new ServerError('NOT_FOUND', 'no route for this method and path');
+    return reply.code(404).send({ error: error.toWire() });
   });
 
   return app;
+}
+
+/**
+ * True unless a browser says the request comes from a page of another origin: `Sec-Fetch-Site`
+ * where browsers send it, else `Origin` against `Host`. Tools (curl) send neither.
+ */
+function sameOrigin(headers: Record<string, string | string[] | undefined>): boolean {
+  const site = headers['sec-fetch-site'];
+  if (typeof site === 'string' && site !== 'same-origin' && site !== 'none') return false;
+  const origin = headers.origin;
+  if (typeof origin !== 'string') return true;
+  try {
+    return new URL(origin).host === headers.host;
+  } catch {
+    return false;
+  }
 }

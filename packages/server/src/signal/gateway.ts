@@ -27,6 +27,7 @@ import type {
   Unsubscribe,
 } from '../cluster/types.js';
 import { ServerError } from '../errors.js';
+import { ADMIN_IDENTIFIER } from '../http/admin.js';
 import { silentLogger, type Logger } from '../log.js';
 import { TokenBucket, type RateLimitOptions } from './rate-limit.js';
 import { parseRequest, type RequestOf } from './validate.js';
@@ -369,6 +370,8 @@ export class SignalGateway {
     }
     const { sdkAppID, secretKey } = this.#o;
     if (req.sdkAppID !== sdkAppID) throw ServerError.unknownApp(req.sdkAppID);
+    // The admin API's account is not a calling user (its userSig must not ring anyone).
+    if (req.userID === ADMIN_IDENTIFIER) throw ServerError.reservedUserID(req.userID);
     verifyUserSig(req.userSig, { sdkAppID, secretKey, userID: req.userID });
     const userID = req.userID;
 

@@ -130,4 +130,74 @@ describe('CallRecordStore', () => {
     store = await openStore({ dataDir });
     expect(await store.callRecords.get('c1')).toMatchObject({ callID: 'c1' });
   });
+
+  test('closeInterrupted() closes every open record with server_restart, once', async () => {
+    const records = store.callRecords;
+    await records.start(call);
+    await records.start({ ...call, callID: 'c2', startedAt: 2000 });
+    await records.connected('c2', 9000);
+    await records.start({ ...call, callID: 'c3' });
+    await records.end('c3', { reason: 'hangup', endedAt: 1200 });
+    expect(await records.closeInterrupted(5000)).toBe(2);
+    expect(await records.get('c1')).toMatchObject({ endedAt: 5000, endReason: 'server_restart' });
+    // Never before what the record itself knows (a clock that went back).
+    expect(await records.get('c2')).toMatchObject({ endedAt: 9000, endReason: 'server_restart' });
+    expect(await records.get('c3')).toMatchObject({ endedAt: 1200, endReason: 'hangup' });
+    expect(await records.closeInterrupted(6000)).toBe(0);
+  });
+
+  test('openStore({recover}) closes what a stopped server left open, at its last write', async () => {
+    await store.callRecords.start({ ...call, startedAt: Date.now() - 60_000 });
+    await store.close();
+    const before = Date.now();
+    store = await openStore({ dataDir });
+    expect(store.recovered).toBe(0);
+    expect((await store.callRecords.get('c1'))?.endedAt).toBeUndefined();
+    await store.close();
+    store = await openStore({ dataDir, recover: true });
+    expect(store.recovered).toBe(1);
+    const record = await store.callRecords.get('c1');
+    expect(record?.endReason).toBe('server_restart');
+    // The last write was the record's start (or the open without recover): not the restart.
+    expect(record?.endedAt).toBeLessThanOrEqual(before + 1000);
+  });
+
+  test('a write is committed at the end of the event-loop turn it was made in, not later', async () => {
+    void store.callRecords.start(call);
+    // Queued after the group commit's own setImmediate, so it runs after that commit.
+    await new Promise((r) => setImmediate(r));
+    const row = await store.db
+      .selectFrom('call_records')
+      .select('call_id')
+      .where('call_id', '=', 'c1')
+      .executeTakeFirst();
+    expect(row).toEqual({ call_id: 'c1' });
+  });
+
+  test('failed writes are dropped and counted', async () => {
+    const records = store.callRecords;
+    await records.start(call);
+    expect(records.failedWrites).toBe(0);
+    await expect(records.start(call)).rejects.toThrow(/UNIQUE|PRIMARY/i);
+    expect(records.failedWrites).toBe(1);
+  });
+
+  test('writes made during another transaction commit after it, in order, and not inside it', async () => {
+    const records = store.callRecords;
+    let release!: () => void;
+    const held = new Promise<void>((r) => (release = r));
+    // A group change that is still open (awaiting) when the history's turn comes, then fails.
+    const other = store.db.transaction().execute(async (tx) => {
+      await tx.insertInto('groups').values({ group_id: 'g', name: '', created_at: 1 }).execute();
+      await held;
+      throw new Error('the group change fails');
+    });
+    const writes = [records.start(call), records.end('c1', { reason: 'hangup', endedAt: 1700 })];
+    await new Promise((r) => setImmediate(r));
+    release();
+    await expect(other).rejects.toThrow(/group change fails/);
+    await Promise.all(writes);
+    expect(await records.get('c1')).toMatchObject({ endedAt: 1700, endReason: 'hangup' });
+    expect(await store.db.selectFrom('groups').selectAll().execute()).toEqual([]);
+  });
 });

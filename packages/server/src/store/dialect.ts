@@ -3,7 +3,13 @@
  * Postgres later means a second branch here, not edits across the server.
  */
 import SQLite from 'better-sqlite3';
-import { SqliteDialect, type Dialect, type SqliteDatabase } from 'kysely';
+import {
+  SqliteDialect,
+  type CompiledQuery,
+  type Dialect,
+  type QueryResult,
+  type SqliteDatabase,
+} from 'kysely';
 
 /** Distinct statements kept compiled; the server's queries are a few dozen shapes. */
 const STATEMENT_CACHE_SIZE = 256;
@@ -13,11 +19,17 @@ const STATEMENT_CACHE_SIZE = 256;
  * load that compile was a third of the history writes' cost. The same SQL text reuses its
  * compiled statement (SQLite recompiles it by itself if the schema changes).
  */
-function withStatementCache(db: SQLite.Database): SqliteDatabase {
+function withStatementCache(db: SQLite.Database): SqliteDatabase & {
+  prepare(sql: string): SQLite.Statement;
+} {
   const cache = new Map<string, SQLite.Statement>();
   return {
     close: () => db.close(),
     prepare(sql: string) {
+      // SQLite rolls a transaction back by itself on some errors (SQLITE_FULL, SQLITE_IOERR); the
+      // ROLLBACK Kysely then sends fails with "cannot rollback - no transaction is active", and
+      // that error replaced the real one. Without a transaction, ROLLBACK has nothing to do.
+      if (sql === 'rollback' && !db.inTransaction) return NO_OP;
       let statement = cache.get(sql);
       if (!statement) {
         statement = db.prepare(sql);
@@ -29,8 +41,27 @@ function withStatementCache(db: SQLite.Database): SqliteDatabase {
   };
 }
 
+/** Stands in for a statement that has nothing to do. */
+const NO_OP = {
+  reader: false,
+  all: () => [],
+  run: () => ({ changes: 0, lastInsertRowid: 0 }),
+  iterate: () => [][Symbol.iterator](),
+} as unknown as SQLite.Statement;
+
+/**
+ * Runs writes in one transaction, synchronously, and returns their results; throws (having rolled
+ * back) if any fails. Undefined while another transaction is open on the connection: try later.
+ */
+export type SyncBatch = (queries: readonly CompiledQuery[]) => QueryResult<unknown>[] | undefined;
+
 /** Opens (creating if needed) an SQLite file tuned for a server: WAL, foreign keys, busy wait. */
-export function sqliteDialect(file: string): { dialect: Dialect; close: () => void } {
+export function sqliteDialect(file: string): {
+  dialect: Dialect;
+  /** Writes straight on better-sqlite3: no promise per query, no Kysely transaction. */
+  batch: SyncBatch;
+  close: () => void;
+} {
   const db = new SQLite(file);
   try {
     // WAL lets readers run during a write; NORMAL sync is durable across process crashes with WAL.
@@ -43,8 +74,18 @@ export function sqliteDialect(file: string): { dialect: Dialect; close: () => vo
     db.close();
     throw err;
   }
+  const cached = withStatementCache(db);
+  // better-sqlite3 wraps it in BEGIN/COMMIT and rolls back on a throw (if SQLite has not already).
+  const inTransaction = db.transaction((queries: readonly CompiledQuery[]) =>
+    queries.map((q): QueryResult<unknown> => {
+      const { changes } = cached.prepare(q.sql).run(q.parameters as unknown[]);
+      return { rows: [], numAffectedRows: BigInt(changes) };
+    }),
+  );
   return {
-    dialect: new SqliteDialect({ database: withStatementCache(db) }),
+    dialect: new SqliteDialect({ database: cached }),
+    // A Kysely transaction (a group change) may be open across its awaits; ours must not join it.
+    batch: (queries) => (db.inTransaction ? undefined : inTransaction(queries)),
     close: () => {
       if (db.open) db.close();
     },

@@ -1,4 +1,17 @@
 /** The persistent store (Kysely; SQLite by default). */
-export { openStore, StoreError, STORE_FILE, type Store, type StoreOptions } from './store.js';
-export { CallRecordStore, type CallEnd, type CallRecord, type CallStart } from './call-records.js';
+export {
+  openStore,
+  storageFailure,
+  StoreError,
+  STORE_FILE,
+  type Store,
+  type StoreOptions,
+} from './store.js';
+export {
+  CallRecordStore,
+  type CallEnd,
+  type CallRecord,
+  type CallStart,
+  type RecordEndReason,
+} from './call-records.js';
 export type { Database } from './schema.js';

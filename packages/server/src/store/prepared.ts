@@ -20,6 +20,8 @@ export interface QueryRunner {
 export interface Prepared<V extends Record<string, unknown>> {
   /** Runs the query on `db` with `values` bound by name. */
   run(db: QueryRunner, values: V): Promise<QueryResult<unknown>>;
+  /** The query with `values` bound by name, to run later. */
+  bind(values: V): CompiledQuery;
 }
 
 /** Compiles `query`, whose every value must be a `slot()`. */
@@ -31,8 +33,9 @@ export function prepare<V extends Record<string, unknown>>(query: Compilable): P
     }
     return p.slice(MARK.length);
   });
-  return {
-    run: (db, values) =>
-      db.executeQuery({ ...compiled, parameters: names.map((name) => values[name]) }),
-  };
+  const bind = (values: V): CompiledQuery => ({
+    ...compiled,
+    parameters: names.map((name) => values[name]),
+  });
+  return { run: (db, values) => db.executeQuery(bind(values)), bind };
 }

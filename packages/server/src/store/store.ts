@@ -2,7 +2,7 @@
  * The server's persistent store: `<dataDir>/ringline.db` (SQLite, WAL), migrated to the latest
  * schema on open. Groups and call records live here; shared call state does not (see cluster/).
  */
-import { mkdir } from 'node:fs/promises';
+import { mkdir, stat } from 'node:fs/promises';
 import { join, resolve } from 'node:path';
 import { Kysely } from 'kysely';
 import { Migrator } from 'kysely/migration';
@@ -24,6 +24,12 @@ export interface StoreOptions {
   /** Directory holding `ringline.db`; made if missing. */
   dataDir: string;
   logger?: Logger;
+  /**
+   * Close the call records a previous server left open (it crashed or was killed mid-call) with
+   * reason `server_restart`. The server sets it; a tool that opens the store beside a running
+   * server must not.
+   */
+  recover?: boolean;
 }
 
 export interface Store {
@@ -35,6 +41,8 @@ export interface Store {
   readonly callRecords: CallRecordStore;
   /** Names of the migrations this open applied (empty when the schema was already current). */
   readonly applied: readonly string[];
+  /** Call records closed with `server_restart` by this open (0 without `recover`). */
+  readonly recovered: number;
   /** Closes the database. Idempotent. */
   close(): Promise<void>;
 }
@@ -50,6 +58,8 @@ export async function openStore(options: StoreOptions): Promise<Store> {
       cause: err,
     });
   }
+  // Before opening (which writes): when the store was last written, by a server that may be dead.
+  const lastWriteAt = await lastModified([file, `${file}-wal`]);
   let sqlite: ReturnType<typeof sqliteDialect>;
   try {
     sqlite = sqliteDialect(file);
@@ -58,7 +68,7 @@ export async function openStore(options: StoreOptions): Promise<Store> {
   }
   const db = new Kysely<Database>({ dialect: sqlite.dialect });
 
-  const callRecords = new CallRecordStore(db);
+  const callRecords = new CallRecordStore(db, Date.now, sqlite.batch);
   let closing: Promise<void> | undefined;
   const close = (): Promise<void> =>
     (closing ??= (async () => {
@@ -81,5 +91,55 @@ export async function openStore(options: StoreOptions): Promise<Store> {
   const applied = results.filter((r) => r.status === 'Success').map((r) => r.migrationName);
   if (applied.length > 0) log.info('store migrated', { file, applied });
 
-  return { file, db, callRecords, applied, close };
+  let recovered = 0;
+  if (options.recover) {
+    try {
+      recovered = await callRecords.closeInterrupted(
+        Math.min(lastWriteAt ?? Date.now(), Date.now()),
+      );
+    } catch (err) {
+      await close();
+      throw new StoreError(
+        `closing interrupted calls in ${file} failed: ${(err as Error).message}`,
+        {
+          cause: err,
+        },
+      );
+    }
+    if (recovered > 0) log.warn('closed call records left open by a stopped server', { recovered });
+  }
+
+  return { file, db, callRecords, applied, recovered, close };
+}
+
+/** The latest modification time (Unix ms) of the files that exist, or undefined if none does. */
+async function lastModified(files: string[]): Promise<number | undefined> {
+  const times = await Promise.all(
+    files.map((f) =>
+      stat(f).then(
+        (s) => s.mtimeMs,
+        () => undefined,
+      ),
+    ),
+  );
+  const known = times.filter((t): t is number => t !== undefined);
+  return known.length ? Math.floor(Math.max(...known)) : undefined;
+}
+
+/** SQLite's codes for "the disk is full" and for "the store cannot be written now". */
+const FULL_CODES = new Set(['SQLITE_FULL']);
+const UNAVAILABLE_CODE = /^SQLITE_(IOERR|READONLY|CANTOPEN|BUSY|LOCKED|CORRUPT|NOTADB)/;
+
+/**
+ * How a failed store operation should be reported: `full` (the disk is full), `unavailable`
+ * (I/O error, read-only, locked…), or undefined for anything else (a bug, a constraint).
+ */
+export function storageFailure(err: unknown): 'full' | 'unavailable' | undefined {
+  for (let e = err, depth = 0; e instanceof Error && depth < 5; e = e.cause, depth++) {
+    const code = (e as { code?: unknown }).code;
+    if (typeof code !== 'string') continue;
+    if (FULL_CODES.has(code)) return 'full';
+    if (UNAVAILABLE_CODE.test(code)) return 'unavailable';
+  }
+  return undefined;
 }

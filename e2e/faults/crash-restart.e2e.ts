@@ -1,0 +1,77 @@
+/**
+ * Fault: the server process is killed (SIGKILL) in the middle of a call and started again on the
+ * same data dir. The call's record must not stay open forever: the new server closes it with
+ * `server_restart`, and what the dead server had acknowledged (the answer) is in the history.
+ */
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { afterEach, describe, expect, it } from 'vitest';
+import { CallType } from '@ringline/protocol';
+import { openStore } from '../../packages/server/src/store/index.js';
+import { TestClient } from '../../packages/server/src/testing/client.js';
+import { startServerProcess, type ServerProcess } from './server-process.js';
+
+const servers: ServerProcess[] = [];
+const clients: TestClient[] = [];
+const dirs: string[] = [];
+afterEach(async () => {
+  await Promise.all(clients.splice(0).map((c) => c.drop()));
+  for (const s of servers.splice(0)) await s.stop('SIGKILL');
+  for (const d of dirs.splice(0)) rmSync(d, { recursive: true, force: true });
+});
+
+describe('a server killed mid-call', () => {
+  it('closes the open call record with server_restart when started again', async () => {
+    const dataDir = mkdtempSync(join(tmpdir(), 'ringline-crash-'));
+    dirs.push(dataDir);
+    const first = await startServerProcess({ dataDir });
+    servers.push(first);
+    const alice = await TestClient.login(first, 'alice');
+    const bob = await TestClient.login(first, 'bob');
+    clients.push(alice, bob);
+    const { callID, inviteID } = await alice.call('invite', {
+      userIDList: ['bob'],
+      callType: CallType.AUDIO,
+    });
+    await bob.call('accept', { inviteID });
+    // One more round trip: the server has finished the event-loop turn that answered the accept
+    // (its history commit runs at the end of that turn), and nothing of the call is still queued.
+    await alice.sync();
+    const answeredBy = Date.now();
+
+    expect(await first.stop('SIGKILL')).toBe('SIGKILL');
+    await Promise.all([alice.closed(), bob.closed()]);
+
+    const second = await startServerProcess({ dataDir });
+    servers.push(second);
+    expect(second.log()).toMatch(
+      /closed call records left open by a stopped server.*"recovered":1/,
+    );
+    // The restarted server serves calls again.
+    const carol = await TestClient.login(second, 'carol');
+    clients.push(carol);
+    await carol.sync();
+    await second.stop();
+
+    const store = await openStore({ dataDir });
+    try {
+      const record = await store.callRecords.get(callID);
+      expect(record).toMatchObject({
+        callID,
+        sponsor: 'alice',
+        members: expect.arrayContaining(['alice']),
+        endReason: 'server_restart',
+      });
+      // Answered before the kill, and the answer was not lost with it.
+      expect(record?.connectedAt).toBeGreaterThan(0);
+      expect(record?.connectedAt).toBeLessThanOrEqual(answeredBy);
+      // Ended at the last moment the dead server was known alive: not before the answer, and
+      // not at the restart.
+      expect(record?.endedAt).toBeGreaterThanOrEqual(record!.connectedAt!);
+      expect(record?.endedAt).toBeLessThanOrEqual(answeredBy + 1000);
+    } finally {
+      await store.close();
+    }
+  });
+});
