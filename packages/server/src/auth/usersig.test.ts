@@ -28,9 +28,12 @@ function codeOf(fn: () => unknown): number | undefined {
   return undefined;
 }
 
+function untls(sig: string): Buffer {
+  return Buffer.from(sig.replace(/\*/g, '+').replace(/-/g, '/').replace(/_/g, '='), 'base64');
+}
+
 function decodeDoc(sig: string): Record<string, unknown> {
-  const b64 = sig.replace(/\*/g, '+').replace(/-/g, '/').replace(/_/g, '=');
-  return JSON.parse(inflateSync(Buffer.from(b64, 'base64')).toString()) as Record<string, unknown>;
+  return JSON.parse(inflateSync(untls(sig)).toString()) as Record<string, unknown>;
 }
 
 /** TLS sig v2's base64 variant. */
@@ -136,6 +139,20 @@ describe('verifyUserSig refuses', () => {
     const i = Math.floor(sig.length / 2);
     const flipped = sig.slice(0, i) + (sig[i] === 'A' ? 'B' : 'A') + sig.slice(i + 1);
     expect(codeOf(() => verifyUserSig(flipped, { ...app, userID: 'alice' }))).toBe(
+      ServerErrorCode.USERSIG_INVALID,
+    );
+  });
+
+  test.each([
+    ['a character appended', (sig: string) => `${sig}x`],
+    [
+      'bytes after the deflate stream',
+      (sig: string) => tlsBase64(Buffer.concat([untls(sig), Buffer.from('tail')])),
+    ],
+  ])('a valid sig with %s with USERSIG_INVALID', (_what, tamper) => {
+    const sig = valid();
+    expect(verifyUserSig(sig, { ...app, userID: 'alice' }).userID).toBe('alice');
+    expect(codeOf(() => verifyUserSig(tamper(sig), { ...app, userID: 'alice' }))).toBe(
       ServerErrorCode.USERSIG_INVALID,
     );
   });

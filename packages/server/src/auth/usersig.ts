@@ -110,10 +110,17 @@ function decode(sig: string): Record<string, unknown> {
   }
   let json: string;
   try {
-    const inflated = inflateSync(Buffer.from(unescapeBase64(sig), 'base64'), {
+    const b64 = unescapeBase64(sig);
+    const bytes = Buffer.from(b64, 'base64');
+    // Node's base64 decoder and zlib both skip what they cannot use (a stray last character,
+    // bytes after the deflate stream); a userSig is accepted only as it was minted, byte for byte.
+    if (bytes.toString('base64').replace(/=+$/, '') !== b64.replace(/=+$/, '')) throw new Error();
+    const { buffer, engine } = inflateSync(bytes, {
       maxOutputLength: MAX_INFLATED_BYTES,
-    });
-    json = inflated.toString('utf8');
+      info: true,
+    }) as unknown as { buffer: Buffer; engine: { bytesWritten: number } };
+    if (engine.bytesWritten !== bytes.length) throw new Error();
+    json = buffer.toString('utf8');
   } catch {
     throw ServerError.userSigInvalid('cannot be inflated');
   }
