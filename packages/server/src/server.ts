@@ -17,6 +17,7 @@ import { GroupService } from './groups/index.js';
 import { buildHttpApp } from './http/app.js';
 import { consoleLogger, silentLogger, type Logger } from './log.js';
 import { SignalGateway } from './signal/gateway.js';
+import { LimitError, checkRate, resolveLimits, type SignalLimits } from './signal/limits.js';
 import { DEFAULT_RATE_LIMIT, type RateLimitOptions } from './signal/rate-limit.js';
 import { createSfu, type SfuAdapter } from './sfu/index.js';
 import { openStore, type Store } from './store/index.js';
@@ -47,6 +48,12 @@ export interface ServerOptions {
   rateLimit?: RateLimitOptions;
   /** Pushes kept per session for resuming. Default 1000. */
   outboxLimit?: number;
+  /**
+   * The signalling edge's other limits (connections, login deadline, buffered bytes, nesting,
+   * the per-address rate before login); each left out has its default (`DEFAULT_LIMITS`,
+   * docs/limits.md).
+   */
+  limits?: Partial<SignalLimits>;
   /** Shared-state adapters; nodes given the same adapters form one cluster. Default in-memory. */
   cluster?: ClusterAdapters;
   /** Where the SDK bundles are read from. Default packages/calling/dist. */
@@ -117,6 +124,19 @@ export async function startServer(options: ServerOptions = {}): Promise<Ringline
     3600,
   );
   const iceServers = validateIceServers(options.iceServers ?? []);
+  let limits: SignalLimits;
+  let rateLimit: RateLimitOptions;
+  const outboxLimit = options.outboxLimit ?? DEFAULTS.outboxLimit;
+  try {
+    limits = resolveLimits(options.limits);
+    rateLimit = checkRate('rateLimit', options.rateLimit ?? DEFAULT_RATE_LIMIT);
+    if (!Number.isSafeInteger(outboxLimit) || outboxLimit < 1) {
+      throw new LimitError(`outboxLimit must be an integer ≥ 1, got ${outboxLimit}`);
+    }
+  } catch (err) {
+    if (err instanceof LimitError) throw new ConfigError(err.message);
+    throw err;
+  }
   const port = options.port ?? DEFAULTS.port;
   const host = options.host ?? DEFAULTS.host;
 
@@ -180,8 +200,9 @@ export async function startServer(options: ServerOptions = {}): Promise<Ringline
       inviteTimeout,
       resumeWindow,
       pingInterval,
-      rateLimit: options.rateLimit ?? DEFAULT_RATE_LIMIT,
-      outboxLimit: options.outboxLimit ?? 1000,
+      rateLimit,
+      outboxLimit,
+      limits,
       calls,
       presence: cluster.presence,
       bus: cluster.bus,
