@@ -16,7 +16,7 @@ import {
 import { GroupService } from './groups/index.js';
 import { buildHttpApp } from './http/app.js';
 import { consoleLogger, silentLogger, type Logger } from './log.js';
-import { SignalGateway } from './signal/gateway.js';
+import { SignalGateway, type EdgeStats } from './signal/gateway.js';
 import { LimitError, checkRate, resolveLimits, type SignalLimits } from './signal/limits.js';
 import { DEFAULT_RATE_LIMIT, type RateLimitOptions } from './signal/rate-limit.js';
 import { createSfu, type SfuAdapter } from './sfu/index.js';
@@ -81,6 +81,8 @@ export interface RinglineServer {
   port: number;
   sdkAppID: number;
   secretKey: string;
+  /** What the signalling edge holds now and has refused, dropped or closed (for metrics, tests). */
+  edgeStats(): Readonly<EdgeStats> & { connections: number };
   /** Stops the server: sessions end, connections close. Idempotent. */
   close(): Promise<void>;
 }
@@ -230,5 +232,6 @@ export async function startServer(options: ServerOptions = {}): Promise<Ringline
     host === '0.0.0.0' || host === '::' ? 'localhost' : host.includes(':') ? `[${host}]` : host;
   const url = `http://${shownHost}:${bound}`;
   logger.info(`listening on ${url}`, { nodeID });
-  return { url, port: bound, sdkAppID, secretKey, close };
+  const edge = gateway;
+  return { url, port: bound, sdkAppID, secretKey, edgeStats: () => edge.stats, close };
 }
