@@ -317,11 +317,15 @@ export class SignalGateway {
     }
   }
 
-  /** Sends a close frame, and cuts the connection off if the client has not closed it soon after. */
-  #closeConnection(conn: Connection, code: number, reason: string): void {
+  /**
+   * Sends a close frame, and cuts the connection off if the client has not closed it soon after.
+   * `stopReading` for an abusive client: what it still sends stays in the kernel, unread.
+   */
+  #closeConnection(conn: Connection, code: number, reason: string, stopReading = false): void {
     if (conn.closing) return;
     conn.closing = true;
     clearTimeout(conn.loginTimer);
+    if (stopReading) conn.ws.pause();
     conn.ws.close(code, reason);
     // A client that does not read never sees the close frame; ws would wait 30 s for it.
     setTimeout(() => conn.ws.terminate(), SLOW_CONSUMER_GRACE_MS).unref();
@@ -351,7 +355,7 @@ export class SignalGateway {
       sessionID: conn.session?.sessionID,
       bufferedBytes: conn.ws.bufferedAmount,
     });
-    this.#closeConnection(conn, CloseCode.SLOW_CONSUMER, 'slow consumer');
+    this.#closeConnection(conn, CloseCode.SLOW_CONSUMER, 'slow consumer', true);
   }
 
   #onFrame(conn: Connection, data: RawData, isBinary: boolean): void {
@@ -417,7 +421,7 @@ export class SignalGateway {
         address: conn.address,
         sessionID: conn.session?.sessionID,
       });
-      this.#closeConnection(conn, CloseCode.RATE_LIMITED, 'rate limit exceeded');
+      this.#closeConnection(conn, CloseCode.RATE_LIMITED, 'rate limit exceeded', true);
     }
   }
 

@@ -1,0 +1,299 @@
+import { spawn, type ChildProcess } from 'node:child_process';
+import { once } from 'node:events';
+import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import type { Socket } from 'node:net';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { afterAll, beforeAll, describe, expect, test } from 'vitest';
+import { WebSocket } from 'ws';
+import { CallType, SIGNAL_PATH } from '@ringline/protocol';
+import { genUserSig } from '@ringline/server';
+
+/**
+ * Clients that do not read what the server sends them, against a real `ringline serve` process:
+ * the server's memory (RSS, read from /proc) stays within a bound that follows from its limits,
+ * the offender's connection is closed, and another user's pings keep being answered throughout.
+ * Each attack runs for a fixed time; the growth per second is printed for the record.
+ */
+
+const ROOT = fileURLToPath(new URL('../..', import.meta.url));
+const ATTACK_MS = 8_000;
+const MiB = 1024 * 1024;
+/**
+ * What the limits let the server hold for the attack (before login 64 KiB of replies per
+ * connection; a session's connection 4 MiB of unwritten pushes plus a 2 MiB outbox), plus room for
+ * the garbage collector's own growth under a flood of 48 kB frames.
+ */
+const BOUND_BEFORE_LOGIN = 24 * MiB;
+const BOUND_PARTNER = 4 * MiB + 2 * MiB + 24 * MiB;
+
+let proc: ChildProcess;
+let dataDir: string;
+let url: string;
+let app: { sdkAppID: number; secretKey: string };
+
+/** The server process's resident memory, bytes. */
+function rss(): number {
+  const status = readFileSync(`/proc/${proc.pid}/status`, 'utf8');
+  return Number(/VmRSS:\s+(\d+) kB/.exec(status)![1]) * 1024;
+}
+
+beforeAll(async () => {
+  dataDir = mkdtempSync(join(tmpdir(), 'ringline-slow-'));
+  proc = spawn(
+    process.execPath,
+    [
+      join(ROOT, 'packages/server/bin/ringline.js'),
+      'serve',
+      '--dev',
+      '--host',
+      '127.0.0.1',
+      '--port',
+      '0',
+      '--data-dir',
+      dataDir,
+      '--janus',
+      'off',
+      '--login-timeout',
+      '3',
+    ],
+    { stdio: ['ignore', 'pipe', 'pipe'], env: { ...process.env, RINGLINE_DEV: '' } },
+  );
+  proc.stderr!.resume();
+  let out = '';
+  await new Promise<void>((resolve, reject) => {
+    const timer = setTimeout(() => reject(new Error(`server did not start: ${out}`)), 20_000);
+    proc.stdout!.on('data', (d: Buffer) => {
+      out += d.toString();
+      const m = /listening on (http:\/\/\S+)[\s\S]*SDKAppID:\s+(\d+)\s+SecretKey:\s+(\S+)/.exec(
+        out,
+      );
+      if (m) {
+        clearTimeout(timer);
+        url = m[1]!;
+        app = { sdkAppID: Number(m[2]), secretKey: m[3]! };
+        resolve();
+      }
+    });
+    proc.once('exit', (code) => reject(new Error(`server exited with ${code}: ${out}`)));
+  });
+});
+
+afterAll(async () => {
+  if (proc && proc.exitCode === null) {
+    proc.kill('SIGTERM');
+    await once(proc, 'exit');
+  }
+  rmSync(dataDir, { recursive: true, force: true });
+});
+
+/** A bare signalling client: requests with ids, replies by id, pushes by type. */
+class Peer {
+  readonly ws: WebSocket;
+  readonly closed: Promise<number>;
+  readonly #replies = new Map<number, (m: Record<string, unknown>) => void>();
+  readonly #pushes: Record<string, unknown>[] = [];
+  #nextId = 1;
+
+  constructor(readonly userID?: string) {
+    this.ws = new WebSocket(url.replace(/^http/, 'ws') + SIGNAL_PATH);
+    this.ws.on('error', () => {});
+    this.ws.on('message', (data) => {
+      const m = JSON.parse(data.toString()) as Record<string, unknown>;
+      if (m.type === 'reply') this.#replies.get(m.id as number)?.(m);
+      else if (m.type !== 'error') this.#pushes.push(m);
+    });
+    this.closed = new Promise((resolve) => this.ws.on('close', (code) => resolve(code)));
+  }
+
+  static async open(userID?: string): Promise<Peer> {
+    const peer = new Peer(userID);
+    await once(peer.ws, 'open');
+    if (userID) {
+      const userSig = genUserSig({ ...app, userID });
+      await peer.call('login', { sdkAppID: app.sdkAppID, userID, userSig });
+    }
+    return peer;
+  }
+
+  /** Sends a request; resolves with its result, rejects on an error reply or after 5 s. */
+  call(type: string, fields: Record<string, unknown>): Promise<Record<string, unknown>> {
+    const id = this.#nextId++;
+    return new Promise((resolve, reject) => {
+      const timer = setTimeout(() => reject(new Error(`no reply to ${type} in 5 s`)), 5000);
+      this.#replies.set(id, (m) => {
+        clearTimeout(timer);
+        this.#replies.delete(id);
+        if (m.ok) resolve(m.result as Record<string, unknown>);
+        else reject(new Error(JSON.stringify(m.error)));
+      });
+      this.ws.send(JSON.stringify({ id, type, ...fields }));
+    });
+  }
+
+  /** Stops reading: the kernel's buffers fill, then the server's. */
+  stopReading(): Socket {
+    const socket = (this.ws as unknown as { _socket: Socket })._socket;
+    socket.pause();
+    return socket;
+  }
+}
+
+/**
+ * Runs `attack` for ATTACK_MS while sampling the server's RSS and having a bystander ping every
+ * 200 ms; resolves with the largest growth seen and the pings answered and sent.
+ */
+async function underAttack(
+  bystander: Peer,
+  attack: (until: number) => Promise<void>,
+): Promise<{ growth: number; perSecond: number; answered: number; pings: number }> {
+  const before = rss();
+  let peak = before;
+  const sampler = setInterval(() => (peak = Math.max(peak, rss())), 100);
+  let pings = 0;
+  const answered: Promise<unknown>[] = [];
+  const pinger = setInterval(() => {
+    pings++;
+    answered.push(bystander.call('ping', {}));
+  }, 200);
+  const t0 = Date.now();
+  try {
+    await attack(t0 + ATTACK_MS);
+  } finally {
+    clearInterval(pinger);
+    clearInterval(sampler);
+  }
+  const seconds = (Date.now() - t0) / 1000;
+  const after = rss();
+  const results = await Promise.allSettled(answered);
+  const growth = Math.max(peak, after) - before;
+  return {
+    growth,
+    perSecond: (after - before) / seconds,
+    answered: results.filter((r) => r.status === 'fulfilled').length,
+    pings,
+  };
+}
+
+/** Yields to the event loop, so that the client's own socket can drain. */
+const tick = () => new Promise((r) => setImmediate(r));
+
+describe('a client that does not read', () => {
+  test('before login, sending frames: memory stays bounded and the connection is closed', async () => {
+    const bystander = await Peer.open('bystander-a');
+    const attacker = await Peer.open();
+    const socket = attacker.stopReading();
+    let sent = 0;
+    const result = await underAttack(bystander, async (until) => {
+      // Bounded in time and count; the client's own buffer is kept small.
+      while (Date.now() < until && sent < 5_000_000 && attacker.ws.readyState === WebSocket.OPEN) {
+        attacker.ws.send(`{"id":${sent++},"type":"ping"}`);
+        if (attacker.ws.bufferedAmount > 256 * 1024 || sent % 1000 === 0) await tick();
+      }
+    });
+    console.log(
+      `before login: ${sent} frames sent, RSS growth ${(result.growth / MiB).toFixed(1)} MiB ` +
+        `(${(result.perSecond / MiB).toFixed(2)} MiB/s at the end), ` +
+        `${result.answered}/${result.pings} bystander pings answered`,
+    );
+    socket.resume();
+    const code = await Promise.race([
+      attacker.closed,
+      new Promise<string>((r) => setTimeout(() => r('still open'), 10_000)),
+    ]);
+    expect(code).not.toBe('still open');
+    expect(result.growth).toBeLessThan(BOUND_BEFORE_LOGIN);
+    expect(result.answered).toBe(result.pings);
+    bystander.ws.close();
+  });
+
+  test('a call partner that does not read: memory stays bounded and its connection is closed', async () => {
+    const bystander = await Peer.open('bystander-b');
+    const alice = await Peer.open('alice');
+    const bob = await Peer.open('bob');
+    const invite = await alice.call('invite', { userIDList: ['bob'], callType: CallType.AUDIO });
+    await bob.call('accept', { inviteID: invite.inviteID });
+    const socket = bob.stopReading();
+    const sdp = 'a'.repeat(40_000);
+    let sent = 0;
+    const result = await underAttack(bystander, async (until) => {
+      // At alice's rate limit (50 a second): what a legitimate sender may do.
+      while (Date.now() < until && sent < 1_000 && alice.ws.readyState === WebSocket.OPEN) {
+        alice.ws.send(
+          JSON.stringify({
+            type: 'signal',
+            callID: invite.callID,
+            to: 'bob',
+            data: { description: { type: 'offer', sdp } },
+          }),
+        );
+        sent++;
+        await new Promise((r) => setTimeout(r, 20));
+      }
+    });
+    console.log(
+      `call partner: ${sent} signals of 40 kB sent, RSS growth ${(result.growth / MiB).toFixed(1)} MiB ` +
+        `(${(result.perSecond / MiB).toFixed(2)} MiB/s at the end), ` +
+        `${result.answered}/${result.pings} bystander pings answered`,
+    );
+    socket.resume();
+    const code = await Promise.race([
+      bob.closed,
+      new Promise<string>((r) => setTimeout(() => r('still open'), 10_000)),
+    ]);
+    expect(code).not.toBe('still open');
+    expect(result.growth).toBeLessThan(BOUND_PARTNER);
+    expect(result.answered).toBe(result.pings);
+    expect(alice.ws.readyState).toBe(WebSocket.OPEN);
+    for (const p of [alice, bystander]) p.ws.close();
+  });
+});
+
+describe('unauthenticated connections from one address', () => {
+  test('are capped, and closed when they do not log in', async () => {
+    const TRY = 1_500;
+    const held: WebSocket[] = [];
+    let refused = 0;
+    // 50 at a time; each either opens or is refused.
+    for (let i = 0; i < TRY; i += 50) {
+      const batch = await Promise.all(
+        Array.from({ length: Math.min(50, TRY - i) }, async () => {
+          const ws = new WebSocket(url.replace(/^http/, 'ws') + SIGNAL_PATH);
+          ws.on('error', () => {});
+          const opened = await new Promise<boolean>((resolve) => {
+            ws.once('open', () => resolve(true));
+            ws.once('unexpected-response', (_req, res) => {
+              res.resume();
+              resolve(false);
+            });
+            ws.once('error', () => resolve(false));
+          });
+          return opened ? ws : undefined;
+        }),
+      );
+      for (const ws of batch) {
+        if (ws) held.push(ws);
+        else refused++;
+      }
+    }
+    console.log(`one address: ${held.length} of ${TRY} unauthenticated connections held`);
+    expect(held.length).toBeLessThan(TRY);
+    expect(refused).toBeGreaterThan(0);
+    // The login deadline (3 s here) closes every one of them.
+    const closes = held.map(
+      (ws) =>
+        new Promise<number>((resolve) => {
+          if (ws.readyState === WebSocket.CLOSED) resolve(0);
+          else ws.once('close', (code) => resolve(code));
+        }),
+    );
+    const codes = await Promise.race([
+      Promise.all(closes),
+      new Promise<string>((r) => setTimeout(() => r('still open'), 15_000)),
+    ]);
+    for (const ws of held) ws.terminate();
+    expect(codes).not.toBe('still open');
+    expect(new Set(codes as number[])).toEqual(new Set([4004]));
+  });
+});
