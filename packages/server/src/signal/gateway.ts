@@ -193,7 +193,10 @@ export class SignalGateway {
     this.#o = options;
     this.#log = options.logger ?? silentLogger;
     this.#wss = new WebSocketServer({ noServer: true, maxPayload: HARD_MAX_PAYLOAD });
-    this.#sweep = setInterval(() => this.#dropSilent(), (options.pingInterval * 1000) / 2);
+    this.#sweep = setInterval(
+      () => this.#guard(undefined, () => this.#dropSilent()),
+      (options.pingInterval * 1000) / 2,
+    );
     this.#sweep.unref();
     this.#unsubscribe = options.bus.subscribe(options.nodeID, (m) => this.#onBus(m));
     this.#writeLimits = {
@@ -335,7 +338,7 @@ export class SignalGateway {
   #startLoginClock(conn: Connection): void {
     clearTimeout(conn.loginTimer);
     conn.loginTimer = setTimeout(() => {
-      if (conn.session) return;
+      if (conn.session || conn.closing) return;
       this.#stats.loginTimeouts++;
       this.#log.debug('closing a connection that did not log in', { address: conn.address });
       this.#closeConnection(
@@ -438,7 +441,7 @@ export class SignalGateway {
   }
 
   async #handle(conn: Connection, request: ClientRequest): Promise<void> {
-    if (conn.ws.readyState !== WebSocket.OPEN) return;
+    if (conn.closing || conn.ws.readyState !== WebSocket.OPEN) return;
     if (conn.session) conn.hold(conn.session);
     try {
       const result = await this.#dispatch(conn, request);
