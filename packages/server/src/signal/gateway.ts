@@ -27,7 +27,7 @@ import type {
 } from '../cluster/types.js';
 import { ServerError } from '../errors.js';
 import { silentLogger, type Logger } from '../log.js';
-import { RETRY_AFTER_S, SLOW_CONSUMER_GRACE_MS, type SignalLimits } from './limits.js';
+import { RETRY_AFTER_S, SLOW_CONSUMER_GRACE_MS, addressKey, type SignalLimits } from './limits.js';
 import { TokenBucket, type RateLimitOptions } from './rate-limit.js';
 import { parseRequest, type RequestOf } from './validate.js';
 import { Session } from './session.js';
@@ -227,7 +227,7 @@ export class SignalGateway {
     const path = (req.url ?? '').split('?')[0];
     if (path !== SIGNAL_PATH || this.#closing) return refuse(socket, '404 Not Found');
     const limits = this.#o.limits;
-    const address = addressOf(req);
+    const address = addressKey(req.socket.remoteAddress);
     let state = this.#addresses.get(address);
     if (this.#open >= limits.maxConnections) {
       this.#stats.refusedUpgrades++;
@@ -675,12 +675,6 @@ export class SignalGateway {
 function toBuffer(data: RawData): Buffer {
   if (Buffer.isBuffer(data)) return data;
   return Array.isArray(data) ? Buffer.concat(data) : Buffer.from(data);
-}
-
-/** The peer's address, IPv4-mapped IPv6 shown as IPv4 so that both count as one. */
-function addressOf(req: IncomingMessage): string {
-  const a = req.socket.remoteAddress ?? 'unknown';
-  return a.startsWith('::ffff:') ? a.slice(7) : a;
 }
 
 /** Answers an upgrade with an HTTP error and closes the socket, even if the peer never reads. */

@@ -5,6 +5,7 @@ import { CallType, SIGNAL_PATH } from '@ringline/protocol';
 import { ServerError } from '../errors.js';
 import { startTestServer, type TestServer } from '../testing/server.js';
 import { CloseCode } from './gateway.js';
+import { addressKey } from './limits.js';
 import { Session } from './session.js';
 import { nestsDeeperThan } from './validate.js';
 
@@ -143,6 +144,20 @@ describe('a client that does not read', () => {
     } finally {
       await server.close();
     }
+  });
+});
+
+describe('connections are counted per address', () => {
+  test.each([
+    ['127.0.0.1', '127.0.0.1'],
+    ['::ffff:10.0.0.7', '10.0.0.7'],
+    ['::1', '0:0:0:0::/64'],
+    ['2001:db8:0:1::5', '2001:db8:0:1::/64'],
+    ['2001:DB8:0000:0001:aaaa:bbbb:cccc:dddd', '2001:db8:0:1::/64'],
+    ['fe80::1', 'fe80:0:0:0::/64'],
+    [undefined, 'unknown'],
+  ])('%s counts as %s (IPv6 by its /64)', (address, key) => {
+    expect(addressKey(address)).toBe(key);
   });
 });
 

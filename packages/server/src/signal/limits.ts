@@ -45,6 +45,29 @@ export const SLOW_CONSUMER_GRACE_MS = 1_000;
 
 export { DEFAULT_RATE_LIMIT };
 
+/**
+ * The key an address's connections and pre-login bucket are counted under: an IPv4 address as is
+ * (IPv4-mapped IPv6 too), an IPv6 address by its /64 prefix, since one host usually holds a whole
+ * /64 and could otherwise take a fresh allowance per address.
+ */
+export function addressKey(address: string | undefined): string {
+  if (!address) return 'unknown';
+  const a = address.toLowerCase();
+  if (a.startsWith('::ffff:') && a.includes('.')) return a.slice(7);
+  if (!a.includes(':')) return a;
+  const [head = '', tail] = a.split('::', 2) as [string, string | undefined];
+  const front = head ? head.split(':') : [];
+  const back = tail ? tail.split(':') : [];
+  const groups =
+    tail === undefined
+      ? front
+      : [...front, ...Array(8 - front.length - back.length).fill('0'), ...back];
+  return `${groups
+    .slice(0, 4)
+    .map((g) => g.replace(/^0+/, '') || '0')
+    .join(':')}::/64`;
+}
+
 /** Thrown for a limit out of range; the server turns it into a ConfigError. */
 export class LimitError extends Error {}
 
