@@ -319,3 +319,56 @@ describe('unauthenticated connections from one address', () => {
     expect(new Set(codes as number[])).toEqual(new Set([4004]));
   });
 });
+
+describe('ringline serve, when a failure escapes every guard', () => {
+  test('logs it and keeps serving', async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'ringline-uncaught-'));
+    const cli = join(ROOT, 'packages/server/dist/cli.js');
+    // The real CLI entry (`run`, which installs the process-level handlers), plus a way to make
+    // an exception and a rejection escape on cue.
+    const script = `
+      const { run } = await import(${JSON.stringify(cli)});
+      process.on('message', () => {
+        setImmediate(() => { throw new Error('escaped-exception'); });
+        Promise.reject(new Error('escaped-rejection'));
+      });
+      await run(['serve', '--dev', '--host', '127.0.0.1', '--port', '0', '--data-dir',
+        ${JSON.stringify(dir)}, '--janus', 'off']);
+      process.disconnect();
+    `;
+    const child = spawn(process.execPath, ['--input-type=module', '-e', script], {
+      stdio: ['ignore', 'pipe', 'pipe', 'ipc'],
+      env: { ...process.env, RINGLINE_DEV: '' },
+    });
+    let stdout = '';
+    let stderr = '';
+    child.stdout!.on('data', (d: Buffer) => (stdout += d.toString()));
+    child.stderr!.on('data', (d: Buffer) => (stderr += d.toString()));
+    const waitFor = async (what: () => boolean, name: string) => {
+      for (let i = 0; i < 200 && !what(); i++) {
+        if (child.exitCode !== null) throw new Error(`exited while waiting for ${name}: ${stderr}`);
+        await new Promise((r) => setTimeout(r, 50));
+      }
+      if (!what()) throw new Error(`no ${name} within 10 s: ${stderr}`);
+    };
+    try {
+      await waitFor(() => /listening on http:\/\/\S+/.test(stdout), 'listening');
+      const base = /listening on (http:\/\/\S+)/.exec(stdout)![1]!;
+      child.send('boom');
+      await waitFor(
+        () => stderr.includes('escaped-exception') && stderr.includes('escaped-rejection'),
+        'logged failures',
+      );
+      expect(stderr).toMatch(/uncaught exception \(kept serving\)/);
+      expect(stderr).toMatch(/unhandled rejection \(kept serving\)/);
+      expect(child.exitCode).toBe(null);
+      expect((await fetch(`${base}/healthz`)).status).toBe(200);
+      child.kill('SIGTERM');
+      const [code] = (await once(child, 'exit')) as [number];
+      expect(code).toBe(0);
+    } finally {
+      if (child.exitCode === null) child.kill('SIGKILL');
+      rmSync(dir, { recursive: true, force: true });
+    }
+  });
+});
