@@ -18,7 +18,8 @@ import { genUserSig } from '@ringline/server';
  */
 
 const ROOT = fileURLToPath(new URL('../..', import.meta.url));
-const ATTACK_MS = 8_000;
+/** How long each attack runs; FAULT_ATTACK_MS=30000 for the figures in a report. */
+const ATTACK_MS = Number(process.env.FAULT_ATTACK_MS ?? 8_000);
 const MiB = 1024 * 1024;
 /**
  * What the limits let the server hold for the attack (before login 64 KiB of replies per
@@ -233,7 +234,7 @@ describe('a client that does not read', () => {
     let sent = 0;
     const result = await underAttack(bystander, async (until) => {
       // At alice's rate limit (50 a second): what a legitimate sender may do.
-      while (Date.now() < until && sent < 1_000 && alice.ws.readyState === WebSocket.OPEN) {
+      while (Date.now() < until && sent < 5_000 && alice.ws.readyState === WebSocket.OPEN) {
         alice.ws.send(
           JSON.stringify({
             type: 'signal',
