@@ -27,6 +27,14 @@ const server =
         sdkAppID: Number(process.env.BENCH_SDKAPPID),
         secretKey: process.env.BENCH_SECRET_KEY,
         janus: 'off',
+        // The load comes from a few loopback addresses, thousands of sessions each, logging in
+        // as fast as they can: the per-address caps that guard a real server would refuse it.
+        limits: {
+          maxConnections: 1_000_000,
+          maxConnectionsPerAddress: 1_000_000,
+          preLoginRateLimit: { burst: 1_000_000, perSecond: 1_000_000 },
+          loginTimeout: 600,
+        },
       })
     : await startRelay({ host: '127.0.0.1', port: 0 });
 

@@ -12,8 +12,11 @@ import { DEFAULT_INVITE_TIMEOUT_S } from '@ringline/protocol';
 import { genUserSig, DEFAULT_USERSIG_EXPIRE_S } from './auth/usersig.js';
 import { ConfigError, DEFAULTS, parseServeArgs, resolveCredentials } from './config.js';
 import { groupCommand } from './groups/cli.js';
+import { describeValue } from './errors.js';
 import { consoleLogger } from './log.js';
 import { startServer } from './server.js';
+import { DEFAULT_LIMITS } from './signal/limits.js';
+import { DEFAULT_RATE_LIMIT } from './signal/rate-limit.js';
 import { isValidUserID } from './signal/validate.js';
 
 export const HELP = `ringline — self-hosted calling server with a TRTCCalling-compatible SDK
@@ -55,6 +58,26 @@ serve flags (environment variable in brackets):
                               (RINGLINE_HTTP_KEEPALIVE_TIMEOUT; ${DEFAULTS.httpKeepAliveTimeout})
   --http-idle-timeout S       seconds an HTTP connection may stay silent, 0 = none
                               (RINGLINE_HTTP_IDLE_TIMEOUT; ${DEFAULTS.httpIdleTimeout})
+
+signalling limits (docs/limits.md says what a client sees when one is hit):
+  --max-connections N   WebSocket connections at once; more get HTTP 503 (RINGLINE_MAX_CONNECTIONS; ${DEFAULT_LIMITS.maxConnections})
+  --max-connections-per-address N
+                        the same from one source address; more get HTTP 429
+                        (RINGLINE_MAX_CONNECTIONS_PER_ADDRESS; ${DEFAULT_LIMITS.maxConnectionsPerAddress})
+  --login-timeout S     seconds a connection may stay without logging in (RINGLINE_LOGIN_TIMEOUT; ${DEFAULT_LIMITS.loginTimeout})
+  --rate-limit B/R      requests per session: burst B, then R per second (RINGLINE_RATE_LIMIT; ${DEFAULT_RATE_LIMIT.burst}/${DEFAULT_RATE_LIMIT.perSecond})
+  --prelogin-rate-limit B/R
+                        frames before login, per source address (RINGLINE_PRELOGIN_RATE_LIMIT; ${DEFAULT_LIMITS.preLoginRateLimit.burst}/${DEFAULT_LIMITS.preLoginRateLimit.perSecond})
+  --rate-limit-close-after N
+                        frames dropped in a row for the rate limit before the connection is
+                        closed (RINGLINE_RATE_LIMIT_CLOSE_AFTER; ${DEFAULT_LIMITS.rateLimitCloseAfter})
+  --max-buffered-bytes N
+                        outgoing bytes a session's connection may have waiting (RINGLINE_MAX_BUFFERED_BYTES; ${DEFAULT_LIMITS.maxBufferedBytes})
+  --max-buffered-bytes-before-login N
+                        the same before login (RINGLINE_MAX_BUFFERED_BYTES_BEFORE_LOGIN; ${DEFAULT_LIMITS.maxBufferedBytesBeforeLogin})
+  --outbox-limit N      pushes kept per session for resuming (RINGLINE_OUTBOX_LIMIT; ${DEFAULTS.outboxLimit})
+  --outbox-bytes N      bytes of pushes kept per session for resuming (RINGLINE_OUTBOX_BYTES; ${DEFAULT_LIMITS.outboxBytes})
+  --max-depth N         how deep a frame's arrays/objects may nest (RINGLINE_MAX_DEPTH; ${DEFAULT_LIMITS.maxDepth})
 
 usersig flags:
   --sdkappid N  --secret-key K  --user U  --expire S (default ${DEFAULT_USERSIG_EXPIRE_S})
@@ -214,11 +237,29 @@ export async function run(argv = process.argv.slice(2)): Promise<void> {
     process.stderr.write(`ringline: ${sig}, shutting down\n`);
     stop.abort();
   };
+  // A server keeps serving through a failure that escaped every guard: it is logged, and the
+  // one request or connection it came from is lost, not every user's calls.
+  const onUncaught = (err: unknown, origin: string) => {
+    process.stderr.write(
+      `ringline: ${origin === 'unhandledRejection' ? 'unhandled rejection' : 'uncaught exception'} ` +
+        `(kept serving): ${err instanceof Error ? (err.stack ?? err.message) : describeValue(err)}\n`,
+    );
+  };
+  const onRejection = (reason: unknown) => onUncaught(reason, 'unhandledRejection');
+  const serving = argv[0] === 'serve';
+  if (serving) {
+    process.on('uncaughtException', onUncaught);
+    process.on('unhandledRejection', onRejection);
+  }
   process.on('SIGINT', onSignal);
   process.on('SIGTERM', onSignal);
   const code = await main(argv, { signal: stop.signal });
   process.off('SIGINT', onSignal);
   process.off('SIGTERM', onSignal);
+  if (serving) {
+    process.off('uncaughtException', onUncaught);
+    process.off('unhandledRejection', onRejection);
+  }
   process.exitCode = code;
 }
 

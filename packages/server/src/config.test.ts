@@ -148,6 +148,68 @@ describe('parseServeArgs', () => {
   test('refuses an RINGLINE_DEV that is not a boolean', () => {
     expect(() => parseServeArgs([], { RINGLINE_DEV: 'maybe' })).toThrow(/RINGLINE_DEV/);
   });
+  test('reads the signalling limits from flags and RINGLINE_* variables, flags first', () => {
+    const config = parseServeArgs(
+      [
+        '--max-connections',
+        '500',
+        '--max-connections-per-address',
+        '20',
+        '--login-timeout',
+        '5',
+        '--rate-limit',
+        '10/2.5',
+        '--max-depth',
+        '8',
+        '--outbox-limit',
+        '50',
+      ],
+      {
+        RINGLINE_MAX_CONNECTIONS: '9',
+        RINGLINE_PRELOGIN_RATE_LIMIT: '30/3',
+        RINGLINE_RATE_LIMIT_CLOSE_AFTER: '100',
+        RINGLINE_MAX_BUFFERED_BYTES: '1048576',
+        RINGLINE_MAX_BUFFERED_BYTES_BEFORE_LOGIN: '4096',
+        RINGLINE_OUTBOX_BYTES: '65536',
+      },
+    );
+    expect(config).toMatchObject({
+      rateLimit: { burst: 10, perSecond: 2.5 },
+      outboxLimit: 50,
+      limits: {
+        maxConnections: 500,
+        maxConnectionsPerAddress: 20,
+        loginTimeout: 5,
+        maxDepth: 8,
+        preLoginRateLimit: { burst: 30, perSecond: 3 },
+        rateLimitCloseAfter: 100,
+        maxBufferedBytes: 1048576,
+        maxBufferedBytesBeforeLogin: 4096,
+        outboxBytes: 65536,
+      },
+    });
+  });
+
+  test.each([
+    [['--rate-limit', '10'], /--rate-limit must be BURST\/PER_SECOND/],
+    [['--prelogin-rate-limit', '0/5'], /--prelogin-rate-limit/],
+    [['--max-connections', '0'], /--max-connections must be an integer from 1/],
+    [['--login-timeout', '-1'], /--login-timeout/],
+    [['--max-buffered-bytes', '10'], /--max-buffered-bytes must be an integer from 1024/],
+    [['--max-depth', '1'], /--max-depth/],
+  ])('refuses the limit %j', (args, message) => {
+    expect(() => parseServeArgs(args, {})).toThrow(message);
+  });
+
+  test('startServer refuses a limit out of range with a ConfigError', async () => {
+    const dataDir = tempDir();
+    await expect(
+      startServer({ port: 0, dev: true, dataDir, limits: { maxConnections: 0 } }),
+    ).rejects.toThrow(ConfigError);
+    await expect(
+      startServer({ port: 0, dev: true, dataDir, rateLimit: { burst: 0, perSecond: 1 } }),
+    ).rejects.toThrow(/rateLimit/);
+  });
 });
 
 describe('--ice-servers', () => {

@@ -12,6 +12,8 @@ import {
   MAX_INVITE_TIMEOUT_S,
   type IceServer,
 } from '@ringline/protocol';
+import type { SignalLimits } from './signal/limits.js';
+import type { RateLimitOptions } from './signal/rate-limit.js';
 
 /** A configuration mistake: the CLI prints the message and exits with `exitCode`. */
 export class ConfigError extends Error {
@@ -42,6 +44,7 @@ export const DEFAULTS = {
   httpKeepAliveTimeout: 5,
   /** Seconds an HTTP connection may carry no traffic at all. */
   httpIdleTimeout: 60,
+  outboxLimit: 1000,
 } as const;
 
 /** Where group calls' media goes: a Janus the server starts itself, none, or a Janus at a URL. */
@@ -70,7 +73,46 @@ export interface ServeConfig {
   sfuHealTimeout: number;
   /** HTTP client timeouts, seconds (0 = none); see http/app.ts HttpTimeouts. */
   httpTimeouts: { request: number; headers: number; keepAlive: number; idle: number };
+  /** Per-session request rate (only when given; the server has a default). */
+  rateLimit?: RateLimitOptions;
+  /** Pushes kept per session for resuming (only when given). */
+  outboxLimit?: number;
+  /** The signalling edge's limits that were given; the rest keep their defaults. */
+  limits?: Partial<SignalLimits>;
 }
+
+/**
+ * The signalling limits' flags and variables: [flag, RINGLINE_* variable, limit, min, max].
+ * docs/limits.md has a row for each.
+ */
+const limitFlags = [
+  ['max-connections', 'RINGLINE_MAX_CONNECTIONS', 'maxConnections', 1, 10_000_000],
+  [
+    'max-connections-per-address',
+    'RINGLINE_MAX_CONNECTIONS_PER_ADDRESS',
+    'maxConnectionsPerAddress',
+    1,
+    10_000_000,
+  ],
+  ['login-timeout', 'RINGLINE_LOGIN_TIMEOUT', 'loginTimeout', 1, 3600],
+  ['max-buffered-bytes', 'RINGLINE_MAX_BUFFERED_BYTES', 'maxBufferedBytes', 1024, 2 ** 31],
+  [
+    'max-buffered-bytes-before-login',
+    'RINGLINE_MAX_BUFFERED_BYTES_BEFORE_LOGIN',
+    'maxBufferedBytesBeforeLogin',
+    1024,
+    2 ** 31,
+  ],
+  ['outbox-bytes', 'RINGLINE_OUTBOX_BYTES', 'outboxBytes', 1024, 2 ** 31],
+  ['max-depth', 'RINGLINE_MAX_DEPTH', 'maxDepth', 2, 1000],
+  [
+    'rate-limit-close-after',
+    'RINGLINE_RATE_LIMIT_CLOSE_AFTER',
+    'rateLimitCloseAfter',
+    1,
+    10_000_000,
+  ],
+] as const;
 
 export const serveFlags = {
   port: { type: 'string' },
@@ -91,6 +133,17 @@ export const serveFlags = {
   'http-headers-timeout': { type: 'string' },
   'http-keepalive-timeout': { type: 'string' },
   'http-idle-timeout': { type: 'string' },
+  'rate-limit': { type: 'string' },
+  'prelogin-rate-limit': { type: 'string' },
+  'outbox-limit': { type: 'string' },
+  'max-connections': { type: 'string' },
+  'max-connections-per-address': { type: 'string' },
+  'login-timeout': { type: 'string' },
+  'max-buffered-bytes': { type: 'string' },
+  'max-buffered-bytes-before-login': { type: 'string' },
+  'outbox-bytes': { type: 'string' },
+  'max-depth': { type: 'string' },
+  'rate-limit-close-after': { type: 'string' },
   help: { type: 'boolean', short: 'h' },
 } as const;
 
@@ -186,6 +239,21 @@ export function parseServeArgs(
   if (sdkappid !== undefined) config.sdkAppID = parseIntIn('--sdkappid', sdkappid, 1, 0xffffffff);
   const key = pick('secret-key', 'RINGLINE_SECRET_KEY');
   if (key !== undefined) config.secretKey = key;
+
+  const rate = pick('rate-limit', 'RINGLINE_RATE_LIMIT');
+  if (rate !== undefined) config.rateLimit = parseRate('--rate-limit', rate);
+  const outbox = pick('outbox-limit', 'RINGLINE_OUTBOX_LIMIT');
+  if (outbox !== undefined) config.outboxLimit = parseIntIn('--outbox-limit', outbox, 1, 1_000_000);
+  const limits: Partial<SignalLimits> = {};
+  for (const [flag, envName, name, min, max] of limitFlags) {
+    const v = pick(flag, envName);
+    if (v !== undefined) limits[name] = parseIntIn(`--${flag}`, v, min, max);
+  }
+  const preLogin = pick('prelogin-rate-limit', 'RINGLINE_PRELOGIN_RATE_LIMIT');
+  if (preLogin !== undefined) {
+    limits.preLoginRateLimit = parseRate('--prelogin-rate-limit', preLogin);
+  }
+  if (Object.keys(limits).length > 0) config.limits = limits;
   return config;
 }
 
@@ -197,6 +265,19 @@ export function checkHttpTimeouts(t: { request: number; headers: number }): void
         `(${t.request} s); 0 turns both off only together`,
     );
   }
+}
+
+/** `BURST/PER_SECOND`, e.g. `100/50`: a token bucket. Throws ConfigError. */
+function parseRate(name: string, text: string): RateLimitOptions {
+  const m = /^\s*(\d+)\s*\/\s*(\d+(?:\.\d+)?)\s*$/.exec(text);
+  const burst = m ? Number(m[1]) : NaN;
+  const perSecond = m ? Number(m[2]) : NaN;
+  if (!(burst >= 1 && burst <= 1_000_000 && perSecond > 0 && perSecond <= 1_000_000)) {
+    throw new ConfigError(
+      `${name} must be BURST/PER_SECOND (e.g. 100/50; burst ≥ 1, rate > 0), got "${text}"`,
+    );
+  }
+  return { burst, perSecond };
 }
 
 /** `auto`, `off`, or a ws:// / wss:// URL of a Janus websockets transport. Throws ConfigError. */

@@ -40,16 +40,17 @@ export class ServerError extends Error {
     );
   }
   static invalidField(path: string, detail: string): ServerError {
-    return new ServerError('INVALID_FIELD', `${path || '/'}: ${detail}`);
+    // Paths can carry client-chosen keys (an unknown property's name): shown shortened.
+    return new ServerError('INVALID_FIELD', `${clip(path) || '/'}: ${clip(detail, 200)}`);
   }
   static frameTooLarge(size: number, limit: number): ServerError {
     return new ServerError('FRAME_TOO_LARGE', `frame of ${size} bytes exceeds ${limit} bytes`);
   }
   static invalidUserID(path: string, value: unknown): ServerError {
-    const shown = typeof value === 'string' ? JSON.stringify(value.slice(0, 64)) : String(value);
+    // Never String(value): a hostile value's toString may throw, recurse or be huge.
     return new ServerError(
       'INVALID_USER_ID',
-      `${path}: ${shown} is not a valid user ID (1-32 letters, digits, "-" or "_")`,
+      `${clip(path)}: ${describeValue(value)} is not a valid user ID (1-32 letters, digits, "-" or "_")`,
     );
   }
   static rateLimited(): ServerError {
@@ -166,7 +167,36 @@ export class ServerError extends Error {
         });
   }
   static internal(cause: unknown): ServerError {
-    const detail = cause instanceof Error ? cause.message : String(cause);
+    const detail =
+      cause instanceof Error && typeof cause.message === 'string'
+        ? clip(cause.message, 200)
+        : describeValue(cause);
     return new ServerError('INTERNAL', `internal error: ${detail}`, { cause });
+  }
+}
+
+/** At most `max` characters of `text`, marked when cut. */
+function clip(text: string, max = 64): string {
+  return text.length <= max ? text : `${text.slice(0, max)}…`;
+}
+
+/**
+ * A client-sent value for an error message, without calling anything on it: strings (shortened)
+ * and numbers as JSON, anything else by its type and size.
+ */
+export function describeValue(value: unknown): string {
+  switch (typeof value) {
+    case 'string':
+      return JSON.stringify(clip(value));
+    case 'number':
+    case 'boolean':
+      return JSON.stringify(value);
+    case 'undefined':
+      return 'nothing';
+    case 'object':
+      if (value === null) return 'null';
+      return Array.isArray(value) ? `an array of ${value.length}` : 'an object';
+    default:
+      return `a ${typeof value}`;
   }
 }

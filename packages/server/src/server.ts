@@ -17,7 +17,8 @@ import {
 import { GroupService } from './groups/index.js';
 import { buildHttpApp, DEFAULT_HTTP_TIMEOUTS, type HttpTimeouts } from './http/app.js';
 import { consoleLogger, silentLogger, type Logger } from './log.js';
-import { SignalGateway } from './signal/gateway.js';
+import { SignalGateway, type EdgeStats } from './signal/gateway.js';
+import { LimitError, checkRate, resolveLimits, type SignalLimits } from './signal/limits.js';
 import { DEFAULT_RATE_LIMIT, type RateLimitOptions } from './signal/rate-limit.js';
 import { createSfu, type SfuAdapter } from './sfu/index.js';
 import { openStore, type Store } from './store/index.js';
@@ -52,6 +53,12 @@ export interface ServerOptions {
   rateLimit?: RateLimitOptions;
   /** Pushes kept per session for resuming. Default 1000. */
   outboxLimit?: number;
+  /**
+   * The signalling edge's other limits (connections, login deadline, buffered bytes, nesting,
+   * the per-address rate before login); each left out has its default (`DEFAULT_LIMITS`,
+   * docs/limits.md).
+   */
+  limits?: Partial<SignalLimits>;
   /** Shared-state adapters; nodes given the same adapters form one cluster. Default in-memory. */
   cluster?: ClusterAdapters;
   /** Where the SDK bundles are read from. Default packages/calling/dist. */
@@ -89,6 +96,8 @@ export interface RinglineServer {
   port: number;
   sdkAppID: number;
   secretKey: string;
+  /** What the signalling edge holds now and has refused, dropped or closed (for metrics, tests). */
+  edgeStats(): Readonly<EdgeStats> & { connections: number };
   /** Stops the server: sessions end, connections close. Idempotent. */
   close(): Promise<void>;
 }
@@ -152,6 +161,19 @@ export async function startServer(options: ServerOptions = {}): Promise<Ringline
     3600,
   );
   const iceServers = validateIceServers(options.iceServers ?? []);
+  let limits: SignalLimits;
+  let rateLimit: RateLimitOptions;
+  const outboxLimit = options.outboxLimit ?? DEFAULTS.outboxLimit;
+  try {
+    limits = resolveLimits(options.limits);
+    rateLimit = checkRate('rateLimit', options.rateLimit ?? DEFAULT_RATE_LIMIT);
+    if (!Number.isSafeInteger(outboxLimit) || outboxLimit < 1) {
+      throw new LimitError(`outboxLimit must be an integer ≥ 1, got ${outboxLimit}`);
+    }
+  } catch (err) {
+    if (err instanceof LimitError) throw new ConfigError(err.message);
+    throw err;
+  }
   const port = options.port ?? DEFAULTS.port;
   const host = options.host ?? (dev ? DEFAULTS.devHost : DEFAULTS.host);
   const httpTimeouts = { ...DEFAULT_HTTP_TIMEOUTS, ...options.httpTimeouts };
@@ -223,8 +245,9 @@ export async function startServer(options: ServerOptions = {}): Promise<Ringline
       inviteTimeout: ringTime,
       resumeWindow,
       pingInterval,
-      rateLimit: options.rateLimit ?? DEFAULT_RATE_LIMIT,
-      outboxLimit: options.outboxLimit ?? 1000,
+      rateLimit,
+      outboxLimit,
+      limits,
       calls,
       presence: cluster.presence,
       bus: cluster.bus,
@@ -253,5 +276,6 @@ export async function startServer(options: ServerOptions = {}): Promise<Ringline
     host === '0.0.0.0' || host === '::' ? 'localhost' : host.includes(':') ? `[${host}]` : host;
   const url = `http://${shownHost}:${bound}`;
   logger.info(`listening on ${url}`, { nodeID });
-  return { url, port: bound, sdkAppID, secretKey, close };
+  const edge = gateway;
+  return { url, port: bound, sdkAppID, secretKey, edgeStats: () => edge.stats, close };
 }

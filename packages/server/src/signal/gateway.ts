@@ -13,7 +13,6 @@ import {
   SIGNAL_PATH,
   type ClientRequest,
   type IceServer,
-  type PushMessage,
   type RequestResults,
   type ServerMessage,
 } from '@ringline/protocol';
@@ -29,6 +28,7 @@ import type {
 import { ServerError } from '../errors.js';
 import { ADMIN_IDENTIFIER } from '../http/admin.js';
 import { silentLogger, type Logger } from '../log.js';
+import { RETRY_AFTER_S, SLOW_CONSUMER_GRACE_MS, addressKey, type SignalLimits } from './limits.js';
 import { TokenBucket, type RateLimitOptions } from './rate-limit.js';
 import { parseRequest, type RequestOf } from './validate.js';
 import { Session } from './session.js';
@@ -36,12 +36,20 @@ import { Session } from './session.js';
 /** The largest frame ws will take at all; frames between MAX_FRAME_BYTES and this get an error. */
 export const HARD_MAX_PAYLOAD = 1024 * 1024;
 
-/** WebSocket close codes the server uses. */
+/** WebSocket close codes the server uses (docs/protocol.md lists them). */
 export const CloseCode = {
   SHUTDOWN: 1001,
+  /** Handling a frame failed inside the server; only this connection is closed. */
+  INTERNAL_ERROR: 1011,
   KICKED: 4001,
   REPLACED: 4002,
   LOGGED_OUT: 4003,
+  /** No successful login within `limits.loginTimeout` seconds of connecting (or of logging out). */
+  LOGIN_TIMEOUT: 4004,
+  /** More outgoing bytes waiting than `limits.maxBufferedBytes`: the client does not read. */
+  SLOW_CONSUMER: 4005,
+  /** `limits.rateLimitCloseAfter` frames in a row dropped for the rate limit. */
+  RATE_LIMITED: 4006,
 } as const;
 
 export interface GatewayOptions {
@@ -57,6 +65,7 @@ export interface GatewayOptions {
   pingInterval: number;
   rateLimit: RateLimitOptions;
   outboxLimit: number;
+  limits: SignalLimits;
   calls: CallService;
   presence: PresenceStore;
   bus: MessageBus;
@@ -64,32 +73,72 @@ export interface GatewayOptions {
   logger?: Logger;
 }
 
+/** What one source address holds: its connections, and before login, its request bucket. */
+interface AddressState {
+  connections: number;
+  /** Shared by the address's unauthenticated connections, so that opening more does not help. */
+  readonly bucket: TokenBucket;
+}
+
+/** How a connection reports a client that does not read what it is sent. */
+interface WriteLimits {
+  maxBufferedBytes: number;
+  maxBufferedBytesBeforeLogin: number;
+  onSlow(conn: Connection): void;
+}
+
+/** What the edge has refused, dropped or closed since it started. */
+export interface EdgeStats {
+  /** Frames dropped unanswered for the rate limit. */
+  droppedFrames: number;
+  /** Upgrades refused for the connection caps. */
+  refusedUpgrades: number;
+  /** Connections closed as slow consumers. */
+  slowConsumers: number;
+  /** Connections closed for not logging in in time. */
+  loginTimeouts: number;
+  /** Connections closed because handling one of their frames failed inside the server. */
+  internalErrors: number;
+}
+
 /** One WebSocket; logged in when it carries a session. */
 class Connection {
   session: Session | undefined;
   lastSeen = Date.now();
-  readonly bucket: TokenBucket;
   /** Requests run one at a time, in order. */
   queue: Promise<void> = Promise.resolve();
   /** Sessions holding their pushes until the current reply is out. */
   readonly held = new Set<Session>();
+  /** Frames dropped in a row for the rate limit (the first of a run is answered, not the rest). */
+  dropped = 0;
+  /** Closes the connection if it has no session by then. */
+  loginTimer: NodeJS.Timeout | undefined;
+  /** Closing: nothing more is written to it. */
+  closing = false;
   #corked = false;
 
   constructor(
     readonly ws: WebSocket,
     /** The connection's TCP socket, which ws writes to. */
     private readonly socket: Duplex,
-    rateLimit: RateLimitOptions,
-  ) {
-    this.bucket = new TokenBucket(rateLimit);
+    readonly address: string,
+    readonly addressState: AddressState,
+    private readonly limits: WriteLimits,
+  ) {}
+
+  send(message: ServerMessage): void {
+    this.#write(JSON.stringify(message));
+  }
+  sendPush(json: string): void {
+    this.#write(json);
   }
 
   /**
    * Frames written in one tick (a reply and the pushes it releases, a call's userLeave and
    * callEnded) leave in one write: the socket stays corked until the tick's work is done.
    */
-  send(message: ServerMessage): void {
-    if (this.ws.readyState !== WebSocket.OPEN) return;
+  #write(json: string): void {
+    if (this.closing || this.ws.readyState !== WebSocket.OPEN) return;
     if (!this.#corked) {
       this.#corked = true;
       this.socket.cork();
@@ -98,10 +147,13 @@ class Connection {
         this.socket.uncork();
       });
     }
-    this.ws.send(JSON.stringify(message));
-  }
-  sendPush(message: PushMessage): void {
-    this.send(message);
+    this.ws.send(json);
+    // ws's bufferedAmount is the socket's writableLength plus what ws itself still queues: every
+    // byte this process holds for the client. A client that does not read lets it grow.
+    const max = this.session
+      ? this.limits.maxBufferedBytes
+      : this.limits.maxBufferedBytesBeforeLogin;
+    if (this.ws.bufferedAmount > max) this.limits.onSlow(this);
   }
   hold(session: Session): void {
     if (this.held.has(session)) return;
@@ -119,6 +171,19 @@ export class SignalGateway {
   readonly #log: Logger;
   readonly #wss: WebSocketServer;
   readonly #connections = new Set<Connection>();
+  /** Connections (from the upgrade on) per source address. */
+  readonly #addresses = new Map<string, AddressState>();
+  /** Sockets admitted and not yet closed. */
+  #open = 0;
+  readonly #writeLimits: WriteLimits;
+  /** Counters for operators and tests. */
+  readonly #stats: EdgeStats = {
+    droppedFrames: 0,
+    refusedUpgrades: 0,
+    slowConsumers: 0,
+    loginTimeouts: 0,
+    internalErrors: 0,
+  };
   /** This node's sessions by id (their connections and outboxes cannot be shared). */
   readonly #sessions = new Map<string, Session>();
   readonly #sweep: NodeJS.Timeout;
@@ -129,26 +194,75 @@ export class SignalGateway {
     this.#o = options;
     this.#log = options.logger ?? silentLogger;
     this.#wss = new WebSocketServer({ noServer: true, maxPayload: HARD_MAX_PAYLOAD });
-    this.#sweep = setInterval(() => this.#dropSilent(), (options.pingInterval * 1000) / 2);
+    this.#sweep = setInterval(
+      () => this.#guard(undefined, () => this.#dropSilent()),
+      (options.pingInterval * 1000) / 2,
+    );
     this.#sweep.unref();
     this.#unsubscribe = options.bus.subscribe(options.nodeID, (m) => this.#onBus(m));
+    this.#writeLimits = {
+      maxBufferedBytes: options.limits.maxBufferedBytes,
+      maxBufferedBytesBeforeLogin: options.limits.maxBufferedBytesBeforeLogin,
+      onSlow: (conn) => this.#onSlow(conn),
+    };
   }
 
-  /** Takes WebSocket upgrades on SIGNAL_PATH from `server`; other paths get 404. */
+  /**
+   * Takes WebSocket upgrades on SIGNAL_PATH from `server`; other paths get 404, and upgrades over
+   * the connection caps get 503 (in total) or 429 (per address), with Retry-After.
+   */
   attach(server: HttpServer): void {
     server.on('upgrade', (req: IncomingMessage, socket: Duplex, head: Buffer) => {
-      const path = (req.url ?? '').split('?')[0];
-      if (path !== SIGNAL_PATH || this.#closing) {
-        socket.end('HTTP/1.1 404 Not Found\r\nConnection: close\r\n\r\n');
-        return;
+      // Node hands the socket over without an error listener: a reset would crash the process.
+      socket.on('error', (err) => this.#log.debug('upgrade socket error', { err }));
+      try {
+        this.#onUpgrade(req, socket, head);
+      } catch (err) {
+        this.#log.error('upgrade failed', { err });
+        socket.destroy();
       }
-      this.#wss.handleUpgrade(req, socket, head, (ws) => this.#onConnection(ws, socket));
     });
+  }
+
+  #onUpgrade(req: IncomingMessage, socket: Duplex, head: Buffer): void {
+    const path = (req.url ?? '').split('?')[0];
+    if (path !== SIGNAL_PATH || this.#closing) return refuse(socket, '404 Not Found');
+    const limits = this.#o.limits;
+    const address = addressKey(req.socket.remoteAddress);
+    let state = this.#addresses.get(address);
+    if (this.#open >= limits.maxConnections) {
+      this.#stats.refusedUpgrades++;
+      return refuse(socket, '503 Service Unavailable', RETRY_AFTER_S);
+    }
+    if (state && state.connections >= limits.maxConnectionsPerAddress) {
+      this.#stats.refusedUpgrades++;
+      return refuse(socket, '429 Too Many Requests', RETRY_AFTER_S);
+    }
+    if (!state) {
+      state = { connections: 0, bucket: new TokenBucket(limits.preLoginRateLimit) };
+      this.#addresses.set(address, state);
+    }
+    // Counted from here to the socket's end, the handshake included.
+    const admitted = state;
+    admitted.connections++;
+    this.#open++;
+    socket.once('close', () => {
+      admitted.connections--;
+      this.#open--;
+    });
+    this.#wss.handleUpgrade(req, socket, head, (ws) =>
+      this.#guard(undefined, () => this.#onConnection(ws, socket, address, admitted)),
+    );
   }
 
   /** Sessions on this node (for tests and metrics). */
   get sessionCount(): number {
     return this.#sessions.size;
+  }
+
+  /** Connections open (handshakes included), and what the edge has refused, dropped or closed. */
+  get stats(): Readonly<EdgeStats> & { connections: number } {
+    return { ...this.#stats, connections: this.#open };
   }
 
   /** Ends every session (their calls end for the others), closes every connection; idempotent. */
@@ -161,8 +275,10 @@ export class SignalGateway {
           this.#log.error('ending session at shutdown failed', { err }),
         );
       }
-      for (const conn of this.#connections)
+      for (const conn of this.#connections) {
+        clearTimeout(conn.loginTimer);
         conn.ws.close(CloseCode.SHUTDOWN, 'server shutting down');
+      }
       await new Promise<void>((resolve) => this.#wss.close(() => resolve()));
       for (const conn of this.#connections) conn.ws.terminate();
       this.#connections.clear();
@@ -172,46 +288,145 @@ export class SignalGateway {
 
   // ---- connections ---------------------------------------------------------------------------
 
-  #onConnection(ws: WebSocket, socket: Duplex): void {
-    const conn = new Connection(ws, socket, this.#o.rateLimit);
+  #onConnection(ws: WebSocket, socket: Duplex, address: string, state: AddressState): void {
+    const conn = new Connection(ws, socket, address, state, this.#writeLimits);
     this.#connections.add(conn);
+    this.#startLoginClock(conn);
     ws.on('message', (data, isBinary) => this.#onFrame(conn, data, isBinary));
-    ws.on('close', () => this.#onClose(conn));
+    ws.on('close', () => this.#guard(conn, () => this.#onClose(conn)));
     // ws reports protocol violations (e.g. a frame over HARD_MAX_PAYLOAD) here, then closes.
     ws.on('error', (err) => this.#log.debug('websocket error', { err }));
   }
 
+  /**
+   * Runs `fn`; a failure is logged and closes only `conn` (1011), never reaches the process.
+   * Every path from the network into the server goes through here or through #onFrame's own.
+   */
+  #guard(conn: Connection | undefined, fn: () => void): void {
+    try {
+      fn();
+    } catch (err) {
+      this.#internalFailure(conn, err);
+    }
+  }
+
+  #internalFailure(conn: Connection | undefined, err: unknown): void {
+    this.#log.error('handling a connection failed; closing it', { err });
+    if (!conn) return;
+    this.#stats.internalErrors++;
+    try {
+      this.#closeConnection(conn, CloseCode.INTERNAL_ERROR, 'internal error');
+    } catch {
+      conn.ws.terminate();
+    }
+  }
+
+  /**
+   * Sends a close frame, and cuts the connection off if the client has not closed it soon after.
+   * `stopReading` for an abusive client: what it still sends stays in the kernel, unread.
+   */
+  #closeConnection(conn: Connection, code: number, reason: string, stopReading = false): void {
+    if (conn.closing) return;
+    conn.closing = true;
+    clearTimeout(conn.loginTimer);
+    if (stopReading) conn.ws.pause();
+    conn.ws.close(code, reason);
+    // A client that does not read never sees the close frame; ws would wait 30 s for it.
+    setTimeout(() => conn.ws.terminate(), SLOW_CONSUMER_GRACE_MS).unref();
+  }
+
+  /** A connection must log in within `loginTimeout` (from connecting, or from logging out). */
+  #startLoginClock(conn: Connection): void {
+    clearTimeout(conn.loginTimer);
+    conn.loginTimer = setTimeout(() => {
+      if (conn.session || conn.closing) return;
+      this.#stats.loginTimeouts++;
+      this.#log.debug('closing a connection that did not log in', { address: conn.address });
+      this.#closeConnection(
+        conn,
+        CloseCode.LOGIN_TIMEOUT,
+        `no login within ${this.#o.limits.loginTimeout} s`,
+      );
+    }, this.#o.limits.loginTimeout * 1000);
+    conn.loginTimer.unref();
+  }
+
+  #onSlow(conn: Connection): void {
+    if (conn.closing) return;
+    this.#stats.slowConsumers++;
+    this.#log.info('closing a connection that does not read what it is sent', {
+      address: conn.address,
+      sessionID: conn.session?.sessionID,
+      bufferedBytes: conn.ws.bufferedAmount,
+    });
+    this.#closeConnection(conn, CloseCode.SLOW_CONSUMER, 'slow consumer', true);
+  }
+
   #onFrame(conn: Connection, data: RawData, isBinary: boolean): void {
-    conn.lastSeen = Date.now();
-    const buf = Array.isArray(data) ? Buffer.concat(data) : Buffer.from(data as ArrayBuffer);
-    if (buf.length > MAX_FRAME_BYTES) {
-      conn.send({
-        type: 'error',
-        error: ServerError.frameTooLarge(buf.length, MAX_FRAME_BYTES).toWire(),
+    try {
+      conn.lastSeen = Date.now();
+      if (conn.closing) return;
+      // The rate limit comes first, before any work on the frame, whatever its size or kind.
+      const bucket = conn.session?.bucket ?? conn.addressState.bucket;
+      if (!bucket.take()) {
+        this.#rateLimited(conn, data, isBinary);
+        return;
+      }
+      conn.dropped = 0;
+      const buf = toBuffer(data);
+      if (buf.length > MAX_FRAME_BYTES) {
+        conn.send({
+          type: 'error',
+          error: ServerError.frameTooLarge(buf.length, MAX_FRAME_BYTES).toWire(),
+        });
+        return;
+      }
+      if (isBinary) {
+        conn.send({
+          type: 'error',
+          error: ServerError.malformed('binary frames are not accepted; send JSON text').toWire(),
+        });
+        return;
+      }
+      const parsed = parseRequest(buf.toString('utf8'), this.#o.limits.maxDepth, buf);
+      if (!parsed.ok) {
+        this.#fail(conn, parsed.id, parsed.error);
+        return;
+      }
+      const request = parsed.request;
+      conn.queue = conn.queue
+        .then(() => this.#handle(conn, request))
+        .catch((err: unknown) => this.#internalFailure(conn, err));
+    } catch (err) {
+      this.#internalFailure(conn, err);
+    }
+  }
+
+  /**
+   * A frame over the rate limit: the first of a run is answered RATE_LIMITED (as its request's
+   * reply when an id can be read), the rest are dropped unanswered, so that a flood cannot make
+   * the server write as much as it reads; a run that goes on too long closes the connection.
+   */
+  #rateLimited(conn: Connection, data: RawData, isBinary: boolean): void {
+    conn.dropped++;
+    if (conn.dropped === 1) {
+      const buf = toBuffer(data);
+      let id: number | undefined;
+      if (!isBinary && buf.length <= MAX_FRAME_BYTES) {
+        const parsed = parseRequest(buf.toString('utf8'), this.#o.limits.maxDepth, buf);
+        id = parsed.ok ? parsed.request.id : parsed.id;
+      }
+      this.#fail(conn, id, ServerError.rateLimited());
+      return;
+    }
+    this.#stats.droppedFrames++;
+    if (conn.dropped > this.#o.limits.rateLimitCloseAfter) {
+      this.#log.info('closing a connection that keeps sending over its rate limit', {
+        address: conn.address,
+        sessionID: conn.session?.sessionID,
       });
-      return;
+      this.#closeConnection(conn, CloseCode.RATE_LIMITED, 'rate limit exceeded', true);
     }
-    if (isBinary) {
-      conn.send({
-        type: 'error',
-        error: ServerError.malformed('binary frames are not accepted; send JSON text').toWire(),
-      });
-      return;
-    }
-    const parsed = parseRequest(buf.toString('utf8'));
-    const bucket = conn.session?.bucket ?? conn.bucket;
-    if (!bucket.take()) {
-      this.#fail(conn, parsed.ok ? parsed.request : parsed.id, ServerError.rateLimited());
-      return;
-    }
-    if (!parsed.ok) {
-      this.#fail(conn, parsed.id, parsed.error);
-      return;
-    }
-    const request = parsed.request;
-    conn.queue = conn.queue
-      .then(() => this.#handle(conn, request))
-      .catch((err: unknown) => this.#log.error('request handling failed', { err }));
   }
 
   /**
@@ -227,7 +442,7 @@ export class SignalGateway {
   }
 
   async #handle(conn: Connection, request: ClientRequest): Promise<void> {
-    if (conn.ws.readyState !== WebSocket.OPEN) return;
+    if (conn.closing || conn.ws.readyState !== WebSocket.OPEN) return;
     if (conn.session) conn.hold(conn.session);
     try {
       const result = await this.#dispatch(conn, request);
@@ -247,6 +462,7 @@ export class SignalGateway {
 
   #onClose(conn: Connection): void {
     this.#connections.delete(conn);
+    clearTimeout(conn.loginTimer);
     conn.releaseAll();
     this.#detachIfLost(conn);
   }
@@ -268,6 +484,11 @@ export class SignalGateway {
 
   /** Connections silent for three ping intervals are dead; their sessions wait to resume. */
   #dropSilent(): void {
+    // An address with no connection left is forgotten once its bucket is full again (sooner
+    // would hand a fresh burst to whoever reconnects).
+    for (const [address, state] of this.#addresses) {
+      if (state.connections === 0 && state.bucket.full) this.#addresses.delete(address);
+    }
     const deadline = Date.now() - 3 * this.#o.pingInterval * 1000;
     for (const conn of this.#connections) {
       if (conn.lastSeen < deadline) {
@@ -280,6 +501,10 @@ export class SignalGateway {
   // ---- sessions ------------------------------------------------------------------------------
 
   #onBus(message: BusMessage): void {
+    this.#guard(undefined, () => this.#deliver(message));
+  }
+
+  #deliver(message: BusMessage): void {
     const session = this.#sessions.get(message.sessionID);
     if (!session || session.userID !== message.userID) return;
     if (message.kind === 'push') session.push(message.push);
@@ -295,7 +520,7 @@ export class SignalGateway {
     this.#sessions.delete(session.sessionID);
     if (sink instanceof Connection) {
       sink.session = undefined;
-      sink.ws.close(CloseCode.KICKED, reason);
+      this.#closeConnection(sink, CloseCode.KICKED, reason);
     }
   }
 
@@ -327,6 +552,7 @@ export class SignalGateway {
     switch (request.type) {
       case 'logout':
         conn.session = undefined;
+        this.#startLoginClock(conn);
         await this.#endSession(session);
         return {};
       case 'ping':
@@ -395,8 +621,13 @@ export class SignalGateway {
           if (previous instanceof Connection && previous !== conn) {
             // The client came back before we noticed its old connection die.
             previous.session = undefined;
-            previous.ws.close(CloseCode.REPLACED, 'session resumed on another connection');
+            this.#closeConnection(
+              previous,
+              CloseCode.REPLACED,
+              'session resumed on another connection',
+            );
           }
+          clearTimeout(conn.loginTimer);
           conn.session = old;
           conn.hold(old);
           old.attach(conn, req.resume.lastSeq);
@@ -425,10 +656,12 @@ export class SignalGateway {
       }
       const session = new Session(userID, conn, {
         outboxLimit: this.#o.outboxLimit,
+        outboxBytes: this.#o.limits.outboxBytes,
         rateLimit: this.#o.rateLimit,
         logger: this.#log,
       });
       this.#sessions.set(session.sessionID, session);
+      clearTimeout(conn.loginTimer);
       conn.session = session;
       conn.hold(session);
       this.#detachIfLost(conn);
@@ -439,4 +672,19 @@ export class SignalGateway {
       return reply(session, false);
     });
   }
+}
+
+/** The frame's bytes, without a copy when ws already has them in one Buffer. */
+function toBuffer(data: RawData): Buffer {
+  if (Buffer.isBuffer(data)) return data;
+  return Array.isArray(data) ? Buffer.concat(data) : Buffer.from(data);
+}
+
+/** Answers an upgrade with an HTTP error and closes the socket, even if the peer never reads. */
+function refuse(socket: Duplex, status: string, retryAfterS?: number): void {
+  const retry = retryAfterS === undefined ? '' : `Retry-After: ${retryAfterS}\r\n`;
+  socket.end(`HTTP/1.1 ${status}\r\n${retry}Connection: close\r\nContent-Length: 0\r\n\r\n`, () =>
+    socket.destroy(),
+  );
+  setTimeout(() => socket.destroy(), SLOW_CONSUMER_GRACE_MS).unref();
 }

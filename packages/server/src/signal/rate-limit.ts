@@ -18,6 +18,12 @@ export class TokenBucket {
     this.#last = now();
   }
 
+  /** Whether the bucket has refilled completely (nothing would be lost by forgetting it). */
+  get full(): boolean {
+    const refill = ((this.now() - this.#last) / 1000) * this.options.perSecond;
+    return this.#tokens + refill >= this.options.burst;
+  }
+
   /** Takes one token; false when the bucket is empty. */
   take(): boolean {
     const t = this.now();

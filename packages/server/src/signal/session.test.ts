@@ -5,8 +5,8 @@ import { Session, type PushSink } from './session.js';
 
 class Recorder implements PushSink {
   readonly got: PushMessage[] = [];
-  sendPush(message: PushMessage): void {
-    this.got.push(message);
+  sendPush(json: string): void {
+    this.got.push(JSON.parse(json) as PushMessage);
   }
   get seqs(): number[] {
     return this.got.map((m) => m.seq);

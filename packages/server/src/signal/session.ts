@@ -4,14 +4,20 @@
  * client that reconnects gets exactly what it missed, in order.
  */
 import { randomUUID } from 'node:crypto';
-import type { PushMessage } from '@ringline/protocol';
 import type { PushBody } from '../cluster/types.js';
 import { silentLogger, type Logger } from '../log.js';
 import { TokenBucket, type RateLimitOptions } from './rate-limit.js';
 
 /** Where a session writes its pushes: the connection it is attached to. */
 export interface PushSink {
-  sendPush(message: PushMessage): void;
+  /** One push, already serialised (`seq` included): the outbox keeps it that way for replay. */
+  sendPush(json: string): void;
+}
+
+/** A push as kept for replay: serialised once, so that its size is known and replays are free. */
+interface Queued {
+  seq: number;
+  json: string;
 }
 
 export type SessionState = 'active' | 'detached' | 'closed';
@@ -25,6 +31,8 @@ const transitions: Record<SessionState, readonly SessionState[]> = {
 export interface SessionOptions {
   /** Most pushes kept for replay; older ones are dropped (and resuming from before them fails). */
   outboxLimit: number;
+  /** Most characters of JSON kept for replay, likewise (default: no limit but the count). */
+  outboxBytes?: number;
   rateLimit: RateLimitOptions;
   logger?: Logger;
 }
@@ -35,7 +43,9 @@ export class Session {
   readonly bucket: TokenBucket;
   #state: SessionState = 'active';
   #seq = 0;
-  #outbox: PushMessage[] = [];
+  #outbox: Queued[] = [];
+  /** Characters of JSON in the outbox. */
+  #outboxSize = 0;
   /** Highest seq written to the current sink. */
   #sentSeq = 0;
   #holds = 0;
@@ -67,15 +77,29 @@ export class Session {
   get buffered(): number {
     return this.#outbox.length;
   }
+  /** Characters of JSON kept for replay. */
+  get bufferedBytes(): number {
+    return this.#outboxSize;
+  }
 
   /** Queues a push; it is written at once unless the session is held or detached. */
   push(body: PushBody): void {
     if (this.#state === 'closed') return;
-    this.#seq += 1;
-    // Not `{ ...body, seq }`: pushes come in many shapes, and spreading them took V8's slow path,
-    // which made the copy, and then its serialisation, several times slower (measured).
-    this.#outbox.push(Object.assign({}, body, { seq: this.#seq }) as PushMessage);
-    if (this.#outbox.length > this.options.outboxLimit) this.#outbox.shift();
+    const seq = ++this.#seq;
+    // `seq` goes last, spliced into the body's JSON: no copy of the body (its many shapes sent
+    // object spreads down V8's slow path), one serialisation for the write and every replay.
+    const body_ = JSON.stringify(body);
+    const json = `${body_.slice(0, -1)}${body_.length > 2 ? ',' : ''}"seq":${seq}}`;
+    this.#outbox.push({ seq, json });
+    this.#outboxSize += json.length;
+    const maxBytes = this.options.outboxBytes ?? Infinity;
+    // Never drop the push just made: a single push larger than the byte limit still goes out.
+    while (
+      this.#outbox.length > 1 &&
+      (this.#outbox.length > this.options.outboxLimit || this.#outboxSize > maxBytes)
+    ) {
+      this.#outboxSize -= this.#outbox.shift()!.json.length;
+    }
     this.#flush();
   }
 
@@ -90,7 +114,9 @@ export class Session {
 
   /** The client has every push up to `seq`: they need not be kept. */
   ack(seq: number): void {
-    while (this.#outbox.length && this.#outbox[0]!.seq <= seq) this.#outbox.shift();
+    while (this.#outbox.length && this.#outbox[0]!.seq <= seq) {
+      this.#outboxSize -= this.#outbox.shift()!.json.length;
+    }
   }
 
   /** Whether every push after `lastSeq` is still here to replay. */
@@ -131,6 +157,7 @@ export class Session {
     this.#resumeTimer = undefined;
     this.#sink = undefined;
     this.#outbox = [];
+    this.#outboxSize = 0;
   }
 
   #flush(force = false): void {
@@ -140,7 +167,7 @@ export class Session {
     if (!first) return;
     // Seqs in the outbox are contiguous, so the first unsent one is found by arithmetic.
     for (let i = Math.max(0, this.#sentSeq + 1 - first.seq); i < this.#outbox.length; i++) {
-      sink.sendPush(this.#outbox[i]!);
+      sink.sendPush(this.#outbox[i]!.json);
     }
     this.#sentSeq = this.#seq;
   }

@@ -29,11 +29,57 @@ export function isValidUserID(value: unknown): value is string {
   return typeof value === 'string' && userIdRe.test(value);
 }
 
+/** How deep a frame's arrays and objects may nest by default; real requests need 5. */
+export const DEFAULT_MAX_DEPTH = 32;
+
+const QUOTE = 0x22;
+const BACKSLASH = 0x5c;
+const OPEN_ARRAY = 0x5b;
+const CLOSE_ARRAY = 0x5d;
+const OPEN_OBJECT = 0x7b;
+const CLOSE_OBJECT = 0x7d;
+
+/**
+ * True when the JSON text in `buf` nests arrays/objects deeper than `max`, found by one pass over
+ * the raw bytes (brackets inside strings do not count), so that a hostile frame is refused before
+ * JSON.parse and everything after it (schema checks, error messages, relays) recurse into it.
+ * O(length), no allocation. Malformed text is left for JSON.parse to report.
+ */
+export function nestsDeeperThan(buf: Uint8Array, max: number): boolean {
+  let depth = 0;
+  let inString = false;
+  for (let i = 0; i < buf.length; i++) {
+    const c = buf[i]!;
+    if (inString) {
+      if (c === BACKSLASH) i++;
+      else if (c === QUOTE) inString = false;
+    } else if (c === QUOTE) inString = true;
+    else if (c === OPEN_ARRAY || c === OPEN_OBJECT) {
+      if (++depth > max) return true;
+    } else if (c === CLOSE_ARRAY || c === CLOSE_OBJECT) depth--;
+  }
+  return false;
+}
+
 export type ParseResult =
   { ok: true; request: ClientRequest } | { ok: false; id: number | undefined; error: ServerError };
 
-/** Parses and validates one text frame. Never throws. */
-export function parseRequest(text: string): ParseResult {
+/**
+ * Parses and validates one text frame. Never throws. `maxDepth` is checked on the raw bytes first
+ * when the caller has them (the gateway does); pass the text alone and it is checked on the text.
+ */
+export function parseRequest(
+  text: string,
+  maxDepth = DEFAULT_MAX_DEPTH,
+  raw: Uint8Array = Buffer.from(text),
+): ParseResult {
+  if (nestsDeeperThan(raw, maxDepth)) {
+    return {
+      ok: false,
+      id: undefined,
+      error: ServerError.malformed(`the frame nests arrays or objects deeper than ${maxDepth}`),
+    };
+  }
   let value: unknown;
   try {
     value = JSON.parse(text);
