@@ -151,8 +151,8 @@ export function frameArbitraries(pools) {
   const deep = fc
     .record({
       depth: fc.oneof(
-        { weight: 6, arbitrary: fc.integer({ min: 1000, max: 12_000 }) },
-        { weight: 3, arbitrary: fc.integer({ min: 12_000, max: 30_000 }) },
+        { weight: 12, arbitrary: fc.integer({ min: 1000, max: 12_000 }) },
+        { weight: 4, arbitrary: fc.integer({ min: 12_000, max: 30_000 }) },
         { weight: 1, arbitrary: fc.integer({ min: 30_000, max: 100_000 }) },
       ),
       shape: fc.constantFrom('array', 'object', 'mixed'),
@@ -405,10 +405,11 @@ export function frameArbitraries(pools) {
         fc.constantFrom('invite-groupID', 'signal-sdp', 'login-userSig', 'bare'),
         fc.oneof(
           {
-            weight: 6,
+            weight: 14,
             arbitrary: fc.integer({ min: MAX_FRAME_BYTES - 64, max: MAX_FRAME_BYTES + 64 }),
           },
-          { weight: 3, arbitrary: fc.integer({ min: 30_000, max: 200_000 }) },
+          { weight: 5, arbitrary: fc.integer({ min: 30_000, max: 200_000 }) },
+          // Around ws's own limit (1 MiB: the connection is closed with 1009).
           { weight: 1, arbitrary: fc.integer({ min: 1024 * 1024 - 16, max: 1024 * 1024 + 16 }) },
         ),
         fc.boolean(),
@@ -466,9 +467,9 @@ export const KIND_WEIGHTS = {
     'unknown-type': 4,
     'bad-id': 4,
     'malformed-json': 10,
-    'deep-nesting': 3,
+    'deep-nesting': 2,
     'proto-keys': 12,
-    'huge-string': 1,
+    'huge-string': 0.6,
     'invalid-utf8': 0.5,
     binary: 4,
   },
@@ -479,9 +480,9 @@ export const KIND_WEIGHTS = {
     'unknown-type': 3,
     'bad-id': 4,
     'malformed-json': 8,
-    'deep-nesting': 3,
+    'deep-nesting': 2,
     'proto-keys': 12,
-    'huge-string': 1,
+    'huge-string': 0.6,
     'invalid-utf8': 0.1,
     binary: 3,
   },

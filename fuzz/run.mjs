@@ -106,6 +106,8 @@ const stats = {
   findings: [],
   seeds: { replayed: 0 },
   rss: {},
+  /** Answers that break the protocol's promises (each request one reply; coded errors). */
+  misbehaviour: { unanswered: 0, uncoded: 0, internal: 0, samples: [] },
 };
 const inc = (table, key, by = 1) => (table[key] = (table[key] ?? 0) + by);
 
@@ -127,6 +129,20 @@ const done = () => !fuzzing || stats.sent >= FRAMES || Date.now() >= deadline;
 
 /** Counts a server message and harvests the IDs in it for the generators. */
 function observe(msg) {
+  if (msg.type === 'reply' || msg.type === 'error') {
+    const e = msg.error;
+    if (msg.ok === false || msg.type === 'error') {
+      const coded =
+        typeof e?.code === 'number' &&
+        serverErrorName(e.code) === e.name &&
+        typeof e.message === 'string';
+      if (!coded) {
+        stats.misbehaviour.uncoded++;
+        if (stats.misbehaviour.samples.length < 5)
+          stats.misbehaviour.samples.push(`uncoded error: ${JSON.stringify(e).slice(0, 200)}`);
+      } else if (e.code === ServerErrorCode.INTERNAL) stats.misbehaviour.internal++;
+    }
+  }
   if (msg.type === 'reply') {
     inc(stats.replies, msg.ok ? 'ok' : String(msg.error?.code));
     const r = msg.result;
@@ -189,6 +205,7 @@ async function openWire(onMessage = observe) {
 function sendFrame(wire, frame, phase) {
   if (!wire.send(frame.data, frame.binary)) return false;
   wire.inflight.push({ ...frame, phase });
+  wire.expectReply(frame.data, frame.binary);
   inc(stats.frames[phase], frame.kind);
   stats.sent++;
   stats.bytes += frame.data.length;
@@ -262,6 +279,14 @@ async function fuzzOn(wire, phase, afterSync = async () => true) {
     }
     // Keep what the kernel and ws hold for this connection small: wait for the server to read.
     const reply = await wire.sync(STEP_MS);
+    const unanswered = reply ? wire.takeUnanswered() : 0;
+    if (unanswered > 0) {
+      stats.misbehaviour.unanswered += unanswered;
+      if (stats.misbehaviour.samples.length < 5)
+        stats.misbehaviour.samples.push(
+          `${unanswered} request(s) of a ${phase}-login batch not answered`,
+        );
+    }
     if (!reply) {
       if (wire.open) {
         stats.syncTimeouts++;
@@ -606,10 +631,14 @@ function report(seconds) {
         'control calls after: ok / failed',
         `${stats.control.after.ok} / ${stats.control.after.failed}`,
       ],
+      ['requests left unanswered', stats.misbehaviour.unanswered],
+      ['errors without a registered code', stats.misbehaviour.uncoded],
+      ['INTERNAL (50000) answers', stats.misbehaviour.internal],
       ['CRASHES', stats.crashes.length],
     ],
     ['', ''],
   );
+  for (const m of stats.misbehaviour.samples) console.log(`  misbehaviour: ${m}`);
   for (const f of stats.control.failures.slice(0, 10)) {
     console.log(`  control call failed (${f.phase}, t=${f.at} s): ${f.failure}`);
   }

@@ -19,6 +19,9 @@ export class Wire {
     /** Frames sent since the server last confirmed it got that far (the suspects of a crash). */
     /** @type {{kind: string, data: string | Buffer, binary: boolean}[]} */
     this.inflight = [];
+    /** Ids of requests sent since the last sync that must be answered, with how many are owed. */
+    /** @type {Map<number, number>} */
+    this.owed = new Map();
     this.closed = new Promise((resolve) =>
       ws.on('close', (code, reason) => {
         for (const w of this.waiters.splice(0)) w.resolve(undefined);
@@ -31,6 +34,11 @@ export class Wire {
         msg = JSON.parse(data.toString());
       } catch {
         msg = { type: 'unparseable' };
+      }
+      if (msg.type === 'reply' && this.owed.has(msg.id)) {
+        const n = this.owed.get(msg.id) - 1;
+        if (n > 0) this.owed.set(msg.id, n);
+        else this.owed.delete(msg.id);
       }
       onMessage(msg);
       const i = this.waiters.findIndex((w) => w.match(msg));
@@ -103,6 +111,30 @@ export class Wire {
     const reply = await this.request('ping', {}, timeoutMs);
     if (reply) this.inflight.length = 0;
     return reply;
+  }
+
+  /**
+   * Notes that `data` must get a reply: a text frame within the frame limit whose JSON is an
+   * object with a usable id (the server replies to those, in order, before the next sync's).
+   */
+  expectReply(data, binary) {
+    if (binary || typeof data !== 'string' || data.length > 4096 || data[0] !== '{') return;
+    let v;
+    try {
+      v = JSON.parse(data);
+    } catch {
+      return;
+    }
+    if (Number.isSafeInteger(v?.id) && v.id >= 0)
+      this.owed.set(v.id, (this.owed.get(v.id) ?? 0) + 1);
+  }
+
+  /** Requests owed a reply that the last sync's reply overtook; forgets them. */
+  takeUnanswered() {
+    let n = 0;
+    for (const k of this.owed.values()) n += k;
+    this.owed.clear();
+    return n;
   }
 
   /** Closes without a handshake; `reset` sends a TCP RST instead of a FIN. */
