@@ -40,6 +40,11 @@ export const SEEDS = [
     data: '{"type":"signal","callID":"c","to":{"toString":1},"data":{}}',
   },
   {
+    name: 'signal-to-array-of-toString',
+    note: 'found by the fuzzer (after login): the same, through Array.join of signal.to',
+    data: '{"type":"signal","callID":"c9f4","to":[{"toString":1}],"data":{}}',
+  },
+  {
     name: 'deep-array-frame',
     note: 'a frame that is only nesting, 30,000 deep (JSON.parse must not recurse)',
     data: '['.repeat(30_000) + ']'.repeat(30_000),

@@ -471,7 +471,10 @@ async function handleCrash(crash, suspects) {
   try {
     if (suspects.length > 0 && fuzzing) {
       const limit = Date.now() + 90_000;
-      const found = await findCulprit(replay, suspects, { deadline: limit });
+      // A hang has no stack to compare; any crash found for it will do.
+      const matches = (stderr) =>
+        crash.signature.startsWith('unresponsive') || crashSignature(stderr) === crash.signature;
+      const found = await findCulprit(replay, suspects, { matches, deadline: limit });
       if (found) {
         const small = await shrink(replay, found, crashSignature, { deadline: limit + 60_000 });
         const frame = small.frame;
@@ -492,7 +495,9 @@ async function handleCrash(crash, suspects) {
             ? `${finding.frame.slice(0, 150)} … ${finding.frame.slice(-60)}`
             : finding.frame;
         console.error(
-          `fuzz: reproducer (${finding.phase} login, ${finding.bytes} bytes): ${shown}`,
+          frame.chaos
+            ? `fuzz: reproducer: the connection abuse ${frame.chaos}`
+            : `fuzz: reproducer (${finding.phase} login, ${finding.bytes} bytes): ${shown}`,
         );
       } else {
         crash.unreproduced = true;
@@ -646,6 +651,10 @@ function report(seconds) {
     console.log(`\n  crash ${i + 1} at t=${c.at} s after ${c.framesSent} frames: ${c.signature}`);
   }
   for (const f of stats.findings) {
+    if (f.chaos) {
+      console.log(`\n  reproducer (connection abuse ${f.chaos}): ${f.signature}`);
+      continue;
+    }
     console.log(`\n  reproducer (${f.phase} login, ${f.bytes} bytes, ${f.kind}): ${f.signature}`);
     console.log(
       `    ${f.frame.length > 400 ? `${f.frame.slice(0, 200)} … ${f.frame.slice(-80)}` : f.frame}`,

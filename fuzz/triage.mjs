@@ -63,14 +63,21 @@ export function makeReplayer(server, app) {
   };
 }
 
-/** The first suspect that crashes the server alone (smallest first), or undefined. */
-export async function findCulprit(replay, suspects, { maxTries = 3000, deadline = Infinity } = {}) {
+/**
+ * The first suspect that crashes the server alone (smallest first), the way the run's crash did
+ * (`matches(stderr)`), or undefined.
+ */
+export async function findCulprit(
+  replay,
+  suspects,
+  { matches = () => true, maxTries = 3000, deadline = Infinity } = {},
+) {
   const sorted = [...suspects].sort((a, b) => a.data.length - b.data.length);
   let tries = 0;
   for (const s of sorted) {
     if (++tries > maxTries || Date.now() > deadline) break;
     const stderr = await replay(s);
-    if (stderr !== undefined) return { frame: s, stderr, tries };
+    if (stderr !== undefined && matches(stderr)) return { frame: s, stderr, tries };
   }
   return undefined;
 }
