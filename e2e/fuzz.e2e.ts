@@ -21,6 +21,7 @@ interface FuzzResults {
   control: {
     during: { ok: number; failed: number };
     after: { ok: number; failed: number };
+    proto: { ok: number; failed: number };
     failures: { failure: string }[];
   };
   seeds: { replayed: number };
@@ -102,6 +103,10 @@ describe('npm run fuzz, run small', () => {
     expect(failures.map((f) => f.failure)).toEqual([]);
     expect(during.ok).toBeGreaterThan(0);
     expect(after).toEqual({ ok: 3, failed: 0 });
+  });
+
+  it('can call users named __proto__, constructor, toString, valueOf and hasOwnProperty after it', () => {
+    expect(results.control.proto).toEqual({ ok: 5, failed: 0 });
   });
 
   it('exits 0 and prints its tables', () => {
