@@ -240,7 +240,11 @@ export function frameArbitraries(pools) {
     const inner = (() => {
       switch (schema[Kind]) {
         case 'Object':
-          return object(schema, (s, k) => (k === 'type' ? valid(s, k) : mutated(s, k, odds)));
+          // `type` and `id` stay valid: spoiling them is other kinds' work, and a frame that is
+          // refused for them never reaches the fields below.
+          return object(schema, (s, k) =>
+            k === 'type' || k === 'id' ? valid(s, k) : mutated(s, k, odds),
+          );
         case 'Array':
           return fc.array(mutated(schema.items, key, odds), {
             minLength: schema.minItems ?? 0,
@@ -250,7 +254,8 @@ export function frameArbitraries(pools) {
           return valid(schema, key);
       }
     })();
-    if (key === 'type') return inner;
+    // The request itself stays an object (the malformed kinds send non-objects).
+    if (key === 'type' || key === undefined) return inner;
     return fc.oneof({ weight: odds - 1, arbitrary: inner }, { weight: 1, arbitrary: hostile });
   }
 
