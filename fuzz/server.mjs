@@ -60,7 +60,8 @@ export class ServerUnderTest extends EventEmitter {
         this.proc = undefined;
         this.#setDown();
       }
-      void rm(dataDir, { recursive: true, force: true });
+      // Awaited by stop(), so that a parent that exits next leaves nothing behind.
+      this.cleanup = rm(dataDir, { recursive: true, force: true });
       // Let the last of stderr arrive before reporting.
       setTimeout(() => this.emit('exit', { code, signal, stderr: this.stderr, expected }), 50);
     });
@@ -131,6 +132,7 @@ export class ServerUnderTest extends EventEmitter {
     const timer = setTimeout(() => proc.kill('SIGKILL'), timeoutMs);
     await gone;
     clearTimeout(timer);
+    await this.cleanup;
   }
 }
 
