@@ -9,6 +9,7 @@ import { afterAll, beforeAll, describe, expect, test } from 'vitest';
 import { WebSocket } from 'ws';
 import { CallType, SIGNAL_PATH } from '@ringline/protocol';
 import { genUserSig } from '@ringline/server';
+import { startServerProcess as startServe } from './server-process.js';
 
 /**
  * Clients that do not read what the server sends them, against a real `ringline serve` process:
@@ -29,7 +30,7 @@ const MiB = 1024 * 1024;
 const BOUND_BEFORE_LOGIN = 24 * MiB;
 const BOUND_PARTNER = 4 * MiB + 2 * MiB + 24 * MiB;
 
-/** A `ringline serve --dev` child process. */
+/** A `ringline serve --dev` child process with its own data dir. */
 interface ServerProcess {
   proc: ChildProcess;
   url: string;
@@ -39,52 +40,20 @@ interface ServerProcess {
 
 async function startServerProcess(flags: string[]): Promise<ServerProcess> {
   const dataDir = mkdtempSync(join(tmpdir(), 'ringline-slow-'));
-  const proc = spawn(
-    process.execPath,
-    [
-      join(ROOT, 'packages/server/bin/ringline.js'),
-      'serve',
-      '--dev',
-      '--host',
-      '127.0.0.1',
-      '--port',
-      '0',
-      '--data-dir',
-      dataDir,
-      '--janus',
-      'off',
-      ...flags,
-    ],
-    { stdio: ['ignore', 'pipe', 'pipe'], env: { ...process.env, RINGLINE_DEV: '' } },
-  );
-  proc.stderr!.resume();
-  let out = '';
-  const stop = async () => {
-    if (proc.exitCode === null && proc.signalCode === null) {
-      proc.kill('SIGTERM');
-      await once(proc, 'exit');
-    }
-    rmSync(dataDir, { recursive: true, force: true });
-  };
-  try {
-    return await new Promise<ServerProcess>((resolve, reject) => {
-      const timer = setTimeout(() => reject(new Error(`server did not start: ${out}`)), 20_000);
-      proc.stdout!.on('data', (d: Buffer) => {
-        out += d.toString();
-        const m = /listening on (http:\/\/\S+)[\s\S]*SDKAppID:\s+(\d+)\s+SecretKey:\s+(\S+)/.exec(
-          out,
-        );
-        if (m) {
-          clearTimeout(timer);
-          resolve({ proc, url: m[1]!, app: { sdkAppID: Number(m[2]), secretKey: m[3]! }, stop });
-        }
-      });
-      proc.once('exit', (code) => reject(new Error(`server exited with ${code}: ${out}`)));
-    });
-  } catch (err) {
-    await stop();
+  const rmData = () => rmSync(dataDir, { recursive: true, force: true });
+  const started = await startServe({ dataDir, flags }).catch((err: unknown) => {
+    rmData();
     throw err;
-  }
+  });
+  return {
+    proc: started.child,
+    url: started.url,
+    app: { sdkAppID: started.sdkAppID, secretKey: started.secretKey },
+    stop: async () => {
+      await started.stop();
+      rmData();
+    },
+  };
 }
 
 let server: ServerProcess;
