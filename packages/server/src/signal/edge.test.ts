@@ -192,13 +192,14 @@ describe('hostile values never reach the process', () => {
       (v: string) => `{"id":2,"type":"sfuLayer","callID":"c","userID":${v},"substream":0}`,
     ],
   ])(
-    '%s with a user ID nested 20,000 arrays deep → MALFORMED_MESSAGE before parsing',
+    '%s with a user ID nested 20,000 arrays deep → MALFORMED_MESSAGE before parsing, as its reply',
     async (_type, frame) => {
       const text = frame(nested(20_000));
       expect(text.length).toBeLessThan(MAX_FRAME_BYTES);
       for (const client of [mallory, await server.connect()]) {
-        client.send(text);
-        const { error } = await client.waitForError();
+        const answer = await answerTo(client, text);
+        expect(answer).toMatchObject({ type: 'reply', id: 2, ok: false });
+        const error = answer!.error as { code: number; message: string };
         expect(error.code).toBe(ServerErrorCode.MALFORMED_MESSAGE);
         expect(error.message).toMatch(/deeper than \d+/);
       }

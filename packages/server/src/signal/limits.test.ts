@@ -7,7 +7,7 @@ import { startTestServer, type TestServer } from '../testing/server.js';
 import { CloseCode } from './gateway.js';
 import { addressKey } from './limits.js';
 import { Session } from './session.js';
-import { nestsDeeperThan } from './validate.js';
+import { nestsDeeperThan, topLevelId } from './validate.js';
 
 /**
  * What one client or one address may hold of the server: connections, time without a login,
@@ -197,6 +197,24 @@ describe('nesting depth is measured on the raw bytes', () => {
     ['[[[[', 3, true],
   ])('%s with max %i → %s', (text, max, deeper) => {
     expect(nestsDeeperThan(bytes(text), max)).toBe(deeper);
+  });
+});
+
+describe('the id of a frame too deep to parse is read from the raw bytes', () => {
+  test.each([
+    ['{"id":7,"type":"ping","a":[[[]]]}', 7],
+    ['{ "type":"ping", "id" : 42 , "a":[[[]]]}', 42],
+    ['{"a":{"id":1},"id":3}', 3],
+    ['{"a":"\\"id\\":9","id":4}', 4],
+    ['{"id":"7"}', undefined],
+    ['{"id":-1}', undefined],
+    ['{"id":1.5}', undefined],
+    ['{"id":99999999999999999}', undefined],
+    ['[{"id":1}]', undefined],
+    ['{"a":[{"id":1}]}', undefined],
+    ['{"type":"id","x":1}', undefined],
+  ])('%s → %s', (text, id) => {
+    expect(topLevelId(Buffer.from(text))).toBe(id);
   });
 });
 

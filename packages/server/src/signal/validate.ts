@@ -61,6 +61,46 @@ export function nestsDeeperThan(buf: Uint8Array, max: number): boolean {
   return false;
 }
 
+const COLON = 0x3a;
+const ZERO = 0x30;
+const NINE = 0x39;
+const isSpace = (c: number | undefined) => c === 0x20 || c === 0x0a || c === 0x0d || c === 0x09;
+
+/**
+ * The top-level `"id": N` of a frame that is not parsed (it nests too deep), so that its refusal
+ * still answers the request rather than leaving the client to time out. One pass, as
+ * nestsDeeperThan; undefined when there is no such non-negative integer id.
+ */
+export function topLevelId(buf: Uint8Array): number | undefined {
+  let depth = 0;
+  for (let i = 0; i < buf.length; i++) {
+    const c = buf[i]!;
+    if (c === QUOTE) {
+      const start = i;
+      for (i++; i < buf.length && buf[i] !== QUOTE; i++) if (buf[i] === BACKSLASH) i++;
+      // A key "id" directly inside the outermost object, followed by a colon and digits.
+      if (depth !== 1 || i !== start + 3 || buf[start + 1] !== 0x69 || buf[start + 2] !== 0x64) {
+        continue;
+      }
+      let j = i + 1;
+      while (isSpace(buf[j])) j++;
+      if (buf[j++] !== COLON) continue;
+      while (isSpace(buf[j])) j++;
+      let id = 0;
+      let digits = 0;
+      for (; buf[j]! >= ZERO && buf[j]! <= NINE && digits < 16; j++, digits++) {
+        id = id * 10 + buf[j]! - ZERO;
+      }
+      const next = buf[j];
+      if (digits === 0 || !(isSpace(next) || next === 0x2c || next === CLOSE_OBJECT)) return;
+      return Number.isSafeInteger(id) ? id : undefined;
+    }
+    if (c === OPEN_ARRAY || c === OPEN_OBJECT) depth++;
+    else if (c === CLOSE_ARRAY || c === CLOSE_OBJECT) depth--;
+  }
+  return undefined;
+}
+
 export type ParseResult =
   { ok: true; request: ClientRequest } | { ok: false; id: number | undefined; error: ServerError };
 
@@ -76,7 +116,7 @@ export function parseRequest(
   if (nestsDeeperThan(raw, maxDepth)) {
     return {
       ok: false,
-      id: undefined,
+      id: topLevelId(raw),
       error: ServerError.malformed(`the frame nests arrays or objects deeper than ${maxDepth}`),
     };
   }
