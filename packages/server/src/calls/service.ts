@@ -13,6 +13,7 @@
  * lock may wait on it (opening a room) without deadlock.
  */
 import { randomInt, randomUUID } from 'node:crypto';
+import { setTimeout as delay } from 'node:timers/promises';
 import {
   CallEndReason,
   CallType,
@@ -1210,8 +1211,4 @@ export class CallService {
     );
     tx.sfuDone = Promise.all(work).then(() => undefined);
   }
-}
-
-function delay(ms: number): Promise<void> {
-  return new Promise((resolve) => setTimeout(resolve, ms));
 }

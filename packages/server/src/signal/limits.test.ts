@@ -213,6 +213,8 @@ describe('the id of a frame too deep to parse is read from the raw bytes', () =>
     ['[{"id":1}]', undefined],
     ['{"a":[{"id":1}]}', undefined],
     ['{"type":"id","x":1}', undefined],
+    ['{"id":1,"id":2}', 2],
+    ['{"id":1,"id":"x"}', undefined],
   ])('%s → %s', (text, id) => {
     expect(topLevelId(Buffer.from(text))).toBe(id);
   });

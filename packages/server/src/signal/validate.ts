@@ -69,36 +69,38 @@ const isSpace = (c: number | undefined) => c === 0x20 || c === 0x0a || c === 0x0
 /**
  * The top-level `"id": N` of a frame that is not parsed (it nests too deep), so that its refusal
  * still answers the request rather than leaving the client to time out. One pass, as
- * nestsDeeperThan; undefined when there is no such non-negative integer id.
+ * nestsDeeperThan; the last such key wins, as in JSON.parse; undefined unless it is a plain
+ * non-negative integer.
  */
 export function topLevelId(buf: Uint8Array): number | undefined {
   let depth = 0;
+  let found: number | undefined;
   for (let i = 0; i < buf.length; i++) {
     const c = buf[i]!;
     if (c === QUOTE) {
       const start = i;
       for (i++; i < buf.length && buf[i] !== QUOTE; i++) if (buf[i] === BACKSLASH) i++;
-      // A key "id" directly inside the outermost object, followed by a colon and digits.
+      // A key "id" directly inside the outermost object: a colon follows it.
       if (depth !== 1 || i !== start + 3 || buf[start + 1] !== 0x69 || buf[start + 2] !== 0x64) {
         continue;
       }
       let j = i + 1;
       while (isSpace(buf[j])) j++;
-      if (buf[j++] !== COLON) continue;
-      while (isSpace(buf[j])) j++;
+      if (buf[j] !== COLON) continue;
+      for (j++; isSpace(buf[j]); j++);
       let id = 0;
       let digits = 0;
       for (; buf[j]! >= ZERO && buf[j]! <= NINE && digits < 16; j++, digits++) {
         id = id * 10 + buf[j]! - ZERO;
       }
       const next = buf[j];
-      if (digits === 0 || !(isSpace(next) || next === 0x2c || next === CLOSE_OBJECT)) return;
-      return Number.isSafeInteger(id) ? id : undefined;
-    }
-    if (c === OPEN_ARRAY || c === OPEN_OBJECT) depth++;
+      const plain = digits > 0 && (isSpace(next) || next === 0x2c || next === CLOSE_OBJECT);
+      found = plain && Number.isSafeInteger(id) ? id : undefined;
+      i = j - 1;
+    } else if (c === OPEN_ARRAY || c === OPEN_OBJECT) depth++;
     else if (c === CLOSE_ARRAY || c === CLOSE_OBJECT) depth--;
   }
-  return undefined;
+  return found;
 }
 
 export type ParseResult =
