@@ -288,12 +288,13 @@ async function fuzzOn(wire, phase, afterSync = async () => true) {
     }
     // Keep what the kernel and ws hold for this connection small: wait for the server to read.
     const reply = await wire.sync(STEP_MS);
-    const unanswered = reply ? wire.takeUnanswered() : 0;
-    if (unanswered > 0) {
-      stats.misbehaviour.unanswered += unanswered;
+    const unanswered = reply ? wire.takeUnanswered() : { n: 0 };
+    if (unanswered.n > 0) {
+      stats.misbehaviour.unanswered += unanswered.n;
       if (stats.misbehaviour.samples.length < 5)
         stats.misbehaviour.samples.push(
-          `${unanswered} request(s) of a ${phase}-login batch not answered`,
+          `${unanswered.n} request(s) of a ${phase}-login batch not answered, e.g. ` +
+            String(unanswered.example).slice(0, 300),
         );
     }
     if (!reply) {

@@ -22,6 +22,8 @@ export class Wire {
     /** Ids of requests sent since the last sync that must be answered, with how many are owed. */
     /** @type {Map<number, number>} */
     this.owed = new Map();
+    /** The frame last sent with each owed id (to show what went unanswered). */
+    this.owedFrames = new Map();
     this.closed = new Promise((resolve) =>
       ws.on('close', (code, reason) => {
         for (const w of this.waiters.splice(0)) w.resolve(undefined);
@@ -125,16 +127,26 @@ export class Wire {
     } catch {
       return;
     }
-    if (Number.isSafeInteger(v?.id) && v.id >= 0)
+    if (Number.isSafeInteger(v?.id) && v.id >= 0) {
       this.owed.set(v.id, (this.owed.get(v.id) ?? 0) + 1);
+      this.owedFrames.set(v.id, data);
+    }
   }
 
-  /** Requests owed a reply that the last sync's reply overtook; forgets them. */
+  /**
+   * Requests owed a reply that the last sync's reply overtook, and one of their frames; forgets
+   * them.
+   */
   takeUnanswered() {
     let n = 0;
-    for (const k of this.owed.values()) n += k;
+    let example;
+    for (const [id, k] of this.owed) {
+      n += k;
+      example ??= this.owedFrames.get(id);
+    }
     this.owed.clear();
-    return n;
+    this.owedFrames.clear();
+    return { n, example };
   }
 
   /** Closes without a handshake; `reset` sends a TCP RST instead of a FIN. */

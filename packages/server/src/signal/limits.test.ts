@@ -214,6 +214,7 @@ describe('the id of a frame too deep to parse is read from the raw bytes', () =>
     ['{"a":[{"id":1}]}', undefined],
     ['{"type":"id","x":1}', undefined],
     ['{"id":1,"id":2}', 2],
+    ['{"id":9007199254740981,"a":[]}', 9007199254740981],
     ['{"id":1,"id":"x"}', undefined],
   ])('%s → %s', (text, id) => {
     expect(topLevelId(Buffer.from(text))).toBe(id);

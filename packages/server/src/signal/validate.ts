@@ -91,7 +91,7 @@ export function topLevelId(buf: Uint8Array): number | undefined {
       let id = 0;
       let digits = 0;
       for (; buf[j]! >= ZERO && buf[j]! <= NINE && digits < 16; j++, digits++) {
-        id = id * 10 + buf[j]! - ZERO;
+        id = id * 10 + (buf[j]! - ZERO);
       }
       const next = buf[j];
       const plain = digits > 0 && (isSpace(next) || next === 0x2c || next === CLOSE_OBJECT);
