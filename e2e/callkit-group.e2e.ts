@@ -44,6 +44,12 @@ describe('the call kit: a 3-person group video call', () => {
     );
     await carolTile.waitFor({ state: 'visible', timeout: UI_TIMEOUT_MS });
     expect(await carolTile.getAttribute('data-ringing')).toBe('true');
+    // She shows waiting (avatar and a loading indicator, as TUICallKit), not muted or camera off.
+    await carolTile
+      .locator('[data-testid="callkit-waiting"]')
+      .waitFor({ state: 'visible', timeout: UI_TIMEOUT_MS });
+    expect(await carolTile.locator('.state').count()).toBe(0);
+    expect(await carolTile.getAttribute('aria-label')).toBe(`${carol.userID}, Ringing…`);
     await alice.screenshot('group-grid-ringing');
     await carol.tid('callkit-accept').click();
     await carol.waitForStatus('calling-group-video');

@@ -24,6 +24,7 @@ import type {
 } from './server.js';
 import { CALLBACK_PROPS, OPTION_DEFAULTS, OPTION_PROPS } from './props.js';
 import { styles } from './styles.js';
+import { uniqueToasts } from './toasts.js';
 
 /** Max tiles in the group grid. */
 const MAX_TILES = 16;
@@ -31,6 +32,11 @@ const MAX_TILES = 16;
 const SPEAKING_LEVEL = 0.1;
 const FLOAT_SIZE = 132;
 const FLOAT_STEP = 16;
+/**
+ * Widths at which the call covers the whole screen, as TUICallKit's H5 layout does on phones
+ * (a phone held upright, or a short landscape phone). Kept in step with the `@media` in styles.ts.
+ */
+export const PHONE_QUERY = '(max-width: 600px), (max-height: 500px) and (pointer: coarse)';
 
 // Boolean attributes that default to true need "false" to mean false.
 const boolAttr = {
@@ -39,6 +45,12 @@ const boolAttr = {
 };
 
 let defaultServer: ViewServer | undefined;
+
+/**
+ * The elements rendering each core, in connection order. Only the first shows the core's toasts,
+ * so a page with two kits (or a kit mounted twice by a framework) never shows a toast twice.
+ */
+const viewers = new WeakMap<ViewServer, Set<TUICallKitElement>>();
 
 /** Sets the core that elements render when their `server` property is not set. */
 export function setDefaultServer(server: ViewServer): void {
@@ -100,6 +112,12 @@ export class TUICallKitElement extends LitElement {
   #prevStatus: string | undefined;
   /** The videoDisplayMode the current videos were fitted to (new ones are fitted as they come). */
   #fittedMode: string | undefined;
+  /** Whether the host currently shows the call panel (and so takes its box); see `#syncHost`. */
+  #hostShown: boolean | undefined;
+  /** The page's own inline `display` of the host, put back when a call shows. */
+  #pageDisplay: [value: string, priority: string] = ['', ''];
+  /** Where the panel last was in the page: idle toasts show there (the host has no box then). */
+  #lastPlace: { top: number; left: number; width: number } | undefined;
 
   constructor() {
     super();
@@ -111,6 +129,7 @@ export class TUICallKitElement extends LitElement {
 
   override connectedCallback(): void {
     super.connectedCallback();
+    this.#syncHost(this.#state);
     this.#connect();
     document.addEventListener('fullscreenchange', this.#onFullScreenChange);
   }
@@ -126,6 +145,9 @@ export class TUICallKitElement extends LitElement {
     if (!server || server === this.#active) return;
     this.#disconnect();
     this.#active = server;
+    let elements = viewers.get(server);
+    if (!elements) viewers.set(server, (elements = new Set()));
+    elements.add(this);
     this.#state = server.store.state;
     this.#unsubscribe = server.store.subscribe((state) => {
       this.#state = state;
@@ -137,6 +159,11 @@ export class TUICallKitElement extends LitElement {
   }
 
   #disconnect(): void {
+    const elements = this.#active && viewers.get(this.#active);
+    if (elements?.delete(this)) {
+      // The next element (if any) takes over the toasts.
+      elements.values().next().value?.requestUpdate();
+    }
     this.#unsubscribe?.();
     this.#unsubscribe = undefined;
     for (const key of [...this.#views.keys()]) this.#dropView(key);
@@ -175,6 +202,11 @@ export class TUICallKitElement extends LitElement {
     const state = this.#state;
     if (!state) return;
     if (this.getAttribute('status') !== state.status) this.setAttribute('status', state.status);
+    this.#syncHost(state);
+    if (this.#hostShown) {
+      const rect = this.getBoundingClientRect();
+      this.#lastPlace = { top: rect.top + scrollY, left: rect.left + scrollX, width: rect.width };
+    }
     this.#anchorToasts(state);
     this.#syncTimer(state);
     this.#syncFullScreen(state);
@@ -187,6 +219,38 @@ export class TUICallKitElement extends LitElement {
       this.renderRoot.querySelector<HTMLElement>('[data-testid="callkit-accept"]')?.focus();
     }
     this.#prevStatus = state.status;
+  }
+
+  // ---- the host's box -------------------------------------------------------------------------
+
+  /**
+   * TUICallKit renders nothing while idle (or minimized to its floating window), so the page's
+   * own CSS for the element (`width: 100%; height: 100%` in Tencent's demos) must not make it
+   * cover the page and swallow clicks. The host gets `display: contents !important` inline, which
+   * beats any stylesheet: no box, no hit-testing, while its fixed toasts and floating window
+   * still show. The page's own inline `display` comes back when a call shows.
+   */
+  #syncHost(state: CallKitState | undefined): void {
+    const shown = state !== undefined && state.status !== STATUS.IDLE && !state.minimized;
+    if (shown === this.#hostShown) return;
+    const style = this.style;
+    if (!shown) {
+      const current = style.getPropertyValue('display');
+      if (current !== 'contents') {
+        this.#pageDisplay = [current, style.getPropertyPriority('display')];
+      }
+      style.setProperty('display', 'contents', 'important');
+    } else if (this.#pageDisplay[0]) {
+      style.setProperty('display', ...this.#pageDisplay);
+    } else {
+      style.removeProperty('display');
+    }
+    this.#hostShown = shown;
+  }
+
+  /** Whether the panel covers the screen because the viewport is phone-sized. */
+  #phone(): boolean {
+    return typeof matchMedia === 'function' && matchMedia(PHONE_QUERY).matches;
   }
 
   // ---- video containers -----------------------------------------------------------------------
@@ -244,24 +308,35 @@ export class TUICallKitElement extends LitElement {
 
   // ---- toasts ----------------------------------------------------------------------------------
 
-  /** Toasts leave the kit's box when it shows no call (idle) or covers the screen (full screen). */
+  /**
+   * Toasts leave the kit's box when it shows no panel (idle, minimized) or the panel covers the
+   * screen (full screen, or a phone-sized viewport).
+   */
   #toastsDetached(state: CallKitState): boolean {
-    return state.status === STATUS.IDLE || (state.fullScreen && !state.minimized);
+    return !this.#hostShown || this.#coversScreen(state);
+  }
+
+  #coversScreen(state: CallKitState): boolean {
+    return state.status !== STATUS.IDLE && !state.minimized && (state.fullScreen || this.#phone());
   }
 
   /**
-   * Detached toasts are fixed at the kit's place on screen (its top edge and middle, where the call
-   * was), kept inside the viewport if the kit has scrolled away; in full screen, at the top.
+   * Detached toasts are fixed at the kit's place on screen (the top edge and middle of where the
+   * call was shown, or of the kit's container before any call), kept inside the viewport if that
+   * place has scrolled away; over a full-screen call, at the top.
    */
   #anchorToasts(state: CallKitState): void {
     const toasts = this.renderRoot.querySelector<HTMLElement>('.toasts');
     if (!toasts) return;
-    if (!this.#toastsDetached(state) || state.toasts.length === 0 || state.fullScreen) {
+    if (!this.#toastsDetached(state) || state.toasts.length === 0 || this.#coversScreen(state)) {
       toasts.style.removeProperty('--rl-anchor-top');
       toasts.style.removeProperty('--rl-anchor-x');
       return;
     }
-    const rect = this.getBoundingClientRect();
+    const last = this.#lastPlace;
+    const rect = last
+      ? { top: last.top - scrollY, left: last.left - scrollX, width: last.width }
+      : (this.parentElement ?? this).getBoundingClientRect();
     const half = Math.min(window.innerWidth * 0.46, 210);
     const top = clamp(rect.top, 0, Math.max(0, window.innerHeight - 160));
     const x = clamp(rect.left + rect.width / 2, half, window.innerWidth - half);
@@ -664,10 +739,15 @@ export class TUICallKitElement extends LitElement {
         const key = isSelf ? 'local' : 'remote:' + person.userID;
         const speaking = isSpeaking(person);
         const name = isSelf ? `${nameOf(person)} (${s.you})` : nameOf(person);
+        // A ringing invitee has no media yet: TUICallKit shows them waiting (avatar and a loading
+        // indicator), not as muted or with their camera off.
+        const ringing = person.ringing;
+        const micOff = !ringing && !person.audio;
+        const cameraOff = !ringing && video && !person.video;
         const states = [
-          person.ringing ? s.ringing : '',
-          !person.audio ? s.micMuted : '',
-          video && !person.video ? s.cameraIsOff : '',
+          ringing ? s.ringing : '',
+          micOff ? s.micMuted : '',
+          cameraOff ? s.cameraIsOff : '',
           speaking ? s.speaking : '',
         ].filter(Boolean);
         return html`<div
@@ -679,21 +759,34 @@ export class TUICallKitElement extends LitElement {
           data-speaking=${speaking ? 'true' : 'false'}
           data-ringing=${person.ringing ? 'true' : 'false'}
         >
-          ${video && person.video ? html`<div class="video">${this.#slot(key)}</div>` : nothing}
+          ${video && person.video && !ringing ? html`<div class="video">${this.#slot(key)}</div>` : nothing}
           ${
-            !video || !person.video
-              ? html`<div class="center">${this.#avatar(person, true, person.ringing)}</div>`
+            !video || !person.video || ringing
+              ? html`<div class="center">
+                  ${this.#avatar(person, true, false)}
+                  ${
+                    ringing
+                      ? html`<span
+                          class="waiting"
+                          data-testid="callkit-waiting"
+                          role="img"
+                          aria-label=${s.ringing}
+                          ><i></i><i></i><i></i
+                        ></span>`
+                      : nothing
+                  }
+                </div>`
               : nothing
           }
           <div class="label">
             <span class="nm">${name}</span>
-            ${!person.audio ? html`<span class="state" title=${s.micMuted}>${icons.micOff}</span>` : nothing}
+            ${micOff ? html`<span class="state" title=${s.micMuted}>${icons.micOff}</span>` : nothing}
             ${
-              video && !person.video
+              cameraOff
                 ? html`<span class="state" title=${s.cameraIsOff}>${icons.cameraOff}</span>`
                 : nothing
             }
-            ${person.ringing ? nothing : this.#renderNetwork(person, s, isSelf)}
+            ${ringing ? nothing : this.#renderNetwork(person, s, isSelf)}
           </div>
         </div>`;
       })}
@@ -862,21 +955,24 @@ export class TUICallKitElement extends LitElement {
    * fixed to the viewport where the kit is (see `#anchorToasts`), so a "declined" or "busy" stays
    * visible. `--callkit-toast-offset` (default 64px) sets how far below the kit's top edge.
    */
-  #renderToasts(state: CallKitState): TemplateResult {
+  #renderToasts(state: CallKitState): TemplateResult | typeof nothing {
+    const owner = this.#active && viewers.get(this.#active)?.values().next().value;
+    if (owner !== this) return nothing;
+    const shown = uniqueToasts(state.toasts, (toast) => toastText(state.language, toast));
     return html`<div
       class="toasts ${this.#toastsDetached(state) ? 'detached' : ''}"
       data-testid="callkit-toasts"
       role="status"
       aria-live="polite"
     >
-      ${state.toasts.map(
-        (toast) =>
+      ${shown.map(
+        ({ toast, text, ids }) =>
           html`<div class="toast" data-testid="callkit-toast" data-kind=${toast.kind}>
-            <span class="msg">${toastText(state.language, toast)}</span>
+            <span class="msg">${text}</span>
             <button
               class="icon-btn"
               aria-label=${translate(state.language, 'dismiss')}
-              @click=${() => this.#act(() => this.#active?.dismissToast(toast.id))}
+              @click=${() => this.#act(() => ids.forEach((id) => this.#active?.dismissToast(id)))}
             >
               ${icons.close}
             </button>

@@ -22,11 +22,11 @@ export const styles = css`
     --rl-muted: #9aa1ad;
     --rl-radius: 16px;
   }
-  :host([status='idle']) {
-    min-height: 0;
-  }
-  :host(:not([status='idle'])) {
-    min-height: 420px;
+  /* TUICallKit's size when the page gives none (while idle or minimized the element sets itself
+     to display: contents and takes no space; see #syncHost). */
+  :host {
+    width: 960px;
+    height: 630px;
   }
   * {
     box-sizing: border-box;
@@ -288,8 +288,44 @@ export const styles = css`
   .tile.speaking {
     outline-color: var(--rl-ok);
   }
-  .tile.ringing {
+  /* A ringing invitee: dimmed avatar under a waiting indicator, as TUICallKit's loading tile. */
+  .tile.ringing .avatar {
     opacity: 0.55;
+  }
+  .tile .center > * {
+    grid-area: 1 / 1;
+  }
+  .waiting {
+    display: flex;
+    gap: 6px;
+  }
+  .waiting i {
+    width: 9px;
+    height: 9px;
+    border-radius: 50%;
+    background: #fff;
+    animation: waiting 1.2s linear infinite;
+  }
+  .waiting i:nth-child(2) {
+    animation-delay: 0.4s;
+  }
+  .waiting i:nth-child(3) {
+    animation-delay: 0.8s;
+  }
+  @keyframes waiting {
+    0%,
+    100% {
+      opacity: 0.2;
+    }
+    30% {
+      opacity: 1;
+    }
+  }
+  @media (prefers-reduced-motion: reduce) {
+    .waiting i {
+      animation: none;
+      opacity: 0.8;
+    }
   }
   .tile .video {
     position: absolute;
@@ -527,6 +563,21 @@ export const styles = css`
     padding: 6px 8px;
     font-size: 13px;
     background: #0007;
+  }
+
+  /* Phones: the call covers the screen, as TUICallKit's H5 layout (PHONE_QUERY in the element). The
+     host then takes no room of its own, so a 960 px default cannot widen the page. */
+  @media (max-width: 600px), (max-height: 500px) and (pointer: coarse) {
+    :host {
+      width: auto;
+      height: 0;
+    }
+    .panel {
+      position: fixed;
+      inset: 0;
+      z-index: 2147483000;
+      border-radius: 0;
+    }
   }
 
   @media (max-width: 480px) {
