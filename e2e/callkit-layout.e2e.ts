@@ -79,6 +79,17 @@ describe('the call kit while idle', () => {
     await alice.page.mouse.click(point.x, point.y);
     expect(await clicks(alice.page)).toBe(1);
     await alice.screenshot('idle-click-through');
+    // A framework rewriting the element's style attribute (Vue's string styles) cannot give it
+    // its box back while idle.
+    await alice
+      .tid('kit')
+      .evaluate((el) => el.setAttribute('style', 'display: block; width: 100%; height: 100%'));
+    await alice.page.waitForFunction(
+      () => getComputedStyle(document.querySelector('tui-call-kit')!).display === 'contents',
+      undefined,
+      { timeout: UI_TIMEOUT_MS },
+    );
+    expect(await hitAt(alice.page, point)).toBe('under-kit');
 
     // In a call the kit covers its stage, the button included.
     await alice.dial(bob.userID, 'audio');

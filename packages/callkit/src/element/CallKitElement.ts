@@ -116,6 +116,19 @@ export class TUICallKitElement extends LitElement {
   #hostShown: boolean | undefined;
   /** The page's own inline `display` of the host, put back when a call shows. */
   #pageDisplay: [value: string, priority: string] = ['', ''];
+  /**
+   * A framework that rewrites the host's `style` attribute (Vue with a string `style`) may drop
+   * the idle `display: contents`; this puts it back.
+   */
+  readonly #styleObserver =
+    typeof MutationObserver === 'function'
+      ? new MutationObserver(() => {
+          if (this.#hostShown === false && this.style.getPropertyValue('display') !== 'contents') {
+            this.#hostShown = undefined;
+            this.#syncHost(this.#state);
+          }
+        })
+      : undefined;
   /** Where the panel last was in the page: idle toasts show there (the host has no box then). */
   #lastPlace: { top: number; left: number; width: number } | undefined;
 
@@ -130,12 +143,14 @@ export class TUICallKitElement extends LitElement {
   override connectedCallback(): void {
     super.connectedCallback();
     this.#syncHost(this.#state);
+    this.#styleObserver?.observe(this, { attributes: true, attributeFilter: ['style'] });
     this.#connect();
     document.addEventListener('fullscreenchange', this.#onFullScreenChange);
   }
 
   override disconnectedCallback(): void {
     super.disconnectedCallback();
+    this.#styleObserver?.disconnect();
     document.removeEventListener('fullscreenchange', this.#onFullScreenChange);
     this.#disconnect();
   }

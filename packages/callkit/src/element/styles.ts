@@ -292,9 +292,6 @@ export const styles = css`
   .tile.ringing .avatar {
     opacity: 0.55;
   }
-  .tile .center > * {
-    grid-area: 1 / 1;
-  }
   .waiting {
     display: flex;
     gap: 6px;
@@ -340,6 +337,9 @@ export const styles = css`
     inset: 0;
     display: grid;
     place-items: center;
+    /* A ringing invitee's waiting dots sit under the avatar. */
+    align-content: center;
+    gap: 12px;
   }
   .tile .label {
     position: absolute;
