@@ -29,6 +29,10 @@ export const TencentCode = {
   USERSIG_WRONG_APP: 70014,
   /** 70020: this server does not serve that SDKAppID. */
   APP_NOT_FOUND: 70020,
+  /** 70206: an account batch of the wrong size (multiaccount_import). */
+  ACCOUNT_BATCH: 70206,
+  /** 70402: an account request's field is missing or not valid. */
+  ACCOUNT_PARAM: 70402,
   /** 10002: an internal error (the store failed); try again. */
   INTERNAL: 10002,
   /** 10003: no such command in group_open_http_svc. */

@@ -3,6 +3,7 @@
  * destroy_group, get_group_info) against a real server and its SQLite store: Tencent's request
  * and response shapes, its error numbers, and the same groups as /api/admin/groups.
  */
+import fc from 'fast-check';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { genUserSig } from '../../auth/usersig.js';
 import { MAX_GROUP_MEMBERS } from '../../groups/index.js';
@@ -49,6 +50,7 @@ interface Answer {
   GroupId?: string;
   MemberList?: { Member_Account: string; Result: number }[];
   GroupInfo?: Record<string, unknown>[];
+  FailAccounts?: string[];
 }
 
 interface Reply {
@@ -394,6 +396,76 @@ describe('IM REST group commands', () => {
   });
 });
 
+describe('IM REST account import (Tencent asks for it before a user joins a group)', () => {
+  const login = { service: 'im_open_login_svc' };
+
+  it('account_import succeeds for a valid user ID, under UserID or the older Identifier', async () => {
+    expectOK(
+      await rest(
+        'account_import',
+        { UserID: 'bob', Nick: 'Bob', FaceUrl: 'http://x/y.png' },
+        login,
+      ),
+    );
+    expectOK(await rest('account_import', { Identifier: 'carol' }, login));
+  });
+
+  it('multiaccount_import lists the IDs Ringline cannot use in FailAccounts', async () => {
+    const res = await rest(
+      'multiaccount_import',
+      { Accounts: ['bob', 'not valid', 'carol'] },
+      login,
+    );
+    expectOK(res);
+    expect(res.body.FailAccounts).toEqual(['not valid']);
+  });
+
+  it.each([
+    ['account_import without UserID', 'account_import', {}, T.ACCOUNT_PARAM],
+    ['account_import of an invalid ID', 'account_import', { UserID: 'a b' }, T.ACCOUNT_PARAM],
+    [
+      'account_import with a numeric Nick',
+      'account_import',
+      { UserID: 'bob', Nick: 1 },
+      T.ACCOUNT_PARAM,
+    ],
+    ['multiaccount_import of nobody', 'multiaccount_import', { Accounts: [] }, T.ACCOUNT_BATCH],
+    [
+      'multiaccount_import of 101 IDs',
+      'multiaccount_import',
+      { Accounts: Array.from({ length: 101 }, (_, i) => `u${i}`) },
+      T.ACCOUNT_BATCH,
+    ],
+    [
+      'multiaccount_import with a number',
+      'multiaccount_import',
+      { Accounts: ['bob', 1] },
+      T.ACCOUNT_PARAM,
+    ],
+    [
+      'multiaccount_import without Accounts',
+      'multiaccount_import',
+      { UserID: 'bob' },
+      T.ACCOUNT_PARAM,
+    ],
+  ] as const)('%s is FAIL with its Tencent code', async (_name, command, body, code) => {
+    expectFail(await rest(command, body, login), code);
+  });
+
+  it('refuses without a valid userSig, and other account commands are not served', async () => {
+    const bad = tencentQuery(sigFor({ secretKey: 'x' }));
+    expectFail(
+      await rest('account_import', { UserID: 'bob' }, { ...login, query: bad }),
+      T.USERSIG_BAD_SIGNATURE,
+    );
+    const del = await fetch(`${server.url}/v4/im_open_login_svc/account_delete?${tencentQuery()}`, {
+      method: 'POST',
+      body: '{}',
+    });
+    expect(del.status).toBe(404);
+  });
+});
+
 describe('IM REST bad input gets Tencent error codes', () => {
   const members = (n: number) => Array.from({ length: n }, (_, i) => ({ Member_Account: `u${i}` }));
   const cases: [string, string, unknown, number][] = [
@@ -631,5 +703,74 @@ describe('IM REST bad input gets Tencent error codes', () => {
     });
     expect(res.status).toBe(404);
     expect(await res.text()).not.toContain(sigFor().slice(0, 20));
+  });
+});
+
+describe('IM REST hostile bodies (property)', () => {
+  const known = new Set<number>(Object.values(T));
+  const value = fc.oneof(
+    fc.jsonValue({ maxDepth: 3 }),
+    fc.constantFrom('team', 'bob', '@TGS#X', '', 'Public', 'AVChatRoom', 0, 1, 2, -1, null),
+    fc.array(
+      fc.record({ Member_Account: fc.oneof(fc.constantFrom('bob', 'carol', ''), fc.string()) }),
+      {
+        maxLength: 5,
+      },
+    ),
+  );
+  const body = fc.oneof(
+    fc.jsonValue({ maxDepth: 4 }),
+    fc.record(
+      {
+        Type: value,
+        Name: value,
+        GroupId: value,
+        Owner_Account: value,
+        MemberList: value,
+        MemberToDel_Account: value,
+        Silence: value,
+        Reason: value,
+        GroupIdList: value,
+        ResponseFilter: fc.oneof(
+          value,
+          fc.record({ GroupBaseInfoFilter: value, MemberInfoFilter: value }, { requiredKeys: [] }),
+        ),
+      },
+      { requiredKeys: [] },
+    ),
+  );
+  const command = fc.constantFrom(
+    'create_group',
+    'add_group_member',
+    'delete_group_member',
+    'destroy_group',
+    'get_group_info',
+  );
+
+  it('any JSON body gets HTTP 200 and a Tencent answer with a known ErrorCode, never a crash', async () => {
+    expectOK(await rest('create_group', { Type: 'Public', Name: 't', GroupId: 'team' }));
+    const seen = new Map<number, number>();
+    await fc.assert(
+      fc.asyncProperty(command, body, async (cmd, b) => {
+        const res = await rest(cmd, b);
+        expect(res.status, res.text).toBe(200);
+        expect(['OK', 'FAIL']).toContain(res.body.ActionStatus);
+        expect(known.has(res.body.ErrorCode), res.text).toBe(true);
+        expect(res.body.ErrorCode === 0).toBe(res.body.ActionStatus === 'OK');
+        expect(res.body.ErrorCode).not.toBe(T.INTERNAL);
+        seen.set(res.body.ErrorCode, (seen.get(res.body.ErrorCode) ?? 0) + 1);
+      }),
+      { numRuns: 300, seed: 11 },
+    );
+    // The bodies reached past the first check: more than one kind of answer came back.
+    expect(seen.size).toBeGreaterThan(2);
+  });
+
+  it('deeply nested JSON is answered, not a stack overflow', async () => {
+    const depth = 50_000;
+    const res = await rest('create_group', '['.repeat(depth) + ']'.repeat(depth));
+    expect(res.status).toBe(200);
+    expect([T.JSON_PARSE, T.INVALID_PARAM]).toContain(res.body.ErrorCode);
+    expectOK(await rest('get_group_info', { GroupIdList: ['x'] }));
   });
 });

@@ -1,4 +1,5 @@
 export {
+  IM_ACCOUNT_PREFIX,
   IM_REST_BODY_LIMIT,
   IM_REST_PREFIX,
   imRestRoutes,

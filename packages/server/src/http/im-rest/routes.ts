@@ -28,6 +28,10 @@ import { fromServerError, ImRestError, TencentCode as T } from './codes.js';
 
 /** The REST service our routes live under. */
 export const IM_REST_PREFIX = '/v4/group_open_http_svc';
+/** Tencent's account service: its imports are accepted (Ringline needs none; see below). */
+export const IM_ACCOUNT_PREFIX = '/v4/im_open_login_svc';
+/** Most accounts one multiaccount_import names (Tencent: 100). */
+export const IM_REST_MAX_ACCOUNTS_PER_IMPORT = 100;
 /** Largest request body: 500 members with their optional fields fit with room to spare. */
 export const IM_REST_BODY_LIMIT = 128 * 1024;
 /** Most members one create_group / add_group_member / delete_group_member names (Tencent: 500). */
@@ -255,6 +259,48 @@ export async function imRestRoutes(app: FastifyInstance, options: ImRestRoutesOp
     }
     return ok({ GroupInfo: infos });
   });
+
+  // Tencent wants every account imported before it joins a group, so backends call these first.
+  // Ringline has no account registry (a valid userSig is the account): the import succeeds for
+  // every ID Ringline accepts, and lists the others in FailAccounts as Tencent does.
+  app.post(
+    `${IM_ACCOUNT_PREFIX}/account_import`,
+    { bodyLimit: IM_REST_BODY_LIMIT },
+    async (req) => {
+      const body = objectBody(req.body);
+      // "Identifier" is the field's name in Tencent's older docs and SDKs.
+      const id = body.UserID ?? body.Identifier;
+      if (typeof id !== 'string' || !userIdRe.test(id)) {
+        throw new ImRestError(T.ACCOUNT_PARAM, 'UserID is not a valid user ID');
+      }
+      for (const key of ['Nick', 'FaceUrl']) {
+        if (body[key] !== undefined && typeof body[key] !== 'string') {
+          throw new ImRestError(T.ACCOUNT_PARAM, `${key} must be a string`);
+        }
+      }
+      return ok();
+    },
+  );
+  app.post(
+    `${IM_ACCOUNT_PREFIX}/multiaccount_import`,
+    { bodyLimit: IM_REST_BODY_LIMIT },
+    async (req) => {
+      const accounts = objectBody(req.body).Accounts;
+      if (!Array.isArray(accounts)) {
+        throw new ImRestError(T.ACCOUNT_PARAM, 'Accounts must be an array of user IDs');
+      }
+      if (accounts.length === 0 || accounts.length > IM_REST_MAX_ACCOUNTS_PER_IMPORT) {
+        throw new ImRestError(
+          T.ACCOUNT_BATCH,
+          `Accounts must list 1 to ${IM_REST_MAX_ACCOUNTS_PER_IMPORT} user IDs`,
+        );
+      }
+      if (accounts.some((a) => typeof a !== 'string' || a.length > 128)) {
+        throw new ImRestError(T.ACCOUNT_PARAM, 'Accounts must hold user ID strings');
+      }
+      return ok({ FailAccounts: (accounts as string[]).filter((a) => !userIdRe.test(a)) });
+    },
+  );
 
   // Any other command of the service: Tencent's "wrong command" answer, after authentication.
   app.post(`${IM_REST_PREFIX}/:command`, { bodyLimit: IM_REST_BODY_LIMIT }, async () => {
