@@ -472,6 +472,7 @@ const BASE_FIELDS = [
   'MaxMemberNum',
   'ApplyJoinOption',
   'ShutUpAllMember',
+  'MuteAllMember',
 ];
 const MEMBER_FIELDS = [
   'Role',
@@ -480,6 +481,7 @@ const MEMBER_FIELDS = [
   'MsgFlag',
   'LastSendMsgTime',
   'ShutUpUntil',
+  'MuteUntil',
   'NameCard',
 ];
 
@@ -536,7 +538,9 @@ function groupInfo(group: GroupDetails, filter: Filter): Json {
     MemberNum: group.members.length,
     MaxMemberNum: MAX_GROUP_MEMBERS,
     ApplyJoinOption: 'DisableApply',
+    // Tencent's newer docs call these two MuteAllMember / MuteUntil; both names are answered.
     ShutUpAllMember: 'Off',
+    MuteAllMember: 'Off',
   };
   const info: Json = { GroupId: group.groupID };
   for (const key of BASE_FIELDS) if (!filter.base || filter.base.has(key)) info[key] = base[key];
@@ -550,6 +554,7 @@ function groupInfo(group: GroupDetails, filter: Filter): Json {
         MsgFlag: 'AcceptAndNotify',
         LastSendMsgTime: 0,
         ShutUpUntil: 0,
+        MuteUntil: 0,
         NameCard: '',
       };
       const member: Json = { Member_Account: m.userID };
