@@ -16,6 +16,7 @@ import { silentLogger, type Logger } from '../log.js';
 import { isValidUserID } from '../signal/validate.js';
 import { ADMIN_IDENTIFIER, adminRoutes } from './admin.js';
 import { clientErrorHandler, HSTS, SECURITY_HEADERS, toHttpError } from './errors.js';
+import { imRestRoutes } from './im-rest/index.js';
 
 // src/http and dist/http sit at the same depth, so these resolve alike from source and build.
 const packagesDir = fileURLToPath(new URL('../../../', import.meta.url));
@@ -162,8 +163,11 @@ export async function buildHttpApp(options: HttpAppOptions): Promise<FastifyInst
     });
   }
 
-  if (options.groups)
+  if (options.groups) {
     await app.register(adminRoutes, { ...options, groups: options.groups, logger: log });
+    // Tencent IM's REST API for the same groups, for app backends written for Tencent.
+    await app.register(imRestRoutes, { ...options, groups: options.groups, logger: log });
+  }
 
   // The demo, if built; looked up per request, so building it later needs no restart.
   await app.register(fastifyStatic, { root: demoDir, wildcard: true, index: 'index.html' });
