@@ -76,10 +76,10 @@ describe('a group call', () => {
     ]);
     expect(bob.statuses).toEqual([
       'idle->be-invited',
-      'be-invited->calling-group-video',
+      'dialing-group->calling-group-video',
       'calling-group-video->idle',
     ]);
-    expect(carol.statuses).toEqual(['idle->be-invited', 'be-invited->idle']);
+    expect(carol.statuses).toEqual(['idle->be-invited', 'dialing-group->idle']);
     for (const k of [alice, bob, carol]) {
       expect(k.callbacks).toEqual(['beforeCalling:2', 'afterCalling']);
     }
@@ -110,12 +110,12 @@ describe('a group call', () => {
     ]);
     expect(bob.statuses).toEqual([
       'idle->be-invited',
-      'be-invited->calling-c2c-audio',
+      'dialing-c2c->calling-c2c-audio',
       'calling-c2c-audio->calling-group-audio',
     ]);
     // Carol's invitation names only her, but accepting tells her of both members at once, so
     // she goes straight into the group call.
-    expect(carol.statuses).toEqual(['idle->be-invited', 'be-invited->calling-group-audio']);
+    expect(carol.statuses).toEqual(['idle->be-invited', 'dialing-group->calling-group-audio']);
   });
 
   it('a third person invited while a one-to-one call still rings makes it a group call', async () => {

@@ -28,8 +28,8 @@ export interface CallKitCallbacks {
   afterCalling?: () => void;
   /** The kit was minimized (`true`) or restored (`false`). */
   onMinimized?: (oldStatus: boolean, newStatus: boolean) => void;
-  /** The same user logged in elsewhere: the call ended and this kit is logged out. */
-  kickedOut?: () => void;
+  /** The same user logged in elsewhere (with the SDK's event): the call ends, the kit logs out. */
+  kickedOut?: (event?: unknown) => void;
   /** Exactly once per change of `STATUS`. */
   statusChanged?: (event: { oldStatus: Status; newStatus: Status }) => void;
 }
@@ -486,7 +486,7 @@ export class CallKitServer {
       const calling = this.#require('switchMediaType');
       const toAudio = this.state.mediaType === CallMediaType.VIDEO;
       await (toAudio ? calling.switchToAudioCall() : calling.switchToVideoCall());
-      this.#changeMediaType(toAudio ? CallMediaType.AUDIO : CallMediaType.VIDEO);
+      this.#changeMediaType(toAudio ? CallMediaType.AUDIO : CallMediaType.VIDEO, true);
       if (!toAudio) this.store.update((s) => ({ self: { ...s.self, video: true } }));
     });
   }
@@ -596,14 +596,15 @@ export class CallKitServer {
     start: () => Promise<void>,
   ): Promise<void> {
     const calling = this.#calling!;
-    this.#safe('beforeCalling', () => this.#callbacks.beforeCalling?.(mediaType));
     this.store.update({
       ...fields,
       mediaType,
       callStatus: CallStatus.CALLING,
       self: { ...this.state.self, audio: true, video: mediaType === CallMediaType.VIDEO },
     });
+    // TUICallKit's order for the caller: statusChanged(idle → dialing-*), then beforeCalling.
     this.#setStatus(dialing);
+    this.#safe('beforeCalling', () => this.#callbacks.beforeCalling?.(mediaType));
     const firstToast = this.#nextToast;
     try {
       await this.#prepareMedia(calling);
@@ -660,7 +661,8 @@ export class CallKitServer {
     );
   }
 
-  #changeMediaType(mediaType: CallMediaType): void {
+  /** `notify`: only the side that switched tells its app (TUICallKit's switchCallMediaType). */
+  #changeMediaType(mediaType: CallMediaType, notify: boolean): void {
     this.store.update((s) => ({
       mediaType,
       ...(mediaType === CallMediaType.AUDIO
@@ -671,15 +673,20 @@ export class CallKitServer {
         : {}),
     }));
     if (this.state.callStatus === CallStatus.CONNECTED) {
-      this.#setStatus(callingStatus(this.state.isGroup, mediaType));
+      this.#setStatus(callingStatus(this.state.isGroup, mediaType), { notify });
     }
   }
 
   /**
    * The one place STATUS changes: refuses transitions the table does not allow, logs prev→next,
-   * calls statusChanged exactly once, and afterCalling when a call is over.
+   * calls statusChanged once, and afterCalling when a call is over. What the app is told follows
+   * TUICallKit's code, not our state: it names a ringing callee's status by its call status
+   * (`dialing-c2c`/`dialing-group`, never `be-invited`) when leaving it; it calls afterCalling
+   * before statusChanged(→idle) when the end came from the network (its engine-event handlers run
+   * afterCalling, then reset the store) and after it when the user ended the call; and only the
+   * side that switched the media type hears that change (`notify: false` on the other).
    */
-  #setStatus(next: Status): void {
+  #setStatus(next: Status, how: { notify?: boolean; ended?: 'remote' | 'local'; wasGroup?: boolean } = {}): void {
     const prev = this.state.status;
     if (prev === next) return;
     if (!ALLOWED[prev].includes(next)) {
@@ -687,23 +694,37 @@ export class CallKitServer {
       return;
     }
     this.#log.info(`[callkit] status ${prev} -> ${next}`);
+    const reported =
+      prev === STATUS.BE_INVITED
+        ? (how.wasGroup ?? this.state.isGroup)
+          ? STATUS.DIALING_GROUP
+          : STATUS.DIALING_C2C
+        : prev;
+    const afterCalling = () =>
+      this.#safe('afterCalling', () => this.#callbacks.afterCalling?.());
+    const remoteEnd = next === STATUS.IDLE && how.ended === 'remote';
+    if (remoteEnd) afterCalling();
     this.store.update({ status: next });
     this.#syncRingtone();
-    this.#safe('statusChanged', () =>
-      this.#callbacks.statusChanged?.({ oldStatus: prev, newStatus: next }),
-    );
-    if (next === STATUS.IDLE) this.#safe('afterCalling', () => this.#callbacks.afterCalling?.());
+    if (how.notify !== false) {
+      this.#safe('statusChanged', () =>
+        this.#callbacks.statusChanged?.({ oldStatus: reported, newStatus: next }),
+      );
+    }
+    if (next === STATUS.IDLE && !remoteEnd) afterCalling();
   }
 
   /** Back to idle, keeping the user, options and pending toasts. Idempotent. */
-  #reset(): void {
+  #reset(ended: 'remote' | 'local' = 'local'): void {
     if (this.state.status === STATUS.IDLE && this.state.role === CallRole.UNKNOWN) return;
     this.#ringtone.stop();
     this.#meter.stop();
     const prev = this.state.status;
+    // TUICallKit keeps isGroup through its reset, so a ringing group invitee ends as dialing-group.
+    const wasGroup = this.state.isGroup;
     // Everything but the status first, so statusChanged listeners see the idle state.
     this.store.update((s) => ({ ...idleState(s), status: prev }));
-    this.#setStatus(STATUS.IDLE);
+    this.#setStatus(STATUS.IDLE, { ended, wasGroup });
   }
 
   #syncRingtone(): void {
@@ -787,9 +808,9 @@ export class CallKitServer {
   }
 
   /** A 1:1 call ends with its only peer; a group call ends when the server says so. */
-  #peerGone(userID: string): void {
+  #peerGone(userID: string, ended: 'remote' | 'local' = 'local'): void {
     this.#removeRemote(userID);
-    if (!this.state.isGroup) this.#reset();
+    if (!this.state.isGroup) this.#reset(ended);
   }
 
   #applyLocalView(): void {
@@ -887,16 +908,16 @@ export class CallKitServer {
       },
       [EVENT.CALLING_CANCEL]: ({ sponsor }: { sponsor: string }) => {
         this.#toast({ kind: 'cancelled', userID: sponsor });
-        this.#reset();
+        this.#reset('remote');
       },
-      [EVENT.CALLING_TIMEOUT]: () => this.#reset(),
+      [EVENT.CALLING_TIMEOUT]: () => this.#reset('remote'),
       [EVENT.USER_ENTER]: ({ userID }: { userID: string }) => {
         this.#updateRemote(userID, { ringing: false }, true);
         this.#regroup();
         if (this.state.status !== STATUS.BE_INVITED) this.#connected();
         this.#applyRemoteView(userID);
       },
-      [EVENT.USER_LEAVE]: ({ userID }: { userID: string }) => this.#peerGone(userID),
+      [EVENT.USER_LEAVE]: ({ userID }: { userID: string }) => this.#peerGone(userID, 'remote'),
       [EVENT.USER_AUDIO_AVAILABLE]: (e: { userID: string; isAudioAvailable: boolean }) =>
         this.#updateRemote(e.userID, { audio: e.isAudioAvailable }),
       [EVENT.USER_VIDEO_AVAILABLE]: (e: { userID: string; isVideoAvailable: boolean }) =>
@@ -919,16 +940,17 @@ export class CallKitServer {
         this.#regroup();
       },
       [EVENT.CALL_TYPE_CHANGED]: ({ callType }: { callType: number }) =>
-        this.#changeMediaType(callType === 1 ? CallMediaType.AUDIO : CallMediaType.VIDEO),
+        this.#changeMediaType(callType === 1 ? CallMediaType.AUDIO : CallMediaType.VIDEO, false),
       [EVENT.NETWORK_QUALITY]: (e: {
         localQuality: { userID: string; quality: number };
         remoteQuality: { userID: string; quality: number }[];
       }) => this.#applyNetworkQuality(e.localQuality.quality, e.remoteQuality),
-      [EVENT.CALL_END]: () => this.#reset(),
-      [EVENT.KICKED_OUT]: () => {
+      [EVENT.CALL_END]: () => this.#reset('remote'),
+      // As TUICallKit: kickedOut(event) first, then the call is torn down.
+      [EVENT.KICKED_OUT]: (event: unknown) => {
+        this.#safe('kickedOut', () => this.#callbacks.kickedOut?.(event));
         this.#toast({ kind: 'kicked' });
         this.#reset();
-        this.#safe('kickedOut', () => this.#callbacks.kickedOut?.());
       },
       [EVENT.ERROR]: ({ code }: { code: number }) => {
         // Failures of the kit's own operations are toasted where they happen; these come from
