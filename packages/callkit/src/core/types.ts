@@ -112,6 +112,8 @@ export interface CallKitState {
   connectedAt?: number;
   minimized: boolean;
   fullScreen: boolean;
+  /** Remote sound silenced on this page (muteSpeaker); back to false when a call ends. */
+  speakerMuted: boolean;
   /** Which view is large in a 1:1 video call. */
   layout: 'local' | 'remote';
   language: Language;
