@@ -307,7 +307,8 @@ describe('callbacks and options', () => {
     const again = await testKit(ts, bob.userID);
     kits.push(again);
     await bob.until((s) => s.toasts.some((t) => t.kind === 'kicked'), 'kicked toast');
-    expect(bob.callbacks).toEqual(['beforeCalling:2', 'afterCalling', 'kickedOut']);
+    // TUICallKit's kick handler: kickedOut(event) first, then the reset to idle.
+    expect(bob.callbacks).toEqual(['beforeCalling:2', 'kickedOut', 'afterCalling']);
     expect(bob.statuses.at(-1)).toBe('calling-c2c-video->idle');
     await alice.status(STATUS.IDLE);
   });

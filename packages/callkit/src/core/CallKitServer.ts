@@ -1222,7 +1222,10 @@ export class CallKitServer {
         localQuality: { userID: string; quality: number };
         remoteQuality: { userID: string; quality: number }[];
       }) => this.#applyNetworkQuality(e.localQuality.quality, e.remoteQuality),
-      [EVENT.CALL_END]: () => this.#reset('remote'),
+      // A microtask later: when the call ended because this user was kicked out, the SDK reports
+      // KICKED_OUT right behind CALL_END, and TUICallKit's order for a kick is kickedOut(event),
+      // then statusChanged(→idle) — the kick handler below has then reset already.
+      [EVENT.CALL_END]: () => queueMicrotask(() => this.#reset('remote')),
       // As TUICallKit: kickedOut(event) first, then the call is torn down.
       [EVENT.KICKED_OUT]: (event: unknown) => {
         this.#safe('kickedOut', () => this.#callbacks.kickedOut?.(event));
