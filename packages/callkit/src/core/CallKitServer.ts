@@ -187,6 +187,8 @@ export class CallKitServer {
   readonly #remoteEls = new Map<string, HTMLElement>();
   #cameraIndex = 0;
   #logLevel: LOG_LEVEL | undefined;
+  /** This user is hanging up or rejecting: the SDK's end events meanwhile are this user's doing. */
+  #endingLocally = false;
   #engine: CallEngineInstance | undefined;
 
   constructor(deps: CallKitServerDeps = {}) {
@@ -678,10 +680,12 @@ export class CallKitServer {
     return this.#serial(async () => {
       const calling = this.#require('reject');
       if (this.state.status !== STATUS.BE_INVITED) return;
+      this.#endingLocally = true;
       try {
         await calling.reject();
       } finally {
         this.#reset();
+        this.#endingLocally = false;
       }
     });
   }
@@ -691,10 +695,12 @@ export class CallKitServer {
     return this.#serial(async () => {
       const calling = this.#calling;
       if (!calling || this.state.status === STATUS.IDLE) return;
+      this.#endingLocally = true;
       try {
         await calling.hangup();
       } finally {
         this.#reset();
+        this.#endingLocally = false;
       }
     });
   }
@@ -983,6 +989,7 @@ export class CallKitServer {
   /** Back to idle, keeping the user, options and pending toasts. Idempotent. */
   #reset(ended: 'remote' | 'local' = 'local'): void {
     if (this.state.status === STATUS.IDLE && this.state.role === CallRole.UNKNOWN) return;
+    if (this.#endingLocally) ended = 'local';
     this.#ringtone.stop();
     this.#meter.stop();
     const prev = this.state.status;
