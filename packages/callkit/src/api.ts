@@ -23,7 +23,12 @@ export {
   type Status,
   type Language,
 } from './core/types.js';
-export type { CallKitCallbacks, CallsParams, InitParams, JoinParams } from './core/CallKitServer.js';
+export type {
+  CallKitCallbacks,
+  CallsParams,
+  InitParams,
+  JoinParams,
+} from './core/CallKitServer.js';
 export type { CallEngineInstance } from './core/engine.js';
 
 /** This package's version (TUICallKit exports its own as `Version`). */

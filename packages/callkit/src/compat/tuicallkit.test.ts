@@ -149,9 +149,9 @@ describe('the error toast text', () => {
     expect(errorText('ja_JP', ServerErrorCode.CANNOT_CALL_SELF)).toBe('自分自身には発信できません');
     expect(errorText('en', 60005)).toMatch(/access was denied/);
     expect(errorText('en', 12345)).toBe('Call failed (error 12345)');
-    expect(toastText('zh-cn', { id: 1, kind: 'error', code: ServerErrorCode.GROUP_NOT_FOUND })).toBe(
-      '群组不存在',
-    );
+    expect(
+      toastText('zh-cn', { id: 1, kind: 'error', code: ServerErrorCode.GROUP_NOT_FOUND }),
+    ).toBe('群组不存在');
   });
 });
 
@@ -250,13 +250,23 @@ describe('status and callback sequences, as TUICallKit’s code produces them', 
     const { alice, bob } = await ringing();
     await alice.kit.hangup();
     await bob.status(STATUS.IDLE);
-    expect(bob.log).toEqual(['beforeCalling', 'idle->be-invited', 'afterCalling', 'dialing-c2c->idle']);
+    expect(bob.log).toEqual([
+      'beforeCalling',
+      'idle->be-invited',
+      'afterCalling',
+      'dialing-c2c->idle',
+    ]);
   });
 
   it('the callee when nobody answers: afterCalling, then dialing-c2c→idle', async () => {
     const { bob } = await ringing(2, 1);
     await bob.status(STATUS.IDLE);
-    expect(bob.log).toEqual(['beforeCalling', 'idle->be-invited', 'afterCalling', 'dialing-c2c->idle']);
+    expect(bob.log).toEqual([
+      'beforeCalling',
+      'idle->be-invited',
+      'afterCalling',
+      'dialing-c2c->idle',
+    ]);
   });
 
   it('the callee who rejects: dialing-c2c→idle', async () => {

@@ -958,7 +958,10 @@ export class CallKitServer {
    * afterCalling, then reset the store) and after it when the user ended the call; and only the
    * side that switched the media type hears that change (`notify: false` on the other).
    */
-  #setStatus(next: Status, how: { notify?: boolean; ended?: 'remote' | 'local'; wasGroup?: boolean } = {}): void {
+  #setStatus(
+    next: Status,
+    how: { notify?: boolean; ended?: 'remote' | 'local'; wasGroup?: boolean } = {},
+  ): void {
     const prev = this.state.status;
     if (prev === next) return;
     if (!ALLOWED[prev].includes(next)) {
@@ -972,8 +975,7 @@ export class CallKitServer {
           ? STATUS.DIALING_GROUP
           : STATUS.DIALING_C2C
         : prev;
-    const afterCalling = () =>
-      this.#safe('afterCalling', () => this.#callbacks.afterCalling?.());
+    const afterCalling = () => this.#safe('afterCalling', () => this.#callbacks.afterCalling?.());
     const remoteEnd = next === STATUS.IDLE && how.ended === 'remote';
     if (remoteEnd) afterCalling();
     this.store.update({ status: next });

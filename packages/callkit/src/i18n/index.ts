@@ -156,7 +156,9 @@ const ja: Strings = {
 /** The string tables, keyed by the kit's `Language`. */
 export const STRINGS: Record<Language, Strings> = { en, 'zh-cn': zhCn, ja_JP: ja };
 
-export type TextKey = { [K in keyof Strings]: Strings[K] extends string ? K : never }[keyof Strings];
+export type TextKey = {
+  [K in keyof Strings]: Strings[K] extends string ? K : never;
+}[keyof Strings];
 
 /** Looks `key` up in `language` (English if unknown) and fills `{name}` placeholders. */
 export function translate(
@@ -169,7 +171,6 @@ export function translate(
     name in vars ? String(vars[name]) : whole,
   );
 }
-
 
 /**
  * What an error toast says, by error code (the registry in @ringline/protocol). Codes a user can
@@ -237,7 +238,8 @@ const errorsZh: ErrorTexts = {
 const errorsJa: ErrorTexts = {
   [K.NO_MICROPHONE]: 'マイクが見つかりません',
   [K.NO_CAMERA]: 'カメラが見つかりません',
-  [K.PERMISSION_DENIED]: 'カメラまたはマイクへのアクセスが拒否されました。ブラウザで許可してください',
+  [K.PERMISSION_DENIED]:
+    'カメラまたはマイクへのアクセスが拒否されました。ブラウザで許可してください',
   [K.WEBRTC_UNSUPPORTED]: 'このブラウザでは通話できません',
   [K.SWITCH_TO_AUDIO_FAILED]: '音声通話に切り替えられませんでした',
   [K.SWITCH_TO_VIDEO_FAILED]: 'ビデオ通話に切り替えられませんでした',
