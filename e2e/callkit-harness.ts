@@ -129,7 +129,7 @@ export class KitPage {
   /**
    * The statuses `statusChanged` went through: the first `oldStatus`, then each `newStatus`.
    * Throws if one change does not start where the previous one ended (but for TUICallKit's
-   * be-invited → `dialing-*` naming of a ringing callee).
+   * be-invited → `dialing-*` naming of a ringing callee, and a media switch the other side made).
    */
   async statusSequence(): Promise<string[]> {
     const changes = (await this.callbacks('statusChanged')).map(
@@ -141,8 +141,12 @@ export class KitPage {
       // TUICallKit names a ringing callee's status by its call status when it leaves it:
       // be-invited is followed by dialing-c2c/dialing-group -> next.
       const leavesRinging = last === 'be-invited' && oldStatus.startsWith('dialing-');
+      // Only the side that switched the media type is told: the other side's next change starts
+      // from the switched status, which the sequence then shows.
+      const untoldSwitch = last?.startsWith('calling-') && oldStatus.startsWith('calling-');
+      if (untoldSwitch && last !== oldStatus) sequence.push(oldStatus);
       if (sequence.length === 0) sequence.push(oldStatus);
-      else if (last !== oldStatus && !leavesRinging) {
+      else if (last !== oldStatus && !leavesRinging && !untoldSwitch) {
         throw new Error(
           `${this.name}: statusChanged went ${oldStatus} -> ${newStatus} after ` +
             `${sequence[sequence.length - 1]}; all: ${JSON.stringify(changes)}`,

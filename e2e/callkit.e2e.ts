@@ -173,10 +173,16 @@ describe('the call kit: a 1:1 video call driven by clicks', () => {
 
     // Alice switches to audio; bob's kit follows.
     await alice.tid('callkit-switch-media').click();
-    await Promise.all([
-      alice.waitForStatus('calling-c2c-audio'),
-      bob.waitForStatus('calling-c2c-audio'),
-    ]);
+    // Bob's app is not told (TUICallKit calls statusChanged on the switching side only); his kit's
+    // state follows.
+    await alice.waitForStatus('calling-c2c-audio');
+    await bob.page.waitForFunction(
+      () =>
+        (window as { TUICallKit?: { TUICallKitServer: { state: { status: string } } } }).TUICallKit
+          ?.TUICallKitServer.state.status === 'calling-c2c-audio',
+      undefined,
+      { timeout: UI_TIMEOUT_MS },
+    );
     await pollUntil(
       'no video sent by alice in the audio call',
       () => alice.sentTracks('video'),
@@ -196,8 +202,16 @@ describe('the call kit: a 1:1 video call driven by clicks', () => {
       'calling-c2c-audio',
       'idle',
     ]);
-    // Only the side that switched hears statusChanged for it (TUICallKit's switchCallMediaType).
-    expect(await bob.statusSequence()).toEqual(['idle', 'be-invited', 'calling-c2c-video', 'idle']);
+    // Bob was not told of the switch (statusChanged only on the side that switched, as
+    // TUICallKit); his last change starts from calling-c2c-audio, which the sequence shows.
+    expect(await bob.statusSequence()).toEqual([
+      'idle',
+      'be-invited',
+      'calling-c2c-video',
+      'calling-c2c-audio',
+      'idle',
+    ]);
+    expect((await bob.callbacks('statusChanged')).length).toBe(3);
     for (const kit of [alice, bob]) {
       // beforeCalling once, with the media type (2: video) and no error.
       expect(await kit.callbacks('beforeCalling'), kit.name).toEqual([
