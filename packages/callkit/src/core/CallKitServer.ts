@@ -349,6 +349,8 @@ export class CallKitServer {
         throw error;
       }
       this.store.update({ role: CallRole.CALLEE, isGroup: true, mediaType });
+      // Straight from idle into the call (#connected leaves an idle kit alone).
+      this.#setStatus(callingStatus(true, mediaType));
       this.#connected();
       await this.#applyCameraDefault(calling);
     });
@@ -952,8 +954,9 @@ export class CallKitServer {
   /**
    * The one place STATUS changes: refuses transitions the table does not allow, logs prev→next,
    * calls statusChanged once, and afterCalling when a call is over. What the app is told follows
-   * TUICallKit's code, not our state: it names a ringing callee's status by its call status
-   * (`dialing-c2c`/`dialing-group`, never `be-invited`) when leaving it; it calls afterCalling
+   * TUICallKit's code, not our state: it names the status being left by the call status while
+   * ringing or connecting (`dialing-c2c`/`dialing-group`: never `be-invited`, and `dialing-group`
+   * for a join from idle or a 1:1 dialing that became a group); it calls afterCalling
    * before statusChanged(→idle) when the end came from the network (its engine-event handlers run
    * afterCalling, then reset the store) and after it when the user ended the call; and only the
    * side that switched the media type hears that change (`notify: false` on the other).
@@ -969,12 +972,14 @@ export class CallKitServer {
       return;
     }
     this.#log.info(`[callkit] status ${prev} -> ${next}`);
+    // TUICallKit derives oldStatus from its call status: while ringing (either side) and on the
+    // way into a call (connect, or joinInGroupCall from idle) it is dialing-c2c/dialing-group.
+    const ringing =
+      prev === STATUS.BE_INVITED || prev === STATUS.DIALING_C2C || prev === STATUS.DIALING_GROUP;
+    const connecting = !prev.startsWith('calling-') && next.startsWith('calling-');
+    const group = how.wasGroup ?? this.state.isGroup;
     const reported =
-      prev === STATUS.BE_INVITED
-        ? (how.wasGroup ?? this.state.isGroup)
-          ? STATUS.DIALING_GROUP
-          : STATUS.DIALING_C2C
-        : prev;
+      ringing || connecting ? (group ? STATUS.DIALING_GROUP : STATUS.DIALING_C2C) : prev;
     const afterCalling = () => this.#safe('afterCalling', () => this.#callbacks.afterCalling?.());
     const remoteEnd = next === STATUS.IDLE && how.ended === 'remote';
     if (remoteEnd) afterCalling();
