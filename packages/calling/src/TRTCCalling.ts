@@ -310,6 +310,17 @@ export default class TRTCCalling {
     });
   }
 
+  /**
+   * Ringline extension (TUICallKit's muteSpeaker/unMuteSpeaker): stops (true) or resumes playing
+   * the remote users' sound on this page. The others still hear this user.
+   */
+  setSpeakerMute(isMute: boolean): Promise<void> {
+    return this.#run(async () => {
+      if (typeof isMute !== 'boolean') throw CallError.invalidArgument('isMute', 'a boolean');
+      this.#views?.setSpeakerMuted(isMute);
+    });
+  }
+
   /** Sets the camera profile: '480p' (640×480), '720p' (1280×720) or '1080p' (1920×1080). */
   setVideoQuality(profile: VideoQuality): Promise<void> {
     return this.#run(async () => {

@@ -11,7 +11,11 @@ import './element/index.js';
 
 export { CallKitServer } from './core/CallKitServer.js';
 export { TUICallKitServer } from './core/shared.js';
+export { Version, t } from './api.js';
 export type {
+  CallsParams,
+  InitParams,
+  JoinParams,
   CallKitCallbacks,
   CallKitComponentOptions,
   CallKitServerDeps,
@@ -26,6 +30,13 @@ export {
   CallRole,
   CallStatus,
   FeatureButton,
+  TUICallType,
+  VideoResolution,
+  VideoDisplayMode,
+  LayoutMode,
+  AudioPlayBackDevice,
+  LOG_LEVEL,
+  StoreName,
   type Status,
   type Language,
   type Participant,

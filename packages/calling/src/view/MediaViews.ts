@@ -21,6 +21,7 @@ export class MediaViews {
   #remoteTracks = new Map<string, { audio?: MediaStreamTrack; video?: MediaStreamTrack }>();
   #audio = new Map<string, HTMLAudioElement>();
   #waitingForGesture = false;
+  #speakerMuted = false;
   readonly #layers: LayerWatcher;
 
   /** `onLayer` hears which simulcast layer each remote view's size calls for. */
@@ -147,6 +148,12 @@ export class MediaViews {
     if (track) this.#play(video);
   }
 
+  /** Silences (or restores) every remote user's sound here, including users who join later. */
+  setSpeakerMuted(muted: boolean): void {
+    this.#speakerMuted = muted;
+    for (const audio of this.#audio.values()) audio.muted = muted;
+  }
+
   #playAudio(userID: string, track: MediaStreamTrack): void {
     let audio = this.#audio.get(userID);
     if (!audio) {
@@ -159,6 +166,7 @@ export class MediaViews {
       this.doc.body.appendChild(audio);
       this.#audio.set(userID, audio);
     }
+    audio.muted = this.#speakerMuted;
     audio.srcObject = new MediaStream([track]);
     this.#play(audio);
   }

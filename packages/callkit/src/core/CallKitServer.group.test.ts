@@ -4,6 +4,7 @@
  */
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import {
+  makeGroup,
   startTestServerWithSfu,
   type TestServer,
 } from '../../../calling/src/test-support/server.test-support.js';
@@ -76,10 +77,10 @@ describe('a group call', () => {
     ]);
     expect(bob.statuses).toEqual([
       'idle->be-invited',
-      'be-invited->calling-group-video',
+      'dialing-group->calling-group-video',
       'calling-group-video->idle',
     ]);
-    expect(carol.statuses).toEqual(['idle->be-invited', 'be-invited->idle']);
+    expect(carol.statuses).toEqual(['idle->be-invited', 'dialing-group->idle']);
     for (const k of [alice, bob, carol]) {
       expect(k.callbacks).toEqual(['beforeCalling:2', 'afterCalling']);
     }
@@ -110,12 +111,12 @@ describe('a group call', () => {
     ]);
     expect(bob.statuses).toEqual([
       'idle->be-invited',
-      'be-invited->calling-c2c-audio',
+      'dialing-c2c->calling-c2c-audio',
       'calling-c2c-audio->calling-group-audio',
     ]);
     // Carol's invitation names only her, but accepting tells her of both members at once, so
     // she goes straight into the group call.
-    expect(carol.statuses).toEqual(['idle->be-invited', 'be-invited->calling-group-audio']);
+    expect(carol.statuses).toEqual(['idle->be-invited', 'dialing-group->calling-group-audio']);
   });
 
   it('a third person invited while a one-to-one call still rings makes it a group call', async () => {
@@ -128,6 +129,22 @@ describe('a group call', () => {
 
     await bob.kit.accept();
     await alice.status(STATUS.CALLING_GROUP_AUDIO);
-    expect(alice.statuses).toEqual(['idle->dialing-c2c', 'dialing-c2c->calling-group-audio']);
+    // TUICallKit reports the connect from its call status with isGroup already set: dialing-group.
+    expect(alice.statuses).toEqual(['idle->dialing-c2c', 'dialing-group->calling-group-audio']);
+  });
+
+  it('joinInGroupCall / join: reported as dialing-group -> calling-group-*, as TUICallKit', async () => {
+    const [alice, bob, carol] = await three();
+    const groupID = `g_${n}`;
+    await makeGroup(ts, groupID, [alice.userID, bob.userID, carol.userID]);
+    await alice.kit.groupCall({ userIDList: [bob.userID], type: CallMediaType.VIDEO, groupID });
+    await bob.status(STATUS.BE_INVITED);
+    await bob.kit.accept();
+    await alice.status(STATUS.CALLING_GROUP_VIDEO);
+
+    await carol.kit.join({ groupID, type: CallMediaType.VIDEO });
+    await carol.status(STATUS.CALLING_GROUP_VIDEO);
+    expect(carol.statuses).toEqual(['dialing-group->calling-group-video']);
+    expect(carol.kit.state).toMatchObject({ role: CallRole.CALLEE, isGroup: true });
   });
 });

@@ -1,13 +1,19 @@
 import TRTCCalling, { type TRTCCallingOptions } from '@ringline/calling';
 import { ServerErrorCode, USER_ID_PATTERN } from '@ringline/protocol';
+import { createEngine, type CallEngineInstance } from './engine.js';
 import { CallKitError } from './errors.js';
+import { SCRIPT_ORIGIN } from './scriptOrigin.js';
 import { CallKitStore } from './CallKitStore.js';
 import { idleState, participant } from './initialState.js';
 import { Ringtone } from './Ringtone.js';
 import { SpeakingMeter } from './SpeakingMeter.js';
 import {
+  AudioPlayBackDevice,
   CallMediaType,
   CallRole,
+  LOG_LEVEL,
+  type VideoDisplayMode,
+  type VideoResolution,
   CallStatus,
   FeatureButton,
   STATUS,
@@ -28,8 +34,8 @@ export interface CallKitCallbacks {
   afterCalling?: () => void;
   /** The kit was minimized (`true`) or restored (`false`). */
   onMinimized?: (oldStatus: boolean, newStatus: boolean) => void;
-  /** The same user logged in elsewhere: the call ended and this kit is logged out. */
-  kickedOut?: () => void;
+  /** The same user logged in elsewhere (with the SDK's event): the call ends, the kit logs out. */
+  kickedOut?: (event?: unknown) => void;
   /** Exactly once per change of `STATUS`. */
   statusChanged?: (event: { oldStatus: Status; newStatus: Status }) => void;
 }
@@ -63,7 +69,51 @@ export interface CallKitLogger {
 export interface CallKitServerDeps {
   createCalling?: (options: TRTCCallingOptions) => TRTCCalling;
   logger?: CallKitLogger;
+  /** Stands for the loading script's origin (tests); default: read from the page. */
+  scriptOrigin?: string;
 }
+
+/** `init`'s parameters: TUICallKit's, plus Ringline's `server`. */
+export type InitParams = {
+  userID: string;
+  userSig: string;
+  /** The Ringline server's http(s) URL. */
+  server?: string;
+  /** Accepted for compatibility; Ringline has no Tencent IM instance. */
+  tim?: unknown;
+  isFromChat?: boolean;
+  component?: number;
+} & ({ SDKAppID: number | string } | { sdkAppID: number | string });
+
+/** TUICallKit 4.x `calls`. */
+export interface CallsParams {
+  userIDList: string[];
+  type: CallMediaType;
+  chatGroupID?: string;
+  roomID?: number;
+  strRoomID?: string;
+  userData?: string;
+  timeout?: number;
+  offlinePushInfo?: Record<string, string>;
+}
+
+/** TUICallKit 4.x `join`: Ringline joins by group. */
+export interface JoinParams {
+  groupID?: string;
+  chatGroupID?: string;
+  type?: CallMediaType;
+  /** TUICallEngine's call id: not supported (50100). */
+  callId?: string;
+}
+
+/** TUICallEngine's device type names → the SDK's. */
+const DEVICE_KINDS: Record<string, 'video' | 'audio' | undefined> = {
+  camera: 'video',
+  video: 'video',
+  microphone: 'audio',
+  microphones: 'audio',
+  audio: 'audio',
+};
 
 /** Which statuses may follow each status; anything else is a bug and is refused. */
 const ALLOWED: Record<Status, readonly Status[]> = {
@@ -136,6 +186,10 @@ export class CallKitServer {
   #localEl: HTMLElement | null = null;
   readonly #remoteEls = new Map<string, HTMLElement>();
   #cameraIndex = 0;
+  #logLevel: LOG_LEVEL | undefined;
+  /** This user is hanging up or rejecting: the SDK's end events meanwhile are this user's doing. */
+  #endingLocally = false;
+  #engine: CallEngineInstance | undefined;
 
   constructor(deps: CallKitServerDeps = {}) {
     this.#deps = deps;
@@ -152,24 +206,26 @@ export class CallKitServer {
 
   // ---- TUICallKitServer API -------------------------------------------------------------------
 
-  /** Logs in (`server`: the Ringline server's URL, default the page's origin). */
-  init(params: {
-    userID: string;
-    userSig: string;
-    SDKAppID: number;
-    server?: string;
-  }): Promise<void> {
+  /**
+   * Logs in. `SDKAppID` may also be spelled `sdkAppID` (TUICallKit's d.ts allows both) and be a
+   * numeric string. `server`: the Ringline server's URL; default the origin of the script tag the
+   * kit was loaded from, else the page's origin.
+   */
+  init(params: InitParams): Promise<void> {
     return this.#serial(async () => {
-      const { userID, userSig, SDKAppID, server } = params ?? ({} as Record<string, never>);
+      const { userID, userSig, server } = params ?? ({} as Record<string, never>);
       checkString('userID', userID);
       checkString('userSig', userSig);
+      const SDKAppID = sdkAppIDOf(params);
       await this.#teardown();
-      const options: TRTCCallingOptions = { SDKAppID, ...(server ? { server } : {}) };
+      const origin = server ?? this.#deps.scriptOrigin ?? SCRIPT_ORIGIN;
+      const options: TRTCCallingOptions = { SDKAppID, ...(origin ? { server: origin } : {}) };
       const calling = this.#deps.createCalling
         ? this.#deps.createCalling(options)
         : new TRTCCalling(options);
       this.#calling = calling;
       this.#unwire = this.#wire(calling);
+      this.#applyLogLevel();
       this.store.update((s) => ({ self: { ...s.self, userID } }));
       try {
         await calling.login({ userID, userSig });
@@ -293,6 +349,8 @@ export class CallKitServer {
         throw error;
       }
       this.store.update({ role: CallRole.CALLEE, isGroup: true, mediaType });
+      // Straight from idle into the call (#connected leaves an idle kit alone).
+      this.#setStatus(callingStatus(true, mediaType));
       this.#connected();
       await this.#applyCameraDefault(calling);
     });
@@ -381,6 +439,202 @@ export class CallKitServer {
     return this.#serial(() => this.#teardown());
   }
 
+  // ---- TUICallKit 3.x/4.x API beyond the component's -----------------------------------------
+
+  /**
+   * TUICallKit 4.x: calls one user or several. One user without `chatGroupID` is a 1:1 call;
+   * otherwise a group call (through the group when `chatGroupID` is given), as TUICallKit decides.
+   */
+  calls(params: CallsParams): Promise<void> {
+    const { userIDList, type, chatGroupID, timeout, userData, offlinePushInfo } =
+      params ?? ({} as Record<string, never>);
+    const extra = {
+      ...(timeout !== undefined ? { timeout } : {}),
+      ...(userData !== undefined ? { userData } : {}),
+      ...(offlinePushInfo ? { offlinePushInfo } : {}),
+    };
+    if (Array.isArray(userIDList) && userIDList.length === 1 && !chatGroupID) {
+      return this.call({ userID: userIDList[0]!, type: type as CallMediaType, ...extra });
+    }
+    return this.groupCall({
+      userIDList,
+      type: type as CallMediaType,
+      ...(chatGroupID ? { groupID: chatGroupID } : {}),
+      ...extra,
+    });
+  }
+
+  /**
+   * TUICallKit 4.x: joins a group's call in progress. Ringline joins by group
+   * (`{groupID | chatGroupID, type}`); TUICallEngine's `{callId}` has no counterpart here and is
+   * refused with 50100 (see docs/migration.md).
+   */
+  join(params: JoinParams): Promise<void> {
+    const { groupID, chatGroupID, callId, type } = params ?? ({} as Record<string, never>);
+    const group = groupID ?? chatGroupID;
+    if (!group && callId !== undefined) {
+      return Promise.reject(
+        new CallKitError(
+          ServerErrorCode.NOT_SUPPORTED,
+          'join({callId}) is not supported: join a group call with {groupID, type}',
+        ),
+      );
+    }
+    // TUICallKit's join defaults to an audio call.
+    return this.joinInGroupCall({
+      groupID: group as string,
+      type: (type ?? CallMediaType.AUDIO) as CallMediaType,
+    });
+  }
+
+  /** TUICallKit's setCallback: sets the given callbacks, keeping the others. */
+  setCallback(params: CallKitCallbacks): void {
+    const next: CallKitCallbacks = {};
+    for (const [name, fn] of Object.entries(params ?? {})) {
+      if (typeof fn === 'function') (next as Record<string, unknown>)[name] = fn;
+    }
+    this.setCallbacks(next);
+  }
+
+  /** How much the kit and its SDK log: LOG_LEVEL 0 (all) … 4 (nothing). */
+  setLogLevel(level: LOG_LEVEL): void {
+    if (!Number.isInteger(level) || level < LOG_LEVEL.NORMAL || level > LOG_LEVEL.NONE) {
+      throw CallKitError.invalidArgument('level', 'a LOG_LEVEL from 0 to 4');
+    }
+    this.#logLevel = level;
+    this.#applyLogLevel();
+  }
+
+  /** The TUICallEngine look-alike apps call directly; null before `init`, as TUICallKit. */
+  getTUICallEngineInstance(): CallEngineInstance | null {
+    if (!this.#calling) return null;
+    this.#engine ??= createEngine({
+      calling: () => this.#calling,
+      accept: () => this.accept(),
+      reject: () => this.reject(),
+      hangup: () => this.hangup(),
+      calls: (p) => this.calls(p as CallsParams),
+      join: (p) => this.join(p as JoinParams),
+      inviteUser: (p) => this.inviteUser(p),
+      openCamera: (id) => this.openCamera(id),
+      closeCamera: () => this.closeCamera(),
+      openMicrophone: () => this.openMicrophone(),
+      closeMicrophone: () => this.closeMicrophone(),
+      muteSpeaker: () => this.muteSpeaker(),
+      unMuteSpeaker: () => this.unMuteSpeaker(),
+      setSelfInfo: (p) => this.setSelfInfo(p),
+      setVideoResolution: (r) => this.setVideoResolution(r),
+      getDeviceList: (t) => this.getDeviceList(t),
+      switchDevice: (p) => this.switchDevice(p),
+      setLogLevel: (l) => this.setLogLevel(l as LOG_LEVEL),
+      destroyed: () => this.destroyed(),
+    });
+    return this.#engine;
+  }
+
+  /**
+   * Turns the camera on. `videoViewDomID` (TUICallKit passes its own view's id) is accepted and
+   * unused: the kit's component shows the local video itself.
+   */
+  openCamera(_videoViewDomID?: string): Promise<void> {
+    return this.#setCamera(true, 'openCamera');
+  }
+
+  closeCamera(): Promise<void> {
+    return this.#setCamera(false, 'closeCamera');
+  }
+
+  openMicrophone(): Promise<void> {
+    return this.#setMic(true, 'openMicrophone');
+  }
+
+  closeMicrophone(): Promise<void> {
+    return this.#setMic(false, 'closeMicrophone');
+  }
+
+  /** Silences the other users' sound on this page until unMuteSpeaker or the end of the call. */
+  muteSpeaker(): void {
+    this.#setSpeaker(true);
+  }
+
+  unMuteSpeaker(): void {
+    this.#setSpeaker(false);
+  }
+
+  /**
+   * TUICallKit's 4.x switchCallMediaType: video → audio for everyone (audio → video is not
+   * offered by TUICallKit and is a no-op here too). Only this side hears statusChanged.
+   */
+  switchCallMediaType(): Promise<void> {
+    if (this.state.mediaType !== CallMediaType.VIDEO) {
+      this.#log.warn('[callkit] switchCallMediaType: only video → audio is supported');
+      return Promise.resolve();
+    }
+    return this.switchMediaType();
+  }
+
+  /** Puts `userID`'s video in the large view (the local user's or the peer's, in a 1:1 call). */
+  switchScreen(userID: string): void {
+    if (!userID) return; // as TUICallKit: nothing to switch to
+    this.store.update({ layout: userID === this.state.self.userID ? 'local' : 'remote' });
+  }
+
+  /**
+   * Earpiece or loudspeaker. A browser cannot pick the earpiece: the mode is checked and logged,
+   * and sound stays on the page's output device (see docs/migration.md).
+   */
+  setSoundMode(type: AudioPlayBackDevice = AudioPlayBackDevice.SPEAKER): void {
+    if (!Object.values(AudioPlayBackDevice).includes(type)) {
+      throw CallKitError.invalidArgument('type', "'ear' or 'speaker'");
+    }
+    this.#log.info(`[callkit] setSoundMode(${type}): browsers play through the output device`);
+  }
+
+  /**
+   * Uses another camera or microphone: `deviceType` 'camera'/'video' or 'microphone'/'audio'
+   * (TUICallEngine's names), `deviceId` from getDeviceList.
+   */
+  switchDevice(params: { deviceType: string; deviceId: string }): Promise<void> {
+    return this.#serial(async () => {
+      const calling = this.#require('switchDevice');
+      const { deviceType, deviceId } = params ?? ({} as Record<string, never>);
+      const kind = DEVICE_KINDS[deviceType];
+      if (!kind) {
+        throw CallKitError.invalidArgument('deviceType', "'camera' or 'microphone'");
+      }
+      await calling.switchDevice({ deviceType: kind, deviceId });
+    });
+  }
+
+  /** The machine's cameras ('camera'/'video') or microphones ('microphone'/'audio'). */
+  getDeviceList(deviceType: string): Promise<{ deviceId: string; label: string }[]> {
+    return this.#serial(async () => {
+      const calling = this.#require('getDeviceList');
+      const kind = DEVICE_KINDS[deviceType];
+      if (!kind) throw CallKitError.invalidArgument('deviceType', "'camera' or 'microphone'");
+      return kind === 'video' ? calling.getCameras() : calling.getMicrophones();
+    });
+  }
+
+  /** Minimizes or restores the call window (onMinimized(old, new)). */
+  toggleMinimize(): void {
+    this.setMinimized(!this.state.minimized);
+  }
+
+  setVideoDisplayMode(displayMode: VideoDisplayMode): void {
+    this.setComponentOptions({ videoDisplayMode: displayMode });
+  }
+
+  /** The camera profile, applied now when in a call and to every later call. */
+  setVideoResolution(resolution: VideoResolution): Promise<void> {
+    return this.#serial(async () => {
+      this.setComponentOptions({ videoResolution: resolution });
+      if (this.#calling && this.state.status !== STATUS.IDLE) {
+        await this.#calling.setVideoQuality(resolution);
+      }
+    });
+  }
+
   // ---- component-facing -----------------------------------------------------------------------
 
   setCallbacks(callbacks: CallKitCallbacks): void {
@@ -428,10 +682,12 @@ export class CallKitServer {
     return this.#serial(async () => {
       const calling = this.#require('reject');
       if (this.state.status !== STATUS.BE_INVITED) return;
+      this.#endingLocally = true;
       try {
         await calling.reject();
       } finally {
         this.#reset();
+        this.#endingLocally = false;
       }
     });
   }
@@ -441,31 +697,54 @@ export class CallKitServer {
     return this.#serial(async () => {
       const calling = this.#calling;
       if (!calling || this.state.status === STATUS.IDLE) return;
+      this.#endingLocally = true;
       try {
         await calling.hangup();
       } finally {
         this.#reset();
+        this.#endingLocally = false;
       }
     });
   }
 
   toggleMic(): Promise<void> {
+    return this.#setMic(!this.state.self.audio, 'toggleMic');
+  }
+
+  toggleCamera(): Promise<void> {
+    return this.#setCamera(!this.state.self.video, 'toggleCamera');
+  }
+
+  #setMic(on: boolean, method: string): Promise<void> {
     return this.#serial(async () => {
-      const calling = this.#require('toggleMic');
-      const on = !this.state.self.audio;
+      const calling = this.#require(method);
       await calling.setMicMute(!on);
       // Muted, the own level is 0 at once (the meter stops reading the microphone meanwhile).
       this.store.update((s) => ({ self: { ...s.self, audio: on, ...(on ? {} : { volume: 0 }) } }));
     });
   }
 
-  toggleCamera(): Promise<void> {
+  #setCamera(on: boolean, method: string): Promise<void> {
     return this.#serial(async () => {
-      const calling = this.#require('toggleCamera');
-      const on = !this.state.self.video;
+      const calling = this.#require(method);
       await (on ? calling.openCamera() : calling.closeCamera());
       this.store.update((s) => ({ self: { ...s.self, video: on } }));
     });
+  }
+
+  #setSpeaker(muted: boolean): void {
+    const calling = this.#require(muted ? 'muteSpeaker' : 'unMuteSpeaker');
+    void calling.setSpeakerMute(muted).catch((error: unknown) => {
+      this.#log.warn('[callkit] speaker mute failed', error);
+    });
+    if (this.state.speakerMuted !== muted) this.store.update({ speakerMuted: muted });
+  }
+
+  #applyLogLevel(): void {
+    const level = this.#logLevel;
+    if (level === undefined) return;
+    const sdk = this.#calling as unknown as { setLogLevel?: (level: number) => void } | undefined;
+    sdk?.setLogLevel?.(level);
   }
 
   /** Moves to the next camera of the machine (front/back on a phone). */
@@ -486,7 +765,7 @@ export class CallKitServer {
       const calling = this.#require('switchMediaType');
       const toAudio = this.state.mediaType === CallMediaType.VIDEO;
       await (toAudio ? calling.switchToAudioCall() : calling.switchToVideoCall());
-      this.#changeMediaType(toAudio ? CallMediaType.AUDIO : CallMediaType.VIDEO);
+      this.#changeMediaType(toAudio ? CallMediaType.AUDIO : CallMediaType.VIDEO, true);
       if (!toAudio) this.store.update((s) => ({ self: { ...s.self, video: true } }));
     });
   }
@@ -565,7 +844,7 @@ export class CallKitServer {
    * beforeCalling(type, error) and an error toast report it; failures only the server can know
    * (busy, no such group...) take the dialing → idle path of `#startCalling`.
    */
-  #checkArguments(type: unknown, check: () => void): CallMediaType {
+  #checkArguments(type: unknown, check: () => void): KnownMediaType {
     try {
       check();
       return checkType(type);
@@ -596,27 +875,23 @@ export class CallKitServer {
     start: () => Promise<void>,
   ): Promise<void> {
     const calling = this.#calling!;
-    this.#safe('beforeCalling', () => this.#callbacks.beforeCalling?.(mediaType));
     this.store.update({
       ...fields,
       mediaType,
       callStatus: CallStatus.CALLING,
       self: { ...this.state.self, audio: true, video: mediaType === CallMediaType.VIDEO },
     });
+    // TUICallKit's order for the caller: statusChanged(idle → dialing-*), then beforeCalling.
     this.#setStatus(dialing);
-    const firstToast = this.#nextToast;
+    this.#safe('beforeCalling', () => this.#callbacks.beforeCalling?.(mediaType));
     try {
       await this.#prepareMedia(calling);
       await start();
     } catch (error) {
       this.#safe('beforeCalling', () => this.#callbacks.beforeCalling?.(mediaType, error));
       this.#reset();
-      // The SDK's ERROR event usually toasted it already (while dialing); never twice.
-      const code = codeOf(error);
-      const toasted = this.state.toasts.some(
-        (t) => t.id >= firstToast && t.kind === 'error' && t.code === code,
-      );
-      if (!toasted) this.#toast({ kind: 'error', code });
+      // The SDK's ERROR event may have toasted it already; #toast shows one per error.
+      this.#toast({ kind: 'error', code: codeOf(error) });
       throw error;
     }
     await this.#applyCameraDefault(calling);
@@ -660,7 +935,8 @@ export class CallKitServer {
     );
   }
 
-  #changeMediaType(mediaType: CallMediaType): void {
+  /** `notify`: only the side that switched tells its app (TUICallKit's switchCallMediaType). */
+  #changeMediaType(mediaType: CallMediaType, notify: boolean): void {
     this.store.update((s) => ({
       mediaType,
       ...(mediaType === CallMediaType.AUDIO
@@ -671,15 +947,24 @@ export class CallKitServer {
         : {}),
     }));
     if (this.state.callStatus === CallStatus.CONNECTED) {
-      this.#setStatus(callingStatus(this.state.isGroup, mediaType));
+      this.#setStatus(callingStatus(this.state.isGroup, mediaType), { notify });
     }
   }
 
   /**
    * The one place STATUS changes: refuses transitions the table does not allow, logs prev→next,
-   * calls statusChanged exactly once, and afterCalling when a call is over.
+   * calls statusChanged once, and afterCalling when a call is over. What the app is told follows
+   * TUICallKit's code, not our state: it names the status being left by the call status while
+   * ringing or connecting (`dialing-c2c`/`dialing-group`: never `be-invited`, and `dialing-group`
+   * for a join from idle or a 1:1 dialing that became a group); it calls afterCalling
+   * before statusChanged(→idle) when the end came from the network (its engine-event handlers run
+   * afterCalling, then reset the store) and after it when the user ended the call; and only the
+   * side that switched the media type hears that change (`notify: false` on the other).
    */
-  #setStatus(next: Status): void {
+  #setStatus(
+    next: Status,
+    how: { notify?: boolean; ended?: 'remote' | 'local'; wasGroup?: boolean } = {},
+  ): void {
     const prev = this.state.status;
     if (prev === next) return;
     if (!ALLOWED[prev].includes(next)) {
@@ -687,23 +972,39 @@ export class CallKitServer {
       return;
     }
     this.#log.info(`[callkit] status ${prev} -> ${next}`);
+    // TUICallKit derives oldStatus from its call status: while ringing (either side) and on the
+    // way into a call (connect, or joinInGroupCall from idle) it is dialing-c2c/dialing-group.
+    const ringing =
+      prev === STATUS.BE_INVITED || prev === STATUS.DIALING_C2C || prev === STATUS.DIALING_GROUP;
+    const connecting = !prev.startsWith('calling-') && next.startsWith('calling-');
+    const group = how.wasGroup ?? this.state.isGroup;
+    const reported =
+      ringing || connecting ? (group ? STATUS.DIALING_GROUP : STATUS.DIALING_C2C) : prev;
+    const afterCalling = () => this.#safe('afterCalling', () => this.#callbacks.afterCalling?.());
+    const remoteEnd = next === STATUS.IDLE && how.ended === 'remote';
+    if (remoteEnd) afterCalling();
     this.store.update({ status: next });
     this.#syncRingtone();
-    this.#safe('statusChanged', () =>
-      this.#callbacks.statusChanged?.({ oldStatus: prev, newStatus: next }),
-    );
-    if (next === STATUS.IDLE) this.#safe('afterCalling', () => this.#callbacks.afterCalling?.());
+    if (how.notify !== false) {
+      this.#safe('statusChanged', () =>
+        this.#callbacks.statusChanged?.({ oldStatus: reported, newStatus: next }),
+      );
+    }
+    if (next === STATUS.IDLE && !remoteEnd) afterCalling();
   }
 
   /** Back to idle, keeping the user, options and pending toasts. Idempotent. */
-  #reset(): void {
+  #reset(ended: 'remote' | 'local' = 'local'): void {
     if (this.state.status === STATUS.IDLE && this.state.role === CallRole.UNKNOWN) return;
+    if (this.#endingLocally) ended = 'local';
     this.#ringtone.stop();
     this.#meter.stop();
     const prev = this.state.status;
+    // TUICallKit keeps isGroup through its reset, so a ringing group invitee ends as dialing-group.
+    const wasGroup = this.state.isGroup;
     // Everything but the status first, so statusChanged listeners see the idle state.
     this.store.update((s) => ({ ...idleState(s), status: prev }));
-    this.#setStatus(STATUS.IDLE);
+    this.#setStatus(STATUS.IDLE, { ended, wasGroup });
   }
 
   #syncRingtone(): void {
@@ -722,7 +1023,17 @@ export class CallKitServer {
     return this.#ringtone.playing;
   }
 
+  /**
+   * Shows a toast. An error reaches the kit twice (the SDK's ERROR event and the rejected
+   * promise): an error toast whose code is already on screen is not shown again.
+   */
   #toast(toast: Omit<Toast, 'id'>): void {
+    if (
+      toast.kind === 'error' &&
+      this.state.toasts.some((t) => t.kind === 'error' && t.code === toast.code)
+    ) {
+      return;
+    }
     const id = this.#nextToast++;
     this.store.update((s) => ({ toasts: [...s.toasts, { id, ...toast }] }));
     this.#toastTimers.set(
@@ -787,9 +1098,9 @@ export class CallKitServer {
   }
 
   /** A 1:1 call ends with its only peer; a group call ends when the server says so. */
-  #peerGone(userID: string): void {
+  #peerGone(userID: string, ended: 'remote' | 'local' = 'local'): void {
     this.#removeRemote(userID);
-    if (!this.state.isGroup) this.#reset();
+    if (!this.state.isGroup) this.#reset(ended);
   }
 
   #applyLocalView(): void {
@@ -832,6 +1143,7 @@ export class CallKitServer {
     this.#unwire?.();
     this.#unwire = undefined;
     this.#calling = undefined;
+    this.#engine = undefined;
     this.#localEl = null;
     this.#remoteEls.clear();
     this.store.update((s) => ({ ...idleState(s), toasts: [], self: participant('') }));
@@ -887,16 +1199,16 @@ export class CallKitServer {
       },
       [EVENT.CALLING_CANCEL]: ({ sponsor }: { sponsor: string }) => {
         this.#toast({ kind: 'cancelled', userID: sponsor });
-        this.#reset();
+        this.#reset('remote');
       },
-      [EVENT.CALLING_TIMEOUT]: () => this.#reset(),
+      [EVENT.CALLING_TIMEOUT]: () => this.#reset('remote'),
       [EVENT.USER_ENTER]: ({ userID }: { userID: string }) => {
         this.#updateRemote(userID, { ringing: false }, true);
         this.#regroup();
         if (this.state.status !== STATUS.BE_INVITED) this.#connected();
         this.#applyRemoteView(userID);
       },
-      [EVENT.USER_LEAVE]: ({ userID }: { userID: string }) => this.#peerGone(userID),
+      [EVENT.USER_LEAVE]: ({ userID }: { userID: string }) => this.#peerGone(userID, 'remote'),
       [EVENT.USER_AUDIO_AVAILABLE]: (e: { userID: string; isAudioAvailable: boolean }) =>
         this.#updateRemote(e.userID, { audio: e.isAudioAvailable }),
       [EVENT.USER_VIDEO_AVAILABLE]: (e: { userID: string; isVideoAvailable: boolean }) =>
@@ -919,16 +1231,20 @@ export class CallKitServer {
         this.#regroup();
       },
       [EVENT.CALL_TYPE_CHANGED]: ({ callType }: { callType: number }) =>
-        this.#changeMediaType(callType === 1 ? CallMediaType.AUDIO : CallMediaType.VIDEO),
+        this.#changeMediaType(callType === 1 ? CallMediaType.AUDIO : CallMediaType.VIDEO, false),
       [EVENT.NETWORK_QUALITY]: (e: {
         localQuality: { userID: string; quality: number };
         remoteQuality: { userID: string; quality: number }[];
       }) => this.#applyNetworkQuality(e.localQuality.quality, e.remoteQuality),
-      [EVENT.CALL_END]: () => this.#reset(),
-      [EVENT.KICKED_OUT]: () => {
+      // A microtask later: when the call ended because this user was kicked out, the SDK reports
+      // KICKED_OUT right behind CALL_END, and TUICallKit's order for a kick is kickedOut(event),
+      // then statusChanged(→idle) — the kick handler below has then reset already.
+      [EVENT.CALL_END]: () => queueMicrotask(() => this.#reset('remote')),
+      // As TUICallKit: kickedOut(event) first, then the call is torn down.
+      [EVENT.KICKED_OUT]: (event: unknown) => {
+        this.#safe('kickedOut', () => this.#callbacks.kickedOut?.(event));
         this.#toast({ kind: 'kicked' });
         this.#reset();
-        this.#safe('kickedOut', () => this.#callbacks.kickedOut?.());
       },
       [EVENT.ERROR]: ({ code }: { code: number }) => {
         // Failures of the kit's own operations are toasted where they happen; these come from
@@ -952,7 +1268,10 @@ function callingStatus(isGroup: boolean, mediaType: CallMediaType): Status {
   return mediaType === CallMediaType.AUDIO ? STATUS.CALLING_C2C_AUDIO : STATUS.CALLING_C2C_VIDEO;
 }
 
-function checkType(type: unknown): CallMediaType {
+/** A call's media type once checked: audio or video (never UNKNOWN). */
+type KnownMediaType = typeof CallMediaType.AUDIO | typeof CallMediaType.VIDEO;
+
+function checkType(type: unknown): KnownMediaType {
   if (type !== CallMediaType.AUDIO && type !== CallMediaType.VIDEO) {
     throw CallKitError.invalidArgument('type', '1 (audio) or 2 (video)');
   }
@@ -967,6 +1286,17 @@ function checkBool(name: string, value: unknown): boolean {
 function checkString(name: string, value: unknown): string {
   if (typeof value !== 'string' || !value) {
     throw CallKitError.invalidArgument(name, 'a non-empty string');
+  }
+  return value;
+}
+
+/** SDKAppID or sdkAppID, a number or a numeric string (apps read it from env variables). */
+function sdkAppIDOf(params: InitParams): number {
+  const raw =
+    (params as { SDKAppID?: unknown }).SDKAppID ?? (params as { sdkAppID?: unknown }).sdkAppID;
+  const value = typeof raw === 'string' && /^\d+$/.test(raw.trim()) ? Number(raw.trim()) : raw;
+  if (typeof value !== 'number' || !Number.isSafeInteger(value) || value <= 0) {
+    throw CallKitError.invalidArgument('SDKAppID', 'a positive integer');
   }
   return value;
 }

@@ -47,6 +47,7 @@ export function idleState(base?: CallKitState): CallKitState {
     connectedAt: undefined,
     minimized: false,
     fullScreen: false,
+    speakerMuted: false,
     layout: base?.layout ?? 'remote',
     language: base?.language ?? 'en',
     toasts: base?.toasts ?? [],

@@ -16,8 +16,39 @@ export const STATUS = {
 } as const;
 export type Status = (typeof STATUS)[keyof typeof STATUS];
 
-export const CallMediaType = { AUDIO: 1, VIDEO: 2 } as const;
+/** A call's media; `UNKNOWN` (0) is what TUICallKit's store holds while idle. */
+export const CallMediaType = { UNKNOWN: 0, AUDIO: 1, VIDEO: 2 } as const;
 export type CallMediaType = (typeof CallMediaType)[keyof typeof CallMediaType];
+
+/** TUICallKit's `TUICallType`: the call type numbers of its 3.x examples. */
+export const TUICallType = { AUDIO_CALL: 1, VIDEO_CALL: 2 } as const;
+
+/** `setVideoResolution` / the `videoResolution` prop. */
+export const VideoResolution = {
+  RESOLUTION_480P: '480p',
+  RESOLUTION_720P: '720p',
+  RESOLUTION_1080P: '1080p',
+} as const;
+export type VideoResolution = (typeof VideoResolution)[keyof typeof VideoResolution];
+
+/** `setVideoDisplayMode` / the `videoDisplayMode` prop (CSS object-fit). */
+export const VideoDisplayMode = { CONTAIN: 'contain', COVER: 'cover', FILL: 'fill' } as const;
+export type VideoDisplayMode = (typeof VideoDisplayMode)[keyof typeof VideoDisplayMode];
+
+/** `setLayoutMode`: whose video is large in a 1:1 video call. */
+export const LayoutMode = { LocalInLargeView: 'local', RemoteInLargeView: 'remote' } as const;
+export type LayoutMode = (typeof LayoutMode)[keyof typeof LayoutMode];
+
+/** `setSoundMode`: earpiece or loudspeaker (phones). */
+export const AudioPlayBackDevice = { EAR: 'ear', SPEAKER: 'speaker' } as const;
+export type AudioPlayBackDevice = (typeof AudioPlayBackDevice)[keyof typeof AudioPlayBackDevice];
+
+/** `setLogLevel`, as TUICallKit's LOG_LEVEL: 0 all … 4 none. */
+export const LOG_LEVEL = { NORMAL: 0, RELEASE: 1, WARNING: 2, ERROR: 3, NONE: 4 } as const;
+export type LOG_LEVEL = (typeof LOG_LEVEL)[keyof typeof LOG_LEVEL];
+
+/** TUICallKit's store names (its `TUIStore` is not provided; see docs/migration.md). */
+export const StoreName = { CALL: 'call', CUSTOM: 'custom' } as const;
 
 export const CallRole = { UNKNOWN: 'unknown', CALLER: 'caller', CALLEE: 'callee' } as const;
 export type CallRole = (typeof CallRole)[keyof typeof CallRole];
@@ -81,6 +112,8 @@ export interface CallKitState {
   connectedAt?: number;
   minimized: boolean;
   fullScreen: boolean;
+  /** Remote sound silenced on this page (muteSpeaker); back to false when a call ends. */
+  speakerMuted: boolean;
   /** Which view is large in a 1:1 video call. */
   layout: 'local' | 'remote';
   language: Language;

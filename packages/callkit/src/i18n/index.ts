@@ -2,6 +2,7 @@
  * The kit's UI strings in English, Simplified Chinese and Japanese. Views look every visible text
  * and aria-label up here, so a language switch (`setLanguage`) changes the whole UI at once.
  */
+import { SdkErrorCode, ServerErrorCode } from '@ringline/protocol';
 import type { Language, Toast } from '../core/types.js';
 
 const en = {
@@ -155,7 +156,9 @@ const ja: Strings = {
 /** The string tables, keyed by the kit's `Language`. */
 export const STRINGS: Record<Language, Strings> = { en, 'zh-cn': zhCn, ja_JP: ja };
 
-type TextKey = { [K in keyof Strings]: Strings[K] extends string ? K : never }[keyof Strings];
+export type TextKey = {
+  [K in keyof Strings]: Strings[K] extends string ? K : never;
+}[keyof Strings];
 
 /** Looks `key` up in `language` (English if unknown) and fills `{name}` placeholders. */
 export function translate(
@@ -167,6 +170,110 @@ export function translate(
   return table[key].replace(/\{(\w+)\}/g, (whole, name: string) =>
     name in vars ? String(vars[name]) : whole,
   );
+}
+
+/**
+ * What an error toast says, by error code (the registry in @ringline/protocol). Codes a user can
+ * act on or understand get a sentence; any other code falls back to `toastError` with its number.
+ */
+type ErrorTexts = Partial<Record<number, string>>;
+
+const S = ServerErrorCode;
+const K = SdkErrorCode;
+
+const errorsEn: ErrorTexts = {
+  [K.NO_MICROPHONE]: 'No microphone was found',
+  [K.NO_CAMERA]: 'No camera was found',
+  [K.PERMISSION_DENIED]: 'Camera or microphone access was denied; allow it in the browser',
+  [K.WEBRTC_UNSUPPORTED]: 'This browser cannot make calls',
+  [K.SWITCH_TO_AUDIO_FAILED]: 'Could not switch to an audio call',
+  [K.SWITCH_TO_VIDEO_FAILED]: 'Could not switch to a video call',
+  [K.SIGNAL_TIMEOUT]: 'The server did not answer in time',
+  [K.SIGNAL_DISCONNECTED]: 'The connection to the server was lost',
+  [S.INVALID_FIELD]: 'Invalid call parameters',
+  [S.INVALID_USER_ID]: 'That user ID is not valid',
+  [S.RATE_LIMITED]: 'Too many requests; try again shortly',
+  [S.NOT_LOGGED_IN]: 'You are not signed in',
+  [S.USERSIG_INVALID]: 'Sign-in failed: invalid userSig',
+  [S.USERSIG_EXPIRED]: 'Sign-in expired; sign in again',
+  [S.CANNOT_CALL_SELF]: 'You cannot call yourself',
+  [S.NOT_GROUP_MEMBER]: 'You are not a member of this group',
+  [S.GROUP_NOT_FOUND]: 'The group does not exist',
+  [S.CALL_NOT_FOUND]: 'The call has already ended',
+  [S.INVITATION_NOT_FOUND]: 'The invitation has expired',
+  [S.ALREADY_IN_CALL]: 'You are already in a call',
+  [S.CALL_FULL]: 'The call is full',
+  [S.TOO_MANY_INVITATIONS]: 'Too many people invited',
+  [S.SFU_UNAVAILABLE]: 'Group calls are unavailable right now',
+  [S.INTERNAL]: 'Server error',
+};
+
+const errorsZh: ErrorTexts = {
+  [K.NO_MICROPHONE]: '未检测到麦克风',
+  [K.NO_CAMERA]: '未检测到摄像头',
+  [K.PERMISSION_DENIED]: '摄像头或麦克风权限被拒绝，请在浏览器中允许',
+  [K.WEBRTC_UNSUPPORTED]: '当前浏览器不支持通话',
+  [K.SWITCH_TO_AUDIO_FAILED]: '切换到语音通话失败',
+  [K.SWITCH_TO_VIDEO_FAILED]: '切换到视频通话失败',
+  [K.SIGNAL_TIMEOUT]: '服务器响应超时',
+  [K.SIGNAL_DISCONNECTED]: '与服务器的连接已断开',
+  [S.INVALID_FIELD]: '通话参数无效',
+  [S.INVALID_USER_ID]: '用户 ID 无效',
+  [S.RATE_LIMITED]: '请求过于频繁，请稍后再试',
+  [S.NOT_LOGGED_IN]: '尚未登录',
+  [S.USERSIG_INVALID]: '登录失败：userSig 无效',
+  [S.USERSIG_EXPIRED]: '登录已过期，请重新登录',
+  [S.CANNOT_CALL_SELF]: '不能呼叫自己',
+  [S.NOT_GROUP_MEMBER]: '你不是该群组的成员',
+  [S.GROUP_NOT_FOUND]: '群组不存在',
+  [S.CALL_NOT_FOUND]: '通话已结束',
+  [S.INVITATION_NOT_FOUND]: '邀请已失效',
+  [S.ALREADY_IN_CALL]: '你已在通话中',
+  [S.CALL_FULL]: '通话人数已满',
+  [S.TOO_MANY_INVITATIONS]: '邀请人数过多',
+  [S.SFU_UNAVAILABLE]: '暂时无法进行群组通话',
+  [S.INTERNAL]: '服务器错误',
+};
+
+const errorsJa: ErrorTexts = {
+  [K.NO_MICROPHONE]: 'マイクが見つかりません',
+  [K.NO_CAMERA]: 'カメラが見つかりません',
+  [K.PERMISSION_DENIED]:
+    'カメラまたはマイクへのアクセスが拒否されました。ブラウザで許可してください',
+  [K.WEBRTC_UNSUPPORTED]: 'このブラウザでは通話できません',
+  [K.SWITCH_TO_AUDIO_FAILED]: '音声通話に切り替えられませんでした',
+  [K.SWITCH_TO_VIDEO_FAILED]: 'ビデオ通話に切り替えられませんでした',
+  [K.SIGNAL_TIMEOUT]: 'サーバーが時間内に応答しませんでした',
+  [K.SIGNAL_DISCONNECTED]: 'サーバーとの接続が切れました',
+  [S.INVALID_FIELD]: '通話のパラメータが無効です',
+  [S.INVALID_USER_ID]: 'ユーザー ID が無効です',
+  [S.RATE_LIMITED]: 'リクエストが多すぎます。しばらくしてから再試行してください',
+  [S.NOT_LOGGED_IN]: 'ログインしていません',
+  [S.USERSIG_INVALID]: 'ログインに失敗しました（userSig が無効）',
+  [S.USERSIG_EXPIRED]: 'ログインの有効期限が切れました。再度ログインしてください',
+  [S.CANNOT_CALL_SELF]: '自分自身には発信できません',
+  [S.NOT_GROUP_MEMBER]: 'このグループのメンバーではありません',
+  [S.GROUP_NOT_FOUND]: 'グループが存在しません',
+  [S.CALL_NOT_FOUND]: '通話はすでに終了しています',
+  [S.INVITATION_NOT_FOUND]: '招待の有効期限が切れました',
+  [S.ALREADY_IN_CALL]: 'すでに通話中です',
+  [S.CALL_FULL]: '通話の参加者が上限に達しました',
+  [S.TOO_MANY_INVITATIONS]: '招待した人数が多すぎます',
+  [S.SFU_UNAVAILABLE]: '現在グループ通話は利用できません',
+  [S.INTERNAL]: 'サーバーエラー',
+};
+
+/** Error texts by language, keyed by code. */
+export const ERROR_TEXTS: Record<Language, ErrorTexts> = {
+  en: errorsEn,
+  'zh-cn': errorsZh,
+  ja_JP: errorsJa,
+};
+
+/** The human text for error `code` in `language` ("Call failed (error N)" for an unlisted code). */
+export function errorText(language: Language, code: number | undefined): string {
+  const text = code === undefined ? undefined : (ERROR_TEXTS[language] ?? errorsEn)[code];
+  return text ?? translate(language, 'toastError', { code: code ?? '?' });
 }
 
 /** The text of a toast, e.g. "bob declined the call". */
@@ -184,7 +291,7 @@ export function toastText(language: Language, toast: Toast): string {
     case 'kicked':
       return translate(language, 'toastKicked');
     case 'error':
-      return translate(language, 'toastError', { code: toast.code ?? '?' });
+      return errorText(language, toast.code);
   }
 }
 

@@ -15,12 +15,22 @@ export interface TUICallKitProps extends CallKitProps {
   style?: CSSProperties;
 }
 
+/**
+ * Defaults of TUICallKit's React component where they differ from the element's (and the Vue
+ * component's): its React `<TUICallKit>` lets the call be minimized unless told otherwise.
+ */
+export const REACT_DEFAULTS = { allowedMinimized: true } as const;
+
 /** The call UI; one per page, rendering the shared `TUICallKitServer`. */
 export function TUICallKit(props: TUICallKitProps) {
   const ref = useRef<TUICallKitElement>(null);
   // Layout effect: the element has its callbacks before the browser paints or a call event lands.
   useLayoutEffect(() => {
-    if (ref.current) assignElementProps(ref.current, props);
+    if (!ref.current) return;
+    assignElementProps(ref.current, {
+      ...props,
+      allowedMinimized: props.allowedMinimized ?? REACT_DEFAULTS.allowedMinimized,
+    });
   });
   return createElement('tui-call-kit', {
     ref,

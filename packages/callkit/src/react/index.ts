@@ -1,2 +1,6 @@
-/** `@ringline/callkit/react`: the kit as a React component. */
+/**
+ * `@ringline/callkit/react`: the kit as a React component, and everything
+ * `@tencentcloud/call-uikit-react` exports beside it, so only the import line changes.
+ */
 export { TUICallKit, type TUICallKitProps } from './TUICallKit.js';
+export * from '../api.js';

@@ -1,2 +1,13 @@
-/** `@ringline/callkit/vue`: the kit as a Vue 3 component. */
+/**
+ * `@ringline/callkit/vue`: the kit as a Vue 3 component, and everything
+ * `@tencentcloud/call-uikit-vue` exports beside it, so only the import line changes.
+ */
+import { TUICallKit } from './TUICallKit.js';
+
 export { TUICallKit } from './TUICallKit.js';
+export * from '../api.js';
+
+/** Vue plugin form (`app.use(...)` / `install(app)`): registers `<TUICallKit>` globally. */
+export function install(app: { component(name: string, component: unknown): unknown }): void {
+  app.component('TUICallKit', TUICallKit);
+}
