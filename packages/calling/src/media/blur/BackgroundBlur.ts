@@ -6,7 +6,10 @@ import { createSegmenter, type SegmentationResults, type Segmenter } from './seg
  * track and stops using it when the camera changes or the filter is removed.
  */
 export interface VideoFilter {
-  /** A track showing `camera` filtered; it ends when `camera` is replaced or `close()` runs. */
+  /**
+   * A track showing `camera` filtered. Processing ends when the caller stops that track, when
+   * `camera` ends, when `process` is called again, or on `close()`.
+   */
   process(camera: MediaStreamTrack): MediaStreamTrack;
   /** Stops processing and frees the model. Idempotent. */
   close(): void;
@@ -186,6 +189,12 @@ class BlurRun {
 
   async #step(): Promise<void> {
     if (this.#stopped) return;
+    // The engine stops the output when the camera changes or the call ends, and a stopped camera
+    // fires no 'ended': either one ends this run.
+    if (this.output.readyState === 'ended' || this.camera.readyState === 'ended') {
+      this.stop();
+      return;
+    }
     const started = performance.now();
     try {
       if (this.#video.readyState >= HTMLMediaElement.HAVE_CURRENT_DATA) {
