@@ -1,7 +1,8 @@
 import { describe, expect, test } from 'vitest';
-import { SdkErrorCode } from '@ringline/protocol';
+import { SdkErrorCode, ServerErrorCode } from '@ringline/protocol';
 import {
   EVENT,
+  LOCAL_VIEW,
   REMOTE_VIEW,
   VIDEO,
   connect,
@@ -89,6 +90,18 @@ async function decodedFps(viewer: TestUser, ms: number): Promise<number> {
   return ((after.framesDecoded - before.framesDecoded) * 1000) / (Date.now() - started);
 }
 
+/** Whether the user's local preview plays the very video track their peer connection sends. */
+async function previewIsSent(user: TestUser): Promise<boolean> {
+  return user.page.evaluate((viewId) => {
+    const video = document.querySelector<HTMLVideoElement>(`#${viewId} video`);
+    const shown = (video?.srcObject as MediaStream | null)?.getVideoTracks()[0];
+    const sent = window.__ringline.peerConnections
+      .flatMap((pc) => pc.getSenders())
+      .find((s) => s.track?.kind === 'video')?.track;
+    return !!shown && shown === sent;
+  }, LOCAL_VIEW);
+}
+
 describe('background blur in a one-to-one video call', () => {
   test('the peer decodes blurred frames while blur is on, and sharp ones again once it is off', async () => {
     const alice = await ringline.user('alice');
@@ -109,7 +122,10 @@ describe('background blur in a one-to-one video call', () => {
     );
     const fpsSharp = await decodedFps(bob, 3_000);
 
+    await alice.sdk.startLocalView({ userID: alice.userID, videoViewDomID: LOCAL_VIEW });
+    expect(await previewIsSent(alice), 'the preview shows the camera, as sent').toBe(true);
     await alice.sdk.setBackgroundBlur(true);
+    expect(await previewIsSent(alice), 'the preview shows the blurred track, as sent').toBe(true);
     // The sent video is now the blurred canvas track (not the camera device), and it is live.
     const [blurredTrack] = (await alice.page.evaluate(() => window.__ringline.sentTracks())).filter(
       (t) => t.kind === 'video',
@@ -160,6 +176,7 @@ describe('background blur in a one-to-one video call', () => {
       (t) => t.kind === 'video',
     );
     expect(restored?.deviceId, 'the camera is sent again').toBe(camera?.deviceId);
+    expect(await previewIsSent(alice), 'the preview shows the camera again').toBe(true);
     const sharpAgain = await pollUntil(
       "bob sees alice's sharp picture again",
       () => remoteSharpness(bob),
@@ -173,13 +190,22 @@ describe('background blur in a one-to-one video call', () => {
     }
   });
 
-  test('a radius out of range is refused with the invalid-argument code, and nothing changes', async () => {
+  test('a radius out of range is refused with INVALID_FIELD, and the camera is still sent', async () => {
     const alice = await ringline.user('alice');
+    const bob = await ringline.user('bob');
+    await connect(alice, bob, { type: VIDEO });
+    const before = (await alice.page.evaluate(() => window.__ringline.sentTracks())).find(
+      (t) => t.kind === 'video',
+    );
     await expect(alice.sdk.setBackgroundBlur(true, { radius: 0 })).rejects.toMatchObject({
-      code: expect.any(Number),
+      code: ServerErrorCode.INVALID_FIELD,
       message: expect.stringMatching(/radius/),
     });
-    expect(SdkErrorCode.BLUR_UNAVAILABLE).toBe(60110);
+    const after = (await alice.page.evaluate(() => window.__ringline.sentTracks())).find(
+      (t) => t.kind === 'video',
+    );
+    expect(after?.deviceId).toBeTruthy();
+    expect(after?.deviceId).toBe(before?.deviceId);
   });
 
   test('blur whose assets cannot be loaded fails with 60110 BLUR_UNAVAILABLE', async () => {

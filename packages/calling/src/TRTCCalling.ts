@@ -267,7 +267,7 @@ export default class TRTCCalling {
     return this.#run(async () => {
       const views = this.#requireViews();
       const domID = checkDomID(params?.videoViewDomID);
-      views.setLocalTrack(this.#engine.localTrack('video'));
+      views.setLocalTrack(this.#engine.sentTrack('video'));
       views.startLocal(String(params.userID ?? this.#engine.userID ?? ''), domID);
       if (this.#engine.state === CallState.Idle) await this.#engine.startPreview();
     });
@@ -351,7 +351,8 @@ export default class TRTCCalling {
    * to peers (`true`), or sends the camera as it is again (`false`). The person is found with
    * MediaPipe selfie segmentation (wasm + WebGL in this page), loaded from the server's /sdk/blur/
    * (`assetsUrl` to load it from elsewhere). It takes effect at once in a call and stays on for
-   * later calls; the local preview still shows the camera. Fails with 60110 if it cannot start.
+   * later calls; the local preview shows the blurred picture too. Fails with 60110 if it cannot
+   * start.
    */
   setBackgroundBlur(
     enable: boolean,

@@ -150,7 +150,8 @@ export class CallEngine extends TypedEmitter<EngineCallbacks> {
     this.#local = new LocalMedia(options.media, this.#log);
     this.#local.on(LocalMediaEvent.TrackChanged, (kind, track) => {
       void this.#sendLocal(kind);
-      this.emit(EngineEvent.LocalTrack, kind, track);
+      // The preview shows what is sent: with blur on, the blurred copy of the new camera.
+      this.emit(EngineEvent.LocalTrack, kind, track && this.#outgoing(kind));
     });
   }
 
@@ -166,6 +167,7 @@ export class CallEngine extends TypedEmitter<EngineCallbacks> {
     const stale = this.#filtered;
     this.#filtered = undefined;
     await this.#sendLocal('video');
+    this.emit(EngineEvent.LocalTrack, 'video', this.#outgoing('video'));
     // Stopped only after the sender has the new track, so the peer never sees an ended track.
     stale?.output.stop();
     old?.close();
@@ -214,6 +216,11 @@ export class CallEngine extends TypedEmitter<EngineCallbacks> {
   /** The live local track of `kind`, or null (the microphone's also while muted: disabled). */
   localTrack(kind: MediaKind): MediaStreamTrack | null {
     return this.#local.track(kind);
+  }
+
+  /** The track of `kind` as peers receive it: the camera's, or its blurred copy. */
+  sentTrack(kind: MediaKind): MediaStreamTrack | null {
+    return this.#outgoing(kind);
   }
 
   /** The capture profile. */
