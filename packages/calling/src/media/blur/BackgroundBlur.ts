@@ -26,13 +26,6 @@ export interface BackgroundBlurOptions {
   logger: Logger;
 }
 
-/** How many frames were made, and how long segmentation took. */
-export interface BlurStats {
-  frames: number;
-  /** Mean time of one segmentation + composition, ms. */
-  meanFrameMs: number;
-}
-
 /**
  * Background blur: MediaPipe selfie segmentation (wasm + WebGL, in the page) finds the person; the
  * frame is drawn sharp where the mask says "person" over a blurred copy of itself, on a canvas whose
@@ -43,8 +36,6 @@ export class BackgroundBlur implements VideoFilter {
   readonly #options: BackgroundBlurOptions;
   #run: BlurRun | undefined;
   #closed = false;
-  #frames = 0;
-  #busyMs = 0;
 
   private constructor(segmenter: Segmenter, options: BackgroundBlurOptions) {
     this.#segmenter = segmenter;
@@ -57,17 +48,10 @@ export class BackgroundBlur implements VideoFilter {
     return new BackgroundBlur(await createSegmenter(options.assetBase), options);
   }
 
-  get stats(): BlurStats {
-    return { frames: this.#frames, meanFrameMs: this.#frames ? this.#busyMs / this.#frames : 0 };
-  }
-
   process(camera: MediaStreamTrack): MediaStreamTrack {
     if (this.#closed) throw new Error('background blur is closed');
     this.#run?.stop();
-    const run = new BlurRun(camera, this.#segmenter, this.#options, (ms) => {
-      this.#frames += 1;
-      this.#busyMs += ms;
-    });
+    const run = new BlurRun(camera, this.#segmenter, this.#options);
     this.#run = run;
     return run.output;
   }
@@ -97,13 +81,13 @@ class BlurRun {
   readonly #radius: number;
   readonly #frameMs: number;
   #stopped = false;
+  #warned = false;
   #timer: ReturnType<typeof setTimeout> | undefined;
 
   constructor(
     private readonly camera: MediaStreamTrack,
     private readonly segmenter: Segmenter,
     private readonly options: BackgroundBlurOptions,
-    private readonly onFrame: (ms: number) => void,
   ) {
     const settings = camera.getSettings();
     this.#canvas = document.createElement('canvas');
@@ -151,8 +135,7 @@ class BlurRun {
     // The background is blurred at a quarter of the size (16x fewer pixels to filter); scaling
     // it up again only smooths it more.
     const small = this.#small;
-    small.width = Math.max(1, Math.round(w / 4));
-    small.height = Math.max(1, Math.round(h / 4));
+    resize(small, Math.max(1, Math.round(w / 4)), Math.max(1, Math.round(h / 4)));
     const r = Math.max(1, Math.round((this.#radius * small.width) / 160));
     const sctx = this.#smallCtx;
     sctx.filter = `blur(${r}px)`;
@@ -200,18 +183,25 @@ class BlurRun {
       if (this.#video.readyState >= HTMLMediaElement.HAVE_CURRENT_DATA) {
         const video = this.#video;
         // Sent small: the model's input is 256x144, and a full frame costs more to upload.
-        this.#input.width = 256;
-        this.#input.height = Math.max(
-          1,
-          Math.round((256 * video.videoHeight) / (video.videoWidth || 1)),
+        resize(
+          this.#input,
+          256,
+          Math.max(1, Math.round((256 * video.videoHeight) / (video.videoWidth || 1))),
         );
         this.#inputCtx.drawImage(video, 0, 0, this.#input.width, this.#input.height);
         await this.segmenter.send({ image: this.#input });
-        this.onFrame(performance.now() - started);
       }
     } catch (error) {
-      this.options.logger.warn('background blur: a frame failed', error);
+      // Once per run: a broken frame source fails every frame.
+      if (!this.#warned) this.options.logger.warn('background blur: a frame failed', error);
+      this.#warned = true;
     }
     this.#schedule(Math.max(0, this.#frameMs - (performance.now() - started)));
   }
+}
+
+// Setting a canvas's size clears and reallocates it: only when it changes.
+function resize(canvas: HTMLCanvasElement, width: number, height: number): void {
+  if (canvas.width !== width) canvas.width = width;
+  if (canvas.height !== height) canvas.height = height;
 }
