@@ -190,6 +190,36 @@ describe('background blur in a one-to-one video call', () => {
     }
   });
 
+  test('blur stays on when the camera is turned off and on again: the new camera is blurred too', async () => {
+    const alice = await ringline.user('alice');
+    const bob = await ringline.user('bob');
+    await connect(alice, bob, { type: VIDEO });
+    await showEachOther(alice, bob);
+    await bob.expectFramesRising(alice.userID);
+    const sharp = await pollUntil(
+      "bob sees alice's camera picture",
+      () => remoteSharpness(bob),
+      (s) => s.frame > 0,
+    );
+    await alice.sdk.setBackgroundBlur(true);
+    await alice.sdk.closeCamera();
+    await alice.sdk.openCamera();
+    const [sent] = (await alice.page.evaluate(() => window.__ringline.sentTracks())).filter(
+      (t) => t.kind === 'video',
+    );
+    expect(sent).toMatchObject({ readyState: 'live' });
+    await bob.expectFramesRising(alice.userID, { by: 10 });
+    await pollUntil(
+      "bob sees alice's new camera blurred",
+      () => remoteSharpness(bob),
+      (s) => s.frame > 0 && s.top < sharp.top / 4,
+      { timeoutMs: 30_000, intervalMs: 250 },
+    );
+    for (const user of [alice, bob]) {
+      expect(await user.events(EVENT.ERROR), `${user.name}'s ERROR events`).toEqual([]);
+    }
+  });
+
   test('a radius out of range is refused with INVALID_FIELD, and the camera is still sent', async () => {
     const alice = await ringline.user('alice');
     const bob = await ringline.user('bob');
