@@ -46,6 +46,11 @@ export interface CallingApi {
   getCameras(): Promise<DeviceInfo[]>;
   getMicrophones(): Promise<DeviceInfo[]>;
   switchDevice(params: { deviceType: 'audio' | 'video'; deviceId: string }): Promise<unknown>;
+  /** Ringline extension: background blur of the video sent. */
+  setBackgroundBlur(
+    enable: boolean,
+    options?: { radius?: number; assetsUrl?: string },
+  ): Promise<unknown>;
 }
 
 export interface DeviceInfo {

@@ -3,6 +3,9 @@
 // @ringline/protocol is bundled from its TypeScript source; only its constants and error codes are
 // imported at run time, so the TypeBox schemas stay out of the bundle.
 import { build } from 'esbuild';
+import { chmod, copyFile, mkdir } from 'node:fs/promises';
+import { createRequire } from 'node:module';
+import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 
 const here = fileURLToPath(new URL('.', import.meta.url));
@@ -40,3 +43,20 @@ await Promise.all([
     outfile: 'dist/trtc-calling.mjs',
   }),
 ]);
+
+// Background blur's model and wasm (npm @mediapipe/selfie_segmentation) go to dist/blur/, which the
+// server serves as /sdk/blur/: the browser loads them from the Ringline server, never a CDN. The
+// list is the one the SDK's segmenter and the server's route use.
+const blurSource = dirname(
+  createRequire(import.meta.url).resolve('@mediapipe/selfie_segmentation/package.json'),
+);
+const { BLUR_ASSET_FILES } = await import('@ringline/protocol');
+await mkdir(join(here, 'dist/blur'), { recursive: true });
+await Promise.all(
+  BLUR_ASSET_FILES.map(async (file) => {
+    const target = join(here, 'dist/blur', file);
+    await copyFile(join(blurSource, file), target);
+    // npm keeps the package's modes, some read-only: the next build must be able to overwrite.
+    await chmod(target, 0o644);
+  }),
+);

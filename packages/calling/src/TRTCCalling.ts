@@ -1,4 +1,5 @@
 import {
+  BLUR_ASSET_PATH,
   CallEndReason,
   CallType,
   MAX_INVITEES,
@@ -13,6 +14,7 @@ import { EngineEvent } from './engine/EngineEvent.js';
 import { CallError } from './errors.js';
 import { TypedEmitter } from './events/Emitter.js';
 import { TRTCCallingEvent, type TRTCCallingCallbacks } from './events/TRTCCallingEvent.js';
+import { BackgroundBlur } from './media/blur/BackgroundBlur.js';
 import { createBrowserBackend } from './media/browserBackend.js';
 import type { DeviceInfo } from './media/LocalMedia.js';
 import type { MediaBackend } from './media/MediaBackend.js';
@@ -86,6 +88,10 @@ export default class TRTCCalling {
   readonly #remote = new Map<string, { audio: boolean; video: boolean }>();
   // When the current call connected (ms), for CALL_END's `callEnd` duration.
   #connectedAt: number | undefined;
+  // The server's http(s) URL as given (undefined: the page's origin), for /sdk/blur/ assets.
+  readonly #server: string | undefined;
+  // Counts setBackgroundBlur calls: a slow enable finishing after a later call is dropped.
+  #blurSeq = 0;
 
   constructor(options: TRTCCallingOptions, deps: TRTCCallingDeps = {}) {
     const log = deps.logger ?? createLogger(options?.logLevel ?? 'warn');
@@ -95,6 +101,7 @@ export default class TRTCCalling {
       throw CallError.invalidArgument('SDKAppID', 'a positive integer');
     }
     this.#sdkAppID = sdkAppID;
+    this.#server = options.server;
     const media = deps.media ?? createBrowserBackend();
     this.#events = new TypedEmitter<TRTCCallingCallbacks>((error, event) =>
       log.error(`the app's ${event} listener threw`, error),
@@ -260,7 +267,7 @@ export default class TRTCCalling {
     return this.#run(async () => {
       const views = this.#requireViews();
       const domID = checkDomID(params?.videoViewDomID);
-      views.setLocalTrack(this.#engine.localTrack('video'));
+      views.setLocalTrack(this.#engine.sentTrack('video'));
       views.startLocal(String(params.userID ?? this.#engine.userID ?? ''), domID);
       if (this.#engine.state === CallState.Idle) await this.#engine.startPreview();
     });
@@ -348,6 +355,56 @@ export default class TRTCCalling {
    */
   getLocalAudioTrack(): MediaStreamTrack | null {
     return this.#engine.localTrack('audio');
+  }
+
+  /**
+   * Ringline extension (TUICallKit's `setBlurBackground`): blurs the background of the video sent
+   * to peers (`true`), or sends the camera as it is again (`false`). The person is found with
+   * MediaPipe selfie segmentation (wasm + WebGL in this page), loaded from the server's /sdk/blur/
+   * (`assetsUrl` to load it from elsewhere). It takes effect at once in a call and stays on for
+   * later calls; the local preview shows the blurred picture too. Fails with 60110 if it cannot
+   * start.
+   */
+  setBackgroundBlur(
+    enable: boolean,
+    options?: { radius?: number; assetsUrl?: string },
+  ): Promise<void> {
+    return this.#run(async () => {
+      if (typeof enable !== 'boolean') throw CallError.invalidArgument('enable', 'a boolean');
+      const { radius, assetsUrl } = options ?? {};
+      if (radius !== undefined && !(Number.isFinite(radius) && radius >= 1 && radius <= 100)) {
+        throw CallError.invalidArgument('radius', 'a number of pixels from 1 to 100');
+      }
+      if (assetsUrl !== undefined && typeof assetsUrl !== 'string') {
+        throw CallError.invalidArgument('assetsUrl', 'the URL of the blur assets');
+      }
+      const seq = ++this.#blurSeq;
+      if (!enable) {
+        await this.#engine.setVideoFilter(undefined);
+        return;
+      }
+      if (!(globalThis as { document?: Document }).document) {
+        throw CallError.blurUnavailable('it needs a browser page');
+      }
+      let blur: BackgroundBlur;
+      try {
+        blur = await BackgroundBlur.create({
+          assetBase: blurAssetBase(assetsUrl, this.#server),
+          ...(radius !== undefined ? { radius } : {}),
+          logger: this.#log,
+        });
+      } catch (error) {
+        throw CallError.blurUnavailable(
+          error instanceof Error ? error.message : String(error),
+          error,
+        );
+      }
+      if (seq !== this.#blurSeq) {
+        blur.close();
+        return;
+      }
+      await this.#engine.setVideoFilter(blur);
+    });
   }
 
   /** The cameras of this machine. */
@@ -508,6 +565,18 @@ export default class TRTCCalling {
     engine.on(EngineEvent.LocalTrack, (kind, track) => {
       if (kind === 'video') this.#views?.setLocalTrack(track);
     });
+  }
+}
+
+/** Where the blur model and wasm are: `assetsUrl`, else the server's /sdk/blur/ (with a '/'). */
+function blurAssetBase(assetsUrl: string | undefined, server: string | undefined): string {
+  const { href: page, origin } = (globalThis as { location?: Location }).location ?? {};
+  try {
+    if (assetsUrl) return new URL(assetsUrl.replace(/\/*$/, '/'), page).toString();
+    const base = new URL(server ?? String(origin), page);
+    return new URL(base.pathname.replace(/\/+$/, '') + BLUR_ASSET_PATH, base.origin).toString();
+  } catch {
+    throw CallError.invalidArgument(assetsUrl ? 'assetsUrl' : 'server', 'an http(s) URL');
   }
 }
 

@@ -101,6 +101,15 @@ export class CallError extends Error {
     );
   }
 
+  /** 60110: background blur could not start (model or wasm not loaded, no WebGL/WASM). */
+  static blurUnavailable(detail: string, cause?: unknown): CallError {
+    return new CallError(
+      SdkErrorCode.BLUR_UNAVAILABLE,
+      `background blur is unavailable: ${detail}`,
+      cause,
+    );
+  }
+
   /** 40100: the operation needs a logged-in session. */
   static notLoggedIn(operation: string): CallError {
     return new CallError(ServerErrorCode.NOT_LOGGED_IN, `${operation} needs login() first`);

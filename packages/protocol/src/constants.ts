@@ -79,3 +79,22 @@ export type MediaMode = (typeof MediaMode)[keyof typeof MediaMode];
 
 /** The most members one call may hold (TUICallKit stops at 9). */
 export const MAX_CALL_MEMBERS = 16;
+
+/** Where the server serves background blur's model and wasm (the SDK's dist/blur/). */
+export const BLUR_ASSET_PATH = '/sdk/blur/';
+
+/**
+ * The files of background blur (npm @mediapipe/selfie_segmentation): the SDK's build copies these,
+ * the server serves only these, the SDK loads the first.
+ */
+export const BLUR_ASSET_FILES = [
+  'selfie_segmentation.js',
+  'selfie_segmentation.binarypb',
+  'selfie_segmentation.tflite',
+  'selfie_segmentation_landscape.tflite',
+  'selfie_segmentation_solution_simd_wasm_bin.js',
+  'selfie_segmentation_solution_simd_wasm_bin.wasm',
+  'selfie_segmentation_solution_simd_wasm_bin.data',
+  'selfie_segmentation_solution_wasm_bin.js',
+  'selfie_segmentation_solution_wasm_bin.wasm',
+] as const;

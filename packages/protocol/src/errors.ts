@@ -117,6 +117,8 @@ export const SdkErrorCode = {
   SIGNAL_TIMEOUT: 60100,
   /** The connection to the server is not open, or closed before the request was answered. */
   SIGNAL_DISCONNECTED: 60101,
+  /** Background blur could not start: its model or wasm did not load, or the browser lacks WebGL/WASM. */
+  BLUR_UNAVAILABLE: 60110,
 } as const;
 
 export type SdkErrorName = keyof typeof SdkErrorCode;

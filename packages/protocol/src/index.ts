@@ -13,6 +13,8 @@ export {
   InviteEndReason,
   KickReason,
   MediaMode,
+  BLUR_ASSET_PATH,
+  BLUR_ASSET_FILES,
 } from './constants.js';
 export {
   ServerErrorCode,

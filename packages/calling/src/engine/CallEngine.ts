@@ -11,6 +11,7 @@ import {
 } from '@ringline/protocol';
 import { CallError, type MediaKind } from '../errors.js';
 import { TypedEmitter } from '../events/Emitter.js';
+import type { VideoFilter } from '../media/blur/BackgroundBlur.js';
 import { LocalMedia, LocalMediaEvent, type DeviceInfo } from '../media/LocalMedia.js';
 import type { MediaBackend } from '../media/MediaBackend.js';
 import { NetworkQuality } from '../media/networkQuality.js';
@@ -133,6 +134,9 @@ export class CallEngine extends TypedEmitter<EngineCallbacks> {
   #current: CallContext | undefined;
   // Calls left while disconnected: the server still counts us in them until told.
   #orphans = new Set<string>();
+  // Background blur (or any filter) between the camera and what is sent; see #outgoing.
+  #videoFilter: VideoFilter | undefined;
+  #filtered: { source: MediaStreamTrack; output: MediaStreamTrack } | undefined;
 
   constructor(options: CallEngineOptions) {
     super((error, event) =>
@@ -145,14 +149,52 @@ export class CallEngine extends TypedEmitter<EngineCallbacks> {
     );
     this.#local = new LocalMedia(options.media, this.#log);
     this.#local.on(LocalMediaEvent.TrackChanged, (kind, track) => {
-      const session = this.#current?.session;
-      if (session && !session.closed) {
-        session.setLocalTrack(kind, track).catch((error: unknown) => {
-          this.#log.error(`sending the new ${kind} track failed`, error);
-        });
-      }
-      this.emit(EngineEvent.LocalTrack, kind, track);
+      void this.#sendLocal(kind);
+      // The preview shows what is sent: with blur on, the blurred copy of the new camera.
+      this.emit(EngineEvent.LocalTrack, kind, track && this.#outgoing(kind));
     });
+  }
+
+  /**
+   * Puts `filter` between the camera and the peers (undefined: the camera is sent as it is). The
+   * track is swapped with replaceTrack, so the call goes on without renegotiation; the filter
+   * stays for later calls until removed. The engine closes the filter it replaces.
+   */
+  async setVideoFilter(filter: VideoFilter | undefined): Promise<void> {
+    const old = this.#videoFilter;
+    if (old === filter) return;
+    this.#videoFilter = filter;
+    const stale = this.#filtered;
+    this.#filtered = undefined;
+    await this.#sendLocal('video');
+    this.emit(EngineEvent.LocalTrack, 'video', this.#outgoing('video'));
+    // Stopped only after the sender has the new track, so the peer never sees an ended track.
+    stale?.output.stop();
+    old?.close();
+  }
+
+  /** The track of `kind` that peers are sent: the camera's, or its filtered copy. */
+  #outgoing(kind: MediaKind): MediaStreamTrack | null {
+    const track = this.#local.track(kind);
+    if (kind !== 'video') return track;
+    if (this.#filtered && (this.#filtered.source !== track || !this.#videoFilter)) {
+      this.#filtered.output.stop();
+      this.#filtered = undefined;
+    }
+    if (!track || !this.#videoFilter) return track;
+    this.#filtered ??= { source: track, output: this.#videoFilter.process(track) };
+    return this.#filtered.output;
+  }
+
+  // Never rejects: a failed replaceTrack is logged (the call goes on with the previous track).
+  async #sendLocal(kind: MediaKind): Promise<void> {
+    const track = this.#outgoing(kind);
+    const session = this.#current?.session;
+    if (session && !session.closed) {
+      await session.setLocalTrack(kind, track).catch((error: unknown) => {
+        this.#log.error(`sending the new ${kind} track failed`, error);
+      });
+    }
   }
 
   /** Where the local user stands. */
@@ -174,6 +216,11 @@ export class CallEngine extends TypedEmitter<EngineCallbacks> {
   /** The live local track of `kind`, or null (the microphone's also while muted: disabled). */
   localTrack(kind: MediaKind): MediaStreamTrack | null {
     return this.#local.track(kind);
+  }
+
+  /** The track of `kind` as peers receive it: the camera's, or its blurred copy. */
+  sentTrack(kind: MediaKind): MediaStreamTrack | null {
+    return this.#outgoing(kind);
   }
 
   /** The capture profile. */
@@ -881,7 +928,7 @@ export class CallEngine extends TypedEmitter<EngineCallbacks> {
       media: ctx.media,
       sfu: ctx.media === MediaMode.SFU ? this.#sfuSignalling(ctx) : undefined,
       iceServers: this.#signal?.session?.iceServers ?? [],
-      localTracks: { audio: this.#local.track('audio'), video: this.#local.track('video') },
+      localTracks: { audio: this.#outgoing('audio'), video: this.#outgoing('video') },
       maxVideoBitrate: videoProfiles[this.#local.quality].maxBitrate,
       logger: this.#log,
     });

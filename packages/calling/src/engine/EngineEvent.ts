@@ -40,7 +40,7 @@ export enum EngineEvent {
   Kicked = 'kicked',
   /** A remote member's audio or video track arrived. */
   RemoteTrack = 'remoteTrack',
-  /** The local camera or microphone track changed (null: stopped). */
+  /** The local track as sent changed (the camera, or its blurred copy; null: stopped). */
   LocalTrack = 'localTrack',
   /**
    * Every ~2 s while connected: the quality of what we send (`local`) and of each member's media

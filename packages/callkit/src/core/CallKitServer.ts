@@ -190,6 +190,9 @@ export class CallKitServer {
   /** This user is hanging up or rejecting: the SDK's end events meanwhile are this user's doing. */
   #endingLocally = false;
   #engine: CallEngineInstance | undefined;
+  // Background blur, as TUICallKit keeps it: the button offered, and blur on.
+  #virtualBackground = false;
+  #blurOn = false;
 
   constructor(deps: CallKitServerDeps = {}) {
     this.#deps = deps;
@@ -397,6 +400,35 @@ export class CallKitServer {
     this.#setOption('muteMode', checkBool('enable', enable));
     this.#syncRingtone();
     return Promise.resolve();
+  }
+
+  /**
+   * TUICallKit: offers the background-blur button (Tencent's kit only shows its button; blur itself
+   * is `setBlurBackground`). Ringline's UI has no such button yet; the flag is kept for it.
+   */
+  enableVirtualBackground(enable: boolean): Promise<void> {
+    this.#virtualBackground = checkBool('enable', enable);
+    return Promise.resolve();
+  }
+
+  /** Whether `enableVirtualBackground(true)` was called, and whether blur is on. */
+  get virtualBackground(): { offered: boolean; blurred: boolean } {
+    return { offered: this.#virtualBackground, blurred: this.#blurOn };
+  }
+
+  /**
+   * TUICallKit: blurs the background of the video peers receive (true) or stops (false), at once
+   * and for later calls. Like Tencent's, a failure is logged, not thrown (its buttons await this).
+   */
+  setBlurBackground(enable: boolean): Promise<void> {
+    return this.#serial(async () => {
+      try {
+        await this.#require('setBlurBackground').setBackgroundBlur(checkBool('enable', enable));
+        this.#blurOn = enable;
+      } catch (error) {
+        this.#log.error('[callkit] setBlurBackground failed', error);
+      }
+    });
   }
 
   hideFeatureButton(button: FeatureButton): void {

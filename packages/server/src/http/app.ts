@@ -8,6 +8,7 @@ import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import fastifyStatic from '@fastify/static';
 import Fastify, { type FastifyInstance, type FastifyReply } from 'fastify';
+import { BLUR_ASSET_FILES, BLUR_ASSET_PATH } from '@ringline/protocol';
 import { genUserSig } from '../auth/usersig.js';
 import { DEFAULTS } from '../config.js';
 import { ServerError } from '../errors.js';
@@ -143,6 +144,38 @@ export async function buildHttpApp(options: HttpAppOptions): Promise<FastifyInst
         .send(body);
     });
   }
+
+  // Background blur's model and wasm, from the SDK's dist/blur/: only the listed files, so the
+  // route cannot be walked out of that folder. They change only with the SDK version.
+  const blurTypes: Record<string, string> = {
+    js: 'text/javascript; charset=utf-8',
+    wasm: 'application/wasm',
+  };
+  const blurFiles = new Set<string>(BLUR_ASSET_FILES);
+  app.get(`${BLUR_ASSET_PATH}:file`, async (req, reply) => {
+    const { file } = req.params as { file: string };
+    if (!blurFiles.has(file)) {
+      return reply.code(404).type('text/plain; charset=utf-8').send(`no blur asset ${file}\n`);
+    }
+    const path = join(bundleDirs.sdk, 'blur', file);
+    let body: Buffer;
+    try {
+      body = await readFile(path);
+    } catch {
+      return reply
+        .code(404)
+        .type('text/plain; charset=utf-8')
+        .send(
+          `${file} is not built. Run "npm run build --workspace @ringline/calling" ` +
+            `(it writes ${path}).\n`,
+        );
+    }
+    return reply
+      .type(blurTypes[file.slice(file.lastIndexOf('.') + 1)] ?? 'application/octet-stream')
+      .header('cache-control', 'public, max-age=3600')
+      .header('access-control-allow-origin', '*')
+      .send(body);
+  });
 
   if (options.dev) {
     // For the demo served here only: no CORS, and a browser page of another origin is refused
