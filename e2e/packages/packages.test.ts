@@ -45,6 +45,41 @@ const VERSIONS = {
 const pick = (...names: (keyof typeof VERSIONS)[]) =>
   Object.fromEntries(names.map((name) => [name, VERSIONS[name]]));
 
+interface AppSpec {
+  scripts: Record<string, string>;
+  /** The Ringline packages it depends on, installed from the tarballs. */
+  ringline: string[];
+  /** Its dependencies from the registry. */
+  dependencies: object;
+}
+
+/** The consumer apps in e2e/packages/apps, and their package.json. */
+const APP_SPECS = {
+  react: {
+    scripts: { typecheck: 'tsc --noEmit -p .', build: 'vite build' },
+    ringline: ['@ringline/protocol', '@ringline/calling', '@ringline/callkit'],
+    dependencies: pick(
+      'react',
+      'react-dom',
+      '@types/react',
+      '@types/react-dom',
+      'typescript',
+      'vite',
+      '@vitejs/plugin-react',
+    ),
+  },
+  vue: {
+    scripts: { typecheck: 'vue-tsc --noEmit -p .', build: 'vite build' },
+    ringline: ['@ringline/protocol', '@ringline/calling', '@ringline/callkit'],
+    dependencies: pick('vue', 'typescript', 'vue-tsc', 'vite', '@vitejs/plugin-vue'),
+  },
+  ts: {
+    scripts: { build: 'tsc -p .' },
+    ringline: [...PACKAGES],
+    dependencies: pick('typescript', '@types/node'),
+  },
+} satisfies Record<string, AppSpec>;
+
 interface PackResult {
   name: string;
   filename: string;
@@ -54,6 +89,8 @@ interface PackResult {
 let tmp = '';
 let env: NodeJS.ProcessEnv = {};
 let packs: PackResult[] = [];
+/** Each app's install, started together once the tarballs exist (the time goes on downloads). */
+let installs = {} as Record<keyof typeof APP_SPECS, Promise<string>>;
 
 /** Runs a command to its end (bounded by `timeoutMs`); a failure carries the output's tail. */
 function run(
@@ -88,10 +125,7 @@ const tarball = (name: string): string => {
 };
 
 /** Copies a consumer app from e2e/packages/apps, gives it a package.json, installs it. */
-async function installApp(
-  name: string,
-  pkg: { scripts: Record<string, string>; ringline: string[]; dependencies: object },
-): Promise<string> {
+async function installApp(name: string, pkg: AppSpec): Promise<string> {
   const dir = join(tmp, name);
   cpSync(join(APPS, name), dir, { recursive: true });
   const ringline = Object.fromEntries(pkg.ringline.map((n) => [n, tarball(n)]));
@@ -151,9 +185,18 @@ beforeAll(async () => {
     600_000,
   );
   packs = JSON.parse(stdout.slice(stdout.indexOf('['))) as PackResult[];
+  installs = Object.fromEntries(
+    Object.entries(APP_SPECS).map(([name, spec]) => {
+      const install = installApp(name, spec);
+      // Awaited (and its failure reported) by the app's own describe block.
+      install.catch(() => {});
+      return [name, install];
+    }),
+  ) as typeof installs;
 });
 
-afterAll(() => {
+afterAll(async () => {
+  await Promise.allSettled(Object.values(installs));
   if (tmp) rmSync(tmp, { recursive: true, force: true });
 });
 
@@ -196,19 +239,7 @@ describe('the npm tarballs', () => {
 describe('a Vite + React app', () => {
   let dir = '';
   beforeAll(async () => {
-    dir = await installApp('react', {
-      scripts: { typecheck: 'tsc --noEmit -p .', build: 'vite build' },
-      ringline: ['@ringline/protocol', '@ringline/calling', '@ringline/callkit'],
-      dependencies: pick(
-        'react',
-        'react-dom',
-        '@types/react',
-        '@types/react-dom',
-        'typescript',
-        'vite',
-        '@vitejs/plugin-react',
-      ),
-    });
+    dir = await installs.react;
   });
 
   it('type-checks against the installed declarations', async () => {
@@ -227,11 +258,7 @@ describe('a Vite + React app', () => {
 describe('a Vite + Vue 3 app', () => {
   let dir = '';
   beforeAll(async () => {
-    dir = await installApp('vue', {
-      scripts: { typecheck: 'vue-tsc --noEmit -p .', build: 'vite build' },
-      ringline: ['@ringline/protocol', '@ringline/calling', '@ringline/callkit'],
-      dependencies: pick('vue', 'typescript', 'vue-tsc', 'vite', '@vitejs/plugin-vue'),
-    });
+    dir = await installs.vue;
   });
 
   it('type-checks against the installed declarations', async () => {
@@ -252,11 +279,7 @@ describe('a plain TypeScript app with a Node backend', () => {
   let server: ChildProcess | undefined;
 
   beforeAll(async () => {
-    dir = await installApp('ts', {
-      scripts: { build: 'tsc -p .' },
-      ringline: [...PACKAGES],
-      dependencies: pick('typescript', '@types/node'),
-    });
+    dir = await installs.ts;
   });
 
   afterAll(async () => {
