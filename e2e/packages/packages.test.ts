@@ -226,6 +226,17 @@ describe('the npm tarballs', () => {
     expect(filesOf('@ringline/calling')).toContain('dist/trtc-calling.mjs');
     expect(filesOf('@ringline/callkit')).toContain('dist/callkit.js');
     expect(filesOf('@ringline/callkit')).toContain('dist/callkit.mjs');
+    // A CDN's URL of the bare package (unpkg, jsDelivr) serves the classic script.
+    for (const [dir, name] of [
+      ['calling', '@ringline/calling'],
+      ['callkit', '@ringline/callkit'],
+    ] as const) {
+      const manifest = JSON.parse(
+        readFileSync(join(REPO, 'packages', dir, 'package.json'), 'utf8'),
+      ) as { unpkg: string; jsdelivr: string };
+      expect(filesOf(name)).toContain(manifest.unpkg.replace(/^\.\//, ''));
+      expect(manifest.jsdelivr).toBe(manifest.unpkg);
+    }
   });
 
   it('leave out the tests', () => {
