@@ -4,7 +4,8 @@
  */
 import { existsSync } from 'node:fs';
 import { readFile } from 'node:fs/promises';
-import { join } from 'node:path';
+import { createRequire } from 'node:module';
+import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import fastifyStatic from '@fastify/static';
 import Fastify, { type FastifyInstance, type FastifyReply } from 'fastify';
@@ -21,10 +22,23 @@ import { imRestRoutes } from './im-rest/index.js';
 
 // src/http and dist/http sit at the same depth, so these resolve alike from source and build.
 const packagesDir = fileURLToPath(new URL('../../../', import.meta.url));
-/** Where the SDK engineer's build puts the bundles. */
-export const DEFAULT_SDK_DIR = join(packagesDir, 'calling', 'dist');
-/** Where the call UI kit's build puts its bundles. */
-export const DEFAULT_CALLKIT_DIR = join(packagesDir, 'callkit', 'dist');
+
+/**
+ * The dist/ of a browser package, found through this package's dependencies: the same lookup
+ * works in the monorepo (a workspace link) and in an app's node_modules (an installed tarball).
+ */
+function bundleDir(name: '@ringline/calling' | '@ringline/callkit', workspaceDir: string): string {
+  try {
+    return join(dirname(createRequire(import.meta.url).resolve(`${name}/package.json`)), 'dist');
+  } catch {
+    // Not installed beside us: the monorepo path, whose absence the 404 then explains.
+    return join(packagesDir, workspaceDir, 'dist');
+  }
+}
+/** Where @ringline/calling's build puts the SDK bundles. */
+export const DEFAULT_SDK_DIR = bundleDir('@ringline/calling', 'calling');
+/** Where @ringline/callkit's build puts the call UI kit's bundles. */
+export const DEFAULT_CALLKIT_DIR = bundleDir('@ringline/callkit', 'callkit');
 /** Where the demo's build goes. */
 export const DEFAULT_DEMO_DIR = join(packagesDir, '..', 'apps', 'demo', 'dist');
 
@@ -55,7 +69,7 @@ export interface HttpAppOptions {
   secretKey: string;
   dev: boolean;
   sdkDir?: string;
-  /** Where callkit.js / callkit.mjs are (default: packages/callkit/dist). */
+  /** Where callkit.js / callkit.mjs are (default: the dist/ of the @ringline/callkit dependency). */
   callkitDir?: string;
   demoDir?: string;
   logger?: Logger;
