@@ -165,6 +165,25 @@ export class CallEngine extends TypedEmitter<EngineCallbacks> {
     return this.#userID;
   }
 
+  /**
+   * The call in progress (or ringing), for the facade's trtc-calling-js getters and resolved
+   * values; undefined when idle.
+   */
+  get currentCall():
+    | { inviteID?: string; roomID?: number; callID?: string; groupID?: string; callType: CallType }
+    | undefined {
+    const ctx = this.#current;
+    if (!ctx) return undefined;
+    const { inviteID, roomID, callID, groupID, callType } = ctx;
+    return { inviteID, roomID, callID, groupID, callType } as {
+      inviteID?: string;
+      roomID?: number;
+      callID?: string;
+      groupID?: string;
+      callType: CallType;
+    };
+  }
+
   /** Whether a session with the server is up (or being resumed). */
   get loggedIn(): boolean {
     const state = this.#signal?.state;

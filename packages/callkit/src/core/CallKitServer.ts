@@ -593,7 +593,7 @@ export class CallKitServer {
     mediaType: CallMediaType,
     dialing: Status,
     fields: Partial<CallKitState>,
-    start: () => Promise<void>,
+    start: () => Promise<unknown>,
   ): Promise<void> {
     const calling = this.#calling!;
     this.#safe('beforeCalling', () => this.#callbacks.beforeCalling?.(mediaType));

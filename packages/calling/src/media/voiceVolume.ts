@@ -1,0 +1,84 @@
+import type { VoiceVolume } from '../events/TRTCCallingEvent.js';
+
+/** TRTC evaluates volumes every 1000 ms in trtc-calling-js 1.0.6 (`enableAudioVolumeEvaluation`). */
+export const VOICE_VOLUME_INTERVAL_MS = 1000;
+
+/** Below this level (dBFS) a voice counts as silence (0); 0 dBFS is 100. */
+const FLOOR_DB = -60;
+
+/**
+ * The 0–100 volume of a block of samples (-1…1): its RMS level in dBFS, mapped linearly from
+ * -60 dBFS (0) to 0 dBFS (100), which is how loud speech reads on TRTC's scale (~30–70).
+ */
+export function volumeFromSamples(samples: ArrayLike<number>): number {
+  if (!samples.length) return 0;
+  let sum = 0;
+  for (let i = 0; i < samples.length; i++) sum += samples[i]! * samples[i]!;
+  const rms = Math.sqrt(sum / samples.length);
+  if (rms <= 0) return 0;
+  const db = 20 * Math.log10(rms);
+  return Math.max(0, Math.min(100, Math.round(((db - FLOOR_DB) / -FLOOR_DB) * 100)));
+}
+
+type AudioContextClass = new () => AudioContext;
+
+/**
+ * Reads the volume of audio tracks (the local mic, each remote user's audio) through one
+ * AudioContext with an AnalyserNode per track, for USER_VOICE_VOLUME. Nothing reaches the
+ * speakers: the analysers are not connected to the destination.
+ */
+export class VoiceVolumeMeter {
+  #context: AudioContext | undefined;
+  readonly #taps = new Map<
+    string,
+    { track: MediaStreamTrack; source: MediaStreamAudioSourceNode; analyser: AnalyserNode }
+  >();
+  #buffer = new Float32Array(1024);
+
+  /** Whether this environment can measure (a browser with Web Audio). */
+  static supported(): boolean {
+    return typeof (globalThis as { AudioContext?: unknown }).AudioContext === 'function';
+  }
+
+  /** Measures `track` as `userID`'s voice (null stops measuring that user). */
+  setTrack(userID: string, track: MediaStreamTrack | null): void {
+    const tap = this.#taps.get(userID);
+    if (tap?.track === track) return;
+    if (tap) {
+      tap.source.disconnect();
+      this.#taps.delete(userID);
+    }
+    if (!track || track.kind !== 'audio' || track.readyState === 'ended') return;
+    const Context = (globalThis as { AudioContext?: AudioContextClass }).AudioContext;
+    if (!Context) return;
+    this.#context ??= new Context();
+    const source = this.#context.createMediaStreamSource(new MediaStream([track]));
+    const analyser = this.#context.createAnalyser();
+    analyser.fftSize = this.#buffer.length;
+    source.connect(analyser);
+    this.#taps.set(userID, { track, source, analyser });
+  }
+
+  /** The current volume of each measured user. */
+  read(): VoiceVolume[] {
+    const volumes: VoiceVolume[] = [];
+    for (const [userId, { track, analyser }] of this.#taps) {
+      // A muted (disabled) or ended track is silence, whatever the analyser still holds.
+      if (!track.enabled || track.readyState === 'ended') {
+        volumes.push({ userId, audioVolume: 0 });
+        continue;
+      }
+      analyser.getFloatTimeDomainData(this.#buffer);
+      volumes.push({ userId, audioVolume: volumeFromSamples(this.#buffer) });
+    }
+    return volumes;
+  }
+
+  /** Stops measuring everything and closes the AudioContext (idempotent). */
+  close(): void {
+    for (const { source } of this.#taps.values()) source.disconnect();
+    this.#taps.clear();
+    void this.#context?.close().catch(() => {});
+    this.#context = undefined;
+  }
+}
