@@ -31,7 +31,12 @@ export class VoiceVolumeMeter {
   #context: AudioContext | undefined;
   readonly #taps = new Map<
     string,
-    { track: MediaStreamTrack; source: MediaStreamAudioSourceNode; analyser: AnalyserNode }
+    {
+      track: MediaStreamTrack;
+      source: MediaStreamAudioSourceNode;
+      analyser: AnalyserNode;
+      sink: HTMLAudioElement | undefined;
+    }
   >();
   #buffer = new Float32Array(1024);
 
@@ -40,27 +45,56 @@ export class VoiceVolumeMeter {
     return typeof (globalThis as { AudioContext?: unknown }).AudioContext === 'function';
   }
 
+  // Tracks to measure whose tap is not made yet: a remote track is tapped once media flows.
+  readonly #pending = new Map<string, MediaStreamTrack>();
+
   /** Measures `track` as `userID`'s voice (null stops measuring that user). */
   setTrack(userID: string, track: MediaStreamTrack | null): void {
     const tap = this.#taps.get(userID);
-    if (tap?.track === track) return;
+    if ((tap?.track ?? this.#pending.get(userID)) === track) return;
     if (tap) {
-      tap.source.disconnect();
+      release(tap);
       this.#taps.delete(userID);
     }
-    if (!track || track.kind !== 'audio' || track.readyState === 'ended') return;
+    this.#pending.delete(userID);
+    if (track && track.kind === 'audio' && track.readyState !== 'ended') {
+      this.#pending.set(userID, track);
+    }
+  }
+
+  // Chromium gives Web Audio silence for a remote track tapped while it is still muted (no RTP
+  // yet), so each track is tapped at the first reading after it unmuted.
+  #tap(userID: string, track: MediaStreamTrack): void {
     const Context = (globalThis as { AudioContext?: AudioContextClass }).AudioContext;
     if (!Context) return;
     this.#context ??= new Context();
-    const source = this.#context.createMediaStreamSource(new MediaStream([track]));
+    const stream = new MediaStream([track]);
+    const source = this.#context.createMediaStreamSource(stream);
     const analyser = this.#context.createAnalyser();
     analyser.fftSize = this.#buffer.length;
     source.connect(analyser);
-    this.#taps.set(userID, { track, source, analyser });
+    // Chromium feeds a remote WebRTC track to Web Audio only while a media element plays it
+    // (crbug.com/933677): a muted, detached <audio> does, without playing anything twice.
+    const doc = (globalThis as { document?: Document }).document;
+    let sink: HTMLAudioElement | undefined;
+    if (doc) {
+      sink = doc.createElement('audio');
+      sink.muted = true;
+      sink.srcObject = stream;
+      void sink.play().catch(() => {});
+    }
+    this.#taps.set(userID, { track, source, analyser, sink });
   }
 
   /** The current volume of each measured user. */
   read(): VoiceVolume[] {
+    for (const [userID, track] of this.#pending) {
+      if (track.readyState === 'ended') this.#pending.delete(userID);
+      else if (!track.muted) {
+        this.#pending.delete(userID);
+        this.#tap(userID, track);
+      }
+    }
     const volumes: VoiceVolume[] = [];
     for (const [userId, { track, analyser }] of this.#taps) {
       // A muted (disabled) or ended track is silence, whatever the analyser still holds.
@@ -76,9 +110,18 @@ export class VoiceVolumeMeter {
 
   /** Stops measuring everything and closes the AudioContext (idempotent). */
   close(): void {
-    for (const { source } of this.#taps.values()) source.disconnect();
+    for (const tap of this.#taps.values()) release(tap);
     this.#taps.clear();
+    this.#pending.clear();
     void this.#context?.close().catch(() => {});
     this.#context = undefined;
+  }
+}
+
+function release(tap: { source: AudioNode; sink: HTMLAudioElement | undefined }): void {
+  tap.source.disconnect();
+  if (tap.sink) {
+    tap.sink.pause();
+    tap.sink.srcObject = null;
   }
 }
