@@ -216,12 +216,11 @@ describe('trtc-calling-js app, only the script tag changed', () => {
       (f) => f > start + 20,
     );
 
-    // USER_VOICE_VOLUME about every second, 1.0.6's payload, for both users; alice's fake mic
-    // beeps. (A remote user's volume is not asserted: through Web Audio it stayed 0 for 30 s in
-    // some headless runs — see docs/migration.md.)
+    // USER_VOICE_VOLUME about every second, 1.0.6's payload, for both users: the fake
+    // microphones beep, so bob's volume (his inbound RTP audio level here) rises above 0.
     const volume = await alice.next('USER_VOICE_VOLUME', (e) =>
       (e.volumeMap as { userId: string; audioVolume: number }[]).some(
-        (v) => v.userId === alice.userID && v.audioVolume > 0,
+        (v) => v.userId === bob.userID && v.audioVolume > 0,
       ),
     );
     const volumeMap = volume.event.volumeMap as Record<string, unknown>[];
@@ -254,8 +253,14 @@ describe('trtc-calling-js app, only the script tag changed', () => {
     expect(await alice.count('ERROR')).toBe(0);
   });
 
-  test('a mic muted in call 1 is on in call 2, on both sides', async () => {
+  test('a mic muted in call 1 is on in call 2, on both sides, and the peer hears it', async () => {
     const { alice, bob } = await connected(1);
+    // bob hears alice (her volume above 0 at his end) before she mutes.
+    await bob.next('USER_VOICE_VOLUME', (e) =>
+      (e.volumeMap as { userId: string; audioVolume: number }[]).some(
+        (v) => v.userId === alice.userID && v.audioVolume > 0,
+      ),
+    );
     await alice.run('setMicMute', true);
     await bob.next('USER_AUDIO_AVAILABLE', (e) => e.isAudioAvailable === false);
     await alice.run('hangup');
@@ -267,8 +272,7 @@ describe('trtc-calling-js app, only the script tag changed', () => {
     await bob.next('USER_ENTER', () => true, 1);
     // On entry bob is told alice's mic is on (the second USER_AUDIO_AVAILABLE true he gets).
     await bob.next('USER_AUDIO_AVAILABLE', (e) => e.isAudioAvailable === true, 1);
-    // …and it is: what alice sends is an enabled track (that its sound arrives is proven by RTP
-    // audio energy in media-state.e2e.ts).
+    // …and it is: what alice sends is an enabled track, and bob hears her again.
     const enabled = await alice.page.evaluate(
       () =>
         (
@@ -277,6 +281,21 @@ describe('trtc-calling-js app, only the script tag changed', () => {
         )?.enabled,
     );
     expect(enabled).toBe(true);
+    const marker = (await bob.received()).length;
+    await pollUntil(
+      'bob hears alice in call 2',
+      () => bob.received(),
+      (r) =>
+        r
+          .slice(marker)
+          .some(
+            (e) =>
+              e.key === 'USER_VOICE_VOLUME' &&
+              (e.event.volumeMap as { userId: string; audioVolume: number }[]).some(
+                (v) => v.userId === alice.userID && v.audioVolume > 0,
+              ),
+          ),
+    );
   });
 
   test('reject, cancel and busy reach the app as 1.0.6 events', async () => {

@@ -643,11 +643,22 @@ export default class TRTCCalling {
   #startVoiceVolume(): void {
     const meter = this.#meter;
     if (!meter || this.#meterTimer) return;
+    let reading = false; // getStats is async: a slow reading is not overlapped by the next
     this.#meterTimer = setInterval(() => {
-      if (!this.#events.listenerCount(TRTCCallingEvent.USER_VOICE_VOLUME)) return;
+      if (reading || !this.#events.listenerCount(TRTCCallingEvent.USER_VOICE_VOLUME)) return;
+      reading = true;
       meter.setTrack(this.#userID, this.#engine.localTrack('audio'));
-      const volumeMap = meter.read();
-      if (volumeMap.length) this.#events.emit(TRTCCallingEvent.USER_VOICE_VOLUME, { volumeMap });
+      void meter
+        .read()
+        .then((volumeMap) => {
+          // The call may have ended while the levels were read.
+          if (volumeMap.length && this.#meterTimer) {
+            this.#events.emit(TRTCCallingEvent.USER_VOICE_VOLUME, { volumeMap });
+          }
+        })
+        .finally(() => {
+          reading = false;
+        });
     }, VOICE_VOLUME_INTERVAL_MS);
   }
 
@@ -824,8 +835,8 @@ export default class TRTCCalling {
       }),
     );
     engine.on(EngineEvent.Error, (error) => this.#report(error));
-    engine.on(EngineEvent.RemoteTrack, (userID, track) => {
-      if (track.kind === 'audio') this.#meter?.setTrack(userID, track);
+    engine.on(EngineEvent.RemoteTrack, (userID, track, receiver) => {
+      if (track.kind === 'audio') this.#meter?.setTrack(userID, track, receiver);
       this.#views?.addRemoteTrack(userID, track);
     });
     engine.on(EngineEvent.LocalTrack, (kind, track) => {

@@ -911,8 +911,8 @@ export class CallEngine extends TypedEmitter<EngineCallbacks> {
         this.#log.warn(`relaying ${data.description ? 'SDP' : 'ICE'} to ${to} failed`, error);
       });
     });
-    session.events.on(SessionEvent.Track, (userID, track) => {
-      if (!ctx.ended) this.emit(EngineEvent.RemoteTrack, userID, track);
+    session.events.on(SessionEvent.Track, (userID, track, receiver) => {
+      if (!ctx.ended) this.emit(EngineEvent.RemoteTrack, userID, track, receiver);
     });
     session.events.on(SessionEvent.Error, (userID, error) => {
       this.#log.error(`media with ${userID} failed`, error);

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { volumeFromSamples } from './voiceVolume.js';
+import { volumeFromLevel, volumeFromSamples } from './voiceVolume.js';
 
 function sine(amplitude: number, length = 1024): Float32Array {
   const samples = new Float32Array(length);
@@ -27,5 +27,15 @@ describe('volumeFromSamples (USER_VOICE_VOLUME scale, 0–100)', () => {
     expect(speech).toBeGreaterThan(quiet);
     expect(loud).toBeGreaterThan(speech);
     expect(loud).toBeLessThan(100);
+  });
+});
+
+describe('volumeFromLevel (RTP audio level, linear 0–1)', () => {
+  it('matches volumeFromSamples for the same level, and is 0 for silence or nothing', () => {
+    expect(volumeFromLevel(0)).toBe(0);
+    expect(volumeFromLevel(Number.NaN)).toBe(0);
+    expect(volumeFromLevel(1)).toBe(100);
+    expect(volumeFromLevel(0.1)).toBe(volumeFromSamples(new Float32Array(64).fill(0.1)));
+    expect(volumeFromLevel(0.0001)).toBe(0);
   });
 });

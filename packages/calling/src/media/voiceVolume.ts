@@ -20,6 +20,16 @@ export function volumeFromSamples(samples: ArrayLike<number>): number {
   return Math.max(0, Math.min(100, Math.round(((db - FLOOR_DB) / -FLOOR_DB) * 100)));
 }
 
+/**
+ * The 0–100 volume of an RTP audio level (`RTCRtpSynchronizationSource.audioLevel`: linear, 0 to
+ * 1 = 0 dBov), on the same scale as `volumeFromSamples`.
+ */
+export function volumeFromLevel(level: number): number {
+  if (!(level > 0)) return 0;
+  const db = 20 * Math.log10(Math.min(1, level));
+  return Math.max(0, Math.min(100, Math.round(((db - FLOOR_DB) / -FLOOR_DB) * 100)));
+}
+
 type AudioContextClass = new () => AudioContext;
 
 /**
@@ -47,17 +57,28 @@ export class VoiceVolumeMeter {
 
   // Tracks to measure whose tap is not made yet: a remote track is tapped once media flows.
   readonly #pending = new Map<string, MediaStreamTrack>();
+  // Remote users read from their RTP receiver's stats: the level the browser decoded, no Web Audio (which
+  // in Chromium may get a remote track's audio late or never).
+  readonly #receivers = new Map<string, { track: MediaStreamTrack; receiver: RTCRtpReceiver }>();
 
-  /** Measures `track` as `userID`'s voice (null stops measuring that user). */
-  setTrack(userID: string, track: MediaStreamTrack | null): void {
+  /**
+   * Measures `track` as `userID`'s voice (null stops measuring that user); a remote track comes
+   * with its `receiver`, whose RTP audio level is read instead.
+   */
+  setTrack(userID: string, track: MediaStreamTrack | null, receiver?: RTCRtpReceiver): void {
     const tap = this.#taps.get(userID);
-    if ((tap?.track ?? this.#pending.get(userID)) === track) return;
+    const known = tap?.track ?? this.#pending.get(userID) ?? this.#receivers.get(userID)?.track;
+    if (known === track) return;
     if (tap) {
       release(tap);
       this.#taps.delete(userID);
     }
     this.#pending.delete(userID);
-    if (track && track.kind === 'audio' && track.readyState !== 'ended') {
+    this.#receivers.delete(userID);
+    if (!track || track.kind !== 'audio' || track.readyState === 'ended') return;
+    if (receiver && typeof receiver.getStats === 'function') {
+      this.#receivers.set(userID, { track, receiver });
+    } else {
       this.#pending.set(userID, track);
     }
   }
@@ -87,7 +108,7 @@ export class VoiceVolumeMeter {
   }
 
   /** The current volume of each measured user. */
-  read(): VoiceVolume[] {
+  async read(): Promise<VoiceVolume[]> {
     for (const [userID, track] of this.#pending) {
       if (track.readyState === 'ended') this.#pending.delete(userID);
       else if (!track.muted) {
@@ -96,6 +117,27 @@ export class VoiceVolumeMeter {
       }
     }
     const volumes: VoiceVolume[] = [];
+    // A remote user's level is the receiver's inbound-rtp `audioLevel` (what the browser decoded).
+    const remote = await Promise.all(
+      [...this.#receivers].map(async ([userId, { track, receiver }]) => {
+        let level = 0;
+        if (track.readyState !== 'ended') {
+          try {
+            (await receiver.getStats()).forEach(
+              (report: { type?: string; audioLevel?: number }) => {
+                if (report.type === 'inbound-rtp' && typeof report.audioLevel === 'number') {
+                  level = report.audioLevel;
+                }
+              },
+            );
+          } catch {
+            // A closing connection: silence this time.
+          }
+        }
+        return { userId, audioVolume: volumeFromLevel(level) };
+      }),
+    );
+    volumes.push(...remote);
     for (const [userId, { track, analyser }] of this.#taps) {
       // A muted (disabled) or ended track is silence, whatever the analyser still holds.
       if (!track.enabled || track.readyState === 'ended') {
@@ -113,6 +155,7 @@ export class VoiceVolumeMeter {
     for (const tap of this.#taps.values()) release(tap);
     this.#taps.clear();
     this.#pending.clear();
+    this.#receivers.clear();
     void this.#context?.close().catch(() => {});
     this.#context = undefined;
   }
