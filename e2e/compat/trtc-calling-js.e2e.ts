@@ -12,7 +12,9 @@ import { afterAll, afterEach, beforeAll, describe, expect, test } from 'vitest';
 import { newUserContext } from '../harness/chromium.js';
 import { pollUntil, useRingline } from '../harness/index.js';
 
-const ringline = useRingline();
+// Invitations time out after 5 s here (Tencent's default is 30 s), so "no answer" is quick.
+const INVITE_TIMEOUT_S = 5;
+const ringline = useRingline({ inviteTimeout: INVITE_TIMEOUT_S });
 
 /** The events the template listens on (CALLING_END, as Tencent's demo does, not CALL_END). */
 const LISTENED = [
@@ -36,13 +38,18 @@ const LISTENED = [
 ] as const;
 type Key = (typeof LISTENED)[number];
 
-/** The app's page: Tencent's template with our script tag, recording what its handlers get. */
-function appHtml(sdkUrl: string, sdkAppID: number): string {
+/**
+ * The app's page: Tencent's template with our script tag (or, `esmUrl` given, an ES module
+ * importing our ESM bundle), recording what its handlers get.
+ */
+function appHtml(sdkUrl: string, sdkAppID: number, esmUrl?: string): string {
+  const load = esmUrl
+    ? `<script type="module">import TRTCCalling from '${esmUrl}';`
+    : `<script src="${sdkUrl}"></script>\n<script>`;
   return `<!doctype html><html><body>
 <div id="local" style="width:320px;height:240px"></div>
 <div id="remote" style="width:320px;height:240px"></div>
-<script src="${sdkUrl}"></script>
-<script>
+${load}
   let options = { SDKAppID: ${sdkAppID} };
   let trtcCalling = new TRTCCalling(options);
   trtcCalling.setLogLevel(0);
@@ -80,6 +87,8 @@ class App {
     const context = await newUserContext(ringline.browser, new URL(url).origin);
     const page = await context.newPage();
     await page.goto(url);
+    // A module script runs after the page loaded; the app is ready once it made its instance.
+    await page.waitForFunction(() => 'trtcCalling' in window, undefined, { timeout: 10_000 });
     return new App(userID, context, page);
   }
 
@@ -140,11 +149,12 @@ const apps: App[] = [];
 let n = 0;
 
 beforeAll(async () => {
-  const sdkUrl = `${ringline.server.url.replace(/\/$/, '')}/sdk/trtc-calling.js`;
-  const html = appHtml(sdkUrl, ringline.server.sdkAppID);
-  appServer = createServer((_req, res) => {
+  const sdk = `${ringline.server.url.replace(/\/$/, '')}/sdk`;
+  const html = appHtml(`${sdk}/trtc-calling.js`, ringline.server.sdkAppID);
+  const esmHtml = appHtml('', ringline.server.sdkAppID, `${sdk}/trtc-calling.mjs`);
+  appServer = createServer((req, res) => {
     res.writeHead(200, { 'content-type': 'text/html; charset=utf-8' });
-    res.end(html);
+    res.end(req.url === '/esm' ? esmHtml : html);
   });
   const host = new URL(ringline.server.url).hostname;
   await new Promise<void>((resolve) => appServer.listen(0, host, resolve));
@@ -188,6 +198,28 @@ describe('trtc-calling-js app, only the script tag changed', () => {
     const ready = await alice.next('SDK_READY');
     expect(ready).toEqual({ key: 'SDK_READY', event: { userID: alice.userID }, self: true });
     expect(await alice.run('getUserID')).toBe(alice.userID);
+  });
+
+  test('as an ES module importing /sdk/trtc-calling.mjs from another origin, it logs in too', async () => {
+    const userID = `esm_${++n}_${Date.now().toString(36)}`;
+    const esm = await App.open(`${appUrl}esm`, userID);
+    apps.push(esm);
+    expect(await esm.login()).toMatchObject({ code: 0 });
+    expect(await esm.run('getUserID')).toBe(userID);
+  });
+
+  test('no answer: the caller gets NO_RESP and CALLING_END, the callee CALLING_TIMEOUT', async () => {
+    const alice = await app('alice');
+    const bob = await app('bob');
+    await alice.run('call', { userID: bob.userID, type: 2 });
+    await bob.next('INVITED');
+    const noResp = await alice.next('NO_RESP', () => true, 0, (INVITE_TIMEOUT_S + 10) * 1000);
+    expect(noResp.event).toMatchObject({ sponsor: alice.userID, userIDList: [bob.userID] });
+    await alice.next('CALLING_END');
+    const timeout = await bob.next('CALLING_TIMEOUT');
+    expect(timeout.event).toMatchObject({ sponsor: alice.userID, userIDList: [bob.userID] });
+    expect(await alice.run('getCallStatus')).toBe('idle');
+    expect(await bob.run('getCallStatus')).toBe('idle');
   });
 
   test('1:1 video: USER_ACCEPT, views decode, voice volume, toggles, switch to audio, hang-up ends both', async () => {
