@@ -14,7 +14,8 @@ import { pollUntil, useRingline } from '../harness/index.js';
 
 // Invitations time out after 5 s here (Tencent's default is 30 s), so "no answer" is quick.
 const INVITE_TIMEOUT_S = 5;
-const ringline = useRingline({ inviteTimeout: INVITE_TIMEOUT_S });
+// With the SFU, for the group call.
+const ringline = useRingline({ inviteTimeout: INVITE_TIMEOUT_S, sfu: true });
 
 /** The events the template listens on (CALLING_END, as Tencent's demo does, not CALL_END). */
 const LISTENED = [
@@ -353,6 +354,38 @@ describe('trtc-calling-js app, only the script tag changed', () => {
     const busy = await carol.next('LINE_BUSY');
     expect(busy.event).toMatchObject({ userID: alice.userID });
     expect(await alice.count('INVITED')).toBe(0);
+  });
+
+  test('group: two invitees see isFromGroup, the caller learns each accept, everyone enters', async () => {
+    const alice = await app('alice');
+    const bob = await app('bob');
+    const carol = await app('carol');
+    const result = await alice.run('groupCall', {
+      userIDList: [bob.userID, carol.userID],
+      type: 1,
+    });
+    expect(result).toMatchObject({ code: 0, data: [{ code: 0 }, { code: 0 }] });
+    for (const invitee of [bob, carol]) {
+      const invited = await invitee.next('INVITED');
+      expect(invited.event).toMatchObject({
+        sponsor: alice.userID,
+        userIDList: [bob.userID, carol.userID],
+        isFromGroup: true,
+      });
+      await invitee.run('accept');
+    }
+    for (const invitee of [bob, carol]) {
+      await alice.next('USER_ACCEPT', (e) => e.userID === invitee.userID);
+      await alice.next('USER_ENTER', (e) => e.userID === invitee.userID);
+    }
+    await bob.next('USER_ENTER', (e) => e.userID === carol.userID);
+    expect(await alice.run('isGroupCall')).toBe(true);
+    expect(await alice.run('getRemoteStreamCount')).toBe(2);
+    await carol.run('hangup');
+    await alice.next('USER_LEAVE', (e) => e.userID === carol.userID);
+    await bob.run('hangup');
+    await alice.next('CALLING_END');
+    expect(await alice.run('getCallStatus')).toBe('idle');
   });
 
   test('kicked out: the same user logging in elsewhere gets KICKED_OUT here', async () => {
