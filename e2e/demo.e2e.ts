@@ -152,7 +152,7 @@ describe('the demo app: a video call from alice to bob', () => {
     const { alice, bob } = await aliceAndBob();
     expect(await alice.status()).toBe('idle');
     expect(await bob.status()).toBe('idle');
-    await alice.waitForLog('onSdkReady', '"userID":"alice"');
+    await alice.waitForLog('sdkReady', '"userID":"alice"');
 
     // Alice calls bob with video.
     await alice.page.fill('#callee', 'bob');

@@ -110,6 +110,37 @@ describe('USER_AUDIO_AVAILABLE', () => {
   });
 });
 
+describe('a mic muted in one call', () => {
+  test('is on again in the next call: the peer is told so and hears it (as trtc-calling-js)', async () => {
+    const alice = await ringline.user('alice');
+    const bob = await ringline.user('bob');
+    await connect(alice, bob, { type: AUDIO });
+    let after = await bob.mark();
+    await alice.sdk.setMicMute(true);
+    await bob.waitForEvent(
+      EVENT.USER_AUDIO_AVAILABLE,
+      (p) => p.userID === alice.userID && p.isAudioAvailable === false,
+      { after },
+    );
+    after = await bob.mark();
+    await alice.sdk.hangup();
+    await bob.waitForEvent(EVENT.CALL_END, undefined, { after });
+
+    // Call 2: alice's UI shows an unmuted mic (a new call); bob must see and hear the same.
+    after = await bob.mark();
+    await connect(alice, bob, { type: AUDIO });
+    const told = await bob.waitForEvent(
+      EVENT.USER_AUDIO_AVAILABLE,
+      (p) => p.userID === alice.userID,
+      { after },
+    );
+    expect(told.payload).toEqual({ userID: alice.userID, isAudioAvailable: true });
+    await expectSoundRising(bob);
+    const sending = (await alice.sentTracks()).filter((t) => t.kind === 'audio');
+    expect(sending.map((t) => [t.readyState, t.enabled])).toEqual([['live', true]]);
+  });
+});
+
 describe('an audio call (type 1)', () => {
   test('connects with sound arriving on both sides and no video', async () => {
     const alice = await ringline.user('alice');

@@ -19,7 +19,7 @@ export const EVENT = {
   USER_VIDEO_AVAILABLE: 'onUserVideoAvailable',
   USER_AUDIO_AVAILABLE: 'onUserAudioAvailable',
   ERROR: 'onError',
-  SDK_READY: 'onSdkReady',
+  SDK_READY: 'sdkReady',
   GROUP_CALL_INVITEE_LIST_UPDATE: 'onGroupCallInviteeListUpdate',
 } as const;
 

@@ -135,7 +135,7 @@ export class TestUser {
   async login(): Promise<void> {
     const after = await this.mark();
     await this.sdk.login({ userID: this.userID, userSig: this.server.userSig(this.userID) });
-    await this.waitForEvent('onSdkReady', undefined, { after });
+    await this.waitForEvent('sdkReady', undefined, { after });
   }
 
   /** Runs `trtcCalling[method](...args)` in the page; rejects with SdkCallError on failure. */

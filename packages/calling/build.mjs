@@ -25,10 +25,15 @@ const common = {
 await Promise.all([
   build({
     ...common,
-    // The IIFE's global is the class itself, not a namespace holding `default`.
+    // The IIFE's global is the class itself, not a namespace holding `default`. `server` defaults
+    // to the origin of this script: document.currentScript is only set while it first runs.
     stdin: {
-      contents:
-        "import TRTCCalling from './src/index.ts';\nglobalThis.TRTCCalling = TRTCCalling;\n",
+      contents: [
+        "import { setScriptUrl } from './src/util/defaultServer.ts';",
+        "setScriptUrl(typeof document !== 'undefined' ? document.currentScript?.src : undefined);",
+        "import TRTCCalling from './src/index.ts';",
+        'globalThis.TRTCCalling = TRTCCalling;',
+      ].join('\n'),
       resolveDir: here,
       sourcefile: 'trtc-calling-global.ts',
       loader: 'ts',
@@ -38,7 +43,18 @@ await Promise.all([
   }),
   build({
     ...common,
-    entryPoints: ['src/index.ts'],
+    // `server` defaults to the origin this module was loaded from.
+    stdin: {
+      contents: [
+        "import { setScriptUrl } from './src/util/defaultServer.ts';",
+        'setScriptUrl(import.meta.url);',
+        "export * from './src/index.ts';",
+        "export { default } from './src/index.ts';",
+      ].join('\n'),
+      resolveDir: here,
+      sourcefile: 'trtc-calling-esm.ts',
+      loader: 'ts',
+    },
     format: 'esm',
     outfile: 'dist/trtc-calling.mjs',
   }),

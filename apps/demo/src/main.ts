@@ -273,9 +273,11 @@ class DemoApp {
       this.#unsubscribe.push(() => sdk.off(name, handler, this));
     };
     // Log first, so an event's line comes before the status change it causes. Network-quality
-    // reports come every 2 s of a call and would drown the rest.
-    for (const name of Object.values(TRTCCalling.EVENT)) {
+    // and voice-volume reports come every few seconds of a call and would drown the rest;
+    // CALLING_END is CALL_END's alias (one value), logged once.
+    for (const name of new Set(Object.values(TRTCCalling.EVENT))) {
       if (name === TRTCCalling.EVENT.NETWORK_QUALITY) continue;
+      if (name === TRTCCalling.EVENT.USER_VOICE_VOLUME) continue;
       listen(name, (payload: unknown) =>
         this.#log.add(name === TRTCCalling.EVENT.ERROR ? 'error' : 'event', name, payload),
       );

@@ -21,14 +21,19 @@ import type { MediaBackend } from './media/MediaBackend.js';
 import { NetworkQuality } from './media/networkQuality.js';
 import { isVideoQuality, type VideoQuality } from './media/videoQuality.js';
 import type { SignalClientOptions, WebSocketConstructor } from './signal/SignalClient.js';
-import { createLogger, type Logger, type LogLevel } from './util/logger.js';
+import { createLogger, isLogLevel, type Logger, type LogLevel } from './util/logger.js';
+import { VOICE_VOLUME_INTERVAL_MS, VoiceVolumeMeter } from './media/voiceVolume.js';
+import { defaultServer } from './util/defaultServer.js';
 import { MediaViews } from './view/MediaViews.js';
 
 /** Options of `new TRTCCalling(options)`. */
 export interface TRTCCallingOptions {
-  /** The SDKAppID the Ringline server serves. */
-  SDKAppID: number;
-  /** The Ringline server's http(s) URL; default: the page's origin. */
+  /** The SDKAppID the Ringline server serves (a numeric string, as apps read from env, too). */
+  SDKAppID: number | string;
+  /**
+   * The Ringline server's http(s) URL; default: the origin the SDK's script was loaded from (the
+   * script-tag and ESM bundles), else the page's origin.
+   */
   server?: string;
   /** Accepted for compatibility with trtc-calling-js, and ignored. */
   tim?: unknown;
@@ -54,6 +59,67 @@ export interface TRTCCallingDeps {
 /** `1`: audio call, `2`: video call. */
 export type TRTCCallType = 1 | 2;
 
+/** trtc-calling-js 1.0.6's `setLogLevel` levels: 0 everything … 4 nothing. */
+export type TRTCLogLevel = 0 | 1 | 2 | 3 | 4;
+
+/** `getCallStatus()` values, as trtc-calling-js 1.0.6's CALL_STATUS. */
+export type TRTCCallStatus = 'idle' | 'calling' | 'connected';
+
+/**
+ * What 1.0.6 resolves for call/groupCall (with groupID)/reject (TSignaling's answer): `code` 0, the
+ * invitation's ID and `data.message` (the signalling message: from, to, conversationType).
+ */
+export interface SignalingResult {
+  code: 0;
+  inviteID: string;
+  data: { message: SignalingMessage };
+}
+
+/** The signalling message in `SignalingResult.data.message` (the fields 1.0.6 and apps read). */
+export interface SignalingMessage {
+  /** 1 (C2C, a user) or 2 (GROUP), as Tencent IM's conversation types. */
+  conversationType: 1 | 2;
+  from: string;
+  /** The user (C2C) or group (GROUP) the message went to. */
+  to: string;
+  /** The signalling payload, JSON. */
+  payload: { data: string };
+}
+
+/** What 1.0.6's `groupCall` without groupID resolves: one result per invitee. */
+export interface GroupSignalingResult {
+  code: 0;
+  data: SignalingResult[];
+}
+
+/** What 1.0.6's `accept` resolves: the room joined and the accept signal's result. */
+export interface AcceptResult extends SignalingResult {
+  roomID: number;
+  callType: TRTCCallType;
+}
+
+/** What 1.0.6's `login` resolves (TIM's login answer). */
+export interface LoginResult {
+  code: 0;
+  data: { repeatLogin: boolean; actionStatus: 'OK'; errorCode: 0; errorInfo: '' };
+}
+
+/** What 1.0.6's `hangup` resolves when it had no invitation to cancel. */
+export interface HangupResult {
+  code: 0;
+  msg: 'ok';
+}
+
+/** Ringline's CallState as trtc-calling-js's CALL_STATUS. */
+const callStatus: Record<CallState, TRTCCallStatus> = {
+  [CallState.Idle]: 'idle',
+  [CallState.Dialing]: 'calling',
+  [CallState.BeInvited]: 'calling',
+  [CallState.Connected]: 'connected',
+};
+
+const logLevels: readonly LogLevel[] = ['debug', 'info', 'warn', 'error', 'silent'];
+
 /** `inviteData.version` of INVITED, the value trtc-calling-js 1.x sends. */
 const INVITE_DATA_VERSION = 4;
 
@@ -64,10 +130,20 @@ const userIdPattern = new RegExp(USER_ID_PATTERN);
  * over a Ringline server (`server`) instead of Tencent's TRTC + IM.
  */
 export default class TRTCCalling {
-  /** The event names, as in trtc-calling-js. */
-  static readonly EVENT = TRTCCallingEvent;
-  /** Call types, as in trtc-calling-js. */
-  static readonly CALL_TYPE = Object.freeze({ AUDIO_CALL: 1, VIDEO_CALL: 2 } as const);
+  /** The event names, as in trtc-calling-js 1.0.6 (CALLING_END is CALL_END's alias there too). */
+  static readonly EVENT = Object.freeze({
+    ...TRTCCallingEvent,
+    CALLING_END: TRTCCallingEvent.CALL_END,
+  } as const);
+  /** Call types, as in trtc-calling-js 1.0.6 (its enum's reverse keys included). */
+  static readonly CALL_TYPE = Object.freeze({
+    UNKNOWN: 0,
+    AUDIO_CALL: 1,
+    VIDEO_CALL: 2,
+    0: 'UNKNOWN',
+    1: 'AUDIO_CALL',
+    2: 'VIDEO_CALL',
+  } as const);
   /** Ringline extension: the levels of NETWORK_QUALITY, TRTC's `TRTCQuality` scale. */
   static readonly NETWORK_QUALITY = Object.freeze({
     UNKNOWN: NetworkQuality.Unknown,
@@ -92,14 +168,27 @@ export default class TRTCCalling {
   readonly #server: string | undefined;
   // Counts setBackgroundBlur calls: a slow enable finishing after a later call is dropped.
   #blurSeq = 0;
+  #logLevel: LogLevel;
+  // What 1.0.6's getters report; reset when a call ends, as its _resetTRTCClient does.
+  #userID = '';
+  #isInviter = false;
+  #isGroupCall = false;
+  #groupID: string | undefined;
+  #inviteeList: string[] = [];
+  #callType: 0 | TRTCCallType = 0;
+  #quality: VideoQuality = '480p';
+  // Invitees (of the local user's call) who have not entered yet: their entry is USER_ACCEPT.
+  readonly #awaiting = new Set<string>();
+  // Who last left the call: a call that ends when the other side hangs up names them (CALL_END).
+  #lastLeft: string | undefined;
+  readonly #meter = VoiceVolumeMeter.supported() ? new VoiceVolumeMeter() : undefined;
+  #meterTimer: ReturnType<typeof setInterval> | undefined;
 
   constructor(options: TRTCCallingOptions, deps: TRTCCallingDeps = {}) {
-    const log = deps.logger ?? createLogger(options?.logLevel ?? 'warn');
+    this.#logLevel = isLogLevel(options?.logLevel) ? options.logLevel : 'warn';
+    const log = deps.logger ?? createLogger(() => this.#logLevel);
     this.#log = log;
-    const sdkAppID = options?.SDKAppID;
-    if (!Number.isInteger(sdkAppID) || sdkAppID < 1 || sdkAppID > 0xffffffff) {
-      throw CallError.invalidArgument('SDKAppID', 'a positive integer');
-    }
+    const sdkAppID = toSdkAppID(options?.SDKAppID);
     this.#sdkAppID = sdkAppID;
     this.#server = options.server;
     const media = deps.media ?? createBrowserBackend();
@@ -108,7 +197,7 @@ export default class TRTCCalling {
     );
     this.#engine = new CallEngine({
       sdkAppID,
-      signalUrl: signalUrl(options.server),
+      signalUrl: signalUrl(options.server ?? defaultServer()),
       media,
       logger: log,
       WebSocket: deps.WebSocket,
@@ -130,7 +219,22 @@ export default class TRTCCalling {
     }
   }
 
-  /** Subscribes `callback` (called with `this` = `context`) to `eventName`. */
+  /**
+   * How much the SDK logs: trtc-calling-js's levels 0 (everything) … 4 (nothing), or a Ringline
+   * level name ('debug' … 'silent').
+   */
+  setLogLevel(level: TRTCLogLevel | LogLevel): void {
+    const name = typeof level === 'number' ? logLevels[level] : level;
+    if (!isLogLevel(name)) {
+      throw CallError.invalidArgument('level', "0 (all) to 4 (none), or 'debug' … 'silent'");
+    }
+    this.#logLevel = name;
+  }
+
+  /**
+   * Subscribes `callback` to `eventName`; it is called with `this` = `context`, or this instance
+   * when no context is given (as trtc-calling-js).
+   */
   on<K extends TRTCCallingEvent>(
     eventName: K | `${K}`,
     callback: TRTCCallingCallbacks[K],
@@ -139,33 +243,93 @@ export default class TRTCCalling {
     if (typeof callback !== 'function') {
       throw CallError.invalidArgument('callback', `a function for ${String(eventName)}`);
     }
-    this.#events.on(eventName as K, callback, context);
+    this.#events.on(eventName as K, callback, context ?? this);
   }
 
-  /** Unsubscribes the (callback, context) pair from `eventName`. */
+  /** Unsubscribes the (callback, context) pair from `eventName` (no context: this instance). */
   off<K extends TRTCCallingEvent>(
     eventName: K | `${K}`,
     callback?: TRTCCallingCallbacks[K],
     context?: unknown,
   ): void {
-    this.#events.off(eventName as K, callback, context);
+    this.#events.off(eventName as K, callback, context ?? this);
   }
 
-  /** Logs in to the Ringline server; SDK_READY follows. */
-  login(params: { userID: string; userSig: string }): Promise<void> {
+  /** 'idle', 'calling' (dialing or ringing here) or 'connected', as trtc-calling-js. */
+  getCallStatus(): TRTCCallStatus {
+    return callStatus[this.#engine.state];
+  }
+
+  /** The camera profile last set with setVideoQuality ('480p' by default). */
+  getVideoQuality(): VideoQuality {
+    return this.#quality;
+  }
+
+  /** Whether the current call is a group call (groupCall, or an invitation of a group). */
+  isGroupCall(): boolean {
+    return this.#isGroupCall;
+  }
+
+  /** Whether the local user started the current call. */
+  isInviter(): boolean {
+    return this.#isInviter;
+  }
+
+  /** The invitees of the current group call ([] for a one-to-one call, as trtc-calling-js). */
+  getInviteeList(): string[] {
+    return [...this.#inviteeList];
+  }
+
+  /** The group of the current group call ('' when none; undefined before any call). */
+  getGroupID(): string | undefined {
+    return this.#groupID;
+  }
+
+  /** The user given to login ('' before login and after logout). */
+  getUserID(): string {
+    return this.#userID;
+  }
+
+  /** The type of the current (or last) call: 1 audio, 2 video, 0 before any call. */
+  getCallType(): 0 | TRTCCallType {
+    return this.#callType;
+  }
+
+  /** Whether another member's media reached this call. */
+  hasRemoteConnectedUsers(): boolean {
+    return this.getRemoteStreamCount() > 0;
+  }
+
+  /** How many other members are in the call with us. */
+  getRemoteStreamCount(): number {
+    return this.#remote.size;
+  }
+
+  /** Logs in to the Ringline server; SDK_READY follows. Resolves as TIM's login (`code` 0). */
+  login(params: { userID: string; userSig: string }): Promise<LoginResult> {
     return this.#run(async () => {
       const { userID, userSig } = params ?? ({} as { userID?: unknown; userSig?: unknown });
       checkUserID(userID);
       if (typeof userSig !== 'string' || !userSig) {
         throw CallError.invalidArgument('userSig', 'a non-empty string');
       }
+      const repeatLogin = this.#engine.loggedIn && this.#userID === userID;
+      this.#userID = userID;
       await this.#engine.login({ sdkAppID: this.#sdkAppID, userID, userSig });
+      return {
+        code: 0,
+        data: { repeatLogin, actionStatus: 'OK', errorCode: 0, errorInfo: '' },
+      } as const;
     });
   }
 
-  /** Logs out; a call in progress is ended first. */
-  logout(): Promise<void> {
-    return this.#run(() => this.#engine.logout());
+  /** Logs out; a call in progress is ended first. Resolves `{code: 0}` as TIM's logout. */
+  logout(): Promise<{ code: 0; data: Record<string, never> }> {
+    return this.#run(async () => {
+      await this.#engine.logout();
+      this.#userID = '';
+      return { code: 0, data: {} } as const;
+    });
   }
 
   /**
@@ -178,7 +342,7 @@ export default class TRTCCalling {
     type: TRTCCallType;
     offlinePushInfo?: OfflinePushInfo;
     timeout?: number;
-  }): Promise<void> {
+  }): Promise<SignalingResult> {
     return this.#run(async () => {
       const { userID, type, timeout, offlinePushInfo } = params ?? ({} as Record<string, never>);
       checkUserID(userID);
@@ -190,6 +354,8 @@ export default class TRTCCalling {
         timeout,
         offlinePushInfo: pushInfo(offlinePushInfo),
       });
+      this.#startedCall({ group: false, groupID: '', invitees: [userID], callType });
+      return this.#signalingResult(userID, 'C2C');
     });
   }
 
@@ -205,20 +371,25 @@ export default class TRTCCalling {
     groupID?: string;
     offlinePushInfo?: OfflinePushInfo;
     timeout?: number;
-  }): Promise<void> {
+  }): Promise<SignalingResult | GroupSignalingResult> {
     return this.#run(async () => {
       const { userIDList, type, groupID, timeout, offlinePushInfo } =
         params ?? ({} as Record<string, never>);
       const invitees = checkUserIDList(userIDList);
       const callType = checkCallType(type);
       checkTimeout(timeout);
+      const group = checkGroupID(groupID, false);
       await this.#engine.groupCall({
         userIDList: invitees,
         callType,
-        groupID: checkGroupID(groupID, false),
+        groupID: group,
         timeout,
         offlinePushInfo: pushInfo(offlinePushInfo),
       });
+      this.#startedCall({ group: true, groupID: group ?? '', invitees, callType });
+      // 1.0.6 answers a group's invitation once, and invitations without a group one per invitee.
+      if (group !== undefined) return this.#signalingResult(group, 'GROUP');
+      return { code: 0, data: invitees.map((to) => this.#signalingResult(to, 'C2C')) } as const;
     });
   }
 
@@ -228,7 +399,11 @@ export default class TRTCCalling {
    */
   inviteUser(params: { userIDList: string[] }): Promise<void> {
     return this.#run(async () => {
-      await this.#engine.inviteUser(checkUserIDList(params?.userIDList));
+      const invitees = checkUserIDList(params?.userIDList);
+      await this.#engine.inviteUser(invitees);
+      for (const userID of invitees) this.#awaiting.add(userID);
+      this.#inviteeList = [...new Set([...this.#inviteeList, ...invitees])];
+      this.#isGroupCall = true;
     });
   }
 
@@ -242,24 +417,62 @@ export default class TRTCCalling {
       const groupID = checkGroupID(params?.groupID, true)!;
       const callType = checkCallType(params.type);
       await this.#engine.join({ groupID, callType });
+      this.#isGroupCall = true;
+      this.#groupID = groupID;
+      this.#callType = callType;
     });
   }
 
-  /** Accepts the ringing invitation (pre-1.0: `{inviteID, roomID, callType}`). */
-  accept(params?: { inviteID?: string; roomID?: number; callType?: TRTCCallType }): Promise<void> {
-    return this.#run(() => this.#engine.accept(params?.inviteID));
+  /**
+   * Accepts the ringing invitation (pre-1.0: `{inviteID, roomID, callType}`). Resolves as 1.0.6:
+   * the accept signal's result with the room's `roomID` and `callType`.
+   */
+  accept(params?: {
+    inviteID?: string;
+    roomID?: number;
+    callType?: TRTCCallType;
+  }): Promise<AcceptResult> {
+    return this.#run(async () => {
+      await this.#engine.accept(params?.inviteID);
+      const call = this.#engine.currentCall;
+      const inviteID = call?.inviteID ?? params?.inviteID ?? '';
+      return {
+        ...this.#signalingResult(this.#sponsor, 'C2C', inviteID),
+        roomID: call?.roomID ?? 0,
+        callType: call?.callType ?? (this.#callType || CallType.VIDEO),
+      };
+    });
   }
 
-  /** Rejects the ringing invitation (pre-1.0: `{inviteID, isBusy, callType}`). */
-  reject(params?: { inviteID?: string; isBusy?: boolean; callType?: TRTCCallType }): Promise<void> {
-    return this.#run(() =>
-      this.#engine.reject({ inviteID: params?.inviteID, busy: params?.isBusy === true }),
-    );
+  /**
+   * Rejects the ringing invitation (pre-1.0: `{inviteID, isBusy, callType}`). Resolves the reject
+   * signal's result, as 1.0.6.
+   */
+  reject(params?: {
+    inviteID?: string;
+    isBusy?: boolean;
+    callType?: TRTCCallType;
+  }): Promise<SignalingResult> {
+    return this.#run(async () => {
+      const inviteID = this.#engine.currentCall?.inviteID ?? params?.inviteID ?? '';
+      const sponsor = this.#sponsor;
+      await this.#engine.reject({ inviteID: params?.inviteID, busy: params?.isBusy === true });
+      return this.#signalingResult(sponsor, 'C2C', inviteID);
+    });
   }
 
-  /** Cancels the call when dialing, rejects when invited, leaves when in a call. */
-  hangup(): Promise<void> {
-    return this.#run(() => this.#engine.hangup());
+  /**
+   * Cancels the call when dialing, rejects when invited, leaves when in a call. Resolves as 1.0.6
+   * when there was no invitation of ours to cancel: `{code: 0, msg: 'ok'}`.
+   */
+  hangup(): Promise<HangupResult | SignalingResult[]> {
+    return this.#run(async () => {
+      // Dialing, 1.0.6 cancels each invitation still ringing and resolves their results.
+      const cancelled =
+        this.#engine.state === CallState.Dialing && this.#isInviter ? this.#cancelledResults() : [];
+      await this.#engine.hangup();
+      return cancelled.length ? cancelled : ({ code: 0, msg: 'ok' } as const);
+    });
   }
 
   /** Renders the local camera in the DOM node `videoViewDomID` (a preview when idle). */
@@ -335,17 +548,24 @@ export default class TRTCCalling {
         throw CallError.invalidArgument('profile', "'480p', '720p' or '1080p'");
       }
       await this.#engine.setVideoQuality(profile);
+      this.#quality = profile;
     });
   }
 
   /** Switches the call (1:1 or group) from video to audio; everyone follows. Fails with 60001. */
   switchToAudioCall(): Promise<void> {
-    return this.#run(() => this.#engine.switchCallType(CallType.AUDIO));
+    return this.#run(async () => {
+      await this.#engine.switchCallType(CallType.AUDIO);
+      this.#callType = CallType.AUDIO;
+    });
   }
 
   /** Switches the call (1:1 or group) from audio to video; everyone follows. Fails with 60002. */
   switchToVideoCall(): Promise<void> {
-    return this.#run(() => this.#engine.switchCallType(CallType.VIDEO));
+    return this.#run(async () => {
+      await this.#engine.switchCallType(CallType.VIDEO);
+      this.#callType = CallType.VIDEO;
+    });
   }
 
   /**
@@ -431,6 +651,102 @@ export default class TRTCCalling {
     });
   }
 
+  // The state 1.0.6's getters report for a call the local user started.
+  #startedCall(call: {
+    group: boolean;
+    groupID: string;
+    invitees: string[];
+    callType: CallType;
+  }): void {
+    // A call() that the app's own hangup() overtook left no call behind.
+    if (!this.#engine.currentCall) return;
+    this.#isInviter = true;
+    this.#isGroupCall = call.group;
+    this.#groupID = call.groupID;
+    this.#inviteeList = call.group ? [...call.invitees] : [];
+    this.#callType = call.callType;
+    this.#awaiting.clear();
+    for (const userID of call.invitees) this.#awaiting.add(userID);
+  }
+
+  // Who invited the local user into the current call ('' when nobody did).
+  get #sponsor(): string {
+    return this.#invitedBy ?? '';
+  }
+
+  #invitedBy: string | undefined;
+
+  // What 1.0.6 resolves after a signalling operation: TSignaling's answer with the IM message.
+  #signalingResult(
+    to: string,
+    kind: 'C2C' | 'GROUP',
+    inviteID = this.#engine.currentCall?.inviteID ?? '',
+  ): SignalingResult {
+    const call = this.#engine.currentCall;
+    const data = JSON.stringify({
+      version: INVITE_DATA_VERSION,
+      call_type: call?.callType ?? this.#callType,
+      room_id: call?.roomID ?? 0,
+    });
+    return {
+      code: 0,
+      inviteID,
+      data: {
+        message: {
+          conversationType: kind === 'GROUP' ? 2 : 1,
+          from: this.#userID,
+          to,
+          payload: { data },
+        },
+      },
+    };
+  }
+
+  #cancelledResults(): SignalingResult[] {
+    const to = this.#groupID ? [this.#groupID] : [...this.#awaiting];
+    return to.map((target) => this.#signalingResult(target, this.#groupID ? 'GROUP' : 'C2C'));
+  }
+
+  // USER_VOICE_VOLUME every second while connected, when the app listens and Web Audio exists.
+  #startVoiceVolume(): void {
+    const meter = this.#meter;
+    if (!meter || this.#meterTimer) return;
+    let reading = false; // getStats is async: a slow reading is not overlapped by the next
+    this.#meterTimer = setInterval(() => {
+      if (reading || !this.#events.listenerCount(TRTCCallingEvent.USER_VOICE_VOLUME)) return;
+      reading = true;
+      meter.setTrack(this.#userID, this.#engine.localTrack('audio'));
+      void meter
+        .read()
+        .then((volumeMap) => {
+          // The call may have ended while the levels were read.
+          if (volumeMap.length && this.#meterTimer) {
+            this.#events.emit(TRTCCallingEvent.USER_VOICE_VOLUME, { volumeMap });
+          }
+        })
+        .finally(() => {
+          reading = false;
+        });
+    }, VOICE_VOLUME_INTERVAL_MS);
+  }
+
+  #stopVoiceVolume(): void {
+    clearInterval(this.#meterTimer);
+    this.#meterTimer = undefined;
+    this.#meter?.close();
+  }
+
+  // What a call left behind, cleared when it ends (1.0.6's _resetTRTCClient).
+  #resetCall(): void {
+    this.#isInviter = false;
+    this.#isGroupCall = false;
+    this.#groupID = '';
+    this.#inviteeList = [];
+    this.#awaiting.clear();
+    this.#invitedBy = undefined;
+    this.#stopVoiceVolume();
+  }
+
   // Every failure reaches the app twice: as ERROR {code, message} and as the rejected promise.
   async #run<T>(operation: () => Promise<T>): Promise<T> {
     try {
@@ -461,11 +777,18 @@ export default class TRTCCalling {
     const engine = this.#engine;
     const emit = this.#events.emit.bind(this.#events);
     engine.on(EngineEvent.StateChanged, (next) => {
-      if (next === CallState.Connected) this.#connectedAt = Date.now();
-      if (next === CallState.Dialing || next === CallState.BeInvited) this.#connectedAt = undefined;
+      if (next === CallState.Connected) {
+        this.#connectedAt = Date.now();
+        this.#startVoiceVolume();
+      }
+      if (next === CallState.Dialing || next === CallState.BeInvited) {
+        this.#connectedAt = undefined;
+        this.#lastLeft = undefined;
+      }
       if (next !== CallState.Idle) return;
       this.#remote.clear();
       this.#views?.clear();
+      this.#resetCall();
     });
     const self = () => engine.userID ?? '';
     // CALL_END's `callEnd`: seconds connected (then forgotten), 0 for a call that never connected.
@@ -484,20 +807,34 @@ export default class TRTCCalling {
         callEnd: takeDuration(),
       });
     engine.on(EngineEvent.Ready, ({ userID }) => emit(TRTCCallingEvent.SDK_READY, { userID }));
-    engine.on(EngineEvent.Invited, (invitation) =>
+    engine.on(EngineEvent.Invited, (invitation) => {
+      // 1.0.6: an invitation is a group's when it names a group or two or more invitees.
+      const isFromGroup =
+        invitation.isFromGroup ||
+        invitation.groupID !== undefined ||
+        invitation.userIDList.length >= 2;
+      this.#isInviter = false;
+      this.#invitedBy = invitation.sponsor;
+      this.#callType = invitation.callType;
+      this.#isGroupCall = isFromGroup;
+      if (isFromGroup) {
+        this.#inviteeList = [...invitation.userIDList];
+        this.#groupID = invitation.groupID;
+      }
       emit(TRTCCallingEvent.INVITED, {
         sponsor: invitation.sponsor,
         userIDList: invitation.userIDList,
-        isFromGroup: invitation.isFromGroup,
+        isFromGroup,
         ...(invitation.groupID !== undefined ? { groupID: invitation.groupID } : {}),
         inviteData: {
           version: INVITE_DATA_VERSION,
           callType: invitation.callType,
+          callEnd: 0,
           roomID: invitation.roomID,
         },
         inviteID: invitation.inviteID,
-      }),
-    );
+      });
+    });
     engine.on(EngineEvent.Rejected, ({ userID }) => emit(TRTCCallingEvent.REJECT, { userID }));
     engine.on(EngineEvent.LineBusy, ({ userID, sponsor }) =>
       emit(TRTCCallingEvent.LINE_BUSY, { sponsor, userID }),
@@ -515,6 +852,8 @@ export default class TRTCCalling {
       endUnanswered(callID, sponsor);
     });
     engine.on(EngineEvent.UserEnter, ({ userID, audio, video }) => {
+      // The inviter learns an invitee accepted (1.0.6: onUserAccept, before the user enters).
+      if (this.#awaiting.delete(userID)) emit(TRTCCallingEvent.USER_ACCEPT, { userID });
       emit(TRTCCallingEvent.USER_ENTER, { userID });
       this.#remote.set(userID, { audio, video });
       emit(TRTCCallingEvent.USER_AUDIO_AVAILABLE, { userID, isAudioAvailable: audio });
@@ -533,25 +872,30 @@ export default class TRTCCalling {
     });
     engine.on(EngineEvent.UserLeave, ({ userID }) => {
       this.#remote.delete(userID);
+      this.#lastLeft = userID;
+      this.#meter?.setTrack(userID, null);
       this.#views?.removeUser(userID);
       emit(TRTCCallingEvent.USER_LEAVE, { userID });
     });
-    engine.on(EngineEvent.CallEnded, ({ callID, roomID, reason, userID }) =>
+    // 1.0.6 names who ended the call: the local user on our hang-up, the peer on theirs.
+    engine.on(EngineEvent.CallEnded, ({ callID, roomID, reason, userID }) => {
+      const by = userID ?? this.#lastLeft;
       emit(TRTCCallingEvent.CALL_END, {
         callID,
         roomID,
         reason,
-        ...(userID !== undefined ? { userID } : {}),
+        ...(by !== undefined ? { userID: by } : {}),
         callEnd: takeDuration(),
-      }),
-    );
+      });
+    });
     engine.on(EngineEvent.Kicked, ({ reason }) => emit(TRTCCallingEvent.KICKED_OUT, { reason }));
     engine.on(EngineEvent.InviteeListUpdate, ({ userIDList }) =>
       emit(TRTCCallingEvent.GROUP_CALL_INVITEE_LIST_UPDATE, { userIDList }),
     );
-    engine.on(EngineEvent.CallTypeChanged, ({ userID, callType }) =>
-      emit(TRTCCallingEvent.CALL_TYPE_CHANGED, { userID, callType }),
-    );
+    engine.on(EngineEvent.CallTypeChanged, ({ userID, callType }) => {
+      this.#callType = callType;
+      emit(TRTCCallingEvent.CALL_TYPE_CHANGED, { userID, callType });
+    });
     engine.on(EngineEvent.NetworkQuality, ({ local, remote }) =>
       emit(TRTCCallingEvent.NETWORK_QUALITY, {
         localQuality: { userID: self(), quality: local },
@@ -559,9 +903,10 @@ export default class TRTCCalling {
       }),
     );
     engine.on(EngineEvent.Error, (error) => this.#report(error));
-    engine.on(EngineEvent.RemoteTrack, (userID, track) =>
-      this.#views?.addRemoteTrack(userID, track),
-    );
+    engine.on(EngineEvent.RemoteTrack, (userID, track, receiver) => {
+      if (track.kind === 'audio') this.#meter?.setTrack(userID, track, receiver);
+      this.#views?.addRemoteTrack(userID, track);
+    });
     engine.on(EngineEvent.LocalTrack, (kind, track) => {
       if (kind === 'video') this.#views?.setLocalTrack(track);
     });
@@ -596,6 +941,15 @@ function signalUrl(server: string | undefined): string {
   url.search = '';
   url.hash = '';
   return url.toString();
+}
+
+/** SDKAppID as a number: a positive 32-bit integer, or its decimal string (apps read it from env). */
+function toSdkAppID(value: unknown): number {
+  const id = typeof value === 'string' && /^\d{1,10}$/.test(value.trim()) ? Number(value) : value;
+  if (typeof id !== 'number' || !Number.isInteger(id) || id < 1 || id > 0xffffffff) {
+    throw CallError.invalidArgument('SDKAppID', 'a positive integer (or its decimal string)');
+  }
+  return id;
 }
 
 function checkUserID(userID: unknown): asserts userID is string {

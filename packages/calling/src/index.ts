@@ -7,7 +7,18 @@
 import TRTCCalling from './TRTCCalling.js';
 
 export default TRTCCalling;
-export type { TRTCCallingOptions, TRTCCallType } from './TRTCCalling.js';
+export type {
+  TRTCCallingOptions,
+  TRTCCallType,
+  TRTCCallStatus,
+  TRTCLogLevel,
+  SignalingResult,
+  SignalingMessage,
+  GroupSignalingResult,
+  AcceptResult,
+  LoginResult,
+  HangupResult,
+} from './TRTCCalling.js';
 export type {
   TRTCCallingEvent,
   TRTCCallingCallbacks,
@@ -26,6 +37,8 @@ export type {
   CallTypeChangedEvent,
   NetworkQualityEvent,
   QualityInfo,
+  UserVoiceVolumeEvent,
+  VoiceVolume,
 } from './events/TRTCCallingEvent.js';
 export type { CallError } from './errors.js';
 export type { DeviceInfo } from './media/LocalMedia.js';

@@ -207,6 +207,25 @@ export class CallEngine extends TypedEmitter<EngineCallbacks> {
     return this.#userID;
   }
 
+  /**
+   * The call in progress (or ringing), for the facade's trtc-calling-js getters and resolved
+   * values; undefined when idle.
+   */
+  get currentCall():
+    | { inviteID?: string; roomID?: number; callID?: string; groupID?: string; callType: CallType }
+    | undefined {
+    const ctx = this.#current;
+    if (!ctx) return undefined;
+    const { inviteID, roomID, callID, groupID, callType } = ctx;
+    return { inviteID, roomID, callID, groupID, callType } as {
+      inviteID?: string;
+      roomID?: number;
+      callID?: string;
+      groupID?: string;
+      callType: CallType;
+    };
+  }
+
   /** Whether a session with the server is up (or being resumed). */
   get loggedIn(): boolean {
     const state = this.#signal?.state;
@@ -939,8 +958,8 @@ export class CallEngine extends TypedEmitter<EngineCallbacks> {
         this.#log.warn(`relaying ${data.description ? 'SDP' : 'ICE'} to ${to} failed`, error);
       });
     });
-    session.events.on(SessionEvent.Track, (userID, track) => {
-      if (!ctx.ended) this.emit(EngineEvent.RemoteTrack, userID, track);
+    session.events.on(SessionEvent.Track, (userID, track, receiver) => {
+      if (!ctx.ended) this.emit(EngineEvent.RemoteTrack, userID, track, receiver);
     });
     session.events.on(SessionEvent.Error, (userID, error) => {
       this.#log.error(`media with ${userID} failed`, error);

@@ -103,7 +103,11 @@ export interface EngineCallbacks {
   [EngineEvent.InviteeListUpdate]: (info: PushPayloads['inviteeListUpdate']) => void;
   [EngineEvent.CallEnded]: (info: CallEndInfo) => void;
   [EngineEvent.Kicked]: (info: { reason: KickReason }) => void;
-  [EngineEvent.RemoteTrack]: (userID: string, track: MediaStreamTrack) => void;
+  [EngineEvent.RemoteTrack]: (
+    userID: string,
+    track: MediaStreamTrack,
+    receiver?: RTCRtpReceiver,
+  ) => void;
   [EngineEvent.LocalTrack]: (kind: MediaKind, track: MediaStreamTrack | null) => void;
   [EngineEvent.NetworkQuality]: (info: NetworkQualityInfo) => void;
   [EngineEvent.Error]: (error: CallError) => void;

@@ -2,12 +2,15 @@ import type { CallType } from '@ringline/protocol';
 import type { NetworkQuality } from '../media/networkQuality.js';
 
 /**
- * The events of `TRTCCalling`, with exactly the names of trtc-calling-js (`TRTCCalling.EVENT`),
- * plus Ringline extensions marked as such.
+ * The events of `TRTCCalling`, with exactly the names and values of trtc-calling-js 1.0.6
+ * (`TRTCCalling.EVENT`, which also has `CALLING_END`, the alias of CALL_END), plus Ringline
+ * extensions marked as such.
  */
 export enum TRTCCallingEvent {
   /** Invitee: an invitation was received. */
   INVITED = 'onInvited',
+  /** Inviter: an invitee accepted (before USER_ENTER). */
+  USER_ACCEPT = 'onUserAccept',
   /** Inviter: the invitee rejected the call. */
   REJECT = 'onReject',
   /** Inviter: the invitee did not answer in time. */
@@ -32,8 +35,13 @@ export enum TRTCCallingEvent {
   USER_AUDIO_AVAILABLE = 'onUserAudioAvailable',
   /** Something failed: `{code, message}`. */
   ERROR = 'onError',
-  /** Login finished; the SDK is ready. */
-  SDK_READY = 'onSdkReady',
+  /** Login finished; the SDK is ready (1.0.6's value is `sdkReady`, without `on`). */
+  SDK_READY = 'sdkReady',
+  /**
+   * About every second in a call: the volume (0–100) of the local user and of each remote user,
+   * as TRTC's `audio-volume` event: `{volumeMap: [{userId, audioVolume}]}`.
+   */
+  USER_VOICE_VOLUME = 'onUserVoiceVolume',
   /** The invitees still ringing in a group call changed. */
   GROUP_CALL_INVITEE_LIST_UPDATE = 'onGroupCallInviteeListUpdate',
   /** Ringline extension: the other user switched the call between audio (1) and video (2). */
@@ -55,8 +63,21 @@ export interface InvitedEvent {
   isFromGroup: boolean;
   /** The group it came through, when it did (as TUICallKit gives it). */
   groupID?: string;
-  inviteData: { version: number; callType: CallType; roomID: number };
+  /** As 1.0.6: `callEnd` is always 0 in an invitation. */
+  inviteData: { version: number; callType: CallType; callEnd: number; roomID: number };
   inviteID: string;
+}
+
+/** One user's volume in USER_VOICE_VOLUME (TRTC spells it `userId`). */
+export interface VoiceVolume {
+  userId: string;
+  /** 0 (silence) to 100. */
+  audioVolume: number;
+}
+
+/** USER_VOICE_VOLUME payload. */
+export interface UserVoiceVolumeEvent {
+  volumeMap: VoiceVolume[];
 }
 
 /** Payload naming one user (REJECT: by every member of the call, for the invitee who rejected). */
@@ -166,6 +187,8 @@ export interface NetworkQualityEvent {
 /** Listener signature of each TRTCCalling event. */
 export interface TRTCCallingCallbacks {
   [TRTCCallingEvent.INVITED]: (event: InvitedEvent) => void;
+  [TRTCCallingEvent.USER_ACCEPT]: (event: UserEvent) => void;
+  [TRTCCallingEvent.USER_VOICE_VOLUME]: (event: UserVoiceVolumeEvent) => void;
   [TRTCCallingEvent.REJECT]: (event: UserEvent) => void;
   [TRTCCallingEvent.NO_RESP]: (event: NoRespEvent) => void;
   [TRTCCallingEvent.LINE_BUSY]: (event: LineBusyEvent) => void;

@@ -152,8 +152,12 @@ export class LocalMedia extends TypedEmitter<LocalMediaCallbacks> {
       .map(({ deviceId, groupId, kind: k, label }) => ({ deviceId, groupId, kind: k, label }));
   }
 
-  /** Stops every track. */
+  /**
+   * Stops every track. The mute ends with them: the next call starts unmuted, as trtc-calling-js
+   * (whose local stream, mute included, is made anew for each call) and as the UI shows it.
+   */
   release(): void {
+    this.#micMuted = false;
     this.#set('audio', null);
     this.#set('video', null);
   }

@@ -19,7 +19,12 @@ export enum SessionEvent {
 /** Listener signatures of session events. */
 export interface SessionCallbacks {
   [SessionEvent.Signal]: (to: string, data: SignalData) => void;
-  [SessionEvent.Track]: (userID: string, track: MediaStreamTrack) => void;
+  /** `receiver` (when known) gives the track's audio level without Web Audio. */
+  [SessionEvent.Track]: (
+    userID: string,
+    track: MediaStreamTrack,
+    receiver?: RTCRtpReceiver,
+  ) => void;
   [SessionEvent.ConnectionState]: (userID: string, state: RTCPeerConnectionState) => void;
   [SessionEvent.Error]: (userID: string, error: Error) => void;
 }

@@ -95,9 +95,9 @@ export class P2PSession implements MediaSession {
         },
       });
     };
-    pc.ontrack = ({ track }) => {
+    pc.ontrack = ({ track, receiver }) => {
       this.#log.debug(`remote ${track.kind} track from ${userID}`);
-      this.events.emit(SessionEvent.Track, userID, track);
+      this.events.emit(SessionEvent.Track, userID, track, receiver);
     };
     pc.onconnectionstatechange = () => {
       this.#log.info(`peer connection with ${userID}: ${pc.connectionState}`);

@@ -318,7 +318,7 @@ export class SfuSession implements MediaSession {
       if (known?.userID === stream.userID && known.track === track) continue;
       this.#announced.set(mid, { userID: stream.userID, track });
       this.#log.debug(`remote ${track.kind} of ${stream.userID} on mid ${mid}`);
-      this.events.emit(SessionEvent.Track, stream.userID, track);
+      this.events.emit(SessionEvent.Track, stream.userID, track, transceiver.receiver);
     }
   }
 

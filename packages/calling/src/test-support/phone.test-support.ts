@@ -23,7 +23,8 @@ export class EventLog {
 
   constructor(calling: TRTCCalling) {
     const context = { recorder: this };
-    for (const name of Object.values(TRTCCalling.EVENT)) {
+    // CALLING_END is CALL_END's alias (one value): each event is recorded once.
+    for (const name of new Set(Object.values(TRTCCalling.EVENT))) {
       calling.on(
         name,
         function (this: unknown, payload: unknown) {

@@ -904,7 +904,7 @@ export class CallKitServer {
     mediaType: CallMediaType,
     dialing: Status,
     fields: Partial<CallKitState>,
-    start: () => Promise<void>,
+    start: () => Promise<unknown>,
   ): Promise<void> {
     const calling = this.#calling!;
     this.store.update({
