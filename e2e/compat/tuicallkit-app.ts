@@ -12,7 +12,7 @@ import { build, type Plugin } from 'esbuild';
 import type { BrowserContext, Page } from 'playwright-core';
 import { afterAll, afterEach, beforeAll, describe, expect, test } from 'vitest';
 import { newUserContext } from '../harness/chromium.js';
-import { expectFramesRising, useRingline } from '../harness/index.js';
+import { expectFramesRising, pollUntil, useRingline, type SentTrack } from '../harness/index.js';
 import { UI_TIMEOUT_MS, userID } from '../callkit-harness.js';
 
 const APPS = fileURLToPath(new URL('./apps/', import.meta.url));
@@ -118,6 +118,12 @@ class AppUser {
     await this.button(testid).click({ timeout: UI_TIMEOUT_MS });
   }
 
+  /** The local tracks this page sends of `kind` (from the in-page harness). */
+  async sentTracks(kind: 'audio' | 'video'): Promise<SentTrack[]> {
+    const tracks = await this.page.evaluate(() => window.__ringline.sentTracks());
+    return tracks.filter((t) => t.kind === kind);
+  }
+
   log(): Promise<KitLogEntry[]> {
     return this.page.evaluate(
       () => (window as unknown as { __kitLog?: KitLogEntry[] }).__kitLog ?? [],
@@ -168,7 +174,8 @@ class AppUser {
 }
 
 export function describeQuickStartApp(kind: 'react' | 'vue'): void {
-  const ringline = useRingline();
+  // Invitations time out after 3 s here (TUICallKit's default is 30 s), so "no answer" is quick.
+  const ringline = useRingline({ inviteTimeout: 3 });
   let appServer: Server;
   let appUrl: string;
   const users: AppUser[] = [];
@@ -276,6 +283,98 @@ export function describeQuickStartApp(kind: 'react' | 'vue'): void {
       await Promise.all([alice.waitForStatus('idle'), bob.waitForStatus('idle')]);
       await bob.waitForHeard('afterCalling');
       expect(await bob.heard()).toEqual(['idle->be-invited', 'afterCalling', 'dialing-c2c->idle']);
+    });
+    test('no answer: both return to idle; the callee hears afterCalling, then →idle', async () => {
+      const { alice, bob } = await ringing();
+      await Promise.all([alice.waitForStatus('idle'), bob.waitForStatus('idle')]);
+      await bob.waitForHeard('afterCalling');
+      expect(await bob.heard()).toEqual(['idle->be-invited', 'afterCalling', 'dialing-c2c->idle']);
+      expect((await alice.heard()).filter((h) => h.includes('->'))).toEqual([
+        'idle->dialing-c2c',
+        'dialing-c2c->idle',
+      ]);
+    });
+
+    test('busy: a third user calling someone in a call is told they are busy; the call goes on', async () => {
+      const { alice, bob } = await ringing();
+      await bob.click('callkit-accept');
+      await alice.waitForStatus('calling-c2c-video');
+      const carol = await open('carol');
+      await carol.call(alice.userID);
+      await carol.page
+        .locator('[data-testid="callkit-toast"]')
+        .filter({ hasText: `${alice.userID} is busy` })
+        .first()
+        .waitFor({ timeout: UI_TIMEOUT_MS });
+      await carol.waitForStatus('idle');
+      expect(await alice.heard()).not.toContain('idle->be-invited');
+      expect((await alice.heard()).at(-1)).toBe('dialing-c2c->calling-c2c-video');
+      await expectFramesRising(bob.page, alice.userID, { by: 10 });
+    });
+
+    test('toggles and switch to audio: mic and camera off and on, then audio; statusChanged on the switching side only', async () => {
+      const { alice, bob } = await ringing();
+      await bob.click('callkit-accept');
+      await Promise.all([
+        alice.waitForStatus('calling-c2c-video'),
+        bob.waitForStatus('calling-c2c-video'),
+      ]);
+      await alice.click('callkit-mic');
+      await pollUntil(
+        "alice's sent audio disabled",
+        () => alice.sentTracks('audio'),
+        (tracks) => tracks.length > 0 && tracks.every((t) => !t.enabled),
+      );
+      await alice.click('callkit-mic');
+      await pollUntil(
+        "alice's sent audio enabled again",
+        () => alice.sentTracks('audio'),
+        (tracks) => tracks.some((t) => t.enabled && t.readyState === 'live'),
+      );
+      await alice.click('callkit-camera');
+      await pollUntil(
+        "alice's camera off (no live, enabled video sent)",
+        () => alice.sentTracks('video'),
+        (tracks) => !tracks.some((t) => t.enabled && t.readyState === 'live'),
+      );
+      await alice.click('callkit-camera');
+      await expectFramesRising(bob.page, alice.userID, { by: 10 });
+
+      await alice.click('callkit-switch-media');
+      await alice.waitForStatus('calling-c2c-audio');
+      await pollUntil(
+        'no video sent by alice in the audio call',
+        () => alice.sentTracks('video'),
+        (tracks) => !tracks.some((t) => t.enabled && t.readyState === 'live'),
+      );
+      await alice.click('callkit-hangup');
+      await Promise.all([alice.waitForStatus('idle'), bob.waitForStatus('idle')]);
+      expect((await alice.heard()).filter((h) => h.includes('->'))).toEqual([
+        'idle->dialing-c2c',
+        'dialing-c2c->calling-c2c-video',
+        'calling-c2c-video->calling-c2c-audio',
+        'calling-c2c-audio->idle',
+      ]);
+      // Bob's app is not told of the switch; his last change starts from the switched status.
+      expect((await bob.heard()).filter((h) => h.includes('->'))).toEqual([
+        'idle->be-invited',
+        'dialing-c2c->calling-c2c-video',
+        'calling-c2c-audio->idle',
+      ]);
+    });
+
+    test('kicked out: the same user initialising in another browser; kickedOut, then →idle', async () => {
+      const { alice, bob } = await ringing();
+      await bob.click('callkit-accept');
+      await bob.waitForStatus('calling-c2c-video');
+      await open('bob-again', bob.userID);
+      await bob.waitForHeard('kickedOut');
+      await bob.waitForStatus('idle');
+      const heard = await bob.heard();
+      expect(heard.indexOf('calling-c2c-video->idle')).toBeGreaterThan(heard.indexOf('kickedOut'));
+      const kicked = (await bob.log()).find((e) => e.name === 'kickedOut');
+      expect(typeof kicked?.arg).toBe('object');
+      await alice.waitForStatus('idle');
     });
   });
 }
