@@ -92,7 +92,7 @@ class AppUser {
       },
       [id, sig] as const,
     );
-    await this.page.getByPlaceholder('input caller userID').fill(id);
+    await this.page.getByPlaceholder('input caller userID', { exact: true }).fill(id);
     await this.page.getByRole('button', { name: 'step1. init' }).click();
     const deadline = Date.now() + UI_TIMEOUT_MS;
     while (!this.dialogs.includes('TUICallKit init succeed')) {
@@ -105,7 +105,7 @@ class AppUser {
 
   /** Types the callee ID and clicks "step2. call" (a video call, as the quick-start makes). */
   async call(callee: string): Promise<void> {
-    await this.page.getByPlaceholder('input callee userID').fill(callee);
+    await this.page.getByPlaceholder('input callee userID', { exact: true }).fill(callee);
     await this.page.getByRole('button', { name: 'step2. call' }).click();
   }
 
@@ -175,7 +175,8 @@ class AppUser {
 
 export function describeQuickStartApp(kind: 'react' | 'vue'): void {
   // Invitations time out after 3 s here (TUICallKit's default is 30 s), so "no answer" is quick.
-  const ringline = useRingline({ inviteTimeout: 3 });
+  // With the SFU, for the group call.
+  const ringline = useRingline({ inviteTimeout: 3, sfu: true });
   let appServer: Server;
   let appUrl: string;
   const users: AppUser[] = [];
@@ -375,6 +376,70 @@ export function describeQuickStartApp(kind: 'react' | 'vue'): void {
       const kicked = (await bob.log()).find((e) => e.name === 'kickedOut');
       expect(typeof kicked?.arg).toBe('object');
       await alice.waitForStatus('idle');
+    });
+    test('blur on (setBlurBackground(true)) in a video call: a new track is sent and the peer still decodes it', async () => {
+      const { alice, bob } = await ringing();
+      await bob.click('callkit-accept');
+      await Promise.all([
+        alice.waitForStatus('calling-c2c-video'),
+        bob.waitForStatus('calling-c2c-video'),
+      ]);
+      await expectFramesRising(bob.page, alice.userID, { by: 10 });
+      const [camera] = (await alice.sentTracks('video')).filter((t) => t.readyState === 'live');
+      expect(camera?.deviceId, 'the camera is sent before blur').toBeTruthy();
+      await alice.page.getByRole('button', { name: 'blur on' }).click();
+      // The sent video becomes the blurred canvas track (no camera deviceId), live.
+      await pollUntil(
+        "alice sends the blurred track instead of the camera's",
+        () => alice.sentTracks('video'),
+        (tracks) => tracks.some((t) => t.readyState === 'live' && t.deviceId !== camera!.deviceId),
+        { timeoutMs: 30_000 },
+      );
+      await expectFramesRising(bob.page, alice.userID, { by: 15 });
+      expect([...alice.errors, ...bob.errors]).toEqual([]);
+    });
+
+    test('group call: calls() with two callees; both accept and everyone decodes everyone', async () => {
+      const alice = await open('alice');
+      const bob = await open('bob');
+      const carol = await open('carol');
+      await alice.page
+        .getByPlaceholder('input callee userIDs')
+        .fill(`${bob.userID},${carol.userID}`);
+      await alice.page.getByRole('button', { name: 'group call' }).click();
+      await alice.waitForStatus('dialing-group');
+      for (const invitee of [bob, carol]) {
+        await invitee
+          .button('callkit-accept')
+          .waitFor({ state: 'visible', timeout: UI_TIMEOUT_MS });
+        await invitee.click('callkit-accept');
+      }
+      await Promise.all([alice, bob, carol].map((u) => u.waitForStatus('calling-group-video')));
+      const pairs: [AppUser, AppUser][] = [
+        [alice, bob],
+        [alice, carol],
+        [bob, alice],
+        [bob, carol],
+        [carol, alice],
+        [carol, bob],
+      ];
+      for (const [viewer, shown] of pairs) {
+        await expectFramesRising(viewer.page, shown.userID, { by: 10 });
+      }
+      await alice.click('callkit-hangup');
+      await alice.waitForStatus('idle');
+      await bob.click('callkit-hangup');
+      await Promise.all([bob.waitForStatus('idle'), carol.waitForStatus('idle')]);
+      expect((await alice.heard()).filter((h) => h.includes('->'))).toEqual([
+        'idle->dialing-group',
+        'dialing-group->calling-group-video',
+        'calling-group-video->idle',
+      ]);
+      expect((await bob.heard()).filter((h) => h.includes('->'))).toEqual([
+        'idle->be-invited',
+        'dialing-group->calling-group-video',
+        'calling-group-video->idle',
+      ]);
     });
   });
 }

@@ -39,6 +39,19 @@ function App() {
     });
   };
 
+  // From the docs' "group call" and "virtual background" sections: several callees make a
+  // group call; blur is set on TUICallKitServer.
+  const [groupUserIDs, setGroupUserIDs] = useState('');
+  const groupCall = async () => {
+    await TUICallKitServer.calls({
+      userIDList: groupUserIDs.split(','),
+      type: TUICallType.VIDEO_CALL,
+    });
+  };
+  const blur = async () => {
+    await TUICallKitServer.setBlurBackground(true);
+  };
+
   return (
     <>
       <span>caller's ID: </span>
@@ -54,7 +67,14 @@ function App() {
         placeholder="input callee userID"
         onChange={(event) => setCalleeUserID(event.target.value)}
       />
-      <button onClick={call}> step2. call </button>
+      <button onClick={call}> step2. call </button> <br />
+      <input
+        type="text"
+        placeholder="input callee userIDs"
+        onChange={(event) => setGroupUserIDs(event.target.value)}
+      />
+      <button onClick={groupCall}> group call </button>
+      <button onClick={blur}> blur on </button>
       <TUICallKit
         statusChanged={(s: unknown) => record({ name: 'statusChanged', arg: s })}
         afterCalling={() => record({ name: 'afterCalling' })}
