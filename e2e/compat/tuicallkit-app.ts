@@ -441,5 +441,36 @@ export function describeQuickStartApp(kind: 'react' | 'vue'): void {
         'calling-group-video->idle',
       ]);
     });
+    test('1:1 audio: accept, each hears the other, hang-up; audio statuses', async () => {
+      const alice = await open('alice');
+      const bob = await open('bob');
+      await alice.page.getByPlaceholder('input callee userID', { exact: true }).fill(bob.userID);
+      await alice.page.getByRole('button', { name: 'audio call' }).click();
+      await alice.waitForStatus('dialing-c2c');
+      await bob.click('callkit-accept');
+      await Promise.all([
+        alice.waitForStatus('calling-c2c-audio'),
+        bob.waitForStatus('calling-c2c-audio'),
+      ]);
+      // Sound (not silence) arrives at each side: the fake microphones beep.
+      for (const listener of [alice, bob]) {
+        const before = await listener.page.evaluate(() =>
+          window.__ringline.rtpStats('inbound-rtp', 'audio'),
+        );
+        await pollUntil(
+          `${listener.name} hears the other`,
+          () => listener.page.evaluate(() => window.__ringline.rtpStats('inbound-rtp', 'audio')),
+          (now) => now.audioEnergy > before.audioEnergy,
+        );
+      }
+      expect(await alice.sentTracks('video')).toEqual([]);
+      await alice.click('callkit-hangup');
+      await Promise.all([alice.waitForStatus('idle'), bob.waitForStatus('idle')]);
+      expect((await bob.heard()).filter((h) => h.includes('->'))).toEqual([
+        'idle->be-invited',
+        'dialing-c2c->calling-c2c-audio',
+        'calling-c2c-audio->idle',
+      ]);
+    });
   });
 }

@@ -39,13 +39,19 @@ function App() {
     });
   };
 
-  // From the docs' "group call" and "virtual background" sections: several callees make a
-  // group call; blur is set on TUICallKitServer.
+  // From the docs' "audio call", "group call" and "virtual background" sections: an audio call
+  // to the callee; several callees make a group call; blur is set on TUICallKitServer.
   const [groupUserIDs, setGroupUserIDs] = useState('');
   const groupCall = async () => {
     await TUICallKitServer.calls({
       userIDList: groupUserIDs.split(','),
       type: TUICallType.VIDEO_CALL,
+    });
+  };
+  const audioCall = async () => {
+    await TUICallKitServer.calls({
+      userIDList: [calleeUserID],
+      type: TUICallType.AUDIO_CALL,
     });
   };
   const blur = async () => {
@@ -73,6 +79,7 @@ function App() {
         placeholder="input callee userIDs"
         onChange={(event) => setGroupUserIDs(event.target.value)}
       />
+      <button onClick={audioCall}> audio call </button>
       <button onClick={groupCall}> group call </button>
       <button onClick={blur}> blur on </button>
       <TUICallKit
