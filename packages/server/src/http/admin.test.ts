@@ -3,10 +3,9 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterEach, beforeEach, describe, expect, test } from 'vitest';
 import { ServerErrorCode, type WireError } from '@ringline/protocol';
-import { genUserSig } from '../auth/usersig.js';
 import { MAX_GROUP_MEMBERS, type GroupSummary } from '../groups/index.js';
 import { startServer } from '../server.js';
-import { startTestServer, type TestServer } from '../testing/server.js';
+import { adminUserSig, startTestServer, type TestServer } from '../testing/server.js';
 
 let server: TestServer;
 beforeEach(async () => {
@@ -16,22 +15,7 @@ afterEach(async () => {
   await server.close();
 });
 
-const adminSig = (
-  over: {
-    sdkAppID?: number;
-    secretKey?: string;
-    userID?: string;
-    expire?: number;
-    now?: number;
-  } = {},
-) =>
-  genUserSig({
-    sdkAppID: over.sdkAppID ?? server.sdkAppID,
-    secretKey: over.secretKey ?? server.secretKey,
-    userID: over.userID ?? 'administrator',
-    ...(over.expire !== undefined ? { expire: over.expire } : {}),
-    ...(over.now !== undefined ? { now: over.now } : {}),
-  });
+const adminSig = (over: Parameters<typeof adminUserSig>[1] = {}) => adminUserSig(server, over);
 
 /** Tencent's REST convention: the admin's identity in the query string. */
 const authQuery = (

@@ -2,6 +2,7 @@
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { genUserSig } from '../auth/usersig.js';
 import { createMemoryCluster } from '../cluster/memory.js';
 import { startServer, type RinglineServer, type ServerOptions } from '../server.js';
 import { TestClient } from './client.js';
@@ -58,4 +59,24 @@ export function expectNoCallState(server: TestServer): void {
         `${groups} group calls, ${timers} timers`,
     );
   }
+}
+
+/** An `administrator` userSig for `server`'s app; `over` changes one part of it (to forge one). */
+export function adminUserSig(
+  server: Pick<TestServer, 'sdkAppID' | 'secretKey'>,
+  over: {
+    sdkAppID?: number;
+    secretKey?: string;
+    userID?: string;
+    expire?: number;
+    now?: number;
+  } = {},
+): string {
+  return genUserSig({
+    sdkAppID: over.sdkAppID ?? server.sdkAppID,
+    secretKey: over.secretKey ?? server.secretKey,
+    userID: over.userID ?? 'administrator',
+    ...(over.expire !== undefined ? { expire: over.expire } : {}),
+    ...(over.now !== undefined ? { now: over.now } : {}),
+  });
 }

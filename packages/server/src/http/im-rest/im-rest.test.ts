@@ -5,9 +5,8 @@
  */
 import fc from 'fast-check';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
-import { genUserSig } from '../../auth/usersig.js';
 import { MAX_GROUP_MEMBERS } from '../../groups/index.js';
-import { startTestServer, type TestServer } from '../../testing/server.js';
+import { adminUserSig, startTestServer, type TestServer } from '../../testing/server.js';
 import { IM_REST_BODY_LIMIT, TencentCode as T } from './index.js';
 
 let server: TestServer;
@@ -18,22 +17,7 @@ afterEach(async () => {
   await server.close();
 });
 
-const sigFor = (
-  over: {
-    sdkAppID?: number;
-    secretKey?: string;
-    userID?: string;
-    expire?: number;
-    now?: number;
-  } = {},
-) =>
-  genUserSig({
-    sdkAppID: over.sdkAppID ?? server.sdkAppID,
-    secretKey: over.secretKey ?? server.secretKey,
-    userID: over.userID ?? 'administrator',
-    ...(over.expire !== undefined ? { expire: over.expire } : {}),
-    ...(over.now !== undefined ? { now: over.now } : {}),
-  });
+const sigFor = (over: Parameters<typeof adminUserSig>[1] = {}) => adminUserSig(server, over);
 
 /** Tencent's query string, as its server SDKs build it. */
 const tencentQuery = (
