@@ -119,6 +119,11 @@ export const SdkErrorCode = {
   SIGNAL_DISCONNECTED: 60101,
   /** Background blur could not start: its model or wasm did not load, or the browser lacks WebGL/WASM. */
   BLUR_UNAVAILABLE: 60110,
+  /**
+   * The media connection with a member never connected, or was lost and ICE restarts did not bring
+   * it back (no route between the peers: e.g. symmetric NATs without TURN). The call ends.
+   */
+  MEDIA_CONNECT_FAILED: 60120,
 } as const;
 
 export type SdkErrorName = keyof typeof SdkErrorCode;

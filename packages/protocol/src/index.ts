@@ -32,6 +32,8 @@ export type {
   ClientRequestOf,
   ClientRequest,
   IceServer,
+  IceConfig,
+  IceTransportPolicy,
   CallMember,
   JoinedCall,
   SfuStream,

@@ -179,6 +179,12 @@ export const SfuTrickleRequestSchema = request('sfuTrickle', {
     ),
   ),
 });
+/**
+ * SFU calls: restart ICE on the sender's subscriber connection (its path died). The reply is empty;
+ * a new `sfuOffer` (with fresh ICE credentials) follows as a push, answered with `sfuAnswer`. The
+ * publisher restarts ICE by sending a new offer (`iceRestart`) with `sfuPublish`.
+ */
+export const SfuRestartRequestSchema = request('sfuRestart', { callID: Id });
 /** SFU calls: which simulcast layer of `userID`'s video the sender wants (0 lowest … 2 highest). */
 export const SfuLayerRequestSchema = request('sfuLayer', {
   callID: Id,
@@ -203,6 +209,7 @@ export const ClientRequestSchemas = {
   sfuAnswer: SfuAnswerRequestSchema,
   sfuTrickle: SfuTrickleRequestSchema,
   sfuLayer: SfuLayerRequestSchema,
+  sfuRestart: SfuRestartRequestSchema,
 } as const;
 export type ClientRequestType = keyof typeof ClientRequestSchemas;
 export type ClientRequestOf<T extends ClientRequestType> = Static<(typeof ClientRequestSchemas)[T]>;
@@ -215,6 +222,23 @@ export interface IceServer {
   credential?: string;
 }
 
+/**
+ * Which ICE candidates a client's peer connections may use (RTCIceTransportPolicy): `relay` sends
+ * all media through TURN, so members never learn each other's IP addresses.
+ */
+export type IceTransportPolicy = 'all' | 'relay';
+
+/** The ICE configuration a session uses: in the login reply, and renewed by the `iceServers` push. */
+export interface IceConfig {
+  iceServers: IceServer[];
+  iceTransportPolicy: IceTransportPolicy;
+  /**
+   * Seconds the TURN credentials in `iceServers` stay valid (0: nothing expires). The server pushes
+   * `iceServers` with fresh credentials before they expire.
+   */
+  iceServersTtl: number;
+}
+
 /** A member of a call and the state of their media. */
 export interface CallMember {
   userID: string;
@@ -224,12 +248,11 @@ export interface CallMember {
 
 /** What each request's successful reply carries. */
 export interface RequestResults {
-  login: {
+  login: IceConfig & {
     sessionID: string;
     /** True when `resume` was honoured: pushes after `lastSeq` follow this reply. */
     resumed: boolean;
     userID: string;
-    iceServers: IceServer[];
     /** Default invitation timeout, seconds. */
     inviteTimeout: number;
     /** How long the server keeps a session whose connection dropped, seconds. */
@@ -252,6 +275,7 @@ export interface RequestResults {
   sfuAnswer: Record<string, never>;
   sfuTrickle: Record<string, never>;
   sfuLayer: Record<string, never>;
+  sfuRestart: Record<string, never>;
 }
 
 /** The call a user just joined (by `accept` or `join`). */
@@ -342,6 +366,11 @@ export interface PushPayloads {
    * a fresh `sfuOffer` follows for the subscriber. The call itself goes on.
    */
   sfuReset: { callID: string };
+  /**
+   * New ICE servers for the session (fresh TURN credentials, sent before the old ones expire): used
+   * by every peer connection made from now on and applied to live ones (`setConfiguration`).
+   */
+  iceServers: IceConfig;
   /** The session was closed by the server; the connection closes after this. */
   kicked: { reason: KickReason };
 }

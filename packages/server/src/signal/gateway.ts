@@ -584,6 +584,8 @@ export class SignalGateway {
         return calls.sfuTrickle(me, request.callID, request.target, request.candidate);
       case 'sfuLayer':
         return calls.sfuLayer(me, request.callID, request.userID, request.substream);
+      case 'sfuRestart':
+        throw ServerError.notSupported('sfuRestart is not implemented yet');
     }
   }
 
@@ -609,6 +611,8 @@ export class SignalGateway {
         resumed,
         userID,
         iceServers: this.#o.iceServers,
+        iceTransportPolicy: 'all',
+        iceServersTtl: 0,
         inviteTimeout: this.#o.inviteTimeout,
         resumeWindow: this.#o.resumeWindow,
         pingInterval: this.#o.pingInterval,
