@@ -104,6 +104,7 @@ export function resolveTurn(input: TurnOptionsInput): ResolvedIce {
     }
     turn = { mode: 'auto', secret, ttlS, port, relayPorts, allowedPeers, urlHost };
   } else {
+    const { turnUrls, stunUrls } = parseTurnUrls(mode);
     if (secret === undefined) {
       throw new ConfigError(
         '--turn with URLs is an external coturn: give its static-auth-secret with --turn-secret',
@@ -118,7 +119,6 @@ export function resolveTurn(input: TurnOptionsInput): ResolvedIce {
         throw new ConfigError(`${name} configures the local coturn: it needs --turn auto`);
       }
     }
-    const { turnUrls, stunUrls } = parseTurnUrls(mode);
     turn = { mode: 'external', secret, ttlS, turnUrls, stunUrls };
   }
   const policy = (input.iceTransportPolicy ?? 'all').trim();
