@@ -6,10 +6,11 @@
  * TURN credentials from our REST endpoint; stopping the server leaves no turnserver running.
  * coturn and media need the test network namespace (scripts/in-netns.sh).
  */
-import { execFileSync } from 'node:child_process';
-import { mkdtemp, readFile, rm } from 'node:fs/promises';
+import { execFileSync, spawn } from 'node:child_process';
+import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
 import { afterEach, describe, expect, it } from 'vitest';
 import { CallType, type IceConfig, type IceServer } from '@ringline/protocol';
 import { main } from '../cli.js';
@@ -18,6 +19,7 @@ import { findExecutable } from '../sfu/janus-process.js';
 import { TestClient } from '../testing/client.js';
 import { startTestServer, type TestServer } from '../testing/server.js';
 import { wrtc } from '../testing/wrtc.js';
+import { stunBinding } from './stun.js';
 
 const inNetns = process.env.RINGLINE_NETNS === '1';
 const mediaIp = process.env.RINGLINE_MEDIA_IP ?? '10.77.0.1';
@@ -241,6 +243,49 @@ withCoturn('ringline serve --turn auto', () => {
       expect(await done).toBe(0);
     }
     expect(turnserversIn(dataDir)).toEqual([]);
+  }, 60_000);
+});
+
+withCoturn('an external coturn (--turn URLs --turn-secret)', () => {
+  it('works with the turnserver.conf docs/deployment.md gives', async () => {
+    const docs = await readFile(
+      fileURLToPath(new URL('../../../../docs/deployment.md', import.meta.url)),
+      'utf8',
+    );
+    const block = /```ini\n([\s\S]*?)```/.exec(docs)![1]!;
+    const dir = await mkdtemp(join(tmpdir(), 'ringline-ext-turn-'));
+    opened.push(() => rm(dir, { recursive: true, force: true }));
+    const secret = 'external-secret-for-the-docs-test';
+    const conf = join(dir, 'turnserver.conf');
+    await writeFile(
+      conf,
+      block
+        .replaceAll('203.0.113.7', mediaIp)
+        .replace('listening-port=3478', 'listening-port=3493')
+        .replace(/^static-auth-secret=.*$/m, `static-auth-secret=${secret}`) +
+        // Test-only: the namespace's private range, and files in the temp dir.
+        [
+          'allowed-peer-ip=10.77.0.0-10.77.0.255',
+          'log-file=stdout',
+          `pidfile=${join(dir, 'pid')}`,
+          `userdb=${join(dir, 'turndb')}`,
+          '',
+        ].join('\n'),
+    );
+    const coturn = spawn('turnserver', ['-c', conf], { stdio: 'ignore' });
+    opened.push(() => void coturn.kill('SIGKILL'));
+    for (let i = 0; i < 100 && !(await stunBinding(mediaIp, 3493, 100)); i++);
+    const s = await server({ turn: `turn:${mediaIp}:3493`, turnSecret: secret });
+    const login = await (await s.connect()).login(s, 'alice');
+    expect(login.iceServers[0]).toEqual({ urls: [`stun:${mediaIp}:3493`] });
+    expect(login.iceServers[1]!.urls).toEqual([
+      `turn:${mediaIp}:3493?transport=udp`,
+      `turn:${mediaIp}:3493?transport=tcp`,
+    ]);
+    expectMinted(login, 'alice', secret, 86_400);
+    expect((await relayCandidates(login.iceServers)).length).toBeGreaterThan(0);
+    // The server started no coturn of its own.
+    expect(turnserversIn(s.dataDir)).toEqual([]);
   }, 60_000);
 });
 
