@@ -14,6 +14,7 @@ import {
   type IceServer,
   type IceTransportPolicy,
 } from '@ringline/protocol';
+import { parseTrustProxy } from './http/proxy.js';
 import type { SignalLimits } from './signal/limits.js';
 import type { RateLimitOptions } from './signal/rate-limit.js';
 
@@ -90,6 +91,10 @@ export interface ServeConfig {
   turnAllowedPeerIps?: string[];
   publicIp?: string;
   iceTransportPolicy?: IceTransportPolicy;
+  /** HTTPS/WSS with these PEM files (--tls-cert, --tls-key). */
+  tls?: { certFile: string; keyFile: string };
+  /** Reverse proxies whose X-Forwarded-For is believed (--trust-proxy). */
+  trustProxy?: string[];
 }
 
 /**
@@ -163,6 +168,9 @@ export const serveFlags = {
   'turn-allowed-peer-ip': { type: 'string' },
   'public-ip': { type: 'string' },
   'ice-transport-policy': { type: 'string' },
+  'tls-cert': { type: 'string' },
+  'tls-key': { type: 'string' },
+  'trust-proxy': { type: 'string' },
   help: { type: 'boolean', short: 'h' },
 } as const;
 
@@ -274,6 +282,20 @@ export function parseServeArgs(
   }
   if (Object.keys(limits).length > 0) config.limits = limits;
   parseTurnFlags(pick, config);
+  const certFile = pick('tls-cert', 'RINGLINE_TLS_CERT');
+  const keyFile = pick('tls-key', 'RINGLINE_TLS_KEY');
+  if ((certFile === undefined) !== (keyFile === undefined)) {
+    throw new ConfigError(
+      `--tls-cert and --tls-key go together: ${certFile === undefined ? '--tls-key' : '--tls-cert'} ` +
+        'was given without the other',
+    );
+  }
+  if (certFile !== undefined && keyFile !== undefined) config.tls = { certFile, keyFile };
+  const trust = pick('trust-proxy', 'RINGLINE_TRUST_PROXY');
+  if (trust !== undefined) {
+    const proxies = parseTrustProxy(trust);
+    if (proxies.length > 0) config.trustProxy = proxies;
+  }
   return config;
 }
 
