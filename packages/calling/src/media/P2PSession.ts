@@ -1,7 +1,8 @@
-import type { SignalData } from '@ringline/protocol';
+import type { IceServer, IceTransportPolicy, SignalData } from '@ringline/protocol';
 import { CallError, type MediaKind } from '../errors.js';
 import { TypedEmitter } from '../events/Emitter.js';
 import type { Logger } from '../util/logger.js';
+import { ConnectionWatchdog, systemClock } from './ConnectionWatchdog.js';
 import {
   SessionEvent,
   type MediaSession,
@@ -14,13 +15,23 @@ import { NetworkQuality, scoreLink } from './networkQuality.js';
 import { InboundDeltas, downlinkMetrics, isDown, readStats, uplinkMetrics } from './stats.js';
 
 const kinds: readonly MediaKind[] = ['audio', 'video'];
+// How often the peer's audio arrival is checked, and how many checks without any make a gap.
+const AUDIO_POLL_MS = 250;
+const AUDIO_GAP_POLLS = 4;
 
 /**
  * A 1:1 call's media over one RTCPeerConnection. Audio and video transceivers exist from the first
  * offer (video with no track in an audio call), so turning the camera on or off, switching between
  * audio and video, and changing devices are all `replaceTrack` — never a renegotiation.
  * Negotiation follows the W3C "perfect negotiation" pattern: the caller is impolite, the callee
- * polite, so an offer collision (e.g. an ICE restart from both sides) resolves itself.
+ * polite, so an offer collision resolves itself.
+ *
+ * A watchdog follows the connection: lost (or never connected), the impolite side restarts ICE
+ * (`restartIce()` → a new offer through `signal`), retrying with backoff while the path is down;
+ * its offer makes the polite side's answer restart ICE too. Only one side restarts: both see the
+ * path die (consent checks fail both ways within the same seconds), and two sides restarting
+ * would collide on every attempt, each collision costing the polite side a rollback. Both sides'
+ * watchdogs give up on their own (`Failed`) when the connection does not come back in time.
  */
 export class P2PSession implements MediaSession {
   readonly events: TypedEmitter<SessionCallbacks>;
@@ -38,6 +49,14 @@ export class P2PSession implements MediaSession {
   #signals: Promise<void> = Promise.resolve();
   readonly #received = new InboundDeltas();
   readonly #log: Logger;
+  #iceServers: IceServer[];
+  #iceTransportPolicy: IceTransportPolicy;
+  #watchdog: ConnectionWatchdog | undefined;
+  // Arrival of the peer's audio: a short outage that Chromium never reports as `disconnected`
+  // still shows as audio that stopped and came back.
+  #audioTimer: unknown;
+  #lastAudio: number | undefined;
+  #quietPolls = 0;
 
   constructor(
     private readonly options: SessionOptions,
@@ -46,6 +65,8 @@ export class P2PSession implements MediaSession {
     this.#local = { ...options.localTracks };
     this.#maxVideoBitrate = options.maxVideoBitrate;
     this.#log = options.logger;
+    this.#iceServers = options.iceServers;
+    this.#iceTransportPolicy = options.iceTransportPolicy;
     this.events = new TypedEmitter<SessionCallbacks>((error, event) =>
       this.#log.error(`a listener of session event ${event} threw`, error),
     );
@@ -53,6 +74,26 @@ export class P2PSession implements MediaSession {
 
   get closed(): boolean {
     return this.#closed;
+  }
+
+  get connectionDown(): boolean {
+    return this.#watchdog?.down ?? false;
+  }
+
+  setIceConfig(iceServers: IceServer[], iceTransportPolicy: IceTransportPolicy): void {
+    this.#iceServers = iceServers;
+    this.#iceTransportPolicy = iceTransportPolicy;
+    const pc = this.#pc;
+    if (!pc || this.#closed) return;
+    try {
+      pc.setConfiguration({
+        ...pc.getConfiguration(),
+        iceServers: iceServers as RTCIceServer[],
+        iceTransportPolicy,
+      });
+    } catch (error) {
+      this.#log.warn('applying the new ICE servers failed', error);
+    }
   }
 
   start(): void {
@@ -79,10 +120,32 @@ export class P2PSession implements MediaSession {
     this.#peer = userID;
     this.#polite = !initiator;
     const pc = new this.PeerConnection({
-      iceServers: this.options.iceServers as RTCIceServer[],
+      iceServers: this.#iceServers as RTCIceServer[],
+      iceTransportPolicy: this.#iceTransportPolicy,
       bundlePolicy: 'max-bundle',
     });
     this.#pc = pc;
+    this.#watchdog = new ConnectionWatchdog(
+      `peer ${userID}`,
+      {
+        restart: () => {
+          if (this.#closed) return;
+          if (this.#polite) {
+            this.#log.debug('waiting for the caller to restart ICE');
+            return;
+          }
+          // negotiationneeded follows: the offer carries new ICE credentials.
+          pc.restartIce();
+        },
+        fail: (reason) => {
+          if (!this.#closed) this.events.emit(SessionEvent.Failed, userID, reason);
+        },
+        recovered: () => void this.#sendKeyFrame(),
+      },
+      this.#log,
+      this.options.connection,
+      this.options.clock,
+    );
     pc.onnegotiationneeded = () => void this.#negotiate();
     pc.onicecandidate = ({ candidate }) => {
       if (!candidate || !candidate.candidate) return; // end of candidates: nothing to relay
@@ -95,18 +158,15 @@ export class P2PSession implements MediaSession {
         },
       });
     };
+    this.#watchAudio();
     pc.ontrack = ({ track, receiver }) => {
       this.#log.debug(`remote ${track.kind} track from ${userID}`);
       this.events.emit(SessionEvent.Track, userID, track, receiver);
     };
     pc.onconnectionstatechange = () => {
       this.#log.info(`peer connection with ${userID}: ${pc.connectionState}`);
+      this.#watchdog?.update(pc.connectionState);
       this.events.emit(SessionEvent.ConnectionState, userID, pc.connectionState);
-    };
-    pc.oniceconnectionstatechange = () => {
-      // The impolite side restarts ICE after a failure (e.g. a network change); the new offer
-      // goes through the same negotiation path.
-      if (pc.iceConnectionState === 'failed' && !this.#polite) pc.restartIce();
     };
     pc.onsignalingstatechange = () => {
       if (pc.signalingState === 'stable') void this.#applyBitrate();
@@ -173,13 +233,15 @@ export class P2PSession implements MediaSession {
   close(): void {
     if (this.#closed) return;
     this.#closed = true;
+    this.#watchdog?.close();
+    if (this.#audioTimer !== undefined)
+      (this.options.clock ?? systemClock).clearTimeout(this.#audioTimer);
     const pc = this.#pc;
     if (pc) {
       pc.onnegotiationneeded = null;
       pc.onicecandidate = null;
       pc.ontrack = null;
       pc.onconnectionstatechange = null;
-      pc.oniceconnectionstatechange = null;
       pc.onsignalingstatechange = null;
       pc.close();
     }
@@ -258,6 +320,58 @@ export class P2PSession implements MediaSession {
       this.#transceivers[kind] = transceiver;
       transceiver.direction = 'sendrecv';
       await transceiver.sender.replaceTrack(this.#local[kind]);
+    }
+  }
+
+  /**
+   * Polls when the peer's audio last arrived (getSynchronizationSources: cheap, no getStats). Audio
+   * flows all the time in a call (silence too), so a second without any, then audio again, means
+   * the path was down and is back: our video then restarts its encoding as after a reconnection.
+   */
+  #watchAudio(): void {
+    const clock = this.options.clock ?? systemClock;
+    const poll = (): void => {
+      if (this.#closed) return;
+      const receiver = this.#transceivers.audio?.receiver;
+      const sources = receiver?.getSynchronizationSources?.() ?? [];
+      const latest = sources.reduce<number | undefined>(
+        (max, s) => (max === undefined || s.timestamp > max ? s.timestamp : max),
+        undefined,
+      );
+      if (latest !== undefined && latest !== this.#lastAudio) {
+        if (this.#quietPolls >= AUDIO_GAP_POLLS && this.#lastAudio !== undefined) {
+          this.#log.info('audio from the peer is back after a gap: the path was down');
+          void this.#sendKeyFrame();
+        }
+        this.#lastAudio = latest;
+        this.#quietPolls = 0;
+      } else if (latest !== undefined) {
+        this.#quietPolls++;
+      }
+      this.#audioTimer = clock.setTimeout(poll, AUDIO_POLL_MS);
+    };
+    this.#audioTimer = clock.setTimeout(poll, AUDIO_POLL_MS);
+  }
+
+  /**
+   * The path is back: the peer's decoder lost the reference frames sent meanwhile, and Chromium's
+   * receiver asks for a keyframe only after ~3 s without a decodable frame. Pausing and resuming
+   * the video encoding makes the encoder start over with a keyframe at once.
+   */
+  async #sendKeyFrame(): Promise<void> {
+    const sender = this.#transceivers.video?.sender;
+    if (!sender?.track || this.#closed) return;
+    try {
+      for (const active of [false, true]) {
+        const params = sender.getParameters();
+        const [encoding] = params.encodings ?? [];
+        if (!encoding) return;
+        encoding.active = active;
+        await sender.setParameters(params);
+      }
+      this.#log.debug('video encoding restarted after the connection came back');
+    } catch (error) {
+      this.#log.debug('restarting the video encoding failed', error);
     }
   }
 
