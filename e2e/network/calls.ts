@@ -63,7 +63,10 @@ export async function connectedPairs(
     () => user.ice(),
     (r) => {
       const open = r.connections.filter((c) => c.connectionState !== 'closed');
-      return open.length > 0 && open.every((c) => c.connectionState === 'connected' && c.local && c.remote);
+      return (
+        open.length > 0 &&
+        open.every((c) => c.connectionState === 'connected' && c.local && c.remote)
+      );
     },
     { timeoutMs: 10_000, intervalMs: 250 },
   );
@@ -165,4 +168,49 @@ function qualityDelta(
 function round(x: number, digits = 1): number {
   const f = 10 ** digits;
   return Math.round(x * f) / f;
+}
+
+/**
+ * The site's router drops all UDP for `seconds` (from the moment of blocking), once every viewer's
+ * frames have stalled; resolves at the moment the path is back.
+ */
+export async function udpBlackout(
+  site: import('./topology.js').Site,
+  viewers: { viewer: SiteUser; shown: SiteUser[] }[],
+  seconds = 5,
+): Promise<number> {
+  await site.blockUdp();
+  const blocked = Date.now();
+  try {
+    await Promise.all(viewers.map(({ viewer, shown }) => expectFramesStall(viewer, shown)));
+    // The rest of the blackout is the scenario itself, not a wait for a condition.
+    await new Promise((resolve) =>
+      setTimeout(resolve, Math.max(0, blocked + seconds * 1000 - Date.now())),
+    );
+  } finally {
+    await site.unblockUdp();
+  }
+  return Date.now();
+}
+
+/**
+ * Waits until every viewer decodes new frames of everyone it shows again; resolves with the ms
+ * from `since` until the last of them did (the recovery time the figures report).
+ */
+export async function recoveredAfter(
+  viewers: { viewer: SiteUser; shown: SiteUser[] }[],
+  since: number,
+  timeoutMs = MEDIA_TIMEOUT_MS,
+): Promise<number> {
+  await Promise.all(
+    viewers.flatMap(({ viewer, shown }) =>
+      shown.map((s) => viewer.user.expectFramesRising(s.userID, { by: 3, timeoutMs })),
+    ),
+  );
+  return Date.now() - since;
+}
+
+/** Everyone in `users` views everyone else. */
+export function everyoneViews(users: SiteUser[]): { viewer: SiteUser; shown: SiteUser[] }[] {
+  return users.map((viewer) => ({ viewer, shown: users.filter((u) => u !== viewer) }));
 }

@@ -48,11 +48,10 @@ describe('symmetric NAT on both sides, STUN but no TURN', () => {
 
     const reported = async (u: SiteUser, after: number) => {
       const timeoutMs = Math.max(1, accepted + FAIL_REPORTED_WITHIN_MS - Date.now());
-      const error = await u.user.waitForEvent(
-        EVENT.ERROR,
-        (p) => p.code === MEDIA_CONNECT_FAILED,
-        { after, timeoutMs },
-      );
+      const error = await u.user.waitForEvent(EVENT.ERROR, (p) => p.code === MEDIA_CONNECT_FAILED, {
+        after,
+        timeoutMs,
+      });
       const end = await u.user.waitForEvent(EVENT.CALL_END, undefined, {
         after,
         timeoutMs: Math.max(1, accepted + FAIL_REPORTED_WITHIN_MS - Date.now()),
@@ -125,10 +124,7 @@ async function expectRelayOnlyAndPrivate(alice: SiteUser, bob: SiteUser): Promis
     const { pairs, report } = await connectedPairs(me);
     console.log(`relay policy: ${me.user.name} ${pairs.map(describePair)}`);
     expect(pairs, me.user.name).toHaveLength(1);
-    expect([pairs[0]!.local.type, pairs[0]!.remote.type], me.user.name).toEqual([
-      'relay',
-      'relay',
-    ]);
+    expect([pairs[0]!.local.type, pairs[0]!.remote.type], me.user.name).toEqual(['relay', 'relay']);
     const leaked = report.remoteAddresses.filter((a) => other.site.addresses.includes(a));
     expect(leaked, `${other.user.name}'s addresses seen by ${me.user.name}`).toEqual([]);
     // What it did see: the relay on the public segment.
