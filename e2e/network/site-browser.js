@@ -22,11 +22,9 @@ export async function launchSiteChromium(ns, { spki, args = [] }) {
   const dir = await mkdtemp(join(tmpdir(), 'ringline-site-chromium-'));
   const wrapper = join(dir, 'chromium');
   // nsenter execs Chromium (no fork), so playwright's pipes and signals reach Chromium itself.
-  await writeFile(
-    wrapper,
-    `#!/bin/sh\nexec nsenter -t ${ns.pid} -n -- ${CHROMIUM_PATH} "$@"\n`,
-    { mode: 0o755 },
-  );
+  await writeFile(wrapper, `#!/bin/sh\nexec nsenter -t ${ns.pid} -n -- ${CHROMIUM_PATH} "$@"\n`, {
+    mode: 0o755,
+  });
   try {
     const browser = await chromium.launch({
       executablePath: wrapper,
