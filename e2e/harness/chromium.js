@@ -46,14 +46,19 @@ export function assertInTestNamespace() {
 /**
  * Launches headless Chromium. Refuses to run outside the network namespace made by
  * scripts/in-netns.sh, so that WebRTC media can never reach a real interface.
+ * @param {string[]} [extraArgs] more command-line flags (e.g. to trust a test certificate)
  * @returns {Promise<import('playwright-core').Browser>}
  */
-export async function launchChromium() {
+export async function launchChromium(extraArgs = []) {
   assertInTestNamespace();
   if (!existsSync(CHROMIUM_PATH)) {
     throw new Error(`Chromium not found at ${CHROMIUM_PATH} (apt-get install chromium)`);
   }
-  return chromium.launch({ executablePath: CHROMIUM_PATH, headless: true, args: CHROMIUM_ARGS });
+  return chromium.launch({
+    executablePath: CHROMIUM_PATH,
+    headless: true,
+    args: [...CHROMIUM_ARGS, ...extraArgs],
+  });
 }
 
 /**

@@ -17,6 +17,12 @@ export interface UserOptions {
   login?: boolean;
 }
 
+/** The server's options, and flags for the file's Chromium. */
+export interface RinglineOptions extends TestServerOptions {
+  /** More Chromium flags, e.g. `--ignore-certificate-errors-spki-list=…` for a test certificate. */
+  browserArgs?: string[];
+}
+
 export interface Ringline {
   /** The server of this test file. */
   readonly server: TestServer;
@@ -45,7 +51,7 @@ export interface Ringline {
  * test. After each test, every user page is screenshotted (and its console saved) into
  * test-results/e2e/, then closed — also when the test failed.
  */
-export function useRingline(options: TestServerOptions = {}): Ringline {
+export function useRingline({ browserArgs, ...options }: RinglineOptions = {}): Ringline {
   let server: TestServer | undefined;
   let browser: Browser | undefined;
   let users: TestUser[] = [];
@@ -53,7 +59,7 @@ export function useRingline(options: TestServerOptions = {}): Ringline {
 
   beforeAll(async () => {
     server = await startTestServer(options);
-    browser = await launchChromium();
+    browser = await launchChromium(browserArgs);
   });
 
   afterEach(async (context: TestContext) => {

@@ -1,5 +1,11 @@
 /** The e2e harness: a real server, Debian Chromium with fake devices, one page per user. */
-export { useRingline, RESULTS_DIR, type Ringline, type UserOptions } from './fixture.js';
+export {
+  useRingline,
+  RESULTS_DIR,
+  type Ringline,
+  type RinglineOptions,
+  type UserOptions,
+} from './fixture.js';
 export {
   startTestServer,
   AdminError,

@@ -27,6 +27,13 @@ export interface TestServerOptions {
   sfu?: boolean;
   /** The server's `--p2p`: false sends one-to-one calls through the SFU too. Default true. */
   p2p?: boolean;
+  /** The interface to listen on (`--host`). Default 127.0.0.1. */
+  host?: string;
+  /**
+   * Serve HTTPS/WSS with these PEM files (`--tls-cert`, `--tls-key`); the URL is then https://.
+   * The group admin helper's fetch does not trust a test certificate: use it without `tls`.
+   */
+  tls?: { certFile: string; keyFile: string };
 }
 
 /** The REST admin API's group routes, authenticated with an `administrator` userSig. */
@@ -62,10 +69,11 @@ export async function startTestServer(options: TestServerOptions = {}): Promise<
     if (options.p2p !== undefined) media.p2p = options.p2p;
     server = await startServer({
       port: 0,
-      host: '127.0.0.1',
+      host: options.host ?? '127.0.0.1',
       dev: true,
       dataDir,
       ...(options.inviteTimeout === undefined ? {} : { inviteTimeout: options.inviteTimeout }),
+      ...(options.tls === undefined ? {} : { tls: options.tls }),
       ...(media as object),
     });
   } catch (error) {

@@ -58,6 +58,13 @@ serve flags (environment variable in brackets):
                               (RINGLINE_HTTP_KEEPALIVE_TIMEOUT; ${DEFAULTS.httpKeepAliveTimeout})
   --http-idle-timeout S       seconds an HTTP connection may stay silent, 0 = none
                               (RINGLINE_HTTP_IDLE_TIMEOUT; ${DEFAULTS.httpIdleTimeout})
+  --tls-cert FILE       serve HTTPS and WSS on --port with this PEM certificate (chain), e.g.
+                        certbot's fullchain.pem; needs --tls-key (RINGLINE_TLS_CERT). SIGHUP
+                        reloads both files: new connections get the new certificate
+  --tls-key FILE        the certificate's unencrypted PEM private key (RINGLINE_TLS_KEY)
+  --trust-proxy ADDRS   reverse proxies (IP addresses or CIDR ranges, comma-separated) whose
+                        X-Forwarded-For names the client, so per-address limits count clients,
+                        not the proxy (RINGLINE_TRUST_PROXY; none)
 
 signalling limits (docs/limits.md says what a client sees when one is hit):
   --max-connections N   WebSocket connections at once; more get HTTP 503 (RINGLINE_MAX_CONNECTIONS; ${DEFAULT_LIMITS.maxConnections})
@@ -93,6 +100,8 @@ export interface CliIO {
   signal?: AbortSignal;
   /** Called once `serve` is listening (tests use it to find the URL). */
   onListening?: (url: string) => void;
+  /** `hangup` events on it reload the TLS certificate (the real CLI wires SIGHUP to it). */
+  hangup?: EventTarget;
 }
 
 /** Runs the CLI; resolves with the exit code. `serve` resolves when stopped. */
@@ -116,6 +125,7 @@ export async function main(argv: string[], io: Partial<CliIO> = {}): Promise<num
           env,
           signal: io.signal,
           onListening: io.onListening,
+          hangup: io.hangup,
         });
       case 'group':
         return await groupCommand(rest, { stdout: out, env });
@@ -189,12 +199,19 @@ async function serve(args: string[], io: CliIO): Promise<number> {
     return 0;
   }
   const creds = await resolveCredentials(config);
+  const logger = consoleLogger('info', io.stderr as NodeJS.WritableStream);
   const server = await startServer({
     ...config,
     sdkAppID: creds.sdkAppID,
     secretKey: creds.secretKey,
-    logger: consoleLogger('info', io.stderr as NodeJS.WritableStream),
+    logger,
   });
+  // A failed reload is logged by the server and keeps the old certificate.
+  const onHangup = () => {
+    if (config.tls) void server.reloadTls().catch(() => undefined);
+    else logger.info('SIGHUP: nothing to reload (no --tls-cert)');
+  };
+  io.hangup?.addEventListener('hangup', onHangup);
   io.stdout.write(`Ringline server listening on ${server.url}\n`);
   if (config.dev) {
     io.stdout.write(
@@ -209,6 +226,7 @@ async function serve(args: string[], io: CliIO): Promise<number> {
     if (io.signal?.aborted) return resolve();
     io.signal?.addEventListener('abort', () => resolve(), { once: true });
   });
+  io.hangup?.removeEventListener('hangup', onHangup);
   await server.close();
   return 0;
 }
@@ -247,18 +265,23 @@ export async function run(argv = process.argv.slice(2)): Promise<void> {
   };
   const onRejection = (reason: unknown) => onUncaught(reason, 'unhandledRejection');
   const serving = argv[0] === 'serve';
+  // SIGHUP reloads the TLS certificate (certbot's deploy hook) instead of ending the server.
+  const hangup = new EventTarget();
+  const onHangup = () => hangup.dispatchEvent(new Event('hangup'));
   if (serving) {
     process.on('uncaughtException', onUncaught);
     process.on('unhandledRejection', onRejection);
+    process.on('SIGHUP', onHangup);
   }
   process.on('SIGINT', onSignal);
   process.on('SIGTERM', onSignal);
-  const code = await main(argv, { signal: stop.signal });
+  const code = await main(argv, { signal: stop.signal, hangup });
   process.off('SIGINT', onSignal);
   process.off('SIGTERM', onSignal);
   if (serving) {
     process.off('uncaughtException', onUncaught);
     process.off('unhandledRejection', onRejection);
+    process.off('SIGHUP', onHangup);
   }
   process.exitCode = code;
 }

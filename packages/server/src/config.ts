@@ -12,6 +12,7 @@ import {
   MAX_INVITE_TIMEOUT_S,
   type IceServer,
 } from '@ringline/protocol';
+import { parseTrustProxy } from './http/proxy.js';
 import type { SignalLimits } from './signal/limits.js';
 import type { RateLimitOptions } from './signal/rate-limit.js';
 
@@ -79,6 +80,10 @@ export interface ServeConfig {
   outboxLimit?: number;
   /** The signalling edge's limits that were given; the rest keep their defaults. */
   limits?: Partial<SignalLimits>;
+  /** HTTPS/WSS with these PEM files (--tls-cert, --tls-key). */
+  tls?: { certFile: string; keyFile: string };
+  /** Reverse proxies whose X-Forwarded-For is believed (--trust-proxy). */
+  trustProxy?: string[];
 }
 
 /**
@@ -144,6 +149,9 @@ export const serveFlags = {
   'outbox-bytes': { type: 'string' },
   'max-depth': { type: 'string' },
   'rate-limit-close-after': { type: 'string' },
+  'tls-cert': { type: 'string' },
+  'tls-key': { type: 'string' },
+  'trust-proxy': { type: 'string' },
   help: { type: 'boolean', short: 'h' },
 } as const;
 
@@ -254,6 +262,20 @@ export function parseServeArgs(
     limits.preLoginRateLimit = parseRate('--prelogin-rate-limit', preLogin);
   }
   if (Object.keys(limits).length > 0) config.limits = limits;
+  const certFile = pick('tls-cert', 'RINGLINE_TLS_CERT');
+  const keyFile = pick('tls-key', 'RINGLINE_TLS_KEY');
+  if ((certFile === undefined) !== (keyFile === undefined)) {
+    throw new ConfigError(
+      `--tls-cert and --tls-key go together: ${certFile === undefined ? '--tls-key' : '--tls-cert'} ` +
+        'was given without the other',
+    );
+  }
+  if (certFile !== undefined && keyFile !== undefined) config.tls = { certFile, keyFile };
+  const trust = pick('trust-proxy', 'RINGLINE_TRUST_PROXY');
+  if (trust !== undefined) {
+    const proxies = parseTrustProxy(trust);
+    if (proxies.length > 0) config.trustProxy = proxies;
+  }
   return config;
 }
 

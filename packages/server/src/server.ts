@@ -17,11 +17,13 @@ import {
 import { GroupService } from './groups/index.js';
 import { buildHttpApp, DEFAULT_HTTP_TIMEOUTS, type HttpTimeouts } from './http/app.js';
 import { consoleLogger, silentLogger, type Logger } from './log.js';
+import { TrustedProxies } from './http/proxy.js';
 import { SignalGateway, type EdgeStats } from './signal/gateway.js';
 import { LimitError, checkRate, resolveLimits, type SignalLimits } from './signal/limits.js';
 import { DEFAULT_RATE_LIMIT, type RateLimitOptions } from './signal/rate-limit.js';
 import { createSfu, type SfuAdapter } from './sfu/index.js';
 import { openStore, type Store } from './store/index.js';
+import { checkTlsFiles, loadTls, type TlsFiles, type TlsMaterial } from './tls/certificate.js';
 
 export interface ServerOptions {
   /** TCP port; 0 picks a free one. Default 8080. */
@@ -88,16 +90,32 @@ export interface ServerOptions {
    * idle 60.
    */
   httpTimeouts?: Partial<HttpTimeouts>;
+  /**
+   * Serve HTTPS and WSS on the port with this certificate (chain) and key, PEM files; both or
+   * neither. `reloadTls()` (SIGHUP in `ringline serve`) reads them again. Default plain HTTP.
+   */
+  tls?: TlsFiles;
+  /**
+   * Reverse proxies (IP addresses or CIDR ranges) whose X-Forwarded-For names the client: the
+   * per-address limits then count the client, not the proxy. Default none (the header is ignored).
+   */
+  trustProxy?: string[];
 }
 
 export interface RinglineServer {
-  /** http://host:port */
+  /** http://host:port, or https://host:port with `tls` */
   url: string;
   port: number;
   sdkAppID: number;
   secretKey: string;
   /** What the signalling edge holds now and has refused, dropped or closed (for metrics, tests). */
   edgeStats(): Readonly<EdgeStats> & { connections: number };
+  /**
+   * Reads the `tls` files again and uses them for new connections; open ones keep going. On any
+   * failure (ConfigError) the old certificate stays and an error is logged. Without `tls` it
+   * rejects with ConfigError.
+   */
+  reloadTls(): Promise<void>;
   /** Stops the server: sessions end, connections close. Idempotent. */
   close(): Promise<void>;
 }
@@ -181,6 +199,13 @@ export async function startServer(options: ServerOptions = {}): Promise<Ringline
     checkSeconds(`httpTimeouts.${name}`, value, 0, 3600);
   }
   checkHttpTimeouts(httpTimeouts);
+  const tlsFiles = checkTlsFiles(options.tls);
+  const proxies = options.trustProxy?.length ? new TrustedProxies(options.trustProxy) : undefined;
+  let tls: TlsMaterial | undefined;
+  if (tlsFiles) {
+    tls = await loadTls(tlsFiles);
+    logCertificate(logger, 'TLS certificate loaded', tls);
+  }
 
   const ownsCluster = options.cluster === undefined;
   const cluster = options.cluster ?? createMemoryCluster();
@@ -253,6 +278,7 @@ export async function startServer(options: ServerOptions = {}): Promise<Ringline
       bus: cluster.bus,
       locks: cluster.locks,
       logger,
+      ...(proxies && { clientAddress: (req) => proxies.clientAddress(req) }),
     });
     const httpOptions: Parameters<typeof buildHttpApp>[0] = {
       sdkAppID,
@@ -261,11 +287,15 @@ export async function startServer(options: ServerOptions = {}): Promise<Ringline
       logger,
       groups,
       timeouts: httpTimeouts,
+      ...(tls && { tls: { cert: tls.cert, key: tls.key } }),
+      ...(proxies && { trustProxy: proxies.entries }),
     };
     if (options.sdkDir !== undefined) httpOptions.sdkDir = options.sdkDir;
     if (options.demoDir !== undefined) httpOptions.demoDir = options.demoDir;
     app = await buildHttpApp(httpOptions);
     gateway.attach(app.server);
+    // Plain HTTP, port scans, clients that distrust the certificate: their handshakes fail here.
+    app.server.on('tlsClientError', (err: Error) => logger.debug('TLS handshake failed', { err }));
     await app.listen({ port, host });
   } catch (err) {
     await close();
@@ -274,8 +304,45 @@ export async function startServer(options: ServerOptions = {}): Promise<Ringline
   const bound = (app.server.address() as AddressInfo).port;
   const shownHost =
     host === '0.0.0.0' || host === '::' ? 'localhost' : host.includes(':') ? `[${host}]` : host;
-  const url = `http://${shownHost}:${bound}`;
+  const url = `${tls ? 'https' : 'http'}://${shownHost}:${bound}`;
   logger.info(`listening on ${url}`, { nodeID });
   const edge = gateway;
-  return { url, port: bound, sdkAppID, secretKey, edgeStats: () => edge.stats, close };
+  const listener = app.server as unknown as TlsListener;
+  // One reload at a time, so that two quick SIGHUPs cannot apply their files out of order.
+  let reloading: Promise<void> = Promise.resolve();
+  const reloadTls = (): Promise<void> => {
+    const run = reloading.then(async () => {
+      if (!tlsFiles) throw new ConfigError('the server has no TLS certificate to reload');
+      try {
+        const next = await loadTls(tlsFiles);
+        listener.setSecureContext({ cert: next.cert, key: next.key });
+        logCertificate(logger, 'TLS certificate reloaded', next);
+      } catch (err) {
+        logger.error('TLS reload failed, still using the previous certificate', { err });
+        throw err;
+      }
+    });
+    reloading = run.catch(() => undefined);
+    return run;
+  };
+  return {
+    url,
+    port: bound,
+    sdkAppID,
+    secretKey,
+    edgeStats: () => edge.stats,
+    reloadTls,
+    close,
+  };
+}
+
+/** What an https.Server adds that reloading needs. */
+interface TlsListener {
+  setSecureContext(options: { cert: Buffer; key: Buffer }): void;
+}
+
+function logCertificate(logger: Logger, msg: string, tls: TlsMaterial): void {
+  logger.info(msg, tls.summary);
+  if (tls.expired)
+    logger.warn('the TLS certificate has expired; browsers will refuse it', tls.summary);
 }

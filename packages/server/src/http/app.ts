@@ -77,6 +77,10 @@ export interface HttpAppOptions {
   groups?: GroupService;
   /** Client timeouts; any not given is its default. */
   timeouts?: Partial<HttpTimeouts>;
+  /** Serve HTTPS (and so WSS) with this certificate and key instead of plain HTTP. */
+  tls?: { cert: Buffer; key: Buffer };
+  /** Proxies whose X-Forwarded-For / X-Forwarded-Proto are believed (addresses, CIDR ranges). */
+  trustProxy?: readonly string[];
 }
 
 /** The browser bundles served under /sdk/, and the workspace whose build writes each. */
@@ -100,17 +104,33 @@ export async function buildHttpApp(options: HttpAppOptions): Promise<FastifyInst
   // a quarter of the shortest deadline keeps the overshoot small, 1 s at most.
   const deadlines = [t.request, t.headers].filter((x) => x > 0).map(ms);
   const checkEvery = Math.max(50, Math.min(1000, Math.floor(Math.min(...deadlines, 4000) / 4)));
+  const nodeServer = {
+    // Node refuses a headersTimeout above requestTimeout; 0 means "no limit" for either.
+    headersTimeout: t.request > 0 && t.headers === 0 ? ms(t.request) : ms(t.headers),
+    connectionsCheckingInterval: checkEvery,
+  };
+  // HTTPS is the same server with a TLS layer under it: same routes, timeouts and upgrade path.
+  // The handshake comes before the headers, so it gets the headers' deadline (Node's default is
+  // 120 s, a slowloris's friend); with no deadlines at all Node's default stays.
+  const listener = options.tls
+    ? {
+        https: {
+          ...nodeServer,
+          cert: options.tls.cert,
+          key: options.tls.key,
+          ...((t.headers || t.request) > 0 && { handshakeTimeout: ms(t.headers || t.request) }),
+        },
+      }
+    : { http: nodeServer };
   const app = Fastify({
     logger: false,
     forceCloseConnections: true,
     requestTimeout: ms(t.request),
     keepAliveTimeout: ms(t.keepAlive),
     connectionTimeout: ms(t.idle),
-    // Node refuses a headersTimeout above requestTimeout; 0 means "no limit" for either.
-    http: {
-      headersTimeout: t.request > 0 && t.headers === 0 ? ms(t.request) : ms(t.headers),
-      connectionsCheckingInterval: checkEvery,
-    },
+    ...(listener as { http: typeof nodeServer }),
+    // Only behind a named proxy do req.ip and req.protocol (HSTS) follow X-Forwarded-*.
+    ...(options.trustProxy?.length && { trustProxy: [...options.trustProxy] }),
     clientErrorHandler,
     // A URL the router cannot decode: Fastify's own answer quotes it, userSig and all.
     frameworkErrors: (err, _req, reply) => {

@@ -71,6 +71,11 @@ export interface GatewayOptions {
   bus: MessageBus;
   locks: LockManager;
   logger?: Logger;
+  /**
+   * The client's address for the per-address limits; default the socket's peer. Behind a trusted
+   * reverse proxy, the address it forwards (http/proxy.ts).
+   */
+  clientAddress?: (req: IncomingMessage) => string | undefined;
 }
 
 /** What one source address holds: its connections, and before login, its request bucket. */
@@ -228,7 +233,9 @@ export class SignalGateway {
     const path = (req.url ?? '').split('?')[0];
     if (path !== SIGNAL_PATH || this.#closing) return refuse(socket, '404 Not Found');
     const limits = this.#o.limits;
-    const address = addressKey(req.socket.remoteAddress);
+    const address = addressKey(
+      this.#o.clientAddress ? this.#o.clientAddress(req) : req.socket.remoteAddress,
+    );
     let state = this.#addresses.get(address);
     if (this.#open >= limits.maxConnections) {
       this.#stats.refusedUpgrades++;

@@ -2,7 +2,7 @@
  * A small signalling client for tests: real `ws` WebSocket, request/reply by id, and waiting for
  * pushes by type instead of sleeping.
  */
-import { WebSocket } from 'ws';
+import { WebSocket, type ClientOptions } from 'ws';
 import {
   PROTOCOL_VERSION,
   SIGNAL_PATH,
@@ -64,9 +64,12 @@ export class TestClient {
     );
   }
 
-  /** Opens a WebSocket to the server at `httpUrl` (http://host:port). */
-  static async connect(httpUrl: string): Promise<TestClient> {
-    const ws = new WebSocket(httpUrl.replace(/^http/, 'ws') + SIGNAL_PATH);
+  /**
+   * Opens a WebSocket to the server at `httpUrl` (http(s)://host:port); `options` go to `ws`
+   * (e.g. `ca` to trust a test certificate).
+   */
+  static async connect(httpUrl: string, options?: ClientOptions): Promise<TestClient> {
+    const ws = new WebSocket(httpUrl.replace(/^http/, 'ws') + SIGNAL_PATH, options);
     await new Promise<void>((resolve, reject) => {
       ws.once('open', () => resolve());
       ws.once('error', reject);
@@ -78,8 +81,9 @@ export class TestClient {
   static async login(
     server: { url: string; sdkAppID: number; secretKey: string },
     userID: string,
+    options?: ClientOptions,
   ): Promise<TestClient> {
-    const client = await TestClient.connect(server.url);
+    const client = await TestClient.connect(server.url, options);
     await client.login(server, userID);
     return client;
   }
