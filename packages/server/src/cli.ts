@@ -66,6 +66,28 @@ serve flags (environment variable in brackets):
                         X-Forwarded-For names the client, so per-address limits count clients,
                         not the proxy (RINGLINE_TRUST_PROXY; none)
 
+TURN and NAT traversal (docs/deployment.md, "TURN" and "Public IPs on cloud machines"):
+  --turn MODE           TURN for clients and Janus (RINGLINE_TURN; off): auto = start the local
+                        turnserver (apt-get install coturn) with a config in DATA_DIR/turn;
+                        turn:host:port[,...] = an external coturn (needs --turn-secret). Clients
+                        get stun:/turn: URLs with credentials minted per session and renewed
+  --turn-secret S       the external coturn's static-auth-secret; with auto it replaces the
+                        secret generated in DATA_DIR/turn/secret (RINGLINE_TURN_SECRET)
+  --turn-ttl S          seconds a minted TURN credential is valid, 60-604800 (RINGLINE_TURN_TTL; 86400);
+                        sessions get fresh ones at 80 % of it
+  --turn-port N         auto: coturn's UDP and TCP port (RINGLINE_TURN_PORT; 3478)
+  --turn-relay-ports MIN-MAX
+                        auto: coturn's relay port range (RINGLINE_TURN_RELAY_PORTS; 49152-65535)
+  --turn-allowed-peer-ip CIDR[,...]
+                        auto: private or special ranges coturn may relay to after all (it refuses
+                        10/8, 172.16/12, 192.168/16, 100.64/10, loopback, link-local...)
+                        (RINGLINE_TURN_ALLOWED_PEER_IP)
+  --public-ip IP        the address clients reach this machine at: the host in auto's URLs, and
+                        Janus's 1:1 NAT mapping (RINGLINE_PUBLIC_IP; default --host)
+  --ice-transport-policy all|relay
+                        relay = clients send all media through TURN and never learn each other's
+                        addresses; needs TURN (RINGLINE_ICE_TRANSPORT_POLICY; all)
+
 signalling limits (docs/limits.md says what a client sees when one is hit):
   --max-connections N   WebSocket connections at once; more get HTTP 503 (RINGLINE_MAX_CONNECTIONS; ${DEFAULT_LIMITS.maxConnections})
   --max-connections-per-address N

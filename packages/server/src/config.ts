@@ -4,6 +4,7 @@
  */
 import { randomBytes, randomInt } from 'node:crypto';
 import { chmod, mkdir, readFile, writeFile } from 'node:fs/promises';
+import { isIP } from 'node:net';
 import { join } from 'node:path';
 import { parseArgs } from 'node:util';
 import {
@@ -11,6 +12,7 @@ import {
   DEFAULT_MAX_RING_TIME_S,
   MAX_INVITE_TIMEOUT_S,
   type IceServer,
+  type IceTransportPolicy,
 } from '@ringline/protocol';
 import { parseTrustProxy } from './http/proxy.js';
 import type { SignalLimits } from './signal/limits.js';
@@ -84,6 +86,15 @@ export interface ServeConfig {
   tls?: { certFile: string; keyFile: string };
   /** Reverse proxies whose X-Forwarded-For is believed (--trust-proxy). */
   trustProxy?: string[];
+  /** TURN: `auto`, `off` or external `turn:` URLs (only when given; see ServerOptions.turn). */
+  turn?: string;
+  turnSecret?: string;
+  turnTtl?: number;
+  turnPort?: number;
+  turnRelayPorts?: { min: number; max: number };
+  turnAllowedPeerIps?: string[];
+  publicIp?: string;
+  iceTransportPolicy?: IceTransportPolicy;
 }
 
 /**
@@ -152,6 +163,14 @@ export const serveFlags = {
   'tls-cert': { type: 'string' },
   'tls-key': { type: 'string' },
   'trust-proxy': { type: 'string' },
+  turn: { type: 'string' },
+  'turn-secret': { type: 'string' },
+  'turn-ttl': { type: 'string' },
+  'turn-port': { type: 'string' },
+  'turn-relay-ports': { type: 'string' },
+  'turn-allowed-peer-ip': { type: 'string' },
+  'public-ip': { type: 'string' },
+  'ice-transport-policy': { type: 'string' },
   help: { type: 'boolean', short: 'h' },
 } as const;
 
@@ -276,7 +295,62 @@ export function parseServeArgs(
     const proxies = parseTrustProxy(trust);
     if (proxies.length > 0) config.trustProxy = proxies;
   }
+  parseTurnFlags(pick, config);
   return config;
+}
+
+/**
+ * The TURN, public-IP and ICE-policy flags, syntax only (startServer checks how they combine,
+ * turn/options.ts). Only flags that were given end up in `config`. Throws ConfigError.
+ */
+function parseTurnFlags(
+  pick: (flag: keyof typeof serveFlags, envName: string) => string | undefined,
+  config: ServeConfig,
+): void {
+  const turn = pick('turn', 'RINGLINE_TURN');
+  if (turn !== undefined) {
+    const t = turn.trim();
+    if (t !== 'auto' && t !== 'off' && !/^turns?:/.test(t)) {
+      throw new ConfigError(
+        `--turn must be auto, off, or turn:HOST:PORT URLs separated by commas, got "${turn}"`,
+      );
+    }
+    config.turn = t;
+  }
+  const secret = pick('turn-secret', 'RINGLINE_TURN_SECRET');
+  if (secret !== undefined) config.turnSecret = secret;
+  const ttl = pick('turn-ttl', 'RINGLINE_TURN_TTL');
+  if (ttl !== undefined) config.turnTtl = parseIntIn('--turn-ttl', ttl, 60, 604_800);
+  const port = pick('turn-port', 'RINGLINE_TURN_PORT');
+  if (port !== undefined) config.turnPort = parseIntIn('--turn-port', port, 1, 65535);
+  const relay = pick('turn-relay-ports', 'RINGLINE_TURN_RELAY_PORTS');
+  if (relay !== undefined) {
+    const m = /^\s*(\d{1,5})\s*-\s*(\d{1,5})\s*$/.exec(relay);
+    if (!m) throw new ConfigError(`--turn-relay-ports must be MIN-MAX, got "${relay}"`);
+    config.turnRelayPorts = { min: Number(m[1]), max: Number(m[2]) };
+  }
+  const allowed = pick('turn-allowed-peer-ip', 'RINGLINE_TURN_ALLOWED_PEER_IP');
+  if (allowed !== undefined) {
+    config.turnAllowedPeerIps = allowed
+      .split(',')
+      .map((s) => s.trim())
+      .filter(Boolean);
+  }
+  const publicIp = pick('public-ip', 'RINGLINE_PUBLIC_IP');
+  if (publicIp !== undefined) {
+    if (isIP(publicIp.trim()) === 0) {
+      throw new ConfigError(`--public-ip must be an IP address, got "${publicIp}"`);
+    }
+    config.publicIp = publicIp.trim();
+  }
+  const policy = pick('ice-transport-policy', 'RINGLINE_ICE_TRANSPORT_POLICY');
+  if (policy !== undefined) {
+    const p = policy.trim();
+    if (p !== 'all' && p !== 'relay') {
+      throw new ConfigError(`--ice-transport-policy must be all or relay, got "${policy}"`);
+    }
+    config.iceTransportPolicy = p;
+  }
 }
 
 /** Node refuses a header deadline later than the request deadline. Throws ConfigError. */

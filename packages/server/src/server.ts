@@ -1,7 +1,7 @@
 /** `startServer`: wires config, cluster adapters, the call service, signalling and HTTP together. */
 import { randomUUID } from 'node:crypto';
 import type { AddressInfo } from 'node:net';
-import type { IceServer } from '@ringline/protocol';
+import type { IceServer, IceTransportPolicy } from '@ringline/protocol';
 import { CallService } from './calls/service.js';
 import { createDelivery } from './cluster/delivery.js';
 import { createMemoryCluster } from './cluster/memory.js';
@@ -24,6 +24,7 @@ import { DEFAULT_RATE_LIMIT, type RateLimitOptions } from './signal/rate-limit.j
 import { createSfu, type SfuAdapter } from './sfu/index.js';
 import { openStore, type Store } from './store/index.js';
 import { checkTlsFiles, loadTls, type TlsFiles, type TlsMaterial } from './tls/certificate.js';
+import { resolveTurn, startTurn, type TurnService } from './turn/index.js';
 
 export interface ServerOptions {
   /** TCP port; 0 picks a free one. Default 8080. */
@@ -41,8 +42,38 @@ export interface ServerOptions {
   maxRingTime?: number;
   /** Invitations one call may have over its life. Default 100. */
   maxInvitationsPerCall?: number;
-  /** STUN/TURN servers handed to clients at login. Default none. */
+  /** STUN/TURN servers handed to clients at login, after ours (`turn`). Default none. */
   iceServers?: IceServer[];
+  /**
+   * TURN for clients (and Janus): `auto` starts and supervises a local coturn (`turnserver`, config
+   * in DATA_DIR/turn), `turn:host:port[,…]` uses an external coturn sharing `turnSecret`, `off`
+   * (the default) has none. Clients get credentials minted per session, renewed before they expire.
+   */
+  turn?: string;
+  /** The external coturn's `static-auth-secret`; with `auto`, replaces the generated one. */
+  turnSecret?: string;
+  /** Seconds a minted TURN credential stays valid, 60 to 604800. Default 86400. */
+  turnTtl?: number;
+  /** `auto`: coturn's UDP and TCP port. Default 3478. */
+  turnPort?: number;
+  /** `auto`: coturn's relay ports. Default 49152-65535. */
+  turnRelayPorts?: { min: number; max: number };
+  /**
+   * `auto`: CIDR blocks coturn may relay to although they are private or special (it refuses
+   * 10/8, 172.16/12, 192.168/16, 100.64/10, loopback, link-local… by default).
+   */
+  turnAllowedPeerIps?: string[];
+  /**
+   * The address clients reach this machine at (`auto`: in the stun:/turn: URLs; Janus: its
+   * `nat_1_1_mapping`). Default: `host`.
+   */
+  publicIp?: string;
+  /** `relay` tells clients to send all media through TURN (needs TURN). Default `all`. */
+  iceTransportPolicy?: IceTransportPolicy;
+  /** The `turnserver` executable for `turn: 'auto'`; `turnserver` on PATH when absent. */
+  turnBinary?: string;
+  /** Renew sessions' TURN credentials after this many ms, not at 80 % of the TTL (tests only). */
+  iceRenewalMs?: number;
   /** Development mode: makes and keeps app credentials, serves /api/dev/usersig. */
   dev?: boolean;
   /** Seconds a session whose connection dropped is kept for the client to resume. Default 30. */
@@ -109,7 +140,7 @@ export interface RinglineServer {
   sdkAppID: number;
   secretKey: string;
   /** What the signalling edge holds now and has refused, dropped or closed (for metrics, tests). */
-  edgeStats(): Readonly<EdgeStats> & { connections: number };
+  edgeStats(): Readonly<EdgeStats> & { connections: number; iceRenewals: number };
   /**
    * Reads the `tls` files again and uses them for new connections; open ones keep going. On any
    * failure (ConfigError) the old certificate stays and an error is logged. Without `tls` it
@@ -179,6 +210,23 @@ export async function startServer(options: ServerOptions = {}): Promise<Ringline
     3600,
   );
   const iceServers = validateIceServers(options.iceServers ?? []);
+  const host = options.host ?? (dev ? DEFAULTS.devHost : DEFAULTS.host);
+  const ice = resolveTurn({
+    turn: options.turn,
+    turnSecret: options.turnSecret,
+    turnTtl: options.turnTtl,
+    turnPort: options.turnPort,
+    turnRelayPorts: options.turnRelayPorts,
+    turnAllowedPeerIps: options.turnAllowedPeerIps,
+    publicIp: options.publicIp,
+    iceTransportPolicy: options.iceTransportPolicy,
+    host,
+    iceServers,
+  });
+  const renewal = options.iceRenewalMs;
+  if (renewal !== undefined && !(Number.isFinite(renewal) && renewal >= 10)) {
+    throw new ConfigError(`iceRenewalMs must be at least 10 (ms), got ${renewal}`);
+  }
   let limits: SignalLimits;
   let rateLimit: RateLimitOptions;
   const outboxLimit = options.outboxLimit ?? DEFAULTS.outboxLimit;
@@ -193,7 +241,6 @@ export async function startServer(options: ServerOptions = {}): Promise<Ringline
     throw err;
   }
   const port = options.port ?? DEFAULTS.port;
-  const host = options.host ?? (dev ? DEFAULTS.devHost : DEFAULTS.host);
   const httpTimeouts = { ...DEFAULT_HTTP_TIMEOUTS, ...options.httpTimeouts };
   for (const [name, value] of Object.entries(httpTimeouts)) {
     checkSeconds(`httpTimeouts.${name}`, value, 0, 3600);
@@ -214,6 +261,7 @@ export async function startServer(options: ServerOptions = {}): Promise<Ringline
   const janusMode = parseJanusMode(options.janus ?? 'off');
   // Parts are opened in order; close() closes whichever exist, so a failed start leaves nothing open.
   let store: Store | undefined;
+  let turn: TurnService | undefined;
   let ownedSfu: SfuAdapter | undefined;
   let calls: CallService | undefined;
   let gateway: SignalGateway | undefined;
@@ -226,6 +274,8 @@ export async function startServer(options: ServerOptions = {}): Promise<Ringline
       await app?.close();
       // After the gateway: ending the sessions closed their calls' rooms first.
       await ownedSfu?.close();
+      // After Janus, which asks it for TURN credentials.
+      await turn?.close();
       await store?.close();
       if (ownsCluster) await cluster.close();
       logger.info('server stopped');
@@ -234,6 +284,15 @@ export async function startServer(options: ServerOptions = {}): Promise<Ringline
   try {
     store = await openStore({ dataDir, logger, recover: true });
     const groups = new GroupService(store.db);
+    // Before Janus: its config points at our TURN REST endpoint.
+    turn = await startTurn({
+      resolved: ice,
+      staticServers: iceServers,
+      dataDir,
+      log: logger,
+      binary: options.turnBinary,
+      renewAfterMs: options.iceRenewalMs,
+    });
     let sfu = options.sfu;
     let sfuMissing: string | undefined;
     if (!sfu) {
@@ -241,6 +300,8 @@ export async function startServer(options: ServerOptions = {}): Promise<Ringline
         mode: janusMode,
         dataDir,
         ...(options.janusInterface !== undefined && { iceInterface: options.janusInterface }),
+        publicIp: ice.publicIp,
+        turnRestApi: turn.janusRest,
         log: logger,
       });
       sfu = ownedSfu = made.sfu;
@@ -266,7 +327,7 @@ export async function startServer(options: ServerOptions = {}): Promise<Ringline
       nodeID,
       sdkAppID,
       secretKey,
-      iceServers,
+      ice: turn.ice,
       inviteTimeout: ringTime,
       resumeWindow,
       pingInterval,

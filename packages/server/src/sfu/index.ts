@@ -24,6 +24,10 @@ export interface CreateSfuOptions {
   dataDir: string;
   /** Network interface Janus may use for ICE (auto mode). */
   iceInterface?: string;
+  /** The public address for Janus's 1:1 NAT mapping (auto mode). */
+  publicIp?: string | undefined;
+  /** Where a local Janus gets TURN credentials (auto mode). */
+  turnRestApi?: { url: string; key: string } | undefined;
   log: Logger;
   /** The janus executable for auto mode; `janus` on PATH when absent. */
   janusBinary?: string;
@@ -64,6 +68,8 @@ async function createLocal(options: CreateSfuOptions): Promise<CreateSfuResult> 
     janus = await startJanus({
       dataDir: options.dataDir,
       iceInterface: options.iceInterface,
+      publicIp: options.publicIp,
+      turnRestApi: options.turnRestApi,
       binary: options.janusBinary,
       log,
     });

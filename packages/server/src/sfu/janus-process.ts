@@ -21,6 +21,10 @@ export interface StartJanusOptions {
   dataDir: string;
   /** Network interface ICE may use (`nat.ice_enforce_list`); all interfaces when absent. */
   iceInterface?: string;
+  /** The machine's public address behind a 1:1 NAT (`nat.nat_1_1_mapping`). */
+  publicIp?: string | undefined;
+  /** Where Janus gets TURN credentials for its own candidates (`nat.turn_rest_api`). */
+  turnRestApi?: { url: string; key: string } | undefined;
   log: Logger;
   /** The `janus` executable; looked up on PATH when absent. */
   binary?: string;
@@ -99,6 +103,8 @@ export async function startJanus(options: StartJanusOptions): Promise<JanusProce
     port,
     iceInterface: options.iceInterface,
     rtpPortRange: options.rtpPortRange ?? '20000-40000',
+    publicIp: options.publicIp,
+    turnRestApi: options.turnRestApi,
   });
   const supervisor = new JanusSupervisor(
     binary,
@@ -304,11 +310,13 @@ interface ConfigInput {
   port: number;
   iceInterface: string | undefined;
   rtpPortRange: string;
+  publicIp?: string | undefined;
+  turnRestApi?: { url: string; key: string } | undefined;
 }
 
 /** Writes janus.jcfg, the VideoRoom config and the WebSocket transport config. */
 export async function writeJanusConfig(input: ConfigInput): Promise<void> {
-  const { configDir, libDir, port, iceInterface, rtpPortRange } = input;
+  const { configDir, libDir, port, iceInterface, rtpPortRange, publicIp, turnRestApi } = input;
   await mkdir(configDir, { recursive: true });
   const pluginsDir = join(libDir, 'plugins');
   const transportsDir = join(libDir, 'transports');
@@ -319,6 +327,17 @@ export async function writeJanusConfig(input: ConfigInput): Promise<void> {
   const nat = [
     '\tnice_debug = false',
     ...(iceInterface ? [`\tice_enforce_list = ${str(iceInterface)}`] : []),
+    // Cloud machines: candidates carry the public address the provider maps to this one.
+    ...(publicIp ? [`\tnat_1_1_mapping = ${str(publicIp)}`] : []),
+    // Janus asks ringline (turn/janus-rest.ts) for fresh TURN credentials per peer connection.
+    ...(turnRestApi
+      ? [
+          `\tturn_rest_api = ${str(turnRestApi.url)}`,
+          `\tturn_rest_api_key = ${str(turnRestApi.key)}`,
+          '\tturn_rest_api_method = "GET"',
+          '\tturn_rest_api_timeout = 5',
+        ]
+      : []),
   ];
   const janusCfg = [
     '# Written by ringline (--janus auto); rewritten on every start.',

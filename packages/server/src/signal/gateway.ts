@@ -12,7 +12,7 @@ import {
   PROTOCOL_VERSION,
   SIGNAL_PATH,
   type ClientRequest,
-  type IceServer,
+  type IceConfig,
   type RequestResults,
   type ServerMessage,
 } from '@ringline/protocol';
@@ -56,7 +56,8 @@ export interface GatewayOptions {
   nodeID: string;
   sdkAppID: number;
   secretKey: string;
-  iceServers: IceServer[];
+  /** What each session is told about ICE: servers, fresh TURN credentials, policy. */
+  ice: IceSource;
   /** Seconds, reported to clients in the login reply. */
   inviteTimeout: number;
   /** Seconds a session waits for its client to come back. */
@@ -76,6 +77,14 @@ export interface GatewayOptions {
    * reverse proxy, the address it forwards (http/proxy.ts).
    */
   clientAddress?: (req: IncomingMessage) => string | undefined;
+}
+
+/** Where sessions' ICE configuration comes from (turn/ice-config.ts's IceConfigSource). */
+export interface IceSource {
+  /** The configuration for a session of `userID` now (TURN credentials minted for it). */
+  configFor(userID: string): IceConfig;
+  /** Milliseconds after which a session's credentials are renewed with a push; undefined = never. */
+  readonly renewAfterMs: number | undefined;
 }
 
 /** What one source address holds: its connections, and before login, its request bucket. */
@@ -191,6 +200,8 @@ export class SignalGateway {
   };
   /** This node's sessions by id (their connections and outboxes cannot be shared). */
   readonly #sessions = new Map<string, Session>();
+  /** Each live session's next TURN credential renewal (one timer per session). */
+  readonly #renewals = new Map<Session, NodeJS.Timeout>();
   readonly #sweep: NodeJS.Timeout;
   readonly #unsubscribe: Unsubscribe;
   #closing: Promise<void> | undefined;
@@ -268,8 +279,8 @@ export class SignalGateway {
   }
 
   /** Connections open (handshakes included), and what the edge has refused, dropped or closed. */
-  get stats(): Readonly<EdgeStats> & { connections: number } {
-    return { ...this.#stats, connections: this.#open };
+  get stats(): Readonly<EdgeStats> & { connections: number; iceRenewals: number } {
+    return { ...this.#stats, connections: this.#open, iceRenewals: this.#renewals.size };
   }
 
   /** Ends every session (their calls end for the others), closes every connection; idempotent. */
@@ -277,6 +288,8 @@ export class SignalGateway {
     this.#closing ??= (async () => {
       clearInterval(this.#sweep);
       this.#unsubscribe();
+      for (const timer of this.#renewals.values()) clearTimeout(timer);
+      this.#renewals.clear();
       for (const session of [...this.#sessions.values()]) {
         await this.#endSession(session).catch((err: unknown) =>
           this.#log.error('ending session at shutdown failed', { err }),
@@ -524,6 +537,7 @@ export class SignalGateway {
     session.flushNow();
     const sink = session.sink;
     session.close();
+    this.#stopRenewal(session);
     this.#sessions.delete(session.sessionID);
     if (sink instanceof Connection) {
       sink.session = undefined;
@@ -537,12 +551,38 @@ export class SignalGateway {
       if (session.state === 'closed') return;
       if (opts.onlyIfDetached && session.state !== 'detached') return;
       session.close();
+      this.#stopRenewal(session);
       this.#sessions.delete(session.sessionID);
       if (await this.#o.presence.remove(session.userID, session.sessionID)) {
         await this.#o.calls.leaveAll(session.userID);
       }
       this.#log.debug('session ended', { sessionID: session.sessionID, userID: session.userID });
     });
+  }
+
+  /**
+   * Pushes `iceServers` with fresh TURN credentials before the session's expire, and again after
+   * each push. A detached session's push waits in its outbox for the resume (which mints anew).
+   */
+  #scheduleRenewal(session: Session): void {
+    this.#stopRenewal(session);
+    const after = this.#o.ice.renewAfterMs;
+    if (after === undefined || this.#closing) return;
+    const timer = setTimeout(() => {
+      this.#renewals.delete(session);
+      if (session.state === 'closed') return;
+      this.#guard(undefined, () => {
+        session.push({ type: 'iceServers', ...this.#o.ice.configFor(session.userID) });
+        this.#scheduleRenewal(session);
+      });
+    }, after);
+    timer.unref();
+    this.#renewals.set(session, timer);
+  }
+
+  #stopRenewal(session: Session): void {
+    clearTimeout(this.#renewals.get(session));
+    this.#renewals.delete(session);
   }
 
   // ---- requests ------------------------------------------------------------------------------
@@ -613,17 +653,19 @@ export class SignalGateway {
     return this.#o.locks.run(`user:${userID}`, async () => {
       if (conn.ws.readyState !== WebSocket.OPEN)
         throw ServerError.internal('connection closed during login');
-      const reply = (session: Session, resumed: boolean): RequestResults['login'] => ({
-        sessionID: session.sessionID,
-        resumed,
-        userID,
-        iceServers: this.#o.iceServers,
-        iceTransportPolicy: 'all',
-        iceServersTtl: 0,
-        inviteTimeout: this.#o.inviteTimeout,
-        resumeWindow: this.#o.resumeWindow,
-        pingInterval: this.#o.pingInterval,
-      });
+      const reply = (session: Session, resumed: boolean): RequestResults['login'] => {
+        // Fresh credentials at every login and resume; the renewal clock starts from them.
+        this.#scheduleRenewal(session);
+        return {
+          sessionID: session.sessionID,
+          resumed,
+          userID,
+          ...this.#o.ice.configFor(userID),
+          inviteTimeout: this.#o.inviteTimeout,
+          resumeWindow: this.#o.resumeWindow,
+          pingInterval: this.#o.pingInterval,
+        };
+      };
 
       if (req.resume) {
         const old = this.#sessions.get(req.resume.sessionID);
