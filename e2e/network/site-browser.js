@@ -1,6 +1,8 @@
 // Chromium for one site of the simulated internet: launched by playwright-core through a wrapper
 // that enters the site's client namespace, so its network — and so every ICE candidate — is the
 // site's, while playwright still drives it over pipes from this process.
+// The page-side report functions below run in the browser (page.evaluate).
+/* global window */
 import { existsSync } from 'node:fs';
 import { mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
