@@ -6,6 +6,7 @@ import {
   MAX_INVITE_TIMEOUT_S,
   SIGNAL_PATH,
   USER_ID_PATTERN,
+  type IceTransportPolicy,
   type OfflinePushInfo,
 } from '@ringline/protocol';
 import { CallEngine } from './engine/CallEngine.js';
@@ -16,6 +17,7 @@ import { TypedEmitter } from './events/Emitter.js';
 import { TRTCCallingEvent, type TRTCCallingCallbacks } from './events/TRTCCallingEvent.js';
 import { BackgroundBlur } from './media/blur/BackgroundBlur.js';
 import { createBrowserBackend } from './media/browserBackend.js';
+import type { ConnectionTimings } from './media/ConnectionWatchdog.js';
 import type { DeviceInfo } from './media/LocalMedia.js';
 import type { MediaBackend } from './media/MediaBackend.js';
 import { NetworkQuality } from './media/networkQuality.js';
@@ -39,6 +41,12 @@ export interface TRTCCallingOptions {
   tim?: unknown;
   /** Ringline extension: how much the SDK logs to the console (default `warn`). */
   logLevel?: LogLevel;
+  /**
+   * Ringline extension: `relay` sends all media through the TURN server, so the other members
+   * never learn this user's IP address (the server may ask for `relay` too; either is enough).
+   * Default `all`.
+   */
+  iceTransportPolicy?: IceTransportPolicy;
 }
 
 /**
@@ -54,6 +62,8 @@ export interface TRTCCallingDeps {
   reconnect?: SignalClientOptions['reconnect'];
   /** How often NETWORK_QUALITY fires during a call, ms (default 2000). */
   networkQualityIntervalMs?: number;
+  /** When media connections restart ICE and are given up (defaults: defaultConnectionTimings). */
+  connection?: Partial<ConnectionTimings>;
 }
 
 /** `1`: audio call, `2`: video call. */
@@ -204,6 +214,8 @@ export default class TRTCCalling {
       requestTimeoutMs: deps.requestTimeoutMs,
       reconnect: deps.reconnect,
       networkQualityIntervalMs: deps.networkQualityIntervalMs,
+      iceTransportPolicy: toIcePolicy(options?.iceTransportPolicy),
+      connection: deps.connection,
     });
     const doc = (globalThis as { document?: Document }).document;
     this.#views = doc
@@ -950,6 +962,11 @@ function toSdkAppID(value: unknown): number {
     throw CallError.invalidArgument('SDKAppID', 'a positive integer (or its decimal string)');
   }
   return id;
+}
+
+function toIcePolicy(value: unknown): IceTransportPolicy | undefined {
+  if (value === undefined || value === 'all' || value === 'relay') return value;
+  throw CallError.invalidArgument('iceTransportPolicy', "'all' or 'relay'");
 }
 
 function checkUserID(userID: unknown): asserts userID is string {

@@ -110,6 +110,17 @@ export class CallError extends Error {
     );
   }
 
+  /**
+   * 60120: a media connection never connected, or was lost and ICE restarts did not bring it back
+   * (no route between the peers, e.g. symmetric NATs and no TURN). The call ends.
+   */
+  static mediaConnectFailed(detail: string): CallError {
+    return new CallError(
+      SdkErrorCode.MEDIA_CONNECT_FAILED,
+      `the media connection failed: ${detail}`,
+    );
+  }
+
   /** 40100: the operation needs a logged-in session. */
   static notLoggedIn(operation: string): CallError {
     return new CallError(ServerErrorCode.NOT_LOGGED_IN, `${operation} needs login() first`);

@@ -4,7 +4,7 @@
  * its SFU sessions send made-up SDP, so these tests are about signalling — who hears what, when
  * a call ends, which session carries the media; real frames are the e2e tests' job.
  */
-import { ServerErrorCode } from '@ringline/protocol';
+import { SdkErrorCode, ServerErrorCode } from '@ringline/protocol';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import TRTCCalling from './TRTCCalling.js';
 import { hangUpAll, phone, type Phone } from './test-support/phone.test-support.js';
@@ -190,6 +190,27 @@ describe('groupCall', () => {
     await alice.events.next(E.USER_LEAVE, (e) => e.userID === bob.userID);
     expect(await alice.events.next(E.CALL_END)).toMatchObject({ reason: 'hangup' });
     expect(alice.media.liveTracks).toEqual([]);
+  });
+
+  it('a member whose connection to the SFU fails reports 60120 and leaves; the others see USER_LEAVE and go on', async () => {
+    const [alice, bob, carol] = await users('alice', 'bob', 'carol');
+    await inCall(alice, [bob, carol]);
+    carol.media.sessions.at(-1)!.fail('sfu:subscriber', 'not back within 20000 ms of the loss');
+    expect(await carol.events.next(E.ERROR)).toMatchObject({
+      code: SdkErrorCode.MEDIA_CONNECT_FAILED,
+    });
+    await carol.events.next(E.CALL_END);
+    for (const p of [alice, bob]) {
+      expect(await p.events.next(E.USER_LEAVE)).toEqual({ userID: carol.userID });
+    }
+    // The others' connections are fine: no error there, and their call goes on.
+    await bob.calling.closeCamera();
+    await alice.events.next(
+      E.USER_VIDEO_AVAILABLE,
+      (e) => e.userID === bob.userID && e.isVideoAvailable === false,
+    );
+    expect([alice.events.count(E.ERROR), alice.events.count(E.CALL_END)]).toEqual([0, 0]);
+    expect(bob.events.count(E.ERROR)).toBe(0);
   });
 
   it('switchToAudioCall switches the whole group call; everyone turns the camera off', async () => {

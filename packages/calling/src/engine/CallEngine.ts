@@ -5,6 +5,9 @@ import {
   SdkErrorCode,
   ServerErrorCode,
   type CallMember,
+  type IceConfig,
+  type IceServer,
+  type IceTransportPolicy,
   type JoinedCall,
   type OfflinePushInfo,
   type SignalData,
@@ -12,6 +15,7 @@ import {
 import { CallError, type MediaKind } from '../errors.js';
 import { TypedEmitter } from '../events/Emitter.js';
 import type { VideoFilter } from '../media/blur/BackgroundBlur.js';
+import type { ConnectionTimings } from '../media/ConnectionWatchdog.js';
 import { LocalMedia, LocalMediaEvent, type DeviceInfo } from '../media/LocalMedia.js';
 import type { MediaBackend } from '../media/MediaBackend.js';
 import { NetworkQuality } from '../media/networkQuality.js';
@@ -50,6 +54,24 @@ export interface CallEngineOptions {
   reconnect?: SignalClientOptions['reconnect'];
   /** How often the call's link quality is read and reported, ms (default 2000, as TRTC). */
   networkQualityIntervalMs?: number | undefined;
+  /**
+   * `relay`: every peer connection uses TURN only (members never learn each other's IP address).
+   * The server's login reply may ask for `relay` too; either one asking is enough.
+   */
+  iceTransportPolicy?: IceTransportPolicy | undefined;
+  /**
+   * When a media connection restarts ICE and when it is given up (ERROR 60120, then the call
+   * ends); defaults in `defaultConnectionTimings`.
+   */
+  connection?: Partial<ConnectionTimings> | undefined;
+}
+
+/** The policy peer connections use: `relay` if the app or the server asks for it. */
+export function effectiveIcePolicy(
+  app: IceTransportPolicy | undefined,
+  server: IceTransportPolicy | undefined,
+): IceTransportPolicy {
+  return app === 'relay' || server === 'relay' ? 'relay' : 'all';
 }
 
 /** What `call` needs. */
@@ -106,6 +128,8 @@ interface CallContext {
   readingQuality: boolean;
   /** SDP/ICE that came before the media session existed. */
   early: { from: string; data: SignalData }[];
+  /** The P2P connection was down (restarting) when the other member left. */
+  mediaDownAtLeave: boolean;
   ended: boolean;
 }
 
@@ -137,6 +161,8 @@ export class CallEngine extends TypedEmitter<EngineCallbacks> {
   // Background blur (or any filter) between the camera and what is sent; see #outgoing.
   #videoFilter: VideoFilter | undefined;
   #filtered: { source: MediaStreamTrack; output: MediaStreamTrack } | undefined;
+  // ICE servers renewed by an `iceServers` push since the last login reply (which is fresher).
+  #pushedIce: IceConfig | undefined;
 
   constructor(options: CallEngineOptions) {
     super((error, event) =>
@@ -704,8 +730,23 @@ export class CallEngine extends TypedEmitter<EngineCallbacks> {
         });
       }
     });
-    signal.on(SignalEvent.SessionLost, () => this.#onSessionLost(signal));
+    p.on('iceServers', (push) => {
+      this.#pushedIce = {
+        iceServers: push.iceServers,
+        iceTransportPolicy: push.iceTransportPolicy,
+        iceServersTtl: push.iceServersTtl,
+      };
+      this.#log.info(`ICE servers renewed (${push.iceServers.length})`);
+      this.#applyIceConfig();
+    });
+    signal.on(SignalEvent.SessionLost, () => {
+      this.#pushedIce = undefined;
+      this.#onSessionLost(signal);
+    });
     signal.on(SignalEvent.Resumed, () => {
+      // The login reply of the resume carries fresh ICE servers.
+      this.#pushedIce = undefined;
+      this.#applyIceConfig();
       this.#flushOrphans(signal);
       // A media state sent as the connection dropped may be lost: send the current one again.
       const ctx = this.#current;
@@ -776,6 +817,7 @@ export class CallEngine extends TypedEmitter<EngineCallbacks> {
   #onUserLeave(push: Push<'userLeave'>): void {
     const ctx = this.#ctxFor(push.callID);
     if (!ctx || !ctx.members.delete(push.userID)) return;
+    if (ctx.media === MediaMode.P2P && ctx.session?.connectionDown) ctx.mediaDownAtLeave = true;
     ctx.session?.removePeer(push.userID);
     this.emit(EngineEvent.UserLeave, { callID: push.callID, userID: push.userID });
   }
@@ -783,7 +825,15 @@ export class CallEngine extends TypedEmitter<EngineCallbacks> {
   #onCallEnded(push: Push<'callEnded'>): void {
     const ctx = this.#ctxFor(push.callID);
     if (!ctx) return;
+    // Our own connection was down too when the call ended: that is why, as far as we can tell.
+    const mediaDown = ctx.mediaDownAtLeave || (ctx.session?.connectionDown ?? false);
     const prev = this.#finish(ctx, CallError.callEnded(push.reason));
+    if (mediaDown && prev === CallState.Connected) {
+      this.emit(
+        EngineEvent.Error,
+        CallError.mediaConnectFailed('the connection was down when the call ended'),
+      );
+    }
     // A group call that everybody declined ends for its caller with CALL_END too.
     if (prev === CallState.Connected || (prev === CallState.Dialing && ctx.group)) {
       this.emit(EngineEvent.CallEnded, {
@@ -946,7 +996,8 @@ export class CallEngine extends TypedEmitter<EngineCallbacks> {
     const session = this.#options.media.createSession({
       media: ctx.media,
       sfu: ctx.media === MediaMode.SFU ? this.#sfuSignalling(ctx) : undefined,
-      iceServers: this.#signal?.session?.iceServers ?? [],
+      ...this.#iceConfig(),
+      connection: this.#options.connection,
       localTracks: { audio: this.#outgoing('audio'), video: this.#outgoing('video') },
       maxVideoBitrate: videoProfiles[this.#local.quality].maxBitrate,
       logger: this.#log,
@@ -961,6 +1012,9 @@ export class CallEngine extends TypedEmitter<EngineCallbacks> {
     session.events.on(SessionEvent.Track, (userID, track, receiver) => {
       if (!ctx.ended) this.emit(EngineEvent.RemoteTrack, userID, track, receiver);
     });
+    session.events.on(SessionEvent.Failed, (userID, reason) =>
+      this.#mediaFailed(ctx, userID, reason),
+    );
     session.events.on(SessionEvent.Error, (userID, error) => {
       this.#log.error(`media with ${userID} failed`, error);
       // A peer-to-peer glitch may recover by itself; the SFU refusing us means no media at all.
@@ -978,6 +1032,40 @@ export class CallEngine extends TypedEmitter<EngineCallbacks> {
       );
     }
     return session;
+  }
+
+  /** The ICE servers and policy for peer connections made now. */
+  #iceConfig(): { iceServers: IceServer[]; iceTransportPolicy: IceTransportPolicy } {
+    const config = this.#pushedIce ?? this.#signal?.session;
+    return {
+      iceServers: config?.iceServers ?? [],
+      iceTransportPolicy: effectiveIcePolicy(
+        this.#options.iceTransportPolicy,
+        config?.iceTransportPolicy,
+      ),
+    };
+  }
+
+  /** Hands the current ICE configuration to the live session (new TURN credentials). */
+  #applyIceConfig(): void {
+    const session = this.#current?.session;
+    if (!session || session.closed) return;
+    const { iceServers, iceTransportPolicy } = this.#iceConfig();
+    session.setIceConfig(iceServers, iceTransportPolicy);
+  }
+
+  /**
+   * A media connection of `ctx` never connected or did not come back: ERROR 60120, then we leave
+   * the call (CALL_END here; the others see USER_LEAVE, or CALL_END in a 1:1 call).
+   */
+  #mediaFailed(ctx: CallContext, who: string, reason: string): void {
+    if (ctx.ended || this.#current !== ctx) return;
+    const target = who.startsWith('sfu:') ? `the SFU (${who.slice(4)})` : who;
+    this.#log.warn(`media with ${target} failed (${reason}): leaving the call`);
+    this.emit(EngineEvent.Error, CallError.mediaConnectFailed(`with ${target}: ${reason}`));
+    this.hangup().catch((error: unknown) =>
+      this.#log.warn('leaving the failed call failed', error),
+    );
   }
 
   /** Reports the link quality of `ctx`'s media, while it is connected (never once it ended). */
@@ -1029,6 +1117,9 @@ export class CallEngine extends TypedEmitter<EngineCallbacks> {
       },
       setLayer: async (userID, substream) => {
         await signal().request('sfuLayer', { callID, userID, substream });
+      },
+      restartSubscriber: async () => {
+        await signal().request('sfuRestart', { callID });
       },
     };
   }
@@ -1135,6 +1226,7 @@ export class CallEngine extends TypedEmitter<EngineCallbacks> {
       members: new Map(),
       readingQuality: false,
       early: [],
+      mediaDownAtLeave: false,
       ended: false,
     };
   }
@@ -1152,6 +1244,7 @@ export class CallEngine extends TypedEmitter<EngineCallbacks> {
 
   #loggedOut(): void {
     this.#signal = undefined;
+    this.#pushedIce = undefined;
     this.#userID = undefined;
     this.#orphans.clear();
     const ctx = this.#current;

@@ -1,7 +1,14 @@
-import type { IceServer, MediaMode, PushPayloads, SignalData } from '@ringline/protocol';
+import type {
+  IceServer,
+  IceTransportPolicy,
+  MediaMode,
+  PushPayloads,
+  SignalData,
+} from '@ringline/protocol';
 import type { TypedEmitter } from '../events/Emitter.js';
 import type { MediaKind } from '../errors.js';
 import type { Logger } from '../util/logger.js';
+import type { ConnectionTimings, WatchdogClock } from './ConnectionWatchdog.js';
 import type { NetworkQuality } from './networkQuality.js';
 
 /** Events a media session reports to the engine. */
@@ -14,6 +21,11 @@ export enum SessionEvent {
   ConnectionState = 'connectionState',
   /** Negotiation with a member failed; the call may have no media. */
   Error = 'error',
+  /**
+   * A media connection (with a P2P member, or to the SFU) never connected or did not come back
+   * after ICE restarts: the call cannot go on here.
+   */
+  Failed = 'failed',
 }
 
 /** Listener signatures of session events. */
@@ -27,6 +39,8 @@ export interface SessionCallbacks {
   ) => void;
   [SessionEvent.ConnectionState]: (userID: string, state: RTCPeerConnectionState) => void;
   [SessionEvent.Error]: (userID: string, error: Error) => void;
+  /** `userID`: the member, or `sfu:publisher` / `sfu:subscriber`; `reason` says what happened. */
+  [SessionEvent.Failed]: (userID: string, reason: string) => void;
 }
 
 /** A simulcast layer of a remote video: 0 lowest … 2 highest. */
@@ -52,6 +66,8 @@ export interface SfuSignalling {
   ): Promise<void>;
   /** `sfuLayer`: which simulcast layer of `userID`'s video to receive. */
   setLayer(userID: string, substream: Substream): Promise<void>;
+  /** `sfuRestart`: restart ICE on the subscriber; the SFU's new offer follows as `sfuOffer`. */
+  restartSubscriber(): Promise<void>;
 }
 
 /** A session's link quality: of what we send, and of what we receive from each member. */
@@ -67,6 +83,12 @@ export interface SessionOptions {
   /** The SFU requests of the call; present exactly when `media` is `sfu`. */
   sfu?: SfuSignalling | undefined;
   iceServers: IceServer[];
+  /** `relay`: only TURN candidates, so no member learns another's IP address. */
+  iceTransportPolicy: IceTransportPolicy;
+  /** When to restart ICE and when to give a connection up (defaults: defaultConnectionTimings). */
+  connection?: Partial<ConnectionTimings> | undefined;
+  /** Timers of the connection watchdogs (tests inject fake ones). */
+  clock?: WatchdogClock | undefined;
   /** The local tracks to send from the start (null: none yet). */
   localTracks: Record<MediaKind, MediaStreamTrack | null>;
   /** Upper bound of the video encoder's bitrate, bits/s. */
@@ -96,6 +118,16 @@ export interface MediaSession {
   setLocalTrack(kind: MediaKind, track: MediaStreamTrack | null): Promise<void>;
   /** Caps the video encoder's bitrate, bits/s. */
   setMaxVideoBitrate(bps: number): Promise<void>;
+  /**
+   * New ICE servers (renewed TURN credentials) and policy: used by connections made from now on,
+   * and set on live ones so that their next ICE restart uses them.
+   */
+  setIceConfig(iceServers: IceServer[], iceTransportPolicy: IceTransportPolicy): void;
+  /**
+   * A media connection is down and ICE restarts have not brought it back yet (or it failed): a
+   * call ended meanwhile by the other side is reported as a media failure here too.
+   */
+  readonly connectionDown: boolean;
   /** SFU: applies a new subscriber offer (answering it); P2P sessions refuse it. */
   handleSfuOffer(offer: SfuOffer): Promise<void>;
   /**

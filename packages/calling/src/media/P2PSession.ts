@@ -1,7 +1,8 @@
-import type { SignalData } from '@ringline/protocol';
+import type { IceServer, IceTransportPolicy, SignalData } from '@ringline/protocol';
 import { CallError, type MediaKind } from '../errors.js';
 import { TypedEmitter } from '../events/Emitter.js';
 import type { Logger } from '../util/logger.js';
+import { ConnectionWatchdog } from './ConnectionWatchdog.js';
 import {
   SessionEvent,
   type MediaSession,
@@ -20,7 +21,14 @@ const kinds: readonly MediaKind[] = ['audio', 'video'];
  * offer (video with no track in an audio call), so turning the camera on or off, switching between
  * audio and video, and changing devices are all `replaceTrack` — never a renegotiation.
  * Negotiation follows the W3C "perfect negotiation" pattern: the caller is impolite, the callee
- * polite, so an offer collision (e.g. an ICE restart from both sides) resolves itself.
+ * polite, so an offer collision resolves itself.
+ *
+ * A watchdog follows the connection: lost (or never connected), the impolite side restarts ICE
+ * (`restartIce()` → a new offer through `signal`), retrying with backoff while the path is down;
+ * its offer makes the polite side's answer restart ICE too. Only one side restarts: both see the
+ * path die (consent checks fail both ways within the same seconds), and two sides restarting
+ * would collide on every attempt, each collision costing the polite side a rollback. Both sides'
+ * watchdogs give up on their own (`Failed`) when the connection does not come back in time.
  */
 export class P2PSession implements MediaSession {
   readonly events: TypedEmitter<SessionCallbacks>;
@@ -38,6 +46,9 @@ export class P2PSession implements MediaSession {
   #signals: Promise<void> = Promise.resolve();
   readonly #received = new InboundDeltas();
   readonly #log: Logger;
+  #iceServers: IceServer[];
+  #iceTransportPolicy: IceTransportPolicy;
+  #watchdog: ConnectionWatchdog | undefined;
 
   constructor(
     private readonly options: SessionOptions,
@@ -46,6 +57,8 @@ export class P2PSession implements MediaSession {
     this.#local = { ...options.localTracks };
     this.#maxVideoBitrate = options.maxVideoBitrate;
     this.#log = options.logger;
+    this.#iceServers = options.iceServers;
+    this.#iceTransportPolicy = options.iceTransportPolicy;
     this.events = new TypedEmitter<SessionCallbacks>((error, event) =>
       this.#log.error(`a listener of session event ${event} threw`, error),
     );
@@ -53,6 +66,26 @@ export class P2PSession implements MediaSession {
 
   get closed(): boolean {
     return this.#closed;
+  }
+
+  get connectionDown(): boolean {
+    return this.#watchdog?.down ?? false;
+  }
+
+  setIceConfig(iceServers: IceServer[], iceTransportPolicy: IceTransportPolicy): void {
+    this.#iceServers = iceServers;
+    this.#iceTransportPolicy = iceTransportPolicy;
+    const pc = this.#pc;
+    if (!pc || this.#closed) return;
+    try {
+      pc.setConfiguration({
+        ...pc.getConfiguration(),
+        iceServers: iceServers as RTCIceServer[],
+        iceTransportPolicy,
+      });
+    } catch (error) {
+      this.#log.warn('applying the new ICE servers failed', error);
+    }
   }
 
   start(): void {
@@ -79,10 +112,31 @@ export class P2PSession implements MediaSession {
     this.#peer = userID;
     this.#polite = !initiator;
     const pc = new this.PeerConnection({
-      iceServers: this.options.iceServers as RTCIceServer[],
+      iceServers: this.#iceServers as RTCIceServer[],
+      iceTransportPolicy: this.#iceTransportPolicy,
       bundlePolicy: 'max-bundle',
     });
     this.#pc = pc;
+    this.#watchdog = new ConnectionWatchdog(
+      `peer ${userID}`,
+      {
+        restart: () => {
+          if (this.#closed) return;
+          if (this.#polite) {
+            this.#log.debug('waiting for the caller to restart ICE');
+            return;
+          }
+          // negotiationneeded follows: the offer carries new ICE credentials.
+          pc.restartIce();
+        },
+        fail: (reason) => {
+          if (!this.#closed) this.events.emit(SessionEvent.Failed, userID, reason);
+        },
+      },
+      this.#log,
+      this.options.connection,
+      this.options.clock,
+    );
     pc.onnegotiationneeded = () => void this.#negotiate();
     pc.onicecandidate = ({ candidate }) => {
       if (!candidate || !candidate.candidate) return; // end of candidates: nothing to relay
@@ -101,12 +155,8 @@ export class P2PSession implements MediaSession {
     };
     pc.onconnectionstatechange = () => {
       this.#log.info(`peer connection with ${userID}: ${pc.connectionState}`);
+      this.#watchdog?.update(pc.connectionState);
       this.events.emit(SessionEvent.ConnectionState, userID, pc.connectionState);
-    };
-    pc.oniceconnectionstatechange = () => {
-      // The impolite side restarts ICE after a failure (e.g. a network change); the new offer
-      // goes through the same negotiation path.
-      if (pc.iceConnectionState === 'failed' && !this.#polite) pc.restartIce();
     };
     pc.onsignalingstatechange = () => {
       if (pc.signalingState === 'stable') void this.#applyBitrate();
@@ -173,13 +223,13 @@ export class P2PSession implements MediaSession {
   close(): void {
     if (this.#closed) return;
     this.#closed = true;
+    this.#watchdog?.close();
     const pc = this.#pc;
     if (pc) {
       pc.onnegotiationneeded = null;
       pc.onicecandidate = null;
       pc.ontrack = null;
       pc.onconnectionstatechange = null;
-      pc.oniceconnectionstatechange = null;
       pc.onsignalingstatechange = null;
       pc.close();
     }

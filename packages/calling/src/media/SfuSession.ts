@@ -1,7 +1,13 @@
-import { ServerErrorCode, type SfuStream } from '@ringline/protocol';
+import {
+  ServerErrorCode,
+  type IceServer,
+  type IceTransportPolicy,
+  type SfuStream,
+} from '@ringline/protocol';
 import { CallError, type MediaKind } from '../errors.js';
 import { TypedEmitter } from '../events/Emitter.js';
 import type { Logger } from '../util/logger.js';
+import { ConnectionWatchdog } from './ConnectionWatchdog.js';
 import {
   SessionEvent,
   type MediaSession,
@@ -23,6 +29,7 @@ import {
   type InboundStream,
 } from './stats.js';
 
+type Role = 'publisher' | 'subscriber';
 type Candidate = { candidate: string; sdpMid?: string | null; sdpMLineIndex?: number | null };
 
 /**
@@ -56,6 +63,11 @@ export function simulcastEncodings(maxBitrate: number): RTCRtpEncodingParameters
  *
  * The publisher's transceivers exist from the first offer (video without a track in an audio call),
  * so camera on/off, audio⇄video and device switches are `replaceTrack` — never a renegotiation.
+ *
+ * A watchdog follows each connection. Lost (or never connected), the publisher restarts ICE with a
+ * new offer (`iceRestart`) through `sfuPublish`, and the subscriber asks the SFU for a new offer
+ * (`sfuRestart`), retrying with backoff while the path is down; one that does not come back in
+ * time is reported (`Failed`), and the call cannot go on for this member.
  */
 export class SfuSession implements MediaSession {
   readonly events: TypedEmitter<SessionCallbacks>;
@@ -84,6 +96,11 @@ export class SfuSession implements MediaSession {
   #received = new InboundDeltas();
   // Bumped by reset(): work begun for the SFU room before it was re-created stops quietly.
   #generation = 0;
+  #iceServers: IceServer[];
+  #iceTransportPolicy: IceTransportPolicy;
+  #watchdogs: Partial<Record<Role, ConnectionWatchdog>> = {};
+  // An ICE restart of that connection is under way: the watchdog's next attempt waits for it.
+  #restarting: Partial<Record<Role, boolean>> = {};
 
   constructor(
     private readonly options: SessionOptions,
@@ -94,6 +111,8 @@ export class SfuSession implements MediaSession {
     this.#local = { ...options.localTracks };
     this.#maxVideoBitrate = options.maxVideoBitrate;
     this.#log = options.logger;
+    this.#iceServers = options.iceServers;
+    this.#iceTransportPolicy = options.iceTransportPolicy;
     this.events = new TypedEmitter<SessionCallbacks>((error, event) =>
       this.#log.error(`a listener of session event ${event} threw`, error),
     );
@@ -101,6 +120,27 @@ export class SfuSession implements MediaSession {
 
   get closed(): boolean {
     return this.#closed;
+  }
+
+  get connectionDown(): boolean {
+    return Object.values(this.#watchdogs).some((w) => w.down);
+  }
+
+  setIceConfig(iceServers: IceServer[], iceTransportPolicy: IceTransportPolicy): void {
+    this.#iceServers = iceServers;
+    this.#iceTransportPolicy = iceTransportPolicy;
+    for (const pc of [this.#publisher, this.#subscriber]) {
+      if (!pc) continue;
+      try {
+        pc.setConfiguration({
+          ...pc.getConfiguration(),
+          iceServers: iceServers as RTCIceServer[],
+          iceTransportPolicy,
+        });
+      } catch (error) {
+        this.#log.warn('applying the new ICE servers failed', error);
+      }
+    }
   }
 
   /** Publishes the local tracks (once). */
@@ -232,6 +272,9 @@ export class SfuSession implements MediaSession {
 
   /** Closes both connections quietly and forgets what they negotiated. */
   #dropConnections(): void {
+    for (const watchdog of Object.values(this.#watchdogs)) watchdog.close();
+    this.#watchdogs = {};
+    this.#restarting = {};
     for (const pc of [this.#publisher, this.#subscriber]) {
       if (!pc) continue;
       pc.onicecandidate = null;
@@ -284,6 +327,8 @@ export class SfuSession implements MediaSession {
     await pc.setRemoteDescription(description);
     if (stale()) return;
     this.#announceTracks(pc);
+    // Candidates of this answer (new ones after an ICE restart) wait until the SFU has it.
+    this.#subscriberAnswered = false;
     const answer = await pc.createAnswer();
     await pc.setLocalDescription(answer);
     if (stale()) return;
@@ -341,11 +386,31 @@ export class SfuSession implements MediaSession {
     }
   }
 
-  #newConnection(role: 'publisher' | 'subscriber'): RTCPeerConnection {
+  #newConnection(role: Role): RTCPeerConnection {
     const pc = new this.PeerConnection({
-      iceServers: this.options.iceServers as RTCIceServer[],
+      iceServers: this.#iceServers as RTCIceServer[],
+      iceTransportPolicy: this.#iceTransportPolicy,
       bundlePolicy: 'max-bundle',
     });
+    const generation = this.#generation;
+    this.#watchdogs[role]?.close();
+    this.#watchdogs[role] = new ConnectionWatchdog(
+      `SFU ${role}`,
+      {
+        restart: () => {
+          if (this.#closed || generation !== this.#generation) return;
+          if (role === 'publisher') this.#restartPublisher(pc, generation);
+          else this.#restartSubscriber(generation);
+        },
+        fail: (reason) => {
+          if (this.#closed || generation !== this.#generation) return;
+          this.events.emit(SessionEvent.Failed, `sfu:${role}`, reason);
+        },
+      },
+      this.#log,
+      this.options.connection,
+      this.options.clock,
+    );
     pc.onicecandidate = ({ candidate }) => {
       const entry =
         candidate && candidate.candidate
@@ -362,16 +427,60 @@ export class SfuSession implements MediaSession {
     };
     pc.onconnectionstatechange = () => {
       this.#log.info(`SFU ${role} connection: ${pc.connectionState}`);
+      this.#watchdogs[role]?.update(pc.connectionState);
       this.events.emit(SessionEvent.ConnectionState, `sfu:${role}`, pc.connectionState);
-      if (pc.connectionState === 'failed') {
-        this.events.emit(
-          SessionEvent.Error,
-          `sfu:${role}`,
-          new Error(`the ${role} connection to the SFU failed`),
-        );
-      }
     };
     return pc;
+  }
+
+  /** A new publisher offer with new ICE credentials, through `sfuPublish` (the SFU answers). */
+  #restartPublisher(pc: RTCPeerConnection, generation: number): void {
+    if (this.#restarting.publisher || pc !== this.#publisher) return;
+    if (!this.#published || pc.signalingState !== 'stable') return; // the first publish is out
+    this.#restarting.publisher = true;
+    const stale = () => this.#closed || generation !== this.#generation || pc !== this.#publisher;
+    void (async () => {
+      const offer = await pc.createOffer({ iceRestart: true });
+      await pc.setLocalDescription(offer);
+      if (stale()) return;
+      // The new candidates wait until the SFU has the offer they belong to.
+      this.#published = false;
+      const answer = await this.#sfu.publish({ type: 'offer', sdp: pc.localDescription!.sdp });
+      if (stale()) return;
+      await pc.setRemoteDescription(answer);
+      if (stale()) return;
+      this.#published = true;
+      this.#flushCandidates('publisher');
+    })()
+      .catch((error: unknown) => {
+        if (stale()) return;
+        // The watchdog tries again; a restarting SFU comes back with sfuReset.
+        this.#log.warn('restarting ICE on the SFU publisher failed', error);
+        if (pc.signalingState === 'have-local-offer') {
+          void pc.setLocalDescription({ type: 'rollback' }).catch(() => {});
+        }
+        this.#published = pc.signalingState === 'stable' && pc.remoteDescription !== null;
+        if (this.#published) this.#flushCandidates('publisher');
+      })
+      .finally(() => {
+        this.#restarting.publisher = false;
+      });
+  }
+
+  /** Asks the SFU to restart ICE on the subscriber (`sfuRestart`); its new offer follows. */
+  #restartSubscriber(generation: number): void {
+    if (this.#restarting.subscriber || !this.#subscriber) return;
+    this.#restarting.subscriber = true;
+    this.#sfu
+      .restartSubscriber()
+      .catch((error: unknown) => {
+        if (this.#closed || generation !== this.#generation) return;
+        // Retried by the watchdog; a restarting SFU comes back with sfuReset.
+        this.#log.warn('restarting ICE on the SFU subscriber failed', error);
+      })
+      .finally(() => {
+        this.#restarting.subscriber = false;
+      });
   }
 
   #flushCandidates(role: 'publisher' | 'subscriber'): void {

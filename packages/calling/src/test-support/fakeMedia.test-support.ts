@@ -4,7 +4,7 @@
  * server, so the engine's signalling paths run for real while no media flows. SFU-style sessions
  * publish a made-up offer through `sfuPublish` and answer `sfuOffer`s with made-up SDP.
  */
-import type { MediaMode, SignalData } from '@ringline/protocol';
+import type { IceServer, IceTransportPolicy, MediaMode, SignalData } from '@ringline/protocol';
 import type { MediaKind } from '../errors.js';
 import { TypedEmitter } from '../events/Emitter.js';
 import type { MediaBackend } from '../media/MediaBackend.js';
@@ -172,6 +172,22 @@ export class FakeSession implements MediaSession {
 
   async setMaxVideoBitrate(bps: number): Promise<void> {
     this.maxVideoBitrate = bps;
+  }
+
+  /** The ICE configurations the engine handed over after the session was made, in order. */
+  readonly iceConfigs: { iceServers: IceServer[]; iceTransportPolicy: IceTransportPolicy }[] = [];
+
+  setIceConfig(iceServers: IceServer[], iceTransportPolicy: IceTransportPolicy): void {
+    this.iceConfigs.push({ iceServers, iceTransportPolicy });
+  }
+
+  /** What `connectionDown` says (a test sets it to play a connection that is lost). */
+  connectionDown = false;
+
+  /** Plays a media connection that failed for good (the real sessions' watchdog does this). */
+  fail(userID: string, reason = 'never connected'): void {
+    this.connectionDown = true;
+    this.events.emit(SessionEvent.Failed, userID, reason);
   }
 
   async networkQuality(): Promise<SessionQuality> {

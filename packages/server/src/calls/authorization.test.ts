@@ -254,6 +254,7 @@ const tempting: Record<
   sfuAnswer: (s) => ({ callID: s.p2p.callID, description: sdp('answer') }),
   sfuTrickle: (s) => ({ callID: s.p2p.callID, target: 'publisher', candidate }),
   sfuLayer: (s) => ({ callID: s.p2p.callID, userID: 'bob', substream: 0 }),
+  sfuRestart: (s) => ({ callID: s.p2p.callID }),
 };
 
 type CallKey = 'p2p' | 'ring' | 'done' | 'grp';
@@ -343,6 +344,14 @@ function onCall(who: Party, k: CallKey, what: string, code: number): Row[] {
       type: 'sfuLayer',
       what,
       fields: (s) => ({ callID: callID(s), userID: to, substream: 2 }),
+      code,
+      sfu: true,
+    },
+    {
+      who,
+      type: 'sfuRestart',
+      what,
+      fields: (s) => ({ callID: callID(s) }),
       code,
       sfu: true,
     },
@@ -486,6 +495,14 @@ const ROWS: Row[] = [
     code: C.INVALID_CALL_STATE,
     sfu: true,
   },
+  {
+    who: 'alice',
+    type: 'sfuRestart',
+    what: 'a member of a peer-to-peer call, restarting an SFU subscriber',
+    fields: (s) => ({ callID: s.p2p.callID }),
+    code: C.INVALID_CALL_STATE,
+    sfu: true,
+  },
 
   // Someone else's invitation.
   ...onInvitation('mallory', 'ring', 'a stranger', C.NOT_YOUR_INVITATION),
@@ -572,6 +589,14 @@ const ROWS: Row[] = [
   ...onInvitation('hank', 'grp', 'an invitee who answered, cancelling it', C.NOT_YOUR_INVITATION, [
     'cancel',
   ]),
+  {
+    who: 'hank',
+    type: 'sfuRestart',
+    what: 'a member with no subscriber connection (nothing published to receive)',
+    fields: (s) => ({ callID: callOf(s, 'grp').callID }),
+    code: C.INVALID_CALL_STATE,
+    sfu: true,
+  },
   {
     who: 'hank',
     type: 'sfuLayer',

@@ -550,6 +550,18 @@ export class CallService {
     );
   }
 
+  /**
+   * SFU calls: restarts ICE on the member's subscriber connection (its path died); the new offer
+   * goes out as an `sfuOffer` push after the (empty) reply.
+   */
+  async sfuRestart(userID: string, callID: string): Promise<RequestResults['sfuRestart']> {
+    return this.#sfuRequest(userID, callID, 'restart', async (sfu) => {
+      const offer = await sfu.restartSubscriber(callID, userID);
+      await this.#pushOffer(callID, userID, offer);
+      return {};
+    });
+  }
+
   /** SFU calls: which simulcast layer of `ofUserID`'s video the member receives. */
   async sfuLayer(
     userID: string,

@@ -176,6 +176,8 @@ describe.skipIf(!hasJanus)('Janus gone for good (not restarted)', () => {
     });
     const layer = await carol!.fail('sfuLayer', { callID, userID: 'alice', substream: 0 });
     expect(layer.code).toBe(ServerErrorCode.SFU_RESTARTING);
+    const restart = await carol!.fail('sfuRestart', { callID });
+    expect(restart.code).toBe(ServerErrorCode.SFU_RESTARTING);
     // Someone who is not in the call is still told so first.
     const outsider = await dave!.fail('sfuPublish', {
       callID,

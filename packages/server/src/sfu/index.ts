@@ -108,6 +108,7 @@ class LocalJanusSfu implements SfuAdapter {
   answer: SfuAdapter['answer'] = (...a) => this.janus.answer(...a);
   trickle: SfuAdapter['trickle'] = (...a) => this.janus.trickle(...a);
   setLayer: SfuAdapter['setLayer'] = (...a) => this.janus.setLayer(...a);
+  restartSubscriber: SfuAdapter['restartSubscriber'] = (...a) => this.janus.restartSubscriber(...a);
   leave: SfuAdapter['leave'] = (...a) => this.janus.leave(...a);
   onPublishersChanged: SfuAdapter['onPublishersChanged'] = (l) => this.janus.onPublishersChanged(l);
   onRoomLost: SfuAdapter['onRoomLost'] = (l) => this.janus.onRoomLost(l);

@@ -102,6 +102,8 @@ declare module 'janode/plugins/videoroom' {
       jsep?: Jsep;
       streams?: { mid: string; substream?: number; temporal?: number; send?: boolean }[];
       keyframe?: boolean;
+      /** Subscribers: restart ICE; Janus answers with a new offer (fresh ufrag/pwd). */
+      restart?: boolean;
     }): Promise<{ jsep?: Jsep; streams?: unknown[] }>;
     joinSubscriber(params: {
       room: number | string;

@@ -329,6 +329,51 @@ describe.skipIf(!inNetns || !hasJanus)('JanusSfu with a real Janus and real medi
     }, 40_000);
   });
 
+  describe('ICE restart', () => {
+    it('restartSubscriber brings a new offer with a new ice-ufrag on the same mids; media goes on after the answer', async () => {
+      const callID = await newCall();
+      const alice = track(new Publisher('alice'));
+      await Promise.all([nextPublishers(sfu, callID, same(['alice'])), alice.publish(sfu, callID)]);
+      const carol = track(new Subscriber('carol', sfu, callID));
+      const first = (await sfu.subscribe(callID, 'carol', ['alice']))!;
+      expect(await carol.accept(first)).toBeUndefined();
+      await waitUntil('carol receives alice', () => carol.count('alice') > 5);
+
+      const restarted = await sfu.restartSubscriber(callID, 'carol');
+      expect(restarted.description.type).toBe('offer');
+      const ufrag = (sdp: string) => /a=ice-ufrag:(\S+)/.exec(sdp)?.[1];
+      expect(ufrag(restarted.description.sdp)).toBeDefined();
+      expect(ufrag(restarted.description.sdp)).not.toBe(ufrag(first.description.sdp));
+      expect(restarted.streams).toEqual(first.streams);
+      // A second restart before the answer is refused: Janus cannot offer again yet.
+      await expect(sfu.restartSubscriber(callID, 'carol')).rejects.toMatchObject({
+        name: 'INVALID_CALL_STATE',
+      });
+
+      // carol's answer to an offer that restarts ICE restarts it on her side too (JSEP).
+      expect(await carol.accept(restarted)).toBeUndefined();
+      const before = carol.count('alice');
+      await waitUntil(
+        'alice keeps arriving after the restart',
+        () => carol.count('alice') > before + 10,
+      );
+      await sfu.closeRoom(callID);
+    }, 40_000);
+
+    it('restartSubscriber of a member without a subscriber is INVALID_CALL_STATE', async () => {
+      const callID = await newCall();
+      const alice = track(new Publisher('alice'));
+      await alice.publish(sfu, callID);
+      await expect(sfu.restartSubscriber(callID, 'alice')).rejects.toMatchObject({
+        name: 'INVALID_CALL_STATE',
+      });
+      await expect(sfu.restartSubscriber(callID, 'nobody')).rejects.toMatchObject({
+        name: 'INVALID_CALL_STATE',
+      });
+      await sfu.closeRoom(callID);
+    }, 40_000);
+  });
+
   describe('as the call layer drives it', () => {
     it('four members each publish and receive the three others, offers following publishersChanged', async () => {
       const callID = await newCall();

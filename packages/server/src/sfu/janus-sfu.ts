@@ -351,6 +351,42 @@ export class JanusSfu implements SfuAdapter {
     await this.request('trickle', () => handle.trickle(sent), room);
   }
 
+  async restartSubscriber(callID: string, userID: string): Promise<SubscriberOffer> {
+    const room = this.requireRoom(callID);
+    return this.serial(room, async () => {
+      this.checkRoom(room);
+      const member = room.members.get(userID);
+      const subscriber = member?.subscriber;
+      if (!member || !subscriber) {
+        throw new ServerError(
+          'INVALID_CALL_STATE',
+          `${userID} has no subscriber connection in call ${callID} to restart`,
+        );
+      }
+      if (member.awaitingAnswer) {
+        // Janus cannot offer again before the pending offer is answered (that offer still works).
+        throw new ServerError(
+          'INVALID_CALL_STATE',
+          `${userID}'s subscriber offer in call ${callID} awaits its answer; answer it first`,
+        );
+      }
+      const result = await this.request(
+        'restart subscriber',
+        () => subscriber.configure({ restart: true }),
+        room,
+      );
+      if (result.jsep?.type !== 'offer') {
+        throw new ServerError('SFU_UNAVAILABLE', `the SFU gave no offer restarting ${userID}`);
+      }
+      member.awaitingAnswer = true;
+      // Same streams on the same mids: only the ICE credentials changed.
+      return {
+        description: { type: 'offer', sdp: result.jsep.sdp },
+        streams: [...(member.streamsByMid?.values() ?? [])],
+      };
+    });
+  }
+
   async setLayer(
     callID: string,
     userID: string,

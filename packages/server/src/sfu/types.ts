@@ -61,6 +61,12 @@ export interface SfuAdapter {
     target: 'publisher' | 'subscriber',
     candidate: IceCandidate | undefined,
   ): Promise<void>;
+  /**
+   * Restarts ICE on `userID`'s subscriber connection (its network path died): returns the SFU's
+   * new offer, with fresh ICE credentials, to be pushed to the member and answered like any other.
+   * INVALID_CALL_STATE when the member has no subscriber, or an offer still awaits its answer.
+   */
+  restartSubscriber(callID: string, userID: string): Promise<SubscriberOffer>;
   /** Chooses the simulcast layer (0 lowest … 2 highest) of `ofUserID`'s video that `userID` receives. */
   setLayer(callID: string, userID: string, ofUserID: string, substream: number): Promise<void>;
   /** Removes `userID`'s publisher and subscriber from the room. */

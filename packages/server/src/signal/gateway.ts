@@ -632,7 +632,7 @@ export class SignalGateway {
       case 'sfuLayer':
         return calls.sfuLayer(me, request.callID, request.userID, request.substream);
       case 'sfuRestart':
-        throw ServerError.notSupported('sfuRestart is not implemented yet');
+        return calls.sfuRestart(me, request.callID);
     }
   }
 

@@ -1,0 +1,352 @@
+/**
+ * When the media sessions restart ICE and when they give a connection up, driven through a
+ * scripted RTCPeerConnection (its connectionState set by the test) and a manual clock. Real ICE
+ * restarts in Chromium are proven by e2e/ice-restart.e2e.ts.
+ */
+import { MediaMode, type IceServer } from '@ringline/protocol';
+import { afterEach, describe, expect, it } from 'vitest';
+import { ManualClock } from '../test-support/manualClock.test-support.js';
+import { createLogger } from '../util/logger.js';
+import { SessionEvent, type SessionOptions, type SfuSignalling } from './MediaSession.js';
+import { P2PSession } from './P2PSession.js';
+import { SfuSession } from './SfuSession.js';
+
+type Description = { type: 'offer' | 'answer' | 'rollback'; sdp?: string };
+
+/** An RTCPeerConnection whose connection state the test sets; it records what the session asks. */
+class ScriptedPeerConnection {
+  static made: ScriptedPeerConnection[] = [];
+  config: RTCConfiguration;
+  connectionState: RTCPeerConnectionState = 'new';
+  signalingState: RTCSignalingState = 'stable';
+  localDescription: Description | null = null;
+  remoteDescription: Description | null = null;
+  restartIceCalls = 0;
+  readonly offers: RTCOfferOptions[] = [];
+  readonly transceivers: unknown[] = [];
+  closed = false;
+  onnegotiationneeded: (() => void) | null = null;
+  onicecandidate: ((e: { candidate: unknown }) => void) | null = null;
+  ontrack: (() => void) | null = null;
+  onconnectionstatechange: (() => void) | null = null;
+  onsignalingstatechange: (() => void) | null = null;
+
+  constructor(config: RTCConfiguration) {
+    this.config = { ...config };
+    ScriptedPeerConnection.made.push(this);
+  }
+
+  getConfiguration(): RTCConfiguration {
+    return { ...this.config };
+  }
+
+  setConfiguration(config: RTCConfiguration): void {
+    this.config = { ...config };
+  }
+
+  addTransceiver(trackOrKind: string | { kind: string }, init: RTCRtpTransceiverInit = {}) {
+    const transceiver = {
+      mid: null,
+      direction: init.direction,
+      sender: {
+        replaceTrack: async () => {},
+        getParameters: () => ({ encodings: [] }),
+        setParameters: async () => {},
+      },
+      receiver: {
+        track: { kind: typeof trackOrKind === 'string' ? trackOrKind : trackOrKind.kind },
+      },
+    };
+    this.transceivers.push(transceiver);
+    return transceiver;
+  }
+
+  getTransceivers() {
+    return this.transceivers;
+  }
+
+  restartIce(): void {
+    this.restartIceCalls++;
+    queueMicrotask(() => this.onnegotiationneeded?.());
+  }
+
+  async createOffer(options: RTCOfferOptions = {}) {
+    this.offers.push(options);
+    return { type: 'offer' as const, sdp: `offer ${this.offers.length}` };
+  }
+
+  async createAnswer() {
+    return { type: 'answer' as const, sdp: 'answer' };
+  }
+
+  async setLocalDescription(description?: Description): Promise<void> {
+    if (description?.type === 'rollback') {
+      this.signalingState = 'stable';
+      return;
+    }
+    const made: Description = description ?? {
+      type: this.signalingState === 'have-remote-offer' ? 'answer' : 'offer',
+      sdp: `implicit, after ${this.restartIceCalls} restartIce`,
+    };
+    this.localDescription = made;
+    this.signalingState = made.type === 'offer' ? 'have-local-offer' : 'stable';
+  }
+
+  async setRemoteDescription(description: Description): Promise<void> {
+    this.remoteDescription = description;
+    this.signalingState = description.type === 'offer' ? 'have-remote-offer' : 'stable';
+  }
+
+  async addIceCandidate(): Promise<void> {}
+
+  async getStats() {
+    return new Map();
+  }
+
+  close(): void {
+    this.closed = true;
+  }
+
+  /** The browser reports a new connection state. */
+  set(state: RTCPeerConnectionState): void {
+    this.connectionState = state;
+    this.onconnectionstatechange?.();
+  }
+}
+
+const PC = ScriptedPeerConnection as unknown as typeof RTCPeerConnection;
+const log = createLogger('silent');
+const turn: IceServer[] = [{ urls: 'turn:100.64.0.1:3478', username: 'u1', credential: 'p1' }];
+const settle = () => new Promise((resolve) => setTimeout(resolve, 0));
+
+function options(clock: ManualClock, extra: Partial<SessionOptions> = {}): SessionOptions {
+  return {
+    media: MediaMode.P2P,
+    iceServers: turn,
+    iceTransportPolicy: 'all',
+    localTracks: { audio: null, video: null },
+    maxVideoBitrate: 1_000_000,
+    logger: log,
+    clock,
+    ...extra,
+  };
+}
+
+afterEach(() => {
+  ScriptedPeerConnection.made = [];
+});
+
+describe('P2PSession', () => {
+  function p2p(initiator: boolean, extra: Partial<SessionOptions> = {}) {
+    const clock = new ManualClock();
+    const session = new P2PSession(options(clock, extra), PC);
+    const offers: string[] = [];
+    const failed: string[] = [];
+    session.events.on(SessionEvent.Signal, (_to, data) => {
+      if (data.description?.type === 'offer') offers.push(data.description.sdp ?? '');
+    });
+    session.events.on(SessionEvent.Failed, (_who, reason) => failed.push(reason));
+    session.addPeer('bob', { initiator });
+    const pc = ScriptedPeerConnection.made.at(-1)!;
+    return { clock, session, pc, offers, failed };
+  }
+
+  it('makes its connection with the ICE servers and the transport policy it was given', () => {
+    const { pc, session } = p2p(true, { iceTransportPolicy: 'relay' });
+    expect(pc.config).toMatchObject({ iceServers: turn, iceTransportPolicy: 'relay' });
+    session.close();
+  });
+
+  describe('the caller (impolite side)', () => {
+    it('restarts ICE once disconnected past the grace time: a new offer goes out', async () => {
+      const { clock, session, pc, offers } = p2p(true);
+      pc.set('connected');
+      await settle();
+      const before = offers.length;
+      pc.set('disconnected');
+      clock.advance(1_000);
+      expect(pc.restartIceCalls).toBe(0);
+      clock.advance(500);
+      expect(pc.restartIceCalls).toBe(1);
+      await settle();
+      expect(offers.length).toBe(before + 1);
+      expect(session.connectionDown).toBe(true);
+      pc.set('connected');
+      expect(session.connectionDown).toBe(false);
+      session.close();
+    });
+
+    it('keeps restarting with backoff while the path is down, then reports Failed', () => {
+      const { clock, session, pc, failed } = p2p(true, {
+        connection: { recoveryTimeoutMs: 8_000 },
+      });
+      pc.set('connected');
+      pc.set('failed');
+      clock.advance(7_999);
+      expect(pc.restartIceCalls).toBe(5); // at 0, 1 s, 3 s, 5 s, 7 s
+      expect(failed).toEqual([]);
+      clock.advance(1);
+      expect(failed).toEqual([expect.stringContaining('8000')]);
+      session.close();
+    });
+  });
+
+  describe('the callee (polite side)', () => {
+    it('never restarts ICE itself (the caller does), but gives up on its own', () => {
+      const { clock, session, pc, failed } = p2p(false);
+      pc.set('connected');
+      pc.set('failed');
+      clock.advance(60_000);
+      expect(pc.restartIceCalls).toBe(0);
+      expect(failed).toHaveLength(1);
+      expect(session.connectionDown).toBe(true);
+      session.close();
+    });
+  });
+
+  it('a connection that never connects is restarted, then reported Failed at the connect timeout', () => {
+    const { clock, session, pc, failed } = p2p(true);
+    pc.set('connecting');
+    clock.advance(10_000);
+    expect(pc.restartIceCalls).toBe(1);
+    clock.advance(20_000);
+    expect(failed).toEqual([expect.stringContaining('never connected')]);
+    session.close();
+  });
+
+  it('setIceConfig gives the live connection the new servers, keeping the rest of its configuration', () => {
+    const { session, pc } = p2p(true);
+    const fresh: IceServer[] = [{ urls: 'turn:100.64.0.1:3478', username: 'u2', credential: 'p2' }];
+    session.setIceConfig(fresh, 'relay');
+    expect(pc.config).toEqual({
+      iceServers: fresh,
+      iceTransportPolicy: 'relay',
+      bundlePolicy: 'max-bundle',
+    });
+    session.close();
+  });
+
+  it('once closed, nothing restarts and nothing is reported', () => {
+    const { clock, session, pc, failed } = p2p(true);
+    pc.set('connected');
+    session.close();
+    pc.set('failed');
+    clock.advance(120_000);
+    expect(pc.restartIceCalls).toBe(0);
+    expect(failed).toEqual([]);
+    expect(clock.pending).toBe(0);
+  });
+});
+
+describe('SfuSession', () => {
+  class Sfu implements SfuSignalling {
+    readonly published: string[] = [];
+    readonly trickled: string[] = [];
+    restarts = 0;
+    failRestarts = 0;
+    async publish(offer: { type: 'offer'; sdp: string }) {
+      this.published.push(offer.sdp);
+      return { type: 'answer' as const, sdp: 'sfu answer' };
+    }
+    async answer() {}
+    async trickle(target: 'publisher' | 'subscriber') {
+      this.trickled.push(target);
+    }
+    async setLayer() {}
+    async restartSubscriber() {
+      this.restarts++;
+      if (this.failRestarts-- > 0) throw new Error('INVALID_CALL_STATE');
+    }
+  }
+
+  async function sfuSession(extra: Partial<SessionOptions> = {}) {
+    const clock = new ManualClock();
+    const sfu = new Sfu();
+    const session = new SfuSession(options(clock, { media: MediaMode.SFU, sfu, ...extra }), PC);
+    const failed: string[] = [];
+    session.events.on(SessionEvent.Failed, (who, reason) => failed.push(`${who}: ${reason}`));
+    session.start();
+    await settle();
+    const publisher = ScriptedPeerConnection.made[0]!;
+    await session.handleSfuOffer({ description: { type: 'offer', sdp: 'sfu offer' }, streams: [] });
+    const subscriber = ScriptedPeerConnection.made[1]!;
+    return { clock, sfu, session, publisher, subscriber, failed };
+  }
+
+  it('makes both connections with the transport policy it was given', async () => {
+    const { session, publisher, subscriber } = await sfuSession({ iceTransportPolicy: 'relay' });
+    for (const pc of [publisher, subscriber]) {
+      expect(pc.config).toMatchObject({ iceServers: turn, iceTransportPolicy: 'relay' });
+    }
+    session.close();
+  });
+
+  it('a lost publisher sends a new offer with iceRestart through sfuPublish', async () => {
+    const { clock, sfu, session, publisher } = await sfuSession();
+    publisher.set('connected');
+    publisher.set('disconnected');
+    clock.advance(1_500);
+    await settle();
+    expect(publisher.offers.at(-1)).toEqual({ iceRestart: true });
+    expect(sfu.published).toHaveLength(2);
+    expect(publisher.remoteDescription).toEqual({ type: 'answer', sdp: 'sfu answer' });
+    // Candidates of the restart go out once the SFU answered.
+    publisher.onicecandidate?.({
+      candidate: { candidate: 'candidate:2 1 udp 1 10.0.0.2 9 typ host' },
+    });
+    expect(sfu.trickled).toContain('publisher');
+    session.close();
+  });
+
+  it('a lost subscriber asks for sfuRestart, retrying when the server refuses', async () => {
+    const { clock, sfu, session, subscriber } = await sfuSession();
+    sfu.failRestarts = 1;
+    subscriber.set('connected');
+    subscriber.set('failed');
+    await settle();
+    expect(sfu.restarts).toBe(1);
+    clock.advance(1_000);
+    await settle();
+    expect(sfu.restarts).toBe(2);
+    // The SFU's new offer arrives as sfuOffer and is answered like any other.
+    await session.handleSfuOffer({ description: { type: 'offer', sdp: 'restart' }, streams: [] });
+    subscriber.set('connected');
+    expect(session.connectionDown).toBe(false);
+    clock.advance(60_000);
+    expect(sfu.restarts).toBe(2);
+    session.close();
+  });
+
+  it('a connection to the SFU that does not come back is reported Failed, naming it', async () => {
+    const { clock, session, subscriber, failed } = await sfuSession();
+    subscriber.set('connected');
+    subscriber.set('failed');
+    clock.advance(20_000);
+    expect(failed).toEqual([expect.stringMatching(/^sfu:subscriber: not back/)]);
+    session.close();
+  });
+
+  it('setIceConfig updates both live connections', async () => {
+    const { session, publisher, subscriber } = await sfuSession();
+    const fresh: IceServer[] = [{ urls: 'turn:100.64.0.1:3478', username: 'u2', credential: 'p2' }];
+    session.setIceConfig(fresh, 'all');
+    for (const pc of [publisher, subscriber]) {
+      expect(pc.config).toMatchObject({ iceServers: fresh, bundlePolicy: 'max-bundle' });
+    }
+    session.close();
+  });
+
+  it('resetSfu drops the old watchdogs with the old connections', async () => {
+    const { clock, sfu, session, subscriber, failed } = await sfuSession();
+    subscriber.set('connected');
+    subscriber.set('failed');
+    await settle();
+    const restarts = sfu.restarts;
+    session.resetSfu();
+    clock.advance(60_000);
+    await settle();
+    expect(sfu.restarts).toBe(restarts);
+    expect(failed.filter((f) => f.startsWith('sfu:subscriber'))).toEqual([]);
+    session.close();
+  });
+});
