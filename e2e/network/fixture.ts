@@ -7,7 +7,10 @@ import { mkdir, writeFile } from 'node:fs/promises';
 import { basename, join } from 'node:path';
 import type { Browser } from 'playwright-core';
 import { genUserSig } from '@ringline/server';
-import { makeTestCertificate, type TestCertificate } from '../../packages/server/src/testing/tls.js';
+import {
+  makeTestCertificate,
+  type TestCertificate,
+} from '../../packages/server/src/testing/tls.js';
 import { afterAll, afterEach, beforeAll, type TestContext } from 'vitest';
 import { RESULTS_DIR, TestUser, boundedBy } from '../harness/index.js';
 import { startPublicServer, type PublicServer } from './public-server.js';

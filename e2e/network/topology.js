@@ -6,9 +6,8 @@
 //     │                                       └─ eth0 10.1.0.2/24  site 1 client (its Chromium)
 //     └─ bb-s2  ── wan0 100.64.2.2/24    site 2 router …            ── 10.2.0.2 client
 //
-// Every address stays inside namespaces the run made (100.64.0.0/16 and 10.N.0.0/24). The backbone's
-// ends of the veth pairs disappear with the site namespaces, so close() leaves this namespace as it
-// was (ip_forward restored).
+// Every address stays inside namespaces the run made (100.64.0.0/16 and 10.N.0.0/24). close()
+// leaves this namespace as it was: the backbone's veth ends deleted, ip_forward restored.
 import { readFile, writeFile } from 'node:fs/promises';
 import { CONTROL_TABLE, UDP_BLOCK_RULES, controlTable, lossRules, natTable } from './nat.js';
 import { Namespace, runCommand } from './netns.js';
@@ -149,9 +148,17 @@ export class Internet {
     return site;
   }
 
-  /** Kills every namespace (and so their veth pairs) and restores ip_forward. Idempotent. */
+  /**
+   * Deletes the backbone's veth pairs, kills every namespace and restores ip_forward. Idempotent.
+   * The pairs are deleted explicitly: the kernel destroys a namespace (and so its interfaces)
+   * asynchronously, and the next file's internet reuses the names.
+   */
   close() {
     this.closing ??= (async () => {
+      const links = ['bb-pub', ...this.sites.map((s) => `bb-s${s.index}`)];
+      for (const link of links) {
+        await runHere(['ip', 'link', 'del', link]).catch(() => undefined);
+      }
       await Promise.all([
         this.public.close(),
         ...this.sites.flatMap((s) => [s.router.close(), s.client.close()]),
@@ -228,6 +235,9 @@ export async function createInternet({ sites }) {
     }
     return new Internet(publicNs, built, forwardBefore);
   } catch (error) {
+    for (const link of ['bb-pub', ...sites.map((_s, i) => `bb-s${i + 1}`)]) {
+      await runHere(['ip', 'link', 'del', link]).catch(() => undefined);
+    }
     await Promise.all(made.map((ns) => ns.close()));
     await writeForward(forwardBefore).catch(() => undefined);
     throw error;
