@@ -5,7 +5,7 @@
 // killed, or when this process dies (the holder reads its stdin pipe and exits on EOF). Commands
 // run inside with `nsenter -t PID -n`.
 import { execFile, spawn } from 'node:child_process';
-import { readlinkSync } from 'node:fs';
+import { readdirSync, readlinkSync } from 'node:fs';
 
 /** Longest one `ip`/`nft`/`sysctl` command may take before it counts as hung. */
 const COMMAND_TIMEOUT_MS = 10_000;
@@ -152,15 +152,35 @@ export class Namespace {
   }
 
   /**
-   * Kills the holder and waits for it; the namespace goes once processes started in it are gone
-   * too (their owners stop them). Idempotent.
+   * Kills every process still inside the namespace (all of them were started by this run: a
+   * server's Janus or coturn orphaned by a crash, a Chromium), then the holder. Idempotent.
    */
   async close() {
     this.#closed = true;
     const holder = this.holder;
     if (holder.exitCode !== null || holder.signalCode !== null) return;
+    this.#killInside();
     const exited = new Promise((resolve) => holder.once('exit', resolve));
     holder.kill('SIGKILL');
     await exited;
+  }
+
+  /** SIGKILL to every process (but the holder) whose network namespace is this one. */
+  #killInside() {
+    let target;
+    try {
+      target = netnsOf(this.pid);
+    } catch {
+      return;
+    }
+    for (const entry of readdirSync('/proc')) {
+      const pid = Number(entry);
+      if (!Number.isInteger(pid) || pid === this.pid || pid === process.pid) continue;
+      try {
+        if (readlinkSync(`/proc/${pid}/ns/net`) === target) process.kill(pid, 'SIGKILL');
+      } catch {
+        // Gone already, or not ours to read.
+      }
+    }
   }
 }

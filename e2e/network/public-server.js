@@ -65,7 +65,11 @@ export async function startPublicServer(internet, { cert, janus = false, flags =
     closing ??= (async () => {
       if (child.exitCode === null && child.signalCode === null) {
         child.kill('SIGTERM');
-        const timer = setTimeout(() => child.kill('SIGKILL'), 10_000);
+        const timer = setTimeout(() => {
+          // Its Janus/coturn are then left to the namespace's close(), which kills them.
+          console.warn(`ringline serve did not stop within 10 s:\n${output.slice(-2000)}`);
+          child.kill('SIGKILL');
+        }, 10_000);
         await exited;
         clearTimeout(timer);
       }
