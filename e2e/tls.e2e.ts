@@ -4,7 +4,11 @@
  * one. Chromium trusts the test certificate by its SPKI hash (as it would a real CA's), with no
  * flag that treats an insecure origin as secure.
  */
+import { mkdtemp, rm } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { afterAll, describe, expect, test } from 'vitest';
+import { startServer } from '@ringline/server';
 import { makeTestCertificate } from '../packages/server/src/testing/tls.js';
 import {
   CHROMIUM_ARGS,
@@ -30,13 +34,36 @@ afterAll(() => cert.remove());
 const UI_TIMEOUT_MS = 15_000;
 
 describe('a server on https://10.77.0.1', () => {
-  test('is trusted without treating an insecure origin as secure', () => {
+  test('is trusted by its SPKI hash only: a server with another certificate is refused', async () => {
     expect(ringline.server.url).toMatch(new RegExp(`^https://${MEDIA_IP.replace(/\./g, '\\.')}:`));
     const flags = [...CHROMIUM_ARGS, trust];
     expect(flags.some((f) => f.startsWith('--unsafely-treat-insecure-origin-as-secure'))).toBe(
       false,
     );
     expect(flags.some((f) => f === '--ignore-certificate-errors')).toBe(false);
+    // The same kind of certificate for the same address, but not the one Chromium was told about.
+    const otherCert = makeTestCertificate([MEDIA_IP]);
+    const dataDir = await mkdtemp(join(tmpdir(), 'ringline-e2e-other-'));
+    const other = await startServer({
+      port: 0,
+      host: MEDIA_IP,
+      dev: true,
+      dataDir,
+      tls: { certFile: otherCert.certFile, keyFile: otherCert.keyFile },
+    });
+    const context = await ringline.browser.newContext();
+    try {
+      const page = await context.newPage();
+      await expect(page.goto(`${other.url}/healthz`)).rejects.toThrow(/ERR_CERT_AUTHORITY_INVALID/);
+      // …while ours loads.
+      const ours = await context.newPage();
+      expect((await ours.goto(`${ringline.server.url}/healthz`))?.status()).toBe(200);
+    } finally {
+      await context.close();
+      await other.close();
+      otherCert.remove();
+      await rm(dataDir, { recursive: true, force: true });
+    }
   });
 
   test('its pages are a secure context, where getUserMedia works', async () => {

@@ -111,14 +111,14 @@ export async function buildHttpApp(options: HttpAppOptions): Promise<FastifyInst
   };
   // HTTPS is the same server with a TLS layer under it: same routes, timeouts and upgrade path.
   // The handshake comes before the headers, so it gets the headers' deadline (Node's default is
-  // 120 s, a slowloris's friend); with no deadlines at all Node's default stays.
+  // 120 s, a slowloris's friend); with the deadlines off (0) Node's default stays.
   const listener = options.tls
     ? {
         https: {
           ...nodeServer,
           cert: options.tls.cert,
           key: options.tls.key,
-          ...((t.headers || t.request) > 0 && { handshakeTimeout: ms(t.headers || t.request) }),
+          ...(t.headers > 0 && { handshakeTimeout: ms(t.headers) }),
         },
       }
     : { http: nodeServer };
@@ -128,6 +128,7 @@ export async function buildHttpApp(options: HttpAppOptions): Promise<FastifyInst
     requestTimeout: ms(t.request),
     keepAliveTimeout: ms(t.keepAlive),
     connectionTimeout: ms(t.idle),
+    // Typed as the plain-HTTP variant: the routes and the upgrade handler do not care which.
     ...(listener as { http: typeof nodeServer }),
     // Only behind a named proxy do req.ip and req.protocol (HSTS) follow X-Forwarded-*.
     ...(options.trustProxy?.length && { trustProxy: [...options.trustProxy] }),
