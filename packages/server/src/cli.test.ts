@@ -105,6 +105,18 @@ describe('ringline serve', () => {
     expect(stderr).toMatch(/--ice-servers is not valid JSON/);
   });
 
+  test('with the relay policy and no TURN exits 2 saying what is missing', async () => {
+    const { code, stderr } = await run(['serve', '--dev', '--ice-transport-policy', 'relay']);
+    expect(code).toBe(2);
+    expect(stderr).toMatch(/no TURN server is configured/);
+  });
+
+  test('with --turn URLs and no --turn-secret exits 2', async () => {
+    const { code, stderr } = await run(['serve', '--dev', '--turn', 'turn:turn.example.org:3478']);
+    expect(code).toBe(2);
+    expect(stderr).toMatch(/--turn-secret/);
+  });
+
   test('with an unknown flag exits 2', async () => {
     const { code, stderr } = await run(['serve', '--prot', '80']);
     expect(code).toBe(2);
@@ -150,6 +162,15 @@ describe('ringline --help', () => {
     expect(code).toBe(0);
     expect(stdout).toMatch(/ringline serve/);
     expect(stdout).toMatch(/--ice-servers/);
+    for (const flag of [
+      '--turn ',
+      '--turn-secret',
+      '--turn-ttl',
+      '--public-ip',
+      '--ice-transport-policy',
+    ]) {
+      expect(stdout).toContain(flag);
+    }
   });
 
   test('an unknown command exits 2', async () => {

@@ -212,6 +212,70 @@ describe('parseServeArgs', () => {
   });
 });
 
+describe('TURN, public IP and ICE policy flags', () => {
+  test('are read from flags and RINGLINE_* variables, flags first', () => {
+    const config = parseServeArgs(
+      [
+        '--turn',
+        'auto',
+        '--turn-port',
+        '3479',
+        '--turn-relay-ports',
+        '50000-50999',
+        '--turn-allowed-peer-ip',
+        '100.64.0.0/16, 10.77.0.0/24',
+        '--public-ip',
+        '100.64.0.10',
+        '--ice-transport-policy',
+        'relay',
+      ],
+      { RINGLINE_TURN: 'off', RINGLINE_TURN_TTL: '600', RINGLINE_TURN_SECRET: 'sssssssssssssssss' },
+    );
+    expect(config).toMatchObject({
+      turn: 'auto',
+      turnSecret: 'sssssssssssssssss',
+      turnTtl: 600,
+      turnPort: 3479,
+      turnRelayPorts: { min: 50000, max: 50999 },
+      turnAllowedPeerIps: ['100.64.0.0/16', '10.77.0.0/24'],
+      publicIp: '100.64.0.10',
+      iceTransportPolicy: 'relay',
+    });
+    const external = parseServeArgs([], {
+      RINGLINE_TURN: 'turn:turn.example.org:3478',
+      RINGLINE_PUBLIC_IP: '203.0.113.7',
+      RINGLINE_ICE_TRANSPORT_POLICY: 'all',
+    });
+    expect(external).toMatchObject({
+      turn: 'turn:turn.example.org:3478',
+      publicIp: '203.0.113.7',
+      iceTransportPolicy: 'all',
+    });
+  });
+
+  test('are absent unless given', () => {
+    const config = parseServeArgs([], {});
+    for (const key of ['turn', 'turnSecret', 'turnTtl', 'publicIp', 'iceTransportPolicy']) {
+      expect(config).not.toHaveProperty(key);
+    }
+  });
+
+  test('refuse bad values with a ConfigError', () => {
+    for (const [args, message] of [
+      [['--turn', 'yes'], /--turn must be/],
+      [['--turn-ttl', '59'], /--turn-ttl/],
+      [['--turn-ttl', '1h'], /--turn-ttl/],
+      [['--turn-port', '70000'], /--turn-port/],
+      [['--turn-relay-ports', '50000'], /--turn-relay-ports/],
+      [['--public-ip', 'cloud.example.org'], /--public-ip/],
+      [['--ice-transport-policy', 'none'], /--ice-transport-policy/],
+    ] as const) {
+      expect(() => parseServeArgs([...args], {}), args.join(' ')).toThrow(ConfigError);
+      expect(() => parseServeArgs([...args], {}), args.join(' ')).toThrow(message);
+    }
+  });
+});
+
 describe('--ice-servers', () => {
   test('accepts STUN and TURN servers as RTCIceServer', () => {
     const servers = parseIceServers(

@@ -42,6 +42,8 @@ describe('login', () => {
       resumed: false,
       userID: 'alice',
       iceServers: [{ urls: 'stun:127.0.0.1:3478' }],
+      iceTransportPolicy: 'all',
+      iceServersTtl: 0,
       inviteTimeout: 12,
       resumeWindow: 7,
       pingInterval: 15,

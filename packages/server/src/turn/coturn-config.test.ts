@@ -34,9 +34,7 @@ describe('CIDR blocks', () => {
     expect(parseCidr('fe80::/10').range).toBe(
       'fe80:0:0:0:0:0:0:0-febf:ffff:ffff:ffff:ffff:ffff:ffff:ffff',
     );
-    expect(parseCidr('::ffff:0:0/96').range).toBe(
-      '0:0:0:0:0:ffff:0:0-0:0:0:0:0:ffff:ffff:ffff',
-    );
+    expect(parseCidr('::ffff:0:0/96').range).toBe('0:0:0:0:0:ffff:0:0-0:0:0:0:0:ffff:ffff:ffff');
   });
 
   it('refuses what is not one', () => {
@@ -65,7 +63,9 @@ describe('the coturn config', () => {
   it('advertises a public address the machine does not have as external-ip', () => {
     const l = lines(coturnConfig({ ...base, listenIp: '10.0.0.5', externalIp: '203.0.113.7' }));
     expect(l).toContain('external-ip=203.0.113.7/10.0.0.5');
-    const wildcard = lines(coturnConfig({ ...base, listenIp: undefined, externalIp: '203.0.113.7' }));
+    const wildcard = lines(
+      coturnConfig({ ...base, listenIp: undefined, externalIp: '203.0.113.7' }),
+    );
     expect(wildcard).toContain('external-ip=203.0.113.7');
     expect(wildcard.some((x) => x.startsWith('listening-ip'))).toBe(false);
   });
@@ -180,9 +180,9 @@ describe('TURN options', () => {
     expect(() => resolveTurn(input({ iceTransportPolicy: 'relay' }))).toThrow(ConfigError);
     expect(() => resolveTurn(input({ iceTransportPolicy: 'relay' }))).toThrow(/no TURN server/);
     const staticTurn = [{ urls: 'turn:t.example.org', username: 'u', credential: 'c' }];
-    expect(
-      resolveTurn(input({ iceTransportPolicy: 'relay', iceServers: staticTurn })).policy,
-    ).toBe('relay');
+    expect(resolveTurn(input({ iceTransportPolicy: 'relay', iceServers: staticTurn })).policy).toBe(
+      'relay',
+    );
     expect(
       resolveTurn(input({ iceTransportPolicy: 'relay', turn: 'auto', host: '10.0.0.1' })).policy,
     ).toBe('relay');

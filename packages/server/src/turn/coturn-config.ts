@@ -62,9 +62,7 @@ export function coturnConfig(input: CoturnConfigInput): string {
   ];
   if (input.listenIp) lines.push(`listening-ip=${input.listenIp}`, `relay-ip=${input.listenIp}`);
   if (input.externalIp) {
-    lines.push(
-      `external-ip=${input.externalIp}${input.listenIp ? `/${input.listenIp}` : ''}`,
-    );
+    lines.push(`external-ip=${input.externalIp}${input.listenIp ? `/${input.listenIp}` : ''}`);
   }
   lines.push(
     `min-port=${input.relayPorts.min}`,

@@ -215,7 +215,10 @@ run('coturn started by the server (--turn auto)', () => {
       ['expired', expired.username, expired.credential],
     ] as const) {
       const candidates = await gatherRelay(port, username, credential);
-      expect(candidates.filter((x) => x.includes(' typ relay ')), name).toEqual([]);
+      expect(
+        candidates.filter((x) => x.includes(' typ relay ')),
+        name,
+      ).toEqual([]);
     }
   }, 120_000);
 

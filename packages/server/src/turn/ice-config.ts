@@ -26,7 +26,8 @@ export class IceConfigSource {
   /** The configuration for a session of `userID` now: fresh TURN credentials when there is TURN. */
   configFor(userID: string, nowMs = Date.now()): IceConfig {
     const { turn, staticServers, policy } = this.#o;
-    if (!turn) return { iceServers: [...staticServers], iceTransportPolicy: policy, iceServersTtl: 0 };
+    if (!turn)
+      return { iceServers: [...staticServers], iceTransportPolicy: policy, iceServersTtl: 0 };
     const { username, credential } = mintTurnCredential(turn.secret, userID, turn.ttlS, nowMs);
     const ours: IceServer[] = [];
     if (turn.stunUrls.length) ours.push({ urls: turn.stunUrls });

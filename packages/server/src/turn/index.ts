@@ -81,7 +81,12 @@ export async function startTurn(options: StartTurnOptions): Promise<TurnService>
       ttlS: plan.ttlS,
     };
   } else {
-    turn = { turnUrls: plan.turnUrls, stunUrls: plan.stunUrls, secret: plan.secret, ttlS: plan.ttlS };
+    turn = {
+      turnUrls: plan.turnUrls,
+      stunUrls: plan.stunUrls,
+      secret: plan.secret,
+      ttlS: plan.ttlS,
+    };
   }
   let janusRest: JanusTurnRest | undefined;
   try {

@@ -52,7 +52,8 @@ export async function startJanusTurnRest(options: {
     ) {
       return answer(res, 403, { error: 'forbidden' });
     }
-    if (params.get('service') !== 'turn') return answer(res, 400, { error: 'service must be turn' });
+    if (params.get('service') !== 'turn')
+      return answer(res, 400, { error: 'service must be turn' });
     const { username, credential } = mintTurnCredential(
       options.secret,
       JANUS_TURN_USER,

@@ -60,9 +60,7 @@ export function resolveTurn(input: TurnOptionsInput): ResolvedIce {
   const secret = input.turnSecret;
   if (secret !== undefined && !/^[\x21-\x7e]{16,256}$/.test(secret)) {
     // It goes into turnserver.conf as is: no spaces or newlines, and long enough to be a secret.
-    throw new ConfigError(
-      '--turn-secret must be 16 to 256 printable characters without spaces',
-    );
+    throw new ConfigError('--turn-secret must be 16 to 256 printable characters without spaces');
   }
   let turn: TurnPlan;
   if (mode === 'off') {
@@ -162,7 +160,8 @@ export function parseRelayPorts(text: string): { min: number; max: number } {
   return checkRelayPorts({ min: Number(m[1]), max: Number(m[2]) });
 }
 
-const turnUrl = /^(turns?):(\[[0-9a-fA-F:.]+\]|[A-Za-z0-9.-]+)(?::(\d{1,5}))?(?:\?transport=(udp|tcp))?$/;
+const turnUrl =
+  /^(turns?):(\[[0-9a-fA-F:.]+\]|[A-Za-z0-9.-]+)(?::(\d{1,5}))?(?:\?transport=(udp|tcp))?$/;
 
 /**
  * `turn:host:port[?transport=udp|tcp],…`. A turn: URL without a transport becomes one for UDP and

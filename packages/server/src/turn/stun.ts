@@ -43,7 +43,7 @@ export function parseBindingResponse(
   }
   const end = Math.min(msg.length, 20 + msg.readUInt16BE(2));
   let plain: MappedAddress | undefined;
-  for (let at = 20; at + 4 <= end; ) {
+  for (let at = 20; at + 4 <= end;) {
     const type = msg.readUInt16BE(at);
     const length = msg.readUInt16BE(at + 2);
     const value = msg.subarray(at + 4, at + 4 + length);
