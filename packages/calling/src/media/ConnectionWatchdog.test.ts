@@ -9,17 +9,19 @@ function watch(timings = {}) {
   const clock = new ManualClock();
   const restarts: number[] = [];
   const failures: { at: number; reason: string }[] = [];
+  const recoveries: number[] = [];
   const dog = new ConnectionWatchdog(
     'test',
     {
       restart: () => restarts.push(clock.now),
       fail: (reason) => failures.push({ at: clock.now, reason }),
+      recovered: () => recoveries.push(clock.now),
     },
     log,
     timings,
     clock,
   );
-  return { clock, dog, restarts, failures };
+  return { clock, dog, restarts, failures, recoveries };
 }
 
 describe('ConnectionWatchdog', () => {
@@ -37,21 +39,23 @@ describe('ConnectionWatchdog', () => {
       expect(clock.pending).toBe(0);
     });
 
-    it('a short disconnected blip (under the grace time) restarts nothing', () => {
-      const { clock, dog, restarts } = watch();
+    it('a short disconnected blip (under the grace time) restarts nothing, and is reported recovered', () => {
+      const { clock, dog, restarts, recoveries } = watch();
       dog.update('connected');
+      expect(recoveries).toEqual([]);
       dog.update('disconnected');
       clock.advance(defaultConnectionTimings.disconnectedGraceMs - 100);
       dog.update('connected');
       clock.advance(60_000);
       expect(restarts).toEqual([]);
+      expect(recoveries).toEqual([1_400]);
       expect(dog.state).toBe(WatchState.Connected);
     });
   });
 
   describe('a connection that loses its path', () => {
     it('disconnected past the grace time: restarts, retries with backoff, and is connected again', () => {
-      const { clock, dog, restarts, failures } = watch();
+      const { clock, dog, restarts, failures, recoveries } = watch();
       dog.update('connected');
       dog.update('disconnected');
       clock.advance(1_500);
@@ -63,6 +67,7 @@ describe('ConnectionWatchdog', () => {
       dog.update('connected');
       expect(dog.state).toBe(WatchState.Connected);
       expect(dog.down).toBe(false);
+      expect(recoveries).toEqual([6_500]);
       clock.advance(60_000);
       expect(restarts).toHaveLength(4);
       expect(failures).toEqual([]);

@@ -69,6 +69,8 @@ export interface WatchdogHooks {
   restart(): void;
   /** The connection failed for good (`reason` says how); it is not watched any more. */
   fail(reason: string): void;
+  /** The connection is back after being reported `disconnected` or `failed`. */
+  recovered?(): void;
 }
 
 /**
@@ -139,10 +141,16 @@ export class ConnectionWatchdog {
       case WatchState.Connected:
         if (connectionState === 'failed') this.#set(WatchState.Recovering);
         else if (connectionState === 'disconnected') this.#startGrace();
-        else if (connectionState === 'connected') this.#clear('grace');
+        else if (connectionState === 'connected' && this.#timers.has('grace')) {
+          this.#clear('grace');
+          this.#recovered();
+        }
         break;
       case WatchState.Recovering:
-        if (connectionState === 'connected') this.#set(WatchState.Connected);
+        if (connectionState === 'connected') {
+          this.#set(WatchState.Connected);
+          this.#recovered();
+        }
         // A restart that failed outright is retried at once rather than at the next interval.
         else if (connectionState === 'failed' && !this.#timers.has('retry')) this.#restartNow();
         break;
@@ -182,6 +190,14 @@ export class ConnectionWatchdog {
         break;
       default:
         break;
+    }
+  }
+
+  #recovered(): void {
+    try {
+      this.hooks.recovered?.();
+    } catch (error) {
+      this.log.warn(`${this.label} recovery hook failed`, error);
     }
   }
 

@@ -2,7 +2,7 @@ import type { IceServer, IceTransportPolicy, SignalData } from '@ringline/protoc
 import { CallError, type MediaKind } from '../errors.js';
 import { TypedEmitter } from '../events/Emitter.js';
 import type { Logger } from '../util/logger.js';
-import { ConnectionWatchdog } from './ConnectionWatchdog.js';
+import { ConnectionWatchdog, systemClock } from './ConnectionWatchdog.js';
 import {
   SessionEvent,
   type MediaSession,
@@ -15,6 +15,9 @@ import { NetworkQuality, scoreLink } from './networkQuality.js';
 import { InboundDeltas, downlinkMetrics, isDown, readStats, uplinkMetrics } from './stats.js';
 
 const kinds: readonly MediaKind[] = ['audio', 'video'];
+// How often the peer's audio arrival is checked, and how many checks without any make a gap.
+const AUDIO_POLL_MS = 250;
+const AUDIO_GAP_POLLS = 4;
 
 /**
  * A 1:1 call's media over one RTCPeerConnection. Audio and video transceivers exist from the first
@@ -49,6 +52,11 @@ export class P2PSession implements MediaSession {
   #iceServers: IceServer[];
   #iceTransportPolicy: IceTransportPolicy;
   #watchdog: ConnectionWatchdog | undefined;
+  // Arrival of the peer's audio: a short outage that Chromium never reports as `disconnected`
+  // still shows as audio that stopped and came back.
+  #audioTimer: unknown;
+  #lastAudio: number | undefined;
+  #quietPolls = 0;
 
   constructor(
     private readonly options: SessionOptions,
@@ -132,6 +140,7 @@ export class P2PSession implements MediaSession {
         fail: (reason) => {
           if (!this.#closed) this.events.emit(SessionEvent.Failed, userID, reason);
         },
+        recovered: () => void this.#sendKeyFrame(),
       },
       this.#log,
       this.options.connection,
@@ -149,6 +158,7 @@ export class P2PSession implements MediaSession {
         },
       });
     };
+    this.#watchAudio();
     pc.ontrack = ({ track, receiver }) => {
       this.#log.debug(`remote ${track.kind} track from ${userID}`);
       this.events.emit(SessionEvent.Track, userID, track, receiver);
@@ -224,6 +234,8 @@ export class P2PSession implements MediaSession {
     if (this.#closed) return;
     this.#closed = true;
     this.#watchdog?.close();
+    if (this.#audioTimer !== undefined)
+      (this.options.clock ?? systemClock).clearTimeout(this.#audioTimer);
     const pc = this.#pc;
     if (pc) {
       pc.onnegotiationneeded = null;
@@ -308,6 +320,58 @@ export class P2PSession implements MediaSession {
       this.#transceivers[kind] = transceiver;
       transceiver.direction = 'sendrecv';
       await transceiver.sender.replaceTrack(this.#local[kind]);
+    }
+  }
+
+  /**
+   * Polls when the peer's audio last arrived (getSynchronizationSources: cheap, no getStats). Audio
+   * flows all the time in a call (silence too), so a second without any, then audio again, means
+   * the path was down and is back: our video then restarts its encoding as after a reconnection.
+   */
+  #watchAudio(): void {
+    const clock = this.options.clock ?? systemClock;
+    const poll = (): void => {
+      if (this.#closed) return;
+      const receiver = this.#transceivers.audio?.receiver;
+      const sources = receiver?.getSynchronizationSources?.() ?? [];
+      const latest = sources.reduce<number | undefined>(
+        (max, s) => (max === undefined || s.timestamp > max ? s.timestamp : max),
+        undefined,
+      );
+      if (latest !== undefined && latest !== this.#lastAudio) {
+        if (this.#quietPolls >= AUDIO_GAP_POLLS && this.#lastAudio !== undefined) {
+          this.#log.info('audio from the peer is back after a gap: the path was down');
+          void this.#sendKeyFrame();
+        }
+        this.#lastAudio = latest;
+        this.#quietPolls = 0;
+      } else if (latest !== undefined) {
+        this.#quietPolls++;
+      }
+      this.#audioTimer = clock.setTimeout(poll, AUDIO_POLL_MS);
+    };
+    this.#audioTimer = clock.setTimeout(poll, AUDIO_POLL_MS);
+  }
+
+  /**
+   * The path is back: the peer's decoder lost the reference frames sent meanwhile, and Chromium's
+   * receiver asks for a keyframe only after ~3 s without a decodable frame. Pausing and resuming
+   * the video encoding makes the encoder start over with a keyframe at once.
+   */
+  async #sendKeyFrame(): Promise<void> {
+    const sender = this.#transceivers.video?.sender;
+    if (!sender?.track || this.#closed) return;
+    try {
+      for (const active of [false, true]) {
+        const params = sender.getParameters();
+        const [encoding] = params.encodings ?? [];
+        if (!encoding) return;
+        encoding.active = active;
+        await sender.setParameters(params);
+      }
+      this.#log.debug('video encoding restarted after the connection came back');
+    } catch (error) {
+      this.#log.debug('restarting the video encoding failed', error);
     }
   }
 

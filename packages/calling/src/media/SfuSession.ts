@@ -441,10 +441,10 @@ export class SfuSession implements MediaSession {
     const stale = () => this.#closed || generation !== this.#generation || pc !== this.#publisher;
     void (async () => {
       const offer = await pc.createOffer({ iceRestart: true });
-      await pc.setLocalDescription(offer);
-      if (stale()) return;
       // The new candidates wait until the SFU has the offer they belong to.
       this.#published = false;
+      await pc.setLocalDescription(offer);
+      if (stale()) return;
       const answer = await this.#sfu.publish({ type: 'offer', sdp: pc.localDescription!.sdp });
       if (stale()) return;
       await pc.setRemoteDescription(answer);
@@ -452,15 +452,16 @@ export class SfuSession implements MediaSession {
       this.#published = true;
       this.#flushCandidates('publisher');
     })()
-      .catch((error: unknown) => {
+      .catch(async (error: unknown) => {
         if (stale()) return;
         // The watchdog tries again; a restarting SFU comes back with sfuReset.
         this.#log.warn('restarting ICE on the SFU publisher failed', error);
         if (pc.signalingState === 'have-local-offer') {
-          void pc.setLocalDescription({ type: 'rollback' }).catch(() => {});
+          await pc.setLocalDescription({ type: 'rollback' }).catch(() => {});
         }
+        // Back on the previous description: its candidates are all the SFU needs.
+        this.#publisherCandidates = [];
         this.#published = pc.signalingState === 'stable' && pc.remoteDescription !== null;
-        if (this.#published) this.#flushCandidates('publisher');
       })
       .finally(() => {
         this.#restarting.publisher = false;

@@ -44,17 +44,32 @@ class ScriptedPeerConnection {
     this.config = { ...config };
   }
 
+  /** Every `active` value set on a video encoding, in order. */
+  readonly activeSet: boolean[] = [];
+  /** When the peer's audio last arrived (what the audio receiver's sources report). */
+  audioAt: number | undefined;
+
   addTransceiver(trackOrKind: string | { kind: string }, init: RTCRtpTransceiverInit = {}) {
+    const kind = typeof trackOrKind === 'string' ? trackOrKind : trackOrKind.kind;
+    let encodings = (init.sendEncodings ?? [{}]).map((e) => ({ active: true, ...e }));
     const transceiver = {
       mid: null,
       direction: init.direction,
       sender: {
+        track: typeof trackOrKind === 'string' ? null : trackOrKind,
         replaceTrack: async () => {},
-        getParameters: () => ({ encodings: [] }),
-        setParameters: async () => {},
+        getParameters: () => ({ encodings: encodings.map((e) => ({ ...e })) }),
+        setParameters: async (params: { encodings: { active: boolean }[] }) => {
+          if (kind === 'video' && params.encodings[0]!.active !== encodings[0]!.active) {
+            this.activeSet.push(params.encodings[0]!.active);
+          }
+          encodings = params.encodings.map((e) => ({ ...e }));
+        },
       },
       receiver: {
-        track: { kind: typeof trackOrKind === 'string' ? trackOrKind : trackOrKind.kind },
+        track: { kind },
+        getSynchronizationSources: () =>
+          kind === 'audio' && this.audioAt !== undefined ? [{ timestamp: this.audioAt }] : [],
       },
     };
     this.transceivers.push(transceiver);
@@ -191,6 +206,41 @@ describe('P2PSession', () => {
     });
   });
 
+  it('once the path is back, restarts the video encoding so the peer gets a keyframe at once', async () => {
+    const camera = { kind: 'video' } as unknown as MediaStreamTrack;
+    const { clock, session, pc } = p2p(true, { localTracks: { audio: null, video: camera } });
+    pc.set('connected');
+    await settle();
+    expect(pc.activeSet).toEqual([]);
+    pc.set('disconnected');
+    clock.advance(1_500);
+    pc.set('connected');
+    await settle();
+    expect(pc.activeSet).toEqual([false, true]);
+    session.close();
+  });
+
+  it('audio from the peer that stops for a second and comes back restarts the video encoding (a short outage Chromium does not report)', async () => {
+    const camera = { kind: 'video' } as unknown as MediaStreamTrack;
+    const { clock, session, pc } = p2p(true, { localTracks: { audio: null, video: camera } });
+    pc.set('connected');
+    for (let t = 1; t <= 8; t++) {
+      pc.audioAt = t * 20;
+      clock.advance(250);
+    }
+    await settle();
+    expect(pc.activeSet).toEqual([]); // audio flowing: nothing to do
+    clock.advance(3_000); // the path is down: no audio arrives
+    await settle();
+    expect(pc.activeSet).toEqual([]);
+    pc.audioAt = 5_000;
+    clock.advance(250);
+    await settle();
+    expect(pc.activeSet).toEqual([false, true]);
+    session.close();
+    expect(clock.pending).toBe(0);
+  });
+
   describe('the callee (polite side)', () => {
     it('never restarts ICE itself (the caller does), but gives up on its own', () => {
       const { clock, session, pc, failed } = p2p(false);
@@ -241,11 +291,13 @@ describe('P2PSession', () => {
 describe('SfuSession', () => {
   class Sfu implements SfuSignalling {
     readonly published: string[] = [];
+    failPublishes = 0;
     readonly trickled: string[] = [];
     restarts = 0;
     failRestarts = 0;
     async publish(offer: { type: 'offer'; sdp: string }) {
       this.published.push(offer.sdp);
+      if (this.published.length > 1 && this.failPublishes-- > 0) throw new Error('SFU_UNAVAILABLE');
       return { type: 'answer' as const, sdp: 'sfu answer' };
     }
     async answer() {}
@@ -295,6 +347,23 @@ describe('SfuSession', () => {
       candidate: { candidate: 'candidate:2 1 udp 1 10.0.0.2 9 typ host' },
     });
     expect(sfu.trickled).toContain('publisher');
+    session.close();
+  });
+
+  it('a publisher restart the SFU refuses is rolled back and tried again', async () => {
+    const { clock, sfu, session, publisher } = await sfuSession();
+    sfu.failPublishes = 1;
+    publisher.set('connected');
+    publisher.set('failed');
+    await settle();
+    await settle();
+    expect(sfu.published).toHaveLength(2);
+    expect(publisher.signalingState).toBe('stable');
+    clock.advance(1_000);
+    await settle();
+    await settle();
+    expect(sfu.published).toHaveLength(3);
+    expect(publisher.remoteDescription).toEqual({ type: 'answer', sdp: 'sfu answer' });
     session.close();
   });
 
