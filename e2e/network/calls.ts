@@ -204,7 +204,11 @@ export async function recoveredAfter(
 ): Promise<number> {
   await Promise.all(
     viewers.flatMap(({ viewer, shown }) =>
-      shown.map((s) => viewer.user.expectFramesRising(s.userID, { by: 3, timeoutMs })),
+      shown.map((s) =>
+        viewer.user.expectFramesRising(s.userID, { by: 3, timeoutMs }).catch((error: Error) => {
+          throw new Error(`${viewer.user.name}'s page: ${error.message}`);
+        }),
+      ),
     ),
   );
   return Date.now() - since;
