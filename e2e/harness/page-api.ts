@@ -58,7 +58,10 @@ export interface RinglinePageApi {
   peerConnections: RTCPeerConnection[];
   events: Omit<RecordedEvent, 'index'>[];
   now(): number;
-  start(options: { SDKAppID: number; server: string }, userID: string): void;
+  start(
+    options: { SDKAppID: number; server: string; [option: string]: unknown },
+    userID: string,
+  ): void;
   invoke(method: string, args: unknown[]): Promise<PageCallResult>;
   addView(id: string, width?: number, height?: number): string;
   viewIdOf(userID: string): string;

@@ -72,6 +72,9 @@ export class SdkCallError extends Error {
   }
 }
 
+/** What a user needs of a server: its URL, SDKAppID and userSigs (a TestServer, or one elsewhere). */
+export type UserServer = Pick<TestServer, 'url' | 'sdkAppID' | 'userSig'>;
+
 /** The ids of the two view containers every user page has. */
 export const LOCAL_VIEW = 'local-view';
 export const REMOTE_VIEW = 'remote-view';
@@ -94,7 +97,7 @@ export class TestUser {
     readonly userID: string,
     readonly context: BrowserContext,
     readonly page: Page,
-    private readonly server: TestServer,
+    private readonly server: UserServer,
   ) {
     this.sdk = new Proxy({} as CallingApi, {
       get: (_target, method) => {
@@ -108,9 +111,11 @@ export class TestUser {
 
   static async open(
     browser: Browser,
-    server: TestServer,
+    server: UserServer,
     name: string,
     userID: string,
+    /** More `new TRTCCalling(options)` options, e.g. `{ iceTransportPolicy: 'relay' }`. */
+    sdkOptions: Record<string, unknown> = {},
   ): Promise<TestUser> {
     const origin = new URL(server.url).origin;
     const context = await newUserContext(browser, origin);
@@ -121,7 +126,7 @@ export class TestUser {
       await page.goto(`${origin}/healthz`);
       await page.addScriptTag({ url: '/sdk/trtc-calling.js' });
       await page.evaluate(([options, id]) => window.__ringline.start(options, id), [
-        { SDKAppID: server.sdkAppID, server: server.url },
+        { ...sdkOptions, SDKAppID: server.sdkAppID, server: server.url },
         userID,
       ] as const);
       return user;
