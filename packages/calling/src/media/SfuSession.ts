@@ -7,7 +7,7 @@ import {
 import { CallError, type MediaKind } from '../errors.js';
 import { TypedEmitter } from '../events/Emitter.js';
 import type { Logger } from '../util/logger.js';
-import { ConnectionWatchdog } from './ConnectionWatchdog.js';
+import { ConnectionWatchdog, systemClock } from './ConnectionWatchdog.js';
 import {
   SessionEvent,
   type MediaSession,
@@ -42,6 +42,10 @@ export const simulcastLayers = [
   { rid: 'l', scaleResolutionDownBy: 4, bitrateShare: 0.1 },
 ] as const;
 
+// How often the members' audio arrival is checked, and how many checks without any make a gap.
+const AUDIO_POLL_MS = 250;
+const AUDIO_GAP_POLLS = 4;
+
 // Below this a layer is not worth sending at all; the encoder needs some room.
 const MIN_LAYER_BITRATE = 60_000;
 
@@ -68,6 +72,12 @@ export function simulcastEncodings(maxBitrate: number): RTCRtpEncodingParameters
  * new offer (`iceRestart`) through `sfuPublish`, and the subscriber asks the SFU for a new offer
  * (`sfuRestart`), retrying with backoff while the path is down; one that does not come back in
  * time is reported (`Failed`), and the call cannot go on for this member.
+ *
+ * A dead path shows first as audio that stops: when every member whose audio is on has sent none
+ * for a second, our own path is the likely cause (one member's silence is theirs to fix), so both
+ * connections restart ICE at once (`suspect()`) and `MediaStalled` lets the engine check the
+ * signalling socket. When the signalling resumes (`resync()`), a connection not `connected`, or
+ * whose media stopped, restarts at once: requests lost with the dead socket are made again.
  */
 export class SfuSession implements MediaSession {
   readonly events: TypedEmitter<SessionCallbacks>;
@@ -101,6 +111,11 @@ export class SfuSession implements MediaSession {
   #watchdogs: Partial<Record<Role, ConnectionWatchdog>> = {};
   // An ICE restart of that connection is under way: the watchdog's next attempt waits for it.
   #restarting: Partial<Record<Role, boolean>> = {};
+  // Who said their audio is on, and when each one's audio last arrived (polled).
+  #remoteAudio = new Map<string, boolean>();
+  #heard = new Map<string, { last: number | undefined; quiet: number }>();
+  #stalled = false;
+  #audioTimer: unknown;
 
   constructor(
     private readonly options: SessionOptions,
@@ -148,6 +163,81 @@ export class SfuSession implements MediaSession {
     if (this.#started || this.#closed) return;
     this.#started = true;
     this.#startPublishing();
+    this.#watchAudio();
+  }
+
+  setRemoteMedia(userID: string, { audio }: { audio: boolean; video: boolean }): void {
+    // Silence counted while the audio was off says nothing about the path.
+    if (audio && !this.#remoteAudio.get(userID)) this.#heard.delete(userID);
+    this.#remoteAudio.set(userID, audio);
+  }
+
+  resync(): void {
+    if (this.#closed) return;
+    for (const role of ['publisher', 'subscriber'] as const) {
+      const pc = role === 'publisher' ? this.#publisher : this.#subscriber;
+      const watchdog = this.#watchdogs[role];
+      if (!pc || !watchdog) continue;
+      if (pc.connectionState === 'connected' && !watchdog.suspected && !watchdog.down) continue;
+      this.#log.info(`signalling resumed while the SFU ${role} is down: restarting ICE`);
+      if (role === 'publisher') this.#restartPublisher(pc, this.#generation);
+      else this.#restartSubscriber(this.#generation);
+    }
+  }
+
+  /**
+   * Polls when each member's audio last arrived (getSynchronizationSources, no getStats). Every
+   * member whose audio is on silent for a second: our path is dead (suspect both connections);
+   * any of them heard again: it is back.
+   */
+  #watchAudio(): void {
+    const clock = this.options.clock ?? systemClock;
+    const poll = (): void => {
+      if (this.#closed) return;
+      this.#pollAudio();
+      if (!this.#closed) this.#audioTimer = clock.setTimeout(poll, AUDIO_POLL_MS);
+    };
+    this.#audioTimer = clock.setTimeout(poll, AUDIO_POLL_MS);
+  }
+
+  #pollAudio(): void {
+    const pc = this.#subscriber;
+    if (!pc) return;
+    let watched = 0;
+    let silent = 0;
+    let heardAgain = false;
+    for (const transceiver of pc.getTransceivers()) {
+      const announced = transceiver.mid === null ? undefined : this.#announced.get(transceiver.mid);
+      if (!announced || announced.track.kind !== 'audio') continue;
+      const { userID } = announced;
+      const sources = transceiver.receiver.getSynchronizationSources?.() ?? [];
+      const latest = sources.reduce<number | undefined>(
+        (max, s) => (max === undefined || s.timestamp > max ? s.timestamp : max),
+        undefined,
+      );
+      if (latest === undefined) continue; // nothing received yet: no gap to measure
+      const heard = this.#heard.get(userID) ?? { last: undefined, quiet: 0 };
+      this.#heard.set(userID, heard);
+      if (latest !== heard.last) {
+        if (heard.last !== undefined && heard.quiet >= AUDIO_GAP_POLLS) heardAgain = true;
+        heard.last = latest;
+        heard.quiet = 0;
+      } else {
+        heard.quiet++;
+      }
+      if (!this.#remoteAudio.get(userID)) continue;
+      watched++;
+      if (heard.quiet >= AUDIO_GAP_POLLS) silent++;
+    }
+    if (this.#stalled && (heardAgain || silent < watched || watched === 0)) {
+      this.#stalled = false;
+      for (const watchdog of Object.values(this.#watchdogs)) watchdog.cleared();
+    } else if (!this.#stalled && watched > 0 && silent === watched) {
+      this.#stalled = true;
+      this.#log.info('no audio from any member for a second: the path may be dead');
+      for (const watchdog of Object.values(this.#watchdogs)) watchdog.suspect();
+      this.events.emit(SessionEvent.MediaStalled, 'sfu');
+    }
   }
 
   /**
@@ -266,6 +356,9 @@ export class SfuSession implements MediaSession {
   close(): void {
     if (this.#closed) return;
     this.#closed = true;
+    if (this.#audioTimer !== undefined) {
+      (this.options.clock ?? systemClock).clearTimeout(this.#audioTimer);
+    }
     this.#dropConnections();
     this.events.removeAllListeners();
   }
@@ -275,6 +368,8 @@ export class SfuSession implements MediaSession {
     for (const watchdog of Object.values(this.#watchdogs)) watchdog.close();
     this.#watchdogs = {};
     this.#restarting = {};
+    this.#heard.clear();
+    this.#stalled = false;
     for (const pc of [this.#publisher, this.#subscriber]) {
       if (!pc) continue;
       pc.onicecandidate = null;
