@@ -156,7 +156,7 @@ describe('ConnectionWatchdog', () => {
     });
 
     it('is ignored while not connected (connecting or recovering have their own restarts)', () => {
-      const { clock, dog, restarts } = watch();
+      const { dog, restarts } = watch();
       dog.suspect();
       expect(dog.suspected).toBe(false);
       expect(restarts).toEqual([]);

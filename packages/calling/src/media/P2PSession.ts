@@ -16,8 +16,8 @@ import { InboundDeltas, downlinkMetrics, isDown, readStats, uplinkMetrics } from
 
 const kinds: readonly MediaKind[] = ['audio', 'video'];
 // How often the peer's audio arrival is checked, and how many checks without any make a gap.
-const AUDIO_POLL_MS = 250;
-const AUDIO_GAP_POLLS = 4;
+const AUDIO_POLL_MS = 100;
+const AUDIO_GAP_POLLS = 10;
 // A renegotiation offer (an ICE restart) with no answer this long was lost: rolled back, sent again.
 export const OFFER_ANSWER_TIMEOUT_MS = 3_000;
 
@@ -35,7 +35,7 @@ export const OFFER_ANSWER_TIMEOUT_MS = 3_000;
  * would collide on every attempt, each collision costing the polite side a rollback. Both sides'
  * watchdogs give up on their own (`Failed`) when the connection does not come back in time.
  *
- * A dead path shows first as the peer's audio that stops (polled every 250 ms): after a second
+ * A dead path shows first as the peer's audio that stops (polled every 100 ms): after a second
  * without any, while the peer's audio is on, the watchdog is told (`suspect()`: the caller restarts
  * ICE at once, seconds before Chromium reports `disconnected`) and `MediaStalled` goes up so the
  * engine checks the signalling socket, which a changed address kills too. The callee does not

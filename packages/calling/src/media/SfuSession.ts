@@ -43,8 +43,8 @@ export const simulcastLayers = [
 ] as const;
 
 // How often the members' audio arrival is checked, and how many checks without any make a gap.
-const AUDIO_POLL_MS = 250;
-const AUDIO_GAP_POLLS = 4;
+const AUDIO_POLL_MS = 100;
+const AUDIO_GAP_POLLS = 10;
 
 // Below this a layer is not worth sending at all; the encoder needs some room.
 const MIN_LAYER_BITRATE = 60_000;
