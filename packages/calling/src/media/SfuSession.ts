@@ -45,6 +45,8 @@ export const simulcastLayers = [
 // How often the members' audio arrival is checked, and how many checks without any make a gap.
 const AUDIO_POLL_MS = 100;
 const AUDIO_GAP_POLLS = 10;
+// A member heard again after this many checks without audio: the path (theirs or ours) was down.
+const AUDIO_BLIP_POLLS = 5;
 
 // Below this a layer is not worth sending at all; the encoder needs some room.
 const MIN_LAYER_BITRATE = 60_000;
@@ -206,6 +208,7 @@ export class SfuSession implements MediaSession {
     let watched = 0;
     let silent = 0;
     let heardAgain = false;
+    let blip = false;
     for (const transceiver of pc.getTransceivers()) {
       const announced = transceiver.mid === null ? undefined : this.#announced.get(transceiver.mid);
       if (!announced || announced.track.kind !== 'audio') continue;
@@ -220,6 +223,7 @@ export class SfuSession implements MediaSession {
       this.#heard.set(userID, heard);
       if (latest !== heard.last) {
         if (heard.last !== undefined && heard.quiet >= AUDIO_GAP_POLLS) heardAgain = true;
+        if (heard.last !== undefined && heard.quiet >= AUDIO_BLIP_POLLS) blip = true;
         heard.last = latest;
         heard.quiet = 0;
       } else {
@@ -228,6 +232,14 @@ export class SfuSession implements MediaSession {
       if (!this.#remoteAudio.get(userID)) continue;
       watched++;
       if (heard.quiet >= AUDIO_GAP_POLLS) silent++;
+    }
+    if (blip) {
+      // Video sent across the outage was lost, and the decoders at the other end ask for a
+      // keyframe only after ~3 s: whoever's path it was, a keyframe from us now spares them that
+      // (the member whose path it was hears us all come back, and sends one too).
+      this.#log.info('a member is heard again after a gap: sending and asking for keyframes');
+      void this.#sendKeyFrame();
+      this.#askKeyFrames();
     }
     if (this.#stalled && (heardAgain || silent < watched || watched === 0)) {
       this.#stalled = false;
@@ -577,6 +589,46 @@ export class SfuSession implements MediaSession {
       .finally(() => {
         this.#restarting.subscriber = false;
       });
+  }
+
+  /**
+   * Our decoders lost the frames sent across the outage and Chromium asks for a keyframe only
+   * after ~3 s. The SFU asks a publisher for one (a PLI on every simulcast layer) whenever a
+   * subscriber switches layers: so each video is switched to another layer and straight back.
+   */
+  #askKeyFrames(): void {
+    if (this.#closed || !this.#subscriberAnswered) return;
+    const withVideo = new Set(
+      [...this.#streams.values()].filter((s) => s.kind === 'video').map((s) => s.userID),
+    );
+    for (const userID of withVideo) {
+      const wanted = this.#wantedLayers.get(userID) ?? 0;
+      const other = (wanted === 0 ? 1 : wanted - 1) as Substream;
+      void this.#sfu
+        .setLayer(userID, other)
+        .then(() => this.#sfu.setLayer(userID, this.#wantedLayers.get(userID) ?? 0))
+        .catch((error: unknown) => {
+          if (this.#closed) return;
+          this.#sentLayers.delete(userID); // sent again with the next change or offer
+          this.#log.debug(`asking ${userID} for a keyframe failed`, error);
+        });
+    }
+  }
+
+  /** Pausing and resuming every simulcast encoding makes the encoder start with a keyframe. */
+  async #sendKeyFrame(): Promise<void> {
+    const sender = this.#senders.video;
+    if (!sender?.track || this.#closed || !this.#published) return;
+    try {
+      for (const active of [false, true]) {
+        const params = sender.getParameters();
+        if (!params.encodings?.length) return;
+        for (const encoding of params.encodings) encoding.active = active;
+        await sender.setParameters(params);
+      }
+    } catch (error) {
+      this.#log.debug('restarting the video encoding failed', error);
+    }
   }
 
   #flushCandidates(role: 'publisher' | 'subscriber'): void {
