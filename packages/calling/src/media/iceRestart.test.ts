@@ -485,7 +485,10 @@ describe('SfuSession', () => {
     async trickle(target: 'publisher' | 'subscriber') {
       this.trickled.push(target);
     }
-    async setLayer() {}
+    readonly layers: string[] = [];
+    async setLayer(userID: string, substream: number) {
+      this.layers.push(`${userID}:${substream}`);
+    }
     async restartSubscriber() {
       this.restarts++;
       if (this.failRestarts-- > 0) throw new Error('INVALID_CALL_STATE');
@@ -646,6 +649,54 @@ describe('SfuSession', () => {
       await settle();
       expect(stalled).toEqual([]);
       expect(sfu.restarts).toBe(0);
+      session.close();
+    });
+
+    it('a member heard again after half a second: our video restarts its encoding, and each remote video is switched to another layer and back (the SFU then asks its publisher for a keyframe)', async () => {
+      const camera = { kind: 'video' } as unknown as MediaStreamTrack;
+      const clock = new ManualClock();
+      const sfu = new Sfu();
+      const session = new SfuSession(
+        options(clock, {
+          media: MediaMode.SFU,
+          sfu,
+          localTracks: { audio: null, video: camera },
+        }),
+        PC,
+      );
+      session.start();
+      await settle();
+      const publisher = ScriptedPeerConnection.made[0]!;
+      await session.handleSfuOffer({
+        description: { type: 'offer', sdp: 'sfu offer' },
+        streams: [],
+      });
+      const subscriber = ScriptedPeerConnection.made[1]!;
+      const audio = subscriber.addReceiver('a1', 'audio');
+      subscriber.addReceiver('v1', 'video');
+      await session.handleSfuOffer({
+        description: { type: 'offer', sdp: 'with bob' },
+        streams: [
+          { mid: 'a1', userID: 'bob', kind: 'audio' },
+          { mid: 'v1', userID: 'bob', kind: 'video' },
+        ],
+      });
+      await settle();
+      expect(sfu.layers).toEqual(['bob:0']);
+      audio.audioAt = 20;
+      clock.advance(100);
+      clock.advance(400); // a gap too short to count
+      audio.audioAt = 40;
+      clock.advance(100);
+      await settle();
+      expect(publisher.activeSet).toEqual([]);
+      clock.advance(500);
+      audio.audioAt = 60;
+      clock.advance(100);
+      await settle();
+      await settle();
+      expect(publisher.activeSet).toEqual([false, true]);
+      expect(sfu.layers).toEqual(['bob:0', 'bob:1', 'bob:0']);
       session.close();
     });
 
