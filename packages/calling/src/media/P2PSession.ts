@@ -20,6 +20,8 @@ const AUDIO_POLL_MS = 100;
 const AUDIO_GAP_POLLS = 10;
 // A renegotiation offer (an ICE restart) with no answer this long was lost: rolled back, sent again.
 export const OFFER_ANSWER_TIMEOUT_MS = 3_000;
+// After an outage, the second keyframe follows the first this much later.
+const SECOND_KEYFRAME_MS = 1_000;
 
 /**
  * A 1:1 call's media over one RTCPeerConnection. Audio and video transceivers exist from the first
@@ -70,6 +72,7 @@ export class P2PSession implements MediaSession {
   // Whether the peer said its audio is on (only then is silence a sign of a dead path).
   #peerAudio = false;
   #offerTimer: unknown;
+  #keyFrameTimer: unknown;
 
   constructor(
     private readonly options: SessionOptions,
@@ -147,13 +150,20 @@ export class P2PSession implements MediaSession {
             this.#log.debug('waiting for the caller to restart ICE');
             return;
           }
+          // An offer in flight is the restart already: restartIce() now would queue one more
+          // for when it is answered, which would move the connection again just as it came
+          // back (a lost offer is rolled back and made again by #awaitAnswer or resync()).
+          if (pc.signalingState !== 'stable' || this.#makingOffer) {
+            this.#log.debug('an ICE restart offer is out already');
+            return;
+          }
           // negotiationneeded follows: the offer carries new ICE credentials.
           pc.restartIce();
         },
         fail: (reason) => {
           if (!this.#closed) this.events.emit(SessionEvent.Failed, userID, reason);
         },
-        recovered: () => void this.#sendKeyFrame(),
+        recovered: () => this.#keyFramesAfterOutage(),
       },
       this.#log,
       this.options.connection,
@@ -270,7 +280,9 @@ export class P2PSession implements MediaSession {
     const clock = this.options.clock ?? systemClock;
     if (this.#audioTimer !== undefined) clock.clearTimeout(this.#audioTimer);
     if (this.#offerTimer !== undefined) clock.clearTimeout(this.#offerTimer);
+    if (this.#keyFrameTimer !== undefined) clock.clearTimeout(this.#keyFrameTimer);
     this.#offerTimer = undefined;
+    this.#keyFrameTimer = undefined;
     const pc = this.#pc;
     if (pc) {
       pc.onnegotiationneeded = null;
@@ -412,7 +424,7 @@ export class P2PSession implements MediaSession {
         if (this.#quietPolls >= AUDIO_GAP_POLLS && this.#lastAudio !== undefined) {
           this.#log.info('audio from the peer is back after a gap: the path was down');
           // A suspicion cleared sends the keyframe through the watchdog's recovered hook.
-          if (!this.#watchdog?.cleared()) void this.#sendKeyFrame();
+          if (!this.#watchdog?.cleared()) this.#keyFramesAfterOutage();
         }
         this.#lastAudio = latest;
         this.#quietPolls = 0;
@@ -428,6 +440,21 @@ export class P2PSession implements MediaSession {
       this.#audioTimer = clock.setTimeout(poll, AUDIO_POLL_MS);
     };
     this.#audioTimer = clock.setTimeout(poll, AUDIO_POLL_MS);
+  }
+
+  /**
+   * A keyframe now, and one more a moment later: right after an outage the sender's pacer still
+   * holds stale packets and its bandwidth estimate is low, so the first keyframe may reach the
+   * peer incomplete, and its decoder would then wait ~3 s to ask for another.
+   */
+  #keyFramesAfterOutage(): void {
+    void this.#sendKeyFrame();
+    const clock = this.options.clock ?? systemClock;
+    if (this.#keyFrameTimer !== undefined) clock.clearTimeout(this.#keyFrameTimer);
+    this.#keyFrameTimer = clock.setTimeout(() => {
+      this.#keyFrameTimer = undefined;
+      void this.#sendKeyFrame();
+    }, SECOND_KEYFRAME_MS);
   }
 
   /**

@@ -378,6 +378,25 @@ describe('P2PSession', () => {
       expect(clock.pending).toBe(0);
     });
 
+    it('a retry while the restart offer is out queues no second restart (it would move the connection again as it comes back)', async () => {
+      const { clock, session, pc, offers } = p2p(true);
+      pc.remoteDescription = { type: 'answer', sdp: 'answer' };
+      pc.set('connected');
+      pc.set('failed');
+      await settle();
+      expect(pc.restartIceCalls).toBe(1);
+      clock.advance(1_000); // the watchdog's retry: the offer is still out
+      await settle();
+      expect(pc.restartIceCalls).toBe(1);
+      expect(offers).toHaveLength(1);
+      await session.handleSignal('bob', { description: { type: 'answer', sdp: 'answer 1' } });
+      clock.advance(2_000); // answered, and still down: the next retry restarts again
+      await settle();
+      expect(pc.restartIceCalls).toBe(2);
+      expect(offers).toHaveLength(2);
+      session.close();
+    });
+
     it('resync() (the signalling resumed) with our offer pending: rolled back and offered again at once', async () => {
       const { session, pc, offers } = p2p(true, slowRetries);
       pc.remoteDescription = { type: 'answer', sdp: 'answer' };
