@@ -46,7 +46,7 @@ export const simulcastLayers = [
 const AUDIO_POLL_MS = 100;
 const AUDIO_GAP_POLLS = 10;
 // A member heard again after this many checks without audio: the path (theirs or ours) was down.
-const AUDIO_BLIP_POLLS = 5;
+const AUDIO_BLIP_POLLS = 3;
 
 // Below this a layer is not worth sending at all; the encoder needs some room.
 const MIN_LAYER_BITRATE = 60_000;
