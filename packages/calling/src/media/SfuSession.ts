@@ -47,6 +47,8 @@ const AUDIO_POLL_MS = 100;
 const AUDIO_GAP_POLLS = 10;
 // A member heard again after this many checks without audio: the path (theirs or ours) was down.
 const AUDIO_BLIP_POLLS = 3;
+// After an outage, keyframes are sent and asked for again this much later.
+const SECOND_KEYFRAME_MS = 1_000;
 
 // Below this a layer is not worth sending at all; the encoder needs some room.
 const MIN_LAYER_BITRATE = 60_000;
@@ -118,6 +120,7 @@ export class SfuSession implements MediaSession {
   #heard = new Map<string, { last: number | undefined; quiet: number }>();
   #stalled = false;
   #audioTimer: unknown;
+  #keyFrameTimer: unknown;
 
   constructor(
     private readonly options: SessionOptions,
@@ -238,8 +241,7 @@ export class SfuSession implements MediaSession {
       // keyframe only after ~3 s: whoever's path it was, a keyframe from us now spares them that
       // (the member whose path it was hears us all come back, and sends one too).
       this.#log.info('a member is heard again after a gap: sending and asking for keyframes');
-      void this.#sendKeyFrame();
-      this.#askKeyFrames();
+      this.#keyFramesAfterOutage();
     }
     if (this.#stalled && (heardAgain || silent < watched || watched === 0)) {
       this.#stalled = false;
@@ -368,9 +370,10 @@ export class SfuSession implements MediaSession {
   close(): void {
     if (this.#closed) return;
     this.#closed = true;
-    if (this.#audioTimer !== undefined) {
-      (this.options.clock ?? systemClock).clearTimeout(this.#audioTimer);
-    }
+    const clock = this.options.clock ?? systemClock;
+    if (this.#audioTimer !== undefined) clock.clearTimeout(this.#audioTimer);
+    if (this.#keyFrameTimer !== undefined) clock.clearTimeout(this.#keyFrameTimer);
+    this.#keyFrameTimer = undefined;
     this.#dropConnections();
     this.events.removeAllListeners();
   }
@@ -613,6 +616,23 @@ export class SfuSession implements MediaSession {
           this.#log.debug(`asking ${userID} for a keyframe failed`, error);
         });
     }
+  }
+
+  /**
+   * Keyframes sent and asked for now, and once more a second later: the request (a PLI from the
+   * SFU) travels on the publisher's connection back to its sender, which may not be back yet.
+   */
+  #keyFramesAfterOutage(): void {
+    void this.#sendKeyFrame();
+    this.#askKeyFrames();
+    const clock = this.options.clock ?? systemClock;
+    if (this.#keyFrameTimer !== undefined) clock.clearTimeout(this.#keyFrameTimer);
+    this.#keyFrameTimer = clock.setTimeout(() => {
+      this.#keyFrameTimer = undefined;
+      if (this.#closed) return;
+      void this.#sendKeyFrame();
+      this.#askKeyFrames();
+    }, SECOND_KEYFRAME_MS);
   }
 
   /** Pausing and resuming every simulcast encoding makes the encoder start with a keyframe. */

@@ -716,7 +716,17 @@ describe('SfuSession', () => {
       await settle();
       expect(publisher.activeSet).toEqual([false, true]);
       expect(sfu.layers).toEqual(['bob:0', 'bob:1', 'bob:0']);
+      // Once more a second later (the first request may have met a path not back yet).
+      for (let i = 0; i < 10; i++) {
+        audio.audioAt += 20;
+        clock.advance(100);
+      }
+      await settle();
+      await settle();
+      expect(publisher.activeSet).toEqual([false, true, false, true]);
+      expect(sfu.layers).toEqual(['bob:0', 'bob:1', 'bob:0', 'bob:1', 'bob:0']);
       session.close();
+      expect(clock.pending).toBe(0);
     });
 
     it('members with their audio off are not expected to be heard', async () => {
