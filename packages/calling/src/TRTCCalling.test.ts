@@ -1,6 +1,7 @@
 import { ServerErrorCode } from '@ringline/protocol';
-import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
+import { afterAll, afterEach, beforeAll, describe, expect, it, vi } from 'vitest';
 import TRTCCalling from './TRTCCalling.js';
+import { SessionEvent } from './media/MediaSession.js';
 import { FakeMediaBackend } from './test-support/fakeMedia.test-support.js';
 import { hangUpAll, phone, type Phone } from './test-support/phone.test-support.js';
 import { startTestServer, type TestServer } from './test-support/server.test-support.js';
@@ -791,6 +792,26 @@ describe('session trouble', () => {
       userID: bob.userID,
       isAudioAvailable: false,
     });
+  });
+
+  it('media that stops makes the SDK check its socket: a dead one is replaced at once, the media negotiates again, the call goes on', async () => {
+    const { alice, bob } = await connected(2);
+    const session = alice.media.session;
+    // The engine tells the session what the peer sends, and keeps it up to date.
+    expect(session.remoteMedia.get(bob.userID)).toEqual({ audio: true, video: true });
+    await bob.calling.setMicMute(true);
+    await alice.events.next(E.USER_AUDIO_AVAILABLE, (p) => !p.isAudioAvailable);
+    expect(session.remoteMedia.get(bob.userID)).toMatchObject({ audio: false });
+    // Alice's address changed: what she sends on her socket goes nowhere, and nothing says so.
+    const dead = alice.network.current;
+    alice.network.drop = () => alice.network.current === dead;
+    session.events.emit(SessionEvent.MediaStalled, bob.userID);
+    await vi.waitFor(() => expect(session.resyncs).toBe(1), { timeout: 5_000 });
+    expect(alice.network.current).not.toBe(dead);
+    expect(alice.events.count(E.CALL_END)).toBe(0);
+    // The new socket works: a media state change reaches Bob.
+    await alice.calling.closeCamera();
+    await bob.events.next(E.USER_VIDEO_AVAILABLE, (p) => p.isVideoAvailable === false);
   });
 
   it('a session the server could not keep (resumed: false) ends the call with CALL_END', async () => {

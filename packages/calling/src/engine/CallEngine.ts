@@ -751,6 +751,8 @@ export class CallEngine extends TypedEmitter<EngineCallbacks> {
       // A media state sent as the connection dropped may be lost: send the current one again.
       const ctx = this.#current;
       if (ctx) void this.#sendMediaState(ctx);
+      // Signals and SFU requests may have died with the old socket: negotiate again where needed.
+      if (ctx && !ctx.ended) ctx.session?.resync();
     });
     signal.on(SignalEvent.Closed, (info) => this.#onSignalClosed(signal, info));
     signal.on(SignalEvent.ServerError, (error, request) => {
@@ -862,6 +864,7 @@ export class CallEngine extends TypedEmitter<EngineCallbacks> {
     if (!member) return;
     member.audio = push.audio;
     member.video = push.video;
+    ctx?.session?.setRemoteMedia(push.userID, { audio: push.audio, video: push.video });
     this.emit(EngineEvent.RemoteMediaState, fields(push));
   }
 
@@ -967,6 +970,7 @@ export class CallEngine extends TypedEmitter<EngineCallbacks> {
     const session = this.#ensureSession(ctx);
     try {
       session.addPeer(member.userID, { initiator });
+      session.setRemoteMedia(member.userID, { audio: member.audio, video: member.video });
     } catch (error) {
       this.emit(EngineEvent.Error, CallError.from(error));
       return;
@@ -1005,9 +1009,19 @@ export class CallEngine extends TypedEmitter<EngineCallbacks> {
     ctx.session = session;
     session.events.on(SessionEvent.Signal, (to, data) => {
       if (ctx.ended) return;
-      this.#signal?.notify('signal', { callID, to, data }).catch((error: unknown) => {
+      const signal = this.#signal;
+      signal?.notify('signal', { callID, to, data }).catch((error: unknown) => {
+        // Not dropped: when the connection resumes, the session negotiates again (resync).
         this.#log.warn(`relaying ${data.description ? 'SDP' : 'ICE'} to ${to} failed`, error);
+        if (signal.state === SignalState.Connected && !ctx.ended) session.resync();
       });
+    });
+    session.events.on(SessionEvent.MediaStalled, (who) => {
+      // The path that died may have taken the signalling socket with it: check it now, so that a
+      // dead one is replaced (and the pushes sent to it replayed) in a second rather than minutes.
+      if (ctx.ended) return;
+      this.#log.info(`media from ${who} stopped: checking the connection to the server`);
+      this.#signal?.probe();
     });
     session.events.on(SessionEvent.Track, (userID, track, receiver) => {
       if (!ctx.ended) this.emit(EngineEvent.RemoteTrack, userID, track, receiver);
@@ -1023,6 +1037,7 @@ export class CallEngine extends TypedEmitter<EngineCallbacks> {
       }
     });
     for (const [userID, substream] of ctx.layers) session.requestLayer(userID, substream);
+    for (const [userID, media] of ctx.members) session.setRemoteMedia(userID, media);
     session.start();
     // One timer per call, whichever session serves it now (a 1:1 call may move to the SFU).
     if (!ctx.ended) {

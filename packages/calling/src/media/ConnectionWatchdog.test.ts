@@ -111,6 +111,63 @@ describe('ConnectionWatchdog', () => {
     });
   });
 
+  describe('a connection whose media stops while it still reports connected (suspect)', () => {
+    it('restarts at once, retries with backoff, and stops once the media flows again', () => {
+      const { clock, dog, restarts, failures, recoveries } = watch();
+      dog.update('connected');
+      clock.advance(1_000);
+      dog.suspect();
+      dog.suspect(); // once is enough
+      expect(dog.suspected).toBe(true);
+      expect(dog.state).toBe(WatchState.Connected);
+      expect(dog.down).toBe(false);
+      clock.advance(3_000);
+      expect(restarts).toEqual([1_000, 2_000, 4_000]);
+      expect(dog.cleared()).toBe(true);
+      expect(recoveries).toEqual([4_000]);
+      expect(dog.cleared()).toBe(false);
+      clock.advance(60_000);
+      expect(restarts).toHaveLength(3);
+      expect(failures).toEqual([]);
+      expect(clock.pending).toBe(0);
+    });
+
+    it('never fails by itself: retries stop after the recovery time, the suspicion stays', () => {
+      const { clock, dog, restarts, failures } = watch({ recoveryTimeoutMs: 5_000 });
+      dog.update('connected');
+      dog.suspect();
+      clock.advance(60_000);
+      expect(restarts).toEqual([0, 1_000, 3_000]);
+      expect(failures).toEqual([]);
+      expect(dog.state).toBe(WatchState.Connected);
+      expect(dog.suspected).toBe(true);
+      expect(clock.pending).toBe(0);
+    });
+
+    it('a real loss meanwhile is handled as a loss (recovering, and failing in time)', () => {
+      const { clock, dog, failures } = watch({ recoveryTimeoutMs: 5_000 });
+      dog.update('connected');
+      dog.suspect();
+      dog.update('failed');
+      expect(dog.state).toBe(WatchState.Recovering);
+      expect(dog.suspected).toBe(false);
+      clock.advance(5_000);
+      expect(failures).toHaveLength(1);
+    });
+
+    it('is ignored while not connected (connecting or recovering have their own restarts)', () => {
+      const { dog, restarts } = watch();
+      dog.suspect();
+      expect(dog.suspected).toBe(false);
+      expect(restarts).toEqual([]);
+      dog.update('connected');
+      dog.update('failed');
+      dog.suspect();
+      expect(dog.suspected).toBe(false);
+      expect(restarts).toEqual([0]);
+    });
+  });
+
   describe('a connection that never connects', () => {
     it('restarts after connectRestartMs and fails at connectTimeoutMs', () => {
       const { clock, dog, restarts, failures } = watch();

@@ -61,7 +61,7 @@ const transitions: Readonly<Record<WatchState, readonly WatchState[]>> = {
   [WatchState.Closed]: [],
 };
 
-type TimerName = 'deadline' | 'retry' | 'grace' | 'connectRestart';
+type TimerName = 'deadline' | 'retry' | 'grace' | 'connectRestart' | 'suspect';
 
 /** What the watchdog asks of the connection's owner. */
 export interface WatchdogHooks {
@@ -81,7 +81,9 @@ export interface WatchdogHooks {
  *   not connected after `connectTimeoutMs` (and at least one restart) → failed;
  * - connected: `disconnected` for `disconnectedGraceMs`, or `failed` → recovering;
  * - recovering: a restart at once, then retries with backoff (`restartIntervalMs` doubling up to
- *   `maxRestartIntervalMs`) while down; `connected` → connected; `recoveryTimeoutMs` → failed.
+ *   `maxRestartIntervalMs`) while down; `connected` → connected; `recoveryTimeoutMs` → failed;
+ * - suspected (still connected, but the owner saw its media stop): a restart at once and retries
+ *   as when recovering, until `cleared()` or a real loss; never a failure by itself.
  *
  * All state changes go through one setter; timers come from an injected clock.
  */
@@ -89,6 +91,8 @@ export class ConnectionWatchdog {
   #state = WatchState.Connecting;
   #restarts = 0;
   #retryMs: number;
+  // Connected, but the owner saw the media stop (suspect()): restarting before Chromium notices.
+  #suspected = false;
   // deadline: of the current phase (connect or recovery); retry: the next restart; grace: how long
   // `disconnected` is tolerated; connectRestart: the first restart of a slow connect.
   readonly #timers = new Map<TimerName, unknown>();
@@ -129,6 +133,40 @@ export class ConnectionWatchdog {
       this.#state === WatchState.Failed ||
       (this.#state === WatchState.Connecting && this.#restarts > 0)
     );
+  }
+
+  /** The owner saw the media stop while the connection still reports `connected` (suspect()). */
+  get suspected(): boolean {
+    return this.#suspected;
+  }
+
+  /**
+   * The connection says `connected` but its media stopped (e.g. the peer's audio, for a second):
+   * the path is most likely dead, seconds before Chromium reports `disconnected` (~5 s). ICE is
+   * restarted at once and retried as while recovering, but a suspicion alone never fails the call
+   * (media can stop for reasons of its own); a real loss still goes through `disconnected`.
+   */
+  suspect(): void {
+    if (this.#state !== WatchState.Connected || this.#suspected) return;
+    this.#suspected = true;
+    this.log.info(`${this.label} connection: media stopped, restarting ICE before it is reported`);
+    // Retries stop after as long as a recovery may take; the suspicion itself stays until cleared.
+    this.#start('suspect', this.#timings.recoveryTimeoutMs, () => this.#clear('retry'));
+    this.#restartNow();
+  }
+
+  /**
+   * The media flows again after suspect(): retries stop. Returns whether there was a suspicion
+   * (then the `recovered` hook ran).
+   */
+  cleared(): boolean {
+    if (!this.#suspected) return false;
+    this.#suspected = false;
+    this.#clear('retry', 'suspect');
+    this.#retryMs = this.#timings.restartIntervalMs;
+    this.log.info(`${this.label} connection: media flows again`);
+    this.#recovered();
+    return true;
   }
 
   /** Feeds the connection's new `connectionState`. */
@@ -174,7 +212,8 @@ export class ConnectionWatchdog {
     }
     this.#state = next;
     this.log.info(`${this.label} connection ${prev} -> ${next}`);
-    this.#clear('deadline', 'retry', 'grace', 'connectRestart');
+    this.#clear('deadline', 'retry', 'grace', 'connectRestart', 'suspect');
+    this.#suspected = false;
     switch (next) {
       case WatchState.Connected:
         this.#retryMs = this.#timings.restartIntervalMs;
@@ -241,7 +280,11 @@ export class ConnectionWatchdog {
     const wait = this.#retryMs;
     this.#retryMs = Math.min(this.#retryMs * 2, this.#timings.maxRestartIntervalMs);
     this.#start('retry', wait, () => {
-      if (this.#state === WatchState.Recovering || this.#state === WatchState.Connecting) {
+      if (
+        this.#state === WatchState.Recovering ||
+        this.#state === WatchState.Connecting ||
+        (this.#state === WatchState.Connected && this.#suspected)
+      ) {
         this.#restartNow();
       }
     });

@@ -26,6 +26,12 @@ export enum SessionEvent {
    * after ICE restarts: the call cannot go on here.
    */
   Failed = 'failed',
+  /**
+   * Media from a member whose audio is on stopped arriving (for about a second) while the
+   * connection still looks up: the network path may be dead — and the signalling socket with it,
+   * which the engine then checks at once. The session restarts ICE by itself.
+   */
+  MediaStalled = 'mediaStalled',
 }
 
 /** Listener signatures of session events. */
@@ -41,6 +47,8 @@ export interface SessionCallbacks {
   [SessionEvent.Error]: (userID: string, error: Error) => void;
   /** `userID`: the member, or `sfu:publisher` / `sfu:subscriber`; `reason` says what happened. */
   [SessionEvent.Failed]: (userID: string, reason: string) => void;
+  /** `userID`: the member whose audio stopped (P2P), or `sfu` (every member's, through the SFU). */
+  [SessionEvent.MediaStalled]: (userID: string) => void;
 }
 
 /** A simulcast layer of a remote video: 0 lowest … 2 highest. */
@@ -110,6 +118,17 @@ export interface MediaSession {
    * the callee's `userEnter` arrives); the other side waits for it.
    */
   addPeer(userID: string, role: { initiator: boolean }): void;
+  /**
+   * What `userID` sends, as they announced it (`mediaState`): only audio that is on is expected to
+   * keep arriving, so only its stopping means a dead path.
+   */
+  setRemoteMedia(userID: string, media: { audio: boolean; video: boolean }): void;
+  /**
+   * The signalling connection came back (resumed): whatever negotiation was under way may have
+   * lost messages on the dead socket, so it is made again — a pending offer rolled back and sent
+   * anew (P2P), ICE restarted on any connection not `connected` or whose media stopped.
+   */
+  resync(): void;
   /** Removes a member who left. */
   removePeer(userID: string): void;
   /** Applies SDP or ICE that a member sent through the server. */

@@ -16,8 +16,12 @@ import { InboundDeltas, downlinkMetrics, isDown, readStats, uplinkMetrics } from
 
 const kinds: readonly MediaKind[] = ['audio', 'video'];
 // How often the peer's audio arrival is checked, and how many checks without any make a gap.
-const AUDIO_POLL_MS = 250;
-const AUDIO_GAP_POLLS = 4;
+const AUDIO_POLL_MS = 100;
+const AUDIO_GAP_POLLS = 10;
+// A renegotiation offer (an ICE restart) with no answer this long was lost: rolled back, sent again.
+export const OFFER_ANSWER_TIMEOUT_MS = 3_000;
+// After an outage, the second keyframe follows the first this much later.
+const SECOND_KEYFRAME_MS = 1_000;
 
 /**
  * A 1:1 call's media over one RTCPeerConnection. Audio and video transceivers exist from the first
@@ -32,6 +36,14 @@ const AUDIO_GAP_POLLS = 4;
  * path die (consent checks fail both ways within the same seconds), and two sides restarting
  * would collide on every attempt, each collision costing the polite side a rollback. Both sides'
  * watchdogs give up on their own (`Failed`) when the connection does not come back in time.
+ *
+ * A dead path shows first as the peer's audio that stops (polled every 100 ms): after a second
+ * without any, while the peer's audio is on, the watchdog is told (`suspect()`: the caller restarts
+ * ICE at once, seconds before Chromium reports `disconnected`) and `MediaStalled` goes up so the
+ * engine checks the signalling socket, which a changed address kills too. The callee does not
+ * restart: the caller sees the same silence (both directions die together) and restarts for both.
+ * A restart offer can be lost with a dead socket: unanswered for `OFFER_ANSWER_TIMEOUT_MS`, or
+ * when the signalling resumes (`resync()`), it is rolled back and made again.
  */
 export class P2PSession implements MediaSession {
   readonly events: TypedEmitter<SessionCallbacks>;
@@ -57,6 +69,10 @@ export class P2PSession implements MediaSession {
   #audioTimer: unknown;
   #lastAudio: number | undefined;
   #quietPolls = 0;
+  // Whether the peer said its audio is on (only then is silence a sign of a dead path).
+  #peerAudio = false;
+  #offerTimer: unknown;
+  #keyFrameTimer: unknown;
 
   constructor(
     private readonly options: SessionOptions,
@@ -134,13 +150,20 @@ export class P2PSession implements MediaSession {
             this.#log.debug('waiting for the caller to restart ICE');
             return;
           }
+          // An offer in flight is the restart already: restartIce() now would queue one more
+          // for when it is answered, which would move the connection again just as it came
+          // back (a lost offer is rolled back and made again by #awaitAnswer or resync()).
+          if (pc.signalingState !== 'stable' || this.#makingOffer) {
+            this.#log.debug('an ICE restart offer is out already');
+            return;
+          }
           // negotiationneeded follows: the offer carries new ICE credentials.
           pc.restartIce();
         },
         fail: (reason) => {
           if (!this.#closed) this.events.emit(SessionEvent.Failed, userID, reason);
         },
-        recovered: () => void this.#sendKeyFrame(),
+        recovered: () => this.#keyFramesAfterOutage(),
       },
       this.#log,
       this.options.connection,
@@ -185,6 +208,26 @@ export class P2PSession implements MediaSession {
 
   removePeer(userID: string): void {
     if (userID === this.#peer) this.close();
+  }
+
+  setRemoteMedia(userID: string, { audio }: { audio: boolean; video: boolean }): void {
+    if (userID !== this.#peer) return;
+    // Silence counted while the audio was off says nothing about the path.
+    if (audio && !this.#peerAudio) this.#quietPolls = 0;
+    this.#peerAudio = audio;
+  }
+
+  resync(): void {
+    const pc = this.#pc;
+    if (!pc || this.#closed) return;
+    if (pc.signalingState === 'have-local-offer' && pc.remoteDescription) {
+      this.#log.info('signalling resumed with our offer unanswered: offering again');
+      void this.#offerAgain(pc);
+    } else if (pc.connectionState !== 'connected' || this.#watchdog?.suspected) {
+      if (this.#polite) return; // the caller restarts, and its offer reaches us now
+      this.#log.info('signalling resumed while the connection is down: restarting ICE');
+      pc.restartIce();
+    }
   }
 
   handleSignal(from: string, data: SignalData): Promise<void> {
@@ -234,8 +277,12 @@ export class P2PSession implements MediaSession {
     if (this.#closed) return;
     this.#closed = true;
     this.#watchdog?.close();
-    if (this.#audioTimer !== undefined)
-      (this.options.clock ?? systemClock).clearTimeout(this.#audioTimer);
+    const clock = this.options.clock ?? systemClock;
+    if (this.#audioTimer !== undefined) clock.clearTimeout(this.#audioTimer);
+    if (this.#offerTimer !== undefined) clock.clearTimeout(this.#offerTimer);
+    if (this.#keyFrameTimer !== undefined) clock.clearTimeout(this.#keyFrameTimer);
+    this.#offerTimer = undefined;
+    this.#keyFrameTimer = undefined;
     const pc = this.#pc;
     if (pc) {
       pc.onnegotiationneeded = null;
@@ -255,14 +302,44 @@ export class P2PSession implements MediaSession {
     if (!pc || this.#closed) return;
     try {
       this.#makingOffer = true;
+      // A first offer goes out as the peer joins; a later one (an ICE restart) may meet a dead
+      // socket, so it is watched for its answer.
+      const renegotiation = pc.remoteDescription !== null;
       await pc.setLocalDescription();
       this.#sendDescription(pc);
+      if (renegotiation && pc.signalingState === 'have-local-offer') this.#awaitAnswer(pc);
     } catch (error) {
       this.#log.error('creating an offer failed', error);
       this.events.emit(SessionEvent.Error, this.#peer!, toError(error));
     } finally {
       this.#makingOffer = false;
     }
+  }
+
+  /** Rolls an unanswered offer back and makes it again (with new ICE credentials). */
+  async #offerAgain(pc: RTCPeerConnection): Promise<void> {
+    if (this.#closed || this.#makingOffer || pc.signalingState !== 'have-local-offer') return;
+    try {
+      await pc.setLocalDescription({ type: 'rollback' });
+      if (this.#closed) return;
+      // negotiationneeded follows (the restart is still wanted) and sends the new offer.
+      pc.restartIce();
+    } catch (error) {
+      this.#log.warn('rolling back the unanswered offer failed', error);
+    }
+  }
+
+  #awaitAnswer(pc: RTCPeerConnection): void {
+    const clock = this.options.clock ?? systemClock;
+    if (this.#offerTimer !== undefined) clock.clearTimeout(this.#offerTimer);
+    const offer = pc.localDescription?.sdp;
+    this.#offerTimer = clock.setTimeout(() => {
+      this.#offerTimer = undefined;
+      if (this.#closed || pc.signalingState !== 'have-local-offer') return;
+      if (pc.localDescription?.sdp !== offer) return; // a newer offer has its own timer
+      this.#log.info(`our offer had no answer in ${OFFER_ANSWER_TIMEOUT_MS} ms: offering again`);
+      void this.#offerAgain(pc);
+    }, OFFER_ANSWER_TIMEOUT_MS);
   }
 
   async #apply(from: string, data: SignalData): Promise<void> {
@@ -280,6 +357,11 @@ export class P2PSession implements MediaSession {
       this.#ignoreOffer = !this.#polite && collision;
       if (this.#ignoreOffer) {
         this.#log.debug('ignoring a colliding offer (impolite side)');
+        return;
+      }
+      if (description.type === 'answer' && pc.signalingState !== 'have-local-offer') {
+        // The answer to an offer we rolled back (it came late): the new offer gets its own.
+        this.#log.debug('ignoring an answer to an offer that was rolled back');
         return;
       }
       this.#settingRemoteAnswer = description.type === 'answer';
@@ -341,16 +423,38 @@ export class P2PSession implements MediaSession {
       if (latest !== undefined && latest !== this.#lastAudio) {
         if (this.#quietPolls >= AUDIO_GAP_POLLS && this.#lastAudio !== undefined) {
           this.#log.info('audio from the peer is back after a gap: the path was down');
-          void this.#sendKeyFrame();
+          // A suspicion cleared sends the keyframe through the watchdog's recovered hook.
+          if (!this.#watchdog?.cleared()) this.#keyFramesAfterOutage();
         }
         this.#lastAudio = latest;
         this.#quietPolls = 0;
       } else if (latest !== undefined) {
         this.#quietPolls++;
+        if (this.#quietPolls === AUDIO_GAP_POLLS && this.#peerAudio && this.#peer !== undefined) {
+          this.#log.info(`no audio from ${this.#peer} for a second: the path may be dead`);
+          this.#watchdog?.suspect();
+          this.events.emit(SessionEvent.MediaStalled, this.#peer);
+          if (this.#closed) return;
+        }
       }
       this.#audioTimer = clock.setTimeout(poll, AUDIO_POLL_MS);
     };
     this.#audioTimer = clock.setTimeout(poll, AUDIO_POLL_MS);
+  }
+
+  /**
+   * A keyframe now, and one more a moment later: right after an outage the sender's pacer still
+   * holds stale packets and its bandwidth estimate is low, so the first keyframe may reach the
+   * peer incomplete, and its decoder would then wait ~3 s to ask for another.
+   */
+  #keyFramesAfterOutage(): void {
+    void this.#sendKeyFrame();
+    const clock = this.options.clock ?? systemClock;
+    if (this.#keyFrameTimer !== undefined) clock.clearTimeout(this.#keyFrameTimer);
+    this.#keyFrameTimer = clock.setTimeout(() => {
+      this.#keyFrameTimer = undefined;
+      void this.#sendKeyFrame();
+    }, SECOND_KEYFRAME_MS);
   }
 
   /**

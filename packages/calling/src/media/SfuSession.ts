@@ -7,7 +7,7 @@ import {
 import { CallError, type MediaKind } from '../errors.js';
 import { TypedEmitter } from '../events/Emitter.js';
 import type { Logger } from '../util/logger.js';
-import { ConnectionWatchdog } from './ConnectionWatchdog.js';
+import { ConnectionWatchdog, systemClock } from './ConnectionWatchdog.js';
 import {
   SessionEvent,
   type MediaSession,
@@ -42,6 +42,14 @@ export const simulcastLayers = [
   { rid: 'l', scaleResolutionDownBy: 4, bitrateShare: 0.1 },
 ] as const;
 
+// How often the members' audio arrival is checked, and how many checks without any make a gap.
+const AUDIO_POLL_MS = 100;
+const AUDIO_GAP_POLLS = 10;
+// A member heard again after this many checks without audio: the path (theirs or ours) was down.
+const AUDIO_BLIP_POLLS = 3;
+// After an outage, keyframes are sent and asked for again this much later.
+const SECOND_KEYFRAME_MS = 1_000;
+
 // Below this a layer is not worth sending at all; the encoder needs some room.
 const MIN_LAYER_BITRATE = 60_000;
 
@@ -68,6 +76,12 @@ export function simulcastEncodings(maxBitrate: number): RTCRtpEncodingParameters
  * new offer (`iceRestart`) through `sfuPublish`, and the subscriber asks the SFU for a new offer
  * (`sfuRestart`), retrying with backoff while the path is down; one that does not come back in
  * time is reported (`Failed`), and the call cannot go on for this member.
+ *
+ * A dead path shows first as audio that stops: when every member whose audio is on has sent none
+ * for a second, our own path is the likely cause (one member's silence is theirs to fix), so both
+ * connections restart ICE at once (`suspect()`) and `MediaStalled` lets the engine check the
+ * signalling socket. When the signalling resumes (`resync()`), a connection not `connected`, or
+ * whose media stopped, restarts at once: requests lost with the dead socket are made again.
  */
 export class SfuSession implements MediaSession {
   readonly events: TypedEmitter<SessionCallbacks>;
@@ -101,6 +115,12 @@ export class SfuSession implements MediaSession {
   #watchdogs: Partial<Record<Role, ConnectionWatchdog>> = {};
   // An ICE restart of that connection is under way: the watchdog's next attempt waits for it.
   #restarting: Partial<Record<Role, boolean>> = {};
+  // Who said their audio is on, and when each one's audio last arrived (polled).
+  #remoteAudio = new Map<string, boolean>();
+  #heard = new Map<string, { last: number | undefined; quiet: number }>();
+  #stalled = false;
+  #audioTimer: unknown;
+  #keyFrameTimer: unknown;
 
   constructor(
     private readonly options: SessionOptions,
@@ -148,6 +168,90 @@ export class SfuSession implements MediaSession {
     if (this.#started || this.#closed) return;
     this.#started = true;
     this.#startPublishing();
+    this.#watchAudio();
+  }
+
+  setRemoteMedia(userID: string, { audio }: { audio: boolean; video: boolean }): void {
+    // Silence counted while the audio was off says nothing about the path.
+    if (audio && !this.#remoteAudio.get(userID)) this.#heard.delete(userID);
+    this.#remoteAudio.set(userID, audio);
+  }
+
+  resync(): void {
+    if (this.#closed) return;
+    for (const role of ['publisher', 'subscriber'] as const) {
+      const pc = role === 'publisher' ? this.#publisher : this.#subscriber;
+      const watchdog = this.#watchdogs[role];
+      if (!pc || !watchdog) continue;
+      if (pc.connectionState === 'connected' && !watchdog.suspected && !watchdog.down) continue;
+      this.#log.info(`signalling resumed while the SFU ${role} is down: restarting ICE`);
+      if (role === 'publisher') this.#restartPublisher(pc, this.#generation);
+      else this.#restartSubscriber(this.#generation);
+    }
+  }
+
+  /**
+   * Polls when each member's audio last arrived (getSynchronizationSources, no getStats). Every
+   * member whose audio is on silent for a second: our path is dead (suspect both connections);
+   * any of them heard again: it is back.
+   */
+  #watchAudio(): void {
+    const clock = this.options.clock ?? systemClock;
+    const poll = (): void => {
+      if (this.#closed) return;
+      this.#pollAudio();
+      if (!this.#closed) this.#audioTimer = clock.setTimeout(poll, AUDIO_POLL_MS);
+    };
+    this.#audioTimer = clock.setTimeout(poll, AUDIO_POLL_MS);
+  }
+
+  #pollAudio(): void {
+    const pc = this.#subscriber;
+    if (!pc) return;
+    let watched = 0;
+    let silent = 0;
+    let heardAgain = false;
+    let blip = false;
+    for (const transceiver of pc.getTransceivers()) {
+      const announced = transceiver.mid === null ? undefined : this.#announced.get(transceiver.mid);
+      if (!announced || announced.track.kind !== 'audio') continue;
+      const { userID } = announced;
+      const sources = transceiver.receiver.getSynchronizationSources?.() ?? [];
+      const latest = sources.reduce<number | undefined>(
+        (max, s) => (max === undefined || s.timestamp > max ? s.timestamp : max),
+        undefined,
+      );
+      if (latest === undefined) continue; // nothing received yet: no gap to measure
+      const heard = this.#heard.get(userID) ?? { last: undefined, quiet: 0 };
+      this.#heard.set(userID, heard);
+      if (latest !== heard.last) {
+        if (heard.last !== undefined && heard.quiet >= AUDIO_GAP_POLLS) heardAgain = true;
+        if (heard.last !== undefined && heard.quiet >= AUDIO_BLIP_POLLS) blip = true;
+        heard.last = latest;
+        heard.quiet = 0;
+      } else {
+        heard.quiet++;
+      }
+      if (!this.#remoteAudio.get(userID)) continue;
+      watched++;
+      if (heard.quiet >= AUDIO_GAP_POLLS) silent++;
+    }
+    if (blip) {
+      // Video sent across the outage was lost, and the decoders at the other end ask for a
+      // keyframe only after ~3 s: whoever's path it was, a keyframe from us now spares them that
+      // (the member whose path it was hears us all come back, and sends one too).
+      this.#log.info('a member is heard again after a gap: sending and asking for keyframes');
+      this.#keyFramesAfterOutage();
+    }
+    if (this.#stalled && (heardAgain || silent < watched || watched === 0)) {
+      this.#stalled = false;
+      for (const watchdog of Object.values(this.#watchdogs)) watchdog.cleared();
+    } else if (!this.#stalled && watched > 0 && silent === watched) {
+      this.#stalled = true;
+      this.#log.info('no audio from any member for a second: the path may be dead');
+      for (const watchdog of Object.values(this.#watchdogs)) watchdog.suspect();
+      this.events.emit(SessionEvent.MediaStalled, 'sfu');
+    }
   }
 
   /**
@@ -266,6 +370,10 @@ export class SfuSession implements MediaSession {
   close(): void {
     if (this.#closed) return;
     this.#closed = true;
+    const clock = this.options.clock ?? systemClock;
+    if (this.#audioTimer !== undefined) clock.clearTimeout(this.#audioTimer);
+    if (this.#keyFrameTimer !== undefined) clock.clearTimeout(this.#keyFrameTimer);
+    this.#keyFrameTimer = undefined;
     this.#dropConnections();
     this.events.removeAllListeners();
   }
@@ -275,6 +383,8 @@ export class SfuSession implements MediaSession {
     for (const watchdog of Object.values(this.#watchdogs)) watchdog.close();
     this.#watchdogs = {};
     this.#restarting = {};
+    this.#heard.clear();
+    this.#stalled = false;
     for (const pc of [this.#publisher, this.#subscriber]) {
       if (!pc) continue;
       pc.onicecandidate = null;
@@ -482,6 +592,63 @@ export class SfuSession implements MediaSession {
       .finally(() => {
         this.#restarting.subscriber = false;
       });
+  }
+
+  /**
+   * Our decoders lost the frames sent across the outage and Chromium asks for a keyframe only
+   * after ~3 s. The SFU asks a publisher for one (a PLI on every simulcast layer) whenever a
+   * subscriber switches layers: so each video is switched to another layer and straight back.
+   */
+  #askKeyFrames(): void {
+    if (this.#closed || !this.#subscriberAnswered) return;
+    const withVideo = new Set(
+      [...this.#streams.values()].filter((s) => s.kind === 'video').map((s) => s.userID),
+    );
+    for (const userID of withVideo) {
+      const wanted = this.#wantedLayers.get(userID) ?? 0;
+      const other = (wanted === 0 ? 1 : wanted - 1) as Substream;
+      void this.#sfu
+        .setLayer(userID, other)
+        .then(() => this.#sfu.setLayer(userID, this.#wantedLayers.get(userID) ?? 0))
+        .catch((error: unknown) => {
+          if (this.#closed) return;
+          this.#sentLayers.delete(userID); // sent again with the next change or offer
+          this.#log.debug(`asking ${userID} for a keyframe failed`, error);
+        });
+    }
+  }
+
+  /**
+   * Keyframes sent and asked for now, and once more a second later: the request (a PLI from the
+   * SFU) travels on the publisher's connection back to its sender, which may not be back yet.
+   */
+  #keyFramesAfterOutage(): void {
+    void this.#sendKeyFrame();
+    this.#askKeyFrames();
+    const clock = this.options.clock ?? systemClock;
+    if (this.#keyFrameTimer !== undefined) clock.clearTimeout(this.#keyFrameTimer);
+    this.#keyFrameTimer = clock.setTimeout(() => {
+      this.#keyFrameTimer = undefined;
+      if (this.#closed) return;
+      void this.#sendKeyFrame();
+      this.#askKeyFrames();
+    }, SECOND_KEYFRAME_MS);
+  }
+
+  /** Pausing and resuming every simulcast encoding makes the encoder start with a keyframe. */
+  async #sendKeyFrame(): Promise<void> {
+    const sender = this.#senders.video;
+    if (!sender?.track || this.#closed || !this.#published) return;
+    try {
+      for (const active of [false, true]) {
+        const params = sender.getParameters();
+        if (!params.encodings?.length) return;
+        for (const encoding of params.encodings) encoding.active = active;
+        await sender.setParameters(params);
+      }
+    } catch (error) {
+      this.#log.debug('restarting the video encoding failed', error);
+    }
   }
 
   #flushCandidates(role: 'publisher' | 'subscriber'): void {

@@ -80,6 +80,22 @@ class ScriptedPeerConnection {
     return this.transceivers;
   }
 
+  /** A receiving transceiver with a mid (an SFU subscriber's), whose audio arrival the test sets. */
+  addReceiver(mid: string, kind: 'audio' | 'video') {
+    const transceiver = {
+      mid,
+      receiver: {
+        track: { kind, id: `track-${mid}` },
+        audioAt: undefined as number | undefined,
+        getSynchronizationSources(): { timestamp: number }[] {
+          return this.audioAt === undefined ? [] : [{ timestamp: this.audioAt }];
+        },
+      },
+    };
+    this.transceivers.push(transceiver);
+    return transceiver.receiver;
+  }
+
   restartIce(): void {
     this.restartIceCalls++;
     queueMicrotask(() => this.onnegotiationneeded?.());
@@ -241,6 +257,190 @@ describe('P2PSession', () => {
     expect(clock.pending).toBe(0);
   });
 
+  describe('media that stops before Chromium notices (a changed address)', () => {
+    /** A connected caller with a camera whose peer's audio has been arriving. */
+    async function flowing(peerAudio: boolean, extra: Partial<SessionOptions> = {}) {
+      const camera = { kind: 'video' } as unknown as MediaStreamTrack;
+      const setup = p2p(true, { localTracks: { audio: null, video: camera }, ...extra });
+      const stalled: string[] = [];
+      setup.session.events.on(SessionEvent.MediaStalled, (who) => stalled.push(who));
+      setup.session.setRemoteMedia('bob', { audio: peerAudio, video: true });
+      setup.pc.remoteDescription = { type: 'answer', sdp: 'answer' };
+      setup.pc.set('connected');
+      for (let t = 1; t <= 4; t++) {
+        setup.pc.audioAt = t * 20;
+        setup.clock.advance(250);
+      }
+      await settle();
+      return { ...setup, stalled };
+    }
+
+    it('the peer’s audio (on) silent for a second: ICE restarts at once and MediaStalled goes up', async () => {
+      const { clock, session, pc, offers, stalled } = await flowing(true);
+      clock.advance(750);
+      expect(pc.restartIceCalls).toBe(0);
+      clock.advance(250);
+      expect(pc.restartIceCalls).toBe(1);
+      expect(stalled).toEqual(['bob']);
+      await settle();
+      expect(offers.at(-1)).toMatch(/after 1 restartIce/);
+      expect(session.connectionDown).toBe(false); // suspected, not (yet) lost
+      // The audio is back: a keyframe, and no more restarts while it flows.
+      pc.audioAt = 10_000;
+      clock.advance(250);
+      await settle();
+      expect(pc.activeSet).toEqual([false, true]);
+      const made = pc.restartIceCalls;
+      for (let i = 0; i < 120; i++) {
+        pc.audioAt += 20;
+        clock.advance(250);
+      }
+      expect(pc.restartIceCalls).toBe(made);
+      expect(stalled).toEqual(['bob']);
+      session.close();
+      expect(clock.pending).toBe(0);
+    });
+
+    it('a muted peer (audio off) is silent without any restart', async () => {
+      const { clock, session, pc, stalled } = await flowing(false);
+      clock.advance(30_000);
+      expect(pc.restartIceCalls).toBe(0);
+      expect(stalled).toEqual([]);
+      session.close();
+    });
+
+    it('a peer who turns the audio on after a silence is given a fresh second', async () => {
+      const { clock, session, pc, stalled } = await flowing(false);
+      clock.advance(5_000);
+      session.setRemoteMedia('bob', { audio: true, video: true });
+      clock.advance(750);
+      expect(stalled).toEqual([]);
+      clock.advance(250);
+      expect(stalled).toEqual(['bob']);
+      expect(pc.restartIceCalls).toBe(1);
+      session.close();
+    });
+
+    it('the callee reports the silence (the engine probes its socket) but leaves the restart to the caller', async () => {
+      const clock = new ManualClock();
+      const session = new P2PSession(options(clock), PC);
+      const stalled: string[] = [];
+      session.events.on(SessionEvent.MediaStalled, (who) => stalled.push(who));
+      session.addPeer('alice', { initiator: false });
+      const pc = ScriptedPeerConnection.made.at(-1)!;
+      pc.addTransceiver('audio');
+      pc.addTransceiver('video');
+      await session.handleSignal('alice', { description: { type: 'offer', sdp: 'offer' } });
+      session.setRemoteMedia('alice', { audio: true, video: false });
+      pc.set('connected');
+      pc.audioAt = 20;
+      clock.advance(250);
+      clock.advance(1_000);
+      expect(stalled).toEqual(['alice']);
+      clock.advance(10_000);
+      expect(pc.restartIceCalls).toBe(0);
+      session.close();
+    });
+  });
+
+  describe('a restart offer lost with the signalling socket', () => {
+    const slowRetries = { connection: { restartIntervalMs: 60_000, maxRestartIntervalMs: 60_000 } };
+
+    it('unanswered for 3 s: rolled back and offered again; an answered one is left alone', async () => {
+      const { clock, session, pc, offers } = p2p(true, slowRetries);
+      pc.remoteDescription = { type: 'answer', sdp: 'answer' };
+      pc.set('connected');
+      pc.set('failed');
+      await settle();
+      expect(offers).toHaveLength(1);
+      expect(pc.signalingState).toBe('have-local-offer');
+      clock.advance(2_999);
+      await settle();
+      expect(offers).toHaveLength(1);
+      clock.advance(1);
+      await settle();
+      await settle();
+      expect(offers).toHaveLength(2);
+      expect(pc.restartIceCalls).toBe(2);
+      // This one is answered: nothing more goes out.
+      await session.handleSignal('bob', { description: { type: 'answer', sdp: 'answer 2' } });
+      expect(pc.signalingState).toBe('stable');
+      clock.advance(10_000);
+      await settle();
+      expect(offers).toHaveLength(2);
+      // A late answer to the rolled-back offer is ignored, not an error.
+      const errors: Error[] = [];
+      session.events.on(SessionEvent.Error, (_who, error) => errors.push(error));
+      await session.handleSignal('bob', { description: { type: 'answer', sdp: 'answer 1' } });
+      expect(errors).toEqual([]);
+      expect(pc.remoteDescription).toEqual({ type: 'answer', sdp: 'answer 2' });
+      session.close();
+      expect(clock.pending).toBe(0);
+    });
+
+    it('a retry while the restart offer is out queues no second restart (it would move the connection again as it comes back)', async () => {
+      const { clock, session, pc, offers } = p2p(true);
+      pc.remoteDescription = { type: 'answer', sdp: 'answer' };
+      pc.set('connected');
+      pc.set('failed');
+      await settle();
+      expect(pc.restartIceCalls).toBe(1);
+      clock.advance(1_000); // the watchdog's retry: the offer is still out
+      await settle();
+      expect(pc.restartIceCalls).toBe(1);
+      expect(offers).toHaveLength(1);
+      await session.handleSignal('bob', { description: { type: 'answer', sdp: 'answer 1' } });
+      clock.advance(2_000); // answered, and still down: the next retry restarts again
+      await settle();
+      expect(pc.restartIceCalls).toBe(2);
+      expect(offers).toHaveLength(2);
+      session.close();
+    });
+
+    it('resync() (the signalling resumed) with our offer pending: rolled back and offered again at once', async () => {
+      const { session, pc, offers } = p2p(true, slowRetries);
+      pc.remoteDescription = { type: 'answer', sdp: 'answer' };
+      pc.set('connected');
+      pc.set('failed');
+      await settle();
+      expect(offers).toHaveLength(1);
+      session.resync();
+      await settle();
+      await settle();
+      expect(offers).toHaveLength(2);
+      expect(pc.signalingState).toBe('have-local-offer');
+      session.close();
+    });
+
+    it('resync() with the connection down and no offer pending restarts ICE (caller only)', async () => {
+      const caller = p2p(true, slowRetries);
+      caller.pc.remoteDescription = { type: 'answer', sdp: 'answer' };
+      caller.pc.set('connected');
+      caller.pc.connectionState = 'disconnected'; // not yet past the grace time
+      caller.session.resync();
+      expect(caller.pc.restartIceCalls).toBe(1);
+      caller.session.close();
+
+      const callee = p2p(false, slowRetries);
+      callee.pc.set('connected');
+      callee.pc.connectionState = 'disconnected';
+      callee.session.resync();
+      expect(callee.pc.restartIceCalls).toBe(0);
+      callee.session.close();
+    });
+
+    it('resync() on a healthy connection does nothing', async () => {
+      const { session, pc, offers } = p2p(true);
+      pc.remoteDescription = { type: 'answer', sdp: 'answer' };
+      pc.set('connected');
+      session.resync();
+      await settle();
+      expect(pc.restartIceCalls).toBe(0);
+      expect(offers).toEqual([]);
+      session.close();
+    });
+  });
+
   describe('the callee (polite side)', () => {
     it('never restarts ICE itself (the caller does), but gives up on its own', () => {
       const { clock, session, pc, failed } = p2p(false);
@@ -304,7 +504,10 @@ describe('SfuSession', () => {
     async trickle(target: 'publisher' | 'subscriber') {
       this.trickled.push(target);
     }
-    async setLayer() {}
+    readonly layers: string[] = [];
+    async setLayer(userID: string, substream: number) {
+      this.layers.push(`${userID}:${substream}`);
+    }
     async restartSubscriber() {
       this.restarts++;
       if (this.failRestarts-- > 0) throw new Error('INVALID_CALL_STATE');
@@ -403,6 +606,156 @@ describe('SfuSession', () => {
       expect(pc.config).toMatchObject({ iceServers: fresh, bundlePolicy: 'max-bundle' });
     }
     session.close();
+  });
+
+  describe('media that stops before Chromium notices (a changed address)', () => {
+    /** Members' audio on the subscriber, announced by an offer, arriving until the test stops it. */
+    async function withMembers(users: string[]) {
+      const setup = await sfuSession();
+      const stalled: string[] = [];
+      setup.session.events.on(SessionEvent.MediaStalled, (who) => stalled.push(who));
+      const receivers = users.map((u) => setup.subscriber.addReceiver(`a-${u}`, 'audio'));
+      await setup.session.handleSfuOffer({
+        description: { type: 'offer', sdp: 'with members' },
+        streams: users.map((userID) => ({ mid: `a-${userID}`, userID, kind: 'audio' as const })),
+      });
+      for (const u of users) setup.session.setRemoteMedia(u, { audio: true, video: false });
+      setup.publisher.set('connected');
+      setup.subscriber.set('connected');
+      const arrive = (which = receivers) => {
+        for (const r of which) r.audioAt = (r.audioAt ?? 0) + 20;
+      };
+      for (let i = 0; i < 4; i++) {
+        arrive();
+        setup.clock.advance(250);
+      }
+      return { ...setup, stalled, receivers, arrive };
+    }
+
+    it('every member silent for a second: both connections restart ICE and MediaStalled goes up', async () => {
+      const { clock, sfu, session, publisher, stalled, arrive } = await withMembers([
+        'bob',
+        'carol',
+      ]);
+      const published = sfu.published.length;
+      clock.advance(1_000);
+      await settle();
+      expect(stalled).toEqual(['sfu']);
+      expect(sfu.restarts).toBe(1);
+      expect(sfu.published).toHaveLength(published + 1);
+      expect(publisher.offers.at(-1)).toEqual({ iceRestart: true });
+      // Heard again: no more restarts while it flows.
+      for (let i = 0; i < 120; i++) {
+        arrive();
+        clock.advance(250);
+      }
+      await settle();
+      expect(sfu.restarts).toBe(1);
+      expect(session.connectionDown).toBe(false);
+      session.close();
+      expect(clock.pending).toBe(0);
+    });
+
+    it('one member silent while another is heard: their path, not ours — nothing restarts', async () => {
+      const { clock, sfu, session, stalled, receivers, arrive } = await withMembers([
+        'bob',
+        'carol',
+      ]);
+      for (let i = 0; i < 20; i++) {
+        arrive([receivers[1]!]);
+        clock.advance(250);
+      }
+      await settle();
+      expect(stalled).toEqual([]);
+      expect(sfu.restarts).toBe(0);
+      session.close();
+    });
+
+    it('a member heard again after a third of a second: our video restarts its encoding, and each remote video is switched to another layer and back (the SFU then asks its publisher for a keyframe)', async () => {
+      const camera = { kind: 'video' } as unknown as MediaStreamTrack;
+      const clock = new ManualClock();
+      const sfu = new Sfu();
+      const session = new SfuSession(
+        options(clock, {
+          media: MediaMode.SFU,
+          sfu,
+          localTracks: { audio: null, video: camera },
+        }),
+        PC,
+      );
+      session.start();
+      await settle();
+      const publisher = ScriptedPeerConnection.made[0]!;
+      await session.handleSfuOffer({
+        description: { type: 'offer', sdp: 'sfu offer' },
+        streams: [],
+      });
+      const subscriber = ScriptedPeerConnection.made[1]!;
+      const audio = subscriber.addReceiver('a1', 'audio');
+      subscriber.addReceiver('v1', 'video');
+      await session.handleSfuOffer({
+        description: { type: 'offer', sdp: 'with bob' },
+        streams: [
+          { mid: 'a1', userID: 'bob', kind: 'audio' },
+          { mid: 'v1', userID: 'bob', kind: 'video' },
+        ],
+      });
+      await settle();
+      expect(sfu.layers).toEqual(['bob:0']);
+      audio.audioAt = 20;
+      clock.advance(100);
+      clock.advance(200); // a gap too short to count
+      audio.audioAt = 40;
+      clock.advance(100);
+      await settle();
+      expect(publisher.activeSet).toEqual([]);
+      clock.advance(300);
+      audio.audioAt = 60;
+      clock.advance(100);
+      await settle();
+      await settle();
+      expect(publisher.activeSet).toEqual([false, true]);
+      expect(sfu.layers).toEqual(['bob:0', 'bob:1', 'bob:0']);
+      // Once more a second later (the first request may have met a path not back yet).
+      for (let i = 0; i < 10; i++) {
+        audio.audioAt += 20;
+        clock.advance(100);
+      }
+      await settle();
+      await settle();
+      expect(publisher.activeSet).toEqual([false, true, false, true]);
+      expect(sfu.layers).toEqual(['bob:0', 'bob:1', 'bob:0', 'bob:1', 'bob:0']);
+      session.close();
+      expect(clock.pending).toBe(0);
+    });
+
+    it('members with their audio off are not expected to be heard', async () => {
+      const { clock, sfu, session, stalled } = await withMembers(['bob']);
+      session.setRemoteMedia('bob', { audio: false, video: false });
+      clock.advance(10_000);
+      await settle();
+      expect(stalled).toEqual([]);
+      expect(sfu.restarts).toBe(0);
+      session.close();
+    });
+
+    it('resync() (the signalling resumed) restarts a connection that is down at once, and leaves a healthy one', async () => {
+      const { clock, sfu, session, publisher, subscriber } = await sfuSession({
+        connection: { restartIntervalMs: 60_000, maxRestartIntervalMs: 60_000 },
+      });
+      publisher.set('connected');
+      subscriber.set('connected');
+      subscriber.set('failed');
+      await settle();
+      expect(sfu.restarts).toBe(1);
+      const published = sfu.published.length;
+      session.resync();
+      await settle();
+      expect(sfu.restarts).toBe(2);
+      expect(sfu.published).toHaveLength(published);
+      session.close();
+      expect(clock.pending).toBe(0);
+    });
   });
 
   it('resetSfu drops the old watchdogs with the old connections', async () => {

@@ -238,6 +238,35 @@ describe('SignalClient reconnect', () => {
     }
   });
 
+  it('probe() on a socket whose path died: replaced at once (no backoff) and the session resumed', async () => {
+    // A reconnect delay of a minute: only a probe-found loss skips it.
+    const { client: c, network } = await loggedIn('sc_frank', new Network(), {
+      reconnect: { initialDelayMs: 60_000, maxDelayMs: 60_000 },
+    });
+    const sessionID = c.session!.sessionID;
+    const dead = network.current;
+    // Nothing sent on the old socket arrives any more, and the OS has not noticed.
+    network.drop = () => network.current === dead;
+    const resumed = waitFor(events(c), SignalEvent.Resumed);
+    c.probe(100);
+    expect(await resumed).toEqual([sessionID]);
+    expect(network.current).not.toBe(dead);
+    expect(c.state).toBe(SignalState.Connected);
+  });
+
+  it('probe() on a healthy connection changes nothing', async () => {
+    const { client: c, network } = await loggedIn('sc_gina');
+    const states: SignalState[] = [];
+    c.on(SignalEvent.StateChanged, (next) => states.push(next));
+    const socket = network.current;
+    c.probe(1_000);
+    c.probe(1_000); // one probe at a time: the second is a no-op
+    // A request after the probe's ping is answered after it (one socket, in order).
+    expect((await c.request('ping', {})).time).toBeGreaterThan(0);
+    expect(states).toEqual([]);
+    expect(network.current).toBe(socket);
+  });
+
   it('when the server no longer has the session (resumed: false) it reports SessionLost and goes on', async () => {
     const strict = await startTestServer({ resumeWindow: 0 });
     const network = new Network();

@@ -154,6 +154,9 @@ const fatalLoginCodes = new Set<number>([
 
 const noop = (): void => {};
 
+/** How long an immediate check of the connection (probe()) waits for its pong, ms. */
+export const PROBE_TIMEOUT_MS = 1_000;
+
 /**
  * The SDK's WebSocket to the server: request/reply by id with a timeout each, push dispatch by
  * type, `seq` tracking with `ping {ack}`, and automatic reconnect (exponential backoff with jitter)
@@ -181,6 +184,7 @@ export class SignalClient extends TypedEmitter<SignalCallbacks> {
   #pingTimer: ReturnType<typeof setInterval> | undefined;
   #reconnectTimer: ReturnType<typeof setTimeout> | undefined;
   #opening: AbortController | undefined;
+  #probing = false;
 
   constructor(options: SignalClientOptions) {
     super();
@@ -288,6 +292,31 @@ export class SignalClient extends TypedEmitter<SignalCallbacks> {
       throw CallError.disconnected(`cannot send ${type} while ${this.state}`);
     }
     return ws;
+  }
+
+  /**
+   * Checks the connection now, out of turn: a ping that must be answered within `timeoutMs`. A
+   * socket whose path died (the client's address changed) is then dropped and the session resumed
+   * at once — the server replays the pushes it sent to the dead socket — instead of at the next
+   * regular ping, or never while the OS still thinks the socket is fine. One probe at a time.
+   */
+  probe(timeoutMs: number = PROBE_TIMEOUT_MS): void {
+    const ws = this.#ws;
+    if (this.state !== SignalState.Connected || !ws || this.#probing) return;
+    if (ws.readyState !== OPEN) {
+      this.#lose(ws, 'the socket closed', true);
+      return;
+    }
+    this.#probing = true;
+    this.#send(ws, 'ping', { ack: this.#seq.lastSeq }, { timeoutMs })
+      .catch((error: unknown) => {
+        if (error instanceof CallError && error.code === SdkErrorCode.SIGNAL_TIMEOUT) {
+          this.#lose(ws, `probe unanswered in ${timeoutMs} ms`, true);
+        }
+      })
+      .finally(() => {
+        this.#probing = false;
+      });
   }
 
   /** Stops for good: closes the socket, rejects pending requests, clears timers. Idempotent. */
@@ -478,7 +507,8 @@ export class SignalClient extends TypedEmitter<SignalCallbacks> {
   }
 
   // The socket is gone (closed by the server or the network, or a ping went unanswered).
-  #lose(ws: WebSocketLike, why: string): void {
+  // `now`: the loss was looked for (a probe): the first attempt goes out at once, no backoff.
+  #lose(ws: WebSocketLike, why: string, now = false): void {
     if (ws !== this.#ws) return;
     this.#ws = undefined;
     detach(ws);
@@ -492,11 +522,12 @@ export class SignalClient extends TypedEmitter<SignalCallbacks> {
     this.#log.warn(`connection lost: ${why}`);
     if (this.state === SignalState.Connected) {
       this.#machine.set(SignalState.Reconnecting);
-      this.#scheduleReconnect();
+      // A socket that dies under a probe was looked for as well.
+      this.#scheduleReconnect(now || this.#probing);
     }
   }
 
-  #scheduleReconnect(): void {
+  #scheduleReconnect(now = false): void {
     if (this.state !== SignalState.Reconnecting) return;
     if (this.#attempt >= this.#maxAttempts) {
       this.#shutdown(
@@ -508,7 +539,8 @@ export class SignalClient extends TypedEmitter<SignalCallbacks> {
       );
       return;
     }
-    const delay = backoffDelay(this.#attempt++, this.#backoff);
+    const delay = now && this.#attempt === 0 ? 0 : backoffDelay(this.#attempt, this.#backoff);
+    this.#attempt++;
     this.#log.info(`reconnecting in ${delay} ms (attempt ${this.#attempt})`);
     this.#reconnectTimer = setTimeout(() => void this.#reconnect(), delay);
   }

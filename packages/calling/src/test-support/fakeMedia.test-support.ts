@@ -120,6 +120,19 @@ export class FakeSession implements MediaSession {
     this.layers.set(userID, substream);
   }
 
+  /** What the engine said each member sends (`setRemoteMedia`). */
+  readonly remoteMedia = new Map<string, { audio: boolean; video: boolean }>();
+  /** Times the engine asked to negotiate again after the signalling resumed. */
+  resyncs = 0;
+
+  setRemoteMedia(userID: string, media: { audio: boolean; video: boolean }): void {
+    this.remoteMedia.set(userID, { ...media });
+  }
+
+  resync(): void {
+    this.resyncs++;
+  }
+
   /** SFU: times the engine passed on `sfuReset`. */
   resets = 0;
 

@@ -36,6 +36,9 @@ import { Session } from './session.js';
 /** The largest frame ws will take at all; frames between MAX_FRAME_BYTES and this get an error. */
 export const HARD_MAX_PAYLOAD = 1024 * 1024;
 
+/** At shutdown, how long clients get to answer the close frame before their sockets are cut, ms. */
+export const SHUTDOWN_CLOSE_GRACE_MS = 1_000;
+
 /** WebSocket close codes the server uses (docs/protocol.md lists them). */
 export const CloseCode = {
   SHUTDOWN: 1001,
@@ -299,8 +302,17 @@ export class SignalGateway {
         clearTimeout(conn.loginTimer);
         conn.ws.close(CloseCode.SHUTDOWN, 'server shutting down');
       }
-      await new Promise<void>((resolve) => this.#wss.close(() => resolve()));
+      // wss.close() waits for every client to answer the close frame; one whose address vanished
+      // (or that stopped reading) never does, and ws would wait 30 s for each: cut them off.
+      const closed = new Promise<void>((resolve) => this.#wss.close(() => resolve()));
+      let timer: ReturnType<typeof setTimeout> | undefined;
+      const graceOver = new Promise<void>((resolve) => {
+        timer = setTimeout(resolve, SHUTDOWN_CLOSE_GRACE_MS);
+      });
+      await Promise.race([closed, graceOver]);
+      clearTimeout(timer);
       for (const conn of this.#connections) conn.ws.terminate();
+      await closed;
       this.#connections.clear();
     })();
     return this.#closing;
