@@ -1,9 +1,7 @@
-import { afterAll, beforeAll, describe, expect, test } from 'vitest';
+import { describe, expect, test } from 'vitest';
 import { connectPair, connectedPairs, describePair } from './calls.js';
 import { useNetwork } from './fixture.js';
 import { turnFlags } from './public-server.js';
-import { startStunServer } from './stun-server.js';
-import { PUBLIC_IP } from './topology.js';
 
 // One-to-one calls between two sites behind port-restricted cone NATs: both learn their public
 // address from STUN and punch holes to each other, so media flows peer-to-peer through the NATs —
@@ -16,15 +14,7 @@ const net = useNetwork([
 const DIRECT = ['srflx', 'prflx'];
 
 describe('port-restricted cone NAT on both sides, STUN only', () => {
-  const STUN_PORT = 3479;
-  let stun: { close(): Promise<void> } | undefined;
-  beforeAll(async () => {
-    stun = await startStunServer(net.internet.public, PUBLIC_IP, STUN_PORT);
-  });
-  afterAll(() => stun?.close());
-  const server = net.server({
-    flags: ['--ice-servers', JSON.stringify([{ urls: `stun:${PUBLIC_IP}:${STUN_PORT}` }])],
-  });
+  const server = net.server({ stun: true });
 
   test('the call connects peer-to-peer through the NATs’ public mappings', async () => {
     const alice = await net.user('east', 'alice', server);

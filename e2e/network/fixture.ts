@@ -15,6 +15,7 @@ import { afterAll, afterEach, beforeAll, type TestContext } from 'vitest';
 import { RESULTS_DIR, TestUser, boundedBy } from '../harness/index.js';
 import { startPublicServer, type PublicServer } from './public-server.js';
 import { iceReport, launchSiteChromium, qualityReport } from './site-browser.js';
+import { startStunServer } from './stun-server.js';
 import { PUBLIC_IP, createInternet, type Internet, type Site, type SiteSpec } from './topology.js';
 
 /** A user of one site: a TestUser whose Chromium runs in the site's client namespace. */
@@ -79,9 +80,11 @@ export interface Network {
   site(name: string): Site;
   /**
    * Registers beforeAll/afterAll in the calling describe block: a Ringline server on the public
-   * segment with these options (HTTPS with the file's certificate) for that block's tests.
+   * segment with these options (HTTPS with the file's certificate) for that block's tests. `stun`:
+   * the clients get a STUN-only server (coturn `--stun-only`) and no TURN, so that they know their
+   * public addresses and what fails is the NATs' doing, not a missing server.
    */
-  server(options?: { janus?: boolean; flags?: string[] }): ServerHandle;
+  server(options?: { janus?: boolean; stun?: boolean; flags?: string[] }): ServerHandle;
   /**
    * A user at `siteName` for this test, logged in to `server`: a page in the site's Chromium
    * (launched on first use in the test, closed after it). `sdkOptions` go to `new TRTCCalling`.
@@ -93,6 +96,9 @@ export interface Network {
     sdkOptions?: Record<string, unknown>,
   ): Promise<SiteUser>;
 }
+
+/** Where the STUN-only coturn of `server({ stun: true })` listens (coturn auto uses 3478). */
+const STUN_PORT = 3479;
 
 export function useNetwork(sites: SiteSpec[]): Network {
   let internet: Internet | undefined;
@@ -159,13 +165,23 @@ export function useNetwork(sites: SiteSpec[]): Network {
       return need(cert);
     },
     site: (name) => need(internet).site(name),
-    server(options = {}) {
+    server({ stun: withStun = false, flags = [], ...options } = {}) {
       let server: PublicServer | undefined;
+      let stun: { close(): Promise<void> } | undefined;
       beforeAll(async () => {
-        server = await startPublicServer(need(internet), { ...options, cert: need(cert) });
+        if (withStun) {
+          stun = await startStunServer(need(internet).public, PUBLIC_IP, STUN_PORT);
+          flags = [
+            ...flags,
+            '--ice-servers',
+            JSON.stringify([{ urls: `stun:${PUBLIC_IP}:${STUN_PORT}` }]),
+          ];
+        }
+        server = await startPublicServer(need(internet), { ...options, flags, cert: need(cert) });
       });
       afterAll(async () => {
         await server?.close();
+        await stun?.close();
       });
       return {
         get current() {

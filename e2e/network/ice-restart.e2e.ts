@@ -1,4 +1,4 @@
-import { afterAll, beforeAll, describe, test } from 'vitest';
+import { describe, test } from 'vitest';
 import {
   connectGroupAcross,
   connectPair,
@@ -9,8 +9,6 @@ import {
   udpBlackout,
 } from './calls.js';
 import { useNetwork, type SiteUser } from './fixture.js';
-import { startStunServer } from './stun-server.js';
-import { PUBLIC_IP } from './topology.js';
 
 // The path dies mid-call — the site's router drops all UDP for 5 s, or the client's public address
 // changes — and the call recovers: media resumes (the SDK restarts ICE: P2P through our signalling,
@@ -22,15 +20,9 @@ const net = useNetwork([
   { name: 'north', nat: 'cone' },
 ]);
 
-const STUN_PORT = 3479;
-let stun: { close(): Promise<void> } | undefined;
-beforeAll(async () => {
-  stun = await startStunServer(net.internet.public, PUBLIC_IP, STUN_PORT);
-});
-afterAll(() => stun?.close());
 const server = net.server({
   janus: true,
-  flags: ['--ice-servers', JSON.stringify([{ urls: `stun:${PUBLIC_IP}:${STUN_PORT}` }])],
+  stun: true,
 });
 
 const marks = (users: SiteUser[]) => Promise.all(users.map((u) => u.user.mark()));

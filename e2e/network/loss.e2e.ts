@@ -1,4 +1,4 @@
-import { afterAll, beforeAll, describe, expect, test } from 'vitest';
+import { describe, expect, test } from 'vitest';
 import {
   connectGroupAcross,
   connectPair,
@@ -7,8 +7,7 @@ import {
   type WindowQuality,
 } from './calls.js';
 import { useNetwork, type SiteUser } from './fixture.js';
-import { startStunServer } from './stun-server.js';
-import { PUBLIC_IP, type Site } from './topology.js';
+import type { Site } from './topology.js';
 
 // Calls keep decoding frames while one site's router drops 20 %, then 30 %, of the UDP packets it
 // forwards, each way (nftables numgen; netem is not available here). The fps, freezes and audio
@@ -19,15 +18,9 @@ const net = useNetwork([
   { name: 'north', nat: 'cone' },
 ]);
 
-const STUN_PORT = 3479;
-let stun: { close(): Promise<void> } | undefined;
-beforeAll(async () => {
-  stun = await startStunServer(net.internet.public, PUBLIC_IP, STUN_PORT);
-});
-afterAll(() => stun?.close());
 const server = net.server({
   janus: true,
-  flags: ['--ice-servers', JSON.stringify([{ urls: `stun:${PUBLIC_IP}:${STUN_PORT}` }])],
+  stun: true,
 });
 
 /** How long each loss level is measured. */

@@ -1,4 +1,4 @@
-import { afterAll, beforeAll, describe, expect, test } from 'vitest';
+import { describe, expect, test } from 'vitest';
 import { EVENT, ring } from '../harness/index.js';
 import {
   MEDIA_CONNECT_FAILED,
@@ -9,7 +9,6 @@ import {
 } from './calls.js';
 import { useNetwork, type SiteUser } from './fixture.js';
 import { turnFlags } from './public-server.js';
-import { startStunServer } from './stun-server.js';
 import { PUBLIC_IP } from './topology.js';
 
 // One-to-one calls between two sites behind symmetric NATs (a new public port per destination):
@@ -26,16 +25,8 @@ const FAIL_REPORTED_WITHIN_MS = 45_000;
 const hasRelay = (p: SelectedPair) => p.local.type === 'relay' || p.remote.type === 'relay';
 
 describe('symmetric NAT on both sides, STUN but no TURN', () => {
-  // A STUN server (coturn --stun-only) so that clients know their public address: the failure is
-  // the NATs' doing, not a missing server.
-  const STUN_PORT = 3479;
-  let stun: { close(): Promise<void> } | undefined;
-  beforeAll(async () => {
-    stun = await startStunServer(net.internet.public, PUBLIC_IP, STUN_PORT);
-  });
-  afterAll(() => stun?.close());
   const server = net.server({
-    flags: ['--ice-servers', JSON.stringify([{ urls: `stun:${PUBLIC_IP}:${STUN_PORT}` }])],
+    stun: true,
   });
 
   test('the call never connects, and both SDKs report ERROR 60120 then CALL_END within 45 s of accept', async () => {
