@@ -12,12 +12,10 @@ import {
   type SfuOffer,
 } from './MediaSession.js';
 import { NetworkQuality, scoreLink } from './networkQuality.js';
+import { AUDIO_GAP_POLLS, AUDIO_POLL_MS, applyIceConfig, lastAudioAt } from './peerConnection.js';
 import { InboundDeltas, downlinkMetrics, isDown, readStats, uplinkMetrics } from './stats.js';
 
 const kinds: readonly MediaKind[] = ['audio', 'video'];
-// How often the peer's audio arrival is checked, and how many checks without any make a gap.
-const AUDIO_POLL_MS = 100;
-const AUDIO_GAP_POLLS = 10;
 // A renegotiation offer (an ICE restart) with no answer this long was lost: rolled back, sent again.
 export const OFFER_ANSWER_TIMEOUT_MS = 3_000;
 // After an outage, the second keyframe follows the first this much later.
@@ -100,16 +98,7 @@ export class P2PSession implements MediaSession {
     this.#iceServers = iceServers;
     this.#iceTransportPolicy = iceTransportPolicy;
     const pc = this.#pc;
-    if (!pc || this.#closed) return;
-    try {
-      pc.setConfiguration({
-        ...pc.getConfiguration(),
-        iceServers: iceServers as RTCIceServer[],
-        iceTransportPolicy,
-      });
-    } catch (error) {
-      this.#log.warn('applying the new ICE servers failed', error);
-    }
+    if (pc && !this.#closed) applyIceConfig(pc, iceServers, iceTransportPolicy, this.#log);
   }
 
   start(): void {
@@ -414,12 +403,7 @@ export class P2PSession implements MediaSession {
     const clock = this.options.clock ?? systemClock;
     const poll = (): void => {
       if (this.#closed) return;
-      const receiver = this.#transceivers.audio?.receiver;
-      const sources = receiver?.getSynchronizationSources?.() ?? [];
-      const latest = sources.reduce<number | undefined>(
-        (max, s) => (max === undefined || s.timestamp > max ? s.timestamp : max),
-        undefined,
-      );
+      const latest = lastAudioAt(this.#transceivers.audio?.receiver);
       if (latest !== undefined && latest !== this.#lastAudio) {
         if (this.#quietPolls >= AUDIO_GAP_POLLS && this.#lastAudio !== undefined) {
           this.#log.info('audio from the peer is back after a gap: the path was down');

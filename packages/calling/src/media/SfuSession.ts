@@ -19,6 +19,7 @@ import {
   type Substream,
 } from './MediaSession.js';
 import { NetworkQuality, scoreLink } from './networkQuality.js';
+import { AUDIO_GAP_POLLS, AUDIO_POLL_MS, applyIceConfig, lastAudioAt } from './peerConnection.js';
 import {
   InboundDeltas,
   downlinkMetrics,
@@ -42,9 +43,6 @@ export const simulcastLayers = [
   { rid: 'l', scaleResolutionDownBy: 4, bitrateShare: 0.1 },
 ] as const;
 
-// How often the members' audio arrival is checked, and how many checks without any make a gap.
-const AUDIO_POLL_MS = 100;
-const AUDIO_GAP_POLLS = 10;
 // A member heard again after this many checks without audio: the path (theirs or ours) was down.
 const AUDIO_BLIP_POLLS = 3;
 // After an outage, keyframes are sent and asked for again this much later.
@@ -150,16 +148,7 @@ export class SfuSession implements MediaSession {
     this.#iceServers = iceServers;
     this.#iceTransportPolicy = iceTransportPolicy;
     for (const pc of [this.#publisher, this.#subscriber]) {
-      if (!pc) continue;
-      try {
-        pc.setConfiguration({
-          ...pc.getConfiguration(),
-          iceServers: iceServers as RTCIceServer[],
-          iceTransportPolicy,
-        });
-      } catch (error) {
-        this.#log.warn('applying the new ICE servers failed', error);
-      }
+      if (pc) applyIceConfig(pc, iceServers, iceTransportPolicy, this.#log);
     }
   }
 
@@ -216,11 +205,7 @@ export class SfuSession implements MediaSession {
       const announced = transceiver.mid === null ? undefined : this.#announced.get(transceiver.mid);
       if (!announced || announced.track.kind !== 'audio') continue;
       const { userID } = announced;
-      const sources = transceiver.receiver.getSynchronizationSources?.() ?? [];
-      const latest = sources.reduce<number | undefined>(
-        (max, s) => (max === undefined || s.timestamp > max ? s.timestamp : max),
-        undefined,
-      );
+      const latest = lastAudioAt(transceiver.receiver);
       if (latest === undefined) continue; // nothing received yet: no gap to measure
       const heard = this.#heard.get(userID) ?? { last: undefined, quiet: 0 };
       this.#heard.set(userID, heard);
@@ -414,16 +399,8 @@ export class SfuSession implements MediaSession {
     });
     this.#senders = { audio: audio.sender, video: video.sender };
     const stale = () => this.#closed || generation !== this.#generation;
-    const offer = await pc.createOffer();
-    await pc.setLocalDescription(offer);
-    if (stale()) return;
-    const answer = await this.#sfu.publish({ type: 'offer', sdp: pc.localDescription!.sdp });
-    if (stale()) return;
-    await pc.setRemoteDescription(answer);
-    if (stale()) return;
-    this.#published = true;
+    if (!(await this.#sendPublisherOffer(pc, await pc.createOffer(), stale))) return;
     this.#log.info('publishing to the SFU');
-    this.#flushCandidates('publisher');
     // A track set while the offer was out went to the sender already; the bitrate may not have.
     await this.#applyBitrate();
   }
@@ -543,25 +520,35 @@ export class SfuSession implements MediaSession {
     return pc;
   }
 
+  /**
+   * Sends the publisher's `offer` with `sfuPublish` and applies the SFU's answer; false when the
+   * session moved on meanwhile (`stale`). Candidates wait until the SFU has the offer they belong to.
+   */
+  async #sendPublisherOffer(
+    pc: RTCPeerConnection,
+    offer: RTCSessionDescriptionInit,
+    stale: () => boolean,
+  ): Promise<boolean> {
+    this.#published = false;
+    await pc.setLocalDescription(offer);
+    if (stale()) return false;
+    const answer = await this.#sfu.publish({ type: 'offer', sdp: pc.localDescription!.sdp });
+    if (stale()) return false;
+    await pc.setRemoteDescription(answer);
+    if (stale()) return false;
+    this.#published = true;
+    this.#flushCandidates('publisher');
+    return true;
+  }
+
   /** A new publisher offer with new ICE credentials, through `sfuPublish` (the SFU answers). */
   #restartPublisher(pc: RTCPeerConnection, generation: number): void {
     if (this.#restarting.publisher || pc !== this.#publisher) return;
     if (!this.#published || pc.signalingState !== 'stable') return; // the first publish is out
     this.#restarting.publisher = true;
     const stale = () => this.#closed || generation !== this.#generation || pc !== this.#publisher;
-    void (async () => {
-      const offer = await pc.createOffer({ iceRestart: true });
-      // The new candidates wait until the SFU has the offer they belong to.
-      this.#published = false;
-      await pc.setLocalDescription(offer);
-      if (stale()) return;
-      const answer = await this.#sfu.publish({ type: 'offer', sdp: pc.localDescription!.sdp });
-      if (stale()) return;
-      await pc.setRemoteDescription(answer);
-      if (stale()) return;
-      this.#published = true;
-      this.#flushCandidates('publisher');
-    })()
+    pc.createOffer({ iceRestart: true })
+      .then((offer) => this.#sendPublisherOffer(pc, offer, stale))
       .catch(async (error: unknown) => {
         if (stale()) return;
         // The watchdog tries again; a restarting SFU comes back with sfuReset.
