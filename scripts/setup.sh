@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # Installs what Ringline needs on a fresh Debian machine with only Node/npm, then builds it.
 #   scripts/setup.sh runtime   Janus (the SFU for group calls) and coturn (TURN) from apt, npm packages, build
-#   scripts/setup.sh test      the above + what the test suites need from apt (Chromium, CJK fonts, iproute2, nftables, nginx, openssl)
+#   scripts/setup.sh test      the above + what the test suites need from apt (Chromium, CJK fonts, iproute2, nftables, nginx, openssl, Redis, PostgreSQL)
 set -euo pipefail
 cd "$(dirname "$0")/.."
 mode="${1:-runtime}"
@@ -14,7 +14,7 @@ as_root() {
 
 apt_packages=(janus coturn)
 if [ "$mode" = test ]; then
-  apt_packages+=(chromium fonts-noto-cjk iproute2 util-linux nftables nginx openssl)
+  apt_packages+=(chromium fonts-noto-cjk iproute2 util-linux nftables nginx openssl redis-server postgresql)
 fi
 
 missing=()
