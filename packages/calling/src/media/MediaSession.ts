@@ -125,8 +125,8 @@ export interface MediaSession {
   setRemoteMedia(userID: string, media: { audio: boolean; video: boolean }): void;
   /**
    * The signalling connection came back (resumed): whatever negotiation was under way may have
-   * lost messages on the dead socket, so it is made again — a pending offer rolled back and sent
-   * anew (P2P), ICE restarted on any connection not `connected` or whose media stopped.
+   * lost messages on the dead socket, so it is made again — a pending offer sent again as it is
+   * (P2P), ICE restarted on any connection not `connected` or whose media stopped.
    */
   resync(): void;
   /** Removes a member who left. */

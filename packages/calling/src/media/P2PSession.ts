@@ -16,7 +16,7 @@ import { AUDIO_GAP_POLLS, AUDIO_POLL_MS, applyIceConfig, lastAudioAt } from './p
 import { InboundDeltas, downlinkMetrics, isDown, readStats, uplinkMetrics } from './stats.js';
 
 const kinds: readonly MediaKind[] = ['audio', 'video'];
-// A renegotiation offer (an ICE restart) with no answer this long was lost: rolled back, sent again.
+// A renegotiation offer (an ICE restart) with no answer this long was lost: sent again.
 export const OFFER_ANSWER_TIMEOUT_MS = 3_000;
 // After an outage, the second keyframe follows the first this much later.
 const SECOND_KEYFRAME_MS = 1_000;
@@ -41,7 +41,10 @@ const SECOND_KEYFRAME_MS = 1_000;
  * engine checks the signalling socket, which a changed address kills too. The callee does not
  * restart: the caller sees the same silence (both directions die together) and restarts for both.
  * A restart offer can be lost with a dead socket: unanswered for `OFFER_ANSWER_TIMEOUT_MS`, or
- * when the signalling resumes (`resync()`), it is rolled back and made again.
+ * when the signalling resumes (`resync()`), the same offer is sent again. Not a new one: the first
+ * may not be lost at all (made while reconnecting, it went out after the resume), and the answer
+ * to it would then be applied to the new offer, whose ICE credentials the peer never saw. The same
+ * offer twice gets the same answer twice; the second finds us stable and is ignored.
  */
 export class P2PSession implements MediaSession {
   readonly events: TypedEmitter<SessionCallbacks>;
@@ -141,7 +144,7 @@ export class P2PSession implements MediaSession {
           }
           // An offer in flight is the restart already: restartIce() now would queue one more
           // for when it is answered, which would move the connection again just as it came
-          // back (a lost offer is rolled back and made again by #awaitAnswer or resync()).
+          // back (a lost offer is sent again by #awaitAnswer or resync()).
           if (pc.signalingState !== 'stable' || this.#makingOffer) {
             this.#log.debug('an ICE restart offer is out already');
             return;
@@ -210,8 +213,8 @@ export class P2PSession implements MediaSession {
     const pc = this.#pc;
     if (!pc || this.#closed) return;
     if (pc.signalingState === 'have-local-offer' && pc.remoteDescription) {
-      this.#log.info('signalling resumed with our offer unanswered: offering again');
-      void this.#offerAgain(pc);
+      this.#log.info('signalling resumed with our offer unanswered: sending it again');
+      this.#offerAgain(pc);
     } else if (pc.connectionState !== 'connected' || this.#watchdog?.suspected) {
       if (this.#polite) return; // the caller restarts, and its offer reaches us now
       this.#log.info('signalling resumed while the connection is down: restarting ICE');
@@ -305,17 +308,11 @@ export class P2PSession implements MediaSession {
     }
   }
 
-  /** Rolls an unanswered offer back and makes it again (with new ICE credentials). */
-  async #offerAgain(pc: RTCPeerConnection): Promise<void> {
+  /** Sends our unanswered offer again, as it is (with the candidates gathered since). */
+  #offerAgain(pc: RTCPeerConnection): void {
     if (this.#closed || this.#makingOffer || pc.signalingState !== 'have-local-offer') return;
-    try {
-      await pc.setLocalDescription({ type: 'rollback' });
-      if (this.#closed) return;
-      // negotiationneeded follows (the restart is still wanted) and sends the new offer.
-      pc.restartIce();
-    } catch (error) {
-      this.#log.warn('rolling back the unanswered offer failed', error);
-    }
+    this.#sendDescription(pc);
+    this.#awaitAnswer(pc);
   }
 
   #awaitAnswer(pc: RTCPeerConnection): void {
@@ -326,8 +323,8 @@ export class P2PSession implements MediaSession {
       this.#offerTimer = undefined;
       if (this.#closed || pc.signalingState !== 'have-local-offer') return;
       if (pc.localDescription?.sdp !== offer) return; // a newer offer has its own timer
-      this.#log.info(`our offer had no answer in ${OFFER_ANSWER_TIMEOUT_MS} ms: offering again`);
-      void this.#offerAgain(pc);
+      this.#log.info(`our offer had no answer in ${OFFER_ANSWER_TIMEOUT_MS} ms: sending it again`);
+      this.#offerAgain(pc);
     }, OFFER_ANSWER_TIMEOUT_MS);
   }
 
@@ -349,8 +346,8 @@ export class P2PSession implements MediaSession {
         return;
       }
       if (description.type === 'answer' && pc.signalingState !== 'have-local-offer') {
-        // The answer to an offer we rolled back (it came late): the new offer gets its own.
-        this.#log.debug('ignoring an answer to an offer that was rolled back');
+        // A second answer to an offer we sent twice (see #offerAgain), or one that came late.
+        this.#log.debug('ignoring an answer with no offer of ours pending');
         return;
       }
       this.#settingRemoteAnswer = description.type === 'answer';

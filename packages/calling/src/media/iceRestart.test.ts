@@ -346,7 +346,7 @@ describe('P2PSession', () => {
   describe('a restart offer lost with the signalling socket', () => {
     const slowRetries = { connection: { restartIntervalMs: 60_000, maxRestartIntervalMs: 60_000 } };
 
-    it('unanswered for 3 s: rolled back and offered again; an answered one is left alone', async () => {
+    it('unanswered for 3 s: the same offer goes out again; an answered one is left alone', async () => {
       const { clock, session, pc, offers } = p2p(true, slowRetries);
       pc.remoteDescription = { type: 'answer', sdp: 'answer' };
       pc.set('connected');
@@ -359,19 +359,21 @@ describe('P2PSession', () => {
       expect(offers).toHaveLength(1);
       clock.advance(1);
       await settle();
+      // Not a new offer: the first may yet arrive, and its answer must fit what we hold.
+      expect(offers).toEqual([offers[0], offers[0]]);
+      expect(pc.restartIceCalls).toBe(1);
+      clock.advance(3_000);
       await settle();
-      expect(offers).toHaveLength(2);
-      expect(pc.restartIceCalls).toBe(2);
-      // This one is answered: nothing more goes out.
+      expect(offers).toHaveLength(3);
       await session.handleSignal('bob', { description: { type: 'answer', sdp: 'answer 2' } });
       expect(pc.signalingState).toBe('stable');
       clock.advance(10_000);
       await settle();
-      expect(offers).toHaveLength(2);
-      // A late answer to the rolled-back offer is ignored, not an error.
+      expect(offers).toHaveLength(3);
+      // The peer answers each copy: the second answer finds us stable and is ignored, not an error.
       const errors: Error[] = [];
       session.events.on(SessionEvent.Error, (_who, error) => errors.push(error));
-      await session.handleSignal('bob', { description: { type: 'answer', sdp: 'answer 1' } });
+      await session.handleSignal('bob', { description: { type: 'answer', sdp: 'answer 2' } });
       expect(errors).toEqual([]);
       expect(pc.remoteDescription).toEqual({ type: 'answer', sdp: 'answer 2' });
       session.close();
@@ -397,7 +399,7 @@ describe('P2PSession', () => {
       session.close();
     });
 
-    it('resync() (the signalling resumed) with our offer pending: rolled back and offered again at once', async () => {
+    it('resync() (the signalling resumed) with our offer pending: the same offer goes out again at once', async () => {
       const { session, pc, offers } = p2p(true, slowRetries);
       pc.remoteDescription = { type: 'answer', sdp: 'answer' };
       pc.set('connected');
@@ -406,8 +408,8 @@ describe('P2PSession', () => {
       expect(offers).toHaveLength(1);
       session.resync();
       await settle();
-      await settle();
-      expect(offers).toHaveLength(2);
+      expect(offers).toEqual([offers[0], offers[0]]);
+      expect(pc.restartIceCalls).toBe(1);
       expect(pc.signalingState).toBe('have-local-offer');
       session.close();
     });
