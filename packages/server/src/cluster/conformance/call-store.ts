@@ -324,8 +324,13 @@ export function callStoreConformance(name: string, factory: CallStoreFactory): v
         await Promise.all([...writes, ...reads]);
         expect(seen).toHaveLength(50);
         for (const [room, ...timeouts] of seen) expect(timeouts).toEqual([room, room]);
+        // Concurrent commits have no order (callers serialise them with the call's lock), but the
+        // state they leave is one of them, whole.
         const last = (await store.load('c1'))!;
-        expect([last.call.roomID, ...last.invitations.map((i) => i.timeout)]).toEqual([50, 50, 50]);
+        expect(last.invitations.map((i) => i.timeout)).toEqual([
+          last.call.roomID,
+          last.call.roomID,
+        ]);
       });
     });
 
