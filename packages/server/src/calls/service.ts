@@ -59,8 +59,6 @@ import type { CallObserver } from './events.js';
 import { endCall, enter, leave, settle } from './lifecycle.js';
 import { CallTransactions, type CallTx } from './tx.js';
 
-export { DEFAULT_SFU_HEAL_TIMEOUT_MS } from '../media/index.js';
-
 export interface CallServiceOptions {
   store: CallStore;
   scheduler: Scheduler;
