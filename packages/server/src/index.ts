@@ -13,3 +13,11 @@ export { ConfigError } from './config.js';
 export type { Logger } from './log.js';
 export type { RateLimitOptions } from './signal/rate-limit.js';
 export { createMemoryCluster, type ClusterAdapters } from './cluster/index.js';
+export {
+  CallEventType,
+  type CallEvent,
+  type CallEventBase,
+  type CallEventOf,
+  type CallEventPayloads,
+  type CallObserver,
+} from './calls/events.js';

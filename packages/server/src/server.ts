@@ -2,6 +2,7 @@
 import { randomUUID } from 'node:crypto';
 import type { AddressInfo } from 'node:net';
 import type { IceServer, IceTransportPolicy } from '@ringline/protocol';
+import type { CallObserver } from './calls/events.js';
 import { CallService } from './calls/service.js';
 import { createDelivery } from './cluster/delivery.js';
 import { createMemoryCluster } from './cluster/memory.js';
@@ -15,6 +16,7 @@ import {
   validateIceServers,
 } from './config.js';
 import { GroupService } from './groups/index.js';
+import { historyObserver } from './history/observer.js';
 import { buildHttpApp, DEFAULT_HTTP_TIMEOUTS, type HttpTimeouts } from './http/app.js';
 import { consoleLogger, silentLogger, type Logger } from './log.js';
 import { TrustedProxies } from './http/proxy.js';
@@ -94,6 +96,11 @@ export interface ServerOptions {
   limits?: Partial<SignalLimits>;
   /** Shared-state adapters; nodes given the same adapters form one cluster. Default in-memory. */
   cluster?: ClusterAdapters;
+  /**
+   * Observers of the calls' domain events (invited, answered, ended…; calls/events.ts), after
+   * the call history's own.
+   */
+  callObservers?: readonly CallObserver[];
   /** Where the SDK bundles are read from. Default packages/calling/dist. */
   sdkDir?: string;
   /** Where the demo is served from. Default apps/demo/dist. */
@@ -316,7 +323,8 @@ export async function startServer(options: ServerOptions = {}): Promise<Ringline
       maxRingTime,
       maxInvitationsPerCall,
       groups,
-      history: store.callRecords,
+      // The call history is one observer of the calls' domain events; the caller's come after it.
+      observers: [historyObserver(store.callRecords, logger), ...(options.callObservers ?? [])],
       ...(sfu && { sfu }),
       ...(sfuMissing !== undefined && { sfuMissing }),
       p2p: options.p2p ?? DEFAULTS.p2p,

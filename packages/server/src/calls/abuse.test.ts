@@ -47,7 +47,7 @@ describe('re-inviting someone already in the call', () => {
     }
     await Promise.all([alice.sync(), bob.sync()]);
     expect([alice.pushes.length, bob.pushes.length]).toEqual(before);
-    expect((await s.cluster.calls.getCall(callID))?.inviteIDs).toEqual([inviteID]);
+    expect((await s.cluster.calls.load(callID))?.call.inviteIDs).toEqual([inviteID]);
     expect(s.cluster.calls.size.invitations).toBe(1);
   });
 

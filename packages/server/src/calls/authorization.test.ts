@@ -158,9 +158,12 @@ async function stateOf(s: Scene): Promise<unknown> {
   const ids = [s.p2p, s.ring, s.done, ...(s.grp ? [s.grp] : [])];
   const callStates = [];
   for (const { callID } of ids) {
-    const call = await calls.getCall(callID);
+    const loaded = await calls.load(callID);
+    const call = loaded?.call;
     const invitations = [];
-    for (const id of call?.inviteIDs ?? []) invitations.push(await calls.getInvitation(id));
+    for (const id of call?.inviteIDs ?? []) {
+      invitations.push(loaded?.invitations.find((inv) => inv.inviteID === id));
+    }
     callStates.push({ callID, call, invitations });
   }
   const users = [];

@@ -1,7 +1,7 @@
 import { afterEach, describe, expect, test } from 'vitest';
-import { CallType, MediaMode } from '@ringline/protocol';
+import { CallType } from '@ringline/protocol';
 import { startTestServer, type TestServer } from '../testing/server.js';
-import { createMemoryCluster, MemoryCallStore, MemoryLockManager } from './memory.js';
+import { createMemoryCluster, MemoryLockManager } from './memory.js';
 
 /**
  * Two server nodes sharing one set of cluster adapters behave as one server: presence, calls,
@@ -97,33 +97,6 @@ describe('two nodes sharing in-memory adapters', () => {
     expect((await alice.closed()).code).toBe(1001);
     expect(await bob.waitForPush('userLeave')).toMatchObject({ callID, userID: 'alice' });
     expect(await bob.waitForPush('callEnded')).toMatchObject({ reason: 'disconnected' });
-  });
-});
-
-describe('MemoryCallStore', () => {
-  test('callMembers lists who is in the call (not who rings), as a copy; nothing for no call', async () => {
-    const store = new MemoryCallStore();
-    await store.saveCall({
-      callID: 'c1',
-      roomID: 1,
-      callType: CallType.VIDEO,
-      sponsor: 'alice',
-      group: false,
-      media: MediaMode.P2P,
-      state: 'connected',
-      members: [
-        { userID: 'alice', audio: true, video: true },
-        { userID: 'bob', audio: true, video: false },
-      ],
-      joined: ['alice', 'bob'],
-      inviteIDs: ['i1'],
-      createdAt: 0,
-    });
-    const members = await store.callMembers('c1');
-    expect(members).toEqual(['alice', 'bob']);
-    members!.push('mallory');
-    expect(await store.callMembers('c1')).toEqual(['alice', 'bob']);
-    expect(await store.callMembers('nope')).toBeUndefined();
   });
 });
 

@@ -1,10 +1,12 @@
 export type {
   BusMessage,
+  CallChanges,
   CallRecord,
   CallStore,
   ClusterAdapters,
   InvitationRecord,
   InviteeState,
+  LoadedCall,
   LockManager,
   MessageBus,
   Presence,
@@ -14,6 +16,7 @@ export type {
   Unsubscribe,
 } from './types.js';
 export {
+  checkChanges,
   MemoryCallStore,
   MemoryLockManager,
   MemoryMessageBus,

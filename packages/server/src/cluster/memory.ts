@@ -5,10 +5,12 @@
  */
 import type {
   BusMessage,
+  CallChanges,
   CallRecord,
   CallStore,
   ClusterAdapters,
   InvitationRecord,
+  LoadedCall,
   LockManager,
   MessageBus,
   Presence,
@@ -41,6 +43,28 @@ function copy<T>(value: T): T {
   return out as T;
 }
 
+/**
+ * Refuses changes that break CallStore's rules (cluster/types.ts): they are bugs in the caller, and
+ * writing them would leave invitations that no call loads.
+ */
+export function checkChanges(callID: string, changes: CallChanges, stored: boolean): void {
+  const written = changes.invitations ?? [];
+  const deleted = new Set(changes.deletedInvitations ?? []);
+  const refuse = (why: string) => {
+    throw new Error(`CallStore.commit(${callID}): ${why}`);
+  };
+  if (changes.call && changes.call.callID !== callID) {
+    refuse(`the call record is ${changes.call.callID}'s`);
+  }
+  if (!written.length) return;
+  if (changes.call === null) refuse('invitations written while the call is deleted');
+  if (!stored && !changes.call) refuse('invitations written for a call that is not stored');
+  for (const inv of written) {
+    if (inv.callID !== callID) refuse(`invitation ${inv.inviteID} belongs to ${inv.callID}`);
+    if (deleted.has(inv.inviteID)) refuse(`invitation ${inv.inviteID} both written and deleted`);
+  }
+}
+
 export class MemoryPresenceStore implements PresenceStore {
   readonly #byUser = new Map<string, Presence>();
 
@@ -59,33 +83,52 @@ export class MemoryPresenceStore implements PresenceStore {
 }
 
 export class MemoryCallStore implements CallStore {
-  readonly #calls = new Map<string, CallRecord>();
-  readonly #invitations = new Map<string, InvitationRecord>();
+  /** Each call with its invitations, by inviteID: one entry, so a commit replaces it whole. */
+  readonly #calls = new Map<
+    string,
+    { call: CallRecord; invitations: Map<string, InvitationRecord> }
+  >();
+  readonly #inviteCall = new Map<string, string>();
   readonly #userCall = new Map<string, string>();
   readonly #groupCall = new Map<string, string>();
 
-  async getCall(callID: string): Promise<CallRecord | undefined> {
-    const c = this.#calls.get(callID);
-    return c && copy(c);
+  async load(callID: string): Promise<LoadedCall | undefined> {
+    const entry = this.#calls.get(callID);
+    if (!entry) return undefined;
+    return { call: copy(entry.call), invitations: [...entry.invitations.values()].map(copy) };
+  }
+  async invitationCall(inviteID: string): Promise<string | undefined> {
+    return this.#inviteCall.get(inviteID);
+  }
+  async commit(callID: string, changes: CallChanges): Promise<void> {
+    const written = changes.invitations ?? [];
+    const deleted = changes.deletedInvitations ?? [];
+    // Every check before the first write, so that a refused commit writes nothing.
+    checkChanges(callID, changes, this.#calls.has(callID));
+    if (changes.call === null) {
+      const entry = this.#calls.get(callID);
+      if (!entry) return;
+      for (const id of entry.invitations.keys()) this.#inviteCall.delete(id);
+      this.#calls.delete(callID);
+      return;
+    }
+    let entry = this.#calls.get(callID);
+    if (changes.call) {
+      const call = copy(changes.call);
+      if (entry) entry.call = call;
+      else this.#calls.set(callID, (entry = { call, invitations: new Map() }));
+    }
+    if (!entry) return;
+    for (const inv of written) {
+      entry.invitations.set(inv.inviteID, copy(inv));
+      this.#inviteCall.set(inv.inviteID, callID);
+    }
+    for (const id of deleted) {
+      if (entry.invitations.delete(id)) this.#inviteCall.delete(id);
+    }
   }
   async callMembers(callID: string): Promise<string[] | undefined> {
-    return this.#calls.get(callID)?.members.map((m) => m.userID);
-  }
-  async saveCall(call: CallRecord): Promise<void> {
-    this.#calls.set(call.callID, copy(call));
-  }
-  async deleteCall(callID: string): Promise<void> {
-    this.#calls.delete(callID);
-  }
-  async getInvitation(inviteID: string): Promise<InvitationRecord | undefined> {
-    const i = this.#invitations.get(inviteID);
-    return i && copy(i);
-  }
-  async saveInvitation(invitation: InvitationRecord): Promise<void> {
-    this.#invitations.set(invitation.inviteID, copy(invitation));
-  }
-  async deleteInvitation(inviteID: string): Promise<void> {
-    this.#invitations.delete(inviteID);
+    return this.#calls.get(callID)?.call.members.map((m) => m.userID);
   }
   async claimUser(userID: string, callID: string): Promise<boolean> {
     const current = this.#userCall.get(userID);
@@ -115,7 +158,7 @@ export class MemoryCallStore implements CallStore {
   get size(): { calls: number; invitations: number; users: number; groups: number } {
     return {
       calls: this.#calls.size,
-      invitations: this.#invitations.size,
+      invitations: this.#inviteCall.size,
       users: this.#userCall.size,
       groups: this.#groupCall.size,
     };

@@ -83,20 +83,67 @@ export interface InvitationRecord {
   expiresAt?: number;
 }
 
+/** A call as one read returns it: the call's record and every invitation made into it. */
+export interface LoadedCall {
+  call: CallRecord;
+  /**
+   * Every stored invitation of the call, in no particular order (a network store reads them as a
+   * set). `call.inviteIDs` gives their order; the call layer sorts by it.
+   */
+  invitations: InvitationRecord[];
+}
+
 /**
- * Calls, invitations and the user → call index. A user belongs to at most one call at a time,
- * as a member or as a ringing invitee; `claimUser` is the atomic test-and-set behind busy
- * detection. Records are values: callers change a copy and `save` it.
+ * One transaction's record changes, written together by `CallStore.commit`. Each field may be
+ * left out (nothing of that kind changes).
+ */
+export interface CallChanges {
+  /**
+   * The call's record, written whole (insert or replace), or `null`: delete the call together
+   * with every invitation it has (and their `invitationCall` entries). Deleting a call that is
+   * not stored is a no-op.
+   */
+  call?: CallRecord | null;
+  /** Invitations written whole (insert or replace). Each must belong to this call. */
+  invitations?: readonly InvitationRecord[];
+  /**
+   * IDs of this call's invitations to delete; an ID that is not stored, or that belongs to
+   * another call, is ignored.
+   */
+  deletedInvitations?: readonly string[];
+}
+
+/**
+ * Calls, invitations and the user → call index, shaped for a network store (Redis): a call and
+ * its invitations are one unit, read in one round trip and written in one atomic step. A user
+ * belongs to at most one call at a time, as a member or as a ringing invitee; `claimUser` is the
+ * atomic test-and-set behind busy detection.
+ *
+ * Semantics every implementation keeps (cluster/conformance/call-store.ts checks them):
+ * - Records are values: what goes in is copied and what comes out is a fresh copy, so a caller
+ *   changing a record it holds changes nothing stored until it commits it.
+ * - `load` sees exactly the state of the last commit: never a part of one, never a mix of two.
+ * - `commit` is atomic: a concurrent `load`, `invitationCall` or `callMembers` sees all of its
+ *   changes or none. It does not compare versions (last writer wins): callers serialise the
+ *   commits of one call with the LockManager (`call:<callID>`), loading and committing under it.
+ *   Invalid changes reject the whole commit, and nothing of it is written:
+ *   `changes.call.callID` differs from `callID`; an invitation's `callID` differs from `callID`;
+ *   invitations written while the call is neither stored nor written by the same commit;
+ *   invitations written by a commit that deletes the call; an invitation both written and
+ *   deleted.
+ * - The claims (`claimUser`, `claimGroup` and their releases) are single-key operations apart from
+ *   `commit`: deleting a call leaves its claims alone (the call layer releases them), and each
+ *   claim is atomic on its own under any concurrency.
  */
 export interface CallStore {
-  getCall(callID: string): Promise<CallRecord | undefined>;
+  /** The call with all its invitations, in one read; undefined if the call is not stored. */
+  load(callID: string): Promise<LoadedCall | undefined>;
+  /** The call an invitation belongs to (accept, reject and cancel name only the invitation). */
+  invitationCall(inviteID: string): Promise<string | undefined>;
+  /** Writes all of one transaction's changes to the call and its invitations in one atomic step. */
+  commit(callID: string, changes: CallChanges): Promise<void>;
   /** The user IDs of the call's members (those in it, not those ringing); undefined if no call. */
   callMembers(callID: string): Promise<string[] | undefined>;
-  saveCall(call: CallRecord): Promise<void>;
-  deleteCall(callID: string): Promise<void>;
-  getInvitation(inviteID: string): Promise<InvitationRecord | undefined>;
-  saveInvitation(invitation: InvitationRecord): Promise<void>;
-  deleteInvitation(inviteID: string): Promise<void>;
   /** Binds `userID` to `callID` unless bound to another call; true when bound (now or already). */
   claimUser(userID: string, callID: string): Promise<boolean>;
   /** The call the user belongs to, if any. */
