@@ -58,6 +58,8 @@ export interface CallRecord {
   endedAt?: number;
   endReason?: RecordEndReason;
   members: string[];
+  /** The node that carried the call; absent for the default node. */
+  nodeID?: string;
 }
 
 interface PendingWrite {
@@ -83,11 +85,14 @@ export class CallRecordStore {
   /**
    * @param syncBatch SQLite's synchronous batch (store/dialect.ts): a commit without a promise per
    *   query, about half the cost of one through Kysely. Without it, writes go through `db`.
+   * @param nodeID The node whose calls these are: its records carry it, and `closeInterrupted`
+   *   closes only records that carry it. '' is the default, single node.
    */
   constructor(
     private readonly db: Kysely<Database>,
     private readonly now: () => number = Date.now,
     private readonly syncBatch?: SyncBatch,
+    readonly nodeID = '',
   ) {
     this.#queries = prepareWrites(db);
   }
@@ -192,6 +197,7 @@ export class CallRecordStore {
       media: call.media,
       startedAt: call.startedAt ?? this.now(),
       members: JSON.stringify(call.members ?? [call.sponsor]),
+      nodeID: this.nodeID,
     };
     await this.#write(this.#queries.start.bind(values));
   }
@@ -219,8 +225,9 @@ export class CallRecordStore {
   }
 
   /**
-   * Closes every record still open — calls that were in progress when the server stopped without
-   * ending them (a crash, a kill) — with reason `server_restart`. Their end time is `lastAliveAt`
+   * Closes every record this node left open — calls that were in progress when its server stopped
+   * without ending them (a crash, a kill) — with reason `server_restart`. Other nodes' records
+   * are theirs: on a shared database they are calls still going on. Their end time is `lastAliveAt`
    * (the last moment the stopped server is known to have been running, e.g. its last write to the
    * store), or the record's own start/connect time if that is later. Resolves with how many were
    * closed. Run it once at start, before any call is made.
@@ -237,6 +244,7 @@ export class CallRecordStore {
         };
       })
       .where('ended_at', 'is', null)
+      .where('node_id', '=', this.nodeID)
       .executeTakeFirst();
     return Number(res.numUpdatedRows);
   }
@@ -265,6 +273,7 @@ function prepareWrites(db: Kysely<Database>) {
       media: MediaMode;
       startedAt: number;
       members: string;
+      nodeID: string;
     }>(
       db.insertInto('call_records').values({
         call_id: slot('callID'),
@@ -275,6 +284,7 @@ function prepareWrites(db: Kysely<Database>) {
         media: slot('media'),
         started_at: slot('startedAt'),
         members_json: slot('members'),
+        node_id: slot('nodeID'),
       }),
     ),
     connected: prepare<{ callID: string; at: number }>(
@@ -320,5 +330,6 @@ function toRecord(row: Selectable<CallRecordsTable>): CallRecord {
   if (row.connected_at !== null) record.connectedAt = Number(row.connected_at);
   if (row.ended_at !== null) record.endedAt = Number(row.ended_at);
   if (row.end_reason !== null) record.endReason = row.end_reason as RecordEndReason;
+  if (row.node_id !== '') record.nodeID = row.node_id;
   return record;
 }
