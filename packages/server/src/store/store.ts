@@ -210,13 +210,22 @@ function openPostgres(database: string, log: Logger): Opened {
     location,
     kysely: pg.dialect,
     check: async (db) => void (await sql`select 1`.execute(db)),
+    // The node's last sign of life; without one (it never ran with `recover`), the latest moment
+    // its open records know of, as SQLite's file time would be no earlier than that.
     lastAlive: async (db, nodeID) => {
       const row = await db
         .selectFrom('store_nodes')
         .select('alive_at')
         .where('node_id', '=', nodeID)
         .executeTakeFirst();
-      return row && Number(row.alive_at);
+      if (row) return Number(row.alive_at);
+      const open = await db
+        .selectFrom('call_records')
+        .select((eb) => eb.fn.max(eb.fn.coalesce('connected_at', 'started_at')).as('at'))
+        .where('node_id', '=', nodeID)
+        .where('ended_at', 'is', null)
+        .executeTakeFirst();
+      return open?.at == null ? undefined : Number(open.at);
     },
     close: pg.close,
   };
