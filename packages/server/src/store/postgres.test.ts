@@ -7,10 +7,11 @@ import { sql } from 'kysely';
 import { afterEach, describe, expect, test } from 'vitest';
 import { ConfigError } from '../config.js';
 import type { Logger } from '../log.js';
-import { freePort } from '../testing/postgres.js';
+import { GroupService } from '../groups/service.js';
+import { freePort, startPostgres } from '../testing/postgres.js';
 import { postgresBackend } from '../testing/store-backends.js';
 import { storeConformance } from './conformance.js';
-import { openStore, StoreError, type Store, type StoreOptions } from './store.js';
+import { openStore, storageFailure, StoreError, type Store, type StoreOptions } from './store.js';
 
 const backend = postgresBackend();
 storeConformance(backend);
@@ -98,7 +99,7 @@ describe('openStore on Postgres', () => {
     expect(Math.max(...held)).toBeLessThanOrEqual(2);
   });
 
-  test("with recover, a node records that it is alive, and keeps doing so", async () => {
+  test('with recover, a node records that it is alive, and keeps doing so', async () => {
     const target = await backend.fresh();
     const store = await open({ ...target, nodeID: 'node-a', recover: true, aliveIntervalMs: 20 });
     const aliveAt = async () =>
@@ -180,4 +181,38 @@ describe('openStore failures on Postgres', () => {
     expect(err.message).toMatch(message);
     expect(err.message).not.toMatch(/:pw@/);
   });
+});
+
+describe('a Postgres that goes away and comes back', () => {
+  test('queries fail as "unavailable" while it is down, and work again once it is back', async () => {
+    // Its own server: halting the file's shared one would fail the other tests.
+    const own = await startPostgres();
+    try {
+      const logger = recordingLogger();
+      const store = await open({ database: await own.createDatabase(), logger });
+      const groups = new GroupService(store.db);
+      await groups.create({ groupID: 'team', members: ['alice'] });
+      await own.halt();
+
+      const read = await rejection(groups.getGroup('team'));
+      expect(storageFailure(read)).toBe('unavailable');
+      const call = {
+        callID: 'c1',
+        roomID: 1,
+        sponsor: 'alice',
+        callType: 1,
+        media: 'p2p',
+      } as const;
+      const write = await rejection(store.callRecords.start(call));
+      expect(storageFailure(write)).toBe('unavailable');
+      expect(store.callRecords.failedWrites).toBe(1);
+
+      await own.resume();
+      expect(await groups.getGroup('team')).toEqual({ groupID: 'team', members: ['alice'] });
+      await store.callRecords.start(call);
+      expect(await store.callRecords.get('c1')).toMatchObject({ sponsor: 'alice' });
+    } finally {
+      await own.stop();
+    }
+  }, 60_000);
 });

@@ -25,6 +25,10 @@ export interface TestPostgres {
   url: string;
   /** Makes an empty database and resolves with its URL; each test gets its own. */
   createDatabase(): Promise<string>;
+  /** Kills the server as a crash would (`pg_ctl stop -m immediate`), keeping its data. */
+  halt(): Promise<void>;
+  /** Starts the halted server again on the same port; resolves once it accepts connections. */
+  resume(): Promise<void>;
   /** Stops the server at once (`pg_ctl stop -m immediate`) and removes its directory. Idempotent. */
   stop(): Promise<void>;
 }
@@ -72,23 +76,30 @@ export async function startPostgres(): Promise<TestPostgres> {
       ['-D', data, '-U', 'postgres', '--auth=trust', '-E', 'UTF8', '--no-sync', '--no-locale'],
       dir,
     );
+    const pgStart = (port: number) =>
+      pgTool(
+        'pg_ctl',
+        [
+          'start',
+          ...['-D', data, '-l', join(dir, 'log'), '-w', '-t', '60', '-o'],
+          [
+            `-c listen_addresses=127.0.0.1`,
+            `-p ${port}`,
+            `-k ${dir}`,
+            // A test database need not survive a power cut (a killed server keeps its commits:
+            // they are in the OS's cache, and synchronous_commit stays on for halt/resume).
+            `-c fsync=off -c full_page_writes=off`,
+          ].join(' '),
+        ],
+        dir,
+      );
+    const halt = () => pgTool('pg_ctl', ['stop', '-D', data, '-m', 'immediate', '-w'], dir);
     // Another process may take the free port before Postgres binds it: try a few.
     let port = 0;
     for (let attempt = 0; attempt < 3 && !started; attempt++) {
       port = await freePort();
-      const options = [
-        `-c listen_addresses=127.0.0.1`,
-        `-p ${port}`,
-        `-k ${dir}`,
-        // A test database need not survive a power cut.
-        `-c fsync=off -c synchronous_commit=off -c full_page_writes=off`,
-      ].join(' ');
       try {
-        await pgTool(
-          'pg_ctl',
-          ['start', '-D', data, '-l', join(dir, 'log'), '-w', '-t', '60', '-o', options],
-          dir,
-        );
+        await pgStart(port);
         started = true;
       } catch (err) {
         if (attempt === 2) throw err;
@@ -110,10 +121,18 @@ export async function startPostgres(): Promise<TestPostgres> {
         }
         return `postgres://postgres@127.0.0.1:${port}/${name}`;
       },
+      halt: async () => {
+        await halt();
+        started = false;
+      },
+      resume: async () => {
+        await pgStart(port);
+        started = true;
+      },
       stop: () =>
         (stopping ??= (async () => {
           try {
-            await pgTool('pg_ctl', ['stop', '-D', data, '-m', 'immediate', '-w'], dir);
+            if (started) await halt();
           } finally {
             removeDir();
           }
