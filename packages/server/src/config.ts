@@ -396,9 +396,7 @@ export const NODE_ID_PATTERN = /^[A-Za-z0-9_.-]{1,64}$/;
 export function parseNodeID(text: string): string {
   const t = text.trim();
   if (!NODE_ID_PATTERN.test(t)) {
-    throw new ConfigError(
-      `--node-id must be 1-64 letters, digits, "_", "-" or ".", got "${text}"`,
-    );
+    throw new ConfigError(`--node-id must be 1-64 letters, digits, "_", "-" or ".", got "${text}"`);
   }
   return t;
 }

@@ -10,7 +10,7 @@ import { GroupService } from '../groups/service.js';
 import type { StoreBackend, StoreTarget } from '../testing/store-backends.js';
 import { migrationProvider, migrations } from './migrations/index.js';
 import { prepare, slot } from './prepared.js';
-import { openStore, type Store, type StoreOptions } from './store.js';
+import { openStore, StoreError, type Store, type StoreOptions } from './store.js';
 
 /** Every migration's name, in order. */
 export const ALL_MIGRATIONS = Object.keys(migrations).sort();
@@ -79,6 +79,18 @@ export function storeConformance(backend: StoreBackend): void {
       await Promise.all([store.close(), store.close()]);
       await store.close();
       await expect(new GroupService(store.db).getGroup('x')).rejects.toThrow();
+    });
+
+    test('a store migrated by a newer Ringline refuses to open, saying so', async () => {
+      const target = await backend.fresh();
+      const newer = await open(target);
+      await sql`insert into kysely_migration (name, timestamp) values ('9999_future', '0')`.execute(
+        newer.db,
+      );
+      await newer.close();
+      const err = await openStore(target).catch((e: unknown) => e);
+      expect(err).toBeInstanceOf(StoreError);
+      expect((err as Error).message).toMatch(/migrating .* failed: .*9999_future/);
     });
 
     test('a store made before node IDs upgrades: its open records belong to the default node', async () => {

@@ -8,11 +8,7 @@ import fc from 'fast-check';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { MAX_GROUP_MEMBERS } from '../../groups/index.js';
 import { adminUserSig, startTestServer, type TestServer } from '../../testing/server.js';
-import {
-  postgresBackend,
-  sqliteBackend,
-  type StoreBackend,
-} from '../../testing/store-backends.js';
+import { postgresBackend, sqliteBackend, type StoreBackend } from '../../testing/store-backends.js';
 import { IM_REST_BODY_LIMIT, TencentCode as T } from './index.js';
 
 const backends = [sqliteBackend(), postgresBackend()];
