@@ -97,6 +97,11 @@ export function sqliteDialect(file: string): {
 
 /** How long to wait for a Postgres connection before the query fails (the server is unreachable). */
 const CONNECT_TIMEOUT_MS = 10_000;
+/**
+ * Postgres cancels a statement that runs longer (a URL's `statement_timeout` wins): a stuck
+ * database then fails queries instead of holding them, and the writes queued behind them, forever.
+ */
+const STATEMENT_TIMEOUT_MS = 30_000;
 
 /**
  * Postgres returns bigint (int8) columns and count() as strings, since they may exceed 2^53. Ours
@@ -123,6 +128,7 @@ export function postgresDialect(
     connectionString: target.url,
     max: target.poolSize,
     connectionTimeoutMillis: CONNECT_TIMEOUT_MS,
+    statement_timeout: STATEMENT_TIMEOUT_MS,
     types,
   });
   pool.on('error', onError);

@@ -99,6 +99,22 @@ describe('openStore on Postgres', () => {
     expect(Math.max(...held)).toBeLessThanOrEqual(2);
   });
 
+  test('a statement that runs past statement_timeout is cancelled, and the pool goes on', async () => {
+    const { database } = await backend.fresh();
+    const plain = await open({ database: database! });
+    const shown = await sql<{ statement_timeout: string }>`show statement_timeout`.execute(
+      plain.db,
+    );
+    expect(shown.rows[0]?.statement_timeout).toBe('30s');
+
+    const store = await open({ database: `${database}?statement_timeout=100` });
+    const err = await rejection(sql`select pg_sleep(5)`.execute(store.db));
+    expect(err.message).toMatch(/statement timeout/);
+    expect((await sql<{ one: number }>`select 1 as one`.execute(store.db)).rows).toEqual([
+      { one: 1 },
+    ]);
+  });
+
   test('with recover, a node records that it is alive, and keeps doing so', async () => {
     const target = await backend.fresh();
     const store = await open({ ...target, nodeID: 'node-a', recover: true, aliveIntervalMs: 20 });
