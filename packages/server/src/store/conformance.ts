@@ -231,6 +231,52 @@ export function storeConformance(backend: StoreBackend): void {
       expect(await records.get('c2')).toMatchObject({ endedAt: 1600, endReason: 'no_answer' });
     });
 
+    test('marks of one call made together count once each, as they would one by one', async () => {
+      const records = store.callRecords;
+      const results = await Promise.all([
+        records.start(call),
+        records.start({ ...call, callID: 'c2' }),
+        records.connected('c1', 1500),
+        records.connected('c1', 1600),
+        records.end('c1', {
+          reason: 'hangup',
+          endedAt: 2000,
+          members: ['alice', 'bob'],
+          media: 'sfu',
+        }),
+        records.end('c1', { reason: 'disconnected', endedAt: 2100 }),
+        records.end('c2', { reason: 'cancelled', endedAt: 2200 }),
+        records.connected('nope', 1),
+        records.end('nope', { reason: 'hangup' }),
+      ]);
+      expect(results).toEqual([undefined, undefined, true, false, true, false, true, false, false]);
+      expect(await records.get('c1')).toMatchObject({
+        connectedAt: 1500,
+        endedAt: 2000,
+        endReason: 'hangup',
+        members: ['alice', 'bob'],
+        media: 'sfu',
+      });
+      const c2 = await records.get('c2');
+      expect(c2).toMatchObject({ endedAt: 2200, endReason: 'cancelled', members: ['alice'] });
+      expect(c2).toMatchObject({ media: 'p2p' });
+      expect(c2?.connectedAt).toBeUndefined();
+    });
+
+    test('a call marked before it is started, in one batch, is marked as one by one would', async () => {
+      const records = store.callRecords;
+      const results = await Promise.all([
+        records.start({ ...call, callID: 'c0' }),
+        records.connected('c1', 1500),
+        records.start(call),
+        records.end('c1', { reason: 'hangup', endedAt: 1700 }),
+      ]);
+      expect(results).toEqual([undefined, false, undefined, true]);
+      const record = await records.get('c1');
+      expect(record).toMatchObject({ endedAt: 1700, endReason: 'hangup' });
+      expect(record?.connectedAt).toBeUndefined();
+    });
+
     test('get() sees the writes made before it, even those not yet committed', async () => {
       const records = store.callRecords;
       const writes = [records.start(call), records.end('c1', { reason: 'hangup', endedAt: 1700 })];

@@ -222,6 +222,17 @@ describe('a Postgres that goes away and comes back', () => {
       const write = await rejection(store.callRecords.start(call));
       expect(storageFailure(write)).toBe('unavailable');
       expect(store.callRecords.failedWrites).toBe(1);
+      // Writes made together fail together, each told why.
+      const together = await Promise.allSettled([
+        store.callRecords.start({ ...call, callID: 'c2' }),
+        store.callRecords.connected('c2'),
+        store.callRecords.end('c2', { reason: 'hangup' }),
+      ]);
+      for (const r of together) {
+        expect(r.status).toBe('rejected');
+        expect(storageFailure((r as PromiseRejectedResult).reason)).toBe('unavailable');
+      }
+      expect(store.callRecords.failedWrites).toBe(4);
 
       await own.resume();
       expect(await groups.getGroup('team')).toEqual({ groupID: 'team', members: ['alice'] });
