@@ -127,11 +127,11 @@ export class CallRecordStore {
 
   /**
    * Group commit: writes made in one turn of the event loop (under load, those of every frame read
-   * in that turn) go to SQLite in one transaction, instead of one transaction — and one WAL
-   * append — each. The commit runs at the end of the turn (setImmediate), not after a timer, so a
-   * crash loses at most the writes of the turn in progress. Writes commit in the order they were
-   * made. If a batch fails, its writes are retried one by one, so one bad write fails only its
-   * caller.
+   * in that turn) go to the database in one transaction, instead of one transaction — and one
+   * WAL append — each. The commit runs at the end of the turn (setImmediate), not after a timer,
+   * so a crash loses at most the writes of the turn in progress. Writes commit in the order they
+   * were made. If a batch fails, its writes are retried one by one, so one bad write fails only
+   * its caller (unless Postgres cannot be reached: then they all fail at once).
    */
   #write(write: Write, query: CompiledQuery): Promise<QueryResult<unknown>> {
     return new Promise((resolve, reject) => {

@@ -10,10 +10,11 @@ import { Migrator } from 'kysely/migration';
 import { parseDatabaseURL, parseNodeID } from '../config.js';
 import { silentLogger, type Logger } from '../log.js';
 import { CallRecordStore } from './call-records.js';
-export { storageFailure } from './failures.js';
 import { postgresDialect, sqliteDialect, type SyncBatch } from './dialect.js';
 import { migrationProvider } from './migrations/index.js';
 import type { Database } from './schema.js';
+
+export { storageFailure } from './failures.js';
 
 /** The database file inside the data dir. */
 export const STORE_FILE = 'ringline.db';
@@ -136,9 +137,8 @@ export async function openStore(options: StoreOptions): Promise<Store> {
 
   let recovered = 0;
   if (options.recover) {
-    let lastAlive: number | undefined;
     try {
-      lastAlive = await opened.lastAlive(db, nodeID);
+      const lastAlive = await opened.lastAlive(db, nodeID);
       recovered = await callRecords.closeInterrupted(Math.min(lastAlive ?? Date.now(), Date.now()));
       if (opened.dialect === 'postgres') {
         const every = options.aliveIntervalMs ?? DEFAULT_ALIVE_INTERVAL_MS;
