@@ -4,6 +4,7 @@ import { join } from 'node:path';
 import { afterEach, describe, expect, test } from 'vitest';
 import { verifyUserSig } from './auth/usersig.js';
 import { main } from './cli.js';
+import { freePort } from './testing/postgres.js';
 
 /** Runs the CLI in-process, capturing its output. */
 async function run(
@@ -121,6 +122,33 @@ describe('ringline serve', () => {
     const { code, stderr } = await run(['serve', '--prot', '80']);
     expect(code).toBe(2);
     expect(stderr).toMatch(/Unknown option '--prot'/);
+  });
+
+  test('with a --database that is not a Postgres URL exits 2, hiding its password', async () => {
+    const { code, stderr } = await run(['serve', '--dev', '--database', 'mysql://u:pw@db/x']);
+    expect(code).toBe(2);
+    expect(stderr).toMatch(/--database must be a postgres:\/\/ or postgresql:\/\/ URL/);
+    expect(stderr).not.toContain(':pw@');
+  });
+
+  test('with an unreachable --database exits 1 saying where, without the password', async () => {
+    const dataDir = mkdtempSync(join(tmpdir(), 'ringline-cli-'));
+    dirs.push(dataDir);
+    const port = await freePort();
+    const { code, stderr } = await run([
+      'serve',
+      '--dev',
+      '--port',
+      '0',
+      '--data-dir',
+      dataDir,
+      '--database',
+      `postgres://ringline:s3cret@127.0.0.1:${port}/calls`,
+    ]);
+    expect(code).toBe(1);
+    expect(stderr).toContain(`cannot open postgres://ringline@127.0.0.1:${port}/calls`);
+    expect(stderr).toMatch(/ECONNREFUSED/);
+    expect(stderr).not.toContain('s3cret');
   });
 
   test('without credentials outside dev mode refuses to start (exit 2)', async () => {

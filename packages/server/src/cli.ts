@@ -33,6 +33,11 @@ serve flags (environment variable in brackets):
   --sdkappid N          the app's SDKAppID (RINGLINE_SDKAPPID)
   --secret-key K        the app's secret key (RINGLINE_SECRET_KEY)
   --data-dir DIR        state directory (RINGLINE_DATA_DIR; ${DEFAULTS.dataDir})
+  --database URL        postgres://user:password@host:port/db[?pool_size=N]: groups and call
+                        history in Postgres, shared by several nodes (RINGLINE_DATABASE; SQLite
+                        in DATA_DIR/ringline.db). Migrates the schema on start
+  --node-id NAME        this node's stable name in the store; on start it closes only the call
+                        records it left open. Distinct per node sharing a database (RINGLINE_NODE_ID)
   --invite-timeout S    seconds an invitation rings, 0 = up to --max-ring-time (RINGLINE_INVITE_TIMEOUT; ${DEFAULT_INVITE_TIMEOUT_S})
   --max-ring-time S     the longest an invitation rings, whatever the caller asks; longer
                         timeouts and 0 are clamped to it (RINGLINE_MAX_RING_TIME; ${DEFAULTS.maxRingTime})

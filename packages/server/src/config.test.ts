@@ -41,6 +41,8 @@ describe('parseServeArgs', () => {
       RINGLINE_SDKAPPID: '1400000001',
       RINGLINE_SECRET_KEY: 'k',
       RINGLINE_DATA_DIR: '/var/lib/ringline',
+      RINGLINE_DATABASE: 'postgres://ringline:pw@db:5432/ringline?pool_size=20',
+      RINGLINE_NODE_ID: 'node-1',
       RINGLINE_INVITE_TIMEOUT: '45',
       RINGLINE_MAX_RING_TIME: '90',
       RINGLINE_MAX_INVITATIONS_PER_CALL: '20',
@@ -62,6 +64,8 @@ describe('parseServeArgs', () => {
       sdkAppID: 1400000001,
       secretKey: 'k',
       dataDir: '/var/lib/ringline',
+      database: 'postgres://ringline:pw@db:5432/ringline?pool_size=20',
+      nodeID: 'node-1',
       inviteTimeout: 45,
       maxRingTime: 90,
       maxInvitationsPerCall: 20,
@@ -121,6 +125,10 @@ describe('parseServeArgs', () => {
     [['--p2p', 'maybe'], /--p2p must be on or off/],
     [['--janus-interface', 'eth0; rm -rf'], /--janus-interface/],
     [['--sfu-heal-timeout', '0'], /--sfu-heal-timeout must be an integer from 1 to 3600/],
+    [['--database', 'sqlite:ringline.db'], /--database must be a postgres:\/\/ or postgresql:/],
+    [['--database', 'postgres:///db'], /--database names no host/],
+    [['--database', 'postgres://db/x?pool_size=500'], /pool_size must be an integer from 1 to 100/],
+    [['--node-id', 'node 1'], /--node-id must be 1-64 letters/],
     [['stray'], /positional/],
   ])('refuses %j with a ConfigError (exit code 2)', (args, message) => {
     let caught: unknown;

@@ -60,6 +60,10 @@ export interface ServeConfig {
   sdkAppID?: number;
   secretKey?: string;
   dataDir: string;
+  /** `postgres://…` for Postgres (--database); absent for SQLite in DATA_DIR/ringline.db. */
+  database?: string;
+  /** This node's stable name in the store (--node-id); absent for the single node's default. */
+  nodeID?: string;
   inviteTimeout: number;
   /** Seconds an invitation rings at most; longer timeouts (and 0) are clamped to it. */
   maxRingTime: number;
@@ -136,6 +140,8 @@ export const serveFlags = {
   sdkappid: { type: 'string' },
   'secret-key': { type: 'string' },
   'data-dir': { type: 'string' },
+  database: { type: 'string' },
+  'node-id': { type: 'string' },
   'invite-timeout': { type: 'string' },
   'max-ring-time': { type: 'string' },
   'max-invitations-per-call': { type: 'string' },
@@ -264,6 +270,13 @@ export function parseServeArgs(
     config.janusInterface = iface;
   }
   if (sdkappid !== undefined) config.sdkAppID = parseIntIn('--sdkappid', sdkappid, 1, 0xffffffff);
+  const database = pick('database', 'RINGLINE_DATABASE');
+  if (database !== undefined) {
+    parseDatabaseURL(database);
+    config.database = database.trim();
+  }
+  const nodeID = pick('node-id', 'RINGLINE_NODE_ID');
+  if (nodeID !== undefined) config.nodeID = parseNodeID(nodeID);
   const key = pick('secret-key', 'RINGLINE_SECRET_KEY');
   if (key !== undefined) config.secretKey = key;
 
@@ -374,6 +387,76 @@ function parseRate(name: string, text: string): RateLimitOptions {
     );
   }
   return { burst, perSecond };
+}
+
+/** Node IDs: 1-64 letters, digits, `_`, `-` or `.` (a host or pod name fits). */
+export const NODE_ID_PATTERN = /^[A-Za-z0-9_.-]{1,64}$/;
+
+/** `--node-id`. Throws ConfigError. */
+export function parseNodeID(text: string): string {
+  const t = text.trim();
+  if (!NODE_ID_PATTERN.test(t)) {
+    throw new ConfigError(`--node-id must be 1-64 letters, digits, "_", "-" or ".", got "${text}"`);
+  }
+  return t;
+}
+
+/** Connections one node keeps to Postgres at most, unless the URL's `pool_size` says otherwise. */
+export const DEFAULT_POOL_SIZE = 10;
+
+/** A Postgres database, from `--database postgres://…`. */
+export interface PostgresTarget {
+  /** The URL for `pg`, without our own parameters. */
+  url: string;
+  /** Connections kept at most (`?pool_size=N`, 1-100). */
+  poolSize: number;
+  /** `postgres://user@host:port/db`: where, for messages and logs, without the password. */
+  location: string;
+}
+
+/** A URL with its password replaced, for messages: `postgres://u:***@h/db`. */
+export function redactURL(text: string): string {
+  return text.replace(/^([a-z][a-z0-9+.-]*:\/\/[^/@:]*):[^/@]*@/i, '$1:***@');
+}
+
+/**
+ * `--database`: a `postgres://` or `postgresql://` URL (user, password, host, port, database and
+ * libpq-style parameters such as `sslmode`; `pool_size` is ours). Throws ConfigError; its message
+ * never shows the password.
+ */
+export function parseDatabaseURL(text: string): PostgresTarget {
+  const t = text.trim();
+  const shown = redactURL(t);
+  let url: URL;
+  try {
+    url = new URL(t);
+  } catch {
+    throw new ConfigError(
+      `--database must be a postgres://user:password@host:port/database URL, got "${shown}"`,
+    );
+  }
+  if (url.protocol !== 'postgres:' && url.protocol !== 'postgresql:') {
+    throw new ConfigError(
+      `--database must be a postgres:// or postgresql:// URL (leave it out for SQLite in ` +
+        `DATA_DIR/ringline.db), got "${shown}"`,
+    );
+  }
+  // A unix socket is named by ?host=/path, with no host before the path.
+  if (url.hostname === '' && !url.searchParams.get('host')) {
+    throw new ConfigError(`--database names no host, got "${shown}"`);
+  }
+  const database = decodeURIComponent(url.pathname.replace(/^\//, ''));
+  if (database.includes('/')) {
+    throw new ConfigError(`--database: "${database}" is not a database name`);
+  }
+  const pool = url.searchParams.get('pool_size');
+  url.searchParams.delete('pool_size');
+  const poolSize =
+    pool === null ? DEFAULT_POOL_SIZE : parseIntIn('--database pool_size', pool, 1, 100);
+  const host = url.hostname || url.searchParams.get('host') || '';
+  const user = url.username ? `${decodeURIComponent(url.username)}@` : '';
+  const location = `postgres://${user}${host}${url.port ? `:${url.port}` : ''}/${database}`;
+  return { url: url.toString(), poolSize, location };
 }
 
 /** `auto`, `off`, or a ws:// / wss:// URL of a Janus websockets transport. Throws ConfigError. */

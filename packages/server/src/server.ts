@@ -36,8 +36,19 @@ export interface ServerOptions {
   /** The app served; with `secretKey`. Without both, `dev` must be set. */
   sdkAppID?: number;
   secretKey?: string;
-  /** Where dev mode keeps its app.json. Default ./.ringline. */
+  /** Where dev mode keeps its app.json (and the SQLite store its ringline.db). Default ./.ringline. */
   dataDir?: string;
+  /**
+   * `postgres://user:password@host:port/database[?pool_size=N]`: keep groups and call history in
+   * Postgres, which several nodes can share. Default: SQLite in DATA_DIR/ringline.db.
+   */
+  database?: string;
+  /**
+   * This node's stable name in the store (its host or pod name): its call records carry it, and
+   * on start it closes only the records it left open. Nodes sharing a database need distinct
+   * names. Default: '' (one node).
+   */
+  nodeID?: string;
   /** Default invitation timeout, seconds (0 = up to `maxRingTime`). Default 30. */
   inviteTimeout?: number;
   /** The longest an invitation rings, seconds; longer timeouts and 0 are clamped. Default 60. */
@@ -289,7 +300,13 @@ export async function startServer(options: ServerOptions = {}): Promise<Ringline
     })());
 
   try {
-    store = await openStore({ dataDir, logger, recover: true });
+    store = await openStore({
+      dataDir,
+      database: options.database,
+      nodeID: options.nodeID,
+      logger,
+      recover: true,
+    });
     const groups = new GroupService(store.db);
     // Before Janus: its config points at our TURN REST endpoint.
     turn = await startTurn({

@@ -6,8 +6,17 @@
  * whose end was dropped stays open until the next start closes it with `server_restart`.
  */
 import type { CallEndReason, CallType, MediaMode } from '@ringline/protocol';
-import type { CompiledQuery, Kysely, QueryResult, Selectable } from 'kysely';
+import {
+  sql,
+  type CompiledQuery,
+  type Kysely,
+  type QueryResult,
+  type RawBuilder,
+  type Selectable,
+  type Transaction,
+} from 'kysely';
 import type { SyncBatch } from './dialect.js';
+import { storageFailure } from './failures.js';
 import { prepare, slot } from './prepared.js';
 import type { CallRecordsTable, Database } from './schema.js';
 
@@ -58,13 +67,29 @@ export interface CallRecord {
   endedAt?: number;
   endReason?: RecordEndReason;
   members: string[];
+  /** The node that carried the call; absent for the default node. */
+  nodeID?: string;
 }
 
+type StartValues = Parameters<ReturnType<typeof prepareWrites>['start']['bind']>[0];
+type ConnectedValues = Parameters<ReturnType<typeof prepareWrites>['connected']['bind']>[0];
+type EndValues = Parameters<ReturnType<typeof prepareWrites>['end']['bind']>[0];
+
+/** A write, as its own statement and as what a grouped statement needs. */
+type Write =
+  | { kind: 'start'; values: StartValues }
+  | { kind: 'connected'; values: ConnectedValues }
+  | { kind: 'end'; values: EndValues };
+
 interface PendingWrite {
+  write: Write;
   query: CompiledQuery;
   resolve: (result: QueryResult<unknown>) => void;
   reject: (err: unknown) => void;
 }
+
+const ONE_ROW: QueryResult<unknown> = { rows: [], numAffectedRows: 1n };
+const NO_ROW: QueryResult<unknown> = { rows: [], numAffectedRows: 0n };
 
 /** A batch this large commits at once instead of waiting for the end of the event-loop turn. */
 const MAX_BATCH = 512;
@@ -83,11 +108,14 @@ export class CallRecordStore {
   /**
    * @param syncBatch SQLite's synchronous batch (store/dialect.ts): a commit without a promise per
    *   query, about half the cost of one through Kysely. Without it, writes go through `db`.
+   * @param nodeID The node whose calls these are: its records carry it, and `closeInterrupted`
+   *   closes only records that carry it. '' is the default, single node.
    */
   constructor(
     private readonly db: Kysely<Database>,
     private readonly now: () => number = Date.now,
     private readonly syncBatch?: SyncBatch,
+    readonly nodeID = '',
   ) {
     this.#queries = prepareWrites(db);
   }
@@ -99,15 +127,15 @@ export class CallRecordStore {
 
   /**
    * Group commit: writes made in one turn of the event loop (under load, those of every frame read
-   * in that turn) go to SQLite in one transaction, instead of one transaction — and one WAL
-   * append — each. The commit runs at the end of the turn (setImmediate), not after a timer, so a
-   * crash loses at most the writes of the turn in progress. Writes commit in the order they were
-   * made. If a batch fails, its writes are retried one by one, so one bad write fails only its
-   * caller.
+   * in that turn) go to the database in one transaction, instead of one transaction — and one
+   * WAL append — each. The commit runs at the end of the turn (setImmediate), not after a timer,
+   * so a crash loses at most the writes of the turn in progress. Writes commit in the order they
+   * were made. If a batch fails, its writes are retried one by one, so one bad write fails only
+   * its caller (unless Postgres cannot be reached: then they all fail at once).
    */
-  #write(query: CompiledQuery): Promise<QueryResult<unknown>> {
+  #write(write: Write, query: CompiledQuery): Promise<QueryResult<unknown>> {
     return new Promise((resolve, reject) => {
-      this.#pending.push({ query, resolve, reject });
+      this.#pending.push({ write, query, resolve, reject });
       if (this.#pending.length >= MAX_BATCH) void this.#commitPending();
       else if (this.#pending.length === 1) {
         this.#immediate = setImmediate(() => void this.#commitPending());
@@ -160,12 +188,20 @@ export class CallRecordStore {
   }
 
   async #commit(batch: PendingWrite[]): Promise<void> {
+    // Without SQLite's synchronous path (Postgres), each statement costs a round trip and the
+    // server's parse and plan: a batch goes as at most three statements when it can.
+    if (!this.syncBatch && batch.length > 1 && (await this.#commitGrouped(batch))) return;
     const results: QueryResult<unknown>[] = [];
     try {
       await this.db.transaction().execute(async (trx) => {
         for (const { query } of batch) results.push(await trx.executeQuery(query));
       });
-    } catch {
+    } catch (err) {
+      // Postgres unreachable: one by one would fail alike, each after its own connect timeout.
+      if (!this.syncBatch && storageFailure(err)) {
+        for (const w of batch) this.#dropped(w, err);
+        return;
+      }
       for (const w of batch) {
         await this.db
           .executeQuery(w.query)
@@ -174,6 +210,54 @@ export class CallRecordStore {
       return;
     }
     batch.forEach((w, i) => w.resolve(results[i]!));
+  }
+
+  /**
+   * Commits a batch as one insert of its starts, one update of its first connected() per call and
+   * one of its first end() per call, in one transaction; later marks of a call in the batch
+   * resolve false, as they would have one by one. False (nothing done) when the batch cannot be
+   * grouped (a call marked before it is started) or the transaction fails: then the caller
+   * commits it statement by statement, which finds the write that failed.
+   */
+  async #commitGrouped(batch: PendingWrite[]): Promise<boolean> {
+    const starts: StartValues[] = [];
+    const connected = new Map<string, ConnectedValues>();
+    const ends = new Map<string, EndValues>();
+    for (const { write } of batch) {
+      const id = write.values.callID;
+      if (write.kind === 'start') {
+        if (connected.has(id) || ends.has(id)) return false;
+        starts.push(write.values);
+      } else if (write.kind === 'connected') {
+        if (!connected.has(id)) connected.set(id, write.values);
+      } else if (!ends.has(id)) {
+        ends.set(id, write.values);
+      }
+    }
+    let connectedNow = new Set<string>();
+    let endedNow = new Set<string>();
+    try {
+      await this.db.transaction().execute(async (trx) => {
+        if (starts.length > 0) await insertStarts(trx, starts);
+        if (connected.size > 0) connectedNow = await markConnected(trx, [...connected.values()]);
+        if (ends.size > 0) endedNow = await markEnded(trx, [...ends.values()]);
+      });
+    } catch (err) {
+      if (!storageFailure(err)) return false;
+      // The database is unreachable: one by one would fail alike, each after its own wait.
+      for (const w of batch) this.#dropped(w, err);
+      return true;
+    }
+    for (const { write, resolve } of batch) {
+      if (write.kind === 'start') resolve(ONE_ROW);
+      else {
+        const [first, now] =
+          write.kind === 'connected' ? [connected, connectedNow] : [ends, endedNow];
+        const id = write.values.callID;
+        resolve(first.get(id) === write.values && now.has(id) ? ONE_ROW : NO_ROW);
+      }
+    }
+    return true;
   }
 
   #dropped(write: PendingWrite, err: unknown): void {
@@ -192,13 +276,18 @@ export class CallRecordStore {
       media: call.media,
       startedAt: call.startedAt ?? this.now(),
       members: JSON.stringify(call.members ?? [call.sponsor]),
+      nodeID: this.nodeID,
     };
-    await this.#write(this.#queries.start.bind(values));
+    await this.#write({ kind: 'start', values }, this.#queries.start.bind(values));
   }
 
   /** Marks the moment the first invitee joined. Only the first mark counts; true if it was this one. */
   async connected(callID: string, at: number = this.now()): Promise<boolean> {
-    const res = await this.#write(this.#queries.connected.bind({ callID, at }));
+    const values = { callID, at };
+    const res = await this.#write(
+      { kind: 'connected', values },
+      this.#queries.connected.bind(values),
+    );
     return (res.numAffectedRows ?? 0n) > 0n;
   }
 
@@ -214,13 +303,14 @@ export class CallRecordStore {
       members: end.members ? JSON.stringify(end.members) : null,
       media: end.media ?? null,
     };
-    const res = await this.#write(this.#queries.end.bind(values));
+    const res = await this.#write({ kind: 'end', values }, this.#queries.end.bind(values));
     return (res.numAffectedRows ?? 0n) > 0n;
   }
 
   /**
-   * Closes every record still open — calls that were in progress when the server stopped without
-   * ending them (a crash, a kill) — with reason `server_restart`. Their end time is `lastAliveAt`
+   * Closes every record this node left open — calls that were in progress when its server stopped
+   * without ending them (a crash, a kill) — with reason `server_restart`. Other nodes' records
+   * are theirs: on a shared database they are calls still going on. Their end time is `lastAliveAt`
    * (the last moment the stopped server is known to have been running, e.g. its last write to the
    * store), or the record's own start/connect time if that is later. Resolves with how many were
    * closed. Run it once at start, before any call is made.
@@ -237,6 +327,7 @@ export class CallRecordStore {
         };
       })
       .where('ended_at', 'is', null)
+      .where('node_id', '=', this.nodeID)
       .executeTakeFirst();
     return Number(res.numUpdatedRows);
   }
@@ -265,6 +356,7 @@ function prepareWrites(db: Kysely<Database>) {
       media: MediaMode;
       startedAt: number;
       members: string;
+      nodeID: string;
     }>(
       db.insertInto('call_records').values({
         call_id: slot('callID'),
@@ -275,6 +367,7 @@ function prepareWrites(db: Kysely<Database>) {
         media: slot('media'),
         started_at: slot('startedAt'),
         members_json: slot('members'),
+        node_id: slot('nodeID'),
       }),
     ),
     connected: prepare<{ callID: string; at: number }>(
@@ -306,6 +399,85 @@ function prepareWrites(db: Kysely<Database>) {
   };
 }
 
+type Writer = Kysely<Database> | Transaction<Database>;
+
+/** Starts as one multi-row insert. */
+async function insertStarts(db: Writer, starts: StartValues[]): Promise<void> {
+  await db
+    .insertInto('call_records')
+    .values(
+      starts.map((v) => ({
+        call_id: v.callID,
+        room_id: v.roomID,
+        sponsor: v.sponsor,
+        group_id: v.groupID,
+        call_type: v.callType,
+        media: v.media,
+        started_at: v.startedAt,
+        members_json: v.members,
+        node_id: v.nodeID,
+      })),
+    )
+    .execute();
+}
+
+/**
+ * `CASE call_id WHEN id1 THEN v1 … END`: each row's value for its call, cast to `type` so that
+ * Postgres knows the parameters' types.
+ */
+function byCall<R extends { callID: string }, T>(
+  rows: readonly R[],
+  value: (row: R) => T,
+  type: 'bigint' | 'text',
+): RawBuilder<T> {
+  const arms = rows.map((r) => sql`when ${r.callID} then cast(${value(r)} as ${sql.raw(type)})`);
+  return sql<T>`case call_id ${sql.join(arms, sql` `)} end`;
+}
+
+/** The first connected() of each call, as one update; resolves with the calls it marked. */
+async function markConnected(db: Writer, rows: ConnectedValues[]): Promise<Set<string>> {
+  const marked = await db
+    .updateTable('call_records')
+    .set({ connected_at: byCall(rows, (r) => r.at, 'bigint') })
+    .where(
+      'call_id',
+      'in',
+      rows.map((r) => r.callID),
+    )
+    .where('connected_at', 'is', null)
+    .returning('call_id')
+    .execute();
+  return new Set(marked.map((r) => r.call_id));
+}
+
+/** The first end() of each call, as one update; resolves with the calls it ended. */
+async function markEnded(db: Writer, rows: EndValues[]): Promise<Set<string>> {
+  const ended = await db
+    .updateTable('call_records')
+    .set((eb) => ({
+      ended_at: byCall(rows, (r) => r.endedAt, 'bigint'),
+      end_reason: byCall(rows, (r) => r.reason, 'text'),
+      // A null members or media keeps what is stored, as in the single end.
+      members_json: eb.fn.coalesce(
+        byCall(rows, (r) => r.members, 'text'),
+        'members_json',
+      ),
+      media: eb.fn.coalesce(
+        byCall(rows, (r) => r.media, 'text'),
+        'media',
+      ),
+    }))
+    .where(
+      'call_id',
+      'in',
+      rows.map((r) => r.callID),
+    )
+    .where('ended_at', 'is', null)
+    .returning('call_id')
+    .execute();
+  return new Set(ended.map((r) => r.call_id));
+}
+
 function toRecord(row: Selectable<CallRecordsTable>): CallRecord {
   const record: CallRecord = {
     callID: row.call_id,
@@ -320,5 +492,6 @@ function toRecord(row: Selectable<CallRecordsTable>): CallRecord {
   if (row.connected_at !== null) record.connectedAt = Number(row.connected_at);
   if (row.ended_at !== null) record.endedAt = Number(row.ended_at);
   if (row.end_reason !== null) record.endReason = row.end_reason as RecordEndReason;
+  if (row.node_id !== '') record.nodeID = row.node_id;
   return record;
 }

@@ -1,15 +1,18 @@
 /**
- * The one place that knows which database is underneath. Everything else speaks Kysely, so adding
- * Postgres later means a second branch here, not edits across the server.
+ * The one place that knows which database is underneath: SQLite (better-sqlite3) or Postgres
+ * (pg). Everything else speaks Kysely.
  */
 import SQLite from 'better-sqlite3';
 import {
+  PostgresDialect,
   SqliteDialect,
   type CompiledQuery,
   type Dialect,
   type QueryResult,
   type SqliteDatabase,
 } from 'kysely';
+import pg from 'pg';
+import type { PostgresTarget } from '../config.js';
 
 /** Distinct statements kept compiled; the server's queries are a few dozen shapes. */
 const STATEMENT_CACHE_SIZE = 256;
@@ -88,6 +91,55 @@ export function sqliteDialect(file: string): {
     batch: (queries) => (db.inTransaction ? undefined : inTransaction(queries)),
     close: () => {
       if (db.open) db.close();
+    },
+  };
+}
+
+/** How long to wait for a Postgres connection before the query fails (the server is unreachable). */
+const CONNECT_TIMEOUT_MS = 10_000;
+/**
+ * Postgres cancels a statement that runs longer (a URL's `statement_timeout` wins): a stuck
+ * database then fails queries instead of holding them, and the writes queued behind them, forever.
+ */
+const STATEMENT_TIMEOUT_MS = 30_000;
+
+/**
+ * Postgres returns bigint (int8) columns and count() as strings, since they may exceed 2^53. Ours
+ * are Unix-ms times and counts, far below it: numbers, as SQLite gives them.
+ */
+const parseInt8 = (text: string): number => Number(text);
+const types = {
+  getTypeParser: ((oid: number, format?: 'text' | 'binary') =>
+    oid === pg.types.builtins.INT8 && format !== 'binary'
+      ? parseInt8
+      : pg.types.getTypeParser(oid, format)) as typeof pg.types.getTypeParser,
+};
+
+/**
+ * A pool of at most `target.poolSize` connections to Postgres. Connecting is lazy: the first query
+ * finds out whether the server is reachable. `onError` hears about idle connections that broke
+ * (Postgres restarted, the network dropped); the pool replaces them on the next query.
+ */
+export function postgresDialect(
+  target: PostgresTarget,
+  onError: (err: Error) => void,
+): { dialect: Dialect; close: () => Promise<void> } {
+  const pool = new pg.Pool({
+    connectionString: target.url,
+    max: target.poolSize,
+    connectionTimeoutMillis: CONNECT_TIMEOUT_MS,
+    statement_timeout: STATEMENT_TIMEOUT_MS,
+    types,
+  });
+  pool.on('error', onError);
+  let ended = false;
+  return {
+    dialect: new PostgresDialect({ pool }),
+    // Kysely's destroy() ends the pool when it ever used it; this covers a pool it never touched.
+    close: async () => {
+      if (ended || pool.ending) return;
+      ended = true;
+      await pool.end();
     },
   };
 }

@@ -1,8 +1,9 @@
 /**
  * The store's tables as Kysely sees them. Column names are snake_case as in SQL; times are Unix
- * milliseconds in integer columns, so that SQLite and (later) Postgres store them alike.
+ * milliseconds in integer columns, so that SQLite and Postgres store them alike.
  */
 import type { CallType, MediaMode } from '@ringline/protocol';
+import type { Generated } from 'kysely';
 
 export interface GroupsTable {
   group_id: string;
@@ -29,10 +30,20 @@ export interface CallRecordsTable {
   end_reason: string | null;
   /** JSON array of every user who joined the call. */
   members_json: string;
+  /** The node that carried the call ('' for the default, single node). */
+  node_id: Generated<string>;
+}
+
+/** Each node's last sign of life (Postgres): what a restarted node's recovery dates its ends to. */
+export interface StoreNodesTable {
+  node_id: string;
+  /** Unix ms. */
+  alive_at: number;
 }
 
 export interface Database {
   groups: GroupsTable;
   group_members: GroupMembersTable;
   call_records: CallRecordsTable;
+  store_nodes: StoreNodesTable;
 }

@@ -1,21 +1,29 @@
 /**
  * Tencent IM's REST group API (create_group, add_group_member, delete_group_member,
- * destroy_group, get_group_info) against a real server and its SQLite store: Tencent's request
- * and response shapes, its error numbers, and the same groups as /api/admin/groups.
+ * destroy_group, get_group_info) against a real server and its store (the group commands on
+ * SQLite and on a real Postgres): Tencent's request and response shapes, its error numbers, and
+ * the same groups as /api/admin/groups.
  */
 import fc from 'fast-check';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { MAX_GROUP_MEMBERS } from '../../groups/index.js';
 import { adminUserSig, startTestServer, type TestServer } from '../../testing/server.js';
+import { postgresBackend, sqliteBackend, type StoreBackend } from '../../testing/store-backends.js';
 import { IM_REST_BODY_LIMIT, TencentCode as T } from './index.js';
 
+const backends = [sqliteBackend(), postgresBackend()];
+
 let server: TestServer;
-beforeEach(async () => {
-  server = await startTestServer();
-});
-afterEach(async () => {
-  await server.close();
-});
+/** Each test in the calling describe gets a new server, on `backend`'s store (default SQLite). */
+function serveOn(backend?: StoreBackend): void {
+  beforeEach(async () => {
+    const database = backend && (await backend.fresh()).database;
+    server = await startTestServer(database ? { database } : {});
+  });
+  afterEach(async () => {
+    await server.close();
+  });
+}
 
 const sigFor = (over: Parameters<typeof adminUserSig>[1] = {}) => adminUserSig(server, over);
 
@@ -90,6 +98,7 @@ function expectOK(reply: Reply) {
 }
 
 describe('IM REST authentication (Tencent REST conventions)', () => {
+  serveOn();
   it('accepts the administrator userSig in the query, with random and contenttype', async () => {
     const res = await rest('create_group', { Type: 'Public', Name: 'ok', GroupId: 'g1' });
     expectOK(res);
@@ -186,7 +195,8 @@ describe('IM REST authentication (Tencent REST conventions)', () => {
   });
 });
 
-describe('IM REST group commands', () => {
+describe.each(backends)('IM REST group commands on $name', (backend) => {
+  serveOn(backend);
   it('create_group with GroupId, Owner_Account and MemberList makes the group our admin API shows', async () => {
     const res = await rest('create_group', {
       Owner_Account: 'leckie',
@@ -381,6 +391,7 @@ describe('IM REST group commands', () => {
 });
 
 describe('IM REST account import (Tencent asks for it before a user joins a group)', () => {
+  serveOn();
   const login = { service: 'im_open_login_svc' };
 
   it('account_import succeeds for a valid user ID, under UserID or the older Identifier', async () => {
@@ -451,6 +462,7 @@ describe('IM REST account import (Tencent asks for it before a user joins a grou
 });
 
 describe('IM REST bad input gets Tencent error codes', () => {
+  serveOn();
   const members = (n: number) => Array.from({ length: n }, (_, i) => ({ Member_Account: `u${i}` }));
   const cases: [string, string, unknown, number][] = [
     ['a body that is not JSON', 'create_group', '{"Type":', T.JSON_PARSE],
@@ -691,6 +703,7 @@ describe('IM REST bad input gets Tencent error codes', () => {
 });
 
 describe('IM REST hostile bodies (property)', () => {
+  serveOn();
   const known = new Set<number>(Object.values(T));
   const value = fc.oneof(
     fc.jsonValue({ maxDepth: 3 }),

@@ -5,9 +5,11 @@
  */
 import type { Migration, MigrationProvider } from 'kysely/migration';
 import * as m0001 from './0001_groups_and_call_records.js';
+import * as m0002 from './0002_call_records_by_node.js';
 
 export const migrations: Record<string, Migration> = {
   '0001_groups_and_call_records': m0001,
+  '0002_call_records_by_node': m0002,
 };
 
 export const migrationProvider: MigrationProvider = {

@@ -1,0 +1,423 @@
+/**
+ * The store's conformance suite: the same behaviour tests against every database the store runs
+ * on (as Kysely runs its tests against every dialect). `store/sqlite.test.ts` and
+ * `store/postgres.test.ts` run it; what only one database does is tested beside it there.
+ */
+import { sql } from 'kysely';
+import { Migrator } from 'kysely/migration';
+import { afterEach, beforeEach, describe, expect, test } from 'vitest';
+import { GroupService } from '../groups/service.js';
+import type { StoreBackend, StoreTarget } from '../testing/store-backends.js';
+import { migrationProvider, migrations } from './migrations/index.js';
+import { prepare, slot } from './prepared.js';
+import { openStore, StoreError, type Store, type StoreOptions } from './store.js';
+
+/** Every migration's name, in order. */
+export const ALL_MIGRATIONS = Object.keys(migrations).sort();
+
+const call = {
+  callID: 'c1',
+  roomID: 4242,
+  sponsor: 'alice',
+  callType: 2,
+  media: 'p2p',
+  startedAt: 1000,
+} as const;
+
+export function storeConformance(backend: StoreBackend): void {
+  /** Stores opened by a test, closed after it. */
+  const stores: Store[] = [];
+  afterEach(async () => {
+    await Promise.all(stores.splice(0).map((s) => s.close()));
+  });
+  const open = async (target: StoreTarget, extra: Partial<StoreOptions> = {}): Promise<Store> => {
+    const store = await openStore({ ...target, ...extra });
+    stores.push(store);
+    return store;
+  };
+
+  describe(`openStore on ${backend.name}`, () => {
+    test('makes every table', async () => {
+      const store = await open(await backend.fresh());
+      expect(store.dialect).toBe(backend.name.toLowerCase());
+      const tables = (await store.db.introspection.getTables()).map((t) => t.name);
+      expect(tables).toEqual(
+        expect.arrayContaining(['call_records', 'group_members', 'groups', 'store_nodes']),
+      );
+    });
+
+    test('runs the migrations once; reopening keeps the data and applies nothing', async () => {
+      const target = await backend.fresh();
+      const first = await open(target);
+      expect(first.applied).toEqual(ALL_MIGRATIONS);
+      await new GroupService(first.db).create({ groupID: 'team', members: ['alice', 'bob'] });
+      await first.close();
+
+      const second = await open(target);
+      expect(second.applied).toEqual([]);
+      const done = await sql<{
+        name: string;
+      }>`select name from kysely_migration order by name`.execute(second.db);
+      expect(done.rows.map((r) => r.name)).toEqual(ALL_MIGRATIONS);
+      expect(await new GroupService(second.db).getGroup('team')).toEqual({
+        groupID: 'team',
+        members: ['alice', 'bob'],
+      });
+    });
+
+    test('three opens of one store at once (three nodes starting) all succeed, migrating once', async () => {
+      const target = await backend.fresh();
+      const [a, b, c] = await Promise.all([open(target), open(target), open(target)]);
+      expect([...a!.applied, ...b!.applied, ...c!.applied].sort()).toEqual(ALL_MIGRATIONS);
+      await new GroupService(a!.db).create({ groupID: 'shared', members: ['carol'] });
+      expect(await new GroupService(b!.db).isMember('shared', 'carol')).toBe(true);
+      expect(await new GroupService(c!.db).isMember('shared', 'carol')).toBe(true);
+    });
+
+    test('close() is idempotent and queries after it fail', async () => {
+      const store = await open(await backend.fresh());
+      await Promise.all([store.close(), store.close()]);
+      await store.close();
+      await expect(new GroupService(store.db).getGroup('x')).rejects.toThrow();
+    });
+
+    test('a store migrated by a newer Ringline refuses to open, saying so', async () => {
+      const target = await backend.fresh();
+      const newer = await open(target);
+      await sql`insert into kysely_migration (name, timestamp) values ('9999_future', '0')`.execute(
+        newer.db,
+      );
+      await newer.close();
+      const err = await openStore(target).catch((e: unknown) => e);
+      expect(err).toBeInstanceOf(StoreError);
+      expect((err as Error).message).toMatch(/migrating .* failed: .*9999_future/);
+    });
+
+    test('a store made before node IDs upgrades: its open records belong to the default node', async () => {
+      const target = await backend.fresh();
+      const old = await open(target);
+      // Back to the first schema, as a data dir from before the second migration has it.
+      const migrator = new Migrator({ db: old.db, provider: migrationProvider });
+      const down = await migrator.migrateTo(ALL_MIGRATIONS[0]!);
+      expect(down.error).toBeUndefined();
+      await old.db
+        .insertInto('call_records')
+        .values({
+          call_id: 'old',
+          room_id: 1,
+          sponsor: 'alice',
+          group_id: null,
+          call_type: 1,
+          media: 'p2p',
+          started_at: 1000,
+          connected_at: null,
+          ended_at: null,
+          end_reason: null,
+          members_json: '["alice"]',
+        } as never)
+        .execute();
+      await old.close();
+
+      const other = await open(target, { nodeID: 'node-b', recover: true });
+      expect(other.applied).toEqual(ALL_MIGRATIONS.slice(1));
+      expect(other.recovered).toBe(0);
+      const upgraded = await open(target, { recover: true });
+      expect(upgraded.recovered).toBe(1);
+      const record = await upgraded.callRecords.get('old');
+      expect(record).toMatchObject({ callID: 'old', endReason: 'server_restart' });
+      expect(record?.endedAt).toBeGreaterThanOrEqual(1000);
+    });
+  });
+
+  describe(`CallRecordStore on ${backend.name}`, () => {
+    let store: Store;
+    let target: StoreTarget;
+    beforeEach(async () => {
+      target = await backend.fresh();
+      store = await openStore(target);
+    });
+    afterEach(async () => {
+      await store.close();
+    });
+
+    test('start() records the call with the sponsor as its first member', async () => {
+      await store.callRecords.start(call);
+      expect(await store.callRecords.get('c1')).toEqual({
+        callID: 'c1',
+        roomID: 4242,
+        sponsor: 'alice',
+        callType: 2,
+        media: 'p2p',
+        startedAt: 1000,
+        members: ['alice'],
+      });
+    });
+
+    test('a group call keeps its groupID and given members', async () => {
+      await store.callRecords.start({ ...call, groupID: 'team', media: 'sfu', members: ['alice'] });
+      expect(await store.callRecords.get('c1')).toMatchObject({ groupID: 'team', media: 'sfu' });
+    });
+
+    test('connected() marks the first connection only', async () => {
+      await store.callRecords.start(call);
+      expect(await store.callRecords.connected('c1', 2000)).toBe(true);
+      expect(await store.callRecords.connected('c1', 3000)).toBe(false);
+      expect((await store.callRecords.get('c1'))?.connectedAt).toBe(2000);
+    });
+
+    test('end() finishes the record once, with reason, members and final media', async () => {
+      await store.callRecords.start(call);
+      const end = { reason: 'hangup', members: ['alice', 'bob', 'carol'], media: 'sfu' } as const;
+      expect(await store.callRecords.end('c1', { ...end, endedAt: 5000 })).toBe(true);
+      expect(await store.callRecords.end('c1', { reason: 'disconnected', endedAt: 6000 })).toBe(
+        false,
+      );
+      expect(await store.callRecords.get('c1')).toMatchObject({
+        endedAt: 5000,
+        endReason: 'hangup',
+        media: 'sfu',
+        members: ['alice', 'bob', 'carol'],
+      });
+    });
+
+    test('end() without members keeps the stored list', async () => {
+      await store.callRecords.start(call);
+      await store.callRecords.end('c1', { reason: 'cancelled' });
+      const record = await store.callRecords.get('c1');
+      expect(record?.members).toEqual(['alice']);
+      expect(record?.endReason).toBe('cancelled');
+      expect(record?.endedAt).toBeGreaterThan(0);
+      expect(record?.connectedAt).toBeUndefined();
+    });
+
+    test('end() of an unknown call resolves false and get() undefined', async () => {
+      expect(await store.callRecords.end('nope', { reason: 'hangup' })).toBe(false);
+      expect(await store.callRecords.get('nope')).toBeUndefined();
+    });
+
+    test('start() twice with one callID rejects and keeps the first', async () => {
+      await store.callRecords.start(call);
+      await expect(store.callRecords.start({ ...call, sponsor: 'mallory' })).rejects.toThrow(
+        /UNIQUE|PRIMARY/i,
+      );
+      expect((await store.callRecords.get('c1'))?.sponsor).toBe('alice');
+    });
+
+    test('records survive a restart', async () => {
+      await store.callRecords.start(call);
+      await store.close();
+      store = await openStore(target);
+      expect((await store.callRecords.get('c1'))?.sponsor).toBe('alice');
+    });
+
+    test('writes made together commit together, and a failing one fails only itself', async () => {
+      const records = store.callRecords;
+      // All issued in one turn of the event loop: one group commit.
+      const results = await Promise.allSettled([
+        records.start(call),
+        records.start({ ...call, callID: 'c2' }),
+        records.start(call), // the same callID again: refused
+        records.connected('c1', 1500),
+        records.end('c2', { reason: 'no_answer', endedAt: 1600 }),
+      ]);
+      expect(results.map((r) => r.status)).toEqual([
+        'fulfilled',
+        'fulfilled',
+        'rejected',
+        'fulfilled',
+        'fulfilled',
+      ]);
+      expect(await records.get('c1')).toMatchObject({ connectedAt: 1500 });
+      expect(await records.get('c2')).toMatchObject({ endedAt: 1600, endReason: 'no_answer' });
+    });
+
+    test('marks of one call made together count once each, as they would one by one', async () => {
+      const records = store.callRecords;
+      const results = await Promise.all([
+        records.start(call),
+        records.start({ ...call, callID: 'c2' }),
+        records.connected('c1', 1500),
+        records.connected('c1', 1600),
+        records.end('c1', {
+          reason: 'hangup',
+          endedAt: 2000,
+          members: ['alice', 'bob'],
+          media: 'sfu',
+        }),
+        records.end('c1', { reason: 'disconnected', endedAt: 2100 }),
+        records.end('c2', { reason: 'cancelled', endedAt: 2200 }),
+        records.connected('nope', 1),
+        records.end('nope', { reason: 'hangup' }),
+      ]);
+      expect(results).toEqual([undefined, undefined, true, false, true, false, true, false, false]);
+      expect(await records.get('c1')).toMatchObject({
+        connectedAt: 1500,
+        endedAt: 2000,
+        endReason: 'hangup',
+        members: ['alice', 'bob'],
+        media: 'sfu',
+      });
+      const c2 = await records.get('c2');
+      expect(c2).toMatchObject({ endedAt: 2200, endReason: 'cancelled', members: ['alice'] });
+      expect(c2).toMatchObject({ media: 'p2p' });
+      expect(c2?.connectedAt).toBeUndefined();
+    });
+
+    test('a call marked before it is started, in one batch, is marked as one by one would', async () => {
+      const records = store.callRecords;
+      const results = await Promise.all([
+        records.start({ ...call, callID: 'c0' }),
+        records.connected('c1', 1500),
+        records.start(call),
+        records.end('c1', { reason: 'hangup', endedAt: 1700 }),
+      ]);
+      expect(results).toEqual([undefined, false, undefined, true]);
+      const record = await records.get('c1');
+      expect(record).toMatchObject({ endedAt: 1700, endReason: 'hangup' });
+      expect(record?.connectedAt).toBeUndefined();
+    });
+
+    test('get() sees the writes made before it, even those not yet committed', async () => {
+      const records = store.callRecords;
+      const writes = [records.start(call), records.end('c1', { reason: 'hangup', endedAt: 1700 })];
+      expect(await records.get('c1')).toMatchObject({ endedAt: 1700, endReason: 'hangup' });
+      await Promise.all(writes);
+    });
+
+    test('close() waits for writes still queued', async () => {
+      const pending = store.callRecords.start(call);
+      await store.close();
+      await pending;
+      store = await openStore(target);
+      expect(await store.callRecords.get('c1')).toMatchObject({ callID: 'c1' });
+    });
+
+    test('closeInterrupted() closes every open record with server_restart, once', async () => {
+      const records = store.callRecords;
+      await records.start(call);
+      await records.start({ ...call, callID: 'c2', startedAt: 2000 });
+      await records.connected('c2', 9000);
+      await records.start({ ...call, callID: 'c3' });
+      await records.end('c3', { reason: 'hangup', endedAt: 1200 });
+      expect(await records.closeInterrupted(5000)).toBe(2);
+      expect(await records.get('c1')).toMatchObject({ endedAt: 5000, endReason: 'server_restart' });
+      // Never before what the record itself knows (a clock that went back).
+      expect(await records.get('c2')).toMatchObject({ endedAt: 9000, endReason: 'server_restart' });
+      expect(await records.get('c3')).toMatchObject({ endedAt: 1200, endReason: 'hangup' });
+      expect(await records.closeInterrupted(6000)).toBe(0);
+    });
+
+    test('openStore({recover}) closes what a stopped server left open, at its last write', async () => {
+      await store.callRecords.start({ ...call, startedAt: Date.now() - 60_000 });
+      await store.close();
+      const before = Date.now();
+      store = await openStore(target);
+      expect(store.recovered).toBe(0);
+      expect((await store.callRecords.get('c1'))?.endedAt).toBeUndefined();
+      await store.close();
+      store = await openStore({ ...target, recover: true });
+      expect(store.recovered).toBe(1);
+      const record = await store.callRecords.get('c1');
+      expect(record?.endReason).toBe('server_restart');
+      // The last write was the record's start (or the open without recover): not the restart.
+      expect(record?.endedAt).toBeLessThanOrEqual(before + 1000);
+    });
+
+    test('failed writes are dropped and counted', async () => {
+      const records = store.callRecords;
+      await records.start(call);
+      expect(records.failedWrites).toBe(0);
+      await expect(records.start(call)).rejects.toThrow(/UNIQUE|PRIMARY/i);
+      expect(records.failedWrites).toBe(1);
+    });
+
+    test('writes made during another transaction commit after it, in order, and not inside it', async () => {
+      const records = store.callRecords;
+      let release!: () => void;
+      const held = new Promise<void>((r) => (release = r));
+      // A group change that is still open (awaiting) when the history's turn comes, then fails.
+      const other = store.db.transaction().execute(async (tx) => {
+        await tx.insertInto('groups').values({ group_id: 'g', name: '', created_at: 1 }).execute();
+        await held;
+        throw new Error('the group change fails');
+      });
+      const writes = [records.start(call), records.end('c1', { reason: 'hangup', endedAt: 1700 })];
+      await new Promise((r) => setImmediate(r));
+      release();
+      await expect(other).rejects.toThrow(/group change fails/);
+      await Promise.all(writes);
+      expect(await records.get('c1')).toMatchObject({ endedAt: 1700, endReason: 'hangup' });
+      expect(await store.db.selectFrom('groups').selectAll().execute()).toEqual([]);
+    });
+  });
+
+  describe(`call records of several nodes on ${backend.name}`, () => {
+    test('each record carries the node that wrote it', async () => {
+      const target = await backend.fresh();
+      const a = await open(target, { nodeID: 'node-a' });
+      const b = await open(target);
+      await a.callRecords.start(call);
+      await b.callRecords.start({ ...call, callID: 'c2' });
+      expect(a.nodeID).toBe('node-a');
+      expect(await b.callRecords.get('c1')).toMatchObject({ nodeID: 'node-a' });
+      expect(await a.callRecords.get('c2')).not.toHaveProperty('nodeID');
+    });
+
+    test("a node's recovery closes its own open records, never another node's calls", async () => {
+      const target = await backend.fresh();
+      const a = await open(target, { nodeID: 'node-a', recover: true });
+      const b = await open(target, { nodeID: 'node-b', recover: true });
+      await a.callRecords.start({ ...call, callID: 'a1', startedAt: Date.now() - 1000 });
+      await a.callRecords.start({ ...call, callID: 'a2', startedAt: Date.now() - 1000 });
+      await a.callRecords.end('a2', { reason: 'hangup' });
+      await b.callRecords.start({ ...call, callID: 'b1', startedAt: Date.now() - 1000 });
+      // node-a stops without ending a1 (as a crash would leave it) and starts again.
+      await a.close();
+      const again = await open(target, { nodeID: 'node-a', recover: true });
+      expect(again.recovered).toBe(1);
+      expect(await again.callRecords.get('a1')).toMatchObject({ endReason: 'server_restart' });
+      expect(await again.callRecords.get('a2')).toMatchObject({ endReason: 'hangup' });
+      // node-b's call is going on: untouched, and node-b ends it as usual.
+      expect(await again.callRecords.get('b1')).not.toHaveProperty('endedAt');
+      expect(await b.callRecords.end('b1', { reason: 'hangup' })).toBe(true);
+    });
+
+    test('a node ID that is not 1-64 letters, digits, "_", "-" or "." is refused', async () => {
+      const target = await backend.fresh();
+      await expect(openStore({ ...target, nodeID: 'a b' })).rejects.toThrow(/--node-id must be/);
+      await expect(openStore({ ...target, nodeID: 'x'.repeat(65) })).rejects.toThrow(
+        /--node-id must be/,
+      );
+    });
+  });
+
+  describe(`prepare on ${backend.name}`, () => {
+    let store: Store;
+    beforeEach(async () => {
+      store = await open(await backend.fresh());
+    });
+
+    test('binds values by name, in whatever order the SQL needs them, on every run', async () => {
+      const { db } = store;
+      const insert = prepare<{ id: string; name: string; at: number }>(
+        db.insertInto('groups').values({
+          name: slot('name'),
+          created_at: slot('at'),
+          group_id: slot('id'),
+        }),
+      );
+      await insert.run(db, { id: 'g1', name: 'one', at: 1 });
+      await insert.run(db, { at: 2, id: 'g2', name: 'two' });
+      const rows = await db.selectFrom('groups').selectAll().orderBy('group_id').execute();
+      expect(rows).toEqual([
+        { group_id: 'g1', name: 'one', created_at: 1 },
+        { group_id: 'g2', name: 'two', created_at: 2 },
+      ]);
+    });
+
+    test('refuses a query with a value that is not a slot', () => {
+      const query = store.db.selectFrom('groups').selectAll().where('group_id', '=', 'literal');
+      expect(() => prepare(query)).toThrow(/every value must be a slot\(\); found "literal"/);
+    });
+  });
+}
