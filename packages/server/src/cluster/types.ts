@@ -116,10 +116,19 @@ export type BusMessage =
   | { kind: 'push'; userID: string; sessionID: string; push: PushBody }
   | { kind: 'kick'; userID: string; sessionID: string; reason: KickReason };
 
-/** Node-to-node delivery: a node subscribes under its id; messages for it reach it in order. */
+/**
+ * Node-to-node delivery: a node subscribes under its id; messages for it reach it in the order
+ * they were sent (from one sender), each once, and never reach another node. A message sent to a
+ * node that is not subscribed is dropped.
+ */
 export interface MessageBus {
   send(nodeID: string, message: BusMessage): Promise<void>;
   subscribe(nodeID: string, handler: (message: BusMessage) => void | Promise<void>): Unsubscribe;
+  /**
+   * Resolves once every `subscribe` made so far receives messages (a remote bus confirms its
+   * subscriptions asynchronously); a node awaits it before it takes sessions.
+   */
+  whenSubscribed(): Promise<void>;
 }
 
 /**
@@ -132,12 +141,35 @@ export interface Scheduler {
   subscribe(handler: (key: string) => void | Promise<void>): Unsubscribe;
 }
 
-/** Mutual exclusion by key across the cluster: operations on one call run one at a time. */
+/**
+ * Mutual exclusion by key across the cluster: operations on one call run one at a time. `run`
+ * waits for the key, runs `fn`, and releases the key when `fn` settles (also when it throws).
+ *
+ * TTL semantics (the Redis adapter; the memory one emulates them for nodes sharing it): the key is
+ * held as a lease with a TTL (`lockTtlMs`, default 5 s) that the holder renews while `fn` runs
+ * (every third of the TTL), so a slow `fn` keeps it but a node that dies (or is closed) mid-`fn`
+ * stops renewing and its lease frees itself at most one TTL later. Only the holder releases it (by
+ * a token), so a late release never frees a later holder's lease. A holder whose renewal fails
+ * for a whole TTL (shared state unreachable) loses the lease; that is logged, and `fn` is not
+ * interrupted. Waiters on other nodes retry with bounded backoff; waiters on one node queue in
+ * order. A `run` that cannot take the key within `lockWaitMs` (default 10 s), or cannot reach the
+ * shared state at all, rejects with `ClusterUnavailableError` without running `fn`.
+ */
 export interface LockManager {
   run<T>(key: string, fn: () => Promise<T>): Promise<T>;
 }
 
 export type Unsubscribe = () => void;
+
+/**
+ * Whether the adapters can reach their shared state: `/readyz` reports it, and a node refuses new
+ * work while it is false. In-memory adapters are always ready.
+ */
+export interface ClusterHealth {
+  readonly ready: boolean;
+  /** Calls `listener` on every change of `ready` (not with the current value). */
+  onChange(listener: (ready: boolean) => void): Unsubscribe;
+}
 
 /** The adapters one node uses; nodes of one app share them. */
 export interface ClusterAdapters {
@@ -146,6 +178,8 @@ export interface ClusterAdapters {
   bus: MessageBus;
   scheduler: Scheduler;
   locks: LockManager;
+  /** Reachability of the shared state; absent means always ready (in-memory). */
+  health?: ClusterHealth;
   /** Releases what the adapters hold (timers, connections); idempotent. */
   close(): Promise<void>;
 }
