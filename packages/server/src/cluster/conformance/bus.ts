@@ -43,7 +43,11 @@ export function busConformance(makeNodes: MakeNodes): void {
       a!.bus.subscribe('node-a', (m) => void atA.push(m));
       b!.bus.subscribe('node-b', (m) => void atB.push(m));
       c!.bus.subscribe('node-c', (m) => void atC.push(m));
-      await Promise.all([a!.bus.whenSubscribed(), b!.bus.whenSubscribed(), c!.bus.whenSubscribed()]);
+      await Promise.all([
+        a!.bus.whenSubscribed(),
+        b!.bus.whenSubscribed(),
+        c!.bus.whenSubscribed(),
+      ]);
       const kick: BusMessage = {
         kind: 'kick',
         userID: 'alice',

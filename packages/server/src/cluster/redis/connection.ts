@@ -35,16 +35,17 @@ export function createClient(url: string, name: string, o: ConnectionOptions): R
 }
 
 /** Connects `client`, or rejects with ClusterUnavailableError after `timeoutMs`. */
-export async function connectClient(client: Redis, where: string, timeoutMs: number): Promise<void> {
+export async function connectClient(
+  client: Redis,
+  where: string,
+  timeoutMs: number,
+): Promise<void> {
   let timer: NodeJS.Timeout | undefined;
   try {
     await Promise.race([
       client.connect(),
       new Promise<never>((_, reject) => {
-        timer = setTimeout(
-          () => reject(new Error(`no answer within ${timeoutMs} ms`)),
-          timeoutMs,
-        );
+        timer = setTimeout(() => reject(new Error(`no answer within ${timeoutMs} ms`)), timeoutMs);
       }),
     ]);
   } catch (err) {
@@ -65,7 +66,8 @@ export async function guard<T>(what: string, op: () => Promise<T>): Promise<T> {
   try {
     return await op();
   } catch (err) {
-    if (err instanceof ReplyError && !String((err as Error).message).startsWith('LOADING')) throw err;
+    if (err instanceof ReplyError && !String((err as Error).message).startsWith('LOADING'))
+      throw err;
     throw new ClusterUnavailableError(`${what}: ${message(err)}`, { cause: err });
   }
 }
@@ -84,7 +86,8 @@ export class LuaScript {
     try {
       return await client.evalsha(this.#sha, keys.length, ...keys, ...args);
     } catch (err) {
-      if (!(err instanceof ReplyError) || !String((err as Error).message).startsWith('NOSCRIPT')) throw err;
+      if (!(err instanceof ReplyError) || !String((err as Error).message).startsWith('NOSCRIPT'))
+        throw err;
       return client.eval(this.#lua, keys.length, ...keys, ...args);
     }
   }

@@ -122,24 +122,27 @@ export class RedisLockManager implements LockManager {
   #renew(key: string, redisKey: string, token: string): NodeJS.Timeout {
     let lastRenewed = Date.now();
     let lost = false;
-    const timer = setInterval(() => {
-      if (lost) return;
-      RENEW.run(this.#client, [redisKey], [token, this.#o.ttlMs]).then(
-        (n) => {
-          if (n === 1) {
-            lastRenewed = Date.now();
-            return;
-          }
-          lost = true;
-          this.#log.warn('lock lease lost: another holder may run at the same time', { key });
-        },
-        (err: unknown) => {
-          if (Date.now() - lastRenewed < this.#o.ttlMs) return;
-          lost = true;
-          this.#log.warn('lock lease lost: not renewed within its TTL', { key, err });
-        },
-      );
-    }, Math.max(1, Math.floor(this.#o.ttlMs / 3)));
+    const timer = setInterval(
+      () => {
+        if (lost) return;
+        RENEW.run(this.#client, [redisKey], [token, this.#o.ttlMs]).then(
+          (n) => {
+            if (n === 1) {
+              lastRenewed = Date.now();
+              return;
+            }
+            lost = true;
+            this.#log.warn('lock lease lost: another holder may run at the same time', { key });
+          },
+          (err: unknown) => {
+            if (Date.now() - lastRenewed < this.#o.ttlMs) return;
+            lost = true;
+            this.#log.warn('lock lease lost: not renewed within its TTL', { key, err });
+          },
+        );
+      },
+      Math.max(1, Math.floor(this.#o.ttlMs / 3)),
+    );
     timer.unref();
     this.#renewals.add(timer);
     return timer;
