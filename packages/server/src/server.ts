@@ -350,9 +350,12 @@ export async function startServer(options: ServerOptions = {}): Promise<Ringline
       timeouts: httpTimeouts,
       ...(tls && { tls: { cert: tls.cert, key: tls.key } }),
       ...(proxies && { trustProxy: proxies.entries }),
+      ready: () => cluster.health?.ready ?? true,
     };
     if (options.sdkDir !== undefined) httpOptions.sdkDir = options.sdkDir;
     if (options.demoDir !== undefined) httpOptions.demoDir = options.demoDir;
+    // Pushes for this node's first sessions must not be published before it listens for them.
+    await cluster.bus.whenSubscribed();
     app = await buildHttpApp(httpOptions);
     gateway.attach(app.server);
     // Plain HTTP, port scans, clients that distrust the certificate: their handshakes fail here.
