@@ -8,6 +8,7 @@ import { createMemoryCluster } from './cluster/memory.js';
 import type { ClusterAdapters } from './cluster/types.js';
 import {
   checkHttpTimeouts,
+  checkRedisUrl,
   ConfigError,
   DEFAULTS,
   parseJanusMode,
@@ -94,6 +95,12 @@ export interface ServerOptions {
   limits?: Partial<SignalLimits>;
   /** Shared-state adapters; nodes given the same adapters form one cluster. Default in-memory. */
   cluster?: ClusterAdapters;
+  /**
+   * Redis shared by the nodes of one app (redis://host:6379). Not wired yet: the Redis adapters
+   * exist (cluster/redis) but calls and invitations still need a Redis CallStore, so a server
+   * given this refuses to start rather than run as a lone node.
+   */
+  redis?: string;
   /** Where the SDK bundles are read from. Default packages/calling/dist. */
   sdkDir?: string;
   /** Where the demo is served from. Default apps/demo/dist. */
@@ -254,6 +261,13 @@ export async function startServer(options: ServerOptions = {}): Promise<Ringline
     logCertificate(logger, 'TLS certificate loaded', tls);
   }
 
+  if (options.redis !== undefined) {
+    checkRedisUrl(options.redis);
+    throw new ConfigError(
+      '--redis is not available yet: calls and invitations have no Redis store; run one node ' +
+        'without --redis',
+    );
+  }
   const ownsCluster = options.cluster === undefined;
   const cluster = options.cluster ?? createMemoryCluster();
   const nodeID = randomUUID();

@@ -4,7 +4,7 @@
  * `prefix` (by default `ringline:<sdkAppID>`).
  */
 import { silentLogger, type Logger } from '../../log.js';
-import { ConfigError } from '../../config.js';
+import { checkRedisUrl, ConfigError } from '../../config.js';
 import type { ClusterAdapters, ClusterHealth } from '../types.js';
 import { RedisMessageBus } from './bus.js';
 import { connectClient, createClient, RedisHealth, redactUrl } from './connection.js';
@@ -103,20 +103,6 @@ export async function createRedisCluster(o: RedisClusterOptions): Promise<RedisC
     health,
     close,
   };
-}
-
-/** Throws ConfigError unless `url` is a redis:// or rediss:// URL. */
-export function checkRedisUrl(url: string): void {
-  let u: URL;
-  try {
-    u = new URL(url);
-  } catch {
-    throw new ConfigError(`--redis: "${url.slice(0, 100)}" is not a URL (redis://host:port)`);
-  }
-  if (u.protocol !== 'redis:' && u.protocol !== 'rediss:') {
-    throw new ConfigError(`--redis: ${redactUrl(url)} is not a redis:// or rediss:// URL`);
-  }
-  if (!u.hostname) throw new ConfigError(`--redis: ${redactUrl(url)} has no host`);
 }
 
 function checkPrefix(prefix: string): void {

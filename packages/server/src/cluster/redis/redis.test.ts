@@ -131,7 +131,9 @@ describe('Redis adapters, beyond the conformance suite', () => {
     await expect(createRedisCluster({ url: 'http://x', prefix: 'p' })).rejects.toBeInstanceOf(
       ConfigError,
     );
-    await expect(createRedisCluster({ url: 'nonsense', prefix: 'p' })).rejects.toThrow(/not a URL/);
+    await expect(createRedisCluster({ url: 'nonsense', prefix: 'p' })).rejects.toThrow(
+      /must be a URL/,
+    );
     await expect(createRedisCluster({ url, prefix: 'has space' })).rejects.toBeInstanceOf(
       ConfigError,
     );
