@@ -12,6 +12,8 @@ import type {
   InvitationRecord,
   LockManager,
   MessageBus,
+  OutboxEntry,
+  OutboxStore,
   Presence,
   PresenceStore,
   Scheduler,
@@ -293,22 +295,88 @@ export class MemoryLockManager implements LockManager {
   }
 }
 
+/** Outboxes in a Map, each with its expiry timer; entries are kept as given (strings, numbers). */
+export class MemoryOutboxStore implements OutboxStore {
+  readonly #boxes = new Map<
+    string,
+    { entries: OutboxEntry[]; head: number; timer: NodeJS.Timeout | undefined }
+  >();
+
+  async append(
+    sessionID: string,
+    entry: OutboxEntry,
+    options: { limit: number; ttlMs: number },
+  ): Promise<void> {
+    let box = this.#boxes.get(sessionID);
+    if (!box) {
+      box = { entries: [], head: 0, timer: undefined };
+      this.#boxes.set(sessionID, box);
+    }
+    box.entries.push({ seq: entry.seq, json: entry.json });
+    box.head = Math.max(box.head, entry.seq);
+    if (box.entries.length > options.limit)
+      box.entries.splice(0, box.entries.length - options.limit);
+    this.#expireIn(sessionID, options.ttlMs);
+  }
+  async read(sessionID: string, afterSeq: number): Promise<OutboxEntry[] | undefined> {
+    const box = this.#boxes.get(sessionID);
+    if (!box || afterSeq > box.head || afterSeq < 0) return undefined;
+    if (afterSeq === box.head) return [];
+    const first = box.entries[0];
+    if (!first || first.seq > afterSeq + 1) return undefined;
+    return box.entries.filter((e) => e.seq > afterSeq).map((e) => ({ ...e }));
+  }
+  async ack(sessionID: string, seq: number): Promise<void> {
+    const box = this.#boxes.get(sessionID);
+    if (!box) return;
+    const keep = box.entries.findIndex((e) => e.seq > seq);
+    box.entries.splice(0, keep < 0 ? box.entries.length : keep);
+  }
+  async expire(sessionID: string, ttlMs: number): Promise<void> {
+    if (this.#boxes.has(sessionID)) this.#expireIn(sessionID, ttlMs);
+  }
+  async delete(sessionID: string): Promise<void> {
+    clearTimeout(this.#boxes.get(sessionID)?.timer);
+    this.#boxes.delete(sessionID);
+  }
+  /** Sessions with an outbox (leak checks in tests). */
+  get size(): number {
+    return this.#boxes.size;
+  }
+  close(): void {
+    for (const box of this.#boxes.values()) clearTimeout(box.timer);
+    this.#boxes.clear();
+  }
+
+  #expireIn(sessionID: string, ttlMs: number): void {
+    const box = this.#boxes.get(sessionID);
+    if (!box) return;
+    clearTimeout(box.timer);
+    box.timer = setTimeout(() => this.#boxes.delete(sessionID), ttlMs);
+    box.timer.unref();
+  }
+}
+
 /** Fresh in-memory adapters; pass the same object to several nodes to make them one cluster. */
 export function createMemoryCluster(options: { lockTtlMs?: number } = {}): ClusterAdapters & {
   calls: MemoryCallStore;
   bus: MemoryMessageBus;
   scheduler: MemoryScheduler;
   locks: MemoryLockManager;
+  outbox: MemoryOutboxStore;
 } {
   const scheduler = new MemoryScheduler();
+  const outbox = new MemoryOutboxStore();
   return {
     presence: new MemoryPresenceStore(),
     calls: new MemoryCallStore(),
     bus: new MemoryMessageBus(),
     scheduler,
     locks: new MemoryLockManager({ ttlMs: options.lockTtlMs }),
+    outbox,
     async close() {
       scheduler.close();
+      outbox.close();
     },
   };
 }
@@ -320,7 +388,7 @@ export function createMemoryCluster(options: { lockTtlMs?: number } = {}): Clust
  */
 export function memoryClusterNode(
   cluster: ReturnType<typeof createMemoryCluster>,
-): Omit<ClusterAdapters, 'calls'> {
+): Omit<ClusterAdapters, 'calls'> & { outbox: MemoryOutboxStore } {
   const bus = cluster.bus.view();
   const scheduler = cluster.scheduler.view();
   const locks = cluster.locks.view();
@@ -329,6 +397,7 @@ export function memoryClusterNode(
     bus,
     scheduler,
     locks,
+    outbox: cluster.outbox,
     async close() {
       bus.close();
       scheduler.close();

@@ -159,6 +159,47 @@ export interface LockManager {
   run<T>(key: string, fn: () => Promise<T>): Promise<T>;
 }
 
+/** One push as a session's outbox keeps it: its seq, and its JSON with the seq in it. */
+export interface OutboxEntry {
+  seq: number;
+  json: string;
+}
+
+/**
+ * Sessions' outboxes where every node can read them, so that a client whose node died resumes on
+ * another node with the pushes it missed (today a session's outbox lives in its node's memory;
+ * this is the shared form, not wired into signal/ yet). Per session: entries in seq order, the
+ * newest seq (the head, kept when every entry is acknowledged), and an expiry.
+ *
+ * Expiry: a session's outbox goes `ttlMs` after the last `append` or `expire`. The node holding
+ * the session calls `expire(resumeWindow)` when its connection drops, and keeps a live session's
+ * outbox alive with `expire` now and then (a node that dies stops, and the outbox goes one window
+ * later, as the session would have).
+ */
+export interface OutboxStore {
+  /**
+   * Appends `entry` (its seq greater than any before), keeping at most `limit` entries (the
+   * oldest go) and the outbox for `ttlMs` from now.
+   */
+  append(
+    sessionID: string,
+    entry: OutboxEntry,
+    options: { limit: number; ttlMs: number },
+  ): Promise<void>;
+  /**
+   * Every entry after `afterSeq`, in order (empty when `afterSeq` is the head), or undefined when
+   * they are not all here any more: trimmed by `limit` or `ack`, expired, never appended, or
+   * `afterSeq` beyond the head.
+   */
+  read(sessionID: string, afterSeq: number): Promise<OutboxEntry[] | undefined>;
+  /** The client has everything up to `seq`: those entries go (the head stays). */
+  ack(sessionID: string, seq: number): Promise<void>;
+  /** Keeps the session's outbox `ttlMs` from now (the resume window, on disconnect). */
+  expire(sessionID: string, ttlMs: number): Promise<void>;
+  /** Forgets the session's outbox (the session ended for good). */
+  delete(sessionID: string): Promise<void>;
+}
+
 export type Unsubscribe = () => void;
 
 /**
@@ -178,6 +219,8 @@ export interface ClusterAdapters {
   bus: MessageBus;
   scheduler: Scheduler;
   locks: LockManager;
+  /** Sessions' outboxes for resuming on any node (not used by signal/ yet). */
+  outbox?: OutboxStore;
   /** Reachability of the shared state; absent means always ready (in-memory). */
   health?: ClusterHealth;
   /** Releases what the adapters hold (timers, connections); idempotent. */

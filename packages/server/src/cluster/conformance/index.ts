@@ -5,12 +5,14 @@
  */
 export { busConformance } from './bus.js';
 export { locksConformance } from './locks.js';
+export { outboxConformance } from './outbox.js';
 export { presenceConformance } from './presence.js';
 export { schedulerConformance } from './scheduler.js';
 export { gate, waitFor, type ClusterNode, type MakeNodes, type NodeOptions } from './support.js';
 
 import { busConformance } from './bus.js';
 import { locksConformance } from './locks.js';
+import { outboxConformance } from './outbox.js';
 import { presenceConformance } from './presence.js';
 import { schedulerConformance } from './scheduler.js';
 import type { MakeNodes } from './support.js';
@@ -21,4 +23,5 @@ export function clusterConformance(makeNodes: MakeNodes): void {
   busConformance(makeNodes);
   schedulerConformance(makeNodes);
   locksConformance(makeNodes);
+  outboxConformance(makeNodes);
 }

@@ -1,8 +1,10 @@
 /** What the conformance suites share: how they get nodes, and how they wait. */
-import type { ClusterAdapters } from '../types.js';
+import type { ClusterAdapters, OutboxStore } from '../types.js';
 
 /** One node's adapters; `close()` is the node going away without cleaning up after itself. */
-export type ClusterNode = Omit<ClusterAdapters, 'calls' | 'health'>;
+export type ClusterNode = Omit<ClusterAdapters, 'calls' | 'health' | 'outbox'> & {
+  outbox: OutboxStore;
+};
 
 export interface NodeOptions {
   /** Lock lease TTL, ms; suites that wait for a dead holder's lease ask for a short one. */

@@ -9,11 +9,13 @@ import type { ClusterAdapters, ClusterHealth } from '../types.js';
 import { RedisMessageBus } from './bus.js';
 import { connectClient, createClient, RedisHealth, redactUrl } from './connection.js';
 import { RedisLockManager } from './locks.js';
+import { RedisOutboxStore } from './outbox.js';
 import { RedisPresenceStore } from './presence.js';
 import { RedisScheduler } from './scheduler.js';
 
 export { RedisMessageBus } from './bus.js';
 export { RedisLockManager } from './locks.js';
+export { RedisOutboxStore } from './outbox.js';
 export { RedisPresenceStore } from './presence.js';
 export { RedisScheduler } from './scheduler.js';
 
@@ -46,6 +48,7 @@ export type RedisClusterAdapters = Omit<ClusterAdapters, 'calls' | 'health'> & {
   bus: RedisMessageBus;
   scheduler: RedisScheduler;
   locks: RedisLockManager;
+  outbox: RedisOutboxStore;
   health: ClusterHealth;
 };
 
@@ -100,6 +103,7 @@ export async function createRedisCluster(o: RedisClusterOptions): Promise<RedisC
     bus,
     scheduler,
     locks,
+    outbox: new RedisOutboxStore(cmd, o.prefix),
     health,
     close,
   };
