@@ -41,9 +41,12 @@ export async function connectClient(
   timeoutMs: number,
 ): Promise<void> {
   let timer: NodeJS.Timeout | undefined;
+  const connecting = client.connect();
+  // After a timeout the attempt may still fail later: that must not be an unhandled rejection.
+  connecting.catch(() => {});
   try {
     await Promise.race([
-      client.connect(),
+      connecting,
       new Promise<never>((_, reject) => {
         timer = setTimeout(() => reject(new Error(`no answer within ${timeoutMs} ms`)), timeoutMs);
       }),

@@ -9,7 +9,7 @@ import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { ConfigError } from '../../config.js';
 import type { Logger } from '../../log.js';
 import { startRedis, type TestRedis } from '../../testing/redis.js';
-import { clusterConformance, waitFor } from '../conformance/index.js';
+import { clusterConformance, gate, waitFor } from '../conformance/index.js';
 import { ClusterUnavailableError } from '../errors.js';
 import type { BusMessage } from '../types.js';
 import {
@@ -119,6 +119,42 @@ describe('Redis adapters, beyond the conformance suite', () => {
     expect(got).toEqual([push('c1')]);
     expect(receiver.bus.dropped).toBe(5);
     expect(warnings.filter((w) => w.includes('malformed'))).toHaveLength(5);
+  });
+
+  it("logs a lost lease, and the late holder's release leaves the next holder's lease alone", async () => {
+    const warnings: string[] = [];
+    const logger: Logger = {
+      debug() {},
+      info() {},
+      warn: (msg) => void warnings.push(msg),
+      error() {},
+    };
+    const a = await node({ logger, lockTtlMs: 300 });
+    const b = await node();
+    const client = raw();
+    const firstHeld = gate();
+    let firstIn = false;
+    const first = a.locks.run('call:9', async () => {
+      firstIn = true;
+      await firstHeld.promise;
+    });
+    await waitFor(() => firstIn, 'the first holder');
+    // The lease vanishes under the holder (as when it stalled past its TTL).
+    await client.del('app:1:lock:call:9');
+    await waitFor(() => warnings.some((w) => w.includes('lease lost')), 'the loss to be logged');
+    const secondHeld = gate();
+    let secondIn = false;
+    const second = b.locks.run('call:9', async () => {
+      secondIn = true;
+      await secondHeld.promise;
+    });
+    await waitFor(() => secondIn, 'the second holder');
+    firstHeld.open();
+    await first;
+    expect(await client.exists('app:1:lock:call:9')).toBe(1);
+    secondHeld.open();
+    await second;
+    expect(await client.exists('app:1:lock:call:9')).toBe(0);
   });
 
   it('refuses to start when Redis does not answer, and rejects bad options', async () => {
