@@ -295,28 +295,32 @@ export class MemoryLockManager implements LockManager {
   }
 }
 
-/** Outboxes in a Map, each with its expiry timer; entries are kept as given (strings, numbers). */
+/** Outboxes in a Map, each with its expiry timer. */
 export class MemoryOutboxStore implements OutboxStore {
   readonly #boxes = new Map<
     string,
     { entries: OutboxEntry[]; head: number; timer: NodeJS.Timeout | undefined }
   >();
 
+  async open(sessionID: string, ttlMs: number): Promise<void> {
+    if (!this.#boxes.has(sessionID)) {
+      this.#boxes.set(sessionID, { entries: [], head: 0, timer: undefined });
+    }
+    this.#expireIn(sessionID, ttlMs);
+  }
   async append(
     sessionID: string,
-    entry: OutboxEntry,
+    json: string,
     options: { limit: number; ttlMs: number },
-  ): Promise<void> {
-    let box = this.#boxes.get(sessionID);
-    if (!box) {
-      box = { entries: [], head: 0, timer: undefined };
-      this.#boxes.set(sessionID, box);
-    }
-    box.entries.push({ seq: entry.seq, json: entry.json });
-    box.head = Math.max(box.head, entry.seq);
+  ): Promise<number | undefined> {
+    const box = this.#boxes.get(sessionID);
+    if (!box) return undefined;
+    const seq = ++box.head;
+    box.entries.push({ seq, json });
     if (box.entries.length > options.limit)
       box.entries.splice(0, box.entries.length - options.limit);
     this.#expireIn(sessionID, options.ttlMs);
+    return seq;
   }
   async read(sessionID: string, afterSeq: number): Promise<OutboxEntry[] | undefined> {
     const box = this.#boxes.get(sessionID);

@@ -159,9 +159,10 @@ export interface LockManager {
   run<T>(key: string, fn: () => Promise<T>): Promise<T>;
 }
 
-/** One push as a session's outbox keeps it: its seq, and its JSON with the seq in it. */
+/** One push as a session's outbox keeps it: the seq the store gave it, and its body's JSON. */
 export interface OutboxEntry {
   seq: number;
+  /** The push body as appended (without its seq: the reader adds it). */
   json: string;
 }
 
@@ -171,21 +172,27 @@ export interface OutboxEntry {
  * this is the shared form, not wired into signal/ yet). Per session: entries in seq order, the
  * newest seq (the head, kept when every entry is acknowledged), and an expiry.
  *
- * Expiry: a session's outbox goes `ttlMs` after the last `append` or `expire`. The node holding
- * the session calls `expire(resumeWindow)` when its connection drops, and keeps a live session's
- * outbox alive with `expire` now and then (a node that dies stops, and the outbox goes one window
- * later, as the session would have).
+ * The store gives out the seqs, so any node may append (a push for a session whose node died has
+ * to land somewhere the next node finds it), and two appenders never take the same seq.
+ *
+ * Expiry: a session's outbox goes `ttlMs` after the last `open`, `append` or `expire`. The node
+ * holding the session calls `expire(resumeWindow)` when its connection drops, and keeps a live
+ * session's outbox alive with `expire` now and then (a node that dies stops, and the outbox goes
+ * one window later, as the session would have).
  */
 export interface OutboxStore {
+  /** Starts the session's outbox (empty, head 0) unless it exists, for `ttlMs`. */
+  open(sessionID: string, ttlMs: number): Promise<void>;
   /**
-   * Appends `entry` (its seq greater than any before), keeping at most `limit` entries (the
-   * oldest go) and the outbox for `ttlMs` from now.
+   * Appends `json` under the session's next seq and returns that seq, keeping at most `limit`
+   * entries (the oldest go) and the outbox `ttlMs` from now. Undefined, and nothing kept, when the
+   * session has no outbox (never opened, expired or deleted): nobody could resume it.
    */
   append(
     sessionID: string,
-    entry: OutboxEntry,
+    json: string,
     options: { limit: number; ttlMs: number },
-  ): Promise<void>;
+  ): Promise<number | undefined>;
   /**
    * Every entry after `afterSeq`, in order (empty when `afterSeq` is the head), or undefined when
    * they are not all here any more: trimmed by `limit` or `ack`, expired, never appended, or

@@ -1,25 +1,31 @@
 /**
- * Session outboxes in Redis: per session a sorted set of pushes scored by seq and a key with the
- * head seq, both under one hash tag (a Redis Cluster keeps them on one shard) and both expiring
+ * Session outboxes in Redis: per session a sorted set of pushes scored by seq and a counter with
+ * the head seq (INCR gives out the seqs), both under one hash tag (a Redis Cluster keeps them on one shard) and both expiring
  * together. Each operation is one script, so a reader never sees half an append or trim.
  */
 import type { Redis } from 'ioredis';
 import type { OutboxEntry, OutboxStore } from '../types.js';
 import { guard, LuaScript } from './connection.js';
 
+/** KEYS: entries, head. ARGV: ttlMs. */
+const OPEN = new LuaScript(`
+redis.call('SET', KEYS[2], 0, 'NX')
+redis.call('PEXPIRE', KEYS[1], ARGV[1])
+return redis.call('PEXPIRE', KEYS[2], ARGV[1])`);
+
 /**
- * KEYS: entries, head. ARGV: seq, json, limit, ttlMs. The member is "seq:json", unique whatever
- * the JSON says.
+ * KEYS: entries, head. ARGV: json, limit, ttlMs. Returns the new seq, or false without an
+ * outbox. The member is "seq:json", unique whatever the JSON says.
  */
 const APPEND = new LuaScript(`
-redis.call('ZADD', KEYS[1], ARGV[1], ARGV[1] .. ':' .. ARGV[2])
-local head = tonumber(redis.call('GET', KEYS[2]) or '0')
-if tonumber(ARGV[1]) > head then redis.call('SET', KEYS[2], ARGV[1]) end
-local extra = redis.call('ZCARD', KEYS[1]) - tonumber(ARGV[3])
+if redis.call('EXISTS', KEYS[2]) == 0 then return false end
+local seq = redis.call('INCR', KEYS[2])
+redis.call('ZADD', KEYS[1], seq, seq .. ':' .. ARGV[1])
+local extra = redis.call('ZCARD', KEYS[1]) - tonumber(ARGV[2])
 if extra > 0 then redis.call('ZREMRANGEBYRANK', KEYS[1], 0, extra - 1) end
-redis.call('PEXPIRE', KEYS[1], ARGV[4])
-redis.call('PEXPIRE', KEYS[2], ARGV[4])
-return 1`);
+redis.call('PEXPIRE', KEYS[1], ARGV[3])
+redis.call('PEXPIRE', KEYS[2], ARGV[3])
+return seq`);
 
 /**
  * KEYS: entries, head. ARGV: afterSeq. Returns false when the entries after afterSeq are not all
@@ -50,19 +56,23 @@ export class RedisOutboxStore implements OutboxStore {
     this.#prefix = prefix;
   }
 
+  async open(sessionID: string, ttlMs: number): Promise<void> {
+    await guard('outbox open', () => OPEN.run(this.#client, this.#keys(sessionID), [ms(ttlMs)]));
+  }
+
   async append(
     sessionID: string,
-    entry: OutboxEntry,
+    json: string,
     options: { limit: number; ttlMs: number },
-  ): Promise<void> {
-    await guard('outbox append', () =>
+  ): Promise<number | undefined> {
+    const seq = await guard('outbox append', () =>
       APPEND.run(this.#client, this.#keys(sessionID), [
-        entry.seq,
-        entry.json,
+        json,
         Math.max(1, Math.floor(options.limit)),
-        Math.max(1, Math.round(options.ttlMs)),
+        ms(options.ttlMs),
       ]),
     );
+    return typeof seq === 'number' ? seq : undefined;
   }
 
   async read(sessionID: string, afterSeq: number): Promise<OutboxEntry[] | undefined> {
@@ -84,7 +94,7 @@ export class RedisOutboxStore implements OutboxStore {
 
   async expire(sessionID: string, ttlMs: number): Promise<void> {
     await guard('outbox expire', () =>
-      EXPIRE.run(this.#client, this.#keys(sessionID), [Math.max(1, Math.round(ttlMs))]),
+      EXPIRE.run(this.#client, this.#keys(sessionID), [ms(ttlMs)]),
     );
   }
 
@@ -97,4 +107,9 @@ export class RedisOutboxStore implements OutboxStore {
     const base = `${this.#prefix}:outbox:{${sessionID}}`;
     return [base, `${base}:head`];
   }
+}
+
+/** A TTL Redis accepts: whole milliseconds, at least 1. */
+function ms(ttlMs: number): number {
+  return Math.max(1, Math.round(ttlMs));
 }
