@@ -156,6 +156,7 @@ export class RedisHealth implements ClusterHealth {
 
   close(): void {
     this.#closed = true;
+    this.#ready = false;
     clearInterval(this.#probe);
     this.#listeners.clear();
   }

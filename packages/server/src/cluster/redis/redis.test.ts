@@ -157,6 +157,17 @@ describe('Redis adapters, beyond the conformance suite', () => {
     expect(await client.exists('app:1:lock:call:9')).toBe(0);
   });
 
+  it('closes idempotently; afterwards operations fail with ClusterUnavailableError', async () => {
+    const n = await node();
+    await Promise.all([n.close(), n.close()]);
+    await n.close();
+    expect(n.health.ready).toBe(false);
+    await expect(n.presence.get('alice')).rejects.toBeInstanceOf(ClusterUnavailableError);
+    await expect(n.scheduler.schedule('t', 10)).rejects.toBeInstanceOf(ClusterUnavailableError);
+    await expect(n.locks.run('k', async () => 1)).rejects.toBeInstanceOf(ClusterUnavailableError);
+    await expect(n.bus.send('x', push('c1'))).rejects.toBeInstanceOf(ClusterUnavailableError);
+  });
+
   it('refuses to start when Redis does not answer, and rejects bad options', async () => {
     const nowhere = await startRedis();
     const url = nowhere.url;
