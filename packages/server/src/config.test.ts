@@ -295,10 +295,11 @@ describe('--redis', () => {
     expect(() => parseServeArgs(['--redis', value], {})).toThrow(message);
   });
 
-  test('startServer refuses it until calls can be stored in Redis', async () => {
+  test('startServer fails with CLUSTER_UNAVAILABLE when Redis does not answer', async () => {
+    // Port 1 on loopback: nothing listens, the connection is refused at once.
     await expect(
-      startServer({ port: 0, sdkAppID: 1, secretKey: 'k', redis: 'redis://127.0.0.1:6379' }),
-    ).rejects.toThrow(/not available yet/);
+      startServer({ port: 0, sdkAppID: 1, secretKey: 'k', redis: 'redis://127.0.0.1:1' }),
+    ).rejects.toMatchObject({ name: 'CLUSTER_UNAVAILABLE' });
   });
 });
 

@@ -6,10 +6,10 @@ import type { CallObserver } from './calls/events.js';
 import { CallService } from './calls/service.js';
 import { createDelivery } from './cluster/delivery.js';
 import { createMemoryCluster } from './cluster/memory.js';
+import { createRedisCluster } from './cluster/redis/index.js';
 import type { ClusterAdapters } from './cluster/types.js';
 import {
   checkHttpTimeouts,
-  checkRedisUrl,
   ConfigError,
   DEFAULTS,
   parseJanusMode,
@@ -103,9 +103,9 @@ export interface ServerOptions {
    */
   callObservers?: readonly CallObserver[];
   /**
-   * Redis shared by the nodes of one app (redis://host:6379). Not wired yet: the Redis adapters
-   * exist (cluster/redis) but calls and invitations still need a Redis CallStore, so a server
-   * given this refuses to start rather than run as a lone node.
+   * Redis shared by the nodes of one app (redis://host:6379): presence, calls and invitations,
+   * the node bus, timers and locks live there (cluster/redis), under `ringline:<sdkAppID>`.
+   * Ignored when `cluster` is given.
    */
   redis?: string;
   /** Where the SDK bundles are read from. Default packages/calling/dist. */
@@ -268,15 +268,17 @@ export async function startServer(options: ServerOptions = {}): Promise<Ringline
     logCertificate(logger, 'TLS certificate loaded', tls);
   }
 
-  if (options.redis !== undefined) {
-    checkRedisUrl(options.redis);
-    throw new ConfigError(
-      '--redis is not available yet: calls and invitations have no Redis store; run one node ' +
-        'without --redis',
-    );
-  }
   const ownsCluster = options.cluster === undefined;
-  const cluster = options.cluster ?? createMemoryCluster();
+  const cluster =
+    options.cluster ??
+    (options.redis !== undefined
+      ? await createRedisCluster({
+          url: options.redis,
+          // One Redis may serve several apps.
+          prefix: `ringline:${sdkAppID}`,
+          logger,
+        })
+      : createMemoryCluster());
   const nodeID = randomUUID();
   const dataDir = options.dataDir ?? DEFAULTS.dataDir;
   const janusMode = parseJanusMode(options.janus ?? 'off');

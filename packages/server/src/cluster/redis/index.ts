@@ -7,6 +7,7 @@ import { silentLogger, type Logger } from '../../log.js';
 import { checkRedisUrl, ConfigError } from '../../config.js';
 import type { ClusterAdapters, ClusterHealth } from '../types.js';
 import { RedisMessageBus } from './bus.js';
+import { RedisCallStore } from './calls.js';
 import { connectClient, createClient, RedisHealth, redactUrl } from './connection.js';
 import { RedisLockManager } from './locks.js';
 import { RedisOutboxStore } from './outbox.js';
@@ -14,6 +15,7 @@ import { RedisPresenceStore } from './presence.js';
 import { RedisScheduler } from './scheduler.js';
 
 export { RedisMessageBus } from './bus.js';
+export { RedisCallStore } from './calls.js';
 export { RedisLockManager } from './locks.js';
 export { RedisOutboxStore } from './outbox.js';
 export { RedisPresenceStore } from './presence.js';
@@ -39,12 +41,9 @@ export interface RedisClusterOptions {
   healthIntervalMs?: number;
 }
 
-/**
- * The adapters without `calls` (the Redis CallStore comes with the new CallStore shape: add it
- * here and drop the Omit).
- */
-export type RedisClusterAdapters = Omit<ClusterAdapters, 'calls' | 'health'> & {
+export type RedisClusterAdapters = Omit<ClusterAdapters, 'health'> & {
   presence: RedisPresenceStore;
+  calls: RedisCallStore;
   bus: RedisMessageBus;
   scheduler: RedisScheduler;
   locks: RedisLockManager;
@@ -100,6 +99,7 @@ export async function createRedisCluster(o: RedisClusterOptions): Promise<RedisC
   logger.info('redis connected', { where, prefix: o.prefix });
   return {
     presence: new RedisPresenceStore(cmd, o.prefix),
+    calls: new RedisCallStore(cmd, o.prefix),
     bus,
     scheduler,
     locks,

@@ -1,7 +1,6 @@
 /**
- * Two real server nodes sharing a real redis-server for presence, the bus, timers and locks (the
- * CallStore is still one in-memory store they share, until the Redis CallStore exists): calls
- * across nodes work, and a node reports itself not ready and refuses new calls with
+ * Two real server nodes sharing a real redis-server for presence, calls and invitations, the bus,
+ * timers and locks: calls across nodes work, and a node reports itself not ready and refuses new calls with
  * CLUSTER_UNAVAILABLE while Redis is away, then recovers by itself.
  */
 import { randomUUID } from 'node:crypto';
@@ -10,8 +9,6 @@ import { CallType } from '@ringline/protocol';
 import { startRedis, type TestRedis } from '../../testing/redis.js';
 import { startTestServer, type TestServer } from '../../testing/server.js';
 import { waitFor } from '../conformance/index.js';
-import { MemoryCallStore } from '../memory.js';
-import type { ClusterAdapters } from '../types.js';
 import { createRedisCluster } from './index.js';
 
 let redis: TestRedis;
@@ -29,7 +26,6 @@ afterEach(async () => {
 
 async function twoNodes() {
   const prefix = `app:${randomUUID()}`;
-  const calls = new MemoryCallStore();
   const servers: TestServer[] = [];
   for (let i = 0; i < 2; i++) {
     const adapters = await createRedisCluster({
@@ -40,11 +36,10 @@ async function twoNodes() {
       commandTimeoutMs: 500,
     });
     opened.push(adapters);
-    const cluster: ClusterAdapters = { ...adapters, calls };
     const server = await startTestServer({
       sdkAppID: 1400000777,
       secretKey: 'redis-cluster-key',
-      cluster,
+      cluster: adapters,
     });
     opened.push(server);
     servers.push(server);

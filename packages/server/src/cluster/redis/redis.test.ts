@@ -9,10 +9,12 @@ import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { ConfigError } from '../../config.js';
 import type { Logger } from '../../log.js';
 import { startRedis, type TestRedis } from '../../testing/redis.js';
+import { callStoreConformance } from '../conformance/call-store.js';
 import { clusterConformance, gate, waitFor } from '../conformance/index.js';
 import { ClusterUnavailableError } from '../errors.js';
 import type { BusMessage } from '../types.js';
 import {
+  RedisCallStore,
   createRedisCluster,
   type RedisClusterAdapters,
   type RedisClusterOptions,
@@ -276,5 +278,18 @@ describe('Redis going away and coming back', () => {
     }
     await waitFor(() => a.health.ready, 'health to recover');
     expect(await a.presence.get('alice')).toBeUndefined();
+  });
+});
+
+describe('Redis CallStore', () => {
+  const stores: Redis[] = [];
+  afterAll(() => {
+    for (const client of stores) client.disconnect();
+  });
+  // A fresh, empty store per test: its own prefix in the shared redis-server.
+  callStoreConformance('redis', async () => {
+    const client = new Redis(redis.url, { maxRetriesPerRequest: 0 });
+    stores.push(client);
+    return { store: new RedisCallStore(client, `calls:${randomUUID()}`) };
   });
 });
