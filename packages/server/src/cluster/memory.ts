@@ -320,13 +320,16 @@ export class MemoryLockManager implements LockManager {
     const tail = prev.then(() => mine);
     this.#tails.set(key, tail);
     await prev;
+    let holding = false;
     try {
       if (owner?.closed) throw new ClusterUnavailableError('this node is closed');
+      holding = true;
       owner?.held.add(release);
       return await fn();
     } finally {
-      // A closed owner's lease is released by its TTL timer, not when a dead node's fn settles.
-      if (!owner?.closed) {
+      // A lease its node abandoned mid-fn is released by the TTL timer, not when the dead node's
+      // fn settles; a waiter that never held the key lets the next one in at once.
+      if (!(holding && owner?.closed)) {
         owner?.held.delete(release);
         release();
       }

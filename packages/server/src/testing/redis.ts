@@ -13,11 +13,17 @@ export interface TestRedis {
   /** redis://127.0.0.1:port */
   url: string;
   port: number;
-  /** Stops the server for good (SIGTERM, then SIGKILL) and removes its directory; idempotent. */
+  /**
+   * Stops the server (SIGTERM, then SIGKILL after 3 s) and removes its directory; idempotent.
+   * `restart()` may bring it back; a test calls `stop()` last.
+   */
   stop(): Promise<void>;
-  /** SIGKILL: the server vanishes mid-whatever, as a crashed machine's would. */
+  /** SIGKILL: the server vanishes mid-whatever, as a crashed machine's would (directory kept). */
   kill(): Promise<void>;
-  /** Starts it again on the same port (killing it first if it runs); resolves once it answers PING. */
+  /**
+   * Starts it again on the same port (killing it first if it runs, in a fresh directory after
+   * `stop()`); resolves once it answers PING.
+   */
   restart(): Promise<void>;
   /** SIGSTOP / SIGCONT: connections stay open but nothing answers (a hung server). */
   freeze(): void;
@@ -29,7 +35,7 @@ const REDIS_BINARY = process.env.RINGLINE_REDIS_SERVER ?? 'redis-server';
 const START_TIMEOUT_MS = 10_000;
 
 export async function startRedis(): Promise<TestRedis> {
-  const dir = mkdtempSync(join(tmpdir(), 'ringline-redis-'));
+  let dir = mkdtempSync(join(tmpdir(), 'ringline-redis-'));
   let port = 0;
   let child: ChildProcess | undefined;
   let stopped = false;
@@ -101,8 +107,11 @@ export async function startRedis(): Promise<TestRedis> {
     port,
     kill,
     async restart() {
-      if (stopped) throw new Error('redis-server was stopped for good');
       await kill();
+      if (stopped) {
+        dir = mkdtempSync(join(tmpdir(), 'ringline-redis-'));
+        stopped = false;
+      }
       await launch();
     },
     freeze() {

@@ -3,6 +3,7 @@
  * dead holder's lease freeing itself after the TTL, and release when `fn` throws.
  */
 import { afterEach, describe, expect, it } from 'vitest';
+import { ClusterUnavailableError } from '../errors.js';
 import { gate, waitFor, type MakeNodes } from './support.js';
 
 /** Short, so that a dead holder's lease frees within the test; long enough to renew in time. */
@@ -83,12 +84,23 @@ export function locksConformance(makeNodes: MakeNodes): void {
         await held.promise;
       });
       await waitFor(() => holding, 'the holder');
+      // The dead node also had work queued for the key: it must not run, nor block others.
+      let queuedRan = false;
+      const queued = a!.locks.run('call:1', async () => {
+        queuedRan = true;
+      });
+      queued.catch(() => {});
       await a!.close();
       expect(await b!.locks.run('call:1', async () => 'after the lease expired')).toBe(
         'after the lease expired',
       );
       held.open();
       await dead.catch(() => {});
+      await expect(queued).rejects.toBeInstanceOf(ClusterUnavailableError);
+      expect(queuedRan).toBe(false);
+      await expect(a!.locks.run('call:2', async () => 1)).rejects.toBeInstanceOf(
+        ClusterUnavailableError,
+      );
     });
 
     it('releases the lock when fn throws, and passes the error on', async () => {
