@@ -87,6 +87,11 @@ export const ServerErrorCode = {
   SFU_RESTARTING: 50301,
   /** The server's store cannot be written (I/O error, read-only, locked); try again later. */
   STORE_UNAVAILABLE: 50302,
+  /**
+   * The shared state of a cluster (Redis) cannot be reached or did not answer in time; nothing
+   * was changed. Retryable: nodes reconnect by themselves.
+   */
+  CLUSTER_UNAVAILABLE: 50303,
   /** The disk holding the server's store is full; nothing was changed. */
   STORAGE_FULL: 50700,
 } as const;

@@ -284,6 +284,33 @@ describe('TURN, public IP and ICE policy flags', () => {
   });
 });
 
+describe('--redis', () => {
+  test('is read from the flag or RINGLINE_REDIS, flag first, and absent unless given', () => {
+    expect(parseServeArgs([], {}).redis).toBeUndefined();
+    expect(parseServeArgs([], { RINGLINE_REDIS: 'redis://r:6379' }).redis).toBe('redis://r:6379');
+    expect(
+      parseServeArgs(['--redis', 'rediss://u:p@r:6380/2'], { RINGLINE_REDIS: 'redis://x' }).redis,
+    ).toBe('rediss://u:p@r:6380/2');
+  });
+
+  test.each([
+    ['localhost:6379', /redis:\/\/ or rediss:\/\//],
+    ['http://r:6379', /redis:\/\/ or rediss:\/\//],
+    ['not a url', /must be a URL/],
+    ['redis://r:6379/x', /database number/],
+  ])('refuses %s with a ConfigError', (value, message) => {
+    expect(() => parseServeArgs(['--redis', value], {})).toThrow(ConfigError);
+    expect(() => parseServeArgs(['--redis', value], {})).toThrow(message);
+  });
+
+  test('startServer fails with CLUSTER_UNAVAILABLE when Redis does not answer', async () => {
+    // Port 1 on loopback: nothing listens, the connection is refused at once.
+    await expect(
+      startServer({ port: 0, sdkAppID: 1, secretKey: 'k', redis: 'redis://127.0.0.1:1' }),
+    ).rejects.toMatchObject({ name: 'CLUSTER_UNAVAILABLE' });
+  });
+});
+
 describe('--ice-servers', () => {
   test('accepts STUN and TURN servers as RTCIceServer', () => {
     const servers = parseIceServers(

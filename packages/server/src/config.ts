@@ -99,6 +99,8 @@ export interface ServeConfig {
   tls?: { certFile: string; keyFile: string };
   /** Reverse proxies whose X-Forwarded-For is believed (--trust-proxy). */
   trustProxy?: string[];
+  /** Redis shared by the nodes of one app (--redis redis://…); absent: in-memory, one node. */
+  redis?: string;
 }
 
 /**
@@ -177,6 +179,7 @@ export const serveFlags = {
   'tls-cert': { type: 'string' },
   'tls-key': { type: 'string' },
   'trust-proxy': { type: 'string' },
+  redis: { type: 'string' },
   help: { type: 'boolean', short: 'h' },
 } as const;
 
@@ -309,7 +312,29 @@ export function parseServeArgs(
     const proxies = parseTrustProxy(trust);
     if (proxies.length > 0) config.trustProxy = proxies;
   }
+  const redis = pick('redis', 'RINGLINE_REDIS');
+  if (redis !== undefined) config.redis = checkRedisUrl(redis);
   return config;
+}
+
+/** `url` if it is a redis:// or rediss:// URL with a host; ConfigError otherwise. */
+export function checkRedisUrl(url: string): string {
+  let u: URL;
+  try {
+    u = new URL(url);
+  } catch {
+    throw new ConfigError(
+      `--redis must be a URL such as redis://host:6379, got "${url.slice(0, 100)}"`,
+    );
+  }
+  if (u.protocol !== 'redis:' && u.protocol !== 'rediss:') {
+    throw new ConfigError(`--redis must be a redis:// or rediss:// URL, got ${u.protocol}//…`);
+  }
+  if (!u.hostname) throw new ConfigError('--redis URL has no host');
+  if (u.pathname !== '' && u.pathname !== '/' && !/^\/\d{1,2}$/.test(u.pathname)) {
+    throw new ConfigError('--redis URL path must be a database number (redis://host:6379/0)');
+  }
+  return url;
 }
 
 /**

@@ -6,6 +6,7 @@ import type { CallObserver } from './calls/events.js';
 import { CallService } from './calls/service.js';
 import { createDelivery } from './cluster/delivery.js';
 import { createMemoryCluster } from './cluster/memory.js';
+import { createRedisCluster } from './cluster/redis/index.js';
 import type { ClusterAdapters } from './cluster/types.js';
 import {
   checkHttpTimeouts,
@@ -112,6 +113,12 @@ export interface ServerOptions {
    * the call history's own.
    */
   callObservers?: readonly CallObserver[];
+  /**
+   * Redis shared by the nodes of one app (redis://host:6379): presence, calls and invitations,
+   * the node bus, timers and locks live there (cluster/redis), under `ringline:<sdkAppID>`.
+   * Ignored when `cluster` is given.
+   */
+  redis?: string;
   /** Where the SDK bundles are read from. Default packages/calling/dist. */
   sdkDir?: string;
   /** Where the demo is served from. Default apps/demo/dist. */
@@ -273,7 +280,16 @@ export async function startServer(options: ServerOptions = {}): Promise<Ringline
   }
 
   const ownsCluster = options.cluster === undefined;
-  const cluster = options.cluster ?? createMemoryCluster();
+  const cluster =
+    options.cluster ??
+    (options.redis !== undefined
+      ? await createRedisCluster({
+          url: options.redis,
+          // One Redis may serve several apps.
+          prefix: `ringline:${sdkAppID}`,
+          logger,
+        })
+      : createMemoryCluster());
   const nodeID = randomUUID();
   const dataDir = options.dataDir ?? DEFAULTS.dataDir;
   const janusMode = parseJanusMode(options.janus ?? 'off');
@@ -375,9 +391,12 @@ export async function startServer(options: ServerOptions = {}): Promise<Ringline
       timeouts: httpTimeouts,
       ...(tls && { tls: { cert: tls.cert, key: tls.key } }),
       ...(proxies && { trustProxy: proxies.entries }),
+      ready: () => cluster.health?.ready ?? true,
     };
     if (options.sdkDir !== undefined) httpOptions.sdkDir = options.sdkDir;
     if (options.demoDir !== undefined) httpOptions.demoDir = options.demoDir;
+    // Pushes for this node's first sessions must not be published before it listens for them.
+    await cluster.bus.whenSubscribed();
     app = await buildHttpApp(httpOptions);
     gateway.attach(app.server);
     // Plain HTTP, port scans, clients that distrust the certificate: their handshakes fail here.

@@ -3,6 +3,7 @@
  * in one process (which is how the scale-out path is tested). Records are copied on the way in and
  * out, so nothing above can change shared state without saving it, as with a remote store.
  */
+import { ClusterUnavailableError } from './errors.js';
 import type {
   BusMessage,
   CallChanges,
@@ -13,6 +14,8 @@ import type {
   LoadedCall,
   LockManager,
   MessageBus,
+  OutboxEntry,
+  OutboxStore,
   Presence,
   PresenceStore,
   Scheduler,
@@ -183,6 +186,27 @@ export class MemoryMessageBus implements MessageBus {
       if (this.#handlers.get(nodeID) === handler) this.#handlers.delete(nodeID);
     };
   }
+  async whenSubscribed(): Promise<void> {}
+  /** One node's use of this bus: its subscriptions end with `close()` (the node went away). */
+  view(): MessageBus & { close(): void } {
+    const subs = new Set<Unsubscribe>();
+    return {
+      send: (nodeID, message) => this.send(nodeID, message),
+      subscribe: (nodeID, handler) => {
+        const unsubscribe = this.subscribe(nodeID, handler);
+        subs.add(unsubscribe);
+        return () => {
+          subs.delete(unsubscribe);
+          unsubscribe();
+        };
+      },
+      whenSubscribed: () => this.whenSubscribed(),
+      close: () => {
+        for (const unsubscribe of subs) unsubscribe();
+        subs.clear();
+      },
+    };
+  }
 }
 
 /** setTimeout by key; a due key goes to one subscriber (the oldest still subscribed). */
@@ -218,6 +242,29 @@ export class MemoryScheduler implements Scheduler {
       if (i >= 0) this.#handlers.splice(i, 1);
     };
   }
+  /**
+   * One node's use of these timers: its subscription ends with `close()` (the node went away), and
+   * what it scheduled still fires, on another node's subscriber.
+   */
+  view(): Scheduler & { close(): void } {
+    const subs = new Set<Unsubscribe>();
+    return {
+      schedule: (key, delayMs) => this.schedule(key, delayMs),
+      cancel: (key) => this.cancel(key),
+      subscribe: (handler) => {
+        const unsubscribe = this.subscribe(handler);
+        subs.add(unsubscribe);
+        return () => {
+          subs.delete(unsubscribe);
+          unsubscribe();
+        };
+      },
+      close: () => {
+        for (const unsubscribe of subs) unsubscribe();
+        subs.clear();
+      },
+    };
+  }
   /** Keys with a pending timer. */
   get pending(): number {
     return this.#timers.size;
@@ -228,40 +275,183 @@ export class MemoryScheduler implements Scheduler {
   }
 }
 
-/** A promise chain per key; the entry goes away when its chain drains. */
+/** A node holding locks through `MemoryLockManager.view()`: what it holds, and whether it is gone. */
+interface LockOwner {
+  closed: boolean;
+  held: Set<() => void>;
+}
+
+/**
+ * A promise chain per key; the entry goes away when its chain drains. Views emulate the Redis
+ * lease for nodes sharing one manager: a view closed mid-`fn` (its node died) holds its keys for
+ * `ttlMs` more, then they free themselves (types.ts, LockManager).
+ */
 export class MemoryLockManager implements LockManager {
   readonly #tails = new Map<string, Promise<void>>();
+  readonly #ttlMs: number;
 
-  async run<T>(key: string, fn: () => Promise<T>): Promise<T> {
+  constructor(options: { ttlMs?: number } = {}) {
+    this.#ttlMs = options.ttlMs ?? 5000;
+  }
+
+  run<T>(key: string, fn: () => Promise<T>): Promise<T> {
+    return this.#run(key, fn, undefined);
+  }
+
+  /** One node's use of these locks; `close()` is that node dying (its leases expire after the TTL). */
+  view(): LockManager & { close(): void } {
+    const owner: LockOwner = { closed: false, held: new Set() };
+    return {
+      run: (key, fn) => this.#run(key, fn, owner),
+      close: () => {
+        if (owner.closed) return;
+        owner.closed = true;
+        for (const release of owner.held) setTimeout(release, this.#ttlMs).unref();
+        owner.held.clear();
+      },
+    };
+  }
+
+  async #run<T>(key: string, fn: () => Promise<T>, owner: LockOwner | undefined): Promise<T> {
+    if (owner?.closed) throw new ClusterUnavailableError('this node is closed');
     const prev = this.#tails.get(key) ?? Promise.resolve();
     let release!: () => void;
     const mine = new Promise<void>((resolve) => (release = resolve));
     const tail = prev.then(() => mine);
     this.#tails.set(key, tail);
     await prev;
+    let holding = false;
     try {
+      if (owner?.closed) throw new ClusterUnavailableError('this node is closed');
+      holding = true;
+      owner?.held.add(release);
       return await fn();
     } finally {
-      release();
-      if (this.#tails.get(key) === tail) this.#tails.delete(key);
+      // A lease its node abandoned mid-fn is released by the TTL timer, not when the dead node's
+      // fn settles; a waiter that never held the key lets the next one in at once.
+      if (!(holding && owner?.closed)) {
+        owner?.held.delete(release);
+        release();
+      }
+      // The entry goes once this lease is released, unless someone queued behind it.
+      void mine.then(() => {
+        if (this.#tails.get(key) === tail) this.#tails.delete(key);
+      });
     }
   }
 }
 
+/** Outboxes in a Map, each with its expiry timer. */
+export class MemoryOutboxStore implements OutboxStore {
+  readonly #boxes = new Map<
+    string,
+    { entries: OutboxEntry[]; head: number; timer: NodeJS.Timeout | undefined }
+  >();
+
+  async open(sessionID: string, ttlMs: number): Promise<void> {
+    if (!this.#boxes.has(sessionID)) {
+      this.#boxes.set(sessionID, { entries: [], head: 0, timer: undefined });
+    }
+    this.#expireIn(sessionID, ttlMs);
+  }
+  async append(
+    sessionID: string,
+    json: string,
+    options: { limit: number; ttlMs: number },
+  ): Promise<number | undefined> {
+    const box = this.#boxes.get(sessionID);
+    if (!box) return undefined;
+    const seq = ++box.head;
+    box.entries.push({ seq, json });
+    if (box.entries.length > options.limit)
+      box.entries.splice(0, box.entries.length - options.limit);
+    this.#expireIn(sessionID, options.ttlMs);
+    return seq;
+  }
+  async read(sessionID: string, afterSeq: number): Promise<OutboxEntry[] | undefined> {
+    const box = this.#boxes.get(sessionID);
+    if (!box || afterSeq > box.head || afterSeq < 0) return undefined;
+    if (afterSeq === box.head) return [];
+    const first = box.entries[0];
+    if (!first || first.seq > afterSeq + 1) return undefined;
+    return box.entries.filter((e) => e.seq > afterSeq).map((e) => ({ ...e }));
+  }
+  async ack(sessionID: string, seq: number): Promise<void> {
+    const box = this.#boxes.get(sessionID);
+    if (!box) return;
+    const keep = box.entries.findIndex((e) => e.seq > seq);
+    box.entries.splice(0, keep < 0 ? box.entries.length : keep);
+  }
+  async expire(sessionID: string, ttlMs: number): Promise<void> {
+    if (this.#boxes.has(sessionID)) this.#expireIn(sessionID, ttlMs);
+  }
+  async delete(sessionID: string): Promise<void> {
+    clearTimeout(this.#boxes.get(sessionID)?.timer);
+    this.#boxes.delete(sessionID);
+  }
+  /** Sessions with an outbox (leak checks in tests). */
+  get size(): number {
+    return this.#boxes.size;
+  }
+  close(): void {
+    for (const box of this.#boxes.values()) clearTimeout(box.timer);
+    this.#boxes.clear();
+  }
+
+  #expireIn(sessionID: string, ttlMs: number): void {
+    const box = this.#boxes.get(sessionID);
+    if (!box) return;
+    clearTimeout(box.timer);
+    box.timer = setTimeout(() => this.#boxes.delete(sessionID), ttlMs);
+    box.timer.unref();
+  }
+}
+
 /** Fresh in-memory adapters; pass the same object to several nodes to make them one cluster. */
-export function createMemoryCluster(): ClusterAdapters & {
+export function createMemoryCluster(options: { lockTtlMs?: number } = {}): ClusterAdapters & {
   calls: MemoryCallStore;
+  bus: MemoryMessageBus;
   scheduler: MemoryScheduler;
+  locks: MemoryLockManager;
+  outbox: MemoryOutboxStore;
 } {
   const scheduler = new MemoryScheduler();
+  const outbox = new MemoryOutboxStore();
   return {
     presence: new MemoryPresenceStore(),
     calls: new MemoryCallStore(),
     bus: new MemoryMessageBus(),
     scheduler,
-    locks: new MemoryLockManager(),
+    locks: new MemoryLockManager({ ttlMs: options.lockTtlMs }),
+    outbox,
     async close() {
       scheduler.close();
+      outbox.close();
+    },
+  };
+}
+
+/**
+ * One node's adapters over `cluster`'s shared state (what a second process would get from Redis):
+ * its subscriptions and held locks are its own, and `close()` is that node going away without
+ * cleaning up (timers it armed still fire elsewhere; locks it held free themselves after the TTL).
+ */
+export function memoryClusterNode(
+  cluster: ReturnType<typeof createMemoryCluster>,
+): Omit<ClusterAdapters, 'calls'> & { outbox: MemoryOutboxStore } {
+  const bus = cluster.bus.view();
+  const scheduler = cluster.scheduler.view();
+  const locks = cluster.locks.view();
+  return {
+    presence: cluster.presence,
+    bus,
+    scheduler,
+    locks,
+    outbox: cluster.outbox,
+    async close() {
+      bus.close();
+      scheduler.close();
+      locks.close();
     },
   };
 }

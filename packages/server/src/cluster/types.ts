@@ -163,10 +163,19 @@ export type BusMessage =
   | { kind: 'push'; userID: string; sessionID: string; push: PushBody }
   | { kind: 'kick'; userID: string; sessionID: string; reason: KickReason };
 
-/** Node-to-node delivery: a node subscribes under its id; messages for it reach it in order. */
+/**
+ * Node-to-node delivery: a node subscribes under its id; messages for it reach it in the order
+ * they were sent (from one sender), each once, and never reach another node. A message sent to a
+ * node that is not subscribed is dropped.
+ */
 export interface MessageBus {
   send(nodeID: string, message: BusMessage): Promise<void>;
   subscribe(nodeID: string, handler: (message: BusMessage) => void | Promise<void>): Unsubscribe;
+  /**
+   * Resolves once every `subscribe` made so far receives messages (a remote bus confirms its
+   * subscriptions asynchronously); a node awaits it before it takes sessions.
+   */
+  whenSubscribed(): Promise<void>;
 }
 
 /**
@@ -179,12 +188,83 @@ export interface Scheduler {
   subscribe(handler: (key: string) => void | Promise<void>): Unsubscribe;
 }
 
-/** Mutual exclusion by key across the cluster: operations on one call run one at a time. */
+/**
+ * Mutual exclusion by key across the cluster: operations on one call run one at a time. `run`
+ * waits for the key, runs `fn`, and releases the key when `fn` settles (also when it throws).
+ *
+ * TTL semantics (the Redis adapter; the memory one emulates them for nodes sharing it): the key is
+ * held as a lease with a TTL (`lockTtlMs`, default 5 s) that the holder renews while `fn` runs
+ * (every third of the TTL), so a slow `fn` keeps it but a node that dies (or is closed) mid-`fn`
+ * stops renewing and its lease frees itself at most one TTL later. Only the holder releases it (by
+ * a token), so a late release never frees a later holder's lease. A holder whose renewal fails
+ * for a whole TTL (shared state unreachable) loses the lease; that is logged, and `fn` is not
+ * interrupted. Waiters on other nodes retry with bounded backoff; waiters on one node queue in
+ * order. A `run` that cannot take the key within `lockWaitMs` (default 10 s), or cannot reach the
+ * shared state at all, rejects with `ClusterUnavailableError` without running `fn`.
+ */
 export interface LockManager {
   run<T>(key: string, fn: () => Promise<T>): Promise<T>;
 }
 
+/** One push as a session's outbox keeps it: the seq the store gave it, and its body's JSON. */
+export interface OutboxEntry {
+  seq: number;
+  /** The push body as appended (without its seq: the reader adds it). */
+  json: string;
+}
+
+/**
+ * Sessions' outboxes where every node can read them, so that a client whose node died resumes on
+ * another node with the pushes it missed (today a session's outbox lives in its node's memory;
+ * this is the shared form, not wired into signal/ yet). Per session: entries in seq order, the
+ * newest seq (the head, kept when every entry is acknowledged), and an expiry.
+ *
+ * The store gives out the seqs, so any node may append (a push for a session whose node died has
+ * to land somewhere the next node finds it), and two appenders never take the same seq.
+ *
+ * Expiry: a session's outbox goes `ttlMs` after the last `open`, `append` or `expire`. The node
+ * holding the session calls `expire(resumeWindow)` when its connection drops, and keeps a live
+ * session's outbox alive with `expire` now and then (a node that dies stops, and the outbox goes
+ * one window later, as the session would have).
+ */
+export interface OutboxStore {
+  /** Starts the session's outbox (empty, head 0) unless it exists, for `ttlMs`. */
+  open(sessionID: string, ttlMs: number): Promise<void>;
+  /**
+   * Appends `json` under the session's next seq and returns that seq, keeping at most `limit`
+   * entries (the oldest go) and the outbox `ttlMs` from now. Undefined, and nothing kept, when the
+   * session has no outbox (never opened, expired or deleted): nobody could resume it.
+   */
+  append(
+    sessionID: string,
+    json: string,
+    options: { limit: number; ttlMs: number },
+  ): Promise<number | undefined>;
+  /**
+   * Every entry after `afterSeq`, in order (empty when `afterSeq` is the head), or undefined when
+   * they are not all here any more: trimmed by `limit` or `ack`, expired, never appended, or
+   * `afterSeq` beyond the head.
+   */
+  read(sessionID: string, afterSeq: number): Promise<OutboxEntry[] | undefined>;
+  /** The client has everything up to `seq`: those entries go (the head stays). */
+  ack(sessionID: string, seq: number): Promise<void>;
+  /** Keeps the session's outbox `ttlMs` from now (the resume window, on disconnect). */
+  expire(sessionID: string, ttlMs: number): Promise<void>;
+  /** Forgets the session's outbox (the session ended for good). */
+  delete(sessionID: string): Promise<void>;
+}
+
 export type Unsubscribe = () => void;
+
+/**
+ * Whether the adapters can reach their shared state: `/readyz` reports it, and a node refuses new
+ * work while it is false. In-memory adapters are always ready.
+ */
+export interface ClusterHealth {
+  readonly ready: boolean;
+  /** Calls `listener` on every change of `ready` (not with the current value). */
+  onChange(listener: (ready: boolean) => void): Unsubscribe;
+}
 
 /** The adapters one node uses; nodes of one app share them. */
 export interface ClusterAdapters {
@@ -193,6 +273,10 @@ export interface ClusterAdapters {
   bus: MessageBus;
   scheduler: Scheduler;
   locks: LockManager;
+  /** Sessions' outboxes for resuming on any node (not used by signal/ yet). */
+  outbox?: OutboxStore;
+  /** Reachability of the shared state; absent means always ready (in-memory). */
+  health?: ClusterHealth;
   /** Releases what the adapters hold (timers, connections); idempotent. */
   close(): Promise<void>;
 }

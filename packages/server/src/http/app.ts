@@ -81,6 +81,8 @@ export interface HttpAppOptions {
   tls?: { cert: Buffer; key: Buffer };
   /** Proxies whose X-Forwarded-For / X-Forwarded-Proto are believed (addresses, CIDR ranges). */
   trustProxy?: readonly string[];
+  /** Whether this node can take work now (its cluster's shared state is reachable); `/readyz`. */
+  ready?: () => boolean;
 }
 
 /** The browser bundles served under /sdk/, and the workspace whose build writes each. */
@@ -156,6 +158,11 @@ export async function buildHttpApp(options: HttpAppOptions): Promise<FastifyInst
   });
 
   app.get('/healthz', async () => ({ ok: true }));
+  // Liveness above, readiness here: a balancer stops sending new clients while this is 503.
+  app.get('/readyz', async (_req, reply) => {
+    const ready = options.ready?.() ?? true;
+    return reply.code(ready ? 200 : 503).send({ ready });
+  });
 
   for (const { name, dir, workspace } of SDK_FILES) {
     const file = join(bundleDirs[dir], name);
