@@ -102,6 +102,11 @@ export class Namespace {
         if (Date.now() > deadline) throw new Error(`namespace ${name} did not appear within 5 s`);
         await new Promise((resolve) => setTimeout(resolve, 10));
       }
+      // IPv4 only: otherwise each veth's IPv6 link-local address finishes duplicate-address
+      // detection a second or two after the link comes up, and a Chromium started meanwhile sees
+      // a network change and fails its first navigation with ERR_NETWORK_CHANGED.
+      await ns.sysctl('net.ipv6.conf.all.disable_ipv6', 1);
+      await ns.sysctl('net.ipv6.conf.default.disable_ipv6', 1);
       await ns.run(['ip', 'link', 'set', 'lo', 'up']);
       return ns;
     } catch (error) {
