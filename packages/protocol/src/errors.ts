@@ -87,6 +87,11 @@ export const ServerErrorCode = {
   SFU_RESTARTING: 50301,
   /** The server's store cannot be written (I/O error, read-only, locked); try again later. */
   STORE_UNAVAILABLE: 50302,
+  /**
+   * The call's SFU room is driven by another server node, and that node did not answer the
+   * request routed to it in time. Retryable.
+   */
+  SFU_NODE_UNREACHABLE: 50305,
   /** The disk holding the server's store is full; nothing was changed. */
   STORAGE_FULL: 50700,
 } as const;

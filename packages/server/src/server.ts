@@ -329,6 +329,8 @@ export async function startServer(options: ServerOptions = {}): Promise<Ringline
       ...(sfuMissing !== undefined && { sfuMissing }),
       p2p: options.p2p ?? DEFAULTS.p2p,
       sfuHealTimeoutMs: sfuHealTimeout * 1000,
+      nodeID,
+      bus: cluster.bus,
       logger,
     });
     gateway = new SignalGateway({

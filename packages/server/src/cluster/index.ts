@@ -13,6 +13,10 @@ export type {
   PresenceStore,
   PushBody,
   Scheduler,
+  SfuBusOp,
+  SfuBusReply,
+  SfuBusRequest,
+  SfuPlacement,
   Unsubscribe,
 } from './types.js';
 export {
