@@ -124,6 +124,11 @@ export interface ServerOptions {
    */
   sfuHealTimeout?: number;
   /**
+   * Milliseconds an SFU request routed to the node that drives the call's room waits for its
+   * reply before SFU_NODE_UNREACHABLE. Default SFU_ROUTE_TIMEOUT_MS (8 s); tests shorten it.
+   */
+  sfuRouteTimeoutMs?: number;
+  /**
    * HTTP client timeouts in seconds (0 = none). Default: request 30, headers 10, keep-alive 5,
    * idle 60.
    */
@@ -331,6 +336,9 @@ export async function startServer(options: ServerOptions = {}): Promise<Ringline
       sfuHealTimeoutMs: sfuHealTimeout * 1000,
       nodeID,
       bus: cluster.bus,
+      ...(options.sfuRouteTimeoutMs !== undefined && {
+        sfuRouteTimeoutMs: options.sfuRouteTimeoutMs,
+      }),
       logger,
     });
     gateway = new SignalGateway({

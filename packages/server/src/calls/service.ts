@@ -91,6 +91,8 @@ export interface CallServiceOptions {
   nodeID?: string;
   /** The cluster bus: SFU requests for rooms another node drives are routed over it. */
   bus?: MessageBus;
+  /** How long a routed SFU request waits for the owner node. Default SFU_ROUTE_TIMEOUT_MS. */
+  sfuRouteTimeoutMs?: number;
   /**
    * Who hears what each commit did (events.ts): the call history (history/observer.ts),
    * webhooks. None by default.
@@ -139,6 +141,7 @@ export class CallService {
       healTimeoutMs: options.sfuHealTimeoutMs,
       nodeID: options.nodeID,
       bus: options.bus,
+      routeTimeoutMs: options.sfuRouteTimeoutMs,
       logger: this.#log,
       hooks: {
         roomBack: (callID, confirm, placement) =>
