@@ -115,12 +115,15 @@ export class JanusPool implements SfuAdapter {
     await member.sfu.closeRoom(callID);
   }
 
-  publish: SfuAdapter['publish'] = (callID, ...a) => this.#at(callID).publish(callID, ...a);
-  subscribe: SfuAdapter['subscribe'] = (callID, ...a) => this.#at(callID).subscribe(callID, ...a);
-  answer: SfuAdapter['answer'] = (callID, ...a) => this.#at(callID).answer(callID, ...a);
-  trickle: SfuAdapter['trickle'] = (callID, ...a) => this.#at(callID).trickle(callID, ...a);
-  setLayer: SfuAdapter['setLayer'] = (callID, ...a) => this.#at(callID).setLayer(callID, ...a);
-  restartSubscriber: SfuAdapter['restartSubscriber'] = (callID, ...a) =>
+  // Async, so that a call without a room rejects (as JanusSfu does) rather than throws.
+  publish: SfuAdapter['publish'] = async (callID, ...a) => this.#at(callID).publish(callID, ...a);
+  subscribe: SfuAdapter['subscribe'] = async (callID, ...a) =>
+    this.#at(callID).subscribe(callID, ...a);
+  answer: SfuAdapter['answer'] = async (callID, ...a) => this.#at(callID).answer(callID, ...a);
+  trickle: SfuAdapter['trickle'] = async (callID, ...a) => this.#at(callID).trickle(callID, ...a);
+  setLayer: SfuAdapter['setLayer'] = async (callID, ...a) =>
+    this.#at(callID).setLayer(callID, ...a);
+  restartSubscriber: SfuAdapter['restartSubscriber'] = async (callID, ...a) =>
     this.#at(callID).restartSubscriber(callID, ...a);
 
   async leave(callID: string, userID: string): Promise<void> {
