@@ -164,9 +164,7 @@ export class SfuCoordinator {
     if (this.#bus) {
       // Handled without awaiting: the memory bus awaits its handler, and a request's work must
       // not hold up the sender.
-      this.#unsubscribe.push(
-        this.#bus.subscribe(sfuChannel(this.#nodeID), (m) => this.#onBus(m)),
-      );
+      this.#unsubscribe.push(this.#bus.subscribe(sfuChannel(this.#nodeID), (m) => this.#onBus(m)));
     }
     if (this.#sfu) {
       this.#unsubscribe.push(
@@ -603,7 +601,8 @@ export class SfuCoordinator {
 
   /** The node owning the call's room when it is not this one; undefined to run it here. */
   async #ownerElsewhere(callID: string): Promise<string | undefined> {
-    if (!this.#bus) return undefined;
+    // The room is here (the common case): no store read on the way to Janus.
+    if (!this.#bus || this.#sfu?.placement(callID)) return undefined;
     const owner = (await this.#call(callID))?.sfu?.node;
     return this.#remote(owner) ? owner : undefined;
   }
@@ -611,7 +610,8 @@ export class SfuCoordinator {
   /** Sends `op` to `owner` and waits (bounded) for its reply; its error comes back as it was. */
   #route(owner: string, callID: string, op: SfuBusOp): Promise<unknown> {
     const bus = this.#bus!;
-    if (this.#closed) return Promise.reject(ServerError.sfuUnavailable('the server is shutting down'));
+    if (this.#closed)
+      return Promise.reject(ServerError.sfuUnavailable('the server is shutting down'));
     const requestID = randomUUID();
     return new Promise((resolve, reject) => {
       const timer = setTimeout(() => {
@@ -619,7 +619,13 @@ export class SfuCoordinator {
         reject(ServerError.sfuNodeUnreachable(callID, owner, this.#routeTimeoutMs));
       }, this.#routeTimeoutMs);
       this.#routed.set(requestID, { resolve, reject, timer });
-      const request: SfuBusRequest = { kind: 'sfuRequest', requestID, from: this.#nodeID, callID, op };
+      const request: SfuBusRequest = {
+        kind: 'sfuRequest',
+        requestID,
+        from: this.#nodeID,
+        callID,
+        op,
+      };
       bus.send(sfuChannel(owner), request).catch((err: unknown) => {
         const routed = this.#routed.get(requestID);
         if (!routed) return;
@@ -657,9 +663,11 @@ export class SfuCoordinator {
   }
 
   #reply(to: string, reply: SfuBusReply): void {
-    this.#bus?.send(sfuChannel(to), reply).catch((err: unknown) =>
-      this.#log.warn('replying to a routed sfu request failed', { to, err }),
-    );
+    this.#bus
+      ?.send(sfuChannel(to), reply)
+      .catch((err: unknown) =>
+        this.#log.warn('replying to a routed sfu request failed', { to, err }),
+      );
   }
 
   /** Runs a request another node routed here, as if a member of this node had sent it. */
