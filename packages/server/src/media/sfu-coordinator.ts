@@ -63,7 +63,7 @@ const HEAL_JOIN_WAIT_MS = 5_000;
 const HEAL_RETRY_MS = 250;
 /**
  * Longest a request routed to the call's owner node waits for its reply before SFU_NODE_UNREACHABLE:
- * below the SDK's 10 s request timeout, above a Janus request's own bound on the owner.
+ * below the SDK's 10 s request timeout, so that the member hears a coded error, not its own timeout.
  */
 export const SFU_ROUTE_TIMEOUT_MS = 8_000;
 
