@@ -25,6 +25,11 @@ export interface TestServerOptions {
    * ICE limited to the namespace's veth (RINGLINE_MEDIA_IFACE, else loopback). Default off.
    */
   sfu?: boolean;
+  /**
+   * The server's `--janus` instead of `auto` (e.g. a pool `ws://a,ws://b` the test started), read
+   * when the server starts; implies `sfu`.
+   */
+  janus?: () => string;
   /** The server's `--p2p`: false sends one-to-one calls through the SFU too. Default true. */
   p2p?: boolean;
   /** The interface to listen on (`--host`). Default 127.0.0.1. */
@@ -63,9 +68,11 @@ export async function startTestServer(options: TestServerOptions = {}): Promise<
   let server: RinglineServer;
   try {
     // Typed loosely: these are the server's `--janus`, `--janus-interface` and `--p2p` flags.
-    const media: Record<string, unknown> = options.sfu
-      ? { janus: 'auto', janusInterface: process.env.RINGLINE_MEDIA_IFACE ?? 'lo' }
-      : { janus: 'off' };
+    const media: Record<string, unknown> = options.janus
+      ? { janus: options.janus() }
+      : options.sfu
+        ? { janus: 'auto', janusInterface: process.env.RINGLINE_MEDIA_IFACE ?? 'lo' }
+        : { janus: 'off' };
     if (options.p2p !== undefined) media.p2p = options.p2p;
     server = await startServer({
       port: 0,

@@ -92,6 +92,11 @@ export const ServerErrorCode = {
    * was changed. Retryable: nodes reconnect by themselves.
    */
   CLUSTER_UNAVAILABLE: 50303,
+  /**
+   * The call's SFU room is driven by another server node, and that node did not answer the
+   * request routed to it in time. Retryable.
+   */
+  SFU_NODE_UNREACHABLE: 50305,
   /** The disk holding the server's store is full; nothing was changed. */
   STORAGE_FULL: 50700,
 } as const;

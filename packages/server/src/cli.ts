@@ -49,7 +49,9 @@ serve flags (environment variable in brackets):
                         and listens on loopback unless --host is given (RINGLINE_DEV)
   --janus MODE          the SFU for group calls (RINGLINE_JANUS; auto): auto = start the local
                         janus binary (apt-get install janus) with a config in DATA_DIR/janus,
-                        off = no group calls, ws://host:8188 = an external Janus (websockets)
+                        off = no group calls, ws://host:8188 = an external Janus (websockets),
+                        ws://a:8188,ws://b:8188 = a pool: each new group call's room goes on the
+                        least-loaded Janus that answers; a dead one's rooms move to another
   --janus-interface IF  the only interface Janus gathers ICE candidates on (ice_enforce_list)
                         (RINGLINE_JANUS_INTERFACE; default RINGLINE_MEDIA_IFACE, else all)
   --p2p on|off          one-to-one calls peer-to-peer (on), or through the SFU too (RINGLINE_P2P; on)

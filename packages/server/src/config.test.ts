@@ -122,6 +122,9 @@ describe('parseServeArgs', () => {
     [['--colour'], /Unknown option '--colour'/],
     [['--janus', 'http://127.0.0.1:8088'], /--janus must be auto, off, or the ws:\/\/ URL/],
     [['--janus', 'sometimes'], /--janus must be auto, off/],
+    [['--janus', 'ws://a:8188,auto'], /--janus must be auto, off/],
+    [['--janus', 'ws://a:8188,'], /--janus must be auto, off/],
+    [['--janus', 'ws://a:8188,ws://a:8188'], /--janus lists ws:\/\/a:8188 twice/],
     [['--p2p', 'maybe'], /--p2p must be on or off/],
     [['--janus-interface', 'eth0; rm -rf'], /--janus-interface/],
     [['--sfu-heal-timeout', '0'], /--sfu-heal-timeout must be an integer from 1 to 3600/],
@@ -140,6 +143,12 @@ describe('parseServeArgs', () => {
     expect(caught).toBeInstanceOf(ConfigError);
     expect((caught as ConfigError).exitCode).toBe(2);
     expect((caught as ConfigError).message).toMatch(message);
+  });
+
+  test('--janus takes a comma-separated pool of Janus URLs', () => {
+    expect(parseServeArgs(['--janus', 'ws://a:8188, wss://b.example/janus'], {}).janus).toBe(
+      'ws://a:8188,wss://b.example/janus',
+    );
   });
 
   test('--janus-interface defaults to the test namespace veth (RINGLINE_MEDIA_IFACE)', () => {

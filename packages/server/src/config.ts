@@ -485,20 +485,38 @@ export function parseDatabaseURL(text: string): PostgresTarget {
 }
 
 /** `auto`, `off`, or a ws:// / wss:// URL of a Janus websockets transport. Throws ConfigError. */
+
+/**
+ * `auto`, `off`, or one or more ws:// / wss:// URLs of Janus websockets transports separated by
+ * commas (a pool: each new room goes on the least-loaded one). Throws ConfigError.
+ */
 export function parseJanusMode(text: string): JanusMode {
   const t = text.trim();
   if (t === 'auto' || t === 'off') return t;
-  if (/^wss?:\/\/[^\s/]+(\/\S*)?$/.test(t)) {
-    try {
-      new URL(t);
-      return t as JanusMode;
-    } catch {
-      // reported below
+  const urls = t.split(',').map((u) => u.trim());
+  for (const u of urls) {
+    if (!isJanusUrl(u)) {
+      throw new ConfigError(
+        `--janus must be auto, off, or the ws:// URL of a Janus websockets transport ` +
+          `(several separated by commas for a pool), got "${text}"`,
+      );
     }
   }
-  throw new ConfigError(
-    `--janus must be auto, off, or the ws:// URL of a Janus websockets transport, got "${text}"`,
-  );
+  const twice = urls.find((u, i) => urls.indexOf(u) !== i);
+  if (twice !== undefined) {
+    throw new ConfigError(`--janus lists ${twice} twice; each Janus of the pool once`);
+  }
+  return urls.join(',') as JanusMode;
+}
+
+function isJanusUrl(u: string): boolean {
+  if (!/^wss?:\/\/[^\s/,]+(\/[^\s,]*)?$/.test(u)) return false;
+  try {
+    new URL(u);
+    return true;
+  } catch {
+    return false;
+  }
 }
 
 function parseOnOff(name: string, text: string): boolean {

@@ -147,6 +147,25 @@ export class ServerError extends Error {
   static sfuUnavailable(detail: string, cause?: unknown): ServerError {
     return new ServerError('SFU_UNAVAILABLE', detail, { cause });
   }
+  /** The node that drives the call's SFU room did not answer a routed request (media/). */
+  static sfuNodeUnreachable(callID: string, node: string, waitedMs: number): ServerError {
+    return new ServerError(
+      'SFU_NODE_UNREACHABLE',
+      waitedMs > 0
+        ? `the server node driving the SFU room of call ${callID} (${node}) did not answer within ${waitedMs} ms`
+        : `the server node driving the SFU room of call ${callID} (${node}) cannot be reached`,
+    );
+  }
+  /**
+   * An error another node answered with, as it was; a name not in the registry (a newer node)
+   * becomes INTERNAL.
+   */
+  static fromWire(error: { name: string; message: string }): ServerError {
+    const name = error.name as ServerErrorName;
+    return Object.hasOwn(ServerErrorCode, name)
+      ? new ServerError(name, error.message)
+      : new ServerError('INTERNAL', error.message);
+  }
   static sfuRestarting(callID: string): ServerError {
     return new ServerError(
       'SFU_RESTARTING',

@@ -142,6 +142,11 @@ export interface ServerOptions {
    */
   sfuHealTimeout?: number;
   /**
+   * Milliseconds an SFU request routed to the node that drives the call's room waits for its
+   * reply before SFU_NODE_UNREACHABLE. Default SFU_ROUTE_TIMEOUT_MS (8 s); tests shorten it.
+   */
+  sfuRouteTimeoutMs?: number;
+  /**
    * HTTP client timeouts in seconds (0 = none). Default: request 30, headers 10, keep-alive 5,
    * idle 60.
    */
@@ -362,6 +367,11 @@ export async function startServer(options: ServerOptions = {}): Promise<Ringline
       ...(sfuMissing !== undefined && { sfuMissing }),
       p2p: options.p2p ?? DEFAULTS.p2p,
       sfuHealTimeoutMs: sfuHealTimeout * 1000,
+      nodeID,
+      bus: cluster.bus,
+      ...(options.sfuRouteTimeoutMs !== undefined && {
+        sfuRouteTimeoutMs: options.sfuRouteTimeoutMs,
+      }),
       logger,
     });
     gateway = new SignalGateway({

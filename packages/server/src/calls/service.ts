@@ -29,6 +29,7 @@ import type {
   CallRecord,
   CallStore,
   LockManager,
+  MessageBus,
   Scheduler,
   Unsubscribe,
 } from '../cluster/types.js';
@@ -86,6 +87,12 @@ export interface CallServiceOptions {
    * answer again before it ends with `sfu_lost`. Default DEFAULT_SFU_HEAL_TIMEOUT_MS.
    */
   sfuHealTimeoutMs?: number;
+  /** This node's id (the SFU rooms it opens are recorded as its own). */
+  nodeID?: string;
+  /** The cluster bus: SFU requests for rooms another node drives are routed over it. */
+  bus?: MessageBus;
+  /** How long a routed SFU request waits for the owner node. Default SFU_ROUTE_TIMEOUT_MS. */
+  sfuRouteTimeoutMs?: number;
   /**
    * Who hears what each commit did (events.ts): the call history (history/observer.ts),
    * webhooks. None by default.
@@ -132,13 +139,20 @@ export class CallService {
       sfu: options.sfu,
       sfuMissing: options.sfuMissing,
       healTimeoutMs: options.sfuHealTimeoutMs,
+      nodeID: options.nodeID,
+      bus: options.bus,
+      routeTimeoutMs: options.sfuRouteTimeoutMs,
       logger: this.#log,
       hooks: {
-        roomBack: (callID, confirm) =>
+        roomBack: (callID, confirm, placement) =>
           this.#tx
             .withCall(callID, ServerError.callNotFound, (tx) => {
-              tx.dirty = false;
-              if (!confirm()) return false;
+              if (!confirm()) {
+                tx.dirty = false;
+                return false;
+              }
+              // Where the room is now (maybe another Janus of the pool): any node reads it there.
+              tx.call.sfu = placement;
               tx.pushToMembers({ type: 'sfuReset', callID });
               return true;
             })
@@ -252,7 +266,7 @@ export class CallService {
           }
         }
         if (media === MediaMode.SFU) {
-          await this.#media.openRoom(callID);
+          call.sfu = await this.#media.openRoom(callID);
           roomOpened = true;
         }
         const result = await this.#addInvitation(tx, userID, list, req, timeout, true);
@@ -553,7 +567,7 @@ export class CallService {
   /** A one-to-one call gains a third person: its media moves to the SFU for everyone. */
   async #moveToSfu(tx: CallTx): Promise<void> {
     const { call } = tx;
-    await this.#media.openRoom(call.callID);
+    call.sfu = await this.#media.openRoom(call.callID);
     this.#log.debug(`call ${call.callID}: media p2p -> sfu`);
     call.media = MediaMode.SFU;
     call.group = true;

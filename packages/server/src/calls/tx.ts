@@ -314,7 +314,10 @@ export class CallTransactions {
     }
     for (const [userID, push] of tx.pushes) await this.#o.deliver(userID, push);
     // Queued now, in commit order; awaited by the operation once the call lock is released.
-    if (tx.sfuOps.length) tx.sfuDone = media.afterCommit(call.callID, tx.sfuOps.splice(0));
+    if (tx.sfuOps.length) {
+      // On the node that drives the call's room, wherever this commit ran.
+      tx.sfuDone = media.afterCommit(call.callID, tx.sfuOps.splice(0), call.sfu?.node);
+    }
   }
 
   /** Hands the commit's events to every observer; one that throws is logged and skipped. */

@@ -16,6 +16,10 @@ export type {
   PushBody,
   Scheduler,
   ClusterHealth,
+  SfuBusOp,
+  SfuBusReply,
+  SfuBusRequest,
+  SfuPlacement,
   Unsubscribe,
 } from './types.js';
 export { ClusterUnavailableError } from './errors.js';

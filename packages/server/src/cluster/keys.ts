@@ -8,3 +8,6 @@ export const callLockKey = (callID: string): string => `call:${callID}`;
 
 /** The call's SFU queue: one SFU operation of a call at a time, outside the call's lock. */
 export const sfuQueueKey = (callID: string): string => `sfu:${callID}`;
+
+/** A node's SFU channel on the bus: `sfuRequest`s to it and `sfuReply`s for it. */
+export const sfuChannel = (nodeID: string): string => `${nodeID}:sfu`;

@@ -58,6 +58,25 @@ export interface CallRecord {
   /** Every invitation made into this call, oldest first. */
   inviteIDs: string[];
   createdAt: number;
+  /** Where the call's SFU room is, while its media goes through the SFU (absent for p2p). */
+  sfu?: SfuPlacement;
+}
+
+/**
+ * Where a call's SFU room lives and which node drives it, so that any node that loads the call
+ * knows where to send its members' `sfu*` requests.
+ */
+export interface SfuPlacement {
+  /**
+   * The node whose Janus session holds the room's handles: every SFU operation of the call runs
+   * there (other nodes route them to it over the bus). Handing the call over to another node
+   * (when this one died) is rewriting this field under the call's lock and re-creating the room.
+   */
+  node: string;
+  /** The Janus holding the room: its URL (a pool member). */
+  janus: string;
+  /** The room's id in that Janus. */
+  room: number;
 }
 
 /** One invitation: one inviter, one or more invitees, one timer. */
@@ -161,7 +180,53 @@ export interface CallStore {
 /** What travels between nodes. */
 export type BusMessage =
   | { kind: 'push'; userID: string; sessionID: string; push: PushBody }
-  | { kind: 'kick'; userID: string; sessionID: string; reason: KickReason };
+  | { kind: 'kick'; userID: string; sessionID: string; reason: KickReason }
+  | SfuBusRequest
+  | SfuBusReply;
+
+/**
+ * A member's SFU operation sent to the node that owns the call's SFU room (`SfuPlacement.node`),
+ * on that node's SFU channel (`sfuChannel(nodeID)` in keys.ts); answered with one `sfuReply` on
+ * the sender's SFU channel.
+ */
+export interface SfuBusRequest {
+  kind: 'sfuRequest';
+  /** Matches the reply to the request. */
+  requestID: string;
+  /** The node that waits for the reply. */
+  from: string;
+  callID: string;
+  op: SfuBusOp;
+}
+
+/** The SFU operations one node asks of another (media/sfu-coordinator.ts runs them). */
+export type SfuBusOp =
+  | { op: 'publish'; userID: string; offer: { type: 'offer'; sdp: string } }
+  | { op: 'answer'; userID: string; answer: { type: 'answer'; sdp: string } }
+  | {
+      op: 'trickle';
+      userID: string;
+      target: 'publisher' | 'subscriber';
+      candidate?: { candidate: string; sdpMid?: string | null; sdpMLineIndex?: number | null };
+    }
+  | { op: 'restart'; userID: string }
+  | { op: 'layer'; userID: string; ofUserID: string; substream: number }
+  | { op: 'whileHealing' }
+  | {
+      op: 'afterCommit';
+      ops: Array<
+        { kind: 'offer'; userID: string } | { kind: 'leave'; userID: string } | { kind: 'close' }
+      >;
+    };
+
+/** The owner's answer to an `sfuRequest`: the operation's result, or its coded error. */
+export interface SfuBusReply {
+  kind: 'sfuReply';
+  requestID: string;
+  result?: unknown;
+  /** A ServerError's registry name and message. */
+  error?: { name: string; message: string };
+}
 
 /**
  * Node-to-node delivery: a node subscribes under its id; messages for it reach it in the order

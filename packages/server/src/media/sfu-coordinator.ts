@@ -11,17 +11,36 @@
  * Layers: calls/ → media/ → cluster/, sfu/. It reads calls from the CallStore but never changes
  * them: what healing needs of the call layer (telling members under the call lock, ending the call)
  * it asks through `HealHooks`, which the call layer provides.
+ *
+ * Several nodes: a call's SFU room is driven by ONE node, the one that opened it (its
+ * `SfuPlacement.node` in the call's record). Every SFU operation of the call runs there; a request
+ * that reaches another node is routed to the owner over the MessageBus (`sfuRequest` on the owner's
+ * SFU channel, one `sfuReply` back, SFU_NODE_UNREACHABLE when none comes in time). Routing rather
+ * than driving Janus from any node by room id, because what the room is made of lives in the
+ * owner's Janus session: the publisher and subscriber handles (Janus ties handles to the session
+ * that attached them), which subscriber offer awaits its answer, which feeds each member receives,
+ * the heal in progress. Sharing that across nodes would put every Janus event through the store;
+ * routing keeps one writer per room and costs one bus round trip per request from another node.
+ * Hand-over when the owner dies (needs node liveness from the cluster): under the call's lock,
+ * rewrite `sfu.node` to the taking node and heal the room there (`takeOver()` below is the hook).
  */
+import { randomUUID } from 'node:crypto';
 import { setTimeout as delay } from 'node:timers/promises';
 import { MediaMode } from '@ringline/protocol';
 import type {
+  BusMessage,
   CallRecord,
   CallStore,
   LockManager,
+  MessageBus,
   PushBody,
+  SfuBusOp,
+  SfuBusReply,
+  SfuBusRequest,
+  SfuPlacement,
   Unsubscribe,
 } from '../cluster/types.js';
-import { sfuQueueKey } from '../cluster/keys.js';
+import { sfuChannel, sfuQueueKey } from '../cluster/keys.js';
 import type { DeliverFn } from '../cluster/delivery.js';
 import { ServerError } from '../errors.js';
 import { silentLogger, type Logger } from '../log.js';
@@ -42,6 +61,11 @@ export const DEFAULT_SFU_HEAL_TIMEOUT_MS = 20_000;
 const HEAL_JOIN_WAIT_MS = 5_000;
 /** Pause between attempts to re-create a room that Janus refused; the heal timeout bounds them. */
 const HEAL_RETRY_MS = 250;
+/**
+ * Longest a request routed to the call's owner node waits for its reply before SFU_NODE_UNREACHABLE:
+ * below the SDK's 10 s request timeout, so that the member hears a coded error, not its own timeout.
+ */
+export const SFU_ROUTE_TIMEOUT_MS = 8_000;
 
 /** A call whose SFU room is being re-created. */
 interface Heal {
@@ -54,11 +78,15 @@ interface Heal {
 /** What healing a room asks of the call layer; both run a transaction on the call. */
 export interface HealHooks {
   /**
-   * The new room is open. Under the call's lock: if `confirm()` (the heal is still current; it
-   * stops healing) returns true, push `sfuReset` to the members and resolve true; else resolve
-   * false. Undefined when the call is gone.
+   * The new room is open at `placement`. Under the call's lock: if `confirm()` (the heal is still
+   * current; it stops healing) returns true, record the placement, push `sfuReset` to the members
+   * and resolve true; else resolve false. Undefined when the call is gone.
    */
-  roomBack(callID: string, confirm: () => boolean): Promise<boolean | undefined>;
+  roomBack(
+    callID: string,
+    confirm: () => boolean,
+    placement: SfuPlacement,
+  ): Promise<boolean | undefined>;
   /** The SFU did not come back in time: under the call's lock, `forget()` and end the call. */
   roomGone(callID: string, forget: () => void): Promise<void>;
 }
@@ -78,7 +106,23 @@ export interface SfuCoordinatorOptions {
   /** How long a lost room may take to come back before the call ends with `sfu_lost`. */
   healTimeoutMs?: number | undefined;
   hooks: HealHooks;
+  /** This node's id: rooms it opens are recorded as its own. */
+  nodeID?: string | undefined;
+  /**
+   * Where requests for rooms other nodes own go (and come from); without it every room is taken
+   * to be this node's (one node).
+   */
+  bus?: MessageBus | undefined;
+  /** How long a routed request waits for the owner's reply. Default SFU_ROUTE_TIMEOUT_MS. */
+  routeTimeoutMs?: number | undefined;
   logger?: Logger | undefined;
+}
+
+/** A request this node routed to a call's owner, waiting for the reply. */
+interface Routed {
+  resolve: (result: unknown) => void;
+  reject: (err: ServerError) => void;
+  timer: NodeJS.Timeout;
 }
 
 export class SfuCoordinator {
@@ -90,6 +134,11 @@ export class SfuCoordinator {
   readonly #healTimeoutMs: number;
   readonly #hooks: HealHooks;
   readonly #log: Logger;
+  readonly #nodeID: string;
+  readonly #bus: MessageBus | undefined;
+  readonly #routeTimeoutMs: number;
+  /** Requests routed to other nodes, by request id. */
+  readonly #routed = new Map<string, Routed>();
   /**
    * The last publisher set the SFU reported per call. It describes this node's SFU rooms (which
    * live only as long as this node's Janus connection), so it is node state, not call state.
@@ -109,6 +158,14 @@ export class SfuCoordinator {
     this.#healTimeoutMs = options.healTimeoutMs ?? DEFAULT_SFU_HEAL_TIMEOUT_MS;
     this.#hooks = options.hooks;
     this.#log = options.logger ?? silentLogger;
+    this.#nodeID = options.nodeID ?? 'local';
+    this.#bus = options.bus;
+    this.#routeTimeoutMs = options.routeTimeoutMs ?? SFU_ROUTE_TIMEOUT_MS;
+    if (this.#bus) {
+      // Handled without awaiting: the memory bus awaits its handler, and a request's work must
+      // not hold up the sender.
+      this.#unsubscribe.push(this.#bus.subscribe(sfuChannel(this.#nodeID), (m) => this.#onBus(m)));
+    }
     if (this.#sfu) {
       this.#unsubscribe.push(
         this.#sfu.onPublishersChanged((callID, publishers) => {
@@ -128,6 +185,11 @@ export class SfuCoordinator {
   close(): void {
     this.#closed = true;
     for (const u of this.#unsubscribe.splice(0)) u();
+    for (const [id, routed] of this.#routed) {
+      clearTimeout(routed.timer);
+      routed.reject(ServerError.sfuUnavailable('the server is shutting down'));
+      this.#routed.delete(id);
+    }
   }
 
   /** Throws SFU_UNAVAILABLE when this node has no SFU. */
@@ -136,11 +198,17 @@ export class SfuCoordinator {
     return this.#sfu;
   }
 
-  /** Opens the call's SFU room, in the call's SFU queue; a failure is SFU_UNAVAILABLE. */
-  async openRoom(callID: string): Promise<void> {
+  /**
+   * Opens the call's SFU room on this node, in the call's SFU queue, and says where it is (for the
+   * call's record: this node owns it from now on); a failure is SFU_UNAVAILABLE.
+   */
+  async openRoom(callID: string): Promise<SfuPlacement> {
     this.require();
     try {
-      await this.#run(callID, (sfu) => sfu.openRoom(callID));
+      return await this.#run(callID, async (sfu) => {
+        await sfu.openRoom(callID);
+        return this.#placement(sfu, callID);
+      });
     } catch (err) {
       this.#log.warn('opening an SFU room failed', { callID, err });
       throw ServerError.sfuUnavailable(
@@ -155,11 +223,28 @@ export class SfuCoordinator {
     this.#run(callID, (sfu) => sfu.closeRoom(callID)).catch(() => {});
   }
 
+  /** Where the room this node just opened is. */
+  #placement(sfu: SfuAdapter, callID: string): SfuPlacement {
+    const where = sfu.placement(callID);
+    return { node: this.#nodeID, janus: where?.janus ?? '', room: where?.room ?? 0 };
+  }
+
   /**
    * Queues a committed transaction's SFU work on the call's queue, in order; resolves when it ran.
-   * A failure is logged: the change it follows is committed already.
+   * `owner` is the node that owns the call's room (the call's `sfu.node`): another node's work is
+   * routed to it. A failure is logged: the change it follows is committed already.
    */
-  afterCommit(callID: string, ops: readonly SfuOp[]): Promise<void> {
+  afterCommit(callID: string, ops: readonly SfuOp[], owner?: string): Promise<void> {
+    if (this.#remote(owner)) {
+      return this.#route(owner, callID, { op: 'afterCommit', ops: [...ops] }).then(
+        () => undefined,
+        (err: unknown) => this.#log.warn('sfu work after a call change failed', { callID, err }),
+      );
+    }
+    return this.#afterCommitHere(callID, ops);
+  }
+
+  #afterCommitHere(callID: string, ops: readonly SfuOp[]): Promise<void> {
     const work = ops.map((op) =>
       this.#run(callID, (sfu) => this.#apply(sfu, callID, op)).then(
         () => undefined,
@@ -184,7 +269,23 @@ export class SfuCoordinator {
   }
 
   /** Publishes the member's media with their offer; resolves with the SFU's answer. */
-  publish(
+  async publish(
+    userID: string,
+    callID: string,
+    offer: SessionDescription<'offer'>,
+  ): Promise<SessionDescription<'answer'>> {
+    const owner = await this.#ownerElsewhere(callID);
+    if (owner) {
+      return (await this.#route(owner, callID, {
+        op: 'publish',
+        userID,
+        offer,
+      })) as SessionDescription<'answer'>;
+    }
+    return this.#publishHere(userID, callID, offer);
+  }
+
+  #publishHere(
     userID: string,
     callID: string,
     offer: SessionDescription<'offer'>,
@@ -193,7 +294,20 @@ export class SfuCoordinator {
   }
 
   /** The member's answer to the latest `sfuOffer` for their subscriber connection. */
-  answer(userID: string, callID: string, answer: SessionDescription<'answer'>): Promise<void> {
+  async answer(
+    userID: string,
+    callID: string,
+    answer: SessionDescription<'answer'>,
+  ): Promise<void> {
+    const owner = await this.#ownerElsewhere(callID);
+    if (owner) {
+      await this.#route(owner, callID, { op: 'answer', userID, answer });
+      return;
+    }
+    return this.#answerHere(userID, callID, answer);
+  }
+
+  #answerHere(userID: string, callID: string, answer: SessionDescription<'answer'>): Promise<void> {
     return this.#request(userID, callID, 'answer', async (sfu) => {
       // Publishers that changed while this answer was awaited come back as a follow-up offer.
       const next = await sfu.answer(callID, userID, answer);
@@ -202,7 +316,26 @@ export class SfuCoordinator {
   }
 
   /** An ICE candidate of the member's publisher or subscriber connection. */
-  trickle(
+  async trickle(
+    userID: string,
+    callID: string,
+    target: 'publisher' | 'subscriber',
+    candidate: IceCandidate | undefined,
+  ): Promise<void> {
+    const owner = await this.#ownerElsewhere(callID);
+    if (owner) {
+      await this.#route(owner, callID, {
+        op: 'trickle',
+        userID,
+        target,
+        ...(candidate && { candidate }),
+      });
+      return;
+    }
+    return this.#trickleHere(userID, callID, target, candidate);
+  }
+
+  #trickleHere(
     userID: string,
     callID: string,
     target: 'publisher' | 'subscriber',
@@ -220,7 +353,16 @@ export class SfuCoordinator {
   }
 
   /** Restarts ICE on the member's subscriber connection; the new offer goes out as `sfuOffer`. */
-  restart(userID: string, callID: string): Promise<void> {
+  async restart(userID: string, callID: string): Promise<void> {
+    const owner = await this.#ownerElsewhere(callID);
+    if (owner) {
+      await this.#route(owner, callID, { op: 'restart', userID });
+      return;
+    }
+    return this.#restartHere(userID, callID);
+  }
+
+  #restartHere(userID: string, callID: string): Promise<void> {
     return this.#request(userID, callID, 'restart', async (sfu) => {
       const offer = await sfu.restartSubscriber(callID, userID);
       await this.#pushOffer(callID, userID, offer);
@@ -228,7 +370,16 @@ export class SfuCoordinator {
   }
 
   /** Which simulcast layer of `ofUserID`'s video the member receives. */
-  layer(userID: string, callID: string, ofUserID: string, substream: number): Promise<void> {
+  async layer(userID: string, callID: string, ofUserID: string, substream: number): Promise<void> {
+    const owner = await this.#ownerElsewhere(callID);
+    if (owner) {
+      await this.#route(owner, callID, { op: 'layer', userID, ofUserID, substream });
+      return;
+    }
+    return this.#layerHere(userID, callID, ofUserID, substream);
+  }
+
+  #layerHere(userID: string, callID: string, ofUserID: string, substream: number): Promise<void> {
     return this.#request(userID, callID, 'layer', async (sfu, call) => {
       if (ofUserID === userID) throw ServerError.invalidField('/userID', 'that is your own video');
       if (!call.members.some((m) => m.userID === ofUserID)) {
@@ -243,6 +394,15 @@ export class SfuCoordinator {
    * publishes into the new room; still healing after HEAL_JOIN_WAIT_MS → SFU_RESTARTING.
    */
   async whileHealing(callID: string): Promise<void> {
+    const owner = await this.#ownerElsewhere(callID);
+    if (owner) {
+      await this.#route(owner, callID, { op: 'whileHealing' });
+      return;
+    }
+    return this.#whileHealingHere(callID);
+  }
+
+  async #whileHealingHere(callID: string): Promise<void> {
     const heal = this.#healing.get(callID);
     if (!heal) return;
     let timer: NodeJS.Timeout | undefined;
@@ -373,12 +533,15 @@ export class SfuCoordinator {
       const left = deadline - Date.now();
       if (left <= 0 || !(await sfu.waitUntilAvailable(left)) || this.#closed) break;
       // In the call's SFU queue: a closeRoom queued by the call's end runs before or after it.
+      let placement: SfuPlacement | undefined;
       const opened = await this.#run(callID, async (s) => {
         const call = await this.#call(callID);
         if (!call || call.media !== MediaMode.SFU) return 'gone' as const;
         heal.lostAgain = false;
         try {
+          // A pool places it on the least-loaded Janus that answers (sfu/pool.ts).
           await s.openRoom(callID);
+          placement = this.#placement(s, callID);
           return 'open' as const;
         } catch (err) {
           this.#log.warn('re-creating an SFU room failed; retrying', { callID, attempt, err });
@@ -386,22 +549,27 @@ export class SfuCoordinator {
         }
       });
       if (opened === 'gone') return;
-      if (opened === 'retry' || heal.lostAgain) {
+      if (opened === 'retry' || heal.lostAgain || !placement) {
         await delay(Math.min(HEAL_RETRY_MS, Math.max(0, deadline - Date.now())));
         continue;
       }
       // Under the call lock, so sfuReset takes its place among the call's other pushes, and a
       // member who enters later (and publishes into the new room) does not get it.
-      const told = await this.#hooks.roomBack(callID, () => {
-        if (heal.lostAgain) return false;
-        // sfu* requests go to the new room from here on; the members hear of it next.
-        this.#healing.delete(callID);
-        return true;
-      });
+      const told = await this.#hooks.roomBack(
+        callID,
+        () => {
+          if (heal.lostAgain) return false;
+          // sfu* requests go to the new room from here on; the members hear of it next.
+          this.#healing.delete(callID);
+          return true;
+        },
+        placement,
+      );
       if (told === undefined) return;
       if (told) {
         this.#log.info('sfu room re-created; members told to publish again', {
           callID,
+          janus: placement.janus,
           ms: Date.now() - started,
         });
         return;
@@ -413,5 +581,112 @@ export class SfuCoordinator {
       timeoutMs: this.#healTimeoutMs,
     });
     await this.#hooks.roomGone(callID, () => this.#healing.delete(callID));
+  }
+
+  // ---- several nodes: routing a call's SFU work to the node that owns its room ----
+
+  /**
+   * Takes over the SFU room of a call whose owner node died (the cluster's liveness says so; not
+   * wired yet): the caller rewrites `sfu.node` to this node under the call's lock, then calls
+   * this, which re-creates the room here and has the members publish again, as after a lost Janus.
+   */
+  takeOver(callID: string): void {
+    this.#onRoomLost(callID);
+  }
+
+  /** Whether `owner` names another node (then the work goes there). */
+  #remote(owner: string | undefined): owner is string {
+    return this.#bus !== undefined && owner !== undefined && owner !== this.#nodeID;
+  }
+
+  /** The node owning the call's room when it is not this one; undefined to run it here. */
+  async #ownerElsewhere(callID: string): Promise<string | undefined> {
+    // The room is here (the common case): no store read on the way to Janus.
+    if (!this.#bus || this.#sfu?.placement(callID)) return undefined;
+    const owner = (await this.#call(callID))?.sfu?.node;
+    return this.#remote(owner) ? owner : undefined;
+  }
+
+  /** Sends `op` to `owner` and waits (bounded) for its reply; its error comes back as it was. */
+  #route(owner: string, callID: string, op: SfuBusOp): Promise<unknown> {
+    const bus = this.#bus!;
+    if (this.#closed)
+      return Promise.reject(ServerError.sfuUnavailable('the server is shutting down'));
+    const requestID = randomUUID();
+    return new Promise((resolve, reject) => {
+      const timer = setTimeout(() => {
+        this.#routed.delete(requestID);
+        reject(ServerError.sfuNodeUnreachable(callID, owner, this.#routeTimeoutMs));
+      }, this.#routeTimeoutMs);
+      this.#routed.set(requestID, { resolve, reject, timer });
+      const request: SfuBusRequest = {
+        kind: 'sfuRequest',
+        requestID,
+        from: this.#nodeID,
+        callID,
+        op,
+      };
+      bus.send(sfuChannel(owner), request).catch((err: unknown) => {
+        const routed = this.#routed.get(requestID);
+        if (!routed) return;
+        this.#routed.delete(requestID);
+        clearTimeout(routed.timer);
+        this.#log.warn('routing an sfu request failed', { callID, owner, err });
+        routed.reject(ServerError.sfuNodeUnreachable(callID, owner, 0));
+      });
+    });
+  }
+
+  #onBus(message: BusMessage): void {
+    if (message.kind === 'sfuReply') {
+      const routed = this.#routed.get(message.requestID);
+      if (!routed) return; // timed out already
+      this.#routed.delete(message.requestID);
+      clearTimeout(routed.timer);
+      if (message.error) routed.reject(ServerError.fromWire(message.error));
+      else routed.resolve(message.result);
+      return;
+    }
+    if (message.kind !== 'sfuRequest' || this.#closed) return;
+    const { requestID, from, callID, op } = message;
+    this.#serve(callID, op).then(
+      (result) => this.#reply(from, { kind: 'sfuReply', requestID, result }),
+      (err: unknown) => {
+        const wire = ServerError.wire(err);
+        this.#reply(from, {
+          kind: 'sfuReply',
+          requestID,
+          error: { name: wire.name, message: wire.message },
+        });
+      },
+    );
+  }
+
+  #reply(to: string, reply: SfuBusReply): void {
+    this.#bus
+      ?.send(sfuChannel(to), reply)
+      .catch((err: unknown) =>
+        this.#log.warn('replying to a routed sfu request failed', { to, err }),
+      );
+  }
+
+  /** Runs a request another node routed here, as if a member of this node had sent it. */
+  #serve(callID: string, op: SfuBusOp): Promise<unknown> {
+    switch (op.op) {
+      case 'publish':
+        return this.#publishHere(op.userID, callID, op.offer);
+      case 'answer':
+        return this.#answerHere(op.userID, callID, op.answer);
+      case 'trickle':
+        return this.#trickleHere(op.userID, callID, op.target, op.candidate);
+      case 'restart':
+        return this.#restartHere(op.userID, callID);
+      case 'layer':
+        return this.#layerHere(op.userID, callID, op.ofUserID, op.substream);
+      case 'whileHealing':
+        return this.#whileHealingHere(callID);
+      case 'afterCommit':
+        return this.#afterCommitHere(callID, op.ops);
+    }
   }
 }

@@ -1,15 +1,17 @@
 /**
- * Picks the server's SFU from `--janus auto|off|URL`: a supervised local Janus (auto, when the
- * binary exists), an external Janus (URL), or none — then group calls fail with SFU_UNAVAILABLE
- * and `message` says how to enable them.
+ * Picks the server's SFU from `--janus auto|off|URL[,URL…]`: a supervised local Janus (auto, when
+ * the binary exists), external Janus servers (a pool, sfu/pool.ts), or none — then group calls fail
+ * with SFU_UNAVAILABLE and `message` says how to enable them.
  */
 import type { Logger } from '../log.js';
 import { JanusStartError, startJanus, type JanusProcess } from './janus-process.js';
 import { JanusSfu } from './janus-sfu.js';
+import { JanusPool } from './pool.js';
 import type { SfuAdapter } from './types.js';
 
 export type { SfuAdapter, SubscriberOffer, SessionDescription, IceCandidate } from './types.js';
 export { JanusSfu } from './janus-sfu.js';
+export { JanusPool, type PoolMember } from './pool.js';
 export { startJanus, type JanusProcess } from './janus-process.js';
 
 /** How to get group calls working, for errors and logs when there is no SFU. */
@@ -18,7 +20,10 @@ export const NO_SFU_HINT =
   'or pass --janus ws://host:8188';
 
 export interface CreateSfuOptions {
-  /** `auto` (local janus when installed), `off`, or the ws:// URL of an external Janus. */
+  /**
+   * `auto` (local janus when installed), `off`, the ws:// URL of an external Janus, or several
+   * URLs separated by commas (a pool).
+   */
   mode: 'auto' | 'off' | string;
   /** The server's data dir (auto mode writes `<dataDir>/janus/`). */
   dataDir: string;
@@ -44,21 +49,41 @@ export async function createSfu(options: CreateSfuOptions): Promise<CreateSfuRes
   const { mode, log } = options;
   if (mode === 'off') return { sfu: undefined, message: `the SFU is off; ${NO_SFU_HINT}` };
   if (mode === 'auto') return createLocal(options);
-  if (!/^wss?:\/\//.test(mode)) {
+  const urls = mode.split(',').map((u) => u.trim());
+  if (!urls.every((u) => /^wss?:\/\//.test(u))) {
     return {
       sfu: undefined,
       message: `--janus ${JSON.stringify(mode)} is not auto, off or a ws:// URL; ${NO_SFU_HINT}`,
     };
   }
-  try {
-    const sfu = await JanusSfu.connect({ url: mode, log });
-    log.info('sfu: using Janus', { url: mode });
-    return { sfu };
-  } catch (err) {
-    const message = `cannot reach Janus at ${mode} (${errorText(err)}); ${NO_SFU_HINT}`;
+  if (urls.length === 1) {
+    // One external Janus: it must answer now, or the server runs without group calls.
+    try {
+      const sfu = await JanusSfu.connect({ url: urls[0]!, log });
+      log.info('sfu: using Janus', { url: urls[0] });
+      return { sfu: new JanusPool([{ url: urls[0]!, sfu }], log) };
+    } catch (err) {
+      const message = `cannot reach Janus at ${mode} (${errorText(err)}); ${NO_SFU_HINT}`;
+      log.warn(message);
+      return { sfu: undefined, message };
+    }
+  }
+  // A pool: members that do not answer yet keep being tried and take rooms once they do; at
+  // least one must answer now.
+  const members = await Promise.all(
+    urls.map(async (url) => ({ url, sfu: await JanusSfu.connectOrRetry({ url, log }) })),
+  );
+  if (!members.some((m) => m.sfu.connected)) {
+    await Promise.all(members.map((m) => m.sfu.close()));
+    const message = `cannot reach any Janus of ${mode}; ${NO_SFU_HINT}`;
     log.warn(message);
     return { sfu: undefined, message };
   }
+  log.info('sfu: using a Janus pool', {
+    urls,
+    answering: members.filter((m) => m.sfu.connected).map((m) => m.url),
+  });
+  return { sfu: new JanusPool(members, log) };
 }
 
 async function createLocal(options: CreateSfuOptions): Promise<CreateSfuResult> {
@@ -86,7 +111,8 @@ async function createLocal(options: CreateSfuOptions): Promise<CreateSfuResult> 
     const sfu = await JanusSfu.connect({ url: janus.url, log });
     // The supervisor knows first when a restarted janus answers: reconnect then, not on backoff.
     janus.onRestarted(() => sfu.reconnectNow());
-    return { sfu: new LocalJanusSfu(sfu, janus) };
+    // A pool of one, so that every SFU call records its placement the same way.
+    return { sfu: new JanusPool([{ url: janus.url, sfu: new LocalJanusSfu(sfu, janus) }], log) };
   } catch (err) {
     await janus.close();
     const message = `janus started but does not answer (${errorText(err)}); ${NO_SFU_HINT}`;
@@ -113,6 +139,10 @@ class LocalJanusSfu implements SfuAdapter {
   onPublishersChanged: SfuAdapter['onPublishersChanged'] = (l) => this.janus.onPublishersChanged(l);
   onRoomLost: SfuAdapter['onRoomLost'] = (l) => this.janus.onRoomLost(l);
   waitUntilAvailable: SfuAdapter['waitUntilAvailable'] = (t) => this.janus.waitUntilAvailable(t);
+  placement: SfuAdapter['placement'] = (callID) => this.janus.placement(callID);
+  get connected(): boolean {
+    return this.janus.connected;
+  }
   async close(): Promise<void> {
     await this.janus.close();
     await this.process.close();

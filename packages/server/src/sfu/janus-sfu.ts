@@ -108,9 +108,39 @@ export class JanusSfu implements SfuAdapter {
     return sfu;
   }
 
+  /**
+   * Like connect(), but a Janus that does not answer yet is no error: the adapter keeps trying in
+   * the background (as after a lost connection) and `connected` says when it is up. For pool
+   * members, which may start before their Janus.
+   */
+  static async connectOrRetry(options: JanusSfuOptions): Promise<JanusSfu> {
+    Janode.Logger.setLevel('none');
+    const sfu = new JanusSfu(options);
+    try {
+      sfu.link = await sfu.openLink();
+    } catch (err) {
+      options.log.warn('sfu: Janus does not answer yet; retrying in the background', {
+        url: options.url,
+        err,
+      });
+      sfu.scheduleReconnect();
+    }
+    return sfu;
+  }
+
+  /** The WebSocket URL of the Janus this adapter drives. */
+  get url(): string {
+    return this.options.url;
+  }
+
   /** Whether the connection to Janus is currently up. */
   get connected(): boolean {
     return this.link !== undefined;
+  }
+
+  placement(callID: string): { janus: string; room: number } | undefined {
+    const room = this.rooms.get(callID);
+    return room ? { janus: this.options.url, room: room.id } : undefined;
   }
 
   onPublishersChanged(listener: (callID: string, publishers: string[]) => void): () => void {

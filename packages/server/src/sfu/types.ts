@@ -79,6 +79,8 @@ export interface SfuAdapter {
    * until `openRoom()` makes a new one (with new handles; every member must publish again).
    */
   onRoomLost(listener: (callID: string) => void): () => void;
+  /** Where the call's room is (the Janus URL and its room id); undefined when it has none. */
+  placement(callID: string): { janus: string; room: number } | undefined;
   /** Resolves true once rooms can be opened (at once if they can now), false after `timeoutMs`. */
   waitUntilAvailable(timeoutMs: number): Promise<boolean>;
   /** Closes every room and the connection to Janus; idempotent. */

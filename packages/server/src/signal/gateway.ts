@@ -537,6 +537,8 @@ export class SignalGateway {
   }
 
   #deliver(message: BusMessage): void {
+    // SFU requests travel on the node's SFU channel (media/), never on this one.
+    if (message.kind !== 'push' && message.kind !== 'kick') return;
     const session = this.#sessions.get(message.sessionID);
     if (!session || session.userID !== message.userID) return;
     if (message.kind === 'push') session.push(message.push);

@@ -35,6 +35,7 @@ export function sampleCall(callID: string, over: Partial<CallRecord> = {}): Call
     joined: ['alice', 'bob'],
     inviteIDs: [],
     createdAt: 1_700_000_000_000,
+    sfu: { node: 'node-a', janus: 'ws://10.0.0.21:8188', room: 4_242_424_242_424 },
     ...over,
   };
 }

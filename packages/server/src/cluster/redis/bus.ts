@@ -27,6 +27,19 @@ const BusMessageCheck = TypeCompiler.Compile(
       sessionID: Type.String(),
       reason: Type.String(),
     }),
+    // The SFU coordinator checks the operation itself (media/sfu-coordinator.ts).
+    Type.Object({
+      kind: Type.Literal('sfuRequest'),
+      requestID: Type.String(),
+      from: Type.String(),
+      callID: Type.String(),
+      op: Type.Object({ op: Type.String() }),
+    }),
+    Type.Object({
+      kind: Type.Literal('sfuReply'),
+      requestID: Type.String(),
+      error: Type.Optional(Type.Object({ name: Type.String(), message: Type.String() })),
+    }),
   ]),
 );
 
