@@ -99,30 +99,28 @@ describe('a cluster of three nodes behind nginx', () => {
     await expectEveryoneDecodes([alice!, bob!, carol!], { by: 20 });
   });
 
-  test('Redis stopped for 5 s mid-call: media goes on, /readyz is false meanwhile, a new call works after', async () => {
+  test('Redis stopped for 5 s mid-call: media goes on, /readyz is false meanwhile, the call and a new one work after', async () => {
     const [first, second] = cluster.nodes;
     const alice = await user('alice', first!.direct);
     const bob = await user('bob', second!.direct);
+    const carol = await user('carol', first!.direct);
     await connect(alice, bob, { type: VIDEO });
     await showEachOther(alice, bob);
     await Promise.all([alice.expectFramesRising(bob.userID), bob.expectFramesRising(alice.userID)]);
 
     const stoppedAt = Date.now();
-    await cluster.redis.stop();
+    await cluster.stopRedisKeepingData();
     try {
       await waitUntil(
         'every node to report not ready',
         async () => (await Promise.all(cluster.nodes.map((n) => n.ready()))).every((r) => !r),
       );
       // A new call is refused with a coded error while Redis is away…
-      const carol = await user('carol', first!.direct).catch(() => undefined);
-      if (carol) {
-        const refused = await carol.sdk
-          .call({ userID: alice.userID, type: VIDEO })
-          .catch((e: unknown) => e);
-        expect(refused).toBeInstanceOf(SdkCallError);
-        expect((refused as SdkCallError).code).toEqual(expect.any(Number));
-      }
+      const refused = await carol.sdk
+        .call({ userID: alice.userID, type: VIDEO })
+        .catch((e: unknown) => e);
+      expect(refused).toBeInstanceOf(SdkCallError);
+      expect((refused as SdkCallError).code).toEqual(expect.any(Number));
       // …while the call in progress keeps its media, for the whole outage.
       do {
         await Promise.all([
@@ -141,29 +139,55 @@ describe('a cluster of three nodes behind nginx', () => {
     );
     await Promise.all([alice.expectFramesRising(bob.userID), bob.expectFramesRising(alice.userID)]);
 
-    // The old call ends and a new one is set up across the same two nodes.
+    // The call survived in Redis: its hang-up crosses nodes as before…
     const after = await bob.mark();
     await alice.sdk.hangup();
-    await bob.waitForEvent(EVENT.CALL_END, undefined, { after, timeoutMs: 20_000 });
+    await bob.waitForEvent(EVENT.CALL_END, undefined, { after });
+    // …and a new call is set up across the same two nodes.
     await connect(bob, alice, { type: VIDEO });
     await showEachOther(alice, bob);
     await Promise.all([alice.expectFramesRising(bob.userID), bob.expectFramesRising(alice.userID)]);
   });
 
-  // Last: it kills a node.
-  describe("an invitation whose caller's node is killed (kill -9)", () => {
-    let alice: TestUser;
-    let bob: TestUser;
-    let aliceNode: ClusterNode;
-    let bobMark: number;
-    let aliceMark: number;
+  // Needs the nodes to write their sessions' presence again when Redis comes back EMPTY (a
+  // restart without persistence; REDIS's adapters): on this branch the users stay connected to
+  // their nodes but Redis no longer knows where they are, so a new call to one of them rings
+  // nobody (seen: no INVITED within 15 s), and the old call's hang-up reaches no one.
+  test.skip('Redis restarted empty mid-call: media goes on, and the users can be called again after', async () => {
+    const [first, second] = cluster.nodes;
+    const alice = await user('alice', first!.direct);
+    const bob = await user('bob', second!.direct);
+    await connect(alice, bob, { type: VIDEO });
+    await showEachOther(alice, bob);
 
+    await cluster.redis.kill();
+    await waitUntil('every node to report not ready', async () =>
+      (await Promise.all(cluster.nodes.map((n) => n.ready()))).every((r) => !r),
+    );
+    await Promise.all([alice.expectFramesRising(bob.userID), bob.expectFramesRising(alice.userID)]);
+    await cluster.redis.stop();
+    await cluster.redis.restart();
+    await waitUntil(
+      'every node to be ready again',
+      async () => (await Promise.all(cluster.nodes.map((n) => n.ready()))).every(Boolean),
+      20_000,
+    );
+    await waitUntil('both users to be known in Redis again', async () =>
+      Boolean((await cluster.nodeOf(alice.userID)) && (await cluster.nodeOf(bob.userID))),
+    );
+    await Promise.allSettled([alice.sdk.hangup(), bob.sdk.hangup()]);
+    await connect(bob, alice, { type: VIDEO });
+  });
+
+  // Last: these kill nodes (one each; the third node stays up).
+  describe("an invitation whose caller's node is killed (kill -9)", () => {
     test('the invitee still gets CALLING_TIMEOUT, exactly once', async () => {
-      // The caller through nginx, so that its SDK can reconnect to a surviving node.
-      alice = await user('alice');
-      aliceNode = await nodeOf(alice);
-      bob = await user('bob', otherNode(aliceNode).direct);
-      [aliceMark, bobMark] = await Promise.all([alice.mark(), bob.mark()]);
+      // The caller straight on the node that dies: its SDK cannot reconnect anywhere, so what
+      // happens is the cluster's doing alone (the timer, armed in Redis, fired by a survivor).
+      const aliceNode = otherNode();
+      const alice = await user('alice', aliceNode.direct);
+      const bob = await user('bob', otherNode(aliceNode).direct);
+      const bobMark = await bob.mark();
       await ring(alice, bob, { timeout: RING_S });
 
       await aliceNode.kill();
@@ -172,38 +196,48 @@ describe('a cluster of three nodes behind nginx', () => {
         timeoutMs: (RING_S + 15) * 1000,
       });
       expect(timeout.payload).toBeTypeOf('object');
-      // Once: a second claim of the timer (by another node, or the first again) would show here.
-      // Bob's next round trip through his node is after any push already queued to him.
-      await bob.sdk.getCameras();
-      await connectOnce(bob);
+      // Once: a second firing of the timer (by another node) would arrive around the first. Bob
+      // takes a new call from the third node meanwhile, then the count is read again.
+      const carol = await user('carol', otherNode(aliceNode, await nodeOf(bob)).direct);
+      await connect(carol, bob, { type: VIDEO });
+      const timeouts = await bob.events(EVENT.CALLING_TIMEOUT);
+      expect(timeouts.filter((e) => e.index >= bobMark)).toHaveLength(1);
+      expect(await bob.events(EVENT.CALLING_CANCEL)).toEqual([]);
     });
 
     // Needs NODE LOSS (issue 13, item 2): the caller's SDK reconnects through nginx to another
-    // node and resumes its session with the pushes it missed; without it the caller's session
-    // died with its node and NO_RESP never reaches it.
-    test.skip('the caller reconnects through nginx to another node and gets NO_RESP, exactly once', async () => {
-      const noResp = await alice.waitForEvent(EVENT.NO_RESP, undefined, {
-        after: aliceMark,
-        timeoutMs: 20_000,
-      });
+    // node and resumes its session with the pushes it missed. Without it the SDK logs in afresh
+    // there, which ends its old session's call: the invitee gets CALLING_CANCEL, the caller no
+    // NO_RESP (seen on this branch).
+    test.skip('the caller reconnects through nginx to another node and gets NO_RESP once; the invitee CALLING_TIMEOUT once', async () => {
+      const alice = await user('alice');
+      const aliceNode = await nodeOf(alice);
+      const bob = await user('bob', otherNode(aliceNode).direct);
+      const [aliceMark, bobMark] = await Promise.all([alice.mark(), bob.mark()]);
+      await ring(alice, bob, { timeout: RING_S });
+
+      await aliceNode.kill();
+      const [noResp] = await Promise.all([
+        alice.waitForEvent(EVENT.NO_RESP, undefined, {
+          after: aliceMark,
+          timeoutMs: (RING_S + 15) * 1000,
+        }),
+        bob.waitForEvent(EVENT.CALLING_TIMEOUT, undefined, {
+          after: bobMark,
+          timeoutMs: (RING_S + 15) * 1000,
+        }),
+      ]);
       expect(noResp.payload).toMatchObject({ userID: bob.userID });
       expect((await nodeOf(alice)).name).not.toBe(aliceNode.name);
+      // Once each, after a new call between the two has come and gone.
+      await connect(bob, alice, { type: VIDEO });
       expect((await alice.events(EVENT.NO_RESP)).filter((e) => e.index >= aliceMark)).toHaveLength(
         1,
       );
-    });
-
-    /** `bob` saw one CALLING_TIMEOUT since the ring, and can take a new call from a live node. */
-    async function connectOnce(invitee: TestUser) {
-      const timeouts = (await invitee.events(EVENT.CALLING_TIMEOUT)).filter(
-        (e) => e.index >= bobMark,
-      );
-      expect(timeouts).toHaveLength(1);
-      const carol = await user('carol', otherNode(aliceNode, await nodeOf(invitee)).direct);
-      await connect(carol, invitee, { type: VIDEO });
       expect(
-        (await invitee.events(EVENT.CALLING_TIMEOUT)).filter((e) => e.index >= bobMark),
+        (await bob.events(EVENT.CALLING_TIMEOUT)).filter((e) => e.index >= bobMark),
       ).toHaveLength(1);
-    }
+      expect(await bob.events(EVENT.CALLING_CANCEL)).toEqual([]);
+    });
   });
 });

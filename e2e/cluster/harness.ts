@@ -80,6 +80,11 @@ export interface Cluster extends UserServer {
   userSig(userID: string): string;
   /** The node holding `userID`'s session now, by Redis presence; undefined if none does. */
   nodeOf(userID: string): Promise<ClusterNode | undefined>;
+  /**
+   * Stops Redis as an operator would (SHUTDOWN SAVE: its data written to disk first), so that
+   * `redis.restart()` brings it back with the data it had; resolves once its port is closed.
+   */
+  stopRedisKeepingData(): Promise<void>;
   /** Stops nginx, the nodes, Janus, Postgres and Redis, and removes their files; idempotent. */
   close(): Promise<void>;
 }
@@ -143,8 +148,13 @@ export async function startCluster(options: ClusterOptions = {}): Promise<Cluste
     closers.push(async () => cert.remove());
     const nginx = await startNginx(nodes, cert);
     closers.push(() => nginx.stop());
-    const presence = new Redis(redis.url, { lazyConnect: true, maxRetriesPerRequest: 1 });
-    closers.push(async () => presence.disconnect());
+    // The test's own look into Redis; it is stopped and restarted under this client too.
+    const admin = new Redis(redis.url, { lazyConnect: true, maxRetriesPerRequest: 1 });
+    admin.on('error', () => {});
+    closers.push(async () => admin.disconnect());
+    const connected = async () => {
+      if (admin.status === 'wait') await admin.connect();
+    };
     const userSig = (userID: string) => genUserSig({ sdkAppID: SDKAPPID, secretKey, userID });
     let closing: Promise<void> | undefined;
     return {
@@ -155,9 +165,15 @@ export async function startCluster(options: ClusterOptions = {}): Promise<Cluste
       browserArgs: [`--ignore-certificate-errors-spki-list=${cert.spki}`],
       userSig,
       async nodeOf(userID) {
-        if (presence.status === 'wait') await presence.connect();
-        const id = await presence.hget(`ringline:${SDKAPPID}:presence:${userID}`, 'nodeID');
+        await connected();
+        const id = await admin.hget(`ringline:${SDKAPPID}:presence:${userID}`, 'nodeID');
         return nodes.find((n) => n.nodeID === id);
+      },
+      async stopRedisKeepingData() {
+        await connected();
+        // The connection drops as the server exits: that is the reply.
+        await admin.call('SHUTDOWN', 'SAVE').catch(() => {});
+        await waitUntil('redis-server to exit', async () => !(await canConnect(redis.port)));
       },
       close: () => (closing ??= close()),
     };
