@@ -29,7 +29,7 @@ const RING_S = 4;
 
 let cluster: Cluster;
 let browser: Browser;
-let users: TestUser[] = [];
+const users: TestUser[] = [];
 
 beforeAll(async () => {
   cluster = await startCluster({ nodes: 3, janus: true });
@@ -111,9 +111,8 @@ describe('a cluster of three nodes behind nginx', () => {
     const stoppedAt = Date.now();
     await cluster.stopRedisKeepingData();
     try {
-      await waitUntil(
-        'every node to report not ready',
-        async () => (await Promise.all(cluster.nodes.map((n) => n.ready()))).every((r) => !r),
+      await waitUntil('every node to report not ready', async () =>
+        (await Promise.all(cluster.nodes.map((n) => n.ready()))).every((r) => !r),
       );
       // A new call is refused with a coded error while Redis is away…
       const refused = await carol.sdk

@@ -13,9 +13,16 @@ import { fileURLToPath } from 'node:url';
 import { Redis } from 'ioredis';
 import { genUserSig } from '@ringline/server';
 import { startJanus } from '../../bench/lib/janus.mjs';
-import { freePort, startPostgres, type TestPostgres } from '../../packages/server/src/testing/postgres.js';
+import {
+  freePort,
+  startPostgres,
+  type TestPostgres,
+} from '../../packages/server/src/testing/postgres.js';
 import { startRedis, type TestRedis } from '../../packages/server/src/testing/redis.js';
-import { makeTestCertificate, type TestCertificate } from '../../packages/server/src/testing/tls.js';
+import {
+  makeTestCertificate,
+  type TestCertificate,
+} from '../../packages/server/src/testing/tls.js';
 import type { UserServer } from '../harness/user.js';
 
 const CLI = fileURLToPath(new URL('../../packages/server/dist/cli.js', import.meta.url));
@@ -33,7 +40,7 @@ export async function waitUntil(
   check: () => boolean | Promise<boolean>,
   timeoutMs = 10_000,
 ): Promise<void> {
-  for (const end = Date.now() + timeoutMs; !(await check()); ) {
+  for (const end = Date.now() + timeoutMs; !(await check());) {
     if (Date.now() > end) throw new Error(`timed out waiting for ${what}`);
     await new Promise((r) => setTimeout(r, 100));
   }
@@ -116,7 +123,10 @@ export async function startCluster(options: ClusterOptions = {}): Promise<Cluste
     if (options.janus) {
       const dir = mkdtempSync(join(tmpdir(), 'ringline-cluster-janus-'));
       dirs.push(dir);
-      const janus = await startJanus({ dir, iceInterface: process.env.RINGLINE_MEDIA_IFACE ?? 'lo' });
+      const janus = await startJanus({
+        dir,
+        iceInterface: process.env.RINGLINE_MEDIA_IFACE ?? 'lo',
+      });
       closers.push(() => janus.close());
       janusUrl = janus.url;
     }
@@ -221,7 +231,11 @@ async function startNode(o: {
   const gone = () => child.exitCode !== null || child.signalCode !== null;
   const listening = /listening on http:\/\/127\.0\.0\.1:(\d+) \{"nodeID":"([^"]+)"\}/;
   try {
-    await waitUntil(`${o.name} to listen`, () => gone() || listening.test(stderr), START_TIMEOUT_MS);
+    await waitUntil(
+      `${o.name} to listen`,
+      () => gone() || listening.test(stderr),
+      START_TIMEOUT_MS,
+    );
   } catch (err) {
     child.kill('SIGKILL');
     throw err;
