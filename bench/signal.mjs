@@ -420,7 +420,11 @@ function makePlan(count, generators) {
   };
 }
 // One server process holds at most `perProcess` sessions; N nodes hold N times that.
-const sessions = Math.min(SESSIONS, perProcess * (NODES ?? 1));
+// Sessions land on nodes by a hash, a little unevenly: 5 % of room for that.
+const sessions = Math.min(
+  SESSIONS,
+  NODES === undefined ? perProcess : Math.floor(perProcess * NODES * 0.95),
+);
 // A generator holds as many sockets as a server can, so two suffice for one server; more nodes
 // need more of them.
 const generatorCount = Math.max(
