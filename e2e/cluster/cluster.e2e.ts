@@ -6,6 +6,8 @@
  * Decoded frames are the proof that media flows.
  */
 import { randomBytes } from 'node:crypto';
+import { readFileSync } from 'node:fs';
+import { get } from 'node:https';
 import type { Browser } from 'playwright-core';
 import { afterAll, afterEach, beforeAll, describe, expect, test } from 'vitest';
 import {
@@ -22,7 +24,13 @@ import {
   showEachOther,
 } from '../harness/index.js';
 import type { UserServer } from '../harness/user.js';
-import { startCluster, waitUntil, type Cluster, type ClusterNode } from './harness.js';
+import {
+  CLUSTER_NGINX_CONF,
+  startCluster,
+  waitUntil,
+  type Cluster,
+  type ClusterNode,
+} from './harness.js';
 
 /** Seconds an invitation rings in the node-loss scenario. */
 const RING_S = 4;
@@ -66,6 +74,54 @@ function otherNode(...taken: ClusterNode[]): ClusterNode {
   if (!node) throw new Error('no other node left');
   return node;
 }
+
+/** GET `path` through nginx, trusting its test certificate; resolves with the status. */
+function getThroughNginx(path: string): Promise<number> {
+  return new Promise((resolve, reject) => {
+    const req = get(
+      `${cluster.url}${path}`,
+      { ca: cluster.ca, agent: false, timeout: 5_000 },
+      (res) => {
+        res.resume();
+        res.on('end', () => resolve(res.statusCode ?? 0));
+      },
+    );
+    req.on('timeout', () => req.destroy(new Error('no answer in 5 s')));
+    req.on('error', reject);
+  });
+}
+
+describe('the committed cluster nginx configuration', () => {
+  test('balances round robin with no stickiness, and passes /ws as a long-lived WebSocket', () => {
+    const text = readFileSync(CLUSTER_NGINX_CONF, 'utf8').replace(/#.*$/gm, '');
+    const upstream = /upstream\s+ringline_nodes\s*\{([^}]*)\}/.exec(text)?.[1] ?? '';
+    expect(upstream).toMatch(/server /);
+    // Plain round robin: no method that pins a client to a node (the cluster must not need one).
+    expect(upstream).not.toMatch(/\b(ip_hash|hash|sticky|least_conn|random)\b/);
+    const ws = /location\s*=\s*\/ws\s*\{([^}]*)\}/.exec(text)?.[1] ?? '';
+    expect(ws).toMatch(/proxy_pass\s+http:\/\/ringline_nodes;/);
+    expect(ws).toMatch(/proxy_set_header\s+Upgrade\s+\$http_upgrade;/);
+    expect(ws).toMatch(/proxy_set_header\s+Connection\s+\$connection_upgrade;/);
+    expect(ws).toMatch(/proxy_set_header\s+X-Forwarded-For\s+\$proxy_add_x_forwarded_for;/);
+    expect(ws).toMatch(/proxy_read_timeout\s+120s;/);
+  });
+
+  test('run by nginx, spreads successive requests over every node', async () => {
+    const before = cluster.accessLog().length;
+    for (let i = 0; i < 2 * cluster.nodes.length; i++) {
+      expect(await getThroughNginx('/healthz')).toBe(200);
+    }
+    const upstreams = new Set(
+      [
+        ...cluster
+          .accessLog()
+          .slice(before)
+          .matchAll(/GET \/healthz HTTP\S+ 200 upstream=(\S+)/g),
+      ].map((m) => m[1]),
+    );
+    expect([...upstreams].sort()).toEqual(cluster.nodes.map((n) => `127.0.0.1:${n.port}`).sort());
+  });
+});
 
 describe('a cluster of three nodes behind nginx', () => {
   test('caller through nginx and callee on another node: a P2P video call, frames both ways', async () => {

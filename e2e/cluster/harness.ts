@@ -84,6 +84,10 @@ export interface Cluster extends UserServer {
   readonly redis: TestRedis;
   /** Chromium's flag trusting nginx's test certificate by its SPKI hash. */
   readonly browserArgs: string[];
+  /** nginx's certificate (PEM), for Node clients to trust. */
+  readonly ca: string;
+  /** nginx's access log so far: `<client> <request> <status> upstream=<node address>` lines. */
+  accessLog(): string;
   userSig(userID: string): string;
   /** The node holding `userID`'s session now, by Redis presence; undefined if none does. */
   nodeOf(userID: string): Promise<ClusterNode | undefined>;
@@ -173,6 +177,8 @@ export async function startCluster(options: ClusterOptions = {}): Promise<Cluste
       nodes,
       redis,
       browserArgs: [`--ignore-certificate-errors-spki-list=${cert.spki}`],
+      ca: cert.cert,
+      accessLog: () => nginx.accessLog(),
       userSig,
       async nodeOf(userID) {
         await connected();
@@ -318,6 +324,7 @@ export function clusterSite(
 
 interface Nginx {
   url: string;
+  accessLog(): string;
   stop(): Promise<void>;
 }
 
@@ -369,6 +376,10 @@ http {
   let stopping: Promise<void> | undefined;
   const nginx: Nginx = {
     url: `https://127.0.0.1:${ports.https}`,
+    accessLog: () =>
+      existsSync(join(prefix, 'access.log'))
+        ? readFileSync(join(prefix, 'access.log'), 'utf8')
+        : '',
     stop: () =>
       (stopping ??= (async () => {
         if (child.exitCode === null && child.signalCode === null) {
