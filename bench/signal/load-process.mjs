@@ -105,10 +105,21 @@ function count(map, key) {
   map[key] = (map[key] ?? 0) + 1;
 }
 
-/** Opens and logs in users [from, to), `concurrency` at a time, spread over `addresses`. */
+/**
+ * The node user `i` connects to, of `n`: spread as a round-robin balancer would, but scattered so
+ * that a call's two users (see pairs()) are on different nodes (n - 1) times in n, as they would be.
+ */
+function nodeFor(i, n) {
+  return (Math.imul(i, 2654435761) >>> 0) % n;
+}
+
+/**
+ * Opens and logs in users [from, to), `concurrency` at a time, spread over `addresses` and, with
+ * several server `urls` (the bench's --nodes), over the nodes.
+ */
 async function open({
   kind: k,
-  url,
+  urls,
   from,
   to,
   addresses,
@@ -126,7 +137,7 @@ async function open({
     const localAddress = addresses[i % addresses.length];
     // A zero masking key (RFC 6455 allows any key) spares the generator masking every frame on
     // the cores it shares with the server; the server unmasks as it would any client's frames.
-    const ws = new WebSocket(url, {
+    const ws = new WebSocket(urls[nodeFor(i, urls.length)], {
       localAddress,
       perMessageDeflate: false,
       generateMask: zeroMask,

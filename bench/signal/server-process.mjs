@@ -27,6 +27,10 @@ const server =
         sdkAppID: Number(process.env.BENCH_SDKAPPID),
         secretKey: process.env.BENCH_SECRET_KEY,
         janus: 'off',
+        // --nodes N: one of N nodes sharing the bench's redis-server (BENCH_REDIS).
+        ...(process.env.BENCH_REDIS
+          ? { redis: process.env.BENCH_REDIS, nodeID: process.env.BENCH_NODE_ID }
+          : {}),
         // The load comes from a few loopback addresses, thousands of sessions each, logging in
         // as fast as they can: the per-address caps that guard a real server would refuse it.
         limits: {
