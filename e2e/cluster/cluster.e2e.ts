@@ -143,7 +143,7 @@ describe('a cluster of three nodes behind nginx', () => {
 
   // Needs POOL's cross-node sfu* (issue 13, item 4): on this branch an sfu* request reaching a node
   // that did not open the room gets CALL_NOT_FOUND, so members on other nodes never publish.
-  test.skip('a group video call with one member on each node, through the shared Janus', async () => {
+  test('a group video call with one member on each node, through the shared Janus', async () => {
     const [alice, bob, carol] = await Promise.all(
       cluster.nodes.map((n, i) => user(['alice', 'bob', 'carol'][i]!, n.direct)),
     );

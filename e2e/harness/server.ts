@@ -1,7 +1,12 @@
 import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { genUserSig, startServer, type RinglineServer } from '@ringline/server';
+import {
+  genUserSig,
+  startServer,
+  type ClusterAdapters,
+  type RinglineServer,
+} from '@ringline/server';
 
 /** The real Ringline server, in this process, on a free loopback port with a throw-away data dir. */
 export interface TestServer {
@@ -34,6 +39,8 @@ export interface TestServerOptions {
   p2p?: boolean;
   /** The interface to listen on (`--host`). Default 127.0.0.1. */
   host?: string;
+  /** Shared-state adapters the test keeps a hand on (to read a call's record). Default in-memory. */
+  cluster?: ClusterAdapters;
   /**
    * Serve HTTPS/WSS with these PEM files (`--tls-cert`, `--tls-key`); the URL is then https://.
    * The group admin helper's fetch does not trust a test certificate: use it without `tls`.
@@ -81,6 +88,7 @@ export async function startTestServer(options: TestServerOptions = {}): Promise<
       dataDir,
       ...(options.inviteTimeout === undefined ? {} : { inviteTimeout: options.inviteTimeout }),
       ...(options.tls === undefined ? {} : { tls: options.tls }),
+      ...(options.cluster === undefined ? {} : { cluster: options.cluster }),
       ...(media as object),
     });
   } catch (error) {

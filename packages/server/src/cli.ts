@@ -73,8 +73,8 @@ serve flags (environment variable in brackets):
                         X-Forwarded-For names the client, so per-address limits count clients,
                         not the proxy (RINGLINE_TRUST_PROXY; none)
   --redis URL           Redis shared by the nodes of one app, redis://[user:pass@]host:6379[/db]
-                        (RINGLINE_REDIS; none = in-memory, one node). Not available yet: the
-                        server refuses to start with it until calls are stored in Redis
+                        (RINGLINE_REDIS; none = in-memory, one node): presence, calls,
+                        invitations, timers and locks live there, under ringline:<sdkappid>
 
 TURN and NAT traversal (docs/deployment.md, "TURN" and "Public IPs on cloud machines"):
   --turn MODE           TURN for clients and Janus (RINGLINE_TURN; off): auto = start the local
