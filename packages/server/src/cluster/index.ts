@@ -15,10 +15,14 @@ export type {
   PresenceStore,
   PushBody,
   Scheduler,
+  NodeRegistry,
+  SharedSessions,
   ClusterHealth,
   Unsubscribe,
 } from './types.js';
 export { ClusterUnavailableError } from './errors.js';
+export { parseSessionTimerKey, sessionTimerKey } from './keys.js';
+export { TimerRouter } from './timer-router.js';
 export {
   checkChanges,
   MemoryCallStore,
@@ -30,4 +34,4 @@ export {
   createMemoryCluster,
   memoryClusterNode,
 } from './memory.js';
-export { createDelivery, type DeliverFn } from './delivery.js';
+export { createDelivery, createSharedDelivery, type DeliverFn } from './delivery.js';

@@ -8,3 +8,18 @@ export const callLockKey = (callID: string): string => `call:${callID}`;
 
 /** The call's SFU queue: one SFU operation of a call at a time, outside the call's lock. */
 export const sfuQueueKey = (callID: string): string => `sfu:${callID}`;
+
+/**
+ * A session's resume-window expiry on the Scheduler (cluster/redis/sessions.ts's reaper builds the
+ * same string in Lua).
+ */
+export const sessionTimerKey = (sessionID: string, userID: string): string =>
+  `session:${sessionID}:${userID}`;
+
+/** `sessionTimerKey` read back; undefined for another key. */
+export function parseSessionTimerKey(
+  key: string,
+): { sessionID: string; userID: string } | undefined {
+  const m = /^session:([^:]+):(.+)$/s.exec(key);
+  return m ? { sessionID: m[1]!, userID: m[2]! } : undefined;
+}
