@@ -37,24 +37,25 @@ redis.call('HSET', KEYS[4], ARGV[1], ARGV[3])
 return 1`);
 
 /**
- * KEYS: presence. ARGV: prefix, userID, json, limit, ttlMs, sessionID or ''. Returns 1 when
- * appended and published, 0 without a session (or not that session).
+ * KEYS: presence. ARGV: prefix, json, limit, sessionID or '', the bus message's JSON up to its
+ * sessionID (built once in JS: no JSON encoding in Lua). Returns 1 when appended and published,
+ * 0 without a session (or not that session). No PEXPIRE per push: the node's hourly sweep keeps a
+ * live outbox (LIVE_OUTBOX_TTL_MS), which halves the script's work.
  */
 const DELIVER = new LuaScript(`
 local sid = redis.call('HGET', KEYS[1], 'sessionID')
-if not sid or (ARGV[6] ~= '' and ARGV[6] ~= sid) then return 0 end
+if not sid or (ARGV[4] ~= '' and ARGV[4] ~= sid) then return 0 end
 local node = redis.call('HGET', KEYS[1], 'nodeID')
 local base = ARGV[1] .. ':outbox:{' .. sid .. '}'
-local head = base .. ':head'
-if redis.call('EXISTS', head) == 0 then return 0 end
-local seq = redis.call('INCR', head)
-redis.call('ZADD', base, seq, seq .. ':' .. ARGV[3])
-local extra = redis.call('ZCARD', base) - tonumber(ARGV[4])
-if extra > 0 then redis.call('ZREMRANGEBYRANK', base, 0, extra - 1) end
-redis.call('PEXPIRE', base, ARGV[5])
-redis.call('PEXPIRE', head, ARGV[5])
-redis.call('PUBLISH', ARGV[1] .. ':bus:' .. node, cjson.encode({kind = 'pushed', userID = ARGV[2],
-  sessionID = sid, seq = seq, json = ARGV[3]}))
+local seq = redis.call('INCR', base .. ':head')
+if seq == 1 and redis.call('PTTL', base .. ':head') < 0 then
+  -- No outbox (INCR just made the key): nobody could resume this session.
+  redis.call('DEL', base .. ':head')
+  return 0
+end
+redis.call('ZADD', base, seq, seq .. ':' .. ARGV[2])
+if redis.call('ZCARD', base) > tonumber(ARGV[3]) then redis.call('ZREMRANGEBYRANK', base, 0, 0) end
+redis.call('PUBLISH', ARGV[1] .. ':bus:' .. node, ARGV[5] .. sid .. '","seq":' .. seq .. '}')
 return 1`);
 
 /**
@@ -142,11 +143,13 @@ export class RedisSharedSessions implements SharedSessions {
   }
 
   async deliver(userID: string, json: string, sessionID?: string): Promise<boolean> {
+    // The bus message (bus.ts checks its shape), completed in Lua with the sessionID and seq.
+    const message = `{"kind":"pushed","userID":${JSON.stringify(userID)},"json":${JSON.stringify(json)},"sessionID":"`;
     const n = await guard('session push', () =>
       DELIVER.run(
         this.#client,
         [this.#presence(userID)],
-        [this.#prefix, userID, json, this.#limit, LIVE_OUTBOX_TTL_MS, sessionID ?? ''],
+        [this.#prefix, json, this.#limit, sessionID ?? '', message],
       ),
     );
     return n === 1;
