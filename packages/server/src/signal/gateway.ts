@@ -691,10 +691,14 @@ export class SignalGateway {
       case 'ping':
         if (request.ack !== undefined) {
           session.ack(request.ack);
-          // Not awaited: trimming the shared copy can lag, the reply need not wait for it.
-          this.#o.shared?.sessions
-            .ack(session.sessionID, request.ack)
-            .catch((err: unknown) => this.#log.debug('outbox ack failed', { err }));
+          // Only when there is something new to trim (idle sessions ping with the same ack), and
+          // not awaited: trimming the shared copy can lag, the reply need not wait for it.
+          if (this.#o.shared && request.ack > session.sharedAck) {
+            session.sharedAck = request.ack;
+            this.#o.shared.sessions
+              .ack(session.sessionID, request.ack)
+              .catch((err: unknown) => this.#log.debug('outbox ack failed', { err }));
+          }
         }
         return { time: Date.now() };
       case 'invite':

@@ -45,6 +45,8 @@ export class Session {
   readonly sessionID: string;
   /** Request rate limit; it belongs to the session so that reconnecting does not refill it. */
   readonly bucket: TokenBucket;
+  /** The highest ack passed on to a shared outbox (gateway; shared sessions only). */
+  sharedAck = 0;
   #state: SessionState = 'active';
   #seq = 0;
   #outbox: Queued[] = [];
