@@ -143,7 +143,11 @@ async function freePort() {
 
 async function waitForRedis(u) {
   for (let i = 0; i < 100; i++) {
-    const c = new Redis(u, { lazyConnect: true, maxRetriesPerRequest: 0, retryStrategy: () => null });
+    const c = new Redis(u, {
+      lazyConnect: true,
+      maxRetriesPerRequest: 0,
+      retryStrategy: () => null,
+    });
     c.on('error', () => {});
     try {
       await c.connect();

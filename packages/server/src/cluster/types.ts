@@ -298,6 +298,11 @@ export interface SharedSessions {
   ack(sessionID: string, seq: number): Promise<void>;
   /** Keeps the outboxes of a node's live sessions from expiring (a node's periodic sweep). */
   keepAlive(sessionIDs: readonly string[]): Promise<void>;
+  /**
+   * Lists `sessions` (sessionID → userID) as `nodeID`'s again, after the node was claimed dead
+   * while it lived (its list was handed over).
+   */
+  index(nodeID: string, sessions: ReadonlyMap<string, string>): Promise<void>;
   /** The session ended for good: its outbox goes, and `nodeID`'s index forgets it. */
   end(sessionID: string, nodeID: string): Promise<void>;
 }
@@ -314,9 +319,11 @@ export interface NodeRegistry {
   /**
    * Records that `nodeID` lives, and claims dead nodes (their sessions' expiry timers armed
    * `resumeWindowMs` from now); returns the nodes claimed. Claims nothing when this node's own
-   * previous beat is stale too (the shared state was away, not the other nodes).
+   * previous beat is stale too (the shared state was away, not the other nodes). `rejoined`: the
+   * node was not listed (it starts, or it was claimed dead while it lived and must list its
+   * sessions again).
    */
-  beat(nodeID: string, resumeWindowMs: number): Promise<string[]>;
+  beat(nodeID: string, resumeWindowMs: number): Promise<{ dead: string[]; rejoined: boolean }>;
   /** Whether `nodeID` has beaten within `deadAfterMs`. */
   alive(nodeID: string): Promise<boolean>;
   /** The node leaves for good (after ending its sessions). */

@@ -803,22 +803,28 @@ export class SignalGateway {
     const beat = (): void => {
       shared.nodes
         .beat(this.#o.nodeID, this.#o.resumeWindow * 1000)
-        .then((dead) => {
-          if (dead.length) this.#log.warn('nodes found dead; their sessions wait to resume', { dead });
+        .then(async ({ dead, rejoined }) => {
+          if (dead.length)
+            this.#log.warn('nodes found dead; their sessions wait to resume', { dead });
+          if (rejoined && this.#sessions.size) {
+            // Claimed dead while alive (a long pause): list its sessions again, so that they are
+            // handed over should it really die. Their armed expiries come here and find them live.
+            this.#log.warn('this node was taken for dead; listing its sessions again');
+            const held = new Map<string, string>();
+            for (const [id, session] of this.#sessions) held.set(id, session.userID);
+            await shared.sessions.index(this.#o.nodeID, held);
+          }
         })
         .catch((err: unknown) => this.#log.debug('heartbeat failed', { err }));
     };
     beat();
     const heartbeat = setInterval(beat, shared.nodes.heartbeatMs);
     heartbeat.unref();
-    const sweep = setInterval(
-      () => {
-        shared.sessions
-          .keepAlive([...this.#sessions.keys()])
-          .catch((err: unknown) => this.#log.warn('outbox keep-alive failed', { err }));
-      },
-      60 * 60_000,
-    );
+    const sweep = setInterval(() => {
+      shared.sessions
+        .keepAlive([...this.#sessions.keys()])
+        .catch((err: unknown) => this.#log.warn('outbox keep-alive failed', { err }));
+    }, 60 * 60_000);
     sweep.unref();
     const unsubscribe = shared.timers.subscribe((key) => this.#onSessionTimer(key, shared));
     this.#sharedStops.push(
@@ -834,10 +840,7 @@ export class SignalGateway {
    * dead, the session ends here. A resume on any node cancels the timer and, under the same user
    * lock, moves presence to a live node, so a firing that raced it changes nothing.
    */
-  async #onSessionTimer(
-    key: string,
-    shared: NonNullable<GatewayOptions['shared']>,
-  ): Promise<void> {
+  async #onSessionTimer(key: string, shared: NonNullable<GatewayOptions['shared']>): Promise<void> {
     const ids = parseSessionTimerKey(key);
     if (!ids) return;
     const { userID, sessionID } = ids;

@@ -39,8 +39,6 @@ export interface SessionOptions {
   sessionID?: string;
 }
 
-
-
 export class Session {
   readonly sessionID: string;
   /** Request rate limit; it belongs to the session so that reconnecting does not refill it. */

@@ -28,7 +28,13 @@ async function nodes(n: number, o: { heartbeatMs?: number; nodeDeadAfterMs?: num
   const prefix = `s:${randomUUID()}`;
   const out: RedisClusterAdapters[] = [];
   for (let i = 0; i < n; i++) {
-    const a = await createRedisCluster({ url: redis.url, prefix, pollMs: 50, outboxLimit: 3, ...o });
+    const a = await createRedisCluster({
+      url: redis.url,
+      prefix,
+      pollMs: 50,
+      outboxLimit: 3,
+      ...o,
+    });
     opened.push(a);
     out.push(a);
   }
@@ -118,7 +124,7 @@ describe('RedisSharedSessions', () => {
 describe('RedisNodeRegistry', () => {
   it('a node that stops beating is claimed dead once, and its sessions’ expiry timers are armed', async () => {
     const [a, b, c] = await nodes(3, { heartbeatMs: 50, nodeDeadAfterMs: 300 });
-    await a!.nodes.beat('na', 1000);
+    expect(await a!.nodes.beat('na', 1000)).toEqual({ dead: [], rejoined: true });
     await b!.nodes.beat('nb', 1000);
     await c!.nodes.beat('nc', 1000);
     await a!.sessions.open({ userID: 'alice', sessionID: 'sa', nodeID: 'na' });
@@ -127,7 +133,10 @@ describe('RedisNodeRegistry', () => {
     const claimed: string[] = [];
     await waitFor(
       async () => {
-        claimed.push(...(await b!.nodes.beat('nb', 60_000)), ...(await c!.nodes.beat('nc', 60_000)));
+        claimed.push(
+          ...(await b!.nodes.beat('nb', 60_000)).dead,
+          ...(await c!.nodes.beat('nc', 60_000)).dead,
+        );
         return claimed.length > 0;
       },
       'na to be claimed dead',
@@ -137,8 +146,10 @@ describe('RedisNodeRegistry', () => {
     expect(await b!.nodes.alive('na')).toBe(false);
     expect(await b!.scheduler.pending()).toBe(1);
     // Claimed once: later beats claim nothing more.
-    expect(await b!.nodes.beat('nb', 60_000)).toEqual([]);
-    expect(await c!.nodes.beat('nc', 60_000)).toEqual([]);
+    expect(await b!.nodes.beat('nb', 60_000)).toEqual({ dead: [], rejoined: false });
+    expect(await c!.nodes.beat('nc', 60_000)).toEqual({ dead: [], rejoined: false });
+    // Had it lived after all, its next beat says it was dropped (it lists its sessions again).
+    expect(await a!.nodes.beat('na', 60_000)).toEqual({ dead: [], rejoined: true });
   });
 
   it('claims nothing while its own last beat is stale (the shared state was away, not the others)', async () => {
@@ -150,9 +161,9 @@ describe('RedisNodeRegistry', () => {
       'both beats to go stale',
     );
     // Both beats are stale; the first to beat again must not claim the other.
-    expect(await a!.nodes.beat('na', 1000)).toEqual([]);
+    expect(await a!.nodes.beat('na', 1000)).toEqual({ dead: [], rejoined: false });
     expect(await b!.nodes.alive('nb')).toBe(false);
-    expect(await b!.nodes.beat('nb', 1000)).toEqual([]);
+    expect(await b!.nodes.beat('nb', 1000)).toEqual({ dead: [], rejoined: false });
     expect(await a!.nodes.alive('nb')).toBe(true);
   });
 });

@@ -96,11 +96,13 @@ return redis.call('HDEL', KEYS[3], ARGV[1])`);
  * KEYS: nodes, timers. ARGV: prefix, nodeID, deadAfterMs, resumeWindowMs, max nodes claimed.
  * Beats for nodeID; unless its own previous beat is stale (Redis, not the others, was away),
  * claims nodes silent for deadAfterMs and arms their sessions' expiry (sessionTimerKey's format).
+ * Returns {1} when nodeID was not listed (new, or claimed dead while it lived), else {0, dead...}.
  */
 const BEAT = new LuaScript(`${NOW}
 local mine = redis.call('ZSCORE', KEYS[1], ARGV[2])
 redis.call('ZADD', KEYS[1], now, ARGV[2])
-if not mine or now - tonumber(mine) > tonumber(ARGV[3]) then return {} end
+if not mine then return {1} end
+if now - tonumber(mine) > tonumber(ARGV[3]) then return {0} end
 local dead = redis.call('ZRANGEBYSCORE', KEYS[1], '-inf', now - tonumber(ARGV[3]), 'LIMIT', 0, tonumber(ARGV[5]))
 for _, node in ipairs(dead) do
   redis.call('ZREM', KEYS[1], node)
@@ -111,6 +113,7 @@ for _, node in ipairs(dead) do
   end
   redis.call('DEL', index)
 end
+table.insert(dead, 1, 0)
 return dead`);
 
 /** KEYS: nodes. ARGV: nodeID, deadAfterMs. 1 when the node beat within deadAfterMs. */
@@ -196,6 +199,11 @@ export class RedisSharedSessions implements SharedSessions {
     await guard('session keep-alive', () => pipeline.exec());
   }
 
+  async index(nodeID: string, sessions: ReadonlyMap<string, string>): Promise<void> {
+    if (!sessions.size) return;
+    await guard('session index', () => this.#client.hset(this.#index(nodeID), sessions));
+  }
+
   async end(sessionID: string, nodeID: string): Promise<void> {
     await guard('session end', () =>
       END.run(this.#client, [...this.#outbox(sessionID), this.#index(nodeID)], [sessionID]),
@@ -230,15 +238,19 @@ export class RedisNodeRegistry implements NodeRegistry {
     this.deadAfterMs = options.deadAfterMs;
   }
 
-  async beat(nodeID: string, resumeWindowMs: number): Promise<string[]> {
-    const dead = await guard('node heartbeat', () =>
+  async beat(
+    nodeID: string,
+    resumeWindowMs: number,
+  ): Promise<{ dead: string[]; rejoined: boolean }> {
+    const out = await guard('node heartbeat', () =>
       BEAT.run(
         this.#client,
         [`${this.#prefix}:nodes`, `${this.#prefix}:timers`],
         [this.#prefix, nodeID, this.deadAfterMs, Math.max(0, Math.round(resumeWindowMs)), 10],
       ),
     );
-    return Array.isArray(dead) ? dead.map(String) : [];
+    const [flag, ...dead] = Array.isArray(out) ? (out as unknown[]) : [0];
+    return { dead: dead.map(String), rejoined: Number(flag) === 1 };
   }
 
   async alive(nodeID: string): Promise<boolean> {
