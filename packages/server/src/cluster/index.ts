@@ -23,6 +23,7 @@ export type {
 export { ClusterUnavailableError } from './errors.js';
 export { parseSessionTimerKey, sessionTimerKey } from './keys.js';
 export { TimerRouter } from './timer-router.js';
+export { MemoryNodeRegistry, MemorySharedSessions, withSharedSessions } from './memory-sessions.js';
 export {
   checkChanges,
   MemoryCallStore,

@@ -1,14 +1,8 @@
-/**
- * The Redis SharedSessions and NodeRegistry on a real redis-server: a push is appended to the
- * session's outbox and published to its node in one step, even when that node is gone; a resume
- * elsewhere takes presence over with exactly the pushes after the client's seq; a dead node is
- * claimed once, and its sessions' expiry timers are armed.
- */
+/** The Redis SharedSessions and NodeRegistry on a real redis-server, against the conformance suite. */
 import { randomUUID } from 'node:crypto';
-import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
+import { afterAll, beforeAll, describe } from 'vitest';
 import { startRedis, type TestRedis } from '../../testing/redis.js';
-import type { BusMessage } from '../types.js';
-import { waitFor } from '../conformance/index.js';
+import { sharedSessionsConformance } from '../conformance/sessions.js';
 import { createRedisCluster, type RedisClusterAdapters } from './index.js';
 
 let redis: TestRedis;
@@ -19,151 +13,21 @@ afterAll(async () => {
   await redis?.stop();
 });
 
-const opened: RedisClusterAdapters[] = [];
-afterEach(async () => {
-  for (const a of opened.splice(0)) await a.close();
-});
-
-async function nodes(n: number, o: { heartbeatMs?: number; nodeDeadAfterMs?: number } = {}) {
-  const prefix = `s:${randomUUID()}`;
-  const out: RedisClusterAdapters[] = [];
-  for (let i = 0; i < n; i++) {
-    const a = await createRedisCluster({
-      url: redis.url,
-      prefix,
-      pollMs: 50,
-      outboxLimit: 3,
-      ...o,
-    });
-    opened.push(a);
-    out.push(a);
-  }
-  return out;
-}
-
-function listen(a: RedisClusterAdapters, nodeID: string): BusMessage[] {
-  const got: BusMessage[] = [];
-  a.bus.subscribe(nodeID, (m) => {
-    got.push(m);
-  });
-  return got;
-}
-
-const body = (n: number) => JSON.stringify({ type: 'userLeave', callID: 'c', userID: `u${n}` });
-
-describe('RedisSharedSessions', () => {
-  it('appends each push under the next seq and publishes it to the session’s node', async () => {
-    const [a] = await nodes(1);
-    const got = listen(a!, 'n1');
-    await a!.bus.whenSubscribed();
-    await a!.sessions.open({ userID: 'alice', sessionID: 'sid', nodeID: 'n1' });
-    expect(await a!.sessions.deliver('alice', body(1))).toBe(true);
-    expect(await a!.sessions.deliver('alice', body(2), 'sid')).toBe(true);
-    await waitFor(() => got.length === 2, 'two pushes');
-    expect(got).toEqual([
-      { kind: 'pushed', userID: 'alice', sessionID: 'sid', seq: 1, json: body(1) },
-      { kind: 'pushed', userID: 'alice', sessionID: 'sid', seq: 2, json: body(2) },
-    ]);
-    expect(await a!.outbox.read('sid', 0)).toEqual([
-      { seq: 1, json: body(1) },
-      { seq: 2, json: body(2) },
-    ]);
-  });
-
-  it('delivers nothing to a user without a session, or to a session that is not the user’s', async () => {
-    const [a] = await nodes(1);
-    expect(await a!.sessions.deliver('nobody', body(1))).toBe(false);
-    await a!.sessions.open({ userID: 'alice', sessionID: 'sid', nodeID: 'n1' });
-    expect(await a!.sessions.deliver('alice', body(1), 'other')).toBe(false);
-    await a!.sessions.end('sid', 'n1');
-    // Presence left, outbox gone: nobody could resume, nothing is kept.
-    expect(await a!.sessions.deliver('alice', body(1))).toBe(false);
-    expect(await a!.outbox.read('sid', 0)).toBeUndefined();
-  });
-
-  it('keeps pushes for a session whose node is gone, and a take-over returns exactly those after lastSeq', async () => {
-    const [a, b] = await nodes(2);
-    await a!.sessions.open({ userID: 'alice', sessionID: 'sid', nodeID: 'dead' });
-    for (let i = 1; i <= 4; i++) await a!.sessions.deliver('alice', body(i));
-    // outboxLimit 3: seq 1 is gone, so resuming after 0 is refused, after 1 is not.
-    expect(await b!.sessions.takeOver('alice', 'sid', 'n2', 0)).toBeUndefined();
-    expect(await b!.sessions.takeOver('alice', 'sid', 'n2', 5)).toBeUndefined();
-    expect(await b!.sessions.takeOver('alice', 'other', 'n2', 1)).toBeUndefined();
-    const taken = await b!.sessions.takeOver('alice', 'sid', 'n2', 2);
-    expect(taken).toEqual({
-      previousNode: 'dead',
-      head: 4,
-      entries: [
-        { seq: 3, json: body(3) },
-        { seq: 4, json: body(4) },
-      ],
-    });
-    expect(await b!.presence.get('alice')).toEqual({
-      userID: 'alice',
-      sessionID: 'sid',
-      nodeID: 'n2',
-    });
-    // From now on pushes go to the new node.
-    const got = listen(b!, 'n2');
-    await b!.bus.whenSubscribed();
-    await a!.sessions.deliver('alice', body(5));
-    await waitFor(() => got.length === 1, 'the push on the new node');
-    expect(got[0]).toMatchObject({ kind: 'pushed', seq: 5 });
-  });
-
-  it('trims what the client acknowledged', async () => {
-    const [a] = await nodes(1);
-    await a!.sessions.open({ userID: 'alice', sessionID: 'sid', nodeID: 'n1' });
-    for (let i = 1; i <= 3; i++) await a!.sessions.deliver('alice', body(i));
-    await a!.sessions.ack('sid', 2);
-    expect(await a!.outbox.read('sid', 2)).toEqual([{ seq: 3, json: body(3) }]);
-    expect(await a!.outbox.read('sid', 1)).toBeUndefined();
-  });
-});
-
-describe('RedisNodeRegistry', () => {
-  it('a node that stops beating is claimed dead once, and its sessions’ expiry timers are armed', async () => {
-    const [a, b, c] = await nodes(3, { heartbeatMs: 50, nodeDeadAfterMs: 300 });
-    expect(await a!.nodes.beat('na', 1000)).toEqual({ dead: [], rejoined: true });
-    await b!.nodes.beat('nb', 1000);
-    await c!.nodes.beat('nc', 1000);
-    await a!.sessions.open({ userID: 'alice', sessionID: 'sa', nodeID: 'na' });
-    expect(await b!.nodes.alive('na')).toBe(true);
-    // 'na' stops beating; 'nb' and 'nc' go on until one of them claims it.
-    const claimed: string[] = [];
-    await waitFor(
-      async () => {
-        claimed.push(
-          ...(await b!.nodes.beat('nb', 60_000)).dead,
-          ...(await c!.nodes.beat('nc', 60_000)).dead,
-        );
-        return claimed.length > 0;
+describe('Redis shared sessions', () => {
+  sharedSessionsConformance(async (count, o = {}) => {
+    const prefix = `s:${randomUUID()}`;
+    const nodes: RedisClusterAdapters[] = [];
+    for (let i = 0; i < count; i++) {
+      nodes.push(
+        await createRedisCluster({ url: redis.url, prefix, pollMs: 50, outboxLimit: 3, ...o }),
+      );
+    }
+    return {
+      nodes,
+      pendingTimers: () => nodes[0]!.scheduler.pending(),
+      async close() {
+        for (const n of nodes) await n.close();
       },
-      'na to be claimed dead',
-      5_000,
-    );
-    expect(claimed).toEqual(['na']);
-    expect(await b!.nodes.alive('na')).toBe(false);
-    expect(await b!.scheduler.pending()).toBe(1);
-    // Claimed once: later beats claim nothing more.
-    expect(await b!.nodes.beat('nb', 60_000)).toEqual({ dead: [], rejoined: false });
-    expect(await c!.nodes.beat('nc', 60_000)).toEqual({ dead: [], rejoined: false });
-    // Had it lived after all, its next beat says it was dropped (it lists its sessions again).
-    expect(await a!.nodes.beat('na', 60_000)).toEqual({ dead: [], rejoined: true });
-  });
-
-  it('claims nothing while its own last beat is stale (the shared state was away, not the others)', async () => {
-    const [a, b] = await nodes(2, { heartbeatMs: 50, nodeDeadAfterMs: 200 });
-    await a!.nodes.beat('na', 1000);
-    await b!.nodes.beat('nb', 1000);
-    await waitFor(
-      async () => !(await a!.nodes.alive('nb')) && !(await b!.nodes.alive('na')),
-      'both beats to go stale',
-    );
-    // Both beats are stale; the first to beat again must not claim the other.
-    expect(await a!.nodes.beat('na', 1000)).toEqual({ dead: [], rejoined: false });
-    expect(await b!.nodes.alive('nb')).toBe(false);
-    expect(await b!.nodes.beat('nb', 1000)).toEqual({ dead: [], rejoined: false });
-    expect(await a!.nodes.alive('nb')).toBe(true);
+    };
   });
 });
