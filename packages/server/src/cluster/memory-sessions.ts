@@ -86,8 +86,19 @@ export class MemorySharedSessions implements SharedSessions {
     for (const sid of sessionIDs) await this.outbox.expire(sid, LIVE_TTL_MS);
   }
 
-  async index(nodeID: string, sessions: ReadonlyMap<string, string>): Promise<void> {
-    for (const [sid, userID] of sessions) this.#hold(nodeID, sid, userID);
+  async relist(
+    nodeID: string,
+    sessions: ReadonlyArray<{ sessionID: string; userID: string; seq: number }>,
+  ): Promise<void> {
+    for (const s of sessions) {
+      this.#hold(nodeID, s.sessionID, s.userID);
+      if (!this.presence.peek(s.userID)) {
+        void this.presence.set({ userID: s.userID, sessionID: s.sessionID, nodeID });
+      }
+      if (this.presence.peek(s.userID)?.sessionID === s.sessionID) {
+        this.outbox.openAt(s.sessionID, s.seq, LIVE_TTL_MS);
+      }
+    }
   }
 
   async end(sessionID: string, nodeID: string): Promise<void> {

@@ -365,6 +365,12 @@ export class MemoryOutboxStore implements OutboxStore {
   ): Promise<number | undefined> {
     return this.appendNow(sessionID, json, options);
   }
+  /** Starts the outbox with head `seq` unless it exists (a session listed again). */
+  openAt(sessionID: string, seq: number, ttlMs: number): void {
+    if (this.#boxes.has(sessionID)) return;
+    this.#boxes.set(sessionID, { entries: [], head: seq, timer: undefined });
+    this.#expireIn(sessionID, ttlMs);
+  }
   /** `append` without the promise (MemorySharedSessions appends and publishes in one step). */
   appendNow(
     sessionID: string,

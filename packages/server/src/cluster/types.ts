@@ -299,10 +299,14 @@ export interface SharedSessions {
   /** Keeps the outboxes of a node's live sessions from expiring (a node's periodic sweep). */
   keepAlive(sessionIDs: readonly string[]): Promise<void>;
   /**
-   * Lists `sessions` (sessionID → userID) as `nodeID`'s again, after the node was claimed dead
-   * while it lived (its list was handed over).
+   * Lists `sessions` as `nodeID`'s again, after the node was claimed dead while it lived (its
+   * list was handed over) or Redis came back empty (restarted without persistence): a session
+   * whose presence is gone gets it back, on `nodeID`, with an outbox whose head is its `seq`.
    */
-  index(nodeID: string, sessions: ReadonlyMap<string, string>): Promise<void>;
+  relist(
+    nodeID: string,
+    sessions: ReadonlyArray<{ sessionID: string; userID: string; seq: number }>,
+  ): Promise<void>;
   /** The session ended for good: its outbox goes, and `nodeID`'s index forgets it. */
   end(sessionID: string, nodeID: string): Promise<void>;
 }

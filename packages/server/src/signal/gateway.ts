@@ -807,12 +807,15 @@ export class SignalGateway {
           if (dead.length)
             this.#log.warn('nodes found dead; their sessions wait to resume', { dead });
           if (rejoined && this.#sessions.size) {
-            // Claimed dead while alive (a long pause): list its sessions again, so that they are
-            // handed over should it really die. Their armed expiries come here and find them live.
-            this.#log.warn('this node was taken for dead; listing its sessions again');
-            const held = new Map<string, string>();
-            for (const [id, session] of this.#sessions) held.set(id, session.userID);
-            await shared.sessions.index(this.#o.nodeID, held);
+            // Claimed dead while alive (a long pause), or Redis came back empty: list its
+            // sessions again, so that they are handed over should it really die, and reachable.
+            this.#log.warn('this node was not listed as alive; listing its sessions again');
+            const held = [...this.#sessions.values()].map((s) => ({
+              sessionID: s.sessionID,
+              userID: s.userID,
+              seq: s.seq,
+            }));
+            await shared.sessions.relist(this.#o.nodeID, held);
           }
         })
         .catch((err: unknown) => this.#log.debug('heartbeat failed', { err }));

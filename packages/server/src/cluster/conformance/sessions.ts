@@ -111,6 +111,34 @@ export function sharedSessionsConformance(make: MakeSharedNodes): void {
     });
   });
 
+  describe('SharedSessions.relist', () => {
+    it('gives a listed session whose presence is gone its presence and outbox head back', async () => {
+      const [a] = await nodes(1);
+      await a!.sessions.open({ userID: 'alice', sessionID: 'sid', nodeID: 'n1' });
+      await a!.sessions.open({ userID: 'bob', sessionID: 'sb', nodeID: 'n1' });
+      // As after a Redis that came back empty: Alice's presence and outbox are gone.
+      await a!.presence.remove('alice', 'sid');
+      await a!.sessions.end('sid', 'n1');
+      // Bob logged in again elsewhere meanwhile: his newer session is left alone.
+      await a!.sessions.open({ userID: 'bob', sessionID: 'sb2', nodeID: 'n2' });
+      await a!.sessions.relist('n1', [
+        { sessionID: 'sid', userID: 'alice', seq: 7 },
+        { sessionID: 'sb', userID: 'bob', seq: 3 },
+      ]);
+      expect(await a!.presence.get('alice')).toEqual({
+        userID: 'alice',
+        sessionID: 'sid',
+        nodeID: 'n1',
+      });
+      expect(await a!.presence.get('bob')).toMatchObject({ sessionID: 'sb2', nodeID: 'n2' });
+      const got = listen(a!, 'n1');
+      await a!.bus.whenSubscribed();
+      expect(await a!.sessions.deliver('alice', body(8))).toBe(true);
+      await waitFor(() => got.length === 1, 'the push after the relist');
+      expect(got[0]).toMatchObject({ kind: 'pushed', sessionID: 'sid', seq: 8 });
+    });
+  });
+
   describe('NodeRegistry', () => {
     it('a node that stops beating is claimed dead once, and its sessions’ expiry timers are armed', async () => {
       const [a, b, c] = await nodes(3, { heartbeatMs: 50, nodeDeadAfterMs: 300 });

@@ -106,4 +106,33 @@ describe('Redis stopped for 5 s mid-call', () => {
     await bob.call('hangup', { callID });
     expect(await alice.waitForPush('callEnded')).toMatchObject({ callID });
   }, 30_000);
+
+  test('Redis restarted empty: logged-in users are listed again and new calls reach them', async () => {
+    const [a, b] = await twoNodes();
+    const alice = await a.login('alice');
+    const bob = await b.login('bob');
+    const readyz = async (url: string) => (await fetch(`${url}/readyz`)).status;
+    await redis.kill();
+    try {
+      await waitFor(async () => (await readyz(a.url)) === 503, 'node a to report not ready');
+    } finally {
+      // No persistence: it comes back with nothing in it.
+      await redis.restart();
+    }
+    await waitFor(async () => (await readyz(a.url)) === 200, 'node a to recover');
+    await waitFor(async () => (await readyz(b.url)) === 200, 'node b to recover');
+    // Each node's next heartbeat finds it unlisted and lists its sessions again.
+    const listed = async (userID: string) =>
+      (await a.cluster.presence.get(userID).catch(() => undefined)) !== undefined;
+    await waitFor(async () => (await listed('alice')) && (await listed('bob')), 'both listed');
+    const { inviteID } = await alice.call('invite', {
+      userIDList: ['bob'],
+      callType: CallType.AUDIO,
+    });
+    expect(await bob.waitForPush('invited', (p) => p.inviteID === inviteID)).toMatchObject({
+      sponsor: 'alice',
+    });
+    await bob.call('accept', { inviteID });
+    await alice.waitForPush('userEnter');
+  }, 30_000);
 });

@@ -87,6 +87,21 @@ local out = {previous, head}
 for i = 1, #members do out[#out + 1] = members[i] end
 return out`);
 
+/**
+ * KEYS: presence, entries, head, node index. ARGV: sessionID, nodeID, userID, seq, ttlMs. Lists
+ * the session under the node; gives it back its presence and outbox head if they are gone (a
+ * newer session of the user is left alone).
+ */
+const RELIST = new LuaScript(`
+redis.call('HSET', KEYS[4], ARGV[1], ARGV[3])
+if redis.call('EXISTS', KEYS[1]) == 0 then
+  redis.call('HSET', KEYS[1], 'sessionID', ARGV[1], 'nodeID', ARGV[2])
+end
+if redis.call('HGET', KEYS[1], 'sessionID') == ARGV[1] then
+  redis.call('SET', KEYS[3], ARGV[4], 'NX', 'PX', ARGV[5])
+end
+return 1`);
+
 /** KEYS: entries, head, node index. ARGV: sessionID. */
 const END = new LuaScript(`
 redis.call('DEL', KEYS[1], KEYS[2])
@@ -199,9 +214,23 @@ export class RedisSharedSessions implements SharedSessions {
     await guard('session keep-alive', () => pipeline.exec());
   }
 
-  async index(nodeID: string, sessions: ReadonlyMap<string, string>): Promise<void> {
-    if (!sessions.size) return;
-    await guard('session index', () => this.#client.hset(this.#index(nodeID), sessions));
+  async relist(
+    nodeID: string,
+    sessions: ReadonlyArray<{ sessionID: string; userID: string; seq: number }>,
+  ): Promise<void> {
+    // Concurrent scripts share the connection: ioredis writes them back to back.
+    await Promise.all(
+      sessions.map((x) => {
+        const [entries, head] = this.#outbox(x.sessionID);
+        return guard('session relist', () =>
+          RELIST.run(
+            this.#client,
+            [this.#presence(x.userID), entries, head, this.#index(nodeID)],
+            [x.sessionID, nodeID, x.userID, x.seq, LIVE_OUTBOX_TTL_MS],
+          ),
+        );
+      }),
+    );
   }
 
   async end(sessionID: string, nodeID: string): Promise<void> {
