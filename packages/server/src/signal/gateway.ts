@@ -754,6 +754,10 @@ export class SignalGateway {
     // Nothing is written before the login reply, which must go first.
     session.hold();
     this.#sessions.set(session.sessionID, session);
+    const drop = (): void => {
+      session.close();
+      this.#sessions.delete(session.sessionID);
+    };
     let taken: Awaited<ReturnType<SharedSessions['takeOver']>>;
     try {
       taken = await shared.sessions.takeOver(
@@ -762,13 +766,14 @@ export class SignalGateway {
         this.#o.nodeID,
         resume.lastSeq,
       );
-    } finally {
-      if (!taken!) {
-        session.close();
-        this.#sessions.delete(session.sessionID);
-      }
+    } catch (err) {
+      drop();
+      throw err;
     }
-    if (!taken) return undefined;
+    if (!taken) {
+      drop();
+      return undefined;
+    }
     session.restore(taken.entries, taken.head);
     await shared.timers.cancel(sessionTimerKey(session.sessionID, userID));
     if (taken.previousNode !== this.#o.nodeID) {
