@@ -40,7 +40,8 @@ return 1`);
  * KEYS: presence. ARGV: prefix, json, limit, sessionID or '', the bus message's JSON up to its
  * sessionID (built once in JS: no JSON encoding in Lua). Returns 1 when appended and published,
  * 0 without a session (or not that session). No PEXPIRE per push: the node's hourly sweep keeps a
- * live outbox (LIVE_OUTBOX_TTL_MS), which halves the script's work.
+ * live outbox (LIVE_OUTBOX_TTL_MS), which halves the script's work; a new entries set takes the
+ * head's TTL, so nothing outlives it.
  */
 const DELIVER = new LuaScript(`
 local sid = redis.call('HGET', KEYS[1], 'sessionID')
@@ -54,6 +55,8 @@ if seq == 1 and redis.call('PTTL', base .. ':head') < 0 then
   return 0
 end
 redis.call('ZADD', base, seq, seq .. ':' .. ARGV[2])
+-- A new entries set (the first push, or the first after acks emptied it) expires with the head.
+if redis.call('PTTL', base) < 0 then redis.call('PEXPIRE', base, redis.call('PTTL', base .. ':head')) end
 if redis.call('ZCARD', base) > tonumber(ARGV[3]) then redis.call('ZREMRANGEBYRANK', base, 0, 0) end
 redis.call('PUBLISH', ARGV[1] .. ':bus:' .. node, ARGV[5] .. sid .. '","seq":' .. seq .. '}')
 return 1`);
