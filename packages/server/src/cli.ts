@@ -74,7 +74,9 @@ serve flags (environment variable in brackets):
                         not the proxy (RINGLINE_TRUST_PROXY; none)
   --redis URL           Redis shared by the nodes of one app, redis://[user:pass@]host:6379[/db]
                         (RINGLINE_REDIS; none = in-memory, one node): presence, calls,
-                        invitations, timers and locks live there, under ringline:<sdkappid>
+                        invitations, timers, locks and session outboxes live there, under
+                        ringline:<sdkappid>; sessions survive their node (a client resumes on
+                        any node; docs/deployment.md, "Node loss")
 
 TURN and NAT traversal (docs/deployment.md, "TURN" and "Public IPs on cloud machines"):
   --turn MODE           TURN for clients and Janus (RINGLINE_TURN; off): auto = start the local
@@ -114,6 +116,8 @@ signalling limits (docs/limits.md says what a client sees when one is hit):
                         outgoing bytes a session's connection may have waiting (RINGLINE_MAX_BUFFERED_BYTES; ${DEFAULT_LIMITS.maxBufferedBytes})
   --max-buffered-bytes-before-login N
                         the same before login (RINGLINE_MAX_BUFFERED_BYTES_BEFORE_LOGIN; ${DEFAULT_LIMITS.maxBufferedBytesBeforeLogin})
+  --resume-window S     seconds a session whose connection dropped (or whose node died) waits
+                        for its client to resume it (RINGLINE_RESUME_WINDOW; ${DEFAULTS.resumeWindow})
   --outbox-limit N      pushes kept per session for resuming (RINGLINE_OUTBOX_LIMIT; ${DEFAULTS.outboxLimit})
   --outbox-bytes N      bytes of pushes kept per session for resuming (RINGLINE_OUTBOX_BYTES; ${DEFAULT_LIMITS.outboxBytes})
   --max-depth N         how deep a frame's arrays/objects may nest (RINGLINE_MAX_DEPTH; ${DEFAULT_LIMITS.maxDepth})

@@ -64,6 +64,8 @@ export interface ServeConfig {
   database?: string;
   /** This node's stable name in the store (--node-id); absent for the single node's default. */
   nodeID?: string;
+  /** Seconds a session whose connection dropped waits for its client (--resume-window). */
+  resumeWindow?: number;
   inviteTimeout: number;
   /** Seconds an invitation rings at most; longer timeouts (and 0) are clamped to it. */
   maxRingTime: number;
@@ -145,6 +147,7 @@ export const serveFlags = {
   database: { type: 'string' },
   'node-id': { type: 'string' },
   'invite-timeout': { type: 'string' },
+  'resume-window': { type: 'string' },
   'max-ring-time': { type: 'string' },
   'max-invitations-per-call': { type: 'string' },
   'ice-servers': { type: 'string' },
@@ -285,6 +288,8 @@ export function parseServeArgs(
 
   const rate = pick('rate-limit', 'RINGLINE_RATE_LIMIT');
   if (rate !== undefined) config.rateLimit = parseRate('--rate-limit', rate);
+  const resume = pick('resume-window', 'RINGLINE_RESUME_WINDOW');
+  if (resume !== undefined) config.resumeWindow = parseIntIn('--resume-window', resume, 1, 3600);
   const outbox = pick('outbox-limit', 'RINGLINE_OUTBOX_LIMIT');
   if (outbox !== undefined) config.outboxLimit = parseIntIn('--outbox-limit', outbox, 1, 1_000_000);
   const limits: Partial<SignalLimits> = {};

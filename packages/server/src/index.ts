@@ -13,6 +13,8 @@ export { ConfigError } from './config.js';
 export type { Logger } from './log.js';
 export type { RateLimitOptions } from './signal/rate-limit.js';
 export { createMemoryCluster, type ClusterAdapters } from './cluster/index.js';
+/** In-process nodes that resume each other's sessions (tests of clients against several nodes). */
+export { withSharedSessions } from './cluster/memory-sessions.js';
 export {
   CallEventType,
   type CallEvent,

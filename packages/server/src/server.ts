@@ -4,10 +4,11 @@ import type { AddressInfo } from 'node:net';
 import type { IceServer, IceTransportPolicy } from '@ringline/protocol';
 import type { CallObserver } from './calls/events.js';
 import { CallService } from './calls/service.js';
-import { createDelivery } from './cluster/delivery.js';
+import { createDelivery, createSharedDelivery } from './cluster/delivery.js';
 import { createMemoryCluster } from './cluster/memory.js';
 import { createRedisCluster } from './cluster/redis/index.js';
 import type { ClusterAdapters } from './cluster/types.js';
+import { TimerRouter } from './cluster/timer-router.js';
 import {
   checkHttpTimeouts,
   ConfigError,
@@ -293,9 +294,17 @@ export async function startServer(options: ServerOptions = {}): Promise<Ringline
           // One Redis may serve several apps.
           prefix: `ringline:${sdkAppID}`,
           logger,
+          ...(options.outboxLimit !== undefined && { outboxLimit: options.outboxLimit }),
         })
       : createMemoryCluster());
   const nodeID = randomUUID();
+  // Invitation timeouts and (with shared sessions) sessions' resume windows share the scheduler.
+  const timers = new TimerRouter(cluster.scheduler);
+  // Sessions survive their node when the cluster shares them (Redis); else they live in memory.
+  const shared =
+    cluster.sessions && cluster.nodes
+      ? { sessions: cluster.sessions, nodes: cluster.nodes, timers: timers.view('session') }
+      : undefined;
   const dataDir = options.dataDir ?? DEFAULTS.dataDir;
   const janusMode = parseJanusMode(options.janus ?? 'off');
   // Parts are opened in order; close() closes whichever exist, so a failed start leaves nothing open.
@@ -354,9 +363,11 @@ export async function startServer(options: ServerOptions = {}): Promise<Ringline
     }
     calls = new CallService({
       store: cluster.calls,
-      scheduler: cluster.scheduler,
+      scheduler: timers.view('invite'),
       locks: cluster.locks,
-      deliver: createDelivery(cluster.presence, cluster.bus),
+      deliver: shared
+        ? createSharedDelivery(shared.sessions)
+        : createDelivery(cluster.presence, cluster.bus),
       defaultInviteTimeout: inviteTimeout,
       maxRingTime,
       maxInvitationsPerCall,
@@ -389,6 +400,7 @@ export async function startServer(options: ServerOptions = {}): Promise<Ringline
       presence: cluster.presence,
       bus: cluster.bus,
       locks: cluster.locks,
+      ...(shared && { shared }),
       logger,
       ...(proxies && { clientAddress: (req) => proxies.clientAddress(req) }),
     });

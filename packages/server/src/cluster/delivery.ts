@@ -1,5 +1,5 @@
 /** Delivering a push to a user wherever their session lives. */
-import type { MessageBus, PresenceStore, PushBody } from './types.js';
+import type { MessageBus, PresenceStore, PushBody, SharedSessions } from './types.js';
 import type { Logger } from '../log.js';
 
 /** Sends `push` to the node holding `userID`'s session; a user without a session misses it. */
@@ -12,6 +12,14 @@ export function createDelivery(presence: PresenceStore, bus: MessageBus): Delive
     await bus.send(where.nodeID, { kind: 'push', userID, sessionID: where.sessionID, push });
     return true;
   };
+}
+
+/**
+ * Delivery through sessions' shared outboxes (Redis): one atomic step finds the session, keeps
+ * the push for a resume on any node, and publishes it to the session's node.
+ */
+export function createSharedDelivery(sessions: SharedSessions): DeliverFn {
+  return (userID, push) => sessions.deliver(userID, JSON.stringify(push));
 }
 
 /**

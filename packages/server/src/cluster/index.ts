@@ -15,6 +15,8 @@ export type {
   PresenceStore,
   PushBody,
   Scheduler,
+  NodeRegistry,
+  SharedSessions,
   ClusterHealth,
   SfuBusOp,
   SfuBusReply,
@@ -23,6 +25,9 @@ export type {
   Unsubscribe,
 } from './types.js';
 export { ClusterUnavailableError } from './errors.js';
+export { parseSessionTimerKey, sessionTimerKey } from './keys.js';
+export { TimerRouter } from './timer-router.js';
+export { MemoryNodeRegistry, MemorySharedSessions, withSharedSessions } from './memory-sessions.js';
 export {
   checkChanges,
   MemoryCallStore,
@@ -34,4 +39,4 @@ export {
   createMemoryCluster,
   memoryClusterNode,
 } from './memory.js';
-export { createDelivery, type DeliverFn } from './delivery.js';
+export { createDelivery, createSharedDelivery, type DeliverFn } from './delivery.js';

@@ -11,3 +11,18 @@ export const sfuQueueKey = (callID: string): string => `sfu:${callID}`;
 
 /** A node's SFU channel on the bus: `sfuRequest`s to it and `sfuReply`s for it. */
 export const sfuChannel = (nodeID: string): string => `${nodeID}:sfu`;
+
+/**
+ * A session's resume-window expiry on the Scheduler (cluster/redis/sessions.ts's reaper builds the
+ * same string in Lua).
+ */
+export const sessionTimerKey = (sessionID: string, userID: string): string =>
+  `session:${sessionID}:${userID}`;
+
+/** `sessionTimerKey` read back; undefined for another key. */
+export function parseSessionTimerKey(
+  key: string,
+): { sessionID: string; userID: string } | undefined {
+  const m = /^session:([^:]+):(.+)$/s.exec(key);
+  return m ? { sessionID: m[1]!, userID: m[2]! } : undefined;
+}

@@ -72,6 +72,10 @@ export class MemoryPresenceStore implements PresenceStore {
   readonly #byUser = new Map<string, Presence>();
 
   async get(userID: string): Promise<Presence | undefined> {
+    return this.peek(userID);
+  }
+  /** `get` without the promise (MemorySharedSessions reads and appends in one synchronous step). */
+  peek(userID: string): Presence | undefined {
     const p = this.#byUser.get(userID);
     return p && { ...p };
   }
@@ -359,6 +363,20 @@ export class MemoryOutboxStore implements OutboxStore {
     json: string,
     options: { limit: number; ttlMs: number },
   ): Promise<number | undefined> {
+    return this.appendNow(sessionID, json, options);
+  }
+  /** Starts the outbox with head `seq` unless it exists (a session listed again). */
+  openAt(sessionID: string, seq: number, ttlMs: number): void {
+    if (this.#boxes.has(sessionID)) return;
+    this.#boxes.set(sessionID, { entries: [], head: seq, timer: undefined });
+    this.#expireIn(sessionID, ttlMs);
+  }
+  /** `append` without the promise (MemorySharedSessions appends and publishes in one step). */
+  appendNow(
+    sessionID: string,
+    json: string,
+    options: { limit: number; ttlMs: number },
+  ): number | undefined {
     const box = this.#boxes.get(sessionID);
     if (!box) return undefined;
     const seq = ++box.head;
@@ -448,6 +466,9 @@ export function memoryClusterNode(
     scheduler,
     locks,
     outbox: cluster.outbox,
+    // Shared sessions when the cluster has them (memory-sessions.ts, withSharedSessions).
+    ...(cluster.sessions && { sessions: cluster.sessions }),
+    ...(cluster.nodes && { nodes: cluster.nodes }),
     async close() {
       bus.close();
       scheduler.close();

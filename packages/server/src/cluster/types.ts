@@ -182,7 +182,16 @@ export type BusMessage =
   | { kind: 'push'; userID: string; sessionID: string; push: PushBody }
   | { kind: 'kick'; userID: string; sessionID: string; reason: KickReason }
   | SfuBusRequest
-  | SfuBusReply;
+  | SfuBusReply
+  /**
+   * A push already appended to the session's shared outbox under `seq` (SharedSessions), `json`
+   * being its body without the seq.
+   */
+  | { kind: 'pushed'; userID: string; sessionID: string; seq: number; json: string }
+  /** The session resumed on another node: forget it here, without ending it. */
+  | { kind: 'moved'; userID: string; sessionID: string }
+  /** The session's resume window is over: end it if it is still waiting for its client. */
+  | { kind: 'expire'; userID: string; sessionID: string };
 
 /**
  * A member's SFU operation sent to the node that owns the call's SFU room (`SfuPlacement.node`),
@@ -319,6 +328,77 @@ export interface OutboxStore {
   delete(sessionID: string): Promise<void>;
 }
 
+/**
+ * Sessions that survive their node (the Redis adapter; the in-memory cluster has one node and
+ * keeps sessions in its memory). Every push goes through the session's shared outbox: one atomic
+ * step finds the user's session in presence, appends the push there under the outbox's next seq,
+ * and publishes it (`pushed`) to the node presence names. The store's seq is the session's seq, so
+ * any node can rebuild the session from the outbox, and a push for a session whose node died is
+ * kept for the resume instead of vanishing.
+ */
+export interface SharedSessions {
+  /**
+   * A fresh session: presence names it (on `nodeID`), its outbox starts empty (head 0), and the
+   * node's session index lists it (for the reaper, should the node die).
+   */
+  open(presence: Presence): Promise<void>;
+  /**
+   * Appends a push (its body's JSON, without seq) to the user's current session (to `sessionID`
+   * only while it is the user's) and publishes it to the session's node; false when the user has
+   * no session (or `sessionID` is not it any more).
+   */
+  deliver(userID: string, json: string, sessionID?: string): Promise<boolean>;
+  /**
+   * A resume on `nodeID`: if `sessionID` is still the user's session and every push after
+   * `afterSeq` is in its outbox, presence names `nodeID` from now on (pushes are published there)
+   * and the result has those pushes and the node that held the session; otherwise undefined.
+   */
+  takeOver(
+    userID: string,
+    sessionID: string,
+    nodeID: string,
+    afterSeq: number,
+  ): Promise<{ entries: OutboxEntry[]; head: number; previousNode: string } | undefined>;
+  /** The client has every push up to `seq`. */
+  ack(sessionID: string, seq: number): Promise<void>;
+  /** Keeps the outboxes of a node's live sessions from expiring (a node's periodic sweep). */
+  keepAlive(sessionIDs: readonly string[]): Promise<void>;
+  /**
+   * Lists `sessions` as `nodeID`'s again, after the node was claimed dead while it lived (its
+   * list was handed over) or Redis came back empty (restarted without persistence): a session
+   * whose presence is gone gets it back, on `nodeID`, with an outbox whose head is its `seq`.
+   */
+  relist(
+    nodeID: string,
+    sessions: ReadonlyArray<{ sessionID: string; userID: string; seq: number }>,
+  ): Promise<void>;
+  /** The session ended for good: its outbox goes, and `nodeID`'s index forgets it. */
+  end(sessionID: string, nodeID: string): Promise<void>;
+}
+
+/**
+ * Node liveness: each node beats every `heartbeatMs`; one that has not beaten for `deadAfterMs`
+ * is dead. The first node to notice a dead node claims it (once, cluster-wide) and arms, in the
+ * same atomic step, the resume-window expiry (a Scheduler key from `sessionTimerKey`) of every
+ * session that node held.
+ */
+export interface NodeRegistry {
+  readonly heartbeatMs: number;
+  readonly deadAfterMs: number;
+  /**
+   * Records that `nodeID` lives, and claims dead nodes (their sessions' expiry timers armed
+   * `resumeWindowMs` from now); returns the nodes claimed. Claims nothing when this node's own
+   * previous beat is stale too (the shared state was away, not the other nodes). `rejoined`: the
+   * node was not listed (it starts, or it was claimed dead while it lived and must list its
+   * sessions again).
+   */
+  beat(nodeID: string, resumeWindowMs: number): Promise<{ dead: string[]; rejoined: boolean }>;
+  /** Whether `nodeID` has beaten within `deadAfterMs`. */
+  alive(nodeID: string): Promise<boolean>;
+  /** The node leaves for good (after ending its sessions). */
+  leave(nodeID: string): Promise<void>;
+}
+
 export type Unsubscribe = () => void;
 
 /**
@@ -338,8 +418,12 @@ export interface ClusterAdapters {
   bus: MessageBus;
   scheduler: Scheduler;
   locks: LockManager;
-  /** Sessions' outboxes for resuming on any node (not used by signal/ yet). */
+  /** Sessions' outboxes for resuming on any node (SharedSessions is what signal/ uses). */
   outbox?: OutboxStore;
+  /** Sessions that survive their node (Redis); absent: sessions live in their node's memory. */
+  sessions?: SharedSessions;
+  /** Node liveness (Redis); absent with a single node. */
+  nodes?: NodeRegistry;
   /** Reachability of the shared state; absent means always ready (in-memory). */
   health?: ClusterHealth;
   /** Releases what the adapters hold (timers, connections); idempotent. */

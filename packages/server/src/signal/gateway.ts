@@ -18,11 +18,15 @@ import {
 } from '@ringline/protocol';
 import { verifyUserSig } from '../auth/usersig.js';
 import type { CallService } from '../calls/service.js';
+import { parseSessionTimerKey, sessionTimerKey } from '../cluster/keys.js';
 import type {
   BusMessage,
   LockManager,
   MessageBus,
+  NodeRegistry,
   PresenceStore,
+  Scheduler,
+  SharedSessions,
   Unsubscribe,
 } from '../cluster/types.js';
 import { ServerError } from '../errors.js';
@@ -74,6 +78,13 @@ export interface GatewayOptions {
   presence: PresenceStore;
   bus: MessageBus;
   locks: LockManager;
+  /**
+   * Sessions that survive this node (Redis): pushes go through their shared outbox, a session
+   * resumes on any node, node liveness is tracked, and the resume window is a cluster timer on
+   * `timers` (keys `session:…`). Absent (one in-memory node): sessions and their resume timers
+   * live in this node's memory, as before.
+   */
+  shared?: { sessions: SharedSessions; nodes: NodeRegistry; timers: Scheduler };
   logger?: Logger;
   /**
    * The client's address for the per-address limits; default the socket's peer. Behind a trusted
@@ -207,6 +218,8 @@ export class SignalGateway {
   readonly #renewals = new Map<Session, NodeJS.Timeout>();
   readonly #sweep: NodeJS.Timeout;
   readonly #unsubscribe: Unsubscribe;
+  /** Shared mode: the session-expiry timer subscription, the heartbeat and the outbox sweep. */
+  readonly #sharedStops: Array<() => void> = [];
   #closing: Promise<void> | undefined;
 
   constructor(options: GatewayOptions) {
@@ -219,6 +232,7 @@ export class SignalGateway {
     );
     this.#sweep.unref();
     this.#unsubscribe = options.bus.subscribe(options.nodeID, (m) => this.#onBus(m));
+    if (options.shared) this.#startShared(options.shared);
     this.#writeLimits = {
       maxBufferedBytes: options.limits.maxBufferedBytes,
       maxBufferedBytesBeforeLogin: options.limits.maxBufferedBytesBeforeLogin,
@@ -291,6 +305,7 @@ export class SignalGateway {
     this.#closing ??= (async () => {
       clearInterval(this.#sweep);
       this.#unsubscribe();
+      for (const stop of this.#sharedStops.splice(0)) stop();
       for (const timer of this.#renewals.values()) clearTimeout(timer);
       this.#renewals.clear();
       for (const session of [...this.#sessions.values()]) {
@@ -298,6 +313,9 @@ export class SignalGateway {
           this.#log.error('ending session at shutdown failed', { err }),
         );
       }
+      await this.#o.shared?.nodes
+        .leave(this.#o.nodeID)
+        .catch((err: unknown) => this.#log.warn('leaving the cluster failed', { err }));
       for (const conn of this.#connections) {
         clearTimeout(conn.loginTimer);
         conn.ws.close(CloseCode.SHUTDOWN, 'server shutting down');
@@ -506,6 +524,19 @@ export class SignalGateway {
     conn.session = undefined;
     if (session.sink !== conn || session.state !== 'active' || this.#closing) return;
     this.#log.debug('connection lost; session waits to resume', { sessionID: session.sessionID });
+    const shared = this.#o.shared;
+    if (shared) {
+      // A cluster timer: it fires even if this node dies meanwhile, and a resume on any node
+      // cancels it.
+      session.detach();
+      shared.timers
+        .schedule(sessionTimerKey(session.sessionID, session.userID), this.#o.resumeWindow * 1000)
+        .catch((err: unknown) =>
+          // Unreachable Redis: the session stays until its client returns or this node dies.
+          this.#log.warn('arming a session expiry failed', { sessionID: session.sessionID, err }),
+        );
+      return;
+    }
     session.detach(this.#o.resumeWindow * 1000, () => {
       // Only if nobody resumed it while this callback waited for the user's lock.
       this.#endSession(session, { onlyIfDetached: true }).catch((err: unknown) =>
@@ -538,11 +569,24 @@ export class SignalGateway {
 
   #deliver(message: BusMessage): void {
     // SFU requests travel on the node's SFU channel (media/), never on this one.
-    if (message.kind !== 'push' && message.kind !== 'kick') return;
+    if (message.kind === 'sfuRequest' || message.kind === 'sfuReply') return;
     const session = this.#sessions.get(message.sessionID);
     if (!session || session.userID !== message.userID) return;
-    if (message.kind === 'push') session.push(message.push);
-    else this.#kick(session, message.reason);
+    switch (message.kind) {
+      case 'push':
+        return session.push(message.push);
+      case 'pushed':
+        return session.pushAt(message.seq, message.json);
+      case 'kick':
+        return this.#kick(session, message.reason);
+      case 'moved':
+        return this.#forget(session);
+      case 'expire':
+        this.#endSession(session, { onlyIfDetached: true }).catch((err: unknown) =>
+          this.#log.error('ending an expired session failed', { err }),
+        );
+        return;
+    }
   }
 
   /** Tells the session's client it was kicked, closes its connection, forgets it locally. */
@@ -559,6 +603,22 @@ export class SignalGateway {
     }
   }
 
+  /**
+   * The session resumed on another node: forget it here without ending it (its connection, if the
+   * client left one open, is closed as replaced).
+   */
+  #forget(session: Session): void {
+    const sink = session.sink;
+    session.close();
+    this.#stopRenewal(session);
+    this.#sessions.delete(session.sessionID);
+    if (sink instanceof Connection) {
+      sink.session = undefined;
+      this.#closeConnection(sink, CloseCode.REPLACED, 'session resumed on another node');
+    }
+    this.#log.debug('session moved to another node', { sessionID: session.sessionID });
+  }
+
   /** Ends a session for good: its calls and invitations are cleaned up if it is still the user's. */
   async #endSession(session: Session, opts: { onlyIfDetached?: boolean } = {}): Promise<void> {
     await this.#o.locks.run(`user:${session.userID}`, async () => {
@@ -569,6 +629,11 @@ export class SignalGateway {
       this.#sessions.delete(session.sessionID);
       if (await this.#o.presence.remove(session.userID, session.sessionID)) {
         await this.#o.calls.leaveAll(session.userID);
+      }
+      const shared = this.#o.shared;
+      if (shared) {
+        await shared.sessions.end(session.sessionID, this.#o.nodeID);
+        await shared.timers.cancel(sessionTimerKey(session.sessionID, session.userID));
       }
       this.#log.debug('session ended', { sessionID: session.sessionID, userID: session.userID });
     });
@@ -586,7 +651,16 @@ export class SignalGateway {
       this.#renewals.delete(session);
       if (session.state === 'closed') return;
       this.#guard(undefined, () => {
-        session.push({ type: 'iceServers', ...this.#o.ice.configFor(session.userID) });
+        const push = { type: 'iceServers' as const, ...this.#o.ice.configFor(session.userID) };
+        const shared = this.#o.shared;
+        if (shared) {
+          // Through the shared outbox like every push, so that its seq is the outbox's.
+          shared.sessions
+            .deliver(session.userID, JSON.stringify(push), session.sessionID)
+            .catch((err: unknown) => this.#log.warn('credential renewal push failed', { err }));
+        } else {
+          session.push(push);
+        }
         this.#scheduleRenewal(session);
       });
     }, after);
@@ -617,7 +691,17 @@ export class SignalGateway {
         await this.#endSession(session);
         return {};
       case 'ping':
-        if (request.ack !== undefined) session.ack(request.ack);
+        if (request.ack !== undefined) {
+          session.ack(request.ack);
+          // Only when there is something new to trim (idle sessions ping with the same ack), and
+          // not awaited: trimming the shared copy can lag, the reply need not wait for it.
+          if (this.#o.shared && request.ack > session.sharedAck) {
+            session.sharedAck = request.ack;
+            this.#o.shared.sessions
+              .ack(session.sessionID, request.ack)
+              .catch((err: unknown) => this.#log.debug('outbox ack failed', { err }));
+          }
+        }
         return { time: Date.now() };
       case 'invite':
         return calls.invite(me, request);
@@ -648,6 +732,149 @@ export class SignalGateway {
       case 'sfuRestart':
         return calls.sfuRestart(me, request.callID);
     }
+  }
+
+  /**
+   * Resumes a session this node does not hold (its node died, or the balancer sent the client
+   * elsewhere) from its shared outbox; undefined when it cannot be resumed. Runs under the user's
+   * lock. The session is registered before presence names this node, so that pushes published
+   * here from then on are kept, and merged with what the outbox held.
+   */
+  async #takeOver(
+    conn: Connection,
+    userID: string,
+    resume: { sessionID: string; lastSeq: number },
+    shared: NonNullable<GatewayOptions['shared']>,
+  ): Promise<Session | undefined> {
+    const session = new Session(userID, conn, {
+      outboxLimit: this.#o.outboxLimit,
+      outboxBytes: this.#o.limits.outboxBytes,
+      rateLimit: this.#o.rateLimit,
+      logger: this.#log,
+      sessionID: resume.sessionID,
+    });
+    // Nothing is written before the login reply, which must go first.
+    session.hold();
+    this.#sessions.set(session.sessionID, session);
+    const drop = (): void => {
+      session.close();
+      this.#sessions.delete(session.sessionID);
+    };
+    let taken: Awaited<ReturnType<SharedSessions['takeOver']>>;
+    try {
+      taken = await shared.sessions.takeOver(
+        userID,
+        resume.sessionID,
+        this.#o.nodeID,
+        resume.lastSeq,
+      );
+    } catch (err) {
+      drop();
+      throw err;
+    }
+    if (!taken) {
+      drop();
+      return undefined;
+    }
+    session.restore(taken.entries, taken.head);
+    await shared.timers.cancel(sessionTimerKey(session.sessionID, userID));
+    if (taken.previousNode !== this.#o.nodeID) {
+      // If that node still lives and holds the session, it forgets it (a dead one misses this).
+      await this.#o.bus.send(taken.previousNode, {
+        kind: 'moved',
+        userID,
+        sessionID: session.sessionID,
+      });
+    }
+    clearTimeout(conn.loginTimer);
+    conn.session = session;
+    conn.hold(session);
+    session.release();
+    session.attach(conn, resume.lastSeq);
+    this.#detachIfLost(conn);
+    this.#log.info('session taken over from another node', {
+      sessionID: session.sessionID,
+      from: taken.previousNode,
+      lastSeq: resume.lastSeq,
+      replayed: taken.entries.length,
+    });
+    return session;
+  }
+
+  /**
+   * Shared mode's background work: this node's heartbeat (which also claims dead nodes and arms
+   * their sessions' expiry), the expiry of sessions wherever they were, and keeping live
+   * sessions' shared outboxes from expiring.
+   */
+  #startShared(shared: NonNullable<GatewayOptions['shared']>): void {
+    const beat = (): void => {
+      shared.nodes
+        .beat(this.#o.nodeID, this.#o.resumeWindow * 1000)
+        .then(async ({ dead, rejoined }) => {
+          if (dead.length)
+            this.#log.warn('nodes found dead; their sessions wait to resume', { dead });
+          if (rejoined && this.#sessions.size) {
+            // Claimed dead while alive (a long pause), or Redis came back empty: list its
+            // sessions again, so that they are handed over should it really die, and reachable.
+            this.#log.warn('this node was not listed as alive; listing its sessions again');
+            const held = [...this.#sessions.values()].map((s) => ({
+              sessionID: s.sessionID,
+              userID: s.userID,
+              seq: s.seq,
+            }));
+            await shared.sessions.relist(this.#o.nodeID, held);
+          }
+        })
+        .catch((err: unknown) => this.#log.debug('heartbeat failed', { err }));
+    };
+    beat();
+    const heartbeat = setInterval(beat, shared.nodes.heartbeatMs);
+    heartbeat.unref();
+    const sweep = setInterval(() => {
+      shared.sessions
+        .keepAlive([...this.#sessions.keys()])
+        .catch((err: unknown) => this.#log.warn('outbox keep-alive failed', { err }));
+    }, 60 * 60_000);
+    sweep.unref();
+    const unsubscribe = shared.timers.subscribe((key) => this.#onSessionTimer(key, shared));
+    this.#sharedStops.push(
+      () => clearInterval(heartbeat),
+      () => clearInterval(sweep),
+      unsubscribe,
+    );
+  }
+
+  /**
+   * A session's resume window is over (its timer fired here, whichever node armed it). The node
+   * presence names decides if that node lives (it knows whether its client came back); if it is
+   * dead, the session ends here. A resume on any node cancels the timer and, under the same user
+   * lock, moves presence to a live node, so a firing that raced it changes nothing.
+   */
+  async #onSessionTimer(key: string, shared: NonNullable<GatewayOptions['shared']>): Promise<void> {
+    const ids = parseSessionTimerKey(key);
+    if (!ids) return;
+    const { userID, sessionID } = ids;
+    const where = await this.#o.presence.get(userID);
+    if (!where || where.sessionID !== sessionID) {
+      // Ended or replaced meanwhile; its outbox may be left from a dead node.
+      await shared.sessions.end(sessionID, where?.nodeID ?? this.#o.nodeID);
+      return;
+    }
+    if (where.nodeID === this.#o.nodeID) {
+      const local = this.#sessions.get(sessionID);
+      if (local) return this.#endSession(local, { onlyIfDetached: true });
+    } else if (await shared.nodes.alive(where.nodeID)) {
+      await this.#o.bus.send(where.nodeID, { kind: 'expire', userID, sessionID });
+      return;
+    }
+    // Its node is dead (or lost it): end it from the shared state, once, under the user's lock.
+    await this.#o.locks.run(`user:${userID}`, async () => {
+      const now = await this.#o.presence.get(userID);
+      if (!now || now.sessionID !== sessionID || now.nodeID !== where.nodeID) return;
+      if (await this.#o.presence.remove(userID, sessionID)) await this.#o.calls.leaveAll(userID);
+      await shared.sessions.end(sessionID, where.nodeID);
+      this.#log.info('session of a dead node expired', { sessionID, userID, node: where.nodeID });
+    });
   }
 
   async #login(conn: Connection, req: RequestOf<'login'>): Promise<RequestResults['login']> {
@@ -698,6 +925,7 @@ export class SignalGateway {
           conn.session = old;
           conn.hold(old);
           old.attach(conn, req.resume.lastSeq);
+          await this.#o.shared?.timers.cancel(sessionTimerKey(old.sessionID, userID));
           // The connection may have died while this login waited for the lock.
           this.#detachIfLost(conn);
           this.#log.debug('session resumed', {
@@ -705,6 +933,10 @@ export class SignalGateway {
             lastSeq: req.resume.lastSeq,
           });
           return reply(old, true);
+        }
+        if (this.#o.shared && !old) {
+          const resumed = await this.#takeOver(conn, userID, req.resume, this.#o.shared);
+          if (resumed) return reply(resumed, true);
         }
       }
 
@@ -720,6 +952,7 @@ export class SignalGateway {
         if (await this.#o.presence.remove(userID, existing.sessionID)) {
           await this.#o.calls.leaveAll(userID);
         }
+        await this.#o.shared?.sessions.end(existing.sessionID, existing.nodeID);
       }
       const session = new Session(userID, conn, {
         outboxLimit: this.#o.outboxLimit,
@@ -732,7 +965,9 @@ export class SignalGateway {
       conn.session = session;
       conn.hold(session);
       this.#detachIfLost(conn);
-      await this.#o.presence.set({ userID, sessionID: session.sessionID, nodeID: this.#o.nodeID });
+      const presence = { userID, sessionID: session.sessionID, nodeID: this.#o.nodeID };
+      if (this.#o.shared) await this.#o.shared.sessions.open(presence);
+      else await this.#o.presence.set(presence);
       // Invitations that rang while the user was offline: pushed right after this reply.
       await this.#o.calls.redeliverInvitations(userID);
       this.#log.debug('session started', { sessionID: session.sessionID, userID });

@@ -110,3 +110,60 @@ describe('TokenBucket', () => {
     ]);
   });
 });
+
+describe('Session with seqs from a shared outbox', () => {
+  const body = (n: number) => JSON.stringify(leave(n));
+
+  test('pushAt writes under the given seq and ignores a seq it already has', () => {
+    const sink = new Recorder();
+    const s = new Session('alice', sink, options);
+    s.pushAt(1, body(1));
+    s.pushAt(2, body(2));
+    s.pushAt(2, body(2));
+    expect(sink.seqs).toEqual([1, 2]);
+    expect(sink.got[1]).toMatchObject({ type: 'userLeave', userID: 'u2', seq: 2 });
+  });
+
+  test('restore replays the outbox after the client’s last seq, merged with pushes that arrived meanwhile', () => {
+    const sink = new Recorder();
+    const s = new Session('alice', sink, { ...options, sessionID: 'sid-1' });
+    expect(s.sessionID).toBe('sid-1');
+    s.hold();
+    // Published to this node while the take-over read the outbox: 7 twice (read and published).
+    s.pushAt(7, body(7));
+    s.pushAt(8, body(8));
+    s.restore(
+      [
+        { seq: 6, json: body(6) },
+        { seq: 7, json: body(7) },
+      ],
+      7,
+    );
+    s.attach(sink, 5);
+    s.release();
+    expect(sink.seqs).toEqual([6, 7, 8]);
+    expect(s.seq).toBe(8);
+    expect(s.canResume(5)).toBe(true);
+  });
+
+  test('restore with nothing missed resumes at the head', () => {
+    const sink = new Recorder();
+    const s = new Session('alice', sink, options);
+    s.restore([], 12);
+    s.attach(sink, 12);
+    s.pushAt(13, body(13));
+    expect(sink.seqs).toEqual([13]);
+  });
+
+  test('a gap (a push lost on the bus) is written past, not waited for', () => {
+    const sink = new Recorder();
+    const s = new Session('alice', sink, options);
+    s.pushAt(1, body(1));
+    s.pushAt(3, body(3));
+    expect(sink.seqs).toEqual([1, 3]);
+    // A new connection after seq 1 gets 3, found across the gap.
+    const next = new Recorder();
+    s.attach(next, 1);
+    expect(next.seqs).toEqual([3]);
+  });
+});

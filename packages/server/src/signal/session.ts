@@ -35,12 +35,16 @@ export interface SessionOptions {
   outboxBytes?: number;
   rateLimit: RateLimitOptions;
   logger?: Logger;
+  /** The session's id when it is rebuilt on another node (resume); default a fresh one. */
+  sessionID?: string;
 }
 
 export class Session {
-  readonly sessionID = randomUUID();
+  readonly sessionID: string;
   /** Request rate limit; it belongs to the session so that reconnecting does not refill it. */
   readonly bucket: TokenBucket;
+  /** The highest ack passed on to a shared outbox (gateway; shared sessions only). */
+  sharedAck = 0;
   #state: SessionState = 'active';
   #seq = 0;
   #outbox: Queued[] = [];
@@ -58,6 +62,7 @@ export class Session {
     sink: PushSink,
     private readonly options: SessionOptions,
   ) {
+    this.sessionID = options.sessionID ?? randomUUID();
     this.#sink = sink;
     this.bucket = new TokenBucket(options.rateLimit);
     this.#log = options.logger ?? silentLogger;
@@ -85,10 +90,50 @@ export class Session {
   /** Queues a push; it is written at once unless the session is held or detached. */
   push(body: PushBody): void {
     if (this.#state === 'closed') return;
-    const seq = ++this.#seq;
+    this.#queue(++this.#seq, JSON.stringify(body));
+  }
+
+  /**
+   * Queues a push whose seq a shared outbox gave (cluster SharedSessions), `bodyJson` being the
+   * body's JSON without it. A seq already here (replayed by a take-over) is ignored.
+   */
+  pushAt(seq: number, bodyJson: string): void {
+    if (this.#state === 'closed' || seq <= this.#seq) return;
+    if (seq !== this.#seq + 1 && this.#seq > 0) {
+      // Only a bus message lost while Redis was away leaves a gap; the client resumes past it.
+      this.#log.warn(`session ${this.sessionID}: seq ${this.#seq + 1}..${seq - 1} missing`);
+    }
+    this.#seq = seq;
+    this.#queue(seq, bodyJson);
+  }
+
+  /**
+   * Fills a session rebuilt on this node from its shared outbox: `entries` are what followed the
+   * client's last seq, `head` the outbox's newest seq. Pushes that arrived meanwhile (`pushAt`
+   * while the take-over ran) stay, in seq order.
+   */
+  restore(entries: readonly { seq: number; json: string }[], head: number): void {
+    const arrived = this.#outbox;
+    this.#outbox = [];
+    this.#outboxSize = 0;
+    this.#seq = entries.length ? entries[0]!.seq - 1 : head;
+    for (const e of entries) {
+      if (e.seq <= this.#seq) continue;
+      this.#seq = e.seq;
+      this.#queue(e.seq, e.json);
+    }
+    this.#seq = Math.max(this.#seq, head);
+    for (const e of arrived) {
+      if (e.seq <= this.#seq) continue;
+      this.#seq = e.seq;
+      this.#outbox.push(e);
+      this.#outboxSize += e.json.length;
+    }
+  }
+
+  #queue(seq: number, body_: string): void {
     // `seq` goes last, spliced into the body's JSON: no copy of the body (its many shapes sent
     // object spreads down V8's slow path), one serialisation for the write and every replay.
-    const body_ = JSON.stringify(body);
     const json = `${body_.slice(0, -1)}${body_.length > 2 ? ',' : ''}"seq":${seq}}`;
     this.#outbox.push({ seq, json });
     this.#outboxSize += json.length;
@@ -137,11 +182,14 @@ export class Session {
     this.#flush();
   }
 
-  /** The connection is gone: keep the session for `windowMs`, then call `onExpire`. */
-  detach(windowMs: number, onExpire: () => void): void {
+  /**
+   * The connection is gone: keep the session for `windowMs`, then call `onExpire`; without them,
+   * the expiry is someone else's (a cluster timer).
+   */
+  detach(windowMs?: number, onExpire?: () => void): void {
     this.#setState('detached');
     this.#sink = undefined;
-    this.#resumeTimer = setTimeout(onExpire, windowMs);
+    if (windowMs !== undefined && onExpire) this.#resumeTimer = setTimeout(onExpire, windowMs);
   }
 
   /** Writes everything queued now, even while held (a kick must reach the client before close). */
@@ -163,12 +211,16 @@ export class Session {
   #flush(force = false): void {
     const sink = this.#sink;
     if (this.#state !== 'active' || !sink || (this.#holds > 0 && !force)) return;
-    const first = this.#outbox[0];
+    const outbox = this.#outbox;
+    const first = outbox[0];
     if (!first) return;
-    // Seqs in the outbox are contiguous, so the first unsent one is found by arithmetic.
-    for (let i = Math.max(0, this.#sentSeq + 1 - first.seq); i < this.#outbox.length; i++) {
-      sink.sendPush(this.#outbox[i]!.json);
-    }
+    // Seqs in the outbox are contiguous (but for a rare gap, see pushAt), so the first unsent one
+    // is found by arithmetic, then corrected.
+    const sent = this.#sentSeq;
+    let i = Math.min(outbox.length, Math.max(0, sent + 1 - first.seq));
+    while (i > 0 && outbox[i - 1]!.seq > sent) i--;
+    while (i < outbox.length && outbox[i]!.seq <= sent) i++;
+    for (; i < outbox.length; i++) sink.sendPush(outbox[i]!.json);
     this.#sentSeq = this.#seq;
   }
 

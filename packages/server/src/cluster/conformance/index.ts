@@ -8,6 +8,7 @@ export { locksConformance } from './locks.js';
 export { outboxConformance } from './outbox.js';
 export { presenceConformance } from './presence.js';
 export { schedulerConformance } from './scheduler.js';
+export { sharedSessionsConformance, type MakeSharedNodes, type SharedNode } from './sessions.js';
 export { gate, waitFor, type ClusterNode, type MakeNodes, type NodeOptions } from './support.js';
 
 import { busConformance } from './bus.js';

@@ -40,6 +40,18 @@ const BusMessageCheck = TypeCompiler.Compile(
       requestID: Type.String(),
       error: Type.Optional(Type.Object({ name: Type.String(), message: Type.String() })),
     }),
+    Type.Object({
+      kind: Type.Literal('pushed'),
+      userID: Type.String(),
+      sessionID: Type.String(),
+      seq: Type.Integer({ minimum: 1 }),
+      json: Type.String(),
+    }),
+    Type.Object({
+      kind: Type.Union([Type.Literal('moved'), Type.Literal('expire')]),
+      userID: Type.String(),
+      sessionID: Type.String(),
+    }),
   ]),
 );
 

@@ -4,7 +4,7 @@
  * `prefix` (by default `ringline:<sdkAppID>`).
  */
 import { silentLogger, type Logger } from '../../log.js';
-import { checkRedisUrl, ConfigError } from '../../config.js';
+import { checkRedisUrl, ConfigError, DEFAULTS } from '../../config.js';
 import type { ClusterAdapters, ClusterHealth } from '../types.js';
 import { RedisMessageBus } from './bus.js';
 import { RedisCallStore } from './calls.js';
@@ -13,6 +13,7 @@ import { RedisLockManager } from './locks.js';
 import { RedisOutboxStore } from './outbox.js';
 import { RedisPresenceStore } from './presence.js';
 import { RedisScheduler } from './scheduler.js';
+import { RedisNodeRegistry, RedisSharedSessions } from './sessions.js';
 
 export { RedisMessageBus } from './bus.js';
 export { RedisCallStore } from './calls.js';
@@ -20,6 +21,7 @@ export { RedisLockManager } from './locks.js';
 export { RedisOutboxStore } from './outbox.js';
 export { RedisPresenceStore } from './presence.js';
 export { RedisScheduler } from './scheduler.js';
+export { RedisNodeRegistry, RedisSharedSessions } from './sessions.js';
 
 export interface RedisClusterOptions {
   /** redis://[user:password@]host:port[/db] or rediss:// */
@@ -39,6 +41,12 @@ export interface RedisClusterOptions {
   connectTimeoutMs?: number;
   /** How often health PINGs Redis, ms. Default 1000. */
   healthIntervalMs?: number;
+  /** How often each node records that it lives, ms. Default 1000. */
+  heartbeatMs?: number;
+  /** A node silent this long is dead (its sessions' resume windows start), ms. Default 5000. */
+  nodeDeadAfterMs?: number;
+  /** Most pushes a session's shared outbox keeps. Default the server's outboxLimit default. */
+  outboxLimit?: number;
 }
 
 export type RedisClusterAdapters = Omit<ClusterAdapters, 'health'> & {
@@ -48,6 +56,8 @@ export type RedisClusterAdapters = Omit<ClusterAdapters, 'health'> & {
   scheduler: RedisScheduler;
   locks: RedisLockManager;
   outbox: RedisOutboxStore;
+  sessions: RedisSharedSessions;
+  nodes: RedisNodeRegistry;
   health: ClusterHealth;
 };
 
@@ -64,6 +74,15 @@ export async function createRedisCluster(o: RedisClusterOptions): Promise<RedisC
   const lockWaitMs = positive('lockWaitMs', o.lockWaitMs, 10_000);
   const pollMs = positive('pollMs', o.pollMs, 250);
   const healthIntervalMs = positive('healthIntervalMs', o.healthIntervalMs, 1000);
+  const heartbeatMs = positive('heartbeatMs', o.heartbeatMs, 1000);
+  const deadAfterMs = positive('nodeDeadAfterMs', o.nodeDeadAfterMs, 5000);
+  if (deadAfterMs < 2 * heartbeatMs) {
+    throw new ConfigError('redis nodeDeadAfterMs must be at least twice heartbeatMs');
+  }
+  const outboxLimit = o.outboxLimit ?? DEFAULTS.outboxLimit;
+  if (!Number.isSafeInteger(outboxLimit) || outboxLimit < 1) {
+    throw new ConfigError(`redis outboxLimit must be an integer ≥ 1, got ${outboxLimit}`);
+  }
   const where = redactUrl(o.url);
 
   const cmd = createClient(o.url, 'ringline', conn);
@@ -104,6 +123,8 @@ export async function createRedisCluster(o: RedisClusterOptions): Promise<RedisC
     scheduler,
     locks,
     outbox: new RedisOutboxStore(cmd, o.prefix),
+    sessions: new RedisSharedSessions(cmd, { prefix: o.prefix, outboxLimit }),
+    nodes: new RedisNodeRegistry(cmd, { prefix: o.prefix, heartbeatMs, deadAfterMs }),
     health,
     close,
   };

@@ -105,9 +105,18 @@ export class RedisLockManager implements LockManager {
     // Bounded by time and, should the clock misbehave, by count.
     for (let attempt = 0; attempt < 100_000; attempt++) {
       this.#open();
-      const ok = await guard('lock', () =>
-        this.#client.set(redisKey, token, 'PX', this.#o.ttlMs, 'NX'),
-      );
+      let ok: string | null;
+      try {
+        ok = await guard('lock', () =>
+          this.#client.set(redisKey, token, 'PX', this.#o.ttlMs, 'NX'),
+        );
+      } catch (err) {
+        // A SET that timed out may still run when a hung Redis wakes up, leaving a lease nobody
+        // holds for a whole TTL: a release sent right behind it, on the same connection, runs
+        // after it and frees it.
+        RELEASE.run(this.#client, [redisKey], [token]).catch(() => {});
+        throw err;
+      }
       if (ok === 'OK') return;
       const left = deadline - Date.now();
       if (left <= 0) break;
