@@ -49,5 +49,6 @@ export {
   connectGroup,
   showAll,
   expectEveryoneDecodes,
+  longestFreeze,
 } from './scenarios.js';
 export type { RecordedEvent, RtpTotals, VideoInfo, SentTrack } from './page-api.js';

@@ -162,3 +162,44 @@ export async function expectEveryoneDecodes(
     ),
   );
 }
+
+/** How often longestFreeze reads the counters (a 15 fps stream moves every ~67 ms). */
+const FRAME_POLL_MS = 50;
+
+/** Decoded-frame counters of every (viewer, remote) pair, read in one round per page. */
+async function frameCounters(users: TestUser[]): Promise<Map<string, number>> {
+  const rows = await Promise.all(
+    users.map(async (viewer) => {
+      const remotes = users.filter((u) => u !== viewer).map((u) => u.userID);
+      const counts = await viewer.page.evaluate(
+        (ids) => ids.map((id) => window.__ringline.framesOf(id)),
+        remotes,
+      );
+      return remotes.map((id, i) => [`${viewer.name} ← ${id}`, counts[i]!] as const);
+    }),
+  );
+  return new Map(rows.flat());
+}
+
+/**
+ * Watches every pair's counter for `windowMs` and returns the longest time any pair went without a
+ * new decoded frame: the interruption the kill caused (frames still in the jitter buffers count
+ * as frames, so a heal faster than they drain shows no gap at all).
+ */
+export async function longestFreeze(users: TestUser[], windowMs: number): Promise<number> {
+  let previous = await frameCounters(users);
+  const lastNew = new Map([...previous.keys()].map((pair) => [pair, Date.now()]));
+  let longest = 0;
+  const until = Date.now() + windowMs;
+  while (Date.now() < until) {
+    await new Promise((r) => setTimeout(r, FRAME_POLL_MS));
+    const now = await frameCounters(users);
+    const t = Date.now();
+    for (const [pair, count] of now) {
+      if (count > previous.get(pair)!) lastNew.set(pair, t);
+      longest = Math.max(longest, t - lastNew.get(pair)!);
+    }
+    previous = now;
+  }
+  return longest;
+}

@@ -119,6 +119,7 @@ export class CallService {
   readonly #media: SfuCoordinator;
   readonly #relay: SignalRelay;
   readonly #tx: CallTransactions;
+  readonly #nodeID: string | undefined;
   readonly #unsubscribe: Unsubscribe[] = [];
 
   constructor(options: CallServiceOptions) {
@@ -129,6 +130,7 @@ export class CallService {
     this.#log = options.logger ?? silentLogger;
     this.#groups = options.groups;
     this.#p2p = options.p2p ?? true;
+    this.#nodeID = options.nodeID;
     const deliver = deliverOrLog(options.deliver, this.#log);
     this.#timers = new InvitationTimers(options.scheduler);
     this.#relay = new SignalRelay(options.store, options.locks, deliver);
@@ -157,6 +159,7 @@ export class CallService {
               return true;
             })
             .catch(ignoreGone),
+        ownerGone: (callID, owner) => this.#takeOverSfu(callID, owner),
         roomGone: (callID, forget) =>
           this.#tx
             .withCall(callID, ServerError.callNotFound, (tx) => {
@@ -451,6 +454,40 @@ export class CallService {
   ): Promise<RequestResults['sfuLayer']> {
     await this.#media.layer(userID, callID, ofUserID, substream);
     return {};
+  }
+
+  /**
+   * `nodeID` died (the cluster's liveness claimed it, on this node): this node takes over the SFU
+   * rooms it drove. Each call's owner is rewritten under the call's lock (so members' sfu* requests
+   * come here from then on), then the room is re-created here and the members publish again
+   * (`sfuReset`), as after a lost Janus. Until then their media still flows through the old room:
+   * Janus keeps a dead node's handles until its session times out.
+   */
+  async nodeDied(nodeID: string): Promise<void> {
+    if (nodeID === this.#nodeID) return;
+    for (const callID of await this.#store.sfuCalls(nodeID))
+      await this.#takeOverSfu(callID, nodeID);
+  }
+
+  /** Moves the call's SFU room from the dead node `from` to this one (once, whoever asks first). */
+  async #takeOverSfu(callID: string, from: string): Promise<void> {
+    const self = this.#nodeID;
+    if (self === undefined || from === self) return;
+    const taken = await this.#tx
+      .withCall(callID, ServerError.callNotFound, (tx) => {
+        const sfu = tx.call.sfu;
+        if (sfu?.node !== from) {
+          tx.dirty = false; // taken over already, or no longer in the SFU
+          return false;
+        }
+        tx.call.sfu = { ...sfu, node: self };
+        return true;
+      })
+      .catch(ignoreGone);
+    if (taken) {
+      this.#log.warn('taking over the SFU room of a dead node', { callID, from });
+      this.#media.takeOver(callID);
+    }
   }
 
   /**

@@ -134,6 +134,12 @@ export class MemoryCallStore implements CallStore {
       if (entry.invitations.delete(id)) this.#inviteCall.delete(id);
     }
   }
+  async sfuCalls(nodeID: string): Promise<string[]> {
+    // A scan: node death is rare, and one process holds few calls.
+    return [...this.#calls.values()]
+      .filter((entry) => entry.call.sfu?.node === nodeID)
+      .map((entry) => entry.call.callID);
+  }
   async callMembers(callID: string): Promise<string[] | undefined> {
     return this.#calls.get(callID)?.call.members.map((m) => m.userID);
   }
@@ -179,10 +185,12 @@ export class MemoryCallStore implements CallStore {
 export class MemoryMessageBus implements MessageBus {
   readonly #handlers = new Map<string, (message: BusMessage) => void | Promise<void>>();
 
-  async send(nodeID: string, message: BusMessage): Promise<void> {
+  async send(nodeID: string, message: BusMessage): Promise<boolean> {
     const handler = this.#handlers.get(nodeID);
     // A node that is gone has no sessions left to deliver to.
-    if (handler) await handler(message);
+    if (!handler) return false;
+    await handler(message);
+    return true;
   }
   subscribe(nodeID: string, handler: (message: BusMessage) => void | Promise<void>): Unsubscribe {
     this.#handlers.set(nodeID, handler);

@@ -163,6 +163,11 @@ export interface CallStore {
   commit(callID: string, changes: CallChanges): Promise<void>;
   /** The user IDs of the call's members (those in it, not those ringing); undefined if no call. */
   callMembers(callID: string): Promise<string[] | undefined>;
+  /**
+   * The calls whose SFU room `nodeID` drives (`call.sfu.node`), as of the last commits: what a
+   * node takes over when `nodeID` died.
+   */
+  sfuCalls(nodeID: string): Promise<string[]>;
   /** Binds `userID` to `callID` unless bound to another call; true when bound (now or already). */
   claimUser(userID: string, callID: string): Promise<boolean>;
   /** The call the user belongs to, if any. */
@@ -243,7 +248,11 @@ export interface SfuBusReply {
  * node that is not subscribed is dropped.
  */
 export interface MessageBus {
-  send(nodeID: string, message: BusMessage): Promise<void>;
+  /**
+   * Resolves with whether a node was subscribed under `nodeID` to take it: false means the node is
+   * gone (its process died, so its subscription with it), whatever the liveness registry says yet.
+   */
+  send(nodeID: string, message: BusMessage): Promise<boolean>;
   subscribe(nodeID: string, handler: (message: BusMessage) => void | Promise<void>): Unsubscribe;
   /**
    * Resolves once every `subscribe` made so far receives messages (a remote bus confirms its

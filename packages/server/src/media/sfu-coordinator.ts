@@ -89,6 +89,11 @@ export interface HealHooks {
   ): Promise<boolean | undefined>;
   /** The SFU did not come back in time: under the call's lock, `forget()` and end the call. */
   roomGone(callID: string, forget: () => void): Promise<void>;
+  /**
+   * The node driving the call's room is gone (a request routed to it found nobody subscribed):
+   * take the room over here (`CallService`'s hand-over: rewrite the owner, then `takeOver`).
+   */
+  ownerGone(callID: string, owner: string): Promise<void>;
 }
 
 /** SFU work a call transaction queues on commit, in order. */
@@ -626,14 +631,35 @@ export class SfuCoordinator {
         callID,
         op,
       };
-      bus.send(sfuChannel(owner), request).catch((err: unknown) => {
+      const fail = (error: ServerError): void => {
         const routed = this.#routed.get(requestID);
         if (!routed) return;
         this.#routed.delete(requestID);
         clearTimeout(routed.timer);
-        this.#log.warn('routing an sfu request failed', { callID, owner, err });
-        routed.reject(ServerError.sfuNodeUnreachable(callID, owner, 0));
-      });
+        routed.reject(error);
+      };
+      bus.send(sfuChannel(owner), request).then(
+        (delivered) => {
+          if (delivered) return;
+          // Nobody subscribed on the owner's channel: its process is gone (the liveness registry
+          // would say so only seconds later), and with it the Janus session holding the room.
+          // The room moves here; the member retries once told (sfuReset).
+          this.#log.warn('the node driving an SFU room is gone; taking the room over', {
+            callID,
+            owner,
+          });
+          this.#hooks
+            .ownerGone(callID, owner)
+            .catch((err: unknown) =>
+              this.#log.error('taking over an SFU room failed', { callID, owner, err }),
+            );
+          fail(ServerError.sfuRestarting(callID));
+        },
+        (err: unknown) => {
+          this.#log.warn('routing an sfu request failed', { callID, owner, err });
+          fail(ServerError.sfuNodeUnreachable(callID, owner, 0));
+        },
+      );
     });
   }
 

@@ -324,22 +324,31 @@ describe.skipIf(!hasJanus)('two server nodes sharing one cluster and one Janus',
     60_000,
   );
 
-  test('when the node driving the room is gone, requests through the other node answer SFU_NODE_UNREACHABLE', async () => {
+  test('when the node driving the room is gone, the other node takes the room over: SFU_RESTARTING, then sfuReset to every member', async () => {
     const j = await janus();
     // Shorter than the test client's 5 s reply timeout.
     const [nodeA, nodeB] = await twoNodes(j.url, 1_000);
     const alice = await nodeA.login('alice');
     const [bob, carol] = [await nodeB.login('bob'), await nodeB.login('carol')];
     const { callID } = await groupCall('team', alice, [bob, carol]);
+    const ownerBefore = (await record(nodeB, callID)).sfu?.node;
     // Node A stops (its member leaves the call); the room stays recorded as node A's.
     await nodeA.close();
     await until('alice left', async () => {
       const members = (await record(nodeB, callID)).members.map((m) => m.userID);
       return !members.includes('alice');
     });
-    const unreachable = await bob.fail('sfuRestart', { callID });
-    expect(unreachable.code).toBe(ServerErrorCode.SFU_NODE_UNREACHABLE);
-    expect(unreachable.message).toContain(callID);
+    // Nobody takes requests on node A's channel any more: node B takes the room over at once.
+    const restarting = await bob.fail('sfuRestart', { callID });
+    expect(restarting.code).toBe(ServerErrorCode.SFU_RESTARTING);
+    await Promise.all([bob.waitForPush('sfuReset'), carol.waitForPush('sfuReset')]);
+    const after = (await record(nodeB, callID)).sfu;
+    expect(after?.node).toBeDefined();
+    expect(after?.node).not.toBe(ownerBefore);
+    // Node B serves the call's requests now: Bob, who has not published into the new room yet,
+    // has nothing to restart there (no longer SFU_RESTARTING or a wait on node A).
+    const served = await bob.fail('sfuRestart', { callID });
+    expect(served.code).toBe(ServerErrorCode.INVALID_CALL_STATE);
     // The call goes on without its media node until it ends; ending it does not wait long on it.
     await endCall(callID, [bob, carol]);
     expectNoCallState(nodeB);

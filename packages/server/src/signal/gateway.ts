@@ -813,6 +813,14 @@ export class SignalGateway {
         .then(async ({ dead, rejoined }) => {
           if (dead.length)
             this.#log.warn('nodes found dead; their sessions wait to resume', { dead });
+          // The SFU rooms they drove move here (their calls' members keep their media meanwhile).
+          for (const node of dead) {
+            this.#o.calls
+              .nodeDied(node)
+              .catch((err: unknown) =>
+                this.#log.error('taking over a dead node’s SFU rooms failed', { node, err }),
+              );
+          }
           if (rejoined && this.#sessions.size) {
             // Claimed dead while alive (a long pause), or Redis came back empty: list its
             // sessions again, so that they are handed over should it really die, and reachable.

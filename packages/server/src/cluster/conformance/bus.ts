@@ -72,16 +72,17 @@ export function busConformance(makeNodes: MakeNodes): void {
       const first: BusMessage[] = [];
       const unsubscribe = b!.bus.subscribe('node-b', (m) => void first.push(m));
       await b!.bus.whenSubscribed();
-      await a!.bus.send('node-b', push(1));
+      // send says whether a node took it: how a node learns at once that another one is gone.
+      expect(await a!.bus.send('node-b', push(1))).toBe(true);
       await waitFor(() => first.length === 1, 'the first message');
       unsubscribe();
       unsubscribe(); // twice is harmless
-      await a!.bus.send('node-b', push(2)); // nobody listens: dropped
-      await a!.bus.send('node-nowhere', push(3));
+      expect(await a!.bus.send('node-b', push(2))).toBe(false); // nobody listens: dropped
+      expect(await a!.bus.send('node-nowhere', push(3))).toBe(false);
       const second: BusMessage[] = [];
       b!.bus.subscribe('node-b', (m) => void second.push(m));
       await b!.bus.whenSubscribed();
-      await a!.bus.send('node-b', push(4));
+      expect(await a!.bus.send('node-b', push(4))).toBe(true);
       await waitFor(() => second.length >= 1, 'the message after resubscribing');
       expect(callIDs(first)).toEqual(['c1']);
       expect(callIDs(second)).toEqual(['c4']);

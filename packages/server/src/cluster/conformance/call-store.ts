@@ -335,6 +335,36 @@ export function callStoreConformance(name: string, factory: CallStoreFactory): v
       });
     });
 
+    describe('calls by SFU owner node', () => {
+      it('sfuCalls lists the calls whose room a node drives, following each commit', async () => {
+        const store = await fresh();
+        const onA = (id: string) => sampleCall(id);
+        const onB = (id: string) =>
+          sampleCall(id, { sfu: { ...sampleCall(id).sfu!, node: 'node-b' } });
+        await store.commit('c1', { call: onA('c1') });
+        await store.commit('c2', { call: onA('c2') });
+        await store.commit('c3', { call: onB('c3') });
+        await store.commit('p2p', {
+          call: sampleCall('p2p', { media: MediaMode.P2P, sfu: undefined }),
+        });
+        expect((await store.sfuCalls('node-a')).sort()).toEqual(['c1', 'c2']);
+        expect(await store.sfuCalls('node-b')).toEqual(['c3']);
+        expect(await store.sfuCalls('node-c')).toEqual([]);
+        // Handed over: c2 now belongs to node-b.
+        await store.commit('c2', { call: onB('c2') });
+        expect(await store.sfuCalls('node-a')).toEqual(['c1']);
+        expect((await store.sfuCalls('node-b')).sort()).toEqual(['c2', 'c3']);
+        // An invitation-only commit keeps the owner; ending the call removes it.
+        await store.commit('c1', { invitations: [sampleInvitation('c1', 'i1')] });
+        expect(await store.sfuCalls('node-a')).toEqual(['c1']);
+        await store.commit('c1', { call: null });
+        expect(await store.sfuCalls('node-a')).toEqual([]);
+        // A call whose room is gone (no placement) belongs to nobody.
+        await store.commit('c3', { call: sampleCall('c3', { sfu: undefined }) });
+        expect(await store.sfuCalls('node-b')).toEqual(['c2']);
+      });
+    });
+
     describe('claims', () => {
       it('claimUser binds a free user, again for the same call, never for another', async () => {
         const store = await fresh();

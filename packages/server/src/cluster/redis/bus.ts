@@ -80,9 +80,11 @@ export class RedisMessageBus implements MessageBus {
     });
   }
 
-  async send(nodeID: string, message: BusMessage): Promise<void> {
+  async send(nodeID: string, message: BusMessage): Promise<boolean> {
     const text = JSON.stringify(message);
-    await guard('bus send', () => this.#pub.publish(this.#channel(nodeID), text));
+    // PUBLISH answers how many subscribers got it: none when the node's connection is gone.
+    const receivers = await guard('bus send', () => this.#pub.publish(this.#channel(nodeID), text));
+    return receivers > 0;
   }
 
   subscribe(nodeID: string, handler: Handler): Unsubscribe {

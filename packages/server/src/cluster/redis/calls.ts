@@ -4,8 +4,12 @@
  * one script that rewrites the hash and the invitation index together. The claims (user → call,
  * group → call) are single keys set with a compare-and-set script.
  *
- * The scripts touch keys they derive from the prefix (a deleted call's invitation index entries),
- * so the store needs one Redis primary, not a sharded Redis Cluster.
+ * Each call whose SFU room a node drives is in that node's set (`sfu-node:<nodeID>`, kept by the
+ * commit script, with the owner also in the hash's `sfuNode` field), so a node taking over a dead
+ * one finds its calls without a scan.
+ *
+ * The scripts touch keys they derive from the prefix (a deleted call's invitation index entries,
+ * the owner sets), so the store needs one Redis primary, not a sharded Redis Cluster.
  */
 import type { Redis } from 'ioredis';
 import { checkChanges } from '../memory.js';
@@ -16,14 +20,19 @@ const CALL_FIELD = 'call';
 const INVITE_FIELD = 'inv:';
 
 /**
- * KEYS: the call's hash. ARGV: invite index prefix, then `delete`, or `write` with the call JSON
- * ('' to keep it), the number of written invitations, their (id, JSON) pairs, then deleted IDs.
+ * KEYS: the call's hash. ARGV: invite index prefix, SFU owner set prefix, callID, then `delete`,
+ * or `write` with the call JSON ('' to keep it), its SFU owner node ('' for none; ignored when the
+ * JSON is ''), the number of written invitations, their (id, JSON) pairs, then deleted IDs.
  * Returns 1, or an error reply when invitations are written for a call that is not stored.
  */
 const COMMIT = new LuaScript(`
 local call = KEYS[1]
 local index = ARGV[1]
-if ARGV[2] == 'delete' then
+local owners = ARGV[2]
+local callID = ARGV[3]
+local oldOwner = redis.call('HGET', call, 'sfuNode')
+if ARGV[4] == 'delete' then
+  if oldOwner then redis.call('SREM', owners .. oldOwner, callID) end
   local fields = redis.call('HKEYS', call)
   for _, f in ipairs(fields) do
     if string.sub(f, 1, 4) == 'inv:' then redis.call('DEL', index .. string.sub(f, 5)) end
@@ -31,20 +40,29 @@ if ARGV[2] == 'delete' then
   redis.call('DEL', call)
   return 1
 end
-local record = ARGV[3]
-local written = tonumber(ARGV[4])
+local record = ARGV[5]
+local written = tonumber(ARGV[7])
 if record == '' and redis.call('HEXISTS', call, 'call') == 0 then
   if written > 0 then return redis.error_reply('invitations written for a call that is not stored') end
   return 1
 end
-if record ~= '' then redis.call('HSET', call, 'call', record) end
-local callID = ARGV[5 + 2 * written]
+if record ~= '' then
+  redis.call('HSET', call, 'call', record)
+  local owner = ARGV[6]
+  if oldOwner and oldOwner ~= owner then redis.call('SREM', owners .. oldOwner, callID) end
+  if owner == '' then
+    redis.call('HDEL', call, 'sfuNode')
+  elseif oldOwner ~= owner then
+    redis.call('HSET', call, 'sfuNode', owner)
+    redis.call('SADD', owners .. owner, callID)
+  end
+end
 for i = 0, written - 1 do
-  local id = ARGV[5 + 2 * i]
-  redis.call('HSET', call, 'inv:' .. id, ARGV[6 + 2 * i])
+  local id = ARGV[8 + 2 * i]
+  redis.call('HSET', call, 'inv:' .. id, ARGV[9 + 2 * i])
   redis.call('SET', index .. id, callID)
 end
-for i = 6 + 2 * written, #ARGV do
+for i = 8 + 2 * written, #ARGV do
   if redis.call('HDEL', call, 'inv:' .. ARGV[i]) == 1 then redis.call('DEL', index .. ARGV[i]) end
 end
 return 1`);
@@ -89,19 +107,24 @@ export class RedisCallStore implements CallStore {
   async commit(callID: string, changes: CallChanges): Promise<void> {
     // What can be checked without the store is checked here; "is the call stored" by the script.
     checkChanges(callID, changes, true);
+    const head = [this.#invite(''), this.#owners(''), callID];
     const args =
       changes.call === null
-        ? [this.#invite(''), 'delete']
+        ? [...head, 'delete']
         : [
-            this.#invite(''),
+            ...head,
             'write',
             changes.call ? JSON.stringify(changes.call) : '',
+            changes.call?.sfu?.node ?? '',
             String(changes.invitations?.length ?? 0),
             ...(changes.invitations ?? []).flatMap((inv) => [inv.inviteID, JSON.stringify(inv)]),
-            callID,
             ...(changes.deletedInvitations ?? []),
           ];
     await guard('call commit', () => COMMIT.run(this.#client, [this.#call(callID)], args));
+  }
+
+  async sfuCalls(nodeID: string): Promise<string[]> {
+    return guard('sfu calls', () => this.#client.smembers(this.#owners(nodeID)));
   }
 
   async callMembers(callID: string): Promise<string[] | undefined> {
@@ -141,6 +164,9 @@ export class RedisCallStore implements CallStore {
 
   #call(callID: string): string {
     return `${this.#prefix}:call:${callID}`;
+  }
+  #owners(nodeID: string): string {
+    return `${this.#prefix}:sfu-node:${nodeID}`;
   }
   #invite(inviteID: string): string {
     return `${this.#prefix}:invite:${inviteID}`;
