@@ -101,6 +101,10 @@ const sweep = setInterval(() => {
   for (const c of clients) c.expire(deadline);
 }, 1000);
 
+/** How many times one session is tried, and which failures are worth another try. */
+const OPEN_ATTEMPTS = 4;
+const RETRIED = /408|503|ECONNRESET|ECONNREFUSED|ETIMEDOUT|socket hang up/;
+
 function count(map, key) {
   map[key] = (map[key] ?? 0) + 1;
 }
@@ -132,7 +136,22 @@ async function open({
   const errors = {};
   let next = from;
   const t0 = now();
+  // A node that falls behind answers an upgrade 408 (its headers deadline) or resets it: the SDK
+  // would connect again after a backoff, and so does the generator, a bounded number of times.
+  // Each retry is counted (under `retried: …`), and a session that never opens is an error.
   const one = async (i) => {
+    for (let attempt = 1; ; attempt++) {
+      try {
+        return await openOne(i);
+      } catch (err) {
+        const what = err.code ?? err.message;
+        if (attempt >= OPEN_ATTEMPTS || !RETRIED.test(String(what))) throw err;
+        count(errors, `retried: ${what}`);
+        await new Promise((r) => setTimeout(r, attempt * 500 + Math.random() * 500));
+      }
+    }
+  };
+  const openOne = async (i) => {
     const userID = `u${i}`;
     const localAddress = addresses[i % addresses.length];
     // A zero masking key (RFC 6455 allows any key) spares the generator masking every frame on

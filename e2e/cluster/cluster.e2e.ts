@@ -41,8 +41,8 @@ let browser: Browser;
 const users: TestUser[] = [];
 
 beforeAll(async () => {
-  // Four: the last three tests kill one node each, and the first of them needs three alive.
-  cluster = await startCluster({ nodes: 4, janus: true });
+  // Five: the last four tests kill one node each, and the first of them needs three alive.
+  cluster = await startCluster({ nodes: 5, janus: true });
   browser = await launchChromium(cluster.browserArgs);
 }, 90_000);
 
@@ -243,7 +243,34 @@ describe('a cluster of three nodes behind nginx', () => {
     await connect(bob, alice, { type: VIDEO });
   });
 
-  // Last: these kill nodes (one each; the fourth node stays up).
+  // Last: these kill nodes (one each; the fifth node stays up).
+  test("a 1:1 call whose caller's node is killed: P2P media never stops, the caller resumes on another node, nobody leaves", async () => {
+    const alice = await user('alice'); // through nginx: her SDK reconnects, landing elsewhere
+    const aliceNode = await nodeOf(alice);
+    const bob = await user('bob', otherNode(aliceNode).direct);
+    await connect(alice, bob, { type: VIDEO });
+    await showEachOther(alice, bob);
+    await Promise.all([alice.expectFramesRising(bob.userID), bob.expectFramesRising(alice.userID)]);
+    const marks = await Promise.all([alice.mark(), bob.mark()]);
+
+    await aliceNode.kill();
+    // Media goes peer to peer: the node's death must not show in it at all.
+    const freezeMs = await longestFreeze([alice, bob], 8_000);
+    await waitUntil('alice to resume on another node', async () => {
+      const node = await cluster.nodeOf(alice.userID);
+      return node !== undefined && node.name !== aliceNode.name;
+    });
+    // Bob never saw her leave while her node was gone…
+    expect(
+      (await bob.events(EVENT.USER_LEAVE)).filter((e) => e.index >= marks[1]!),
+      "bob's USER_LEAVE events before the hang-up",
+    ).toEqual([]);
+    // …and signalling works again through her new node: she ends the call, Bob hears of it.
+    await alice.sdk.hangup();
+    await bob.waitForEvent(EVENT.CALL_END, undefined, { after: marks[1] });
+    console.log(`caller's node killed mid 1:1 call: longest freeze of either view: ${freezeMs} ms`);
+  });
+
   test('a group call whose SFU room the killed node drove: the room moves to a live node, every member decodes every other again, nobody leaves', async () => {
     // Alice through nginx (her SDK resumes on another node); she invites, so her node opens the
     // room and drives it. Bob and Carol each on another node.
