@@ -185,9 +185,11 @@ async function open({
       await one(i).catch((err) => count(errors, err.code ?? err.message));
     }
   };
+  // Sessions ping from the moment they are open, as the SDK's do: a generator opening thousands
+  // would otherwise leave its first ones silent long enough for the node to drop them.
+  if (kind === 'ringline') startPings(pingInterval);
   await Promise.all(Array.from({ length: concurrency }, worker));
   const ms = now() - t0;
-  if (kind === 'ringline') startPings(pingInterval);
   return { sessions: clients.length, ms, errors };
 }
 
