@@ -28,8 +28,9 @@
 // take CPU from the same two cores and add a hop of its own, while the question is what the nodes
 // and Redis cost. Each process may hold only so many open files (sockets), so the sessions asked
 // for are capped at that times the nodes, and there are enough generators to hold them. Reported
-// besides: Redis commands per set-up (INFO commandstats delta / set-ups: each is a round trip or
-// part of a pipelined one), Redis CPU per set-up, and CPU per set-up of all nodes plus Redis. The
+// besides: Redis round trips per set-up (counted by the nodes: a command, a pipeline or a script
+// each once), Redis commands per set-up (INFO commandstats delta / set-ups: a script's commands
+// each count), Redis CPU per set-up, and CPU per set-up of all nodes plus Redis. The
 // relay baseline is still one process, holding the sessions one process can. `--sessions` runs
 // only the sessions and idle phases (e.g. 100,000 sessions over 6 nodes).
 //
@@ -189,6 +190,7 @@ async function serverCpu(servers) {
     // The nodes' main threads together (each node's is what bounds that node).
     loopThreadS: sum(readings.map((r) => r.loopThreadS)),
     loop: { maxMs: Math.max(...readings.map((r) => r.loop.maxMs)) },
+    redisRoundTrips: sum(readings.map((r) => r.redisRoundTrips)),
   };
 }
 
@@ -343,6 +345,9 @@ async function runKind(kind, plan, redis) {
             : null,
           ...(r1 && {
             redisCommandsPerSetup: completed ? (r2.commands - r1.commands) / completed : null,
+            redisRoundTripsPerSetup: completed
+              ? (c2.redisRoundTrips - c1.redisRoundTrips) / completed
+              : null,
             redisCpuMsPerSetup: completed ? ((r2.cpuS - r1.cpuS) / completed) * 1000 : null,
             redisCpuPct: ((r2.cpuS - r1.cpuS) / (ms / 1000)) * 100,
           }),
@@ -520,6 +525,7 @@ console.table(
     'server CPU %': f(c.serverCpuPct, 0),
     'server CPU ms/set-up': f(c.serverCpuMsPerSetup, 3),
     ...(c.redisCommandsPerSetup !== undefined && {
+      'Redis round trips/set-up': f(c.redisRoundTripsPerSetup, 1),
       'Redis cmds/set-up': f(c.redisCommandsPerSetup, 1),
       'Redis CPU ms/set-up': f(c.redisCpuMsPerSetup, 3),
       'Redis CPU %': f(c.redisCpuPct, 0),

@@ -8,6 +8,7 @@ import { Session } from 'node:inspector/promises';
 import { monitorEventLoopDelay } from 'node:perf_hooks';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { Pipeline, Redis } from 'ioredis';
 import { startServer } from '@ringline/server';
 import { startRelay } from './relay-server.mjs';
 
@@ -16,6 +17,23 @@ if (kind !== 'ringline' && kind !== 'relay') {
   console.error(`server-process: kind must be ringline or relay, got ${kind}`);
   process.exit(2);
 }
+
+/**
+ * Round trips to Redis so far: every command ioredis sends on its own, and every pipeline (or
+ * MULTI) once, however many commands it holds. A script (EVALSHA) is one, whatever it calls.
+ */
+let redisRoundTrips = 0;
+const sendCommand = Redis.prototype.sendCommand;
+Redis.prototype.sendCommand = function (command, stream, ...rest) {
+  // A pipeline hands its commands over with the stream that batches them.
+  if (stream === undefined) redisRoundTrips++;
+  return sendCommand.call(this, command, stream, ...rest);
+};
+const exec = Pipeline.prototype.exec;
+Pipeline.prototype.exec = function (...args) {
+  redisRoundTrips++;
+  return exec.apply(this, args);
+};
 
 const dataDir = await mkdtemp(join(tmpdir(), 'ringline-bench-signal-'));
 const server =
@@ -105,7 +123,13 @@ process.on('message', async (msg) => {
     process.send({ type: msg.type, ...(await profileStop(msg.file)) });
   else if (msg.type === 'cpu') {
     const loopThreadS = await loopThreadCpuS();
-    process.send({ type: 'cpu', ...process.cpuUsage(), loopThreadS, loop: takeLoopDelay() });
+    process.send({
+      type: 'cpu',
+      ...process.cpuUsage(),
+      loopThreadS,
+      loop: takeLoopDelay(),
+      redisRoundTrips,
+    });
   } else if (msg.type === 'stop') void stop();
 });
 process.on('disconnect', () => void stop());

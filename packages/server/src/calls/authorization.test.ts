@@ -33,13 +33,11 @@ import {
   type WireError,
 } from '@ringline/protocol';
 import { genUserSig } from '../auth/usersig.js';
-import { GroupService } from '../groups/index.js';
 import { silentLogger } from '../log.js';
 import { createSfu, type SfuAdapter } from '../sfu/index.js';
 import { findExecutable } from '../sfu/janus-process.js';
-import { openStore } from '../store/index.js';
 import type { TestClient } from '../testing/client.js';
-import { startTestServer, type TestServer } from '../testing/server.js';
+import { makeGroup, startTestServer, type TestServer } from '../testing/server.js';
 
 const hasJanus = findExecutable('janus') !== undefined;
 const audio = CallType.AUDIO;
@@ -89,15 +87,7 @@ async function buildScene(): Promise<Scene> {
     maxRingTime: 3600,
     rateLimit: { burst: 1_000_000, perSecond: 1_000_000 },
   });
-  const store = await openStore({ dataDir: server.dataDir });
-  try {
-    await new GroupService(store.db).create({
-      groupID: 'team',
-      members: ['gina', 'hank', 'ivan', 'judy'],
-    });
-  } finally {
-    await store.close();
-  }
+  await makeGroup(server, 'team', ['gina', 'hank', 'ivan', 'judy']);
   const logged = await Promise.all(USERS.map((u) => server.login(u)));
   const clients = Object.fromEntries(USERS.map((u, i) => [u, logged[i]!])) as Record<
     Party,

@@ -9,12 +9,15 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { CallType, MediaMode, ServerErrorCode } from '@ringline/protocol';
-import { GroupService } from '../groups/index.js';
 import { silentLogger } from '../log.js';
 import { createSfu, type SfuAdapter } from '../sfu/index.js';
 import { findExecutable } from '../sfu/janus-process.js';
-import { openStore } from '../store/index.js';
-import { expectNoCallState, startTestServer, type TestServer } from '../testing/server.js';
+import {
+  expectNoCallState,
+  makeGroup,
+  startTestServer,
+  type TestServer,
+} from '../testing/server.js';
 import type { CallEvent, CallObserver } from './events.js';
 
 const audio = CallType.AUDIO;
@@ -308,15 +311,7 @@ describe.skipIf(!hasJanus)('group calls (real Janus)', () => {
 
   it('carry the group and the SFU; a join without invitation is joined alone', async () => {
     const { s, batches, summary } = await start({ ...(sfu && { sfu }) });
-    const store = await openStore({ dataDir: s.dataDir });
-    try {
-      await new GroupService(store.db).create({
-        groupID: 'team',
-        members: ['gina', 'hank', 'ivan', 'judy'],
-      });
-    } finally {
-      await store.close();
-    }
+    await makeGroup(s, 'team', ['gina', 'hank', 'ivan', 'judy']);
     const [gina, hank, ivan, judy] = await Promise.all(
       ['gina', 'hank', 'ivan', 'judy'].map((u) => s.login(u)),
     );

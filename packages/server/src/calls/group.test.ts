@@ -9,13 +9,16 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, afterEach, beforeAll, describe, expect, test } from 'vitest';
 import { CallType, MAX_CALL_MEMBERS, ServerErrorCode } from '@ringline/protocol';
-import { GroupService } from '../groups/index.js';
 import { silentLogger } from '../log.js';
 import { createSfu, type SfuAdapter } from '../sfu/index.js';
 import { findExecutable } from '../sfu/janus-process.js';
-import { openStore } from '../store/index.js';
 import type { TestClient } from '../testing/client.js';
-import { expectNoCallState, startTestServer, type TestServer } from '../testing/server.js';
+import {
+  expectNoCallState,
+  makeGroup,
+  startTestServer,
+  type TestServer,
+} from '../testing/server.js';
 import { MediaPeer } from '../testing/wrtc-peer.js';
 
 const hasJanus = findExecutable('janus') !== undefined;
@@ -50,16 +53,6 @@ afterEach(async () => {
 async function start(options: Parameters<typeof startTestServer>[0] = {}): Promise<TestServer> {
   server = await startTestServer({ ...(sfu && { sfu }), ...options });
   return server;
-}
-
-/** Makes a group in the server's store, through a second connection to the same SQLite file. */
-async function makeGroup(groupID: string, members: string[]): Promise<void> {
-  const store = await openStore({ dataDir: server.dataDir });
-  try {
-    await new GroupService(store.db).create({ groupID, members });
-  } finally {
-    await store.close();
-  }
 }
 
 async function loginAll(...users: string[]): Promise<TestClient[]> {
@@ -226,7 +219,7 @@ describe.skipIf(!hasJanus)('group calls (real Janus, real groups store)', () => 
   describe('calls into a group', () => {
     test('members call through the group; invitees see isFromGroup and the groupID', async () => {
       await start();
-      await makeGroup('team', ['alice', 'bob', 'carol']);
+      await makeGroup(server, 'team', ['alice', 'bob', 'carol']);
       const [alice, bob, carol] = await loginAll('alice', 'bob', 'carol');
       const invite = await alice!.call('invite', {
         userIDList: ['bob', 'carol'],
@@ -251,7 +244,7 @@ describe.skipIf(!hasJanus)('group calls (real Janus, real groups store)', () => 
 
     test('a non-member invitee or caller is NOT_GROUP_MEMBER; an unknown group GROUP_NOT_FOUND', async () => {
       await start();
-      await makeGroup('team', ['alice', 'bob']);
+      await makeGroup(server, 'team', ['alice', 'bob']);
       const [alice, mallory] = await loginAll('alice', 'mallory');
       await server.login('bob');
       const outsider = await alice!.fail('invite', {
@@ -317,8 +310,8 @@ describe.skipIf(!hasJanus)('group calls (real Janus, real groups store)', () => 
   describe('joining a group call in progress', () => {
     test('a member joins without an invitation; non-members and calls that do not exist are refused', async () => {
       await start();
-      await makeGroup('team', ['alice', 'bob', 'carol']);
-      await makeGroup('quiet', ['alice', 'carol']);
+      await makeGroup(server, 'team', ['alice', 'bob', 'carol']);
+      await makeGroup(server, 'quiet', ['alice', 'carol']);
       const [alice, bob, carol, mallory] = await loginAll('alice', 'bob', 'carol', 'mallory');
       expect((await carol!.fail('join', { groupID: 'quiet', callType: video })).code).toBe(
         ServerErrorCode.CALL_NOT_FOUND,
@@ -368,7 +361,7 @@ describe.skipIf(!hasJanus)('group calls (real Janus, real groups store)', () => 
     test(`the member after ${MAX_CALL_MEMBERS} is CALL_FULL`, async () => {
       await start();
       const users = Array.from({ length: MAX_CALL_MEMBERS + 1 }, (_, i) => `m${i}`);
-      await makeGroup('big', users);
+      await makeGroup(server, 'big', users);
       const [caller, joiner] = await loginAll(users[0]!, users[16]!);
       // 15 invitees still ringing (offline) hold their seats.
       const { callID } = await caller!.call('invite', {

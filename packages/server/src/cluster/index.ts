@@ -29,7 +29,6 @@ export { parseSessionTimerKey, sessionTimerKey } from './keys.js';
 export { TimerRouter } from './timer-router.js';
 export { MemoryNodeRegistry, MemorySharedSessions, withSharedSessions } from './memory-sessions.js';
 export {
-  checkChanges,
   MemoryCallStore,
   MemoryLockManager,
   MemoryMessageBus,

@@ -13,7 +13,6 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterEach, describe, expect, test } from 'vitest';
 import { CallType, ServerErrorCode } from '@ringline/protocol';
-import { GroupService } from '../groups/index.js';
 import { silentLogger } from '../log.js';
 import {
   createSfu,
@@ -23,9 +22,8 @@ import {
   type SfuAdapter,
 } from '../sfu/index.js';
 import { findExecutable, janusAnswers } from '../sfu/janus-process.js';
-import { openStore } from '../store/index.js';
 import type { TestClient } from '../testing/client.js';
-import { expectNoCallState, startTestServer, type TestServer } from '../testing/server.js';
+import { expectNoCallState, makeGroup, startTestServer } from '../testing/server.js';
 import { MediaPeer } from '../testing/wrtc-peer.js';
 
 const hasJanus = findExecutable('janus') !== undefined;
@@ -43,15 +41,6 @@ async function tempDir(prefix: string): Promise<string> {
   const dir = await mkdtemp(join(tmpdir(), prefix));
   opened.push(() => rm(dir, { recursive: true, force: true }));
   return dir;
-}
-
-async function makeGroup(server: TestServer, groupID: string, members: string[]): Promise<void> {
-  const store = await openStore({ dataDir: server.dataDir });
-  try {
-    await new GroupService(store.db).create({ groupID, members });
-  } finally {
-    await store.close();
-  }
 }
 
 /** The pid of the janus that `--janus auto` runs in `janusDir` (its supervisor records it). */

@@ -21,13 +21,16 @@ import { afterEach, describe, expect, test } from 'vitest';
 import { CallType, ServerErrorCode } from '@ringline/protocol';
 import { createMemoryCluster } from '../cluster/memory.js';
 import type { CallRecord } from '../cluster/types.js';
-import { GroupService } from '../groups/index.js';
 import { silentLogger } from '../log.js';
 import { JanusPool, JanusSfu, startJanus, createSfu, type JanusProcess } from '../sfu/index.js';
 import { findExecutable, janusAnswers } from '../sfu/janus-process.js';
-import { openStore } from '../store/index.js';
 import type { TestClient } from '../testing/client.js';
-import { expectNoCallState, startTestServer, type TestServer } from '../testing/server.js';
+import {
+  expectNoCallState,
+  makeGroup,
+  startTestServer,
+  type TestServer,
+} from '../testing/server.js';
 import { MediaPeer } from '../testing/wrtc-peer.js';
 
 const hasJanus = findExecutable('janus') !== undefined;
@@ -71,15 +74,6 @@ async function server(options: Parameters<typeof startTestServer>[0]): Promise<T
   const s = await startTestServer(options);
   opened.push(() => s.close());
   return s;
-}
-
-async function makeGroup(s: TestServer, groupID: string, members: string[]): Promise<void> {
-  const store = await openStore({ dataDir: s.dataDir });
-  try {
-    await new GroupService(store.db).create({ groupID, members });
-  } finally {
-    await store.close();
-  }
 }
 
 /** The call's record as every node reads it. */

@@ -2,8 +2,12 @@
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { randomUUID } from 'node:crypto';
 import { genUserSig } from '../auth/usersig.js';
 import { createMemoryCluster } from '../cluster/memory.js';
+import { createRedisCluster } from '../cluster/redis/index.js';
+import { GroupService } from '../groups/index.js';
+import { openStore } from '../store/index.js';
 import { startServer, type RinglineServer, type ServerOptions } from '../server.js';
 import { TestClient } from './client.js';
 
@@ -47,6 +51,58 @@ export async function startTestServer(options: ServerOptions = {}): Promise<Test
       rmSync(dataDir, { recursive: true, force: true });
     },
   };
+}
+
+/**
+ * `count` server nodes sharing one fresh key prefix on the Redis at `redisURL`, with fast polling
+ * and health checks (tests wait on them). Closing a node closes its adapters too.
+ */
+export async function startRedisTestServers(
+  redisURL: string,
+  count: number,
+  options: ServerOptions = {},
+): Promise<TestServer[]> {
+  const prefix = `app:${randomUUID()}`;
+  const servers: TestServer[] = [];
+  for (let i = 0; i < count; i++) {
+    const adapters = await createRedisCluster({
+      url: redisURL,
+      prefix,
+      pollMs: 50,
+      healthIntervalMs: 100,
+      commandTimeoutMs: 500,
+    });
+    let server: TestServer;
+    try {
+      server = await startTestServer({ ...options, cluster: adapters });
+    } catch (err) {
+      await adapters.close();
+      for (const started of servers) await started.close();
+      throw err;
+    }
+    servers.push({
+      ...server,
+      close: async () => {
+        await server.close();
+        await adapters.close();
+      },
+    });
+  }
+  return servers;
+}
+
+/** Makes a group in the server's store, through a second connection to the same SQLite file. */
+export async function makeGroup(
+  server: Pick<TestServer, 'dataDir'>,
+  groupID: string,
+  members: string[],
+): Promise<void> {
+  const store = await openStore({ dataDir: server.dataDir });
+  try {
+    await new GroupService(store.db).create({ groupID, members });
+  } finally {
+    await store.close();
+  }
 }
 
 /** Nothing left in the call store and no timer pending: every call and invitation was cleaned up. */

@@ -12,7 +12,7 @@
  * the owner sets), so the store needs one Redis primary, not a sharded Redis Cluster.
  */
 import type { Redis } from 'ioredis';
-import { checkChanges } from '../memory.js';
+import { checkChanges } from '../changes.js';
 import type { CallChanges, CallRecord, CallStore, InvitationRecord, LoadedCall } from '../types.js';
 import { guard, LuaScript } from './connection.js';
 

@@ -3,13 +3,11 @@
  * timers and locks: calls across nodes work, and a node reports itself not ready and refuses new calls with
  * CLUSTER_UNAVAILABLE while Redis is away, then recovers by itself.
  */
-import { randomUUID } from 'node:crypto';
 import { afterAll, afterEach, beforeAll, describe, expect, test } from 'vitest';
 import { CallType } from '@ringline/protocol';
 import { startRedis, type TestRedis } from '../../testing/redis.js';
-import { startTestServer, type TestServer } from '../../testing/server.js';
+import { startRedisTestServers } from '../../testing/server.js';
 import { waitFor } from '../conformance/index.js';
-import { createRedisCluster } from './index.js';
 
 let redis: TestRedis;
 beforeAll(async () => {
@@ -25,26 +23,12 @@ afterEach(async () => {
 });
 
 async function twoNodes() {
-  const prefix = `app:${randomUUID()}`;
-  const servers: TestServer[] = [];
-  for (let i = 0; i < 2; i++) {
-    const adapters = await createRedisCluster({
-      url: redis.url,
-      prefix,
-      pollMs: 50,
-      healthIntervalMs: 100,
-      commandTimeoutMs: 500,
-    });
-    opened.push(adapters);
-    const server = await startTestServer({
-      sdkAppID: 1400000777,
-      secretKey: 'redis-cluster-key',
-      cluster: adapters,
-    });
-    opened.push(server);
-    servers.push(server);
-  }
-  return { a: servers[0]!, b: servers[1]! };
+  const [a, b] = await startRedisTestServers(redis.url, 2, {
+    sdkAppID: 1400000777,
+    secretKey: 'redis-cluster-key',
+  });
+  opened.push(a!, b!);
+  return { a: a!, b: b! };
 }
 
 describe('two server nodes sharing Redis', () => {

@@ -6,13 +6,11 @@
  * media itself flows peer to peer, without the server); when Redis answers again the nodes
  * recover by themselves: the call goes on and new calls work.
  */
-import { randomUUID } from 'node:crypto';
 import { afterAll, afterEach, beforeAll, describe, expect, test } from 'vitest';
 import { CallType } from '@ringline/protocol';
 import { startRedis, type TestRedis } from '../../testing/redis.js';
-import { startTestServer, type TestServer } from '../../testing/server.js';
+import { startRedisTestServers, type TestServer } from '../../testing/server.js';
 import { waitFor } from '../conformance/index.js';
-import { createRedisCluster } from './index.js';
 
 let redis: TestRedis;
 beforeAll(async () => {
@@ -33,26 +31,12 @@ afterEach(async () => {
 const OUTAGE_MS = 5_000;
 
 async function twoNodes(): Promise<[TestServer, TestServer]> {
-  const prefix = `app:${randomUUID()}`;
-  const servers: TestServer[] = [];
-  for (let i = 0; i < 2; i++) {
-    const adapters = await createRedisCluster({
-      url: redis.url,
-      prefix,
-      pollMs: 50,
-      healthIntervalMs: 100,
-      commandTimeoutMs: 500,
-    });
-    opened.push(adapters);
-    const server = await startTestServer({
-      sdkAppID: 1400000779,
-      secretKey: 'redis-outage-key',
-      cluster: adapters,
-    });
-    opened.push(server);
-    servers.push(server);
-  }
-  return [servers[0]!, servers[1]!];
+  const [a, b] = await startRedisTestServers(redis.url, 2, {
+    sdkAppID: 1400000779,
+    secretKey: 'redis-outage-key',
+  });
+  opened.push(a!, b!);
+  return [a!, b!];
 }
 
 describe('Redis stopped for 5 s mid-call', () => {
