@@ -321,11 +321,15 @@ export class CallService {
     // Like join: a call whose SFU room is being re-created is entered once it is back.
     const callID = await this.#store.invitationCall(inviteID);
     if (callID !== undefined) await this.#media.whileHealing(callID);
-    return this.#tx.withInvitation(inviteID, (tx, inv) => {
-      checkRinging(inv, userID);
-      answer(tx, inv, userID);
-      return enter(tx, userID, tx.call.callType === CallType.VIDEO);
-    });
+    return this.#tx.withInvitation(
+      inviteID,
+      (tx, inv) => {
+        checkRinging(inv, userID);
+        answer(tx, inv, userID);
+        return enter(tx, userID, tx.call.callType === CallType.VIDEO);
+      },
+      callID,
+    );
   }
 
   /** The invitee declines; `busy` reports the line as busy instead. */

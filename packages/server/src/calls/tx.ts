@@ -266,8 +266,10 @@ export class CallTransactions {
   async withInvitation<T>(
     inviteID: string,
     fn: (tx: CallTx, inv: InvitationRecord) => T | Promise<T>,
+    /** The invitation's call, when the caller looked it up already. */
+    knownCallID?: string,
   ): Promise<T> {
-    const callID = await this.#o.store.invitationCall(inviteID);
+    const callID = knownCallID ?? (await this.#o.store.invitationCall(inviteID));
     if (callID === undefined) throw ServerError.invitationNotFound(inviteID);
     return this.withCall(
       callID,
@@ -285,7 +287,8 @@ export class CallTransactions {
     const { store, timers, media, logger: log } = this.#o;
     const { call } = tx;
     if (tx.state === 'ended') {
-      for (const id of tx.invitations.keys()) await timers.cancel(id);
+      // Only invitations still ringing have a timer (the rest lost it with their last answer).
+      for (const [id, inv] of tx.invitations) if (ringingIn(inv).length) tx.cancelTimer(id);
       await store.commit(call.callID, { call: null });
       if (call.groupID !== undefined) await store.releaseGroup(call.groupID, call.callID);
       // Closing the room drops every handle in it, so no per-member leave is needed.

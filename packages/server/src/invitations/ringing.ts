@@ -78,7 +78,8 @@ export function endRinging(
     tx.releaseUser(u);
     tx.push(u, { type: 'inviteEnded', inviteID: inv.inviteID, callID: inv.callID, reason });
   }
-  tx.cancelTimer(inv.inviteID);
+  // An invitation nobody rings for has no timer left (it went with the last answer).
+  if (ringing.length) tx.cancelTimer(inv.inviteID);
   return ringing;
 }
 
