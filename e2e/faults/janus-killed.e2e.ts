@@ -19,6 +19,7 @@ import {
   VIDEO,
   connectGroup,
   expectEveryoneDecodes,
+  frameCounters,
   showAll,
   useRingline,
   type TestUser,
@@ -53,21 +54,6 @@ async function until(what: string, check: () => Promise<boolean>, timeoutMs = WA
     if (Date.now() > deadline) throw new Error(`timed out after ${timeoutMs} ms waiting: ${what}`);
     await new Promise((r) => setTimeout(r, POLL_MS));
   }
-}
-
-/** Decoded-frame counters of every (viewer, remote) pair, read in one round per page. */
-async function frameCounters(users: TestUser[]): Promise<Map<string, number>> {
-  const rows = await Promise.all(
-    users.map(async (viewer) => {
-      const remotes = users.filter((u) => u !== viewer).map((u) => u.userID);
-      const counts = await viewer.page.evaluate(
-        (ids) => ids.map((id) => window.__ringline.framesOf(id)),
-        remotes,
-      );
-      return remotes.map((id, i) => [`${viewer.name} ← ${id}`, counts[i]!] as const);
-    }),
-  );
-  return new Map(rows.flat());
 }
 
 /**

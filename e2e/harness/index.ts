@@ -50,5 +50,6 @@ export {
   showAll,
   expectEveryoneDecodes,
   longestFreeze,
+  frameCounters,
 } from './scenarios.js';
 export type { RecordedEvent, RtpTotals, VideoInfo, SentTrack } from './page-api.js';

@@ -167,7 +167,7 @@ export async function expectEveryoneDecodes(
 const FRAME_POLL_MS = 50;
 
 /** Decoded-frame counters of every (viewer, remote) pair, read in one round per page. */
-async function frameCounters(users: TestUser[]): Promise<Map<string, number>> {
+export async function frameCounters(users: TestUser[]): Promise<Map<string, number>> {
   const rows = await Promise.all(
     users.map(async (viewer) => {
       const remotes = users.filter((u) => u !== viewer).map((u) => u.userID);
