@@ -1,5 +1,5 @@
 /** `startServer`: wires config, cluster adapters, the call service, signalling and HTTP together. */
-import { randomUUID } from 'node:crypto';
+import { createHmac, randomUUID } from 'node:crypto';
 import type { AddressInfo } from 'node:net';
 import type { IceServer, IceTransportPolicy } from '@ringline/protocol';
 import type { CallObserver } from './calls/events.js';
@@ -357,6 +357,8 @@ export async function startServer(options: ServerOptions = {}): Promise<Ringline
         publicIp: ice.publicIp,
         turnRestApi: turn.janusRest,
         log: logger,
+        // Every node of an app shares its secret key, so each can destroy a room a dead node made.
+        roomKey: createHmac('sha256', secretKey).update('ringline janus rooms').digest('hex'),
       });
       sfu = ownedSfu = made.sfu;
       sfuMissing = made.message;

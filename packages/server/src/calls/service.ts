@@ -477,20 +477,20 @@ export class CallService {
   async #takeOverSfu(callID: string, from: string): Promise<void> {
     const self = this.#nodeID;
     if (self === undefined || from === self) return;
-    const taken = await this.#tx
+    const left = await this.#tx
       .withCall(callID, ServerError.callNotFound, (tx) => {
         const sfu = tx.call.sfu;
         if (sfu?.node !== from) {
           tx.dirty = false; // taken over already, or no longer in the SFU
-          return false;
+          return undefined;
         }
         tx.call.sfu = { ...sfu, node: self };
-        return true;
+        return { janus: sfu.janus, room: sfu.room };
       })
       .catch(ignoreGone);
-    if (taken) {
+    if (left) {
       this.#log.warn('taking over the SFU room of a dead node', { callID, from });
-      this.#media.takeOver(callID);
+      this.#media.takeOver(callID, left);
     }
   }
 

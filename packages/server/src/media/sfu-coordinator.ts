@@ -591,12 +591,16 @@ export class SfuCoordinator {
   // ---- several nodes: routing a call's SFU work to the node that owns its room ----
 
   /**
-   * Takes over the SFU room of a call whose owner node died (the cluster's liveness says so; not
-   * wired yet): the caller rewrites `sfu.node` to this node under the call's lock, then calls
-   * this, which re-creates the room here and has the members publish again, as after a lost Janus.
+   * Takes over the SFU room of a call whose owner node died: the caller rewrites `sfu.node` to
+   * this node under the call's lock, then calls this, which re-creates the room here and has the
+   * members publish again, as after a lost Janus. The dead node's room (`left`), which the members
+   * use until they are told, is destroyed after that, or it would stay on its Janus for good.
    */
-  takeOver(callID: string): void {
+  takeOver(callID: string, left?: { janus: string; room: number }): void {
     this.#onRoomLost(callID);
+    if (!left) return;
+    const healed = this.#healing.get(callID)?.done ?? Promise.resolve();
+    void healed.then(() => this.#sfu?.destroyStaleRoom(left));
   }
 
   /** Whether `owner` names another node (then the work goes there). */

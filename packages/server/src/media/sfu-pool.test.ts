@@ -17,6 +17,8 @@
 import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import Janode from 'janode';
+import VideoRoomPlugin from 'janode/plugins/videoroom';
 import { afterEach, describe, expect, test } from 'vitest';
 import { CallType, ServerErrorCode } from '@ringline/protocol';
 import { createMemoryCluster } from '../cluster/memory.js';
@@ -74,6 +76,18 @@ async function server(options: Parameters<typeof startTestServer>[0]): Promise<T
   const s = await startTestServer(options);
   opened.push(() => s.close());
   return s;
+}
+
+/** Whether Janus at `url` has the videoroom `room` (asked on a connection of its own). */
+async function roomExists(url: string, room: number): Promise<boolean> {
+  const connection = await Janode.connect({ address: { url }, retry_time_secs: 1, max_retries: 1 });
+  try {
+    const session = await connection.create();
+    const handle = await session.attach(VideoRoomPlugin);
+    return (await handle.exists({ room })).exists;
+  } finally {
+    await connection.close().catch(() => {});
+  }
 }
 
 /** The call's record as every node reads it. */
@@ -250,7 +264,8 @@ describe.skipIf(!hasJanus)('two server nodes sharing one cluster and one Janus',
     opened.push(() => cluster.close());
     const nodes: TestServer[] = [];
     for (let i = 0; i < 2; i++) {
-      const sfu = await JanusSfu.connect({ url, log: silentLogger });
+      // The nodes of one app share a room key (the server derives it from the secret key).
+      const sfu = await JanusSfu.connect({ url, log: silentLogger, roomKey: 'team-room-key' });
       opened.push(() => sfu.close());
       nodes.push(
         await server({
@@ -318,14 +333,16 @@ describe.skipIf(!hasJanus)('two server nodes sharing one cluster and one Janus',
     60_000,
   );
 
-  test('when the node driving the room is gone, the other node takes the room over: SFU_RESTARTING, then sfuReset to every member', async () => {
+  test('when the node driving the room is gone, the other node takes the room over: SFU_RESTARTING, then sfuReset to every member, and the old room is destroyed', async () => {
     const j = await janus();
     // Shorter than the test client's 5 s reply timeout.
     const [nodeA, nodeB] = await twoNodes(j.url, 1_000);
     const alice = await nodeA.login('alice');
     const [bob, carol] = [await nodeB.login('bob'), await nodeB.login('carol')];
     const { callID } = await groupCall('team', alice, [bob, carol]);
-    const ownerBefore = (await record(nodeB, callID)).sfu?.node;
+    const before = (await record(nodeB, callID)).sfu!;
+    const ownerBefore = before.node;
+    expect(await roomExists(j.url, before.room)).toBe(true);
     // Node A stops (its member leaves the call); the room stays recorded as node A's.
     await nodeA.close();
     await until('alice left', async () => {
@@ -339,6 +356,10 @@ describe.skipIf(!hasJanus)('two server nodes sharing one cluster and one Janus',
     const after = (await record(nodeB, callID)).sfu;
     expect(after?.node).toBeDefined();
     expect(after?.node).not.toBe(ownerBefore);
+    expect(after?.room).not.toBe(before.room);
+    // The dead node's room, which the members used until told, does not stay on Janus.
+    await until('the old room is destroyed', async () => !(await roomExists(j.url, before.room)));
+    expect(await roomExists(j.url, after!.room)).toBe(true);
     // Node B serves the call's requests now: Bob, who has not published into the new room yet,
     // has nothing to restart there (no longer SFU_RESTARTING or a wait on node A).
     const served = await bob.fail('sfuRestart', { callID });

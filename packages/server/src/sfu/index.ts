@@ -36,6 +36,8 @@ export interface CreateSfuOptions {
   log: Logger;
   /** The janus executable for auto mode; `janus` on PATH when absent. */
   janusBinary?: string;
+  /** Shared by all nodes: room secrets derive from it (JanusSfuOptions.roomKey). */
+  roomKey?: string;
 }
 
 export type CreateSfuResult =
@@ -59,7 +61,7 @@ export async function createSfu(options: CreateSfuOptions): Promise<CreateSfuRes
   if (urls.length === 1) {
     // One external Janus: it must answer now, or the server runs without group calls.
     try {
-      const sfu = await JanusSfu.connect({ url: urls[0]!, log });
+      const sfu = await JanusSfu.connect({ url: urls[0]!, log, ...roomKeyOf(options) });
       log.info('sfu: using Janus', { url: urls[0] });
       return { sfu: new JanusPool([{ url: urls[0]!, sfu }], log) };
     } catch (err) {
@@ -71,7 +73,10 @@ export async function createSfu(options: CreateSfuOptions): Promise<CreateSfuRes
   // A pool: members that do not answer yet keep being tried and take rooms once they do; at
   // least one must answer now.
   const members = await Promise.all(
-    urls.map(async (url) => ({ url, sfu: await JanusSfu.connectOrRetry({ url, log }) })),
+    urls.map(async (url) => ({
+      url,
+      sfu: await JanusSfu.connectOrRetry({ url, log, ...roomKeyOf(options) }),
+    })),
   );
   if (!members.some((m) => m.sfu.connected)) {
     await Promise.all(members.map((m) => m.sfu.close()));
@@ -108,7 +113,7 @@ async function createLocal(options: CreateSfuOptions): Promise<CreateSfuResult> 
     return { sfu: undefined, message };
   }
   try {
-    const sfu = await JanusSfu.connect({ url: janus.url, log });
+    const sfu = await JanusSfu.connect({ url: janus.url, log, ...roomKeyOf(options) });
     // The supervisor knows first when a restarted janus answers: reconnect then, not on backoff.
     janus.onRestarted(() => sfu.reconnectNow());
     // A pool of one, so that every SFU call records its placement the same way.
@@ -140,6 +145,7 @@ class LocalJanusSfu implements SfuAdapter {
   onRoomLost: SfuAdapter['onRoomLost'] = (l) => this.janus.onRoomLost(l);
   waitUntilAvailable: SfuAdapter['waitUntilAvailable'] = (t) => this.janus.waitUntilAvailable(t);
   placement: SfuAdapter['placement'] = (callID) => this.janus.placement(callID);
+  destroyStaleRoom: SfuAdapter['destroyStaleRoom'] = (p) => this.janus.destroyStaleRoom(p);
   get connected(): boolean {
     return this.janus.connected;
   }
@@ -147,6 +153,10 @@ class LocalJanusSfu implements SfuAdapter {
     await this.janus.close();
     await this.process.close();
   }
+}
+
+function roomKeyOf(options: CreateSfuOptions): { roomKey?: string } {
+  return options.roomKey === undefined ? {} : { roomKey: options.roomKey };
 }
 
 function errorText(err: unknown): string {

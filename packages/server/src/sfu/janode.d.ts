@@ -90,6 +90,7 @@ declare module 'janode/plugins/videoroom' {
       notify_joining?: boolean;
     }): Promise<{ room: number | string }>;
     destroy(params: { room: number | string; secret?: string }): Promise<unknown>;
+    exists(params: { room: number | string }): Promise<{ room: number | string; exists: boolean }>;
     joinConfigurePublisher(params: {
       room: number | string;
       display?: string;

@@ -4,7 +4,7 @@
  * signalling); per member one publisher handle (display = userID) and one multistream subscriber
  * handle. Operations on one room run one at a time.
  */
-import { randomBytes, randomInt } from 'node:crypto';
+import { createHmac, randomBytes, randomInt } from 'node:crypto';
 import Janode, { type JanodeConnection, type JanodeSession, type Jsep } from 'janode';
 import VideoRoomPlugin, {
   type VideoRoomHandle,
@@ -21,6 +21,11 @@ export interface JanusSfuOptions {
   log: Logger;
   /** Bound on every request to Janus. */
   requestTimeoutMs?: number;
+  /**
+   * Shared by every node that drives this Janus: room secrets derive from it and the room id, so
+   * a node can destroy a room that a dead node made. Without it each room's secret is random.
+   */
+  roomKey?: string;
 }
 
 /** What one connection to Janus carries; replaced as a whole when the connection drops. */
@@ -181,11 +186,12 @@ export class JanusSfu implements SfuAdapter {
     // A room Janus lost (restart) is replaced by a fresh one; a live one is shared.
     if (existing && !existing.lost) return existing.ready;
     const link = this.requireLink();
+    // Janus room ids are numbers; a random one avoids reuse across calls and restarts.
+    const id = randomInt(1, 2 ** 47);
     const room: Room = {
       callID,
-      // Janus room ids are numbers; a random one avoids reuse across calls and restarts.
-      id: randomInt(1, 2 ** 47),
-      secret: randomBytes(16).toString('hex'),
+      id,
+      secret: this.roomSecret(id),
       pin: randomBytes(16).toString('hex'),
       link,
       members: new Map(),
@@ -247,6 +253,30 @@ export class JanusSfu implements SfuAdapter {
       ).catch((err: unknown) => this.options.log.warn('sfu destroy room failed', { callID, err }));
       this.options.log.debug('sfu room closed', { callID, room: room.id });
     });
+  }
+
+  async destroyStaleRoom(placement: { janus: string; room: number }): Promise<void> {
+    const { room } = placement;
+    const link = this.link;
+    if (placement.janus !== this.url || !this.options.roomKey || !link) return;
+    for (const held of this.rooms.values()) if (held.id === room) return;
+    try {
+      await this.request('destroy stale room', () =>
+        link.control.destroy({ room, secret: this.roomSecret(room) }),
+      );
+      this.options.log.info('sfu: destroyed a room a dead node left behind', { room });
+    } catch (err) {
+      // Gone already (Janus restarted, or another node got there first): nothing to do.
+      if (/\b426\b|no such room/i.test(err instanceof Error ? err.message : String(err))) return;
+      this.options.log.warn('sfu: destroying a room a dead node left behind failed', { room, err });
+    }
+  }
+
+  /** A room's secret: derived from the shared room key when there is one, random otherwise. */
+  private roomSecret(room: number): string {
+    const key = this.options.roomKey;
+    if (!key) return randomBytes(16).toString('hex');
+    return createHmac('sha256', key).update(`janus-room:${room}`).digest('hex').slice(0, 32);
   }
 
   async publish(

@@ -130,6 +130,10 @@ export class JanusPool implements SfuAdapter {
     await this.#placed.get(callID)?.sfu.leave(callID, userID);
   }
 
+  async destroyStaleRoom(placement: { janus: string; room: number }): Promise<void> {
+    await this.#members.find((m) => m.url === placement.janus)?.sfu.destroyStaleRoom(placement);
+  }
+
   placement(callID: string): { janus: string; room: number } | undefined {
     const member = this.#placed.get(callID);
     const room = member?.sfu.placement(callID);

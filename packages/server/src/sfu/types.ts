@@ -79,6 +79,13 @@ export interface SfuAdapter {
    * until `openRoom()` makes a new one (with new handles; every member must publish again).
    */
   onRoomLost(listener: (callID: string) => void): () => void;
+  /**
+   * Destroys a room another node made on one of this adapter's Janus servers and left behind when
+   * it died (its room was taken over and re-created). Its secret derives from the room key all
+   * nodes share (`roomKey`). A room this adapter holds, or a Janus it does not drive, is left
+   * alone; idempotent; never throws (a failure is logged: the room then lives until Janus restarts).
+   */
+  destroyStaleRoom(placement: { janus: string; room: number }): Promise<void>;
   /** Where the call's room is (the Janus URL and its room id); undefined when it has none. */
   placement(callID: string): { janus: string; room: number } | undefined;
   /** Resolves true once rooms can be opened (at once if they can now), false after `timeoutMs`. */
