@@ -374,6 +374,7 @@ export async function startServer(options: ServerOptions = {}): Promise<Ringline
       maxRingTime,
       maxInvitationsPerCall,
       groups,
+      presence: cluster.presence,
       // The call history is one observer of the calls' domain events; the caller's come after it.
       observers: [historyObserver(store.callRecords, logger), ...(options.callObservers ?? [])],
       ...(sfu && { sfu }),

@@ -91,6 +91,7 @@ describe('a one-to-one call', () => {
         invitees: ['bob'],
         timeout: 20,
         created: true,
+        offline: [],
       },
       { type: 'answered', ...call, time: expect.any(Number), inviteID, userID: 'bob' },
       { type: 'joined', ...call, time: expect.any(Number), userID: 'bob', connected: true },
@@ -224,6 +225,39 @@ describe('sessions that end', () => {
       ['invited bob (new call)'],
       ['rejected bob declined', 'ended no_answer'],
     ]);
+  });
+});
+
+describe('an invitee who is offline', () => {
+  it('is named in invited; one who never logs in misses it offline, one who logs in while it rings does not', async () => {
+    const { s, batches } = await start();
+    const alice = await s.login('alice');
+    // bob has no session: the invitation rings for him until he logs in, or times out.
+    await alice.call('invite', { userIDList: ['bob'], callType: audio, timeout: 1 });
+    expect(batches[0]![0]).toMatchObject({ type: 'invited', invitees: ['bob'], offline: ['bob'] });
+    await alice.waitForPush('callEnded');
+    // carol has none either, but logs in while it rings: she gets it, and lets it time out.
+    const { inviteID } = await alice.call('invite', {
+      userIDList: ['carol'],
+      callType: audio,
+      timeout: 1,
+    });
+    const carol = await s.login('carol');
+    expect((await carol.waitForPush('invited')).inviteID).toBe(inviteID);
+    await carol.waitForPush('inviteEnded');
+    const missed = batches.flat().filter((e) => e.type === 'missed');
+    expect(missed.map((e) => [e.userID, e.reason, e.offline])).toEqual([
+      ['bob', 'timeout', true],
+      ['carol', 'timeout', false],
+    ]);
+    // An invitee with a session is not offline.
+    const bobNow = await s.login('bob');
+    const last = await alice.call('invite', { userIDList: ['bob'], callType: audio });
+    await bobNow.waitForPush('invited');
+    expect(batches.flat().at(-1)).toMatchObject({ type: 'invited', offline: [] });
+    await alice.call('cancel', { inviteID: last.inviteID });
+    await bobNow.waitForPush('inviteEnded');
+    expectNoCallState(s);
   });
 });
 

@@ -66,6 +66,11 @@ export interface CallEventPayloads {
     timeout: number;
     /** This invitation started the call. */
     created: boolean;
+    /**
+     * Invitees who had no session when invited: it rings for them until they log in or it times
+     * out (an app may reach them its own way meanwhile, e.g. a mobile push).
+     */
+    offline: readonly string[];
   };
   [CallEventType.ANSWERED]: { inviteID: string; userID: string };
   [CallEventType.REJECTED]: { inviteID: string; userID: string; reason: 'declined' | 'busy' };
@@ -80,7 +85,13 @@ export interface CallEventPayloads {
     /** Everyone who was in the call at some point, sponsor first, in join order. */
     joined: readonly string[];
   };
-  [CallEventType.MISSED]: { inviteID: string; userID: string; reason: 'timeout' | 'cancelled' };
+  [CallEventType.MISSED]: {
+    inviteID: string;
+    userID: string;
+    reason: 'timeout' | 'cancelled';
+    /** The invitee never had a session while it rang for them (an offline missed call). */
+    offline: boolean;
+  };
 }
 
 /** One domain event: its `type`, the call's fields, and the type's own fields. */

@@ -30,6 +30,7 @@ import type {
   CallStore,
   LockManager,
   MessageBus,
+  PresenceStore,
   Scheduler,
   Unsubscribe,
 } from '../cluster/types.js';
@@ -47,6 +48,7 @@ import {
   InvitationTimers,
   redeliver,
   ring,
+  ringingIn,
   ringTime,
   stateOf,
   timeOut,
@@ -76,6 +78,8 @@ export interface CallServiceOptions {
   maxInvitationsPerCall?: number;
   /** Who is in which group; without it every `groupID` is unknown. */
   groups?: GroupDirectory;
+  /** Who has a session: invitees without one are recorded as offline. Without it, nobody is. */
+  presence?: PresenceStore;
   /** The SFU for group calls; without it they fail with SFU_UNAVAILABLE. */
   sfu?: SfuAdapter;
   /** Why there is no SFU and how to get one (the SFU_UNAVAILABLE message). */
@@ -114,6 +118,7 @@ export class CallService {
   readonly #maxInvitations: number;
   readonly #log: Logger;
   readonly #groups: GroupDirectory | undefined;
+  readonly #presence: PresenceStore | undefined;
   readonly #p2p: boolean;
   readonly #timers: InvitationTimers;
   readonly #media: SfuCoordinator;
@@ -129,6 +134,7 @@ export class CallService {
     this.#maxInvitations = options.maxInvitationsPerCall ?? 100;
     this.#log = options.logger ?? silentLogger;
     this.#groups = options.groups;
+    this.#presence = options.presence;
     this.#p2p = options.p2p ?? true;
     this.#nodeID = options.nodeID;
     const deliver = deliverOrLog(options.deliver, this.#log);
@@ -574,10 +580,27 @@ export class CallService {
     const inv = await createInvitation(call, inviter, list, req, timeout, Date.now(), (u) =>
       this.#store.claimUser(u, call.callID),
     );
+    const offline = await this.#offlineAmong(ringingIn(inv));
+    if (offline.length) inv.offline = offline;
     tx.addInvitation(inv, created);
     ring(tx, inv, this.#log);
     settle(tx, CallEndReason.HANGUP, CallEndReason.NO_ANSWER);
     return { inviteID: inv.inviteID, callID: call.callID, roomID: call.roomID, media: call.media };
+  }
+
+  /** Those of `users` without a session (a presence read that fails counts as online). */
+  async #offlineAmong(users: string[]): Promise<string[]> {
+    const presence = this.#presence;
+    if (!presence || !users.length) return [];
+    const online = await Promise.all(
+      users.map((u) =>
+        presence.get(u).then(
+          (p) => p !== undefined,
+          () => true,
+        ),
+      ),
+    );
+    return users.filter((_, i) => !online[i]);
   }
 
   /**

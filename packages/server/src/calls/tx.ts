@@ -46,20 +46,26 @@ const callTransitions: Record<CallState, readonly CallState[]> = {
 /** The domain event an invitee's new state is. */
 const inviteeEvents: Record<
   Exclude<InviteeState, 'ringing'>,
-  (inviteID: string, userID: string) => EventInput
+  (inv: InvitationRecord, userID: string) => EventInput
 > = {
-  accepted: (inviteID, userID) => [CallEventType.ANSWERED, { inviteID, userID }],
-  rejected: (inviteID, userID) => [
+  accepted: ({ inviteID }, userID) => [CallEventType.ANSWERED, { inviteID, userID }],
+  rejected: ({ inviteID }, userID) => [
     CallEventType.REJECTED,
     { inviteID, userID, reason: 'declined' },
   ],
-  busy: (inviteID, userID) => [CallEventType.REJECTED, { inviteID, userID, reason: 'busy' }],
-  timeout: (inviteID, userID) => [CallEventType.MISSED, { inviteID, userID, reason: 'timeout' }],
-  cancelled: (inviteID, userID) => [
-    CallEventType.MISSED,
-    { inviteID, userID, reason: 'cancelled' },
-  ],
+  busy: ({ inviteID }, userID) => [CallEventType.REJECTED, { inviteID, userID, reason: 'busy' }],
+  timeout: (inv, userID) => missed(inv, userID, 'timeout'),
+  cancelled: (inv, userID) => missed(inv, userID, 'cancelled'),
 };
+
+function missed(
+  inv: InvitationRecord,
+  userID: string,
+  reason: 'timeout' | 'cancelled',
+): EventInput {
+  const offline = inv.offline?.includes(userID) ?? false;
+  return [CallEventType.MISSED, { inviteID: inv.inviteID, userID, reason, offline }];
+}
 type EventInput = { [T in CallEventType]: [T, CallEventPayloads[T]] }[CallEventType];
 
 /** One operation's working copy of a call and what it will do on commit. */
@@ -156,6 +162,7 @@ export class CallTx implements RingingTx {
       invitees: [...inv.userIDList],
       timeout: inv.timeout,
       created,
+      offline: [...(inv.offline ?? [])],
     });
     inv.userIDList.forEach((userID, i) => {
       if (inv.states[i] === 'busy') {
@@ -200,7 +207,17 @@ export class CallTx implements RingingTx {
     this.log.debug(`invitee ${userID} of ${inv.inviteID}: ${prev} -> ${next}`);
     inv.states[i] = next;
     this.changedInvitations.add(inv.inviteID);
-    this.emit(...inviteeEvents[next](inv.inviteID, userID));
+    this.emit(...inviteeEvents[next](inv, userID));
+  }
+
+  /** The invitee has a session now: a miss of this invitation is no longer an offline one. */
+  reached(inv: InvitationRecord, userID: string): void {
+    const left = inv.offline?.filter((u) => u !== userID);
+    if (!left || left.length === inv.offline!.length) return;
+    if (left.length) inv.offline = left;
+    else delete inv.offline;
+    this.changedInvitations.add(inv.inviteID);
+    this.dirty = true;
   }
 }
 

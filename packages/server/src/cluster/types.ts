@@ -100,6 +100,11 @@ export interface InvitationRecord {
   createdAt: number;
   /** Epoch ms when it times out. */
   expiresAt?: number;
+  /**
+   * Invitees who had no session when invited and have not logged in since it rang for them: if
+   * it times out, theirs is an offline missed call. Absent when there are none.
+   */
+  offline?: string[];
 }
 
 /** A call as one read returns it: the call's record and every invitation made into it. */

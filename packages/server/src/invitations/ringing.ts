@@ -25,6 +25,8 @@ export interface RingingTx {
   armTimer(inviteID: string, delayMs: number): void;
   /** Stops the invitation's timeout on commit. */
   cancelTimer(inviteID: string): void;
+  /** The invitee logged in while it rang: they are no longer offline for it (a write). */
+  reached(inv: InvitationRecord, userID: string): void;
 }
 
 /** Tells a new invitation's invitees: `invited` to those ringing, `lineBusy` about those busy. */
@@ -100,6 +102,8 @@ export function timeOut(tx: RingingTx, inv: InvitationRecord): void {
 /** Pushes `invited` again for every invitation of the call still ringing for the user. */
 export function redeliver(tx: RingingTx, userID: string): void {
   for (const inv of tx.invitations.values()) {
-    if (stateOf(inv, userID) === 'ringing') tx.push(userID, invitedPush(tx.call, inv));
+    if (stateOf(inv, userID) !== 'ringing') continue;
+    tx.push(userID, invitedPush(tx.call, inv));
+    tx.reached(inv, userID);
   }
 }

@@ -83,6 +83,25 @@ describe('two server nodes sharing Redis', () => {
     ]);
   });
 
+  test('an invitee offline when rung logs in on another node while it rings: invited with the time left, and accepts', async () => {
+    const { a, b } = await twoNodes();
+    const alice = await a.login('alice');
+    const { inviteID, callID } = await alice.call('invite', {
+      userIDList: ['bob'],
+      callType: CallType.AUDIO,
+      timeout: 20,
+    });
+    const bob = await b.login('bob');
+    const invited = await bob.waitForPush('invited');
+    expect(invited).toMatchObject({ inviteID, callID, sponsor: 'alice' });
+    expect(invited.timeout).toBeGreaterThan(10);
+    expect(invited.timeout).toBeLessThanOrEqual(20);
+    await bob.call('accept', { inviteID });
+    expect(await alice.waitForPush('userEnter')).toMatchObject({ callID, userID: 'bob' });
+    await alice.call('hangup', { callID });
+    expect(await bob.waitForPush('callEnded')).toMatchObject({ callID });
+  });
+
   test('logging in on another node kicks the session on the first', async () => {
     const { a, b } = await twoNodes();
     const onA = await a.login('alice');
