@@ -46,20 +46,30 @@ const callTransitions: Record<CallState, readonly CallState[]> = {
 /** The domain event an invitee's new state is. */
 const inviteeEvents: Record<
   Exclude<InviteeState, 'ringing'>,
-  (inviteID: string, userID: string) => EventInput
+  (inv: InvitationRecord, userID: string) => EventInput
 > = {
-  accepted: (inviteID, userID) => [CallEventType.ANSWERED, { inviteID, userID }],
-  rejected: (inviteID, userID) => [
+  accepted: ({ inviteID }, userID) => [CallEventType.ANSWERED, { inviteID, userID }],
+  rejected: ({ inviteID }, userID) => [
     CallEventType.REJECTED,
     { inviteID, userID, reason: 'declined' },
   ],
-  busy: (inviteID, userID) => [CallEventType.REJECTED, { inviteID, userID, reason: 'busy' }],
-  timeout: (inviteID, userID) => [CallEventType.MISSED, { inviteID, userID, reason: 'timeout' }],
-  cancelled: (inviteID, userID) => [
-    CallEventType.MISSED,
-    { inviteID, userID, reason: 'cancelled' },
-  ],
+  busy: ({ inviteID }, userID) => [CallEventType.REJECTED, { inviteID, userID, reason: 'busy' }],
+  timeout: (inv, userID) => missed(inv, userID, 'timeout'),
+  cancelled: (inv, userID) => missed(inv, userID, 'cancelled'),
 };
+
+/** A `missed` event carries the invitation's offlinePushInfo: an app's own push needs it. */
+function missed(
+  inv: InvitationRecord,
+  userID: string,
+  reason: 'timeout' | 'cancelled',
+): EventInput {
+  const { inviteID, inviter, offlinePushInfo } = inv;
+  return [
+    CallEventType.MISSED,
+    { inviteID, userID, reason, inviter, ...(offlinePushInfo && { offlinePushInfo }) },
+  ];
+}
 type EventInput = { [T in CallEventType]: [T, CallEventPayloads[T]] }[CallEventType];
 
 /** One operation's working copy of a call and what it will do on commit. */
@@ -126,9 +136,12 @@ export class CallTx implements RingingTx {
   /** Records a domain event, stamped with the call's fields as they are now. */
   emit(...[type, payload]: EventInput): void {
     const { call } = this;
+    // Counted in the call's record, which commit writes: each event of a call gets the next number.
+    call.eventSeq = (call.eventSeq ?? 0) + 1;
     const event = {
       type,
       callID: call.callID,
+      seq: call.eventSeq,
       time: this.time,
       roomID: call.roomID,
       sponsor: call.sponsor,
@@ -156,6 +169,7 @@ export class CallTx implements RingingTx {
       invitees: [...inv.userIDList],
       timeout: inv.timeout,
       created,
+      ...(inv.offlinePushInfo && { offlinePushInfo: inv.offlinePushInfo }),
     });
     inv.userIDList.forEach((userID, i) => {
       if (inv.states[i] === 'busy') {
@@ -181,7 +195,13 @@ export class CallTx implements RingingTx {
     if (this.state === 'ended') return;
     this.setState('ended');
     this.endReason = reason;
-    this.emit(CallEventType.ENDED, { reason, joined: [...this.call.joined] });
+    const { createdAt, connectedAt } = this.call;
+    this.emit(CallEventType.ENDED, {
+      reason,
+      startedAt: createdAt,
+      ...(connectedAt !== undefined && { connectedAt }),
+      joined: [...this.call.joined],
+    });
     for (const m of this.call.members) {
       this.push(m.userID, { type: 'callEnded', callID: this.call.callID, reason });
       this.releases.add(m.userID);
@@ -200,7 +220,7 @@ export class CallTx implements RingingTx {
     this.log.debug(`invitee ${userID} of ${inv.inviteID}: ${prev} -> ${next}`);
     inv.states[i] = next;
     this.changedInvitations.add(inv.inviteID);
-    this.emit(...inviteeEvents[next](inv.inviteID, userID));
+    this.emit(...inviteeEvents[next](inv, userID));
   }
 }
 
