@@ -11,6 +11,7 @@
  * tests can drive the schedule.
  */
 import { randomUUID } from 'node:crypto';
+import { setMaxListeners } from 'node:events';
 import { request as httpRequest, type IncomingMessage } from 'node:http';
 import { request as httpsRequest } from 'node:https';
 import type { Logger } from '../log.js';
@@ -105,6 +106,8 @@ export class WebhookWorker {
     this.#now = options.now ?? Date.now;
     this.#random = options.random ?? Math.random;
     this.#retry = { ...DEFAULT_RETRY_POLICY, ...options.retry };
+    // Each request in flight listens for closing (batchSize per endpoint), and stops when done.
+    setMaxListeners(0, this.#abort.signal);
   }
 
   /** Deliveries made, attempts that will be retried, deliveries given up, since start. */
