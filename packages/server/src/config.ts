@@ -353,7 +353,10 @@ const WEBHOOK_SECRET = /^[^\s,]{16,256}$/;
  * per endpoint in the same order. URLs must be http:// or https://. Throws ConfigError naming the
  * flag; never shows a secret.
  */
-export function parseWebhooks(urls: readonly string[], secrets: readonly string[]): WebhookEndpointConfig[] {
+export function parseWebhooks(
+  urls: readonly string[],
+  secrets: readonly string[],
+): WebhookEndpointConfig[] {
   if (urls.length === 0) {
     if (secrets.length > 0) throw new ConfigError('--webhook-secret was given without --webhook');
     return [];

@@ -30,7 +30,7 @@ import { DEFAULT_RATE_LIMIT, type RateLimitOptions } from './signal/rate-limit.j
 import { createSfu, type SfuAdapter } from './sfu/index.js';
 import { openStore, type Store } from './store/index.js';
 import { WebhookEnqueuer } from './webhooks/outbox.js';
-import { WebhookWorker, type WebhookWorkerOptions } from './webhooks/worker.js';
+import { shownURL, WebhookWorker, type WebhookWorkerOptions } from './webhooks/worker.js';
 import { resolveTurn, startTurn, type TurnService } from './turn/index.js';
 import { checkTlsFiles, loadTls, type TlsFiles, type TlsMaterial } from './tls/certificate.js';
 
@@ -373,6 +373,7 @@ export async function startServer(options: ServerOptions = {}): Promise<Ringline
       });
       // What a previous run left in the outbox goes out now.
       worker.start();
+      logger.info('webhooks on', { endpoints: webhooks.map((w) => shownURL(w.url)) });
     }
     // Before Janus: its config points at our TURN REST endpoint.
     turn = await startTurn({

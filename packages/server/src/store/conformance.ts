@@ -448,7 +448,7 @@ export function storeConformance(backend: StoreBackend): void {
         .claim({ endpoint, owner, now, leaseMs: 1000, limit: 10, gapMs: 5000, ...extra })
         .then((rows) => rows.map((r) => r.id).sort());
 
-    test("claims due rows with a lease: another owner gets none of them until it runs out", async () => {
+    test('claims due rows with a lease: another owner gets none of them until it runs out', async () => {
       await store.webhookOutbox.enqueue([entry('a1', 'a', 1), entry('b1', 'b', 1)]);
       expect(await claim('w1', 999)).toEqual([]);
       expect(await claim('w1', 1000)).toEqual(['a1', 'b1']);

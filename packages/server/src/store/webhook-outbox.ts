@@ -117,7 +117,11 @@ export class WebhookOutboxStore {
 
   /** Marks a leased row delivered; false if `owner` no longer holds its lease. */
   async delivered(id: string, owner: string, now: number): Promise<boolean> {
-    return this.#finish(id, owner, { state: 'delivered', done_at: now, attempts: sql`attempts + 1` });
+    return this.#finish(id, owner, {
+      state: 'delivered',
+      done_at: now,
+      attempts: sql`attempts + 1`,
+    });
   }
 
   /** Records a failed attempt and when to try again; false if `owner` lost the lease. */

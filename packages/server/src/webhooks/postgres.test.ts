@@ -41,7 +41,11 @@ describe('two workers on one Postgres', () => {
       req.on('data', (c: Buffer) => chunks.push(c));
       req.on('end', () => {
         const body = Buffer.concat(chunks).toString('utf8');
-        const v = verifyWebhook({ secret: SECRET, signature: req.headers['ringline-signature'], body });
+        const v = verifyWebhook({
+          secret: SECRET,
+          signature: req.headers['ringline-signature'],
+          body,
+        });
         const e = JSON.parse(body) as { id: string; callID: string; seq: number };
         if (!v.ok) badSignatures.push(e.id);
         if (inFlight.has(e.id)) overlaps.push(e.id);
@@ -67,8 +71,23 @@ describe('two workers on one Postgres', () => {
     for (let seq = 1; seq <= 10; seq++) {
       for (let c = 0; c < 20; c++) {
         const id = `call${c}-${seq}`;
-        const body = JSON.stringify({ id, type: 'call.invited', time: now, callID: `call${c}`, seq, data: {} });
-        entries.push({ id, endpoint: url, orderKey: `call${c}`, seq, type: 'call.invited', body, createdAt: now });
+        const body = JSON.stringify({
+          id,
+          type: 'call.invited',
+          time: now,
+          callID: `call${c}`,
+          seq,
+          data: {},
+        });
+        entries.push({
+          id,
+          endpoint: url,
+          orderKey: `call${c}`,
+          seq,
+          type: 'call.invited',
+          body,
+          createdAt: now,
+        });
       }
     }
     await nodes[0]!.webhookOutbox.enqueue(entries);

@@ -29,14 +29,42 @@ describe('verifyWebhook', () => {
     const cases: Array<[string, Parameters<typeof verifyWebhook>[0], string]> = [
       ['no header', { secret, signature: undefined, body, now }, 'missing_signature'],
       ['an empty header', { secret, signature: '', body, now }, 'missing_signature'],
-      ['a header without t', { secret, signature: header.replace(/^t=\d+,/, ''), body, now }, 'malformed_signature'],
-      ['a header that is not hex', { secret, signature: `t=${t},v1=zz`, body, now }, 'malformed_signature'],
+      [
+        'a header without t',
+        { secret, signature: header.replace(/^t=\d+,/, ''), body, now },
+        'malformed_signature',
+      ],
+      [
+        'a header that is not hex',
+        { secret, signature: `t=${t},v1=zz`, body, now },
+        'malformed_signature',
+      ],
       ['a huge header', { secret, signature: 'x'.repeat(5000), body, now }, 'malformed_signature'],
-      ['a changed body', { secret, signature: header, body: body.replace('c1', 'c2'), now }, 'bad_signature'],
-      ['another secret', { secret: 'another-secret-123', signature: header, body, now }, 'bad_signature'],
-      ['a changed timestamp', { secret, signature: header.replace(`t=${t}`, `t=${t + 1}`), body, now }, 'bad_signature'],
-      ['a replay after the window', { secret, signature: header, body, now: now + 300_000 }, 'expired'],
-      ['a timestamp far in the future', { secret, signature: header, body, now: t * 1000 - 301_000 }, 'expired'],
+      [
+        'a changed body',
+        { secret, signature: header, body: body.replace('c1', 'c2'), now },
+        'bad_signature',
+      ],
+      [
+        'another secret',
+        { secret: 'another-secret-123', signature: header, body, now },
+        'bad_signature',
+      ],
+      [
+        'a changed timestamp',
+        { secret, signature: header.replace(`t=${t}`, `t=${t + 1}`), body, now },
+        'bad_signature',
+      ],
+      [
+        'a replay after the window',
+        { secret, signature: header, body, now: now + 300_000 },
+        'expired',
+      ],
+      [
+        'a timestamp far in the future',
+        { secret, signature: header, body, now: t * 1000 - 301_000 },
+        'expired',
+      ],
     ];
     for (const [what, options, reason] of cases) {
       it(what, () => expect(verifyWebhook(options)).toEqual({ ok: false, reason }));
@@ -44,7 +72,12 @@ describe('verifyWebhook', () => {
 
     it('a signed body that is not an event', () => {
       const bad = '[1,2]';
-      const v = verifyWebhook({ secret, signature: signatureHeader(secret, t, bad), body: bad, now });
+      const v = verifyWebhook({
+        secret,
+        signature: signatureHeader(secret, t, bad),
+        body: bad,
+        now,
+      });
       expect(v).toEqual({ ok: false, reason: 'malformed_body' });
     });
   });

@@ -27,11 +27,7 @@ export function signatureHeader(secret: string, timestamp: number, body: string)
 
 /** Why `verifyWebhook` refused a delivery. */
 export type WebhookRejection =
-  | 'missing_signature'
-  | 'malformed_signature'
-  | 'expired'
-  | 'bad_signature'
-  | 'malformed_body';
+  'missing_signature' | 'malformed_signature' | 'expired' | 'bad_signature' | 'malformed_body';
 
 export type WebhookVerification =
   | { ok: true; event: { id: string; type: string; time: number } & Record<string, unknown> }
@@ -67,7 +63,8 @@ export function verifyWebhook(options: VerifyWebhookOptions): WebhookVerificatio
     // Several v1 values let a sender sign with an old and a new secret while rotating.
     else if (k === 'v1' && v !== undefined && /^[0-9a-f]{64}$/.test(v)) candidates.push(v);
   }
-  if (t === undefined || candidates.length === 0) return { ok: false, reason: 'malformed_signature' };
+  if (t === undefined || candidates.length === 0)
+    return { ok: false, reason: 'malformed_signature' };
   const now = (options.now ?? Date.now()) / 1000;
   if (Math.abs(now - t) > toleranceS) return { ok: false, reason: 'expired' };
   const body = typeof options.body === 'string' ? options.body : options.body.toString('utf8');

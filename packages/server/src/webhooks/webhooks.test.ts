@@ -65,7 +65,11 @@ async function outboxRows(dataDir: string) {
 function received(requests: readonly ReceivedRequest[]): WebhookEvent[] {
   const seen = new Map<string, WebhookEvent>();
   for (const r of requests) {
-    const v = verifyWebhook({ secret: SECRET, signature: r.headers['ringline-signature'], body: r.body });
+    const v = verifyWebhook({
+      secret: SECRET,
+      signature: r.headers['ringline-signature'],
+      body: r.body,
+    });
     expect(v).toMatchObject({ ok: true });
     const event = JSON.parse(r.body) as WebhookEvent;
     expect(r.headers['ringline-event-id']).toBe(event.id);
@@ -126,7 +130,10 @@ describe('webhooks to a receiver that is down, slow, failing, then up', () => {
     await r.set('slow');
     await waitUntil('slow answers', () => r.requests.length >= 2);
     await r.set('error');
-    await waitUntil('failed answers', () => r.requests.filter((q) => q.answered === 'error').length >= 2);
+    await waitUntil(
+      'failed answers',
+      () => r.requests.filter((q) => q.answered === 'error').length >= 2,
+    );
     await r.set('ok');
     await waitUntil('every event delivered', async () =>
       (await outboxRows(dataDir)).every((row) => row.state === 'delivered'),
@@ -139,7 +146,13 @@ describe('webhooks to a receiver that is down, slow, failing, then up', () => {
     expect(events.map((e) => e.id).sort()).toEqual(rows.map((row) => row.id).sort());
     const calls = byCall(events);
     expect(calls.get(a.callID)).toEqual({
-      types: ['call.invited', 'call.answered', 'call.member_joined', 'call.member_left', 'call.ended'],
+      types: [
+        'call.invited',
+        'call.answered',
+        'call.member_joined',
+        'call.member_left',
+        'call.ended',
+      ],
       seqs: [1, 2, 3, 4, 5],
     });
     expect(calls.get(b.callID)).toEqual({
@@ -202,7 +215,13 @@ describe('webhooks to a receiver that is down, slow, failing, then up', () => {
     });
     const events = received(r.requests);
     expect(byCall(events).get(a.callID)).toEqual({
-      types: ['call.invited', 'call.answered', 'call.member_joined', 'call.member_left', 'call.ended'],
+      types: [
+        'call.invited',
+        'call.answered',
+        'call.member_joined',
+        'call.member_left',
+        'call.ended',
+      ],
       seqs: [1, 2, 3, 4, 5],
     });
     await second.close();

@@ -45,9 +45,12 @@ function worker(options: WebhookWorkerOptions): WebhookWorker {
 }
 
 /** A logger that keeps its lines. */
-function recordingLogger(): Logger & { lines: Array<{ level: string; msg: string; fields?: unknown }> } {
+function recordingLogger(): Logger & {
+  lines: Array<{ level: string; msg: string; fields?: unknown }>;
+} {
   const lines: Array<{ level: string; msg: string; fields?: unknown }> = [];
-  const at = (level: string) => (msg: string, fields?: unknown) => void lines.push({ level, msg, fields });
+  const at = (level: string) => (msg: string, fields?: unknown) =>
+    void lines.push({ level, msg, fields });
   return { lines, debug: at('debug'), info: at('info'), warn: at('warn'), error: at('error') };
 }
 
@@ -135,7 +138,9 @@ describe('WebhookWorker', () => {
     );
     const [row] = await s.webhookOutbox.list();
     expect(row!.last_error).toMatch(/^answered 500: x+$/);
-    expect(row!.last_error!.length).toBeLessThanOrEqual('answered 500: '.length + MAX_RESPONSE_BYTES);
+    expect(row!.last_error!.length).toBeLessThanOrEqual(
+      'answered 500: '.length + MAX_RESPONSE_BYTES,
+    );
   });
 
   it('close() aborts a request in flight and gives the lease back', async () => {
