@@ -92,6 +92,32 @@ function byCall(events: readonly WebhookEvent[]): Map<string, { types: string[];
   return calls;
 }
 
+/** What a one-to-one call that connects and is hung up sends, in order. */
+const CALL_EVENTS = {
+  types: ['call.invited', 'call.answered', 'call.member_joined', 'call.member_left', 'call.ended'],
+  seqs: [1, 2, 3, 4, 5],
+};
+
+/** Alice calls Bob, Bob answers, `hangsUp` hangs up; resolves once both have heard the end. */
+async function connectedCall(s: TestServer, callType: CallType, hangsUp: 'alice' | 'bob') {
+  const alice = await s.login('alice');
+  const bob = await s.login('bob');
+  const call = await alice.call('invite', { userIDList: ['bob'], callType });
+  await bob.call('accept', { inviteID: call.inviteID });
+  const [hanger, other] = hangsUp === 'alice' ? [alice, bob] : [bob, alice];
+  await hanger.call('hangup', { callID: call.callID });
+  await other.waitForPush('callEnded');
+  return { alice, bob, call };
+}
+
+/** Waits until the outbox has `count` rows, every one delivered. */
+function allDelivered(dataDir: string, count: number): Promise<void> {
+  return waitUntil('every event delivered', async () => {
+    const rows = await outboxRows(dataDir);
+    return rows.length === count && rows.every((row) => row.state === 'delivered');
+  });
+}
+
 function tempDir(): string {
   const d = mkdtempSync(join(tmpdir(), 'ringline-webhooks-'));
   dirs.push(d);
@@ -103,15 +129,9 @@ describe('webhooks to a receiver that is down, slow, failing, then up', () => {
     const dataDir = tempDir();
     const r = await receiver(500);
     const s = await server(dataDir, r.url);
-    const alice = await s.login('alice');
-    const bob = await s.login('bob');
-    const carol = await s.login('carol');
-
     // While the receiver is down: a call, a missed call, a kicked session.
-    const a = await alice.call('invite', { userIDList: ['bob'], callType: CallType.VIDEO });
-    await bob.call('accept', { inviteID: a.inviteID });
-    await bob.call('hangup', { callID: a.callID });
-    await alice.waitForPush('callEnded');
+    const { alice, bob, call: a } = await connectedCall(s, CallType.VIDEO, 'bob');
+    const carol = await s.login('carol');
     const offlinePushInfo = { title: 'Alice', description: 'is calling you' };
     const b = await alice.call('invite', {
       userIDList: ['carol'],
@@ -135,26 +155,14 @@ describe('webhooks to a receiver that is down, slow, failing, then up', () => {
       () => r.requests.filter((q) => q.answered === 'error').length >= 2,
     );
     await r.set('ok');
-    await waitUntil('every event delivered', async () =>
-      (await outboxRows(dataDir)).every((row) => row.state === 'delivered'),
-    );
+    await allDelivered(dataDir, 9);
 
     const rows = await outboxRows(dataDir);
-    expect(rows).toHaveLength(9);
     const events = received(r.requests);
     // Exactly once after de-duplication: one id per event, and every row's id arrived.
     expect(events.map((e) => e.id).sort()).toEqual(rows.map((row) => row.id).sort());
     const calls = byCall(events);
-    expect(calls.get(a.callID)).toEqual({
-      types: [
-        'call.invited',
-        'call.answered',
-        'call.member_joined',
-        'call.member_left',
-        'call.ended',
-      ],
-      seqs: [1, 2, 3, 4, 5],
-    });
+    expect(calls.get(a.callID)).toEqual(CALL_EVENTS);
     expect(calls.get(b.callID)).toEqual({
       types: ['call.invited', 'call.missed', 'call.ended'],
       seqs: [1, 2, 3],
@@ -196,12 +204,7 @@ describe('webhooks to a receiver that is down, slow, failing, then up', () => {
     const dataDir = tempDir();
     const r = await receiver(500);
     const first = await server(dataDir, r.url);
-    const alice = await first.login('alice');
-    const bob = await first.login('bob');
-    const a = await alice.call('invite', { userIDList: ['bob'], callType: CallType.AUDIO });
-    await bob.call('accept', { inviteID: a.inviteID });
-    await alice.call('hangup', { callID: a.callID });
-    await bob.waitForPush('callEnded');
+    const { call: a } = await connectedCall(first, CallType.AUDIO, 'alice');
     await waitUntil('a refused attempt', async () =>
       (await outboxRows(dataDir)).some((row) => row.attempts >= 1),
     );
@@ -209,21 +212,9 @@ describe('webhooks to a receiver that is down, slow, failing, then up', () => {
 
     const second = await server(dataDir, r.url);
     await r.set('ok');
-    await waitUntil('every event delivered', async () => {
-      const rows = await outboxRows(dataDir);
-      return rows.length === 5 && rows.every((row) => row.state === 'delivered');
-    });
+    await allDelivered(dataDir, 5);
     const events = received(r.requests);
-    expect(byCall(events).get(a.callID)).toEqual({
-      types: [
-        'call.invited',
-        'call.answered',
-        'call.member_joined',
-        'call.member_left',
-        'call.ended',
-      ],
-      seqs: [1, 2, 3, 4, 5],
-    });
+    expect(byCall(events).get(a.callID)).toEqual(CALL_EVENTS);
     await second.close();
   });
 });

@@ -15,7 +15,7 @@ import { setMaxListeners } from 'node:events';
 import { request as httpRequest, type IncomingMessage } from 'node:http';
 import { request as httpsRequest } from 'node:https';
 import type { Logger } from '../log.js';
-import type { OutboxRow } from '../store/index.js';
+import type { OutboxRow, WebhookOutboxStore } from '../store/index.js';
 import { DEFAULT_RETRY_POLICY, nextAttempt, type RetryPolicy } from './backoff.js';
 import { signatureHeader, WebhookHeader } from './signing.js';
 
@@ -27,22 +27,11 @@ export interface WebhookEndpoint {
   secret: string;
 }
 
-/** What the worker needs of the outbox (store/webhook-outbox.ts). */
-export interface OutboxQueue {
-  claim(options: {
-    endpoint: string;
-    owner: string;
-    now: number;
-    leaseMs: number;
-    limit: number;
-    gapMs: number;
-  }): Promise<OutboxRow[]>;
-  delivered(id: string, owner: string, now: number): Promise<boolean>;
-  retryAt(id: string, owner: string, nextAt: number, error: string): Promise<boolean>;
-  failed(id: string, owner: string, now: number, error: string): Promise<boolean>;
-  release(owner: string): Promise<void>;
-  prune(deliveredBefore: number, failedBefore: number): Promise<number>;
-}
+/** What the worker needs of the outbox. */
+export type OutboxQueue = Pick<
+  WebhookOutboxStore,
+  'claim' | 'delivered' | 'retryAt' | 'failed' | 'release' | 'prune'
+>;
 
 export interface WebhookWorkerOptions {
   endpoints: readonly WebhookEndpoint[];
