@@ -7,8 +7,12 @@ import { createServer, type Server } from 'node:http';
 import { afterAll, afterEach, describe, expect, it } from 'vitest';
 import { silentLogger } from '../log.js';
 import { openStore, type OutboxEntry, type Store } from '../store/index.js';
+import { CallType, MediaMode } from '@ringline/protocol';
 import { postgresBackend } from '../testing/store-backends.js';
 import { waitUntil } from '../testing/webhook-receiver.js';
+import type { CallEvent } from '../calls/events.js';
+import type { Logger } from '../log.js';
+import { WebhookEnqueuer } from './outbox.js';
 import { verifyWebhook } from './signing.js';
 import { WebhookWorker } from './worker.js';
 
@@ -122,4 +126,55 @@ describe('two workers on one Postgres', () => {
     expect(stats[0]! + stats[1]!).toBe(entries.length);
     expect(Math.min(...stats)).toBeGreaterThan(0);
   });
+});
+
+/** A call's `joined` domain events, `count` of them, numbered from 1. */
+function joinedEvents(callID: string, count: number): CallEvent[] {
+  return Array.from({ length: count }, (_, i) => ({
+    type: 'joined' as const,
+    callID,
+    seq: i + 1,
+    time: Date.now(),
+    roomID: 1,
+    sponsor: 'alice',
+    callType: CallType.AUDIO,
+    media: MediaMode.P2P,
+    userID: `u${i}`,
+    connected: i === 0,
+  }));
+}
+
+describe('events while Postgres is down', () => {
+  it('are written once it is back, in order; past the bound they are dropped and logged', async () => {
+    const target = await backend.fresh();
+    const store = await openStore(target);
+    closers.push(() => store.close());
+    const lines: string[] = [];
+    const logger: Logger = { ...silentLogger, error: (msg) => void lines.push(msg) };
+    const enqueuer = new WebhookEnqueuer({
+      outbox: store.webhookOutbox,
+      endpoints: ['http://a.test/', 'http://b.test/'],
+      logger,
+      maxQueued: 20,
+      // Long enough for Postgres to restart (a halt and resume take a few seconds).
+      retriesMs: [250, 500, 1000, 2000, 4000, 8000, 16_000],
+    });
+    await backend.server().halt();
+    // 8 events × 2 endpoints = 16 rows wait; of the next 4 events, 2 fit (20 rows), 2 do not.
+    enqueuer.observer(joinedEvents('c1', 8));
+    enqueuer.observer(joinedEvents('c2', 4));
+    expect(enqueuer.dropped).toBe(2);
+    expect(lines).toEqual(['webhook events lost: the webhook queue is full']);
+    await waitUntil('a write refused', () => enqueuer.retriedWrites >= 1);
+    await backend.server().resume();
+    await enqueuer.flushed();
+    const rows = await store.webhookOutbox.list();
+    const seqs = (endpoint: string, call: string) =>
+      rows.filter((r) => r.endpoint === endpoint && r.order_key === call).map((r) => r.seq);
+    for (const endpoint of ['http://a.test/', 'http://b.test/']) {
+      expect(seqs(endpoint, 'c1')).toEqual([1, 2, 3, 4, 5, 6, 7, 8]);
+      expect(seqs(endpoint, 'c2')).toEqual([1, 2]);
+    }
+    expect(enqueuer.dropped).toBe(2);
+  }, 60_000);
 });
