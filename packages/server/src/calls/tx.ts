@@ -314,7 +314,8 @@ export class CallTransactions {
       for (const m of call.members) tx.releases.add(m.userID);
       for (const u of tx.ringing()) tx.releases.add(u);
       log.debug('call ended', { callID: call.callID });
-    } else if (tx.dirty) {
+    } else if (tx.dirty || tx.events.length > 0) {
+      // Events advanced the call's event counter (`seq`): it must be stored with them.
       const invitations = [...tx.changedInvitations].map((id) => tx.invitations.get(id)!);
       await store.commit(call.callID, { call, invitations });
       const ringingNow = tx.ringing();
