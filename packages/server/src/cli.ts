@@ -77,6 +77,12 @@ serve flags (environment variable in brackets):
                         invitations, timers, locks and session outboxes live there, under
                         ringline:<sdkappid>; sessions survive their node (a client resumes on
                         any node; docs/deployment.md, "Node loss")
+  --webhook URL         an http(s) endpoint every call event is POSTed to, signed (repeat for
+                        several, at most 16; RINGLINE_WEBHOOK, comma-separated). Deliveries wait
+                        in the store and are retried for 24 h (docs/webhooks.md)
+  --webhook-secret S    the HMAC-SHA256 key deliveries are signed with, 16-256 characters: one for
+                        every --webhook, or one per --webhook in the same order
+                        (RINGLINE_WEBHOOK_SECRET, comma-separated)
 
 TURN and NAT traversal (docs/deployment.md, "TURN" and "Public IPs on cloud machines"):
   --turn MODE           TURN for clients and Janus (RINGLINE_TURN; off): auto = start the local

@@ -103,6 +103,14 @@ export interface ServeConfig {
   trustProxy?: string[];
   /** Redis shared by the nodes of one app (--redis redis://…); absent: in-memory, one node. */
   redis?: string;
+  /** Webhook receivers with their signing secrets (--webhook, --webhook-secret). */
+  webhooks?: WebhookEndpointConfig[];
+}
+
+/** A webhook receiver: where events are POSTed, and the secret they are signed with. */
+export interface WebhookEndpointConfig {
+  url: string;
+  secret: string;
 }
 
 /**
@@ -183,6 +191,8 @@ export const serveFlags = {
   'tls-key': { type: 'string' },
   'trust-proxy': { type: 'string' },
   redis: { type: 'string' },
+  webhook: { type: 'string', multiple: true },
+  'webhook-secret': { type: 'string', multiple: true },
   help: { type: 'boolean', short: 'h' },
 } as const;
 
@@ -191,7 +201,7 @@ export function parseServeArgs(
   args: string[],
   env: NodeJS.ProcessEnv = process.env,
 ): ServeConfig & { help: boolean } {
-  let values: { [K in keyof typeof serveFlags]?: string | boolean };
+  let values: { [K in keyof typeof serveFlags]?: string | boolean | string[] };
   try {
     ({ values } = parseArgs({ args, options: serveFlags, strict: true, allowPositionals: false }));
   } catch (err) {
@@ -319,7 +329,82 @@ export function parseServeArgs(
   }
   const redis = pick('redis', 'RINGLINE_REDIS');
   if (redis !== undefined) config.redis = checkRedisUrl(redis);
+  const list = (flag: 'webhook' | 'webhook-secret', envName: string): string[] => {
+    const v = values[flag];
+    if (Array.isArray(v)) return v;
+    const e = env[envName];
+    return e === undefined || e.trim() === '' ? [] : e.split(',').map((x) => x.trim());
+  };
+  const webhooks = parseWebhooks(
+    list('webhook', 'RINGLINE_WEBHOOK'),
+    list('webhook-secret', 'RINGLINE_WEBHOOK_SECRET'),
+  );
+  if (webhooks.length > 0) config.webhooks = webhooks;
   return config;
+}
+
+/** Webhook endpoints at most (each has its own delivery loop). */
+export const MAX_WEBHOOKS = 16;
+/** A webhook secret: 16-256 characters, no whitespace or commas (they separate secrets). */
+const WEBHOOK_SECRET = /^[^\s,]{16,256}$/;
+
+/**
+ * `--webhook URL` (repeatable) and `--webhook-secret S`: one secret for every endpoint, or one
+ * per endpoint in the same order. URLs must be http:// or https://. Throws ConfigError naming the
+ * flag; never shows a secret.
+ */
+export function parseWebhooks(
+  urls: readonly string[],
+  secrets: readonly string[],
+): WebhookEndpointConfig[] {
+  if (urls.length === 0) {
+    if (secrets.length > 0) throw new ConfigError('--webhook-secret was given without --webhook');
+    return [];
+  }
+  if (urls.length > MAX_WEBHOOKS) {
+    throw new ConfigError(`--webhook: at most ${MAX_WEBHOOKS} endpoints, got ${urls.length}`);
+  }
+  if (secrets.length === 0) {
+    throw new ConfigError('--webhook needs --webhook-secret (deliveries are signed with it)');
+  }
+  if (secrets.length !== 1 && secrets.length !== urls.length) {
+    throw new ConfigError(
+      `--webhook-secret: give one secret for every endpoint or one per --webhook ` +
+        `(${urls.length}), got ${secrets.length}`,
+    );
+  }
+  secrets.forEach((secret, i) => {
+    if (!WEBHOOK_SECRET.test(secret)) {
+      throw new ConfigError(
+        `--webhook-secret #${i + 1} must be 16-256 characters without whitespace or commas ` +
+          `(got ${secret.length} characters)`,
+      );
+    }
+  });
+  const seen = new Set<string>();
+  return urls.map((raw, i) => {
+    const url = checkWebhookURL(raw.trim());
+    if (seen.has(url)) throw new ConfigError(`--webhook lists ${redactURL(url)} twice`);
+    seen.add(url);
+    return { url, secret: secrets.length === 1 ? secrets[0]! : secrets[i]! };
+  });
+}
+
+/** An http:// or https:// URL with a host, up to 2048 characters. Throws ConfigError. */
+function checkWebhookURL(text: string): string {
+  const shown = redactURL(text.slice(0, 200));
+  let u: URL;
+  try {
+    u = new URL(text);
+  } catch {
+    throw new ConfigError(`--webhook must be an http:// or https:// URL, got "${shown}"`);
+  }
+  if (u.protocol !== 'http:' && u.protocol !== 'https:') {
+    throw new ConfigError(`--webhook must be an http:// or https:// URL, got ${u.protocol}//…`);
+  }
+  if (!u.hostname) throw new ConfigError(`--webhook URL has no host: "${shown}"`);
+  if (text.length > 2048) throw new ConfigError('--webhook URL is longer than 2048 characters');
+  return u.toString();
 }
 
 /** `url` if it is a redis:// or rediss:// URL with a host; ConfigError otherwise. */

@@ -23,3 +23,21 @@ export {
   type CallEventPayloads,
   type CallObserver,
 } from './calls/events.js';
+/** Webhooks: the events apps receive, and the check of their signatures (docs/webhooks.md). */
+export {
+  verifyWebhook,
+  signatureHeader,
+  webhookSignature,
+  WebhookHeader,
+  DEFAULT_TOLERANCE_S,
+  type VerifyWebhookOptions,
+  type WebhookVerification,
+  type WebhookRejection,
+} from './webhooks/signing.js';
+export {
+  WebhookEventType,
+  type WebhookEvent,
+  type WebhookEventData,
+  type WebhookCallFields,
+} from './webhooks/events.js';
+export type { WebhookEndpointConfig } from './config.js';

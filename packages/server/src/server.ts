@@ -14,6 +14,8 @@ import {
   ConfigError,
   DEFAULTS,
   parseJanusMode,
+  parseWebhooks,
+  type WebhookEndpointConfig,
   resolveCredentials,
   validateIceServers,
 } from './config.js';
@@ -27,6 +29,8 @@ import { LimitError, checkRate, resolveLimits, type SignalLimits } from './signa
 import { DEFAULT_RATE_LIMIT, type RateLimitOptions } from './signal/rate-limit.js';
 import { createSfu, type SfuAdapter } from './sfu/index.js';
 import { openStore, type Store } from './store/index.js';
+import { WebhookEnqueuer } from './webhooks/outbox.js';
+import { shownURL, WebhookWorker, type WebhookWorkerOptions } from './webhooks/worker.js';
 import { resolveTurn, startTurn, type TurnService } from './turn/index.js';
 import { checkTlsFiles, loadTls, type TlsFiles, type TlsMaterial } from './tls/certificate.js';
 
@@ -162,6 +166,13 @@ export interface ServerOptions {
    * per-address limits then count the client, not the proxy. Default none (the header is ignored).
    */
   trustProxy?: string[];
+  /**
+   * Webhook receivers, each with its signing secret: every call event (and kicked session) is
+   * POSTed, signed, to each, from a durable outbox in the store (docs/webhooks.md).
+   */
+  webhooks?: WebhookEndpointConfig[];
+  /** Webhook delivery tuning (poll, timeouts, retries, retention); tests shorten it. */
+  webhookDelivery?: Omit<WebhookWorkerOptions, 'endpoints' | 'outbox' | 'logger'>;
 }
 
 export interface RinglineServer {
@@ -279,6 +290,10 @@ export async function startServer(options: ServerOptions = {}): Promise<Ringline
   checkHttpTimeouts(httpTimeouts);
   const tlsFiles = checkTlsFiles(options.tls);
   const proxies = options.trustProxy?.length ? new TrustedProxies(options.trustProxy) : undefined;
+  const webhooks = parseWebhooks(
+    (options.webhooks ?? []).map((w) => w.url),
+    (options.webhooks ?? []).map((w) => w.secret),
+  );
   let tls: TlsMaterial | undefined;
   if (tlsFiles) {
     tls = await loadTls(tlsFiles);
@@ -313,7 +328,9 @@ export async function startServer(options: ServerOptions = {}): Promise<Ringline
   let ownedSfu: SfuAdapter | undefined;
   let calls: CallService | undefined;
   let gateway: SignalGateway | undefined;
+  let webhookWorker: WebhookWorker | undefined;
   let app: Awaited<ReturnType<typeof buildHttpApp>> | undefined;
+  let enqueuer: WebhookEnqueuer | undefined;
   let closing: Promise<void> | undefined;
   const close = (): Promise<void> =>
     (closing ??= (async () => {
@@ -324,6 +341,9 @@ export async function startServer(options: ServerOptions = {}): Promise<Ringline
       await ownedSfu?.close();
       // After Janus, which asks it for TURN credentials.
       await turn?.close();
+      // The last events are in the outbox before the store closes; the next start sends them.
+      await enqueuer?.flushed();
+      await webhookWorker?.close();
       await store?.close();
       if (ownsCluster) await cluster.close();
       logger.info('server stopped');
@@ -338,6 +358,23 @@ export async function startServer(options: ServerOptions = {}): Promise<Ringline
       recover: true,
     });
     const groups = new GroupService(store.db);
+    if (webhooks.length > 0) {
+      const worker = (webhookWorker = new WebhookWorker({
+        ...options.webhookDelivery,
+        endpoints: webhooks,
+        outbox: store.webhookOutbox,
+        logger,
+      }));
+      enqueuer = new WebhookEnqueuer({
+        outbox: store.webhookOutbox,
+        endpoints: webhooks.map((w) => w.url),
+        logger,
+        onEnqueued: () => worker.wake(),
+      });
+      // What a previous run left in the outbox goes out now.
+      worker.start();
+      logger.info('webhooks on', { endpoints: webhooks.map((w) => shownURL(w.url)) });
+    }
     // Before Janus: its config points at our TURN REST endpoint.
     turn = await startTurn({
       resolved: ice,
@@ -376,7 +413,11 @@ export async function startServer(options: ServerOptions = {}): Promise<Ringline
       groups,
       presence: cluster.presence,
       // The call history is one observer of the calls' domain events; the caller's come after it.
-      observers: [historyObserver(store.callRecords, logger), ...(options.callObservers ?? [])],
+      observers: [
+        historyObserver(store.callRecords, logger),
+        ...(enqueuer ? [enqueuer.observer] : []),
+        ...(options.callObservers ?? []),
+      ],
       ...(sfu && { sfu }),
       ...(sfuMissing !== undefined && { sfuMissing }),
       p2p: options.p2p ?? DEFAULTS.p2p,
@@ -404,6 +445,7 @@ export async function startServer(options: ServerOptions = {}): Promise<Ringline
       bus: cluster.bus,
       locks: cluster.locks,
       ...(shared && { shared }),
+      ...(enqueuer && { onKicked: enqueuer.kicked.bind(enqueuer) }),
       logger,
       ...(proxies && { clientAddress: (req) => proxies.clientAddress(req) }),
     });

@@ -85,6 +85,7 @@ describe('a one-to-one call', () => {
       {
         type: 'invited',
         ...call,
+        seq: 1,
         time: expect.any(Number),
         inviteID,
         inviter: 'alice',
@@ -93,14 +94,17 @@ describe('a one-to-one call', () => {
         created: true,
         offline: [],
       },
-      { type: 'answered', ...call, time: expect.any(Number), inviteID, userID: 'bob' },
-      { type: 'joined', ...call, time: expect.any(Number), userID: 'bob', connected: true },
-      { type: 'left', ...call, time: expect.any(Number), userID: 'bob', reason: 'hangup' },
+      { type: 'answered', ...call, seq: 2, time: expect.any(Number), inviteID, userID: 'bob' },
+      { type: 'joined', ...call, seq: 3, time: expect.any(Number), userID: 'bob', connected: true },
+      { type: 'left', ...call, seq: 4, time: expect.any(Number), userID: 'bob', reason: 'hangup' },
       {
         type: 'ended',
         ...call,
+        seq: 5,
         time: expect.any(Number),
         reason: 'hangup',
+        startedAt: batches[0]![0]!.time,
+        connectedAt: batches[1]![0]!.time,
         joined: ['alice', 'bob'],
       },
     ]);
@@ -152,14 +156,16 @@ describe('a one-to-one call', () => {
     ]);
   });
 
-  it('an invitation nobody answers is missed for timeout', async () => {
+  it('an invitation nobody answers is missed for timeout, with the offlinePushInfo', async () => {
     const { s, batches, summary } = await start();
     const alice = await s.login('alice');
     const bob = await s.login('bob');
+    const offlinePushInfo = { title: 'Alice', description: 'is calling you' };
     const { inviteID } = await alice.call('invite', {
       userIDList: ['bob'],
       callType: audio,
       timeout: 1,
+      offlinePushInfo,
     });
     await bob.waitForPush('inviteEnded');
     await alice.waitForPush('callEnded');
@@ -167,7 +173,15 @@ describe('a one-to-one call', () => {
       ['invited bob (new call)'],
       ['missed bob timeout', 'ended no_answer'],
     ]);
-    expect(batches[1]![0]).toMatchObject({ inviteID, userID: 'bob' });
+    expect(batches[0]![0]).toMatchObject({ offlinePushInfo });
+    expect(batches[1]![0]).toMatchObject({
+      inviteID,
+      userID: 'bob',
+      inviter: 'alice',
+      offlinePushInfo,
+    });
+    // A call that never connected ends with no connect time.
+    expect(batches[1]![1]).not.toHaveProperty('connectedAt');
   });
 
   it('a cancelled invitation is missed for cancelled, and the call ends cancelled', async () => {

@@ -8,7 +8,7 @@
  *
  * Layers: a leaf (types only); calls/tx.ts produces them, observers import them.
  */
-import type { CallEndReason, CallType, MediaMode } from '@ringline/protocol';
+import type { CallEndReason, CallType, MediaMode, OfflinePushInfo } from '@ringline/protocol';
 
 /** The kinds of domain event. */
 export const CallEventType = {
@@ -41,6 +41,11 @@ export type CallEventType = (typeof CallEventType)[keyof typeof CallEventType];
 /** What every event says about the call it happened in (as it was at that moment). */
 export interface CallEventBase {
   callID: string;
+  /**
+   * The event's place in its call: 1, 2, 3… in the order they happened, whichever node committed
+   * them (the counter lives in the call's record, under its lock). Webhooks order by it.
+   */
+  seq: number;
   /** When it happened: the operation's time, Unix ms (every event of one commit shares it). */
   time: number;
   /** The call's TRTC room ID. */
@@ -71,6 +76,8 @@ export interface CallEventPayloads {
      * out (an app may reach them its own way meanwhile, e.g. a mobile push).
      */
     offline: readonly string[];
+    /** What the inviter asked an offline callee's device to show (webhooks pass it on). */
+    offlinePushInfo?: OfflinePushInfo;
   };
   [CallEventType.ANSWERED]: { inviteID: string; userID: string };
   [CallEventType.REJECTED]: { inviteID: string; userID: string; reason: 'declined' | 'busy' };
@@ -82,6 +89,10 @@ export interface CallEventPayloads {
   [CallEventType.LEFT]: { userID: string; reason: 'hangup' | 'disconnected' };
   [CallEventType.ENDED]: {
     reason: CallEndReason;
+    /** When the call was created, Unix ms. */
+    startedAt: number;
+    /** When a second user first joined (the call connected), Unix ms; absent if it never did. */
+    connectedAt?: number;
     /** Everyone who was in the call at some point, sponsor first, in join order. */
     joined: readonly string[];
   };
@@ -91,6 +102,10 @@ export interface CallEventPayloads {
     reason: 'timeout' | 'cancelled';
     /** The invitee never had a session while it rang for them (an offline missed call). */
     offline: boolean;
+    /** Who rang them. */
+    inviter: string;
+    /** The invitation's offlinePushInfo: what an app's own mobile push to the callee shows. */
+    offlinePushInfo?: OfflinePushInfo;
   };
 }
 

@@ -18,7 +18,10 @@ export function enter(tx: CallTx, userID: string, video: boolean): RequestResult
   call.members.push(me);
   if (!call.joined.includes(userID)) call.joined.push(userID);
   const connected = tx.state === 'ringing' && call.members.length >= 2;
-  if (connected) tx.setState('connected');
+  if (connected) {
+    tx.setState('connected');
+    call.connectedAt = tx.time;
+  }
   tx.emit(CallEventType.JOINED, { userID, connected });
   tx.pushToMembers({ type: 'userEnter', callID: call.callID, ...me }, userID);
   // Whoever already publishes is offered to the newcomer at once, before they publish.

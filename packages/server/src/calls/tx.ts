@@ -58,13 +58,18 @@ const inviteeEvents: Record<
   cancelled: (inv, userID) => missed(inv, userID, 'cancelled'),
 };
 
+/** A `missed` event carries the invitation's offlinePushInfo: an app's own push needs it. */
 function missed(
   inv: InvitationRecord,
   userID: string,
   reason: 'timeout' | 'cancelled',
 ): EventInput {
+  const { inviteID, inviter, offlinePushInfo } = inv;
   const offline = inv.offline?.includes(userID) ?? false;
-  return [CallEventType.MISSED, { inviteID: inv.inviteID, userID, reason, offline }];
+  return [
+    CallEventType.MISSED,
+    { inviteID, userID, reason, offline, inviter, ...(offlinePushInfo && { offlinePushInfo }) },
+  ];
 }
 type EventInput = { [T in CallEventType]: [T, CallEventPayloads[T]] }[CallEventType];
 
@@ -132,9 +137,12 @@ export class CallTx implements RingingTx {
   /** Records a domain event, stamped with the call's fields as they are now. */
   emit(...[type, payload]: EventInput): void {
     const { call } = this;
+    // Counted in the call's record, which commit writes: each event of a call gets the next number.
+    call.eventSeq = (call.eventSeq ?? 0) + 1;
     const event = {
       type,
       callID: call.callID,
+      seq: call.eventSeq,
       time: this.time,
       roomID: call.roomID,
       sponsor: call.sponsor,
@@ -163,6 +171,7 @@ export class CallTx implements RingingTx {
       timeout: inv.timeout,
       created,
       offline: [...(inv.offline ?? [])],
+      ...(inv.offlinePushInfo && { offlinePushInfo: inv.offlinePushInfo }),
     });
     inv.userIDList.forEach((userID, i) => {
       if (inv.states[i] === 'busy') {
@@ -188,7 +197,13 @@ export class CallTx implements RingingTx {
     if (this.state === 'ended') return;
     this.setState('ended');
     this.endReason = reason;
-    this.emit(CallEventType.ENDED, { reason, joined: [...this.call.joined] });
+    const { createdAt, connectedAt } = this.call;
+    this.emit(CallEventType.ENDED, {
+      reason,
+      startedAt: createdAt,
+      ...(connectedAt !== undefined && { connectedAt }),
+      joined: [...this.call.joined],
+    });
     for (const m of this.call.members) {
       this.push(m.userID, { type: 'callEnded', callID: this.call.callID, reason });
       this.releases.add(m.userID);
@@ -314,7 +329,8 @@ export class CallTransactions {
       for (const m of call.members) tx.releases.add(m.userID);
       for (const u of tx.ringing()) tx.releases.add(u);
       log.debug('call ended', { callID: call.callID });
-    } else if (tx.dirty) {
+    } else if (tx.dirty || tx.events.length > 0) {
+      // Events advanced the call's event counter (`seq`): it must be stored with them.
       const invitations = [...tx.changedInvitations].map((id) => tx.invitations.get(id)!);
       await store.commit(call.callID, { call, invitations });
       const ringingNow = tx.ringing();

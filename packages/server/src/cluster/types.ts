@@ -58,6 +58,10 @@ export interface CallRecord {
   /** Every invitation made into this call, oldest first. */
   inviteIDs: string[];
   createdAt: number;
+  /** When the call connected (a second user joined), Unix ms. */
+  connectedAt?: number;
+  /** Domain events the call has had (calls/events.ts `seq`); absent before the first. */
+  eventSeq?: number;
   /** Where the call's SFU room is, while its media goes through the SFU (absent for p2p). */
   sfu?: SfuPlacement;
 }

@@ -91,6 +91,11 @@ export interface GatewayOptions {
    * reverse proxy, the address it forwards (http/proxy.ts).
    */
   clientAddress?: (req: IncomingMessage) => string | undefined;
+  /**
+   * Told once per kicked session, by the node whose login kicked it (webhooks' `user.kicked`).
+   * Must not block or throw.
+   */
+  onKicked?: (userID: string, reason: KickReason) => void;
 }
 
 /** Where sessions' ICE configuration comes from (turn/ice-config.ts's IceConfigSource). */
@@ -957,6 +962,7 @@ export class SignalGateway {
           sessionID: existing.sessionID,
           reason: KickReason.DUPLICATE_LOGIN,
         });
+        this.#o.onKicked?.(userID, KickReason.DUPLICATE_LOGIN);
         if (await this.#o.presence.remove(userID, existing.sessionID)) {
           await this.#o.calls.leaveAll(userID);
         }

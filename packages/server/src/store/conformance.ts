@@ -42,7 +42,13 @@ export function storeConformance(backend: StoreBackend): void {
       expect(store.dialect).toBe(backend.name.toLowerCase());
       const tables = (await store.db.introspection.getTables()).map((t) => t.name);
       expect(tables).toEqual(
-        expect.arrayContaining(['call_records', 'group_members', 'groups', 'store_nodes']),
+        expect.arrayContaining([
+          'call_records',
+          'group_members',
+          'groups',
+          'store_nodes',
+          'webhook_outbox',
+        ]),
       );
     });
 
@@ -418,6 +424,121 @@ export function storeConformance(backend: StoreBackend): void {
     test('refuses a query with a value that is not a slot', () => {
       const query = store.db.selectFrom('groups').selectAll().where('group_id', '=', 'literal');
       expect(() => prepare(query)).toThrow(/every value must be a slot\(\); found "literal"/);
+    });
+  });
+  describe(`WebhookOutboxStore on ${backend.name}`, () => {
+    let store: Store;
+    let target: StoreTarget;
+    beforeEach(async () => {
+      target = await backend.fresh();
+      store = await open(target);
+    });
+    const endpoint = 'http://receiver.test/hooks';
+    const entry = (id: string, orderKey: string, seq: number, createdAt = 1000) => ({
+      id,
+      endpoint,
+      orderKey,
+      seq,
+      type: 'call.invited',
+      body: `{"id":"${id}"}`,
+      createdAt,
+    });
+    const claim = (owner: string, now: number, extra: { limit?: number; gapMs?: number } = {}) =>
+      store.webhookOutbox
+        .claim({ endpoint, owner, now, leaseMs: 1000, limit: 10, gapMs: 5000, ...extra })
+        .then((rows) => rows.map((r) => r.id).sort());
+
+    test('claims due rows with a lease: another owner gets none of them until it runs out', async () => {
+      await store.webhookOutbox.enqueue([entry('a1', 'a', 1), entry('b1', 'b', 1)]);
+      expect(await claim('w1', 999)).toEqual([]);
+      expect(await claim('w1', 1000)).toEqual(['a1', 'b1']);
+      expect(await claim('w2', 1500)).toEqual([]);
+      expect(await claim('w2', 2000)).toEqual(['a1', 'b1']);
+      // w1 lost its lease: it can no longer mark the row.
+      expect(await store.webhookOutbox.delivered('a1', 'w1', 2100)).toBe(false);
+      expect(await store.webhookOutbox.delivered('a1', 'w2', 2100)).toBe(true);
+    });
+
+    test('rows of one call go one at a time, in seq order; other calls do not wait', async () => {
+      const outbox = store.webhookOutbox;
+      await outbox.enqueue([entry('a1', 'a', 1), entry('a2', 'a', 2), entry('a3', 'a', 3)]);
+      await outbox.enqueue([entry('b1', 'b', 1)]);
+      expect(await claim('w', 1000)).toEqual(['a1', 'b1']);
+      expect(await outbox.delivered('a1', 'w', 1100)).toBe(true);
+      expect(await outbox.delivered('b1', 'w', 1100)).toBe(true);
+      expect(await claim('w', 1100)).toEqual(['a2']);
+      // a2 fails and is due again at 5000: a3 waits behind it.
+      expect(await outbox.retryAt('a2', 'w', 5000, 'answered 500')).toBe(true);
+      expect(await claim('w', 4000)).toEqual([]);
+      expect(await claim('w', 5000)).toEqual(['a2']);
+      // Given up on, a2 no longer holds a3 back.
+      expect(await outbox.failed('a2', 'w', 5100, 'answered 500')).toBe(true);
+      expect(await claim('w', 5100)).toEqual(['a3']);
+    });
+
+    test('a row whose predecessor is not there yet waits for it, at most gapMs', async () => {
+      await store.webhookOutbox.enqueue([entry('a3', 'a', 3, 1000)]);
+      expect(await claim('w', 1000, { gapMs: 500 })).toEqual([]);
+      await store.webhookOutbox.enqueue([entry('a2', 'a', 2, 1000)]);
+      expect(await claim('w', 1000, { gapMs: 500 })).toEqual([]);
+      expect(await claim('w', 1500, { gapMs: 500 })).toEqual(['a2']);
+    });
+
+    test('records attempts, the last error and the end state; pruning keeps what is pending', async () => {
+      const outbox = store.webhookOutbox;
+      await outbox.enqueue([entry('a1', 'a', 1), entry('b1', 'b', 1), entry('c1', 'c', 1)]);
+      expect(await claim('w', 1000)).toEqual(['a1', 'b1', 'c1']);
+      await outbox.retryAt('a1', 'w', 2000, 'x'.repeat(1000));
+      await outbox.delivered('b1', 'w', 1200);
+      await outbox.failed('c1', 'w', 1300, 'gave up');
+      const rows = await outbox.list();
+      expect(rows.map((r) => [r.id, r.state, r.attempts])).toEqual([
+        ['a1', 'pending', 1],
+        ['b1', 'delivered', 1],
+        ['c1', 'failed', 1],
+      ]);
+      expect(rows[0]!.last_error).toHaveLength(500);
+      expect(rows[0]).toMatchObject({ next_at: 2000, lease_owner: null, lease_until: null });
+      expect(await outbox.prune(1201, 1300)).toBe(1);
+      expect(await outbox.prune(1201, 1301)).toBe(1);
+      expect((await outbox.list()).map((r) => r.id)).toEqual(['a1']);
+    });
+
+    test('release() gives back the leases an owner holds', async () => {
+      await store.webhookOutbox.enqueue([entry('a1', 'a', 1)]);
+      expect(await claim('w1', 1000)).toEqual(['a1']);
+      await store.webhookOutbox.release('w1');
+      expect(await claim('w2', 1001)).toEqual(['a1']);
+    });
+
+    test('rows survive a restart', async () => {
+      await store.webhookOutbox.enqueue([entry('a1', 'a', 1)]);
+      await store.close();
+      store = await open(target);
+      expect(await claim('w', 1000)).toEqual(['a1']);
+    });
+
+    test('two stores (nodes) claiming at once never get the same row', async () => {
+      const other = await open(target);
+      const entries = Array.from({ length: 60 }, (_, i) => entry(`r${i}`, `call${i}`, 1));
+      await store.webhookOutbox.enqueue(entries);
+      const got: string[] = [];
+      const take = async (s: Store, owner: string) => {
+        for (let round = 0; round < 20; round++) {
+          const rows = await s.webhookOutbox.claim({
+            endpoint,
+            owner,
+            now: 1000,
+            leaseMs: 60_000,
+            limit: 7,
+            gapMs: 0,
+          });
+          got.push(...rows.map((r) => r.id));
+        }
+      };
+      await Promise.all([take(store, 'n1'), take(other, 'n2'), take(store, 'n3')]);
+      expect(got).toHaveLength(60);
+      expect(new Set(got).size).toBe(60);
     });
   });
 }

@@ -14,4 +14,10 @@ export {
   type CallStart,
   type RecordEndReason,
 } from './call-records.js';
+export {
+  WebhookOutboxStore,
+  type OutboxEntry,
+  type OutboxRow,
+  type StoredOutboxRow,
+} from './webhook-outbox.js';
 export type { Database } from './schema.js';

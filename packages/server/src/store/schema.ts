@@ -41,9 +41,28 @@ export interface StoreNodesTable {
   alive_at: number;
 }
 
+/** One webhook delivery: an event for one endpoint (webhooks/, store/webhook-outbox.ts). */
+export interface WebhookOutboxTable {
+  id: string;
+  endpoint: string;
+  order_key: string;
+  seq: number;
+  type: string;
+  body: string;
+  state: 'pending' | 'delivered' | 'failed';
+  attempts: number;
+  created_at: number;
+  next_at: number;
+  lease_owner: string | null;
+  lease_until: number | null;
+  done_at: number | null;
+  last_error: string | null;
+}
+
 export interface Database {
   groups: GroupsTable;
   group_members: GroupMembersTable;
   call_records: CallRecordsTable;
   store_nodes: StoreNodesTable;
+  webhook_outbox: WebhookOutboxTable;
 }

@@ -12,6 +12,7 @@ import { silentLogger, type Logger } from '../log.js';
 import { CallRecordStore } from './call-records.js';
 import { postgresDialect, sqliteDialect, type SyncBatch } from './dialect.js';
 import { migrationProvider } from './migrations/index.js';
+import { WebhookOutboxStore } from './webhook-outbox.js';
 import type { Database } from './schema.js';
 
 export { storageFailure } from './failures.js';
@@ -67,6 +68,8 @@ export interface Store {
   readonly db: Kysely<Database>;
   /** Call history, written by the call layer. */
   readonly callRecords: CallRecordStore;
+  /** Webhook deliveries waiting, done or given up (webhooks/). */
+  readonly webhookOutbox: WebhookOutboxStore;
   /** Names of the migrations this open applied (empty when the schema was already current). */
   readonly applied: readonly string[];
   /** Call records closed with `server_restart` by this open (0 without `recover`). */
@@ -161,6 +164,7 @@ export async function openStore(options: StoreOptions): Promise<Store> {
     nodeID,
     db,
     callRecords,
+    webhookOutbox: new WebhookOutboxStore(db, opened.dialect),
     applied,
     recovered,
     close,
