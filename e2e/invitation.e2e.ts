@@ -1,5 +1,14 @@
 import { describe, expect, test } from 'vitest';
-import { AUDIO, EVENT, VIDEO, connect, ring, useRingline } from './harness/index.js';
+import {
+  AUDIO,
+  EVENT,
+  VIDEO,
+  connect,
+  expectEveryoneDecodes,
+  ring,
+  showEachOther,
+  useRingline,
+} from './harness/index.js';
 
 const ringline = useRingline();
 
@@ -33,6 +42,28 @@ describe('INVITED', () => {
 
     const second = await ring(alice, bob, { type: AUDIO });
     expect(second.payload.inviteID).not.toBe(first.payload.inviteID);
+  });
+});
+
+describe('an invitation to someone who is offline', () => {
+  test('rings on: the callee logging in while it rings gets INVITED, accepts, and both see each other', async () => {
+    const alice = await ringline.user('alice');
+    const bob = await ringline.user('bob', { login: false });
+    const [aliceMark, bobMark] = await Promise.all([alice.mark(), bob.mark()]);
+    await alice.sdk.call({ userID: bob.userID, type: VIDEO, timeout: 60 });
+
+    await bob.login();
+    const invited = await bob.waitForEvent(EVENT.INVITED, undefined, { after: bobMark });
+    expect(invited.payload).toMatchObject({ sponsor: alice.userID, isFromGroup: false });
+    expect(invited.payload.inviteData.callType).toBe(VIDEO);
+
+    await bob.sdk.accept();
+    await Promise.all([
+      alice.waitForEvent(EVENT.USER_ENTER, (p) => p.userID === bob.userID, { after: aliceMark }),
+      bob.waitForEvent(EVENT.USER_ENTER, (p) => p.userID === alice.userID, { after: bobMark }),
+    ]);
+    await showEachOther(alice, bob);
+    await expectEveryoneDecodes([alice, bob]);
   });
 });
 
