@@ -27,7 +27,8 @@ import { TrustedProxies } from './http/proxy.js';
 import { SignalGateway, type EdgeStats } from './signal/gateway.js';
 import { LimitError, checkRate, resolveLimits, type SignalLimits } from './signal/limits.js';
 import { DEFAULT_RATE_LIMIT, type RateLimitOptions } from './signal/rate-limit.js';
-import { createSfu, type SfuAdapter } from './sfu/index.js';
+import { Metrics } from './metrics/index.js';
+import { createSfu, JanusPool, type SfuAdapter } from './sfu/index.js';
 import { openStore, type Store } from './store/index.js';
 import { WebhookEnqueuer } from './webhooks/outbox.js';
 import { shownURL, WebhookWorker, type WebhookWorkerOptions } from './webhooks/worker.js';
@@ -313,6 +314,7 @@ export async function startServer(options: ServerOptions = {}): Promise<Ringline
         })
       : createMemoryCluster());
   const nodeID = randomUUID();
+  const metrics = new Metrics();
   // Invitation timeouts and (with shared sessions) sessions' resume windows share the scheduler.
   const timers = new TimerRouter(cluster.scheduler);
   // Sessions survive their node when the cluster shares them (Redis); else they live in memory.
@@ -416,6 +418,7 @@ export async function startServer(options: ServerOptions = {}): Promise<Ringline
       observers: [
         historyObserver(store.callRecords, logger),
         ...(enqueuer ? [enqueuer.observer] : []),
+        metrics.observer,
         ...(options.callObservers ?? []),
       ],
       ...(sfu && { sfu }),
@@ -446,6 +449,7 @@ export async function startServer(options: ServerOptions = {}): Promise<Ringline
       locks: cluster.locks,
       ...(shared && { shared }),
       ...(enqueuer && { onKicked: enqueuer.kicked.bind(enqueuer) }),
+      onRequest: metrics.request,
       logger,
       ...(proxies && { clientAddress: (req) => proxies.clientAddress(req) }),
     });
@@ -459,7 +463,22 @@ export async function startServer(options: ServerOptions = {}): Promise<Ringline
       ...(tls && { tls: { cert: tls.cert, key: tls.key } }),
       ...(proxies && { trustProxy: proxies.entries }),
       ready: () => cluster.health?.ready ?? true,
+      metrics: () => metrics.render(),
     };
+    const edge = gateway;
+    const outbox = store.webhookOutbox;
+    const worker = webhookWorker;
+    const sender = enqueuer;
+    metrics.attach({
+      sessions: () => edge.sessionCount,
+      edge: () => edge.stats,
+      ...(sfu instanceof JanusPool && { janus: () => sfu.members }),
+      ...(worker &&
+        sender && {
+          webhookBacklog: () => outbox.pending(),
+          webhooks: () => ({ ...worker.stats, dropped: sender.dropped }),
+        }),
+    });
     if (options.sdkDir !== undefined) httpOptions.sdkDir = options.sdkDir;
     if (options.demoDir !== undefined) httpOptions.demoDir = options.demoDir;
     // Pushes for this node's first sessions must not be published before it listens for them.

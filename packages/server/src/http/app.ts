@@ -83,6 +83,8 @@ export interface HttpAppOptions {
   trustProxy?: readonly string[];
   /** Whether this node can take work now (its cluster's shared state is reachable); `/readyz`. */
   ready?: () => boolean;
+  /** The Prometheus exposition `/metrics` serves; no route without it. */
+  metrics?: () => Promise<{ contentType: string; body: string }>;
 }
 
 /** The browser bundles served under /sdk/, and the workspace whose build writes each. */
@@ -163,6 +165,14 @@ export async function buildHttpApp(options: HttpAppOptions): Promise<FastifyInst
     const ready = options.ready?.() ?? true;
     return reply.code(ready ? 200 : 503).send({ ready });
   });
+
+  const metrics = options.metrics;
+  if (metrics) {
+    app.get('/metrics', async (_req, reply) => {
+      const { contentType, body } = await metrics();
+      return reply.header('content-type', contentType).send(body);
+    });
+  }
 
   for (const { name, dir, workspace } of SDK_FILES) {
     const file = join(bundleDirs[dir], name);

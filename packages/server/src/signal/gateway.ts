@@ -96,6 +96,8 @@ export interface GatewayOptions {
    * Must not block or throw.
    */
   onKicked?: (userID: string, reason: KickReason) => void;
+  /** Called once per request handled: its type, and `ok` or the error name it was refused with. */
+  onRequest?: (type: string, result: string) => void;
 }
 
 /** Where sessions' ICE configuration comes from (turn/ice-config.ts's IceConfigSource). */
@@ -501,6 +503,7 @@ export class SignalGateway {
     if (conn.session) conn.hold(conn.session);
     try {
       const result = await this.#dispatch(conn, request);
+      this.#o.onRequest?.(request.type, 'ok');
       // A notification (no id) gets no reply when it succeeds.
       if (request.id !== undefined) {
         conn.send({ type: 'reply', id: request.id, ok: true, result } as ServerMessage);
@@ -509,6 +512,7 @@ export class SignalGateway {
       if (!(err instanceof ServerError)) {
         this.#log.error('request failed', { type: request.type, err });
       }
+      this.#o.onRequest?.(request.type, ServerError.wire(err).name);
       this.#fail(conn, request, err);
     } finally {
       conn.releaseAll();

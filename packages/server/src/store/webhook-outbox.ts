@@ -181,6 +181,16 @@ export class WebhookOutboxStore {
     return Number(res.numDeletedRows);
   }
 
+  /** Deliveries still to make (due or waiting to be retried), all endpoints. */
+  async pending(): Promise<number> {
+    const row = await this.db
+      .selectFrom('webhook_outbox')
+      .select((eb) => eb.fn.countAll().as('n'))
+      .where('state', '=', 'pending')
+      .executeTakeFirstOrThrow();
+    return Number(row.n);
+  }
+
   /** Every row, oldest first (tests, tools). */
   async list(): Promise<StoredOutboxRow[]> {
     const rows = await this.db

@@ -287,6 +287,11 @@ describe('Ringline behind nginx', () => {
     expect(sig.status).toBe(200);
   });
 
+  test('does not pass /metrics to the internet; the node itself serves it', async () => {
+    expect((await get(`${url}/metrics`, cert.cert)).status).toBe(404);
+    expect((await fetch(`${server.url}/metrics`)).status).toBe(200);
+  });
+
   test('plain HTTP is redirected to HTTPS', async () => {
     const res = await get(`${httpUrl}/index.html?x=1`, cert.cert);
     expect(res.status).toBe(301);

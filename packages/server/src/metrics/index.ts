@@ -1,0 +1,2 @@
+/** Prometheus metrics of a node (`/metrics`). */
+export { Metrics, type MetricsSources } from './metrics.js';
