@@ -235,7 +235,8 @@ async function startNode(o: {
   child.stderr!.on('data', (d: Buffer) => (stderr += d.toString()));
   const exited = new Promise<void>((resolve) => child.once('exit', () => resolve()));
   const gone = () => child.exitCode !== null || child.signalCode !== null;
-  const listening = /listening on http:\/\/127\.0\.0\.1:(\d+) \{"nodeID":"([^"]+)"\}/;
+  // Its log is JSON lines (stderr is not a terminal): the node's ID, then the message.
+  const listening = /"nodeID":"([^"]+)","msg":"listening on http:\/\/127\.0\.0\.1:(\d+)"/;
   try {
     await waitUntil(
       `${o.name} to listen`,
@@ -248,12 +249,12 @@ async function startNode(o: {
   }
   const m = listening.exec(stderr);
   if (!m) throw new Error(`${o.name} exited before listening:\n${stderr}`);
-  const port = Number(m[1]);
+  const port = Number(m[2]);
   const url = `http://127.0.0.1:${port}`;
   let stopping: Promise<void> | undefined;
   const node: ClusterNode = {
     name: o.name,
-    nodeID: m[2]!,
+    nodeID: m[1]!,
     port,
     url,
     direct: {

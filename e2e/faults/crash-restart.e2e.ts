@@ -45,8 +45,9 @@ describe('a server killed mid-call', () => {
 
     const second = await startServerProcess({ dataDir });
     servers.push(second);
+    // Its log is JSON lines: the fields, then the message.
     expect(second.log()).toMatch(
-      /closed call records left open by a stopped server.*"recovered":1/,
+      /"recovered":1,.*"msg":"closed call records left open by a stopped server"/,
     );
     // The restarted server serves calls again.
     const carol = await TestClient.login(second, 'carol');

@@ -13,7 +13,7 @@ import { genUserSig, DEFAULT_USERSIG_EXPIRE_S } from './auth/usersig.js';
 import { ConfigError, DEFAULTS, parseServeArgs, resolveCredentials } from './config.js';
 import { groupCommand } from './groups/cli.js';
 import { describeValue } from './errors.js';
-import { consoleLogger } from './log.js';
+import { pinoLogger } from './log.js';
 import { startServer } from './server.js';
 import { DEFAULT_LIMITS } from './signal/limits.js';
 import { DEFAULT_RATE_LIMIT } from './signal/rate-limit.js';
@@ -122,6 +122,8 @@ signalling limits (docs/limits.md says what a client sees when one is hit):
                         outgoing bytes a session's connection may have waiting (RINGLINE_MAX_BUFFERED_BYTES; ${DEFAULT_LIMITS.maxBufferedBytes})
   --max-buffered-bytes-before-login N
                         the same before login (RINGLINE_MAX_BUFFERED_BYTES_BEFORE_LOGIN; ${DEFAULT_LIMITS.maxBufferedBytesBeforeLogin})
+  --log-level L         debug, info, warn or error (RINGLINE_LOG_LEVEL; info); JSON lines, or
+                        readable ones when stderr is a terminal
   --resume-window S     seconds a session whose connection dropped (or whose node died) waits
                         for its client to resume it (RINGLINE_RESUME_WINDOW; ${DEFAULTS.resumeWindow})
   --outbox-limit N      pushes kept per session for resuming (RINGLINE_OUTBOX_LIMIT; ${DEFAULTS.outboxLimit})
@@ -241,7 +243,10 @@ async function serve(args: string[], io: CliIO): Promise<number> {
     return 0;
   }
   const creds = await resolveCredentials(config);
-  const logger = consoleLogger('info', io.stderr as NodeJS.WritableStream);
+  const logger = pinoLogger({
+    level: config.logLevel,
+    out: io.stderr as NodeJS.WritableStream,
+  });
   const server = await startServer({
     ...config,
     sdkAppID: creds.sdkAppID,

@@ -22,6 +22,7 @@ describe('parseServeArgs', () => {
       port: 8080,
       host: '0.0.0.0',
       dataDir: './.ringline',
+      logLevel: 'info',
       inviteTimeout: 30,
       maxRingTime: 60,
       maxInvitationsPerCall: 100,
@@ -56,6 +57,7 @@ describe('parseServeArgs', () => {
       RINGLINE_HTTP_HEADERS_TIMEOUT: '4',
       RINGLINE_HTTP_KEEPALIVE_TIMEOUT: '2',
       RINGLINE_HTTP_IDLE_TIMEOUT: '0',
+      RINGLINE_LOG_LEVEL: 'debug',
     };
     expect(parseServeArgs([], env)).toEqual({
       help: false,
@@ -66,6 +68,7 @@ describe('parseServeArgs', () => {
       dataDir: '/var/lib/ringline',
       database: 'postgres://ringline:pw@db:5432/ringline?pool_size=20',
       nodeID: 'node-1',
+      logLevel: 'debug',
       inviteTimeout: 45,
       maxRingTime: 90,
       maxInvitationsPerCall: 20,
@@ -77,6 +80,18 @@ describe('parseServeArgs', () => {
       sfuHealTimeout: 7,
       httpTimeouts: { request: 20, headers: 4, keepAlive: 2, idle: 0 },
     });
+  });
+
+  test('--log-level takes debug, info, warn or error, the flag before RINGLINE_LOG_LEVEL', () => {
+    expect(parseServeArgs(['--log-level', 'warn'], { RINGLINE_LOG_LEVEL: 'debug' }).logLevel).toBe(
+      'warn',
+    );
+    expect(() => parseServeArgs(['--log-level', 'verbose'], {})).toThrow(
+      /--log-level: "verbose" is not one of debug, info, warn, error/,
+    );
+    expect(() => parseServeArgs([], { RINGLINE_LOG_LEVEL: 'loud' })).toThrow(
+      /^RINGLINE_LOG_LEVEL: "loud"/,
+    );
   });
 
   test('dev mode listens on loopback unless a host is given', () => {

@@ -15,6 +15,7 @@ import {
   type IceTransportPolicy,
 } from '@ringline/protocol';
 import { parseTrustProxy } from './http/proxy.js';
+import { LOG_LEVELS, type LogLevel } from './log.js';
 import type { SignalLimits } from './signal/limits.js';
 import type { RateLimitOptions } from './signal/rate-limit.js';
 
@@ -66,6 +67,8 @@ export interface ServeConfig {
   nodeID?: string;
   /** Seconds a session whose connection dropped waits for its client (--resume-window). */
   resumeWindow?: number;
+  /** The least a log line must be to be written (--log-level); default info. */
+  logLevel: LogLevel;
   inviteTimeout: number;
   /** Seconds an invitation rings at most; longer timeouts (and 0) are clamped to it. */
   maxRingTime: number;
@@ -156,6 +159,7 @@ export const serveFlags = {
   'node-id': { type: 'string' },
   'invite-timeout': { type: 'string' },
   'resume-window': { type: 'string' },
+  'log-level': { type: 'string' },
   'max-ring-time': { type: 'string' },
   'max-invitations-per-call': { type: 'string' },
   'ice-servers': { type: 'string' },
@@ -249,6 +253,7 @@ export function parseServeArgs(
     port: port === undefined ? DEFAULTS.port : parseIntIn('--port', port, 0, 65535),
     host: pick('host', 'RINGLINE_HOST') ?? (dev ? DEFAULTS.devHost : DEFAULTS.host),
     dataDir: pick('data-dir', 'RINGLINE_DATA_DIR') ?? DEFAULTS.dataDir,
+    logLevel: 'info',
     inviteTimeout:
       timeout === undefined
         ? DEFAULTS.inviteTimeout
@@ -298,6 +303,14 @@ export function parseServeArgs(
 
   const rate = pick('rate-limit', 'RINGLINE_RATE_LIMIT');
   if (rate !== undefined) config.rateLimit = parseRate('--rate-limit', rate);
+  const level = pick('log-level', 'RINGLINE_LOG_LEVEL') ?? 'info';
+  if (!(LOG_LEVELS as readonly string[]).includes(level)) {
+    const from = typeof values['log-level'] === 'string' ? '--log-level' : 'RINGLINE_LOG_LEVEL';
+    throw new ConfigError(
+      `${from}: ${JSON.stringify(level)} is not one of ${LOG_LEVELS.join(', ')}`,
+    );
+  }
+  config.logLevel = level as LogLevel;
   const resume = pick('resume-window', 'RINGLINE_RESUME_WINDOW');
   if (resume !== undefined) config.resumeWindow = parseIntIn('--resume-window', resume, 1, 3600);
   const outbox = pick('outbox-limit', 'RINGLINE_OUTBOX_LIMIT');

@@ -22,11 +22,12 @@ import {
 import { GroupService } from './groups/index.js';
 import { historyObserver } from './history/observer.js';
 import { buildHttpApp, DEFAULT_HTTP_TIMEOUTS, type HttpTimeouts } from './http/app.js';
-import { consoleLogger, silentLogger, type Logger } from './log.js';
+import { pinoLogger, silentLogger, type Logger } from './log.js';
 import { TrustedProxies } from './http/proxy.js';
 import { SignalGateway, type EdgeStats } from './signal/gateway.js';
 import { LimitError, checkRate, resolveLimits, type SignalLimits } from './signal/limits.js';
 import { DEFAULT_RATE_LIMIT, type RateLimitOptions } from './signal/rate-limit.js';
+import { callLogObserver } from './call-log/index.js';
 import { Metrics } from './metrics/index.js';
 import { createSfu, JanusPool, type SfuAdapter } from './sfu/index.js';
 import { openStore, type Store } from './store/index.js';
@@ -206,7 +207,7 @@ function checkSeconds(name: string, value: number, min: number, max: number): nu
 /** Starts a Ringline server. Rejects with ConfigError for bad options. */
 export async function startServer(options: ServerOptions = {}): Promise<RinglineServer> {
   const logger: Logger =
-    options.logger === true ? consoleLogger() : options.logger ? options.logger : silentLogger;
+    options.logger === true ? pinoLogger() : options.logger ? options.logger : silentLogger;
   const dev = options.dev ?? false;
   const { sdkAppID, secretKey } = await resolveCredentials({
     sdkAppID: options.sdkAppID,
@@ -419,6 +420,7 @@ export async function startServer(options: ServerOptions = {}): Promise<Ringline
         historyObserver(store.callRecords, logger),
         ...(enqueuer ? [enqueuer.observer] : []),
         metrics.observer,
+        callLogObserver(logger),
         ...(options.callObservers ?? []),
       ],
       ...(sfu && { sfu }),

@@ -945,9 +945,11 @@ export class SignalGateway {
           await this.#o.shared?.timers.cancel(sessionTimerKey(old.sessionID, userID));
           // The connection may have died while this login waited for the lock.
           this.#detachIfLost(conn);
-          this.#log.debug('session resumed', {
+          this.#log.info('login: session resumed', {
+            userID,
             sessionID: old.sessionID,
             lastSeq: req.resume.lastSeq,
+            address: conn.address,
           });
           return reply(old, true);
         }
@@ -988,7 +990,7 @@ export class SignalGateway {
       else await this.#o.presence.set(presence);
       // Invitations that rang while the user was offline: pushed right after this reply.
       await this.#o.calls.redeliverInvitations(userID);
-      this.#log.debug('session started', { sessionID: session.sessionID, userID });
+      this.#log.info('login', { userID, sessionID: session.sessionID, address: conn.address });
       return reply(session, false);
     });
   }
