@@ -29,6 +29,7 @@ import { LimitError, checkRate, resolveLimits, type SignalLimits } from './signa
 import { DEFAULT_RATE_LIMIT, type RateLimitOptions } from './signal/rate-limit.js';
 import { callLogObserver } from './call-log/index.js';
 import { Metrics } from './metrics/index.js';
+import { cached, CHECK_TIMEOUT_MS, readiness } from './probes/readiness.js';
 import { createSfu, JanusPool, type SfuAdapter } from './sfu/index.js';
 import { openStore, type Store } from './store/index.js';
 import { WebhookEnqueuer } from './webhooks/outbox.js';
@@ -335,8 +336,11 @@ export async function startServer(options: ServerOptions = {}): Promise<Ringline
   let app: Awaited<ReturnType<typeof buildHttpApp>> | undefined;
   let enqueuer: WebhookEnqueuer | undefined;
   let closing: Promise<void> | undefined;
+  /** Closing: /readyz says so, so a balancer sends new clients elsewhere. */
+  let draining = false;
   const close = (): Promise<void> =>
     (closing ??= (async () => {
+      draining = true;
       await gateway?.close();
       calls?.close();
       await app?.close();
@@ -455,6 +459,9 @@ export async function startServer(options: ServerOptions = {}): Promise<Ringline
       logger,
       ...(proxies && { clientAddress: (req) => proxies.clientAddress(req) }),
     });
+    const relay = turn;
+    // A STUN probe of an external TURN server: at most one every 5 s, however often /readyz is asked.
+    const turnCheck = cached(() => relay.reachable(CHECK_TIMEOUT_MS / 2), 5_000);
     const httpOptions: Parameters<typeof buildHttpApp>[0] = {
       sdkAppID,
       secretKey,
@@ -464,7 +471,23 @@ export async function startServer(options: ServerOptions = {}): Promise<Ringline
       timeouts: httpTimeouts,
       ...(tls && { tls: { cert: tls.cert, key: tls.key } }),
       ...(proxies && { trustProxy: proxies.entries }),
-      ready: () => cluster.health?.ready ?? true,
+      ready: () => {
+        const pool = sfu instanceof JanusPool ? sfu : undefined;
+        const stored = store!;
+        return readiness(
+          {
+            store: async () => {
+              await stored.db.selectFrom('store_nodes').select('node_id').limit(1).execute();
+              return true;
+            },
+            cluster: () => cluster.health?.ready ?? true,
+            // Group calls need a Janus that answers; without an SFU configured there is none to ask.
+            janus: pool && (() => pool.members.some((m) => m.connected)),
+            turn: turnCheck,
+          },
+          draining,
+        );
+      },
       metrics: () => metrics.render(),
     };
     const edge = gateway;

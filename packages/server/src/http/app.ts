@@ -81,8 +81,8 @@ export interface HttpAppOptions {
   tls?: { cert: Buffer; key: Buffer };
   /** Proxies whose X-Forwarded-For / X-Forwarded-Proto are believed (addresses, CIDR ranges). */
   trustProxy?: readonly string[];
-  /** Whether this node can take work now (its cluster's shared state is reachable); `/readyz`. */
-  ready?: () => boolean;
+  /** Whether this node should get new clients, and each part's answer: `/readyz`. */
+  ready?: () => Promise<{ ready: boolean; checks: Record<string, boolean> }>;
   /** The Prometheus exposition `/metrics` serves; no route without it. */
   metrics?: () => Promise<{ contentType: string; body: string }>;
 }
@@ -162,8 +162,8 @@ export async function buildHttpApp(options: HttpAppOptions): Promise<FastifyInst
   app.get('/healthz', async () => ({ ok: true }));
   // Liveness above, readiness here: a balancer stops sending new clients while this is 503.
   app.get('/readyz', async (_req, reply) => {
-    const ready = options.ready?.() ?? true;
-    return reply.code(ready ? 200 : 503).send({ ready });
+    const answer = (await options.ready?.()) ?? { ready: true, checks: {} };
+    return reply.code(answer.ready ? 200 : 503).send(answer);
   });
 
   const metrics = options.metrics;

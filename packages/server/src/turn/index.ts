@@ -9,6 +9,7 @@ import { ConfigError } from '../config.js';
 import type { Logger } from '../log.js';
 import { CoturnStartError, startCoturn, type CoturnProcess } from './coturn-process.js';
 import { IceConfigSource } from './ice-config.js';
+import { stunBinding } from './stun.js';
 import { startJanusTurnRest, type JanusTurnRest } from './janus-rest.js';
 import { urlHost, type ResolvedIce } from './options.js';
 
@@ -24,6 +25,11 @@ export interface TurnService {
   readonly janusRest: JanusTurnRest | undefined;
   /** The local coturn (`--turn auto`). */
   readonly coturn: CoturnProcess | undefined;
+  /**
+   * Whether TURN answers: the local coturn is running (auto), or the first external server
+   * answers a STUN binding over UDP (at most `timeoutMs`). True without TURN.
+   */
+  reachable(timeoutMs: number): Promise<boolean>;
   /** Stops coturn and the REST endpoint; idempotent. */
   close(): Promise<void>;
 }
@@ -48,7 +54,13 @@ export async function startTurn(options: StartTurnOptions): Promise<TurnService>
       staticServers: options.staticServers,
       policy: resolved.policy,
     });
-    return { ice, janusRest: undefined, coturn: undefined, close: async () => {} };
+    return {
+      ice,
+      janusRest: undefined,
+      coturn: undefined,
+      reachable: async () => true,
+      close: async () => {},
+    };
   }
   let coturn: CoturnProcess | undefined;
   let turn: { turnUrls: string[]; stunUrls: string[]; secret: string; ttlS: number };
@@ -108,16 +120,30 @@ export async function startTurn(options: StartTurnOptions): Promise<TurnService>
   });
   log.info('TURN ready', { mode: plan.mode, urls: turn.turnUrls, ttl: turn.ttlS });
   let closing: Promise<void> | undefined;
+  const probe = udpTarget(turn.stunUrls[0] ?? turn.turnUrls[0]);
   return {
     ice,
     janusRest,
     coturn,
+    reachable: async (timeoutMs) => {
+      if (coturn) return coturn.pid !== undefined;
+      // A TLS-only server (turns:) cannot be probed over UDP: its TLS is the client's business.
+      if (!probe) return true;
+      return (await stunBinding(probe.host, probe.port, timeoutMs)) !== undefined;
+    },
     close: () =>
       (closing ??= (async () => {
         await janusRest?.close();
         await coturn?.close();
       })()),
   };
+}
+
+/** Host and port of a `stun:` or `turn:` URL (UDP); undefined for `turns:` or a bad one. */
+export function udpTarget(url: string | undefined): { host: string; port: number } | undefined {
+  const m = /^(?:stun|turn):(\[[^\]]+\]|[^:?]+)(?::(\d+))?(?:\?(.*))?$/.exec(url ?? '');
+  if (!m || /transport=tcp/.test(m[3] ?? '')) return undefined;
+  return { host: m[1]!.replace(/^\[|\]$/g, ''), port: m[2] ? Number(m[2]) : 3478 };
 }
 
 /** Whether `ip` is one of this machine's addresses. */

@@ -119,7 +119,10 @@ describe('two server nodes sharing Redis', () => {
     await redis.kill();
     try {
       await waitFor(async () => (await readyz()) === 503, '/readyz to report 503');
-      expect(await (await fetch(`${a.url}/readyz`)).json()).toEqual({ ready: false });
+      expect(await (await fetch(`${a.url}/readyz`)).json()).toEqual({
+        ready: false,
+        checks: { store: true, cluster: false, turn: true, draining: false },
+      });
       expect((await fetch(`${a.url}/healthz`)).status).toBe(200);
       const err = await alice.fail('invite', { userIDList: ['bob'], callType: CallType.AUDIO });
       expect(err).toMatchObject({ code: 50303, name: 'CLUSTER_UNAVAILABLE' });
