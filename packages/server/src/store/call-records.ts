@@ -5,7 +5,13 @@
  * counted in `failedWrites` and its caller's promise rejects (the call layer logs it). A record
  * whose end was dropped stays open until the next start closes it with `server_restart`.
  */
-import type { CallEndReason, CallType, MediaMode } from '@ringline/protocol';
+import {
+  MISSED_OUTCOMES,
+  type CallEndReason,
+  type CallType,
+  type MediaMode,
+  type MemberOutcome,
+} from '@ringline/protocol';
 import {
   sql,
   type CompiledQuery,
@@ -79,7 +85,9 @@ type EndValues = Parameters<ReturnType<typeof prepareWrites>['end']['bind']>[0];
 type Write =
   | { kind: 'start'; values: StartValues }
   | { kind: 'connected'; values: ConnectedValues }
-  | { kind: 'end'; values: EndValues };
+  | { kind: 'end'; values: EndValues }
+  // A member row's change: its own statement, in order, also in a grouped commit.
+  | { kind: 'member'; values: { callID: string } };
 
 interface PendingWrite {
   write: Write;
@@ -223,9 +231,14 @@ export class CallRecordStore {
     const starts: StartValues[] = [];
     const connected = new Map<string, ConnectedValues>();
     const ends = new Map<string, EndValues>();
-    for (const { write } of batch) {
+    const members: PendingWrite[] = [];
+    const memberResults = new Map<PendingWrite, QueryResult<unknown>>();
+    for (const pending of batch) {
+      const { write } = pending;
       const id = write.values.callID;
-      if (write.kind === 'start') {
+      if (write.kind === 'member') {
+        members.push(pending);
+      } else if (write.kind === 'start') {
         if (connected.has(id) || ends.has(id)) return false;
         starts.push(write.values);
       } else if (write.kind === 'connected') {
@@ -241,6 +254,8 @@ export class CallRecordStore {
         if (starts.length > 0) await insertStarts(trx, starts);
         if (connected.size > 0) connectedNow = await markConnected(trx, [...connected.values()]);
         if (ends.size > 0) endedNow = await markEnded(trx, [...ends.values()]);
+        // Member rows touch only call_members, in the order made; the starts they read are in.
+        for (const m of members) memberResults.set(m, await trx.executeQuery(m.query));
       });
     } catch (err) {
       if (!storageFailure(err)) return false;
@@ -248,8 +263,10 @@ export class CallRecordStore {
       for (const w of batch) this.#dropped(w, err);
       return true;
     }
-    for (const { write, resolve } of batch) {
+    for (const pending of batch) {
+      const { write, resolve } = pending;
       if (write.kind === 'start') resolve(ONE_ROW);
+      else if (write.kind === 'member') resolve(memberResults.get(pending)!);
       else {
         const [first, now] =
           write.kind === 'connected' ? [connected, connectedNow] : [ends, endedNow];
@@ -304,6 +321,71 @@ export class CallRecordStore {
       media: end.media ?? null,
     };
     const res = await this.#write({ kind: 'end', values }, this.#queries.end.bind(values));
+    return (res.numAffectedRows ?? 0n) > 0n;
+  }
+
+  /**
+   * Records that `invitees` were invited into a call at `at` (and, for the call's first
+   * invitation, its `inviter`, in the call from the start). Someone invited again after their
+   * part ended starts a new part: their answer, leave and outcome are cleared.
+   */
+  async invited(
+    callID: string,
+    invitees: readonly string[],
+    at: number = this.now(),
+    inviter?: string,
+  ): Promise<void> {
+    if (invitees.length === 0 && inviter === undefined) return;
+    const query = invitedQuery(this.db, callID, invitees, at, inviter);
+    await this.#write({ kind: 'member', values: { callID } }, query);
+  }
+
+  /** Marks that an invitee answered. True if they had an open part in the call. */
+  async answered(callID: string, userID: string, at: number = this.now()): Promise<boolean> {
+    return this.#member(callID, this.#queries.answered.bind({ callID, userID, at }));
+  }
+
+  /**
+   * Marks that a user entered the call; someone not invited (a group member joining) gets a row
+   * of their own. A rejoin after leaving reopens their part.
+   */
+  async joined(callID: string, userID: string, at: number = this.now()): Promise<void> {
+    await this.#member(callID, joinedQuery(this.db, callID, userID, at));
+  }
+
+  /**
+   * Ends one member's part with `outcome` (rejected, busy, no_answer, cancelled, left,
+   * disconnected). Only an open part ends; true if this one was. A missed call stays unseen.
+   */
+  async memberEnded(
+    callID: string,
+    userID: string,
+    outcome: MemberOutcome,
+    at: number = this.now(),
+  ): Promise<boolean> {
+    const seenAt = MISSED_OUTCOMES.includes(outcome) ? null : at;
+    const values = { callID, userID, outcome, at, seenAt };
+    return this.#member(callID, this.#queries.memberEnded.bind(values));
+  }
+
+  /**
+   * Ends every part still open when the call ends: those in the call (or who answered) get
+   * `closing`, invitees still ringing `cancelled`. Resolves with how many parts it ended.
+   */
+  async membersClosed(
+    callID: string,
+    closing: MemberOutcome,
+    at: number = this.now(),
+  ): Promise<number> {
+    const res = await this.#write(
+      { kind: 'member', values: { callID } },
+      this.#queries.membersClosed.bind({ callID, closing, at }),
+    );
+    return Number(res.numAffectedRows ?? 0n);
+  }
+
+  async #member(callID: string, query: CompiledQuery): Promise<boolean> {
+    const res = await this.#write({ kind: 'member', values: { callID } }, query);
     return (res.numAffectedRows ?? 0n) > 0n;
   }
 
@@ -377,6 +459,53 @@ function prepareWrites(db: Kysely<Database>) {
         .where('call_id', '=', slot<string>('callID'))
         .where('connected_at', 'is', null),
     ),
+    answered: prepare<{ callID: string; userID: string; at: number }>(
+      db
+        .updateTable('call_members')
+        .set({ answered_at: slot('at') })
+        .where('call_id', '=', slot<string>('callID'))
+        .where('user_id', '=', slot<string>('userID'))
+        .where('outcome', 'is', null),
+    ),
+    memberEnded: prepare<{
+      callID: string;
+      userID: string;
+      outcome: MemberOutcome;
+      at: number;
+      seenAt: number | null;
+    }>(
+      db
+        .updateTable('call_members')
+        .set({ outcome: slot('outcome'), left_at: slot('at'), seen_at: slot('seenAt') })
+        .where('call_id', '=', slot<string>('callID'))
+        .where('user_id', '=', slot<string>('userID'))
+        .where('outcome', 'is', null),
+    ),
+    membersClosed: prepare<{ callID: string; closing: MemberOutcome; at: number }>(
+      db
+        .updateTable('call_members')
+        .set((eb) => {
+          const ringing = eb.and([eb('answered_at', 'is', null), eb('joined_at', 'is', null)]);
+          return {
+            outcome: eb
+              .case()
+              .when(ringing)
+              .then(sql.lit<MemberOutcome>('cancelled'))
+              .else(sql<MemberOutcome>`cast(${slot('closing')} as varchar(24))`)
+              .end(),
+            left_at: slot('at'),
+            // A ringing invitee's cancelled call is missed, so unseen.
+            seen_at: eb
+              .case()
+              .when(ringing)
+              .then(sql<number | null>`null`)
+              .else(slot<number>('at'))
+              .end(),
+          };
+        })
+        .where('call_id', '=', slot<string>('callID'))
+        .where('outcome', 'is', null),
+    ),
     // A null members or media keeps what is stored.
     end: prepare<{
       callID: string;
@@ -397,6 +526,83 @@ function prepareWrites(db: Kysely<Database>) {
         .where('ended_at', 'is', null),
     ),
   };
+}
+
+/** The call's start as stored, or `at` if its record is missing (its write failed). */
+function callStart(callID: string, at: number): RawBuilder<number> {
+  return sql<number>`coalesce((select started_at from call_records where call_id = ${callID}), cast(${at} as bigint))`;
+}
+
+/** The inviter's and invitees' rows of one invitation, as one upsert. */
+function invitedQuery(
+  db: Kysely<Database>,
+  callID: string,
+  invitees: readonly string[],
+  at: number,
+  inviter: string | undefined,
+): CompiledQuery {
+  const started = callStart(callID, at);
+  const row = (userID: string, role: 'inviter' | 'invitee') => ({
+    call_id: callID,
+    user_id: userID,
+    role,
+    call_started_at: started,
+    invited_at: at,
+    answered_at: null,
+    // The inviter is in the call from its start, and has seen it.
+    joined_at: role === 'inviter' ? at : null,
+    left_at: null,
+    outcome: null,
+    seen_at: role === 'inviter' ? at : null,
+  });
+  const rows = [
+    ...(inviter === undefined ? [] : [row(inviter, 'inviter')]),
+    ...invitees.filter((u) => u !== inviter).map((u) => row(u, 'invitee')),
+  ];
+  return db
+    .insertInto('call_members')
+    .values(rows)
+    .onConflict((oc) =>
+      oc.columns(['call_id', 'user_id']).doUpdateSet((eb) => ({
+        invited_at: eb.ref('excluded.invited_at'),
+        answered_at: null,
+        left_at: null,
+        outcome: null,
+        seen_at: null,
+      })),
+    )
+    .compile();
+}
+
+/** A user's entry into a call: their row's join time, or a joiner's new row. */
+function joinedQuery(
+  db: Kysely<Database>,
+  callID: string,
+  userID: string,
+  at: number,
+): CompiledQuery {
+  return db
+    .insertInto('call_members')
+    .values({
+      call_id: callID,
+      user_id: userID,
+      role: 'joiner',
+      call_started_at: callStart(callID, at),
+      invited_at: null,
+      answered_at: null,
+      joined_at: at,
+      left_at: null,
+      outcome: null,
+      seen_at: at,
+    })
+    .onConflict((oc) =>
+      oc.columns(['call_id', 'user_id']).doUpdateSet({
+        joined_at: at,
+        left_at: null,
+        outcome: null,
+      }),
+    )
+    .compile();
 }
 
 type Writer = Kysely<Database> | Transaction<Database>;

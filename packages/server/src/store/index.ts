@@ -14,4 +14,13 @@ export {
   type CallStart,
   type RecordEndReason,
 } from './call-records.js';
+export {
+  CallHistory,
+  decodeCursor,
+  encodeCursor,
+  isMemberOutcome,
+  type CallFilter,
+  type PageOptions,
+  type SeenSelector,
+} from './call-history.js';
 export type { Database } from './schema.js';

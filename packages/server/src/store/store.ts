@@ -9,6 +9,7 @@ import { Kysely, sql, type Dialect } from 'kysely';
 import { Migrator } from 'kysely/migration';
 import { parseDatabaseURL, parseNodeID } from '../config.js';
 import { silentLogger, type Logger } from '../log.js';
+import { CallHistory } from './call-history.js';
 import { CallRecordStore } from './call-records.js';
 import { postgresDialect, sqliteDialect, type SyncBatch } from './dialect.js';
 import { migrationProvider } from './migrations/index.js';
@@ -67,6 +68,8 @@ export interface Store {
   readonly db: Kysely<Database>;
   /** Call history, written by the call layer. */
   readonly callRecords: CallRecordStore;
+  /** Reading the call history (admin and user APIs). */
+  readonly callHistory: CallHistory;
   /** Names of the migrations this open applied (empty when the schema was already current). */
   readonly applied: readonly string[];
   /** Call records closed with `server_restart` by this open (0 without `recover`). */
@@ -161,6 +164,7 @@ export async function openStore(options: StoreOptions): Promise<Store> {
     nodeID,
     db,
     callRecords,
+    callHistory: new CallHistory(db, callRecords),
     applied,
     recovered,
     close,
