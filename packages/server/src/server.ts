@@ -410,6 +410,7 @@ export async function startServer(options: ServerOptions = {}): Promise<Ringline
       dev,
       logger,
       groups,
+      history: store.callHistory,
       timeouts: httpTimeouts,
       ...(tls && { tls: { cert: tls.cert, key: tls.key } }),
       ...(proxies && { trustProxy: proxies.entries }),

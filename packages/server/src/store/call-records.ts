@@ -499,7 +499,7 @@ function prepareWrites(db: Kysely<Database>) {
               .case()
               .when(ringing)
               .then(sql<number | null>`null`)
-              .else(slot<number>('at'))
+              .else(sql<number>`cast(${slot('at')} as bigint)`)
               .end(),
           };
         })
