@@ -15,6 +15,7 @@ import { DEFAULTS } from '../config.js';
 import { ServerError } from '../errors.js';
 import type { GroupService } from '../groups/index.js';
 import { silentLogger, type Logger } from '../log.js';
+import type { RateLimitOptions } from '../signal/rate-limit.js';
 import { isValidUserID } from '../signal/validate.js';
 import type { CallHistory } from '../store/index.js';
 import { ADMIN_IDENTIFIER, adminRoutes } from './admin.js';
@@ -79,6 +80,8 @@ export interface HttpAppOptions {
   groups?: GroupService;
   /** Serves the call history: to the admin API, and to each user (`/api/calls`). */
   history?: CallHistory;
+  /** The user history API's per-address rate (default DEFAULT_USER_API_RATE). */
+  historyRate?: RateLimitOptions;
   /** Client timeouts; any not given is its default. */
   timeouts?: Partial<HttpTimeouts>;
   /** Serve HTTPS (and so WSS) with this certificate and key instead of plain HTTP. */
@@ -248,7 +251,12 @@ export async function buildHttpApp(options: HttpAppOptions): Promise<FastifyInst
     await app.register(imRestRoutes, { ...options, groups: options.groups, logger: log });
   }
   if (options.history) {
-    await app.register(userHistoryRoutes, { ...options, history: options.history, logger: log });
+    await app.register(userHistoryRoutes, {
+      ...options,
+      history: options.history,
+      ...(options.historyRate && { rate: options.historyRate }),
+      logger: log,
+    });
   }
 
   // The demo, if built; looked up per request, so building it later needs no restart.
