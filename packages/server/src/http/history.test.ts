@@ -259,12 +259,15 @@ describe("a user's own history (/api/calls)", () => {
       { method: 'POST', body: { before: 2000 } },
     );
     expect(upTo.body).toEqual({ marked: 2, unread: 1 });
+    const all = await asUser('xena', '/api/calls/missed/seen', { method: 'POST', body: {} });
+    expect(all.body).toEqual({ marked: 1, unread: 0 });
   });
 
   it('refuses a bad mark-seen body with coded errors', async () => {
     const post = (body: unknown) =>
       asUser('bob', '/api/calls/missed/seen', { method: 'POST', body });
-    expectError(await post({}), 400, 'INVALID_FIELD');
+    expectError(await post([]), 400, 'INVALID_FIELD');
+    expectError(await post({ after: 1 }), 400, 'INVALID_FIELD');
     expectError(await post({ before: -1 }), 400, 'INVALID_FIELD');
     expectError(await post({ callIDs: Array(101).fill('c') }), 400, 'INVALID_FIELD');
     expectError(await post({ callIDs: ['x'.repeat(65)] }), 400, 'INVALID_FIELD');

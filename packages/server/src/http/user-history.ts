@@ -6,7 +6,8 @@
  *
  *   GET  /api/calls?userID&cursor&limit           → {calls, next?}        (UserCallHistoryCall)
  *   GET  /api/calls/missed?userID&cursor&limit    → {unread, calls, next?}
- *   POST /api/calls/missed/seen?userID  {before} | {callIDs}  → {marked, unread}
+ *   POST /api/calls/missed/seen?userID  {before} | {callIDs} | {}  → {marked, unread}
+ *        ({} marks every missed call up to now)
  *
  * Browsers on another origin may call it (CORS, no cookies: the userSig is the credential).
  * Each source address has a token bucket, as logins do before their session exists.
@@ -40,6 +41,7 @@ export interface UserHistoryRoutesOptions {
 
 const PageQuery = Type.Object({ userID: Type.Optional(Type.String()), ...HistoryPageQuery });
 const SeenBody = Type.Union([
+  Type.Object({}, { additionalProperties: false }),
   Type.Object({ before: Type.Integer({ minimum: 0 }) }, { additionalProperties: false }),
   Type.Object(
     { callIDs: Type.Array(Type.String({ maxLength: 64 }), { maxItems: MAX_MARK_SEEN_IDS }) },
@@ -126,10 +128,9 @@ export async function userHistoryRoutes(app: FastifyInstance, options: UserHisto
     { bodyLimit: USER_BODY_LIMIT, schema: { body: SeenBody } },
     async (req) => {
       const userID = userOf(req);
-      const marked = await history.markSeen(
-        userID,
-        req.body as { before: number } | { callIDs: string[] },
-      );
+      const body = req.body as { before?: number } | { callIDs: string[] };
+      const which = 'callIDs' in body ? body : { before: body.before ?? Date.now() };
+      const marked = await history.markSeen(userID, which);
       return { marked, unread: await history.unreadMissed(userID) };
     },
   );
