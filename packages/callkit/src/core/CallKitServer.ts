@@ -531,7 +531,9 @@ export class CallKitServer {
 
   /** One load of the list at a time; a newer refresh makes an older answer stale. */
   async #loadRecents(mode: 'refresh' | 'more'): Promise<void> {
-    const calling = this.#require(mode === 'refresh' ? 'refreshRecentCalls' : 'loadMoreRecentCalls');
+    const calling = this.#require(
+      mode === 'refresh' ? 'refreshRecentCalls' : 'loadMoreRecentCalls',
+    );
     const seq = ++this.#recentsSeq;
     const self = this.state.self.userID;
     const cursor = mode === 'more' ? this.state.recents.next : undefined;

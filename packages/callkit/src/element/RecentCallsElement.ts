@@ -36,7 +36,13 @@ export class RinglineRecentCallsElement extends LitElement {
   static override styles = css`
     :host {
       display: block;
-      font-family: system-ui, -apple-system, 'Segoe UI', 'PingFang SC', 'Hiragino Sans', sans-serif;
+      font-family:
+        system-ui,
+        -apple-system,
+        'Segoe UI',
+        'PingFang SC',
+        'Hiragino Sans',
+        sans-serif;
       color: #1d2026;
     }
     header {
@@ -167,17 +173,19 @@ export class RinglineRecentCallsElement extends LitElement {
       <section aria-label=${s.recentCalls} data-testid="recent-calls">
         <header>
           <h2>${s.recentCalls}</h2>
-          ${recents.unread > 0
-            ? html`<span class="badge" data-testid="recent-calls-unread"
-                  >${translate(state.language, 'unreadMissed', { count: recents.unread })}</span
-                >
-                <button
-                  data-testid="recent-calls-mark-seen"
-                  @click=${() => this.#act(() => this.#active?.markMissedCallsSeen())}
-                >
-                  ${s.markAllSeen}
-                </button>`
-            : nothing}
+          ${
+            recents.unread > 0
+              ? html`<span class="badge" data-testid="recent-calls-unread"
+                    >${translate(state.language, 'unreadMissed', { count: recents.unread })}</span
+                  >
+                  <button
+                    data-testid="recent-calls-mark-seen"
+                    @click=${() => this.#act(() => this.#active?.markMissedCallsSeen())}
+                  >
+                    ${s.markAllSeen}
+                  </button>`
+              : nothing
+          }
           <button
             data-testid="recent-calls-refresh"
             ?disabled=${recents.loading}
@@ -186,25 +194,31 @@ export class RinglineRecentCallsElement extends LitElement {
             ${s.refreshCalls}
           </button>
         </header>
-        ${recents.error !== undefined
-          ? html`<p class="error" role="alert">
-              ${translate(state.language, 'recentsError', { code: recents.error })}
-            </p>`
-          : nothing}
-        ${recents.calls.length === 0
-          ? html`<p class="empty">${recents.loading ? s.loadingCalls : s.noRecentCalls}</p>`
-          : html`<ul>
-              ${recents.calls.map((c) => this.#renderCall(state, s, c))}
-            </ul>`}
-        ${recents.next !== undefined
-          ? html`<button
-              data-testid="recent-calls-more"
-              ?disabled=${recents.loading}
-              @click=${() => this.#act(() => this.#active?.loadMoreRecentCalls())}
-            >
-              ${s.loadMore}
-            </button>`
-          : nothing}
+        ${
+          recents.error !== undefined
+            ? html`<p class="error" role="alert">
+                ${translate(state.language, 'recentsError', { code: recents.error })}
+              </p>`
+            : nothing
+        }
+        ${
+          recents.calls.length === 0
+            ? html`<p class="empty">${recents.loading ? s.loadingCalls : s.noRecentCalls}</p>`
+            : html`<ul>
+                ${recents.calls.map((c) => this.#renderCall(state, s, c))}
+              </ul>`
+        }
+        ${
+          recents.next !== undefined
+            ? html`<button
+                data-testid="recent-calls-more"
+                ?disabled=${recents.loading}
+                @click=${() => this.#act(() => this.#active?.loadMoreRecentCalls())}
+              >
+                ${s.loadMore}
+              </button>`
+            : nothing
+        }
       </section>
     `;
   }

@@ -24,8 +24,11 @@ import type { CallHistory } from '../store/index.js';
 import { ADMIN_IDENTIFIER, compile, HistoryPageQuery, pageOptions } from './admin.js';
 import { toHttpError } from './errors.js';
 
-/** Per source address: 20 requests at once, 5 a second after that. */
-export const DEFAULT_USER_API_RATE: Readonly<RateLimitOptions> = { burst: 20, perSecond: 5 };
+/**
+ * Per source address, as logins before their session (the server passes its
+ * `--prelogin-rate-limit`): 200 requests at once, 100 a second after that.
+ */
+export const DEFAULT_USER_API_RATE: Readonly<RateLimitOptions> = { burst: 200, perSecond: 100 };
 /** Addresses whose buckets are kept; past it, full buckets (idle addresses) are forgotten. */
 const MAX_TRACKED_ADDRESSES = 10_000;
 /** Largest mark-seen body: 100 call IDs of 64 characters, and room to spare. */
