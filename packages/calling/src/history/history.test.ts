@@ -4,32 +4,12 @@
  * for bad arguments, when the server refuses and when it cannot be reached.
  */
 import { SdkErrorCode, ServerErrorCode } from '@ringline/protocol';
-import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import TRTCCalling from '../TRTCCalling.js';
-import { hangUpAll, phone, type Phone } from '../test-support/phone.test-support.js';
-import { startTestServer, type TestServer } from '../test-support/server.test-support.js';
+import { usePhones, type Phone } from '../test-support/phone.test-support.js';
 
 const E = TRTCCalling.EVENT;
-
-let ts: TestServer;
-const phones: Phone[] = [];
-let n = 0;
-
-beforeAll(async () => {
-  ts = await startTestServer();
-});
-afterAll(async () => {
-  await ts.close();
-});
-afterEach(async () => {
-  await hangUpAll(phones);
-});
-
-async function user(name: string, options: Parameters<typeof phone>[2] = {}) {
-  const p = await phone(ts, `${name}_${++n}`, options);
-  phones.push(p);
-  return p;
-}
+const { server, user } = usePhones();
 
 /** alice calls bob and hangs up while it rings: a missed call for bob. */
 async function missedCall(alice: Phone, bob: Phone): Promise<void> {
@@ -95,7 +75,7 @@ describe('the call history through the SDK', () => {
     const err = await carol.calling.getCallHistory().catch((e: unknown) => e);
     expect(err).toMatchObject({ code: ServerErrorCode.NOT_LOGGED_IN, codeName: 'NOT_LOGGED_IN' });
     expect((await carol.events.next(E.ERROR)).code).toBe(ServerErrorCode.NOT_LOGGED_IN);
-    await carol.calling.login({ userID: carol.userID, userSig: ts.sig(carol.userID) });
+    await carol.calling.login({ userID: carol.userID, userSig: server().sig(carol.userID) });
     await carol.events.next(E.SDK_READY);
     expect((await carol.calling.getMissedCalls()).unread).toBe(0);
     await carol.calling.logout();
@@ -121,7 +101,7 @@ describe('the call history through the SDK', () => {
   it('rejects SIGNAL_DISCONNECTED when the history cannot be fetched', async () => {
     const erin = await user('erin');
     const down = new TRTCCalling(
-      { SDKAppID: ts.server.sdkAppID, server: ts.server.url },
+      { SDKAppID: server().server.sdkAppID, server: server().server.url },
       {
         media: erin.media,
         WebSocket: erin.network.WebSocket as never,
@@ -131,7 +111,7 @@ describe('the call history through the SDK', () => {
       },
     );
     try {
-      await down.login({ userID: erin.userID + 'x', userSig: ts.sig(erin.userID + 'x') });
+      await down.login({ userID: erin.userID + 'x', userSig: server().sig(erin.userID + 'x') });
       await expect(down.getCallHistory()).rejects.toMatchObject({
         code: SdkErrorCode.SIGNAL_DISCONNECTED,
       });

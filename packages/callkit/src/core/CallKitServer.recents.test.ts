@@ -4,33 +4,11 @@
  * and calls back with one call of the same type to the same peer.
  */
 import { ServerErrorCode } from '@ringline/protocol';
-import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
-import {
-  startTestServer,
-  type TestServer,
-} from '../../../calling/src/test-support/server.test-support.js';
-import { testKit, type TestKit } from './testKit.test-support.js';
+import { describe, expect, it } from 'vitest';
+import { useKits, type TestKit } from './testKit.test-support.js';
 import { CallMediaType, STATUS } from './types.js';
 
-let ts: TestServer;
-const kits: TestKit[] = [];
-let n = 0;
-
-beforeAll(async () => {
-  ts = await startTestServer();
-});
-afterAll(async () => {
-  await ts.close();
-});
-afterEach(async () => {
-  await Promise.all(kits.splice(0).map((k) => k.kit.destroyed()));
-});
-
-async function user(name: string, options: { init?: boolean } = {}): Promise<TestKit> {
-  const k = await testKit(ts, `${name}_${++n}`, options);
-  kits.push(k);
-  return k;
-}
+const { user } = useKits();
 
 /** alice calls bob (audio) and cancels while it rings: a missed call for bob. */
 async function missed(alice: TestKit, bob: TestKit): Promise<void> {

@@ -16,6 +16,7 @@ import {
   type Strings,
 } from '../i18n/index.js';
 import { icons } from './icons.js';
+import { fontStack } from './styles.js';
 
 /** What the panel needs from the core. */
 export type RecentsServer = Pick<
@@ -36,13 +37,7 @@ export class RinglineRecentCallsElement extends LitElement {
   static override styles = css`
     :host {
       display: block;
-      font-family:
-        system-ui,
-        -apple-system,
-        'Segoe UI',
-        'PingFang SC',
-        'Hiragino Sans',
-        sans-serif;
+      font-family: ${fontStack};
       color: #1d2026;
     }
     header {

@@ -2,19 +2,13 @@
  * Each member's outcome in the call history, for every way a call goes: the real server with
  * WebSocket clients, read back from its SQLite store (and, for group calls, a real Janus).
  */
-import { mkdtemp, rm } from 'node:fs/promises';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
-import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
+import { afterEach, describe, expect, it } from 'vitest';
 import { CallType, type CallHistoryCall } from '@ringline/protocol';
-import { silentLogger } from '../log.js';
-import { createSfu, type SfuAdapter } from '../sfu/index.js';
-import { findExecutable } from '../sfu/janus-process.js';
 import { openStore, type Store } from '../store/index.js';
 import { makeGroup, startTestServer, type TestServer } from '../testing/server.js';
+import { hasJanus, useTestSfu } from '../testing/sfu.js';
 
 const audio = CallType.AUDIO;
-const hasJanus = findExecutable('janus') !== undefined;
 
 let server: TestServer | undefined;
 let store: Store | undefined;
@@ -40,15 +34,19 @@ async function ended(callID: string): Promise<CallHistoryCall> {
 /** `user outcome` for each member, in the record's order. */
 const outcomes = (call: CallHistoryCall) => call.members.map((m) => `${m.userID} ${m.outcome}`);
 
+/** A server where alice (logged in with bob) rings bob for an audio call. */
+async function ring(fields: { timeout?: number } = {}) {
+  const s = await start();
+  const alice = await s.login('alice');
+  const bob = await s.login('bob');
+  const invite = await alice.call('invite', { userIDList: ['bob'], callType: audio, ...fields });
+  await bob.waitForPush('invited');
+  return { s, alice, bob, ...invite };
+}
+
 describe('a one-to-one call’s outcomes', () => {
   it('accepted, then hung up by the callee: the callee left, the caller answered', async () => {
-    const s = await start();
-    const alice = await s.login('alice');
-    const bob = await s.login('bob');
-    const { inviteID, callID } = await alice.call('invite', {
-      userIDList: ['bob'],
-      callType: audio,
-    });
+    const { alice, bob, inviteID, callID } = await ring();
     await bob.call('accept', { inviteID });
     await bob.call('hangup', { callID });
     await alice.waitForPush('callEnded');
@@ -62,13 +60,7 @@ describe('a one-to-one call’s outcomes', () => {
   });
 
   it('rejected: the callee rejected, the caller got no answer', async () => {
-    const s = await start();
-    const alice = await s.login('alice');
-    const bob = await s.login('bob');
-    const { inviteID, callID } = await alice.call('invite', {
-      userIDList: ['bob'],
-      callType: audio,
-    });
+    const { alice, bob, inviteID, callID } = await ring();
     await bob.call('reject', { inviteID });
     await alice.waitForPush('callEnded');
     const call = await ended(callID);
@@ -77,15 +69,12 @@ describe('a one-to-one call’s outcomes', () => {
   });
 
   it('rejected as busy, and calling someone in another call: busy', async () => {
-    const s = await start();
-    const alice = await s.login('alice');
-    const bob = await s.login('bob');
-    const carol = await s.login('carol');
-    const first = await alice.call('invite', { userIDList: ['bob'], callType: audio });
-    await bob.call('reject', { inviteID: first.inviteID, busy: true });
+    const { s, alice, bob, inviteID, callID } = await ring();
+    await bob.call('reject', { inviteID, busy: true });
     await alice.waitForPush('callEnded');
-    expect(outcomes(await ended(first.callID))).toEqual(['alice no_answer', 'bob busy']);
+    expect(outcomes(await ended(callID))).toEqual(['alice no_answer', 'bob busy']);
 
+    const carol = await s.login('carol');
     const ringing = await alice.call('invite', { userIDList: ['bob'], callType: audio });
     const second = await carol.call('invite', { userIDList: ['bob'], callType: audio });
     await carol.waitForPush('callEnded');
@@ -94,31 +83,16 @@ describe('a one-to-one call’s outcomes', () => {
   });
 
   it('not answered in time: a missed call for the callee', async () => {
-    const s = await start();
-    const alice = await s.login('alice');
-    const bob = await s.login('bob');
-    const { callID } = await alice.call('invite', {
-      userIDList: ['bob'],
-      callType: audio,
-      timeout: 1,
-    });
+    const { alice, callID } = await ring({ timeout: 1 });
     await alice.waitForPush('callEnded');
     expect(outcomes(await ended(callID))).toEqual(['alice no_answer', 'bob no_answer']);
     const missed = await store!.callHistory.missed('bob');
     expect(missed.unread).toBe(1);
     expect(missed.calls.map((c) => c.callID)).toEqual([callID]);
-    await bob.close();
   });
 
   it('cancelled by the caller: cancelled for both, missed for the callee', async () => {
-    const s = await start();
-    const alice = await s.login('alice');
-    const bob = await s.login('bob');
-    const { inviteID, callID } = await alice.call('invite', {
-      userIDList: ['bob'],
-      callType: audio,
-    });
-    await bob.waitForPush('invited');
+    const { alice, bob, inviteID, callID } = await ring();
     await alice.call('cancel', { inviteID });
     await bob.waitForPush('inviteEnded');
     expect(outcomes(await ended(callID))).toEqual(['alice cancelled', 'bob cancelled']);
@@ -127,13 +101,7 @@ describe('a one-to-one call’s outcomes', () => {
   });
 
   it('a callee who logs out mid-call disconnected; the caller stayed to the end', async () => {
-    const s = await start();
-    const alice = await s.login('alice');
-    const bob = await s.login('bob');
-    const { inviteID, callID } = await alice.call('invite', {
-      userIDList: ['bob'],
-      callType: audio,
-    });
+    const { alice, bob, inviteID, callID } = await ring();
     await bob.call('accept', { inviteID });
     await bob.call('logout', {});
     await alice.waitForPush('callEnded');
@@ -141,11 +109,7 @@ describe('a one-to-one call’s outcomes', () => {
   });
 
   it('a caller who logs out while ringing disconnected; the callee missed it', async () => {
-    const s = await start();
-    const alice = await s.login('alice');
-    const bob = await s.login('bob');
-    const { callID } = await alice.call('invite', { userIDList: ['bob'], callType: audio });
-    await bob.waitForPush('invited');
+    const { alice, bob, callID } = await ring();
     await alice.call('logout', {});
     await bob.waitForPush('inviteEnded');
     expect(outcomes(await ended(callID))).toEqual(['alice disconnected', 'bob cancelled']);
@@ -153,26 +117,10 @@ describe('a one-to-one call’s outcomes', () => {
 });
 
 describe.skipIf(!hasJanus)('a group call’s outcomes (real Janus)', () => {
-  let sfu: SfuAdapter | undefined;
-  let janusDir: string;
-  beforeAll(async () => {
-    janusDir = await mkdtemp(join(tmpdir(), 'ringline-janus-'));
-    const made = await createSfu({
-      mode: 'auto',
-      dataDir: janusDir,
-      iceInterface: process.env.RINGLINE_MEDIA_IFACE ?? 'lo',
-      log: silentLogger,
-    });
-    if (!made.sfu) throw new Error(`no SFU for the test: ${made.message}`);
-    sfu = made.sfu;
-  }, 30_000);
-  afterAll(async () => {
-    await sfu?.close();
-    if (janusDir) await rm(janusDir, { recursive: true, force: true });
-  });
+  const sfu = useTestSfu();
 
   it('some answer, one rejects, one never answers, one joins uninvited and leaves', async () => {
-    const s = await start({ ...(sfu && { sfu }) });
+    const s = await start(sfu.options());
     await makeGroup(s, 'team', ['gina', 'hank', 'ivan', 'judy', 'kim']);
     const [gina, hank, ivan, judy] = await Promise.all(
       ['gina', 'hank', 'ivan', 'judy'].map((u) => s.login(u)),

@@ -19,7 +19,7 @@ import {
 } from '@ringline/protocol';
 import type { ExpressionBuilder, Kysely, Selectable } from 'kysely';
 import { ServerError } from '../errors.js';
-import type { CallRecordStore } from './call-records.js';
+import { callFields, type CallRecordStore } from './call-records.js';
 import type { CallMembersTable, CallRecordsTable, Database } from './schema.js';
 
 /** Filters of the admin list; each one given narrows it. */
@@ -298,13 +298,8 @@ function toCall(
   row: Selectable<CallRecordsTable>,
   members: Selectable<CallMembersTable>[],
 ): CallHistoryCall {
-  const call: CallHistoryCall = {
-    callID: row.call_id,
-    roomID: Number(row.room_id),
-    sponsor: row.sponsor,
-    callType: row.call_type,
-    media: row.media,
-    startedAt: Number(row.started_at),
+  return {
+    ...callFields(row),
     durationMs:
       row.connected_at !== null && row.ended_at !== null
         ? Math.max(0, Number(row.ended_at) - Number(row.connected_at))
@@ -318,11 +313,6 @@ function toCall(
       })
       .map(toMember),
   };
-  if (row.group_id !== null) call.groupID = row.group_id;
-  if (row.connected_at !== null) call.connectedAt = Number(row.connected_at);
-  if (row.ended_at !== null) call.endedAt = Number(row.ended_at);
-  if (row.end_reason !== null) call.endReason = row.end_reason as CallHistoryCall['endReason'];
-  return call;
 }
 
 function toMember(m: Selectable<CallMembersTable>): CallHistoryMember {

@@ -8,6 +8,7 @@
 import {
   MISSED_OUTCOMES,
   type CallEndReason,
+  type CallHistoryCall,
   type CallType,
   type MediaMode,
   type MemberOutcome,
@@ -59,23 +60,16 @@ export interface CallEnd {
   endedAt?: number;
 }
 
+/** The fields of a stored call that every view of it shares (the history APIs add the rest). */
+export type CallFields = Omit<CallHistoryCall, 'durationMs' | 'members'>;
+
 /** A stored call. */
-export interface CallRecord {
-  callID: string;
-  roomID: number;
-  sponsor: string;
-  groupID?: string;
-  callType: CallType;
-  media: MediaMode;
-  startedAt: number;
-  /** When the first invitee joined; absent when nobody did. */
-  connectedAt?: number;
-  endedAt?: number;
-  endReason?: RecordEndReason;
+export type CallRecord = CallFields & {
+  /** Everyone who joined the call (the sponsor first). */
   members: string[];
   /** The node that carried the call; absent for the default node. */
   nodeID?: string;
-}
+};
 
 type StartValues = Parameters<ReturnType<typeof prepareWrites>['start']['bind']>[0];
 type ConnectedValues = Parameters<ReturnType<typeof prepareWrites>['connected']['bind']>[0];
@@ -684,20 +678,28 @@ async function markEnded(db: Writer, rows: EndValues[]): Promise<Set<string>> {
   return new Set(ended.map((r) => r.call_id));
 }
 
-function toRecord(row: Selectable<CallRecordsTable>): CallRecord {
-  const record: CallRecord = {
+/** A row's shared fields (see CallFields). */
+export function callFields(row: Selectable<CallRecordsTable>): CallFields {
+  const call: CallFields = {
     callID: row.call_id,
     roomID: Number(row.room_id),
     sponsor: row.sponsor,
     callType: row.call_type,
     media: row.media,
     startedAt: Number(row.started_at),
+  };
+  if (row.group_id !== null) call.groupID = row.group_id;
+  if (row.connected_at !== null) call.connectedAt = Number(row.connected_at);
+  if (row.ended_at !== null) call.endedAt = Number(row.ended_at);
+  if (row.end_reason !== null) call.endReason = row.end_reason as RecordEndReason;
+  return call;
+}
+
+function toRecord(row: Selectable<CallRecordsTable>): CallRecord {
+  const record: CallRecord = {
+    ...callFields(row),
     members: JSON.parse(row.members_json) as string[],
   };
-  if (row.group_id !== null) record.groupID = row.group_id;
-  if (row.connected_at !== null) record.connectedAt = Number(row.connected_at);
-  if (row.ended_at !== null) record.endedAt = Number(row.ended_at);
-  if (row.end_reason !== null) record.endReason = row.end_reason as RecordEndReason;
   if (row.node_id !== '') record.nodeID = row.node_id;
   return record;
 }
