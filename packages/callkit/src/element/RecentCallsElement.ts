@@ -42,6 +42,7 @@ export class RinglineRecentCallsElement extends LitElement {
     }
     header {
       display: flex;
+      flex-wrap: wrap;
       align-items: center;
       gap: 8px;
       padding: 8px 0;
@@ -50,6 +51,7 @@ export class RinglineRecentCallsElement extends LitElement {
       font-size: 1rem;
       margin: 0;
       flex: 1;
+      white-space: nowrap;
     }
     .badge {
       background: #e5484d;
