@@ -23,6 +23,7 @@ import {
   type Transaction,
 } from 'kysely';
 import type { SyncBatch } from './dialect.js';
+import { commitMemberOps, type MemberOp } from './call-members.js';
 import { storageFailure } from './failures.js';
 import { prepare, slot } from './prepared.js';
 import type { CallRecordsTable, Database } from './schema.js';
@@ -80,8 +81,8 @@ type Write =
   | { kind: 'start'; values: StartValues }
   | { kind: 'connected'; values: ConnectedValues }
   | { kind: 'end'; values: EndValues }
-  // A member row's change: its own statement, in order, also in a grouped commit.
-  | { kind: 'member'; values: { callID: string } };
+  // A member row's change: its own statement, or grouped with others (call-members.ts).
+  | { kind: 'member'; values: MemberOp };
 
 interface PendingWrite {
   write: Write;
@@ -226,7 +227,7 @@ export class CallRecordStore {
     const connected = new Map<string, ConnectedValues>();
     const ends = new Map<string, EndValues>();
     const members: PendingWrite[] = [];
-    const memberResults = new Map<PendingWrite, QueryResult<unknown>>();
+    let memberResults: QueryResult<unknown>[] = [];
     for (const pending of batch) {
       const { write } = pending;
       const id = write.values.callID;
@@ -241,6 +242,7 @@ export class CallRecordStore {
         ends.set(id, write.values);
       }
     }
+    const memberIndex = new Map(members.map((m, i) => [m, i]));
     let connectedNow = new Set<string>();
     let endedNow = new Set<string>();
     try {
@@ -248,8 +250,13 @@ export class CallRecordStore {
         if (starts.length > 0) await insertStarts(trx, starts);
         if (connected.size > 0) connectedNow = await markConnected(trx, [...connected.values()]);
         if (ends.size > 0) endedNow = await markEnded(trx, [...ends.values()]);
-        // Member rows touch only call_members, in the order made; the starts they read are in.
-        for (const m of members) memberResults.set(m, await trx.executeQuery(m.query));
+        // Member rows touch only call_members; the starts they read are in by now.
+        if (members.length > 0) {
+          memberResults = await commitMemberOps(
+            trx,
+            members.map((m) => m.write.values as MemberOp),
+          );
+        }
       });
     } catch (err) {
       if (!storageFailure(err)) return false;
@@ -260,7 +267,7 @@ export class CallRecordStore {
     for (const pending of batch) {
       const { write, resolve } = pending;
       if (write.kind === 'start') resolve(ONE_ROW);
-      else if (write.kind === 'member') resolve(memberResults.get(pending)!);
+      else if (write.kind === 'member') resolve(memberResults[memberIndex.get(pending)!]!);
       else {
         const [first, now] =
           write.kind === 'connected' ? [connected, connectedNow] : [ends, endedNow];
@@ -329,14 +336,19 @@ export class CallRecordStore {
     at: number = this.now(),
     inviter?: string,
   ): Promise<void> {
-    if (invitees.length === 0 && inviter === undefined) return;
-    const query = invitedQuery(this.db, callID, invitees, at, inviter);
-    await this.#write({ kind: 'member', values: { callID } }, query);
+    // One prepared upsert per row: compiling a multi-row insert per invitation cost more than
+    // the rows' writes themselves.
+    const rows = invitees.filter((u) => u !== inviter).map((userID) => ({ callID, userID, at }));
+    const writes = rows.map((v) => this.#member({ kind: 'invitee', ...v }));
+    if (inviter !== undefined) {
+      writes.unshift(this.#member({ kind: 'inviter', callID, userID: inviter, at }));
+    }
+    await Promise.all(writes);
   }
 
   /** Marks that an invitee answered. True if they had an open part in the call. */
   async answered(callID: string, userID: string, at: number = this.now()): Promise<boolean> {
-    return this.#member(callID, this.#queries.answered.bind({ callID, userID, at }));
+    return this.#member({ kind: 'answered', callID, userID, at });
   }
 
   /**
@@ -344,7 +356,7 @@ export class CallRecordStore {
    * of their own. A rejoin after leaving reopens their part.
    */
   async joined(callID: string, userID: string, at: number = this.now()): Promise<void> {
-    await this.#member(callID, joinedQuery(this.db, callID, userID, at));
+    await this.#member({ kind: 'joined', callID, userID, at });
   }
 
   /**
@@ -358,8 +370,7 @@ export class CallRecordStore {
     at: number = this.now(),
   ): Promise<boolean> {
     const seenAt = MISSED_OUTCOMES.includes(outcome) ? null : at;
-    const values = { callID, userID, outcome, at, seenAt };
-    return this.#member(callID, this.#queries.memberEnded.bind(values));
+    return this.#member({ kind: 'ended', callID, userID, outcome, at, seenAt });
   }
 
   /**
@@ -372,14 +383,17 @@ export class CallRecordStore {
     at: number = this.now(),
   ): Promise<number> {
     const res = await this.#write(
-      { kind: 'member', values: { callID } },
+      { kind: 'member', values: { kind: 'closed', callID, closing, at } },
       this.#queries.membersClosed.bind({ callID, closing, at }),
     );
     return Number(res.numAffectedRows ?? 0n);
   }
 
-  async #member(callID: string, query: CompiledQuery): Promise<boolean> {
-    const res = await this.#write({ kind: 'member', values: { callID } }, query);
+  /** Queues one member-row change: its prepared statement, and what a grouped commit needs. */
+  async #member(op: Exclude<MemberOp, { kind: 'closed' }>): Promise<boolean> {
+    const q = this.#queries;
+    const query = op.kind === 'ended' ? q.memberEnded.bind(op) : q[op.kind].bind(op);
+    const res = await this.#write({ kind: 'member', values: op }, query);
     return (res.numAffectedRows ?? 0n) > 0n;
   }
 
@@ -420,6 +434,44 @@ export class CallRecordStore {
   }
 }
 
+/** The call's start as stored, or `at` if its record is missing (its write failed). */
+function callStart(): RawBuilder<number> {
+  return sql<number>`coalesce((select started_at from call_records where call_id = ${slot('callID')}), cast(${slot('at')} as bigint))`;
+}
+
+/**
+ * One row of an invitation, as an upsert: an invitee ringing, or the inviter, in the call (and
+ * having seen it) from its start. Someone invited again after their part ended starts a new part.
+ */
+function prepareMemberRow(db: Kysely<Database>, role: 'inviter' | 'invitee') {
+  const inviter = role === 'inviter';
+  return prepare<{ callID: string; userID: string; at: number }>(
+    db
+      .insertInto('call_members')
+      .values({
+        call_id: slot('callID'),
+        user_id: slot('userID'),
+        role: sql.lit(role),
+        call_started_at: callStart(),
+        invited_at: slot('at'),
+        answered_at: sql`null`,
+        joined_at: inviter ? slot('at') : sql`null`,
+        left_at: sql`null`,
+        outcome: sql`null`,
+        seen_at: inviter ? slot('at') : sql`null`,
+      })
+      .onConflict((oc) =>
+        oc.columns(['call_id', 'user_id']).doUpdateSet((eb) => ({
+          invited_at: eb.ref('excluded.invited_at'),
+          answered_at: sql`null`,
+          left_at: sql`null`,
+          outcome: sql`null`,
+          seen_at: sql`null`,
+        })),
+      ),
+  );
+}
+
 /** The writes, compiled once (see prepared.ts). */
 function prepareWrites(db: Kysely<Database>) {
   return {
@@ -452,6 +504,32 @@ function prepareWrites(db: Kysely<Database>) {
         .set({ connected_at: slot('at') })
         .where('call_id', '=', slot<string>('callID'))
         .where('connected_at', 'is', null),
+    ),
+    inviter: prepareMemberRow(db, 'inviter'),
+    invitee: prepareMemberRow(db, 'invitee'),
+    // A user entering the call: their row's join time, or a joiner's new row; a rejoin reopens it.
+    joined: prepare<{ callID: string; userID: string; at: number }>(
+      db
+        .insertInto('call_members')
+        .values({
+          call_id: slot('callID'),
+          user_id: slot('userID'),
+          role: sql.lit('joiner'),
+          call_started_at: callStart(),
+          invited_at: sql`null`,
+          answered_at: sql`null`,
+          joined_at: slot('at'),
+          left_at: sql`null`,
+          outcome: sql`null`,
+          seen_at: slot('at'),
+        })
+        .onConflict((oc) =>
+          oc.columns(['call_id', 'user_id']).doUpdateSet((eb) => ({
+            joined_at: eb.ref('excluded.joined_at'),
+            left_at: sql`null`,
+            outcome: sql`null`,
+          })),
+        ),
     ),
     answered: prepare<{ callID: string; userID: string; at: number }>(
       db
@@ -520,83 +598,6 @@ function prepareWrites(db: Kysely<Database>) {
         .where('ended_at', 'is', null),
     ),
   };
-}
-
-/** The call's start as stored, or `at` if its record is missing (its write failed). */
-function callStart(callID: string, at: number): RawBuilder<number> {
-  return sql<number>`coalesce((select started_at from call_records where call_id = ${callID}), cast(${at} as bigint))`;
-}
-
-/** The inviter's and invitees' rows of one invitation, as one upsert. */
-function invitedQuery(
-  db: Kysely<Database>,
-  callID: string,
-  invitees: readonly string[],
-  at: number,
-  inviter: string | undefined,
-): CompiledQuery {
-  const started = callStart(callID, at);
-  const row = (userID: string, role: 'inviter' | 'invitee') => ({
-    call_id: callID,
-    user_id: userID,
-    role,
-    call_started_at: started,
-    invited_at: at,
-    answered_at: null,
-    // The inviter is in the call from its start, and has seen it.
-    joined_at: role === 'inviter' ? at : null,
-    left_at: null,
-    outcome: null,
-    seen_at: role === 'inviter' ? at : null,
-  });
-  const rows = [
-    ...(inviter === undefined ? [] : [row(inviter, 'inviter')]),
-    ...invitees.filter((u) => u !== inviter).map((u) => row(u, 'invitee')),
-  ];
-  return db
-    .insertInto('call_members')
-    .values(rows)
-    .onConflict((oc) =>
-      oc.columns(['call_id', 'user_id']).doUpdateSet((eb) => ({
-        invited_at: eb.ref('excluded.invited_at'),
-        answered_at: null,
-        left_at: null,
-        outcome: null,
-        seen_at: null,
-      })),
-    )
-    .compile();
-}
-
-/** A user's entry into a call: their row's join time, or a joiner's new row. */
-function joinedQuery(
-  db: Kysely<Database>,
-  callID: string,
-  userID: string,
-  at: number,
-): CompiledQuery {
-  return db
-    .insertInto('call_members')
-    .values({
-      call_id: callID,
-      user_id: userID,
-      role: 'joiner',
-      call_started_at: callStart(callID, at),
-      invited_at: null,
-      answered_at: null,
-      joined_at: at,
-      left_at: null,
-      outcome: null,
-      seen_at: at,
-    })
-    .onConflict((oc) =>
-      oc.columns(['call_id', 'user_id']).doUpdateSet({
-        joined_at: at,
-        left_at: null,
-        outcome: null,
-      }),
-    )
-    .compile();
 }
 
 type Writer = Kysely<Database> | Transaction<Database>;

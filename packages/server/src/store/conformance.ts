@@ -376,18 +376,40 @@ export function storeConformance(backend: StoreBackend): void {
         store.callRecords.invited(callID, invitees, at, sponsor),
       ]);
 
-    test('each member keeps their times and outcome; the end closes the parts still open', async () => {
+    /**
+     * A group call's whole life as the observer writes it: awaited one by one, or (`together`)
+     * all in one turn, so that they commit as one batch (grouped on Postgres).
+     */
+    const groupCallLife = async (together: boolean) => {
       const r = store.callRecords;
-      await ring('g1', 1000, 'alice', ['bob', 'carol', 'dave', 'erin'], 'team');
-      await r.answered('g1', 'bob', 1100);
-      await r.joined('g1', 'bob', 1150);
-      await r.connected('g1', 1150);
-      await r.memberEnded('g1', 'carol', 'busy', 1000);
-      await r.memberEnded('g1', 'dave', 'rejected', 1200);
-      await r.joined('g1', 'frank', 1300); // a group member joining uninvited
-      await r.memberEnded('g1', 'frank', 'left', 1400);
-      expect(await r.membersClosed('g1', 'answered', 2000)).toBe(3); // alice, bob, erin ringing
-      await r.end('g1', { reason: 'hangup', endedAt: 2000, members: ['alice', 'bob', 'frank'] });
+      const steps: (() => Promise<unknown>)[] = [
+        () => ring('g1', 1000, 'alice', ['bob', 'carol', 'dave', 'erin'], 'team'),
+        () => r.answered('g1', 'bob', 1100),
+        () => r.joined('g1', 'bob', 1150),
+        () => r.connected('g1', 1150),
+        () => r.memberEnded('g1', 'carol', 'busy', 1000),
+        () => r.memberEnded('g1', 'dave', 'rejected', 1200),
+        () => r.joined('g1', 'frank', 1300), // a group member joining uninvited
+        () => r.memberEnded('g1', 'frank', 'left', 1400),
+        () => r.memberEnded('g1', 'frank', 'disconnected', 1450), // already ended: no change
+        () => r.membersClosed('g1', 'answered', 2000), // alice, bob, erin (ringing)
+        () => r.end('g1', { reason: 'hangup', endedAt: 2000, members: ['alice', 'bob', 'frank'] }),
+      ];
+      const results: unknown[] = [];
+      if (together) results.push(...(await Promise.all(steps.map((step) => step()))));
+      else for (const step of steps) results.push(await step());
+      expect(results.slice(1)).toEqual([
+        true,
+        undefined,
+        true,
+        true,
+        true,
+        undefined,
+        true,
+        false,
+        3,
+        true,
+      ]);
 
       const got = await store.callHistory.get('g1');
       expect(got).toMatchObject({
@@ -421,6 +443,42 @@ export function storeConformance(backend: StoreBackend): void {
         { userID: 'erin', role: 'invitee', invitedAt: 1000, leftAt: 2000, outcome: 'cancelled' },
         { userID: 'frank', role: 'joiner', joinedAt: 1300, leftAt: 1400, outcome: 'left' },
       ]);
+      expect(await store.callHistory.unreadMissed('erin')).toBe(1);
+      expect(await store.callHistory.unreadMissed('carol')).toBe(0);
+    };
+
+    test('each member keeps their times and outcome; the end closes the parts still open', async () => {
+      await groupCallLife(false);
+    });
+
+    test('a call’s member changes made in one turn commit as one by one would', async () => {
+      await groupCallLife(true);
+    });
+
+    test('changes of many calls in one batch keep each call’s order', async () => {
+      const r = store.callRecords;
+      const writes: Promise<unknown>[] = [];
+      for (let i = 0; i < 50; i++) {
+        const id = `m${i}`;
+        writes.push(
+          ring(id, 1000 + i, 'alice', ['bob']),
+          r.memberEnded(id, 'bob', 'no_answer', 2000 + i),
+          // Invited again after the miss: a new part, answered this time.
+          r.invited(id, ['bob'], 3000 + i),
+          r.answered(id, 'bob', 3100 + i),
+          r.joined(id, 'bob', 3100 + i),
+          r.membersClosed(id, 'answered', 4000 + i),
+        );
+      }
+      await Promise.all(writes);
+      const page = await store.callHistory.forUser('bob', { limit: 100 });
+      expect(page.calls).toHaveLength(50);
+      for (const c of page.calls) {
+        const i = Number(c.callID.slice(1));
+        expect(c).toMatchObject({ outcome: 'answered', missed: false, startedAt: 1000 + i });
+        expect(c.members[1]).toMatchObject({ invitedAt: 3000 + i, answeredAt: 3100 + i });
+      }
+      expect(await store.callHistory.unreadMissed('bob')).toBe(0);
     });
 
     test('an outcome is set once; a second invitation reopens the part', async () => {
