@@ -2,12 +2,11 @@
  * Test support: a TRTCCalling instance in Node ("a phone") on the real server, with the fake media
  * backend, a faulty-network WebSocket and a recorder of every TRTCCalling event.
  */
-import { afterAll, afterEach, beforeAll } from 'vitest';
 import TRTCCalling from '../TRTCCalling.js';
 import type { WebSocketConstructor } from '../signal/SignalClient.js';
 import { createLogger } from '../util/logger.js';
 import { FakeMediaBackend } from './fakeMedia.test-support.js';
-import { Network, startTestServer, type TestServer } from './server.test-support.js';
+import { Network, useTestUsers, type TestServer } from './server.test-support.js';
 
 export interface Recorded {
   name: string;
@@ -117,34 +116,12 @@ export async function hangUpAll(phones: Phone[]): Promise<void> {
   await Promise.all(phones.splice(0).map((p) => p.calling.logout().catch(() => {})));
 }
 
-/**
- * A test file's server and phones: the server starts before the file's tests and stops after
- * them; the phones a test made are logged out after it. Call at a test file's top level.
- */
+/** A test file's server and phones (see useTestUsers); phones are logged out after each test. */
 export function usePhones() {
-  let ts: TestServer | undefined;
-  const phones: Phone[] = [];
-  let n = 0;
-  beforeAll(async () => {
-    ts = await startTestServer();
-  });
-  afterAll(async () => {
-    await ts?.close();
-  });
-  afterEach(async () => {
-    await hangUpAll(phones);
-  });
-  const server = (): TestServer => {
-    if (!ts) throw new Error("the test server is not started (usePhones at a file's top level)");
-    return ts;
-  };
+  const { server, user } = useTestUsers(phone, hangUpAll);
   return {
     server,
     /** A phone whose user ID is `name` made unique to the test file. */
-    user: async (name: string, options: Parameters<typeof phone>[2] = {}): Promise<Phone> => {
-      const p = await phone(server(), `${name}_${++n}`, options);
-      phones.push(p);
-      return p;
-    },
+    user: (name: string, options: Parameters<typeof phone>[2] = {}) => user(name, options),
   };
 }

@@ -5,12 +5,12 @@ import { MAX_RECENT_CALLS, callBackOf, mergeRecents, toRecentCall } from './rece
 import { CallMediaType, type CallOutcome, type RecentCall } from './types.js';
 
 const entry = (over: Partial<UserCallHistoryCall> = {}): UserCallHistoryCall => ({
-  callID: 'c1',
-  roomID: 1,
+  callID: 'call-7',
+  roomID: 7,
   sponsor: 'alice',
   callType: 2,
   media: 'p2p',
-  startedAt: 1000,
+  startedAt: 1_700_000_000_000,
   durationMs: 0,
   members: [
     { userID: 'alice', role: 'inviter' },

@@ -3,11 +3,10 @@
  * recording every callback it makes, and a wait for a state (no sleeps).
  */
 import TRTCCalling from '@ringline/calling';
-import { afterAll, afterEach, beforeAll } from 'vitest';
 import { FakeMediaBackend } from '../../../calling/src/test-support/fakeMedia.test-support.js';
 import {
   Network,
-  startTestServer,
+  useTestUsers,
   type TestServer,
 } from '../../../calling/src/test-support/server.test-support.js';
 import type { WebSocketConstructor } from '../../../calling/src/signal/SignalClient.js';
@@ -102,30 +101,13 @@ function errorCode(error: unknown): unknown {
   return (error as { code?: unknown }).code;
 }
 
-/**
- * A test file's server and kits: the server starts before the file's tests and stops after them;
- * the kits a test made are destroyed after it. Call at a test file's top level.
- */
+/** A test file's server and kits (see useTestUsers); kits are destroyed after each test. */
 export function useKits() {
-  let ts: TestServer | undefined;
-  const kits: TestKit[] = [];
-  let n = 0;
-  beforeAll(async () => {
-    ts = await startTestServer();
-  });
-  afterAll(async () => {
-    await ts?.close();
-  });
-  afterEach(async () => {
-    await Promise.all(kits.splice(0).map((k) => k.kit.destroyed()));
+  const { user } = useTestUsers(testKit, async (kits: TestKit[]) => {
+    await Promise.all(kits.map((k) => k.kit.destroyed()));
   });
   return {
     /** A kit whose user ID is `name` made unique to the test file. */
-    user: async (name: string, options: { init?: boolean } = {}): Promise<TestKit> => {
-      if (!ts) throw new Error("the test server is not started (useKits at a file's top level)");
-      const k = await testKit(ts, `${name}_${++n}`, options);
-      kits.push(k);
-      return k;
-    },
+    user: (name: string, options: { init?: boolean } = {}) => user(name, options),
   };
 }

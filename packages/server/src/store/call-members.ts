@@ -7,7 +7,7 @@
  * (call-records.ts), which is as cheap there; both must mean the same (the conformance suite
  * runs on both).
  */
-import { sql, type Kysely, type QueryResult, type Transaction } from 'kysely';
+import { sql, type Kysely, type QueryResult, type RawBuilder, type Transaction } from 'kysely';
 import type { MemberOutcome } from '@ringline/protocol';
 import type { Database } from './schema.js';
 
@@ -71,51 +71,56 @@ async function runGroup(db: Writer, kind: MemberOp['kind'], ops: MemberOp[]): Pr
       await upsertRows(db, kind, ops as RowOp[]);
       return ops.map(() => 1);
     case 'answered': {
-      const values = ops.map((o) => {
-        const a = o as RowOp;
-        return sql`(cast(${a.callID} as text), cast(${a.userID} as text), cast(${a.at} as bigint))`;
-      });
-      const res = await sql<{ call_id: string; user_id: string }>`
-        update call_members m set answered_at = v.at
-        from (values ${sql.join(values)}) as v(call_id, user_id, at)
-        where m.call_id = v.call_id and m.user_id = v.user_id and m.outcome is null
-        returning m.call_id, m.user_id`.execute(db);
-      return perMember(ops, res.rows);
+      const rows = (ops as RowOp[]).map(
+        (a) => sql`(cast(${a.callID} as text), cast(${a.userID} as text), cast(${a.at} as bigint))`,
+      );
+      const set = sql`answered_at = v.at`;
+      return perMember(ops, await updateFrom(db, rows, sql`call_id, user_id, at`, set, true));
     }
     case 'ended': {
-      const values = ops.map((o) => {
-        const e = o as Extract<MemberOp, { kind: 'ended' }>;
-        return sql`(cast(${e.callID} as text), cast(${e.userID} as text), cast(${e.outcome} as text),
-          cast(${e.at} as bigint), cast(${e.seenAt} as bigint))`;
-      });
-      const res = await sql<{ call_id: string; user_id: string }>`
-        update call_members m set outcome = v.outcome, left_at = v.at, seen_at = v.seen_at
-        from (values ${sql.join(values)}) as v(call_id, user_id, outcome, at, seen_at)
-        where m.call_id = v.call_id and m.user_id = v.user_id and m.outcome is null
-        returning m.call_id, m.user_id`.execute(db);
-      return perMember(ops, res.rows);
+      const rows = (ops as Extract<MemberOp, { kind: 'ended' }>[]).map(
+        (e) => sql`(cast(${e.callID} as text), cast(${e.userID} as text),
+          cast(${e.outcome} as text), cast(${e.at} as bigint), cast(${e.seenAt} as bigint))`,
+      );
+      const columns = sql`call_id, user_id, outcome, at, seen_at`;
+      const set = sql`outcome = v.outcome, left_at = v.at, seen_at = v.seen_at`;
+      return perMember(ops, await updateFrom(db, rows, columns, set, true));
     }
     case 'closed': {
-      const values = ops.map((o) => {
-        const c = o as Extract<MemberOp, { kind: 'closed' }>;
-        return sql`(cast(${c.callID} as text), cast(${c.closing} as text), cast(${c.at} as bigint))`;
-      });
+      const rows = (ops as Extract<MemberOp, { kind: 'closed' }>[]).map(
+        (c) =>
+          sql`(cast(${c.callID} as text), cast(${c.closing} as text), cast(${c.at} as bigint))`,
+      );
       // As the prepared membersClosed: a ringing invitee's part ends cancelled, and stays unseen.
-      const res = await sql<{ call_id: string }>`
-        update call_members m set
-          outcome = case when m.answered_at is null and m.joined_at is null
-            then 'cancelled' else v.closing end,
-          left_at = v.at,
-          seen_at = case when m.answered_at is null and m.joined_at is null
-            then null else v.at end
-        from (values ${sql.join(values)}) as v(call_id, closing, at)
-        where m.call_id = v.call_id and m.outcome is null
-        returning m.call_id`.execute(db);
+      const ringing = sql`m.answered_at is null and m.joined_at is null`;
+      const set = sql`outcome = case when ${ringing} then 'cancelled' else v.closing end,
+        left_at = v.at, seen_at = case when ${ringing} then null else v.at end`;
+      const closed = await updateFrom(db, rows, sql`call_id, closing, at`, set, false);
       const count = new Map<string, number>();
-      for (const r of res.rows) count.set(r.call_id, (count.get(r.call_id) ?? 0) + 1);
+      for (const r of closed) count.set(r.call_id, (count.get(r.call_id) ?? 0) + 1);
       return ops.map((o) => count.get(o.callID) ?? 0);
     }
   }
+}
+
+/**
+ * `set` on the open rows matching each of `rows` (a values list named by `columns`: the call,
+ * and with `byUser` the user); resolves with the rows changed.
+ */
+async function updateFrom(
+  db: Writer,
+  rows: RawBuilder<unknown>[],
+  columns: RawBuilder<unknown>,
+  set: RawBuilder<unknown>,
+  byUser: boolean,
+): Promise<{ call_id: string; user_id: string }[]> {
+  const user = byUser ? sql`and m.user_id = v.user_id` : sql``;
+  const res = await sql<{ call_id: string; user_id: string }>`
+    update call_members m set ${set}
+    from (values ${sql.join(rows)}) as v(${columns})
+    where m.call_id = v.call_id ${user} and m.outcome is null
+    returning m.call_id, m.user_id`.execute(db);
+  return res.rows;
 }
 
 /** How many returned rows are each op's (call, user). */
