@@ -6,8 +6,11 @@ import {
   MAX_INVITE_TIMEOUT_S,
   SIGNAL_PATH,
   USER_ID_PATTERN,
+  type CallHistoryPage,
   type IceTransportPolicy,
+  type MissedCalls,
   type OfflinePushInfo,
+  type UserCallHistoryCall,
 } from '@ringline/protocol';
 import { CallEngine } from './engine/CallEngine.js';
 import { CallState } from './engine/CallState.js';
@@ -26,6 +29,13 @@ import type { SignalClientOptions, WebSocketConstructor } from './signal/SignalC
 import { createLogger, isLogLevel, type Logger, type LogLevel } from './util/logger.js';
 import { VOICE_VOLUME_INTERVAL_MS, VoiceVolumeMeter } from './media/voiceVolume.js';
 import { defaultServer } from './util/defaultServer.js';
+import {
+  HistoryClient,
+  httpBase,
+  type HistoryPageOptions,
+  type MarkSeenOptions,
+  type MarkSeenResult,
+} from './history/HistoryClient.js';
 import { MediaViews } from './view/MediaViews.js';
 
 /** Options of `new TRTCCalling(options)`. */
@@ -64,6 +74,8 @@ export interface TRTCCallingDeps {
   networkQualityIntervalMs?: number;
   /** When media connections restart ICE and are given up (defaults: defaultConnectionTimings). */
   connection?: Partial<ConnectionTimings>;
+  /** The fetch the call history uses (default: the global one). */
+  fetch?: typeof globalThis.fetch;
 }
 
 /** `1`: audio call, `2`: video call. */
@@ -192,6 +204,9 @@ export default class TRTCCalling {
   // Who last left the call: a call that ends when the other side hangs up names them (CALL_END).
   #lastLeft: string | undefined;
   readonly #meter = VoiceVolumeMeter.supported() ? new VoiceVolumeMeter() : undefined;
+  // The call history over HTTP, with the userSig of the last successful login.
+  readonly #history: HistoryClient;
+  #userSig: string | undefined;
   #meterTimer: ReturnType<typeof setInterval> | undefined;
 
   constructor(options: TRTCCallingOptions, deps: TRTCCallingDeps = {}) {
@@ -217,6 +232,16 @@ export default class TRTCCalling {
       iceTransportPolicy: toIcePolicy(options?.iceTransportPolicy),
       connection: deps.connection,
     });
+    const server = options.server ?? defaultServer();
+    // signalUrl above already refused a server that is not a URL.
+    this.#history = new HistoryClient(
+      httpBase(String(server ?? 'http://localhost')),
+      () =>
+        this.#engine.loggedIn && this.#userSig !== undefined
+          ? { userID: this.#userID, userSig: this.#userSig }
+          : undefined,
+      deps.fetch,
+    );
     const doc = (globalThis as { document?: Document }).document;
     this.#views = doc
       ? new MediaViews(doc, log, (userID, substream) =>
@@ -328,6 +353,7 @@ export default class TRTCCalling {
       const repeatLogin = this.#engine.loggedIn && this.#userID === userID;
       this.#userID = userID;
       await this.#engine.login({ sdkAppID: this.#sdkAppID, userID, userSig });
+      this.#userSig = userSig;
       return {
         code: 0,
         data: { repeatLogin, actionStatus: 'OK', errorCode: 0, errorInfo: '' },
@@ -340,8 +366,34 @@ export default class TRTCCalling {
     return this.#run(async () => {
       await this.#engine.logout();
       this.#userID = '';
+      this.#userSig = undefined;
       return { code: 0, data: {} } as const;
     });
+  }
+
+  /**
+   * Ringline extension: the logged-in user's calls, newest first — each with its members, the
+   * user's own outcome, and whether it was a missed call (and seen). Pass the previous page's
+   * `next` as `cursor` for the following page. Rejects NOT_LOGGED_IN (40100) before login.
+   */
+  getCallHistory(options: HistoryPageOptions = {}): Promise<CallHistoryPage<UserCallHistoryCall>> {
+    return this.#run(async () => this.#history.calls(options));
+  }
+
+  /**
+   * Ringline extension: the logged-in user's missed calls (rung and never answered: no answer,
+   * cancelled by the caller), newest first, with `unread`, how many are not marked seen.
+   */
+  getMissedCalls(options: HistoryPageOptions = {}): Promise<MissedCalls> {
+    return this.#run(async () => this.#history.missed(options));
+  }
+
+  /**
+   * Ringline extension: marks missed calls seen — those named (`{callIDs}`), those of calls
+   * started up to a time (`{before}`, Unix ms), or, with nothing given, all of them.
+   */
+  markMissedCallsSeen(which?: MarkSeenOptions): Promise<MarkSeenResult> {
+    return this.#run(async () => this.#history.markSeen(which));
   }
 
   /**

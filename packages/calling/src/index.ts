@@ -41,6 +41,20 @@ export type {
   VoiceVolume,
 } from './events/TRTCCallingEvent.js';
 export type { CallError } from './errors.js';
+export type {
+  HistoryPageOptions,
+  MarkSeenOptions,
+  MarkSeenResult,
+} from './history/HistoryClient.js';
+export type {
+  CallHistoryCall,
+  CallHistoryMember,
+  CallHistoryPage,
+  MemberOutcome,
+  MemberRole,
+  MissedCalls,
+  UserCallHistoryCall,
+} from '@ringline/protocol';
 export type { DeviceInfo } from './media/LocalMedia.js';
 export type { NetworkQuality } from './media/networkQuality.js';
 export type { VideoQuality } from './media/videoQuality.js';

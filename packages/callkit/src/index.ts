@@ -23,7 +23,11 @@ export type {
 } from './core/CallKitServer.js';
 export { CallKitStore, type StoreListener } from './core/CallKitStore.js';
 export { CallKitError } from './core/errors.js';
-export { TUICallKitElement, RinglineCallKitElement } from './element/index.js';
+export {
+  TUICallKitElement,
+  RinglineCallKitElement,
+  RinglineRecentCallsElement,
+} from './element/index.js';
 export {
   STATUS,
   CallMediaType,
@@ -42,4 +46,8 @@ export {
   type Participant,
   type Toast,
   type CallKitState,
+  type CallOutcome,
+  type RecentCall,
+  type RecentCalls,
 } from './core/types.js';
+export { callBackOf, toRecentCall, MAX_RECENT_CALLS } from './core/recents.js';

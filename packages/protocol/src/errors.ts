@@ -16,6 +16,8 @@ export const ServerErrorCode = {
   INVALID_USER_ID: 40004,
   /** The session sent requests faster than its rate limit allows. */
   RATE_LIMITED: 40005,
+  /** A history page's `cursor` is not one this server handed out (altered, truncated). */
+  INVALID_CURSOR: 40006,
 
   /** A request other than `login` arrived before login succeeded. */
   NOT_LOGGED_IN: 40100,

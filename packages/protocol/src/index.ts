@@ -45,3 +45,16 @@ export type {
   PushMessage,
   ServerMessage,
 } from './schema.js';
+export {
+  MemberOutcome,
+  MISSED_OUTCOMES,
+  MAX_HISTORY_PAGE,
+  DEFAULT_HISTORY_PAGE,
+  MAX_MARK_SEEN_IDS,
+  type MemberRole,
+  type CallHistoryMember,
+  type CallHistoryCall,
+  type UserCallHistoryCall,
+  type CallHistoryPage,
+  type MissedCalls,
+} from './history.js';

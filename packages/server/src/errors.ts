@@ -53,6 +53,9 @@ export class ServerError extends Error {
       `${clip(path)}: ${describeValue(value)} is not a valid user ID (1-32 letters, digits, "-" or "_")`,
     );
   }
+  static invalidCursor(): ServerError {
+    return new ServerError('INVALID_CURSOR', 'cursor is not one this server handed out');
+  }
   static rateLimited(): ServerError {
     return new ServerError('RATE_LIMITED', 'too many requests; slow down');
   }

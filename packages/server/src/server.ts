@@ -468,6 +468,9 @@ export async function startServer(options: ServerOptions = {}): Promise<Ringline
       dev,
       logger,
       groups,
+      history: store.callHistory,
+      // Each history request verifies a userSig, as a login does: the same per-address budget.
+      historyRate: limits.preLoginRateLimit,
       timeouts: httpTimeouts,
       ...(tls && { tls: { cert: tls.cert, key: tls.key } }),
       ...(proxies && { trustProxy: proxies.entries }),

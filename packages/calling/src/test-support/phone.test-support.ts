@@ -6,7 +6,7 @@ import TRTCCalling from '../TRTCCalling.js';
 import type { WebSocketConstructor } from '../signal/SignalClient.js';
 import { createLogger } from '../util/logger.js';
 import { FakeMediaBackend } from './fakeMedia.test-support.js';
-import { Network, type TestServer } from './server.test-support.js';
+import { Network, useTestUsers, type TestServer } from './server.test-support.js';
 
 export interface Recorded {
   name: string;
@@ -114,4 +114,14 @@ export async function phone(
 /** Logs every phone out (ignoring failures: a kicked phone is already out). */
 export async function hangUpAll(phones: Phone[]): Promise<void> {
   await Promise.all(phones.splice(0).map((p) => p.calling.logout().catch(() => {})));
+}
+
+/** A test file's server and phones (see useTestUsers); phones are logged out after each test. */
+export function usePhones() {
+  const { server, user } = useTestUsers(phone, hangUpAll);
+  return {
+    server,
+    /** A phone whose user ID is `name` made unique to the test file. */
+    user: (name: string, options: Parameters<typeof phone>[2] = {}) => user(name, options),
+  };
 }

@@ -7,6 +7,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { genUserSig, startServer, type RinglineServer, type ServerOptions } from '@ringline/server';
 import { SIGNAL_PATH } from '@ringline/protocol';
+import { afterAll, afterEach, beforeAll } from 'vitest';
 import WebSocket from 'ws';
 import type { EventCallbacks, TypedEmitter } from '../events/Emitter.js';
 
@@ -33,6 +34,41 @@ export async function startTestServer(options: ServerOptions = {}): Promise<Test
     close: async () => {
       await server.close();
       rmSync(dataDir, { recursive: true, force: true });
+    },
+  };
+}
+
+/**
+ * A test file's server and the users its tests make: the server starts before the file's tests
+ * and stops after them; the users a test made are disposed of after it. Call at a file's top
+ * level; `user(name)` makes `name` unique to the file.
+ */
+export function useTestUsers<T, O>(
+  make: (ts: TestServer, userID: string, options: O) => Promise<T>,
+  dispose: (users: T[]) => Promise<void>,
+) {
+  let ts: TestServer | undefined;
+  const made: T[] = [];
+  let n = 0;
+  beforeAll(async () => {
+    ts = await startTestServer();
+  });
+  afterAll(async () => {
+    await ts?.close();
+  });
+  afterEach(async () => {
+    await dispose(made.splice(0));
+  });
+  const server = (): TestServer => {
+    if (!ts) throw new Error("the test server is not started (call this at a file's top level)");
+    return ts;
+  };
+  return {
+    server,
+    user: async (name: string, options: O): Promise<T> => {
+      const u = await make(server(), `${name}_${++n}`, options);
+      made.push(u);
+      return u;
     },
   };
 }

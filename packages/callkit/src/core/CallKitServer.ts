@@ -5,6 +5,14 @@ import { CallKitError } from './errors.js';
 import { SCRIPT_ORIGIN } from './scriptOrigin.js';
 import { CallKitStore } from './CallKitStore.js';
 import { idleState, participant } from './initialState.js';
+import {
+  MAX_RECENT_CALLS,
+  RECENT_PAGE,
+  callBackOf,
+  emptyRecents,
+  mergeRecents,
+  toRecentCall,
+} from './recents.js';
 import { Ringtone } from './Ringtone.js';
 import { SpeakingMeter } from './SpeakingMeter.js';
 import {
@@ -193,6 +201,9 @@ export class CallKitServer {
   // Background blur, as TUICallKit keeps it: the button offered, and blur on.
   #virtualBackground = false;
   #blurOn = false;
+  // The recent-calls list: shown somewhere (refresh after each call), and its newest load.
+  #recentsWanted = false;
+  #recentsSeq = 0;
 
   constructor(deps: CallKitServerDeps = {}) {
     this.#deps = deps;
@@ -464,6 +475,95 @@ export class CallKitServer {
   /** Whether the camera is on when a video call starts. */
   setCameraDefaultState(isOpen: boolean): void {
     this.#setOption('cameraDefaultOn', checkBool('isOpen', isOpen));
+  }
+
+  // ---- Ringline: recent calls ------------------------------------------------------------------
+
+  /**
+   * Ringline: loads the newest page of the user's calls and the unread missed-call count into
+   * `state.recents` (the recent-calls panel renders it). From then on the list refreshes itself
+   * whenever a call ends. Resolves once loaded; on failure `recents.error` holds the code and the
+   * promise rejects with it.
+   */
+  refreshRecentCalls(): Promise<void> {
+    this.#recentsWanted = true;
+    return this.#loadRecents('refresh');
+  }
+
+  /** Ringline: appends the next page of calls to `state.recents` (nothing when none is left). */
+  loadMoreRecentCalls(): Promise<void> {
+    if (this.state.recents.next === undefined) return Promise.resolve();
+    return this.#loadRecents('more');
+  }
+
+  /** Ringline: marks every missed call seen; `recents.unread` becomes what the server counts. */
+  markMissedCallsSeen(): Promise<void> {
+    return (async () => {
+      const calling = this.#require('markMissedCallsSeen');
+      const { unread } = await calling.markMissedCallsSeen();
+      this.store.update((s) => ({
+        recents: {
+          ...s.recents,
+          unread,
+          calls: s.recents.calls.map((c) => (c.missed && !c.seen ? { ...c, seen: true } : c)),
+        },
+      }));
+    })();
+  }
+
+  /**
+   * Ringline: calls back the call `callID` of the recent-calls list: a call of the same media
+   * type to the same user, or to the same group's other members.
+   */
+  callBack(callID: string): Promise<void> {
+    const call = this.state.recents.calls.find((c) => c.callID === callID);
+    if (!call) {
+      return Promise.reject(CallKitError.invalidArgument('callID', 'a call of state.recents'));
+    }
+    const target = callBackOf(call);
+    if (target.kind === 'c2c') return this.call({ userID: target.userID, type: target.type });
+    return this.groupCall({
+      userIDList: target.userIDList,
+      type: target.type,
+      ...(target.groupID !== undefined && { groupID: target.groupID }),
+    });
+  }
+
+  /** One load of the list at a time; a newer refresh makes an older answer stale. */
+  async #loadRecents(mode: 'refresh' | 'more'): Promise<void> {
+    const calling = this.#require(
+      mode === 'refresh' ? 'refreshRecentCalls' : 'loadMoreRecentCalls',
+    );
+    const seq = ++this.#recentsSeq;
+    const self = this.state.self.userID;
+    const cursor = mode === 'more' ? this.state.recents.next : undefined;
+    this.store.update((s) => ({ recents: { ...s.recents, loading: true } }));
+    try {
+      const [page, missed] = await Promise.all([
+        calling.getCallHistory({ limit: RECENT_PAGE, ...(cursor !== undefined && { cursor }) }),
+        calling.getMissedCalls({ limit: 1 }),
+      ]);
+      if (seq !== this.#recentsSeq) return;
+      const rows = page.calls.map((c) => toRecentCall(c, self));
+      this.store.update((s) => {
+        const calls = mode === 'more' ? mergeRecents(s.recents.calls, rows) : rows;
+        const full = calls.length >= MAX_RECENT_CALLS;
+        return {
+          recents: {
+            calls,
+            unread: missed.unread,
+            loading: false,
+            ...(page.next !== undefined && !full && { next: page.next }),
+          },
+        };
+      });
+    } catch (error) {
+      if (seq === this.#recentsSeq) {
+        const code = codeOf(error) ?? ServerErrorCode.INTERNAL;
+        this.store.update((s) => ({ recents: { ...s.recents, loading: false, error: code } }));
+      }
+      throw error;
+    }
   }
 
   /** Ends any call, logs out and forgets the user; `init` starts over. */
@@ -1023,6 +1123,12 @@ export class CallKitServer {
       );
     }
     if (next === STATUS.IDLE && !remoteEnd) afterCalling();
+    if (next === STATUS.IDLE && this.#recentsWanted && this.#calling) {
+      // The call just ended is in the server's history by now (written before its last push).
+      this.#loadRecents('refresh').catch((error: unknown) =>
+        this.#log.warn('[callkit] refreshing the recent calls failed', error),
+      );
+    }
   }
 
   /** Back to idle, keeping the user, options and pending toasts. Idempotent. */
@@ -1169,6 +1275,9 @@ export class CallKitServer {
 
   async #teardown(): Promise<void> {
     const calling = this.#calling;
+    // Before the reset to idle, which would refresh the list of the user going away.
+    this.#recentsWanted = false;
+    this.#recentsSeq++;
     this.#reset();
     for (const timer of this.#toastTimers.values()) clearTimeout(timer);
     this.#toastTimers.clear();
@@ -1178,7 +1287,12 @@ export class CallKitServer {
     this.#engine = undefined;
     this.#localEl = null;
     this.#remoteEls.clear();
-    this.store.update((s) => ({ ...idleState(s), toasts: [], self: participant('') }));
+    this.store.update((s) => ({
+      ...idleState(s),
+      toasts: [],
+      self: participant(''),
+      recents: emptyRecents(),
+    }));
     if (calling) await calling.logout().catch(() => {});
   }
 

@@ -7,6 +7,7 @@ import {
   type Participant,
 } from './types.js';
 import type { CallKitComponentOptions } from './CallKitServer.js';
+import { emptyRecents } from './recents.js';
 
 /** The component options' defaults, as TUICallKit documents them. */
 export const OPTION_DEFAULTS: Required<CallKitComponentOptions> = {
@@ -51,6 +52,7 @@ export function idleState(base?: CallKitState): CallKitState {
     layout: base?.layout ?? 'remote',
     language: base?.language ?? 'en',
     toasts: base?.toasts ?? [],
+    recents: base?.recents ?? emptyRecents(),
     options: base?.options ?? {
       floatWindow: true,
       muteMode: false,

@@ -4,7 +4,11 @@
  */
 import TRTCCalling from '@ringline/calling';
 import { FakeMediaBackend } from '../../../calling/src/test-support/fakeMedia.test-support.js';
-import { Network, type TestServer } from '../../../calling/src/test-support/server.test-support.js';
+import {
+  Network,
+  useTestUsers,
+  type TestServer,
+} from '../../../calling/src/test-support/server.test-support.js';
 import type { WebSocketConstructor } from '../../../calling/src/signal/SignalClient.js';
 import { createLogger } from '../../../calling/src/util/logger.js';
 import { CallKitServer } from './CallKitServer.js';
@@ -95,4 +99,15 @@ export async function testKit(
 
 function errorCode(error: unknown): unknown {
   return (error as { code?: unknown }).code;
+}
+
+/** A test file's server and kits (see useTestUsers); kits are destroyed after each test. */
+export function useKits() {
+  const { user } = useTestUsers(testKit, async (kits: TestKit[]) => {
+    await Promise.all(kits.map((k) => k.kit.destroyed()));
+  });
+  return {
+    /** A kit whose user ID is `name` made unique to the test file. */
+    user: (name: string, options: { init?: boolean } = {}) => user(name, options),
+  };
 }

@@ -96,6 +96,54 @@ export interface Toast {
   code?: number;
 }
 
+/** How one member's part in a call ended (the server's call history). */
+export type CallOutcome =
+  | 'answered'
+  | 'rejected'
+  | 'busy'
+  | 'no_answer'
+  | 'cancelled'
+  | 'offline'
+  | 'answered_elsewhere'
+  | 'left'
+  | 'disconnected';
+
+/** A call in the recent-calls list, from the logged-in user's side. */
+export interface RecentCall {
+  callID: string;
+  /** With whom: the other user of a 1:1 call; a group call's group (or its caller). */
+  peer: string;
+  groupID?: string;
+  /** Everyone else in the call (a group call back rings them). */
+  others: string[];
+  isGroup: boolean;
+  mediaType: typeof CallMediaType.AUDIO | typeof CallMediaType.VIDEO;
+  /** `outgoing` when this user started the call. */
+  direction: 'incoming' | 'outgoing';
+  /** Unix ms. */
+  startedAt: number;
+  /** From connect to end; 0 when it never connected. */
+  durationMs: number;
+  /** This user's outcome; absent while the call goes on. */
+  outcome?: CallOutcome;
+  /** Rung and never answered. */
+  missed: boolean;
+  /** A missed call marked seen (true for every other call). */
+  seen: boolean;
+}
+
+/** The recent-calls list (`refreshRecentCalls`), newest first. */
+export interface RecentCalls {
+  calls: RecentCall[];
+  /** Missed calls not marked seen. */
+  unread: number;
+  loading: boolean;
+  /** Where the next page starts, when there is one. */
+  next?: string;
+  /** Error code of the last load that failed (cleared by the next that works). */
+  error?: number;
+}
+
 /** Everything the kit's views render; produced only by the core, never changed by a view. */
 export interface CallKitState {
   status: Status;
@@ -118,6 +166,8 @@ export interface CallKitState {
   layout: 'local' | 'remote';
   language: Language;
   toasts: Toast[];
+  /** The recent-calls list; empty until `refreshRecentCalls` loads it. */
+  recents: RecentCalls;
   /** Options set through the API. */
   options: {
     floatWindow: boolean;

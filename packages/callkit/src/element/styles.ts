@@ -1,18 +1,15 @@
 /** The kit's look: a dark call surface, round controls, responsive down to a 360 px phone. */
 import { css } from 'lit';
 
+/** The kit's font stack (Latin, Chinese and Japanese), shared by its elements. */
+export const fontStack = css`system-ui, -apple-system, 'Segoe UI', 'PingFang SC', 'Hiragino Sans',
+  'Noto Sans CJK SC', sans-serif`;
+
 export const styles = css`
   :host {
     display: block;
     position: relative;
-    font-family:
-      system-ui,
-      -apple-system,
-      'Segoe UI',
-      'PingFang SC',
-      'Hiragino Sans',
-      'Noto Sans CJK SC',
-      sans-serif;
+    font-family: ${fontStack};
     color: #f5f6f8;
     --rl-bg: #16181d;
     --rl-surface: #22252d;

@@ -3,7 +3,7 @@
  * and aria-label up here, so a language switch (`setLanguage`) changes the whole UI at once.
  */
 import { SdkErrorCode, ServerErrorCode } from '@ringline/protocol';
-import type { Language, Toast } from '../core/types.js';
+import type { CallOutcome, Language, RecentCall, Toast } from '../core/types.js';
 
 const en = {
   accept: 'Accept',
@@ -52,6 +52,32 @@ const en = {
   someone: 'The other party',
   floatWindow: 'Call window, drag or use arrow keys to move',
   callWindow: 'Call',
+  recentCalls: 'Recent calls',
+  noRecentCalls: 'No calls yet',
+  loadingCalls: 'Loading…',
+  loadMore: 'Show more',
+  refreshCalls: 'Refresh',
+  unreadMissed: '{count} missed',
+  markAllSeen: 'Mark all as seen',
+  callBack: 'Call back {user}',
+  audioCall: 'Audio call',
+  videoCall: 'Video call',
+  incomingCall: 'Incoming',
+  outgoingCall: 'Outgoing',
+  missedCall: 'Missed call',
+  recentsError: 'Could not load your calls (error {code})',
+  /** By a member's outcome in the call history. */
+  outcomes: {
+    answered: 'Answered',
+    rejected: 'Declined',
+    busy: 'Busy',
+    no_answer: 'No answer',
+    cancelled: 'Cancelled',
+    offline: 'Offline',
+    answered_elsewhere: 'Answered on another device',
+    left: 'Left',
+    disconnected: 'Disconnected',
+  },
 };
 
 /** Every string key the views use; each language defines all of them. */
@@ -103,6 +129,31 @@ const zhCn: Strings = {
   someone: '对方',
   floatWindow: '通话窗口，可拖动或用方向键移动',
   callWindow: '通话',
+  recentCalls: '最近通话',
+  noRecentCalls: '暂无通话记录',
+  loadingCalls: '加载中…',
+  loadMore: '加载更多',
+  refreshCalls: '刷新',
+  unreadMissed: '{count} 个未接来电',
+  markAllSeen: '全部标为已读',
+  callBack: '回拨 {user}',
+  audioCall: '语音通话',
+  videoCall: '视频通话',
+  incomingCall: '呼入',
+  outgoingCall: '呼出',
+  missedCall: '未接来电',
+  recentsError: '无法加载通话记录（错误码 {code}）',
+  outcomes: {
+    answered: '已接听',
+    rejected: '已拒绝',
+    busy: '忙线',
+    no_answer: '无应答',
+    cancelled: '已取消',
+    offline: '离线',
+    answered_elsewhere: '已在其他设备接听',
+    left: '已离开',
+    disconnected: '已断开',
+  },
 };
 
 const ja: Strings = {
@@ -151,6 +202,31 @@ const ja: Strings = {
   someone: '相手',
   floatWindow: '通話ウィンドウ（ドラッグまたは矢印キーで移動）',
   callWindow: '通話',
+  recentCalls: '最近の通話',
+  noRecentCalls: '通話履歴はありません',
+  loadingCalls: '読み込み中…',
+  loadMore: 'さらに表示',
+  refreshCalls: '更新',
+  unreadMissed: '不在着信 {count} 件',
+  markAllSeen: 'すべて既読にする',
+  callBack: '{user} にかけ直す',
+  audioCall: '音声通話',
+  videoCall: 'ビデオ通話',
+  incomingCall: '着信',
+  outgoingCall: '発信',
+  missedCall: '不在着信',
+  recentsError: '通話履歴を読み込めませんでした（エラー {code}）',
+  outcomes: {
+    answered: '応答済み',
+    rejected: '拒否',
+    busy: '通話中',
+    no_answer: '応答なし',
+    cancelled: 'キャンセル',
+    offline: 'オフライン',
+    answered_elsewhere: '別の端末で応答',
+    left: '退出',
+    disconnected: '切断',
+  },
 };
 
 /** The string tables, keyed by the kit's `Language`. */
@@ -302,4 +378,26 @@ export function formatDuration(ms: number): string {
   const m = Math.floor((total % 3600) / 60);
   const s = String(total % 60).padStart(2, '0');
   return h > 0 ? `${h}:${String(m).padStart(2, '0')}:${s}` : `${m}:${s}`;
+}
+
+/** BCP 47 tags of the kit's languages, for dates and times. */
+const LOCALES: Record<Language, string> = { en: 'en', 'zh-cn': 'zh-CN', ja_JP: 'ja-JP' };
+
+/** What a recent call's row says of how it ended: "Missed call", or the user's outcome. */
+export function outcomeText(language: Language, call: Pick<RecentCall, 'missed' | 'outcome'>) {
+  if (call.missed) return translate(language, 'missedCall');
+  const table = STRINGS[language] ?? en;
+  return call.outcome ? table.outcomes[call.outcome as CallOutcome] : '';
+}
+
+/** When a recent call started: the time today, else the date and time. */
+export function callTimeText(language: Language, at: number, now: number = Date.now()): string {
+  const locale = LOCALES[language] ?? 'en';
+  const date = new Date(at);
+  const today = new Date(now).toDateString() === date.toDateString();
+  return new Intl.DateTimeFormat(locale, {
+    ...(today ? {} : { month: 'short', day: 'numeric' }),
+    hour: '2-digit',
+    minute: '2-digit',
+  }).format(date);
 }

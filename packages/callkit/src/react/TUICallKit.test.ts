@@ -1,6 +1,7 @@
 import { createElement } from 'react';
 import { renderToString } from 'react-dom/server';
 import { describe, expect, it } from 'vitest';
+import { RecentCalls } from './RecentCalls.js';
 import { TUICallKit } from './TUICallKit.js';
 
 describe('React <TUICallKit>', () => {
@@ -28,5 +29,12 @@ describe('React <TUICallKit>', () => {
       }),
     );
     expect(markup).toBe('<tui-call-kit></tui-call-kit>');
+  });
+
+  it('<RecentCalls> renders the <ringline-recent-calls> panel with its layout props', () => {
+    const markup = renderToString(createElement(RecentCalls, { id: 'recents', className: 'side' }));
+    expect(markup).toBe(
+      '<ringline-recent-calls id="recents" class="side"></ringline-recent-calls>',
+    );
   });
 });

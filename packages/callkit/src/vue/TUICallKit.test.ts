@@ -2,6 +2,7 @@ import { createSSRApp, h } from 'vue';
 import { renderToString } from 'vue/server-renderer';
 import { describe, expect, it } from 'vitest';
 import { OPTION_DEFAULTS } from '../element/props.js';
+import { RecentCalls } from './RecentCalls.js';
 import { TUICallKit } from './TUICallKit.js';
 
 describe('Vue <TUICallKit>', () => {
@@ -34,5 +35,12 @@ describe('Vue <TUICallKit>', () => {
       videoDisplayMode: props.videoDisplayMode.default,
       videoResolution: props.videoResolution.default,
     }).toEqual(OPTION_DEFAULTS);
+  });
+
+  it('<RecentCalls> renders the <ringline-recent-calls> panel', async () => {
+    const app = createSSRApp({ render: () => h(RecentCalls, { class: 'side' }) });
+    expect(await renderToString(app)).toBe(
+      '<ringline-recent-calls class="side"></ringline-recent-calls>',
+    );
   });
 });

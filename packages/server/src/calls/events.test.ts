@@ -4,25 +4,19 @@
  * order, after the commit; failed operations and reads hand nothing. Real server, real WebSocket
  * clients (and a real Janus for the group call when one is installed).
  */
-import { mkdtemp, rm } from 'node:fs/promises';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
-import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
+import { afterEach, describe, expect, it } from 'vitest';
 import { CallType, MediaMode, ServerErrorCode } from '@ringline/protocol';
-import { silentLogger } from '../log.js';
-import { createSfu, type SfuAdapter } from '../sfu/index.js';
-import { findExecutable } from '../sfu/janus-process.js';
 import {
   expectNoCallState,
   makeGroup,
   startTestServer,
   type TestServer,
 } from '../testing/server.js';
+import { hasJanus, useTestSfu } from '../testing/sfu.js';
 import type { CallEvent, CallObserver } from './events.js';
 
 const audio = CallType.AUDIO;
 const video = CallType.VIDEO;
-const hasJanus = findExecutable('janus') !== undefined;
 
 let server: TestServer | undefined;
 afterEach(async () => {
@@ -339,26 +333,10 @@ describe('observers', () => {
 });
 
 describe.skipIf(!hasJanus)('group calls (real Janus)', () => {
-  let sfu: SfuAdapter | undefined;
-  let janusDir: string;
-  beforeAll(async () => {
-    janusDir = await mkdtemp(join(tmpdir(), 'ringline-janus-'));
-    const made = await createSfu({
-      mode: 'auto',
-      dataDir: janusDir,
-      iceInterface: process.env.RINGLINE_MEDIA_IFACE ?? 'lo',
-      log: silentLogger,
-    });
-    if (!made.sfu) throw new Error(`no SFU for the test: ${made.message}`);
-    sfu = made.sfu;
-  }, 30_000);
-  afterAll(async () => {
-    await sfu?.close();
-    if (janusDir) await rm(janusDir, { recursive: true, force: true });
-  });
+  const sfu = useTestSfu();
 
   it('carry the group and the SFU; a join without invitation is joined alone', async () => {
-    const { s, batches, summary } = await start({ ...(sfu && { sfu }) });
+    const { s, batches, summary } = await start(sfu.options());
     await makeGroup(s, 'team', ['gina', 'hank', 'ivan', 'judy']);
     const [gina, hank, ivan, judy] = await Promise.all(
       ['gina', 'hank', 'ivan', 'judy'].map((u) => s.login(u)),

@@ -4,14 +4,8 @@
  * The media test publishes and receives real frames with @roamhq/wrtc peers, so it runs only
  * inside the test network namespace (scripts/in-netns.sh).
  */
-import { mkdtemp, rm } from 'node:fs/promises';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
-import { afterAll, afterEach, beforeAll, describe, expect, test } from 'vitest';
+import { afterEach, describe, expect, test } from 'vitest';
 import { CallType, MAX_CALL_MEMBERS, ServerErrorCode } from '@ringline/protocol';
-import { silentLogger } from '../log.js';
-import { createSfu, type SfuAdapter } from '../sfu/index.js';
-import { findExecutable } from '../sfu/janus-process.js';
 import type { TestClient } from '../testing/client.js';
 import {
   expectNoCallState,
@@ -19,39 +13,22 @@ import {
   startTestServer,
   type TestServer,
 } from '../testing/server.js';
+import { hasJanus, useTestSfu } from '../testing/sfu.js';
 import { MediaPeer } from '../testing/wrtc-peer.js';
 
-const hasJanus = findExecutable('janus') !== undefined;
 const inNetns = process.env.RINGLINE_NETNS === '1';
 const video = CallType.VIDEO;
 const audio = CallType.AUDIO;
 
-let sfu: SfuAdapter | undefined;
-let janusDir: string;
+const sfu = useTestSfu();
 let server: TestServer;
 
-beforeAll(async () => {
-  if (!hasJanus) return;
-  janusDir = await mkdtemp(join(tmpdir(), 'ringline-janus-'));
-  const made = await createSfu({
-    mode: 'auto',
-    dataDir: janusDir,
-    iceInterface: process.env.RINGLINE_MEDIA_IFACE ?? 'lo',
-    log: silentLogger,
-  });
-  if (!made.sfu) throw new Error(`no SFU for the test: ${made.message}`);
-  sfu = made.sfu;
-}, 30_000);
-afterAll(async () => {
-  await sfu?.close();
-  if (janusDir) await rm(janusDir, { recursive: true, force: true });
-});
 afterEach(async () => {
   await server?.close();
 });
 
 async function start(options: Parameters<typeof startTestServer>[0] = {}): Promise<TestServer> {
-  server = await startTestServer({ ...(sfu && { sfu }), ...options });
+  server = await startTestServer({ ...sfu.options(), ...options });
   return server;
 }
 

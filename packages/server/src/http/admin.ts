@@ -10,17 +10,20 @@
  *   POST   /api/admin/groups/:groupID/members         {userIDList}               → {added, alreadyMembers}
  *   DELETE /api/admin/groups/:groupID/members         {userIDList}               → {removed, notMembers}
  *   DELETE /api/admin/groups/:groupID/members/:userID                            → {removed, notMembers}
+ *   GET    /api/admin/calls?userID&groupID&from&to&outcome&cursor&limit                → {calls, next?}
+ *   GET    /api/admin/calls/:callID                                               → call
  *
  * Every error is `{"error": {code, name, message}}` with the HTTP status of its code's family.
  */
 import { Type, type TSchema } from '@sinclair/typebox';
 import { TypeCompiler } from '@sinclair/typebox/compiler';
 import type { FastifyInstance, FastifyRequest } from 'fastify';
-import { USER_ID_PATTERN } from '@ringline/protocol';
+import { USER_ID_PATTERN, type MemberOutcome } from '@ringline/protocol';
 import { verifyUserSig } from '../auth/usersig.js';
 import { ServerError } from '../errors.js';
 import type { GroupService } from '../groups/index.js';
 import { silentLogger, type Logger } from '../log.js';
+import type { CallHistory } from '../store/index.js';
 import { toHttpError } from './errors.js';
 
 /** The account whose userSig the admin API takes (Tencent's default admin account name). */
@@ -32,6 +35,8 @@ export interface AdminRoutesOptions {
   sdkAppID: number;
   secretKey: string;
   groups: GroupService;
+  /** Serves the call history under /api/admin/calls. */
+  history?: CallHistory | undefined;
   logger?: Logger;
 }
 
@@ -66,8 +71,33 @@ const ListQuery = Type.Object({
 
 const userIdRe = new RegExp(USER_ID_PATTERN);
 
+/** A Unix ms time in a query string. */
+const TimeParam = Type.String({ pattern: '^[0-9]{1,15}$' });
+/** Page parameters, shared by the admin and user history routes. */
+export const HistoryPageQuery = {
+  cursor: Type.Optional(Type.String({ maxLength: 200 })),
+  limit: Type.Optional(Type.String({ pattern: '^[0-9]{1,6}$' })),
+};
+const CallsQuery = Type.Object({
+  userID: Type.Optional(Type.String({ maxLength: 64 })),
+  groupID: Type.Optional(Type.String({ maxLength: 64 })),
+  from: Type.Optional(TimeParam),
+  to: Type.Optional(TimeParam),
+  outcome: Type.Optional(Type.String({ maxLength: 32 })),
+  ...HistoryPageQuery,
+});
+const CallIDParams = Type.Object({ callID: Type.String() });
+
+/** A page query's numbers; the history checks their ranges and phrases those errors. */
+export function pageOptions(query: { cursor?: string; limit?: string }) {
+  return {
+    cursor: query.cursor,
+    limit: query.limit === undefined ? undefined : Number(query.limit),
+  };
+}
+
 /** Fastify validator from a TypeBox schema, failing with our coded errors. */
-function compile({ schema }: { schema: TSchema }) {
+export function compile({ schema }: { schema: TSchema }) {
   const check = TypeCompiler.Compile(schema);
   return (data: unknown): { value: unknown } | { error: ServerError } => {
     if (check.Check(data)) return { value: data };
@@ -166,6 +196,8 @@ export async function adminRoutes(app: FastifyInstance, options: AdminRoutesOpti
       ),
   );
 
+  if (options.history) historyRoutes(app, options.history);
+
   app.delete(
     '/api/admin/groups/:groupID/members/:userID',
     { schema: { params: MemberParams } },
@@ -175,6 +207,29 @@ export async function adminRoutes(app: FastifyInstance, options: AdminRoutesOpti
       return remove(groupID, [userID]);
     },
   );
+}
+
+/** The call history's admin routes. */
+function historyRoutes(app: FastifyInstance, history: CallHistory): void {
+  app.get('/api/admin/calls', { schema: { querystring: CallsQuery } }, async (req) => {
+    const q = req.query as Record<string, string | undefined>;
+    const time = (v: string | undefined) => (v === undefined ? undefined : Number(v));
+    const filter = {
+      userID: q.userID,
+      groupID: q.groupID,
+      from: time(q.from),
+      to: time(q.to),
+      outcome: q.outcome as MemberOutcome | undefined,
+    };
+    return history.list(filter, pageOptions(q));
+  });
+
+  app.get('/api/admin/calls/:callID', { schema: { params: CallIDParams } }, async (req) => {
+    const { callID } = req.params as { callID: string };
+    const call = await history.get(callID);
+    if (!call) throw ServerError.callNotFound(JSON.stringify(callID.slice(0, 64)));
+    return call;
+  });
 }
 
 /** Throws ADMIN_UNAUTHORIZED unless the request carries a valid administrator userSig. */

@@ -15,10 +15,13 @@ import { DEFAULTS } from '../config.js';
 import { ServerError } from '../errors.js';
 import type { GroupService } from '../groups/index.js';
 import { silentLogger, type Logger } from '../log.js';
+import type { RateLimitOptions } from '../signal/rate-limit.js';
 import { isValidUserID } from '../signal/validate.js';
+import type { CallHistory } from '../store/index.js';
 import { ADMIN_IDENTIFIER, adminRoutes } from './admin.js';
 import { clientErrorHandler, HSTS, SECURITY_HEADERS, toHttpError } from './errors.js';
 import { imRestRoutes } from './im-rest/index.js';
+import { userHistoryRoutes } from './user-history.js';
 
 // src/http and dist/http sit at the same depth, so these resolve alike from source and build.
 const packagesDir = fileURLToPath(new URL('../../../', import.meta.url));
@@ -75,6 +78,10 @@ export interface HttpAppOptions {
   logger?: Logger;
   /** Serves the REST admin API for these groups. */
   groups?: GroupService;
+  /** Serves the call history: to the admin API, and to each user (`/api/calls`). */
+  history?: CallHistory;
+  /** The user history API's per-address rate (default DEFAULT_USER_API_RATE). */
+  historyRate?: RateLimitOptions;
   /** Client timeouts; any not given is its default. */
   timeouts?: Partial<HttpTimeouts>;
   /** Serve HTTPS (and so WSS) with this certificate and key instead of plain HTTP. */
@@ -252,6 +259,14 @@ export async function buildHttpApp(options: HttpAppOptions): Promise<FastifyInst
     await app.register(adminRoutes, { ...options, groups: options.groups, logger: log });
     // Tencent IM's REST API for the same groups, for app backends written for Tencent.
     await app.register(imRestRoutes, { ...options, groups: options.groups, logger: log });
+  }
+  if (options.history) {
+    await app.register(userHistoryRoutes, {
+      ...options,
+      history: options.history,
+      ...(options.historyRate && { rate: options.historyRate }),
+      logger: log,
+    });
   }
 
   // The demo, if built; looked up per request, so building it later needs no restart.

@@ -7,9 +7,13 @@ import type { Duplex } from 'node:stream';
 import { ServerError } from '../errors.js';
 import { storageFailure } from '../store/index.js';
 
-/** HTTP status for a coded error: its code's family (404xx → 404), except 401 for admin auth. */
+/**
+ * HTTP status for a coded error: its code's family (404xx → 404), except 401 for admin auth and
+ * 429 for a rate limit.
+ */
 export function statusOf(err: ServerError): number {
   if (err.name === 'ADMIN_UNAUTHORIZED') return 401;
+  if (err.name === 'RATE_LIMITED') return 429;
   const family = Math.floor(err.code / 100);
   return family >= 400 && family < 600 ? family : 500;
 }

@@ -5,7 +5,14 @@
  * counted in `failedWrites` and its caller's promise rejects (the call layer logs it). A record
  * whose end was dropped stays open until the next start closes it with `server_restart`.
  */
-import type { CallEndReason, CallType, MediaMode } from '@ringline/protocol';
+import {
+  MISSED_OUTCOMES,
+  type CallEndReason,
+  type CallHistoryCall,
+  type CallType,
+  type MediaMode,
+  type MemberOutcome,
+} from '@ringline/protocol';
 import {
   sql,
   type CompiledQuery,
@@ -16,6 +23,7 @@ import {
   type Transaction,
 } from 'kysely';
 import type { SyncBatch } from './dialect.js';
+import { commitMemberOps, type MemberOp } from './call-members.js';
 import { storageFailure } from './failures.js';
 import { prepare, slot } from './prepared.js';
 import type { CallRecordsTable, Database } from './schema.js';
@@ -53,23 +61,16 @@ export interface CallEnd {
   endedAt?: number;
 }
 
+/** The fields of a stored call that every view of it shares (the history APIs add the rest). */
+export type CallFields = Omit<CallHistoryCall, 'durationMs' | 'members'>;
+
 /** A stored call. */
-export interface CallRecord {
-  callID: string;
-  roomID: number;
-  sponsor: string;
-  groupID?: string;
-  callType: CallType;
-  media: MediaMode;
-  startedAt: number;
-  /** When the first invitee joined; absent when nobody did. */
-  connectedAt?: number;
-  endedAt?: number;
-  endReason?: RecordEndReason;
+export type CallRecord = CallFields & {
+  /** Everyone who joined the call (the sponsor first). */
   members: string[];
   /** The node that carried the call; absent for the default node. */
   nodeID?: string;
-}
+};
 
 type StartValues = Parameters<ReturnType<typeof prepareWrites>['start']['bind']>[0];
 type ConnectedValues = Parameters<ReturnType<typeof prepareWrites>['connected']['bind']>[0];
@@ -79,7 +80,9 @@ type EndValues = Parameters<ReturnType<typeof prepareWrites>['end']['bind']>[0];
 type Write =
   | { kind: 'start'; values: StartValues }
   | { kind: 'connected'; values: ConnectedValues }
-  | { kind: 'end'; values: EndValues };
+  | { kind: 'end'; values: EndValues }
+  // A member row's change: its own statement, or grouped with others (call-members.ts).
+  | { kind: 'member'; values: MemberOp };
 
 interface PendingWrite {
   write: Write;
@@ -223,9 +226,14 @@ export class CallRecordStore {
     const starts: StartValues[] = [];
     const connected = new Map<string, ConnectedValues>();
     const ends = new Map<string, EndValues>();
-    for (const { write } of batch) {
+    const members: PendingWrite[] = [];
+    let memberResults: QueryResult<unknown>[] = [];
+    for (const pending of batch) {
+      const { write } = pending;
       const id = write.values.callID;
-      if (write.kind === 'start') {
+      if (write.kind === 'member') {
+        members.push(pending);
+      } else if (write.kind === 'start') {
         if (connected.has(id) || ends.has(id)) return false;
         starts.push(write.values);
       } else if (write.kind === 'connected') {
@@ -234,6 +242,7 @@ export class CallRecordStore {
         ends.set(id, write.values);
       }
     }
+    const memberIndex = new Map(members.map((m, i) => [m, i]));
     let connectedNow = new Set<string>();
     let endedNow = new Set<string>();
     try {
@@ -241,6 +250,13 @@ export class CallRecordStore {
         if (starts.length > 0) await insertStarts(trx, starts);
         if (connected.size > 0) connectedNow = await markConnected(trx, [...connected.values()]);
         if (ends.size > 0) endedNow = await markEnded(trx, [...ends.values()]);
+        // Member rows touch only call_members; the starts they read are in by now.
+        if (members.length > 0) {
+          memberResults = await commitMemberOps(
+            trx,
+            members.map((m) => m.write.values as MemberOp),
+          );
+        }
       });
     } catch (err) {
       if (!storageFailure(err)) return false;
@@ -248,8 +264,10 @@ export class CallRecordStore {
       for (const w of batch) this.#dropped(w, err);
       return true;
     }
-    for (const { write, resolve } of batch) {
+    for (const pending of batch) {
+      const { write, resolve } = pending;
       if (write.kind === 'start') resolve(ONE_ROW);
+      else if (write.kind === 'member') resolve(memberResults[memberIndex.get(pending)!]!);
       else {
         const [first, now] =
           write.kind === 'connected' ? [connected, connectedNow] : [ends, endedNow];
@@ -308,6 +326,78 @@ export class CallRecordStore {
   }
 
   /**
+   * Records that `invitees` were invited into a call at `at` (and, for the call's first
+   * invitation, its `inviter`, in the call from the start). Someone invited again after their
+   * part ended starts a new part: their answer, leave and outcome are cleared.
+   */
+  async invited(
+    callID: string,
+    invitees: readonly string[],
+    at: number = this.now(),
+    inviter?: string,
+  ): Promise<void> {
+    // One prepared upsert per row: compiling a multi-row insert per invitation cost more than
+    // the rows' writes themselves.
+    const rows = invitees.filter((u) => u !== inviter).map((userID) => ({ callID, userID, at }));
+    const writes = rows.map((v) => this.#member({ kind: 'invitee', ...v }));
+    if (inviter !== undefined) {
+      writes.unshift(this.#member({ kind: 'inviter', callID, userID: inviter, at }));
+    }
+    await Promise.all(writes);
+  }
+
+  /** Marks that an invitee answered. True if they had an open part in the call. */
+  async answered(callID: string, userID: string, at: number = this.now()): Promise<boolean> {
+    return this.#member({ kind: 'answered', callID, userID, at });
+  }
+
+  /**
+   * Marks that a user entered the call; someone not invited (a group member joining) gets a row
+   * of their own. A rejoin after leaving reopens their part.
+   */
+  async joined(callID: string, userID: string, at: number = this.now()): Promise<void> {
+    await this.#member({ kind: 'joined', callID, userID, at });
+  }
+
+  /**
+   * Ends one member's part with `outcome` (rejected, busy, no_answer, cancelled, left,
+   * disconnected). Only an open part ends; true if this one was. A missed call stays unseen.
+   */
+  async memberEnded(
+    callID: string,
+    userID: string,
+    outcome: MemberOutcome,
+    at: number = this.now(),
+  ): Promise<boolean> {
+    const seenAt = MISSED_OUTCOMES.includes(outcome) ? null : at;
+    return this.#member({ kind: 'ended', callID, userID, outcome, at, seenAt });
+  }
+
+  /**
+   * Ends every part still open when the call ends: those in the call (or who answered) get
+   * `closing`, invitees still ringing `cancelled`. Resolves with how many parts it ended.
+   */
+  async membersClosed(
+    callID: string,
+    closing: MemberOutcome,
+    at: number = this.now(),
+  ): Promise<number> {
+    const res = await this.#write(
+      { kind: 'member', values: { kind: 'closed', callID, closing, at } },
+      this.#queries.membersClosed.bind({ callID, closing, at }),
+    );
+    return Number(res.numAffectedRows ?? 0n);
+  }
+
+  /** Queues one member-row change: its prepared statement, and what a grouped commit needs. */
+  async #member(op: Exclude<MemberOp, { kind: 'closed' }>): Promise<boolean> {
+    const q = this.#queries;
+    const query = op.kind === 'ended' ? q.memberEnded.bind(op) : q[op.kind].bind(op);
+    const res = await this.#write({ kind: 'member', values: op }, query);
+    return (res.numAffectedRows ?? 0n) > 0n;
+  }
+
+  /**
    * Closes every record this node left open — calls that were in progress when its server stopped
    * without ending them (a crash, a kill) — with reason `server_restart`. Other nodes' records
    * are theirs: on a shared database they are calls still going on. Their end time is `lastAliveAt`
@@ -344,6 +434,44 @@ export class CallRecordStore {
   }
 }
 
+/** The call's start as stored, or `at` if its record is missing (its write failed). */
+function callStart(): RawBuilder<number> {
+  return sql<number>`coalesce((select started_at from call_records where call_id = ${slot('callID')}), cast(${slot('at')} as bigint))`;
+}
+
+/**
+ * One row of an invitation, as an upsert: an invitee ringing, or the inviter, in the call (and
+ * having seen it) from its start. Someone invited again after their part ended starts a new part.
+ */
+function prepareMemberRow(db: Kysely<Database>, role: 'inviter' | 'invitee') {
+  const inviter = role === 'inviter';
+  return prepare<{ callID: string; userID: string; at: number }>(
+    db
+      .insertInto('call_members')
+      .values({
+        call_id: slot('callID'),
+        user_id: slot('userID'),
+        role: sql.lit(role),
+        call_started_at: callStart(),
+        invited_at: slot('at'),
+        answered_at: sql`null`,
+        joined_at: inviter ? slot('at') : sql`null`,
+        left_at: sql`null`,
+        outcome: sql`null`,
+        seen_at: inviter ? slot('at') : sql`null`,
+      })
+      .onConflict((oc) =>
+        oc.columns(['call_id', 'user_id']).doUpdateSet((eb) => ({
+          invited_at: eb.ref('excluded.invited_at'),
+          answered_at: sql`null`,
+          left_at: sql`null`,
+          outcome: sql`null`,
+          seen_at: sql`null`,
+        })),
+      ),
+  );
+}
+
 /** The writes, compiled once (see prepared.ts). */
 function prepareWrites(db: Kysely<Database>) {
   return {
@@ -376,6 +504,79 @@ function prepareWrites(db: Kysely<Database>) {
         .set({ connected_at: slot('at') })
         .where('call_id', '=', slot<string>('callID'))
         .where('connected_at', 'is', null),
+    ),
+    inviter: prepareMemberRow(db, 'inviter'),
+    invitee: prepareMemberRow(db, 'invitee'),
+    // A user entering the call: their row's join time, or a joiner's new row; a rejoin reopens it.
+    joined: prepare<{ callID: string; userID: string; at: number }>(
+      db
+        .insertInto('call_members')
+        .values({
+          call_id: slot('callID'),
+          user_id: slot('userID'),
+          role: sql.lit('joiner'),
+          call_started_at: callStart(),
+          invited_at: sql`null`,
+          answered_at: sql`null`,
+          joined_at: slot('at'),
+          left_at: sql`null`,
+          outcome: sql`null`,
+          seen_at: slot('at'),
+        })
+        .onConflict((oc) =>
+          oc.columns(['call_id', 'user_id']).doUpdateSet((eb) => ({
+            joined_at: eb.ref('excluded.joined_at'),
+            left_at: sql`null`,
+            outcome: sql`null`,
+          })),
+        ),
+    ),
+    answered: prepare<{ callID: string; userID: string; at: number }>(
+      db
+        .updateTable('call_members')
+        .set({ answered_at: slot('at') })
+        .where('call_id', '=', slot<string>('callID'))
+        .where('user_id', '=', slot<string>('userID'))
+        .where('outcome', 'is', null),
+    ),
+    memberEnded: prepare<{
+      callID: string;
+      userID: string;
+      outcome: MemberOutcome;
+      at: number;
+      seenAt: number | null;
+    }>(
+      db
+        .updateTable('call_members')
+        .set({ outcome: slot('outcome'), left_at: slot('at'), seen_at: slot('seenAt') })
+        .where('call_id', '=', slot<string>('callID'))
+        .where('user_id', '=', slot<string>('userID'))
+        .where('outcome', 'is', null),
+    ),
+    membersClosed: prepare<{ callID: string; closing: MemberOutcome; at: number }>(
+      db
+        .updateTable('call_members')
+        .set((eb) => {
+          const ringing = eb.and([eb('answered_at', 'is', null), eb('joined_at', 'is', null)]);
+          return {
+            outcome: eb
+              .case()
+              .when(ringing)
+              .then(sql.lit<MemberOutcome>('cancelled'))
+              .else(sql<MemberOutcome>`cast(${slot('closing')} as varchar(24))`)
+              .end(),
+            left_at: slot('at'),
+            // A ringing invitee's cancelled call is missed, so unseen.
+            seen_at: eb
+              .case()
+              .when(ringing)
+              .then(sql<number | null>`null`)
+              .else(sql<number>`cast(${slot('at')} as bigint)`)
+              .end(),
+          };
+        })
+        .where('call_id', '=', slot<string>('callID'))
+        .where('outcome', 'is', null),
     ),
     // A null members or media keeps what is stored.
     end: prepare<{
@@ -478,20 +679,28 @@ async function markEnded(db: Writer, rows: EndValues[]): Promise<Set<string>> {
   return new Set(ended.map((r) => r.call_id));
 }
 
-function toRecord(row: Selectable<CallRecordsTable>): CallRecord {
-  const record: CallRecord = {
+/** A row's shared fields (see CallFields). */
+export function callFields(row: Selectable<CallRecordsTable>): CallFields {
+  const call: CallFields = {
     callID: row.call_id,
     roomID: Number(row.room_id),
     sponsor: row.sponsor,
     callType: row.call_type,
     media: row.media,
     startedAt: Number(row.started_at),
+  };
+  if (row.group_id !== null) call.groupID = row.group_id;
+  if (row.connected_at !== null) call.connectedAt = Number(row.connected_at);
+  if (row.ended_at !== null) call.endedAt = Number(row.ended_at);
+  if (row.end_reason !== null) call.endReason = row.end_reason as RecordEndReason;
+  return call;
+}
+
+function toRecord(row: Selectable<CallRecordsTable>): CallRecord {
+  const record: CallRecord = {
+    ...callFields(row),
     members: JSON.parse(row.members_json) as string[],
   };
-  if (row.group_id !== null) record.groupID = row.group_id;
-  if (row.connected_at !== null) record.connectedAt = Number(row.connected_at);
-  if (row.ended_at !== null) record.endedAt = Number(row.ended_at);
-  if (row.end_reason !== null) record.endReason = row.end_reason as RecordEndReason;
   if (row.node_id !== '') record.nodeID = row.node_id;
   return record;
 }

@@ -43,6 +43,7 @@ export function storeConformance(backend: StoreBackend): void {
       const tables = (await store.db.introspection.getTables()).map((t) => t.name);
       expect(tables).toEqual(
         expect.arrayContaining([
+          'call_members',
           'call_records',
           'group_members',
           'groups',
@@ -354,6 +355,261 @@ export function storeConformance(backend: StoreBackend): void {
       await Promise.all(writes);
       expect(await records.get('c1')).toMatchObject({ endedAt: 1700, endReason: 'hangup' });
       expect(await store.db.selectFrom('groups').selectAll().execute()).toEqual([]);
+    });
+  });
+
+  describe(`call members and the history queries on ${backend.name}`, () => {
+    let store: Store;
+    beforeEach(async () => {
+      store = await open(await backend.fresh());
+    });
+
+    /** A call started at `at` by `sponsor` ringing `invitees`, as the observer writes it. */
+    const ring = (
+      callID: string,
+      at: number,
+      sponsor: string,
+      invitees: string[],
+      groupID?: string,
+    ) =>
+      Promise.all([
+        store.callRecords.start({ ...call, callID, sponsor, startedAt: at, groupID }),
+        store.callRecords.invited(callID, invitees, at, sponsor),
+      ]);
+
+    /**
+     * A group call's whole life as the observer writes it: awaited one by one, or (`together`)
+     * all in one turn, so that they commit as one batch (grouped on Postgres).
+     */
+    const groupCallLife = async (together: boolean) => {
+      const r = store.callRecords;
+      const steps: (() => Promise<unknown>)[] = [
+        () => ring('g1', 1000, 'alice', ['bob', 'carol', 'dave', 'erin'], 'team'),
+        () => r.answered('g1', 'bob', 1100),
+        () => r.joined('g1', 'bob', 1150),
+        () => r.connected('g1', 1150),
+        () => r.memberEnded('g1', 'carol', 'busy', 1000),
+        () => r.memberEnded('g1', 'dave', 'rejected', 1200),
+        () => r.joined('g1', 'frank', 1300), // a group member joining uninvited
+        () => r.memberEnded('g1', 'frank', 'left', 1400),
+        () => r.memberEnded('g1', 'frank', 'disconnected', 1450), // already ended: no change
+        () => r.membersClosed('g1', 'answered', 2000), // alice, bob, erin (ringing)
+        () => r.end('g1', { reason: 'hangup', endedAt: 2000, members: ['alice', 'bob', 'frank'] }),
+      ];
+      const results: unknown[] = [];
+      if (together) results.push(...(await Promise.all(steps.map((step) => step()))));
+      else for (const step of steps) results.push(await step());
+      expect(results.slice(1)).toEqual([
+        true,
+        undefined,
+        true,
+        true,
+        true,
+        undefined,
+        true,
+        false,
+        3,
+        true,
+      ]);
+
+      const got = await store.callHistory.get('g1');
+      expect(got).toMatchObject({
+        callID: 'g1',
+        groupID: 'team',
+        connectedAt: 1150,
+        endedAt: 2000,
+        durationMs: 850,
+        endReason: 'hangup',
+      });
+      expect(got!.members).toEqual([
+        {
+          userID: 'alice',
+          role: 'inviter',
+          invitedAt: 1000,
+          joinedAt: 1000,
+          leftAt: 2000,
+          outcome: 'answered',
+        },
+        {
+          userID: 'bob',
+          role: 'invitee',
+          invitedAt: 1000,
+          answeredAt: 1100,
+          joinedAt: 1150,
+          leftAt: 2000,
+          outcome: 'answered',
+        },
+        { userID: 'carol', role: 'invitee', invitedAt: 1000, leftAt: 1000, outcome: 'busy' },
+        { userID: 'dave', role: 'invitee', invitedAt: 1000, leftAt: 1200, outcome: 'rejected' },
+        { userID: 'erin', role: 'invitee', invitedAt: 1000, leftAt: 2000, outcome: 'cancelled' },
+        { userID: 'frank', role: 'joiner', joinedAt: 1300, leftAt: 1400, outcome: 'left' },
+      ]);
+      expect(await store.callHistory.unreadMissed('erin')).toBe(1);
+      expect(await store.callHistory.unreadMissed('carol')).toBe(0);
+    };
+
+    test('each member keeps their times and outcome; the end closes the parts still open', async () => {
+      await groupCallLife(false);
+    });
+
+    test('a call’s member changes made in one turn commit as one by one would', async () => {
+      await groupCallLife(true);
+    });
+
+    test('changes of many calls in one batch keep each call’s order', async () => {
+      const r = store.callRecords;
+      const writes: Promise<unknown>[] = [];
+      for (let i = 0; i < 50; i++) {
+        const id = `m${i}`;
+        writes.push(
+          ring(id, 1000 + i, 'alice', ['bob']),
+          r.memberEnded(id, 'bob', 'no_answer', 2000 + i),
+          // Invited again after the miss: a new part, answered this time.
+          r.invited(id, ['bob'], 3000 + i),
+          r.answered(id, 'bob', 3100 + i),
+          r.joined(id, 'bob', 3100 + i),
+          r.membersClosed(id, 'answered', 4000 + i),
+        );
+      }
+      await Promise.all(writes);
+      const page = await store.callHistory.forUser('bob', { limit: 100 });
+      expect(page.calls).toHaveLength(50);
+      for (const c of page.calls) {
+        const i = Number(c.callID.slice(1));
+        expect(c).toMatchObject({ outcome: 'answered', missed: false, startedAt: 1000 + i });
+        expect(c.members[1]).toMatchObject({ invitedAt: 3000 + i, answeredAt: 3100 + i });
+      }
+      expect(await store.callHistory.unreadMissed('bob')).toBe(0);
+    });
+
+    test('an outcome is set once; a second invitation reopens the part', async () => {
+      const r = store.callRecords;
+      await ring('c1', 1000, 'alice', ['bob']);
+      expect(await r.memberEnded('c1', 'bob', 'no_answer', 1300)).toBe(true);
+      expect(await r.memberEnded('c1', 'bob', 'rejected', 1400)).toBe(false);
+      expect(await r.answered('c1', 'bob', 1400)).toBe(false);
+      await r.invited('c1', ['bob'], 1500);
+      expect(await r.answered('c1', 'bob', 1600)).toBe(true);
+      const bob = (await store.callHistory.get('c1'))!.members[1];
+      expect(bob).toEqual({ userID: 'bob', role: 'invitee', invitedAt: 1500, answeredAt: 1600 });
+    });
+
+    test('writes of several members made together commit in order', async () => {
+      const r = store.callRecords;
+      const writes = await Promise.all([
+        store.callRecords.start({ ...call, callID: 'c1', startedAt: 1000 }),
+        r.invited('c1', ['bob'], 1000, 'alice'),
+        r.answered('c1', 'bob', 1100),
+        r.joined('c1', 'bob', 1100),
+        r.memberEnded('c1', 'bob', 'left', 1200),
+        r.membersClosed('c1', 'answered', 1300),
+      ]);
+      expect(writes.slice(2)).toEqual([true, undefined, true, 1]);
+      const c = await store.callHistory.get('c1');
+      expect(c!.startedAt).toBe(1000);
+      expect(c!.members.map((m) => [m.userID, m.outcome])).toEqual([
+        ['alice', 'answered'],
+        ['bob', 'left'],
+      ]);
+    });
+
+    test('list() filters by user, group, time and outcome, and pages newest first', async () => {
+      const r = store.callRecords;
+      await ring('a', 1000, 'alice', ['bob']);
+      await ring('b', 2000, 'bob', ['carol'], 'team');
+      await ring('c', 3000, 'carol', ['alice']);
+      await ring('d', 3000, 'alice', ['carol']); // same start as c: ties go by call ID
+      await r.memberEnded('a', 'bob', 'no_answer', 1500);
+      await r.memberEnded('c', 'alice', 'rejected', 3100);
+
+      const ids = (p: { calls: { callID: string }[] }) => p.calls.map((c) => c.callID);
+      const h = store.callHistory;
+      expect(ids(await h.list())).toEqual(['d', 'c', 'b', 'a']);
+      expect(ids(await h.list({ userID: 'alice' }))).toEqual(['d', 'c', 'a']);
+      expect(ids(await h.list({ groupID: 'team' }))).toEqual(['b']);
+      expect(ids(await h.list({ from: 2000, to: 3000 }))).toEqual(['b']);
+      expect(ids(await h.list({ outcome: 'no_answer' }))).toEqual(['a']);
+      expect(ids(await h.list({ userID: 'bob', outcome: 'rejected' }))).toEqual([]);
+
+      const seen: string[] = [];
+      let cursor: string | undefined;
+      for (let i = 0; i < 10; i++) {
+        const page = await h.list({}, { limit: 1, cursor });
+        seen.push(...ids(page));
+        cursor = page.next;
+        if (cursor === undefined) break;
+      }
+      expect(seen).toEqual(['d', 'c', 'b', 'a']);
+      // A call started after the first page does not shift the next ones.
+      const first = await h.list({}, { limit: 2 });
+      await ring('e', 4000, 'erin', ['bob']);
+      expect(ids(await h.list({}, { limit: 2, cursor: first.next }))).toEqual(['b', 'a']);
+    });
+
+    test('bad cursors, limits, filters and user IDs are refused with coded errors', async () => {
+      const h = store.callHistory;
+      for (const cursor of [
+        '%%%',
+        'bm90IGpzb24',
+        Buffer.from('[1]').toString('base64url'),
+        'x'.repeat(201),
+      ]) {
+        await expect(h.list({}, { cursor })).rejects.toMatchObject({ name: 'INVALID_CURSOR' });
+      }
+      await expect(h.list({}, { limit: 0 })).rejects.toMatchObject({ name: 'INVALID_FIELD' });
+      await expect(h.list({}, { limit: 201 })).rejects.toMatchObject({ name: 'INVALID_FIELD' });
+      await expect(h.list({ outcome: 'lost' as never })).rejects.toMatchObject({
+        name: 'INVALID_FIELD',
+      });
+      await expect(h.list({ userID: 'a b' })).rejects.toMatchObject({ name: 'INVALID_USER_ID' });
+      await expect(h.forUser('a b')).rejects.toMatchObject({ name: 'INVALID_USER_ID' });
+      await expect(h.markSeen('bob', { callIDs: Array(101).fill('c') })).rejects.toMatchObject({
+        name: 'INVALID_FIELD',
+      });
+    });
+
+    test("a user's history has only their calls, with their own outcome and missed flags", async () => {
+      const r = store.callRecords;
+      await ring('a', 1000, 'alice', ['bob']);
+      await ring('b', 2000, 'carol', ['bob']);
+      await ring('c', 3000, 'bob', ['alice']);
+      await ring('d', 4000, 'carol', ['dave']);
+      await r.memberEnded('a', 'bob', 'no_answer', 1500);
+      await r.membersClosed('a', 'no_answer', 1500);
+      await r.memberEnded('b', 'bob', 'rejected', 2100);
+      await r.membersClosed('c', 'cancelled', 3100); // alice still ringing: cancelled for her
+
+      const mine = await store.callHistory.forUser('bob');
+      expect(mine.calls.map((c) => [c.callID, c.role, c.outcome, c.missed, c.seen])).toEqual([
+        ['c', 'inviter', 'cancelled', false, true],
+        ['b', 'invitee', 'rejected', false, true],
+        ['a', 'invitee', 'no_answer', true, false],
+      ]);
+      const alice = await store.callHistory.missed('alice');
+      expect(alice.unread).toBe(1);
+      expect(alice.calls.map((c) => c.callID)).toEqual(['c']);
+      expect((await store.callHistory.missed('dave')).calls).toEqual([]);
+    });
+
+    test('markSeen() clears the unread count, up to a time or by call ID, for that user only', async () => {
+      const r = store.callRecords;
+      for (const [id, at] of [
+        ['a', 1000],
+        ['b', 2000],
+        ['c', 3000],
+      ] as const) {
+        await ring(id, at, 'alice', ['bob', 'carol']);
+        await r.membersClosed(id, 'cancelled', at + 10);
+      }
+      const h = store.callHistory;
+      expect(await h.unreadMissed('bob')).toBe(3);
+      expect(await h.markSeen('bob', { before: 2000 })).toBe(2);
+      expect(await h.unreadMissed('bob')).toBe(1);
+      expect(await h.markSeen('bob', { callIDs: ['a', 'c', 'nope'] })).toBe(1);
+      expect(await h.unreadMissed('bob')).toBe(0);
+      expect(await h.unreadMissed('carol')).toBe(3);
+      const page = await h.forUser('bob', { missed: true });
+      expect(page.calls.every((c) => c.missed && c.seen)).toBe(true);
     });
   });
 

@@ -20,4 +20,13 @@ export {
   type OutboxRow,
   type StoredOutboxRow,
 } from './webhook-outbox.js';
+export {
+  CallHistory,
+  decodeCursor,
+  encodeCursor,
+  isMemberOutcome,
+  type CallFilter,
+  type PageOptions,
+  type SeenSelector,
+} from './call-history.js';
 export type { Database } from './schema.js';

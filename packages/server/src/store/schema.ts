@@ -2,7 +2,7 @@
  * The store's tables as Kysely sees them. Column names are snake_case as in SQL; times are Unix
  * milliseconds in integer columns, so that SQLite and Postgres store them alike.
  */
-import type { CallType, MediaMode } from '@ringline/protocol';
+import type { CallType, MediaMode, MemberOutcome, MemberRole } from '@ringline/protocol';
 import type { Generated } from 'kysely';
 
 export interface GroupsTable {
@@ -34,6 +34,22 @@ export interface CallRecordsTable {
   node_id: Generated<string>;
 }
 
+/** One member's part in a call (the call history's per-member rows). */
+export interface CallMembersTable {
+  call_id: string;
+  user_id: string;
+  role: MemberRole;
+  /** The call's start, copied so that one user's calls page by an index. */
+  call_started_at: number;
+  invited_at: number | null;
+  answered_at: number | null;
+  joined_at: number | null;
+  left_at: number | null;
+  outcome: MemberOutcome | null;
+  /** When a missed call was marked seen; set at once for every other outcome. */
+  seen_at: number | null;
+}
+
 /** Each node's last sign of life (Postgres): what a restarted node's recovery dates its ends to. */
 export interface StoreNodesTable {
   node_id: string;
@@ -63,6 +79,7 @@ export interface Database {
   groups: GroupsTable;
   group_members: GroupMembersTable;
   call_records: CallRecordsTable;
+  call_members: CallMembersTable;
   store_nodes: StoreNodesTable;
   webhook_outbox: WebhookOutboxTable;
 }

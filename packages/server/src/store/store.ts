@@ -9,6 +9,7 @@ import { Kysely, sql, type Dialect } from 'kysely';
 import { Migrator } from 'kysely/migration';
 import { parseDatabaseURL, parseNodeID } from '../config.js';
 import { silentLogger, type Logger } from '../log.js';
+import { CallHistory } from './call-history.js';
 import { CallRecordStore } from './call-records.js';
 import { postgresDialect, sqliteDialect, type SyncBatch } from './dialect.js';
 import { migrationProvider } from './migrations/index.js';
@@ -70,6 +71,8 @@ export interface Store {
   readonly callRecords: CallRecordStore;
   /** Webhook deliveries waiting, done or given up (webhooks/). */
   readonly webhookOutbox: WebhookOutboxStore;
+  /** Reading the call history (admin and user APIs). */
+  readonly callHistory: CallHistory;
   /** Names of the migrations this open applied (empty when the schema was already current). */
   readonly applied: readonly string[];
   /** Call records closed with `server_restart` by this open (0 without `recover`). */
@@ -165,6 +168,7 @@ export async function openStore(options: StoreOptions): Promise<Store> {
     db,
     callRecords,
     webhookOutbox: new WebhookOutboxStore(db, opened.dialect),
+    callHistory: new CallHistory(db, callRecords),
     applied,
     recovered,
     close,

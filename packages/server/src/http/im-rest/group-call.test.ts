@@ -4,40 +4,17 @@
  * `join` its call; people removed or never added are refused. Signalling against a real Janus
  * (auto mode), so it runs inside the test network namespace (scripts/in-netns.sh).
  */
-import { mkdtemp, rm } from 'node:fs/promises';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
-import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
+import { afterEach, describe, expect, it } from 'vitest';
 import { CallType, ServerErrorCode } from '@ringline/protocol';
 import { genUserSig } from '../../auth/usersig.js';
-import { silentLogger } from '../../log.js';
-import { createSfu, type SfuAdapter } from '../../sfu/index.js';
-import { findExecutable } from '../../sfu/janus-process.js';
 import { expectNoCallState, startTestServer, type TestServer } from '../../testing/server.js';
+import { hasJanus, useTestSfu } from '../../testing/sfu.js';
 
-const hasJanus = findExecutable('janus') !== undefined;
 const video = CallType.VIDEO;
 
-let sfu: SfuAdapter | undefined;
-let janusDir: string | undefined;
+const sfu = useTestSfu();
 let server: TestServer | undefined;
 
-beforeAll(async () => {
-  if (!hasJanus) return;
-  janusDir = await mkdtemp(join(tmpdir(), 'ringline-janus-'));
-  const made = await createSfu({
-    mode: 'auto',
-    dataDir: janusDir,
-    iceInterface: process.env.RINGLINE_MEDIA_IFACE ?? 'lo',
-    log: silentLogger,
-  });
-  if (!made.sfu) throw new Error(`no SFU for the test: ${made.message}`);
-  sfu = made.sfu;
-}, 30_000);
-afterAll(async () => {
-  await sfu?.close();
-  if (janusDir) await rm(janusDir, { recursive: true, force: true });
-});
 afterEach(async () => {
   await server?.close();
   server = undefined;
@@ -62,7 +39,7 @@ async function rest(s: TestServer, command: string, body: unknown) {
 
 describe.skipIf(!hasJanus)('a group made through the IM REST API, called into', () => {
   it('its members groupCall and join; removed and unknown users are refused; destroyed, it is gone', async () => {
-    const s = (server = await startTestServer({ ...(sfu && { sfu }) }));
+    const s = (server = await startTestServer(sfu.options()));
     const created = await rest(s, 'create_group', {
       Owner_Account: 'alice',
       Type: 'Public',

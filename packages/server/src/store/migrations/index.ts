@@ -6,11 +6,13 @@
 import type { Migration, MigrationProvider } from 'kysely/migration';
 import * as m0001 from './0001_groups_and_call_records.js';
 import * as m0002 from './0002_call_records_by_node.js';
+import * as m0003 from './0003_call_members.js';
 import * as m0004 from './0004_webhook_outbox.js';
 
 export const migrations: Record<string, Migration> = {
   '0001_groups_and_call_records': m0001,
   '0002_call_records_by_node': m0002,
+  '0003_call_members': m0003,
   '0004_webhook_outbox': m0004,
 };
 

@@ -1,0 +1,181 @@
+/**
+ * One user's own call history, for the SDK and the app's front end, authenticated by that user's
+ * userSig (verified as at login): `Authorization: Bearer SIG` with `?userID=ID`, or Tencent's
+ * query convention `?sdkappid=N&identifier=ID&usersig=SIG`. A userSig answers only for the user
+ * it was made for, so nobody reads another user's calls.
+ *
+ *   GET  /api/calls?userID&cursor&limit           → {calls, next?}        (UserCallHistoryCall)
+ *   GET  /api/calls/missed?userID&cursor&limit    → {unread, calls, next?}
+ *   POST /api/calls/missed/seen?userID  {before} | {callIDs} | {}  → {marked, unread}
+ *        ({} marks every missed call up to now)
+ *
+ * Browsers on another origin may call it (CORS, no cookies: the userSig is the credential).
+ * Each source address has a token bucket, as logins do before their session exists.
+ */
+import { Type } from '@sinclair/typebox';
+import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
+import { MAX_MARK_SEEN_IDS } from '@ringline/protocol';
+import { verifyUserSig } from '../auth/usersig.js';
+import { ServerError } from '../errors.js';
+import { silentLogger, type Logger } from '../log.js';
+import { TokenBucket, type RateLimitOptions } from '../signal/rate-limit.js';
+import { isValidUserID } from '../signal/validate.js';
+import type { CallHistory } from '../store/index.js';
+import { ADMIN_IDENTIFIER, compile, HistoryPageQuery, pageOptions } from './admin.js';
+import { toHttpError } from './errors.js';
+
+/**
+ * Per source address, as logins before their session (the server passes its
+ * `--prelogin-rate-limit`): 200 requests at once, 100 a second after that.
+ */
+export const DEFAULT_USER_API_RATE: Readonly<RateLimitOptions> = { burst: 200, perSecond: 100 };
+/** Addresses whose buckets are kept; past it, full buckets (idle addresses) are forgotten. */
+const MAX_TRACKED_ADDRESSES = 10_000;
+/** Largest mark-seen body: 100 call IDs of 64 characters, and room to spare. */
+const USER_BODY_LIMIT = 16 * 1024;
+
+export interface UserHistoryRoutesOptions {
+  sdkAppID: number;
+  secretKey: string;
+  history: CallHistory;
+  rate?: RateLimitOptions;
+  logger?: Logger;
+}
+
+const PageQuery = Type.Object({ userID: Type.Optional(Type.String()), ...HistoryPageQuery });
+const SeenBody = Type.Union([
+  Type.Object({}, { additionalProperties: false }),
+  Type.Object({ before: Type.Integer({ minimum: 0 }) }, { additionalProperties: false }),
+  Type.Object(
+    { callIDs: Type.Array(Type.String({ maxLength: 64 }), { maxItems: MAX_MARK_SEEN_IDS }) },
+    { additionalProperties: false },
+  ),
+]);
+
+/** Bounded per-address buckets. */
+class AddressBuckets {
+  readonly #buckets = new Map<string, TokenBucket>();
+  constructor(private readonly rate: RateLimitOptions) {}
+
+  take(address: string): boolean {
+    let bucket = this.#buckets.get(address);
+    if (!bucket) {
+      if (this.#buckets.size >= MAX_TRACKED_ADDRESSES) this.#forget();
+      bucket = new TokenBucket(this.rate);
+      this.#buckets.set(address, bucket);
+    }
+    return bucket.take();
+  }
+
+  /** Forgets idle addresses (full buckets lose nothing); if none is idle, the oldest half. */
+  #forget(): void {
+    for (const [address, bucket] of this.#buckets) {
+      if (bucket.full) this.#buckets.delete(address);
+    }
+    let drop = this.#buckets.size - MAX_TRACKED_ADDRESSES / 2;
+    for (const address of this.#buckets.keys()) {
+      if (drop-- <= 0) break;
+      this.#buckets.delete(address);
+    }
+  }
+}
+
+/** The user history API as a Fastify plugin (encapsulated: its own error handler and hooks). */
+export async function userHistoryRoutes(app: FastifyInstance, options: UserHistoryRoutesOptions) {
+  const { sdkAppID, secretKey, history } = options;
+  const log = options.logger ?? silentLogger;
+  const buckets = new AddressBuckets(options.rate ?? DEFAULT_USER_API_RATE);
+
+  app.setValidatorCompiler(compile);
+  app.setErrorHandler((err: Error, _req, reply) => {
+    const { status, error } = toHttpError(err);
+    if (status >= 500) log.error('call history request failed', { err, code: error.name });
+    if (status === 401) void reply.header('www-authenticate', 'Bearer realm="ringline"');
+    if (status === 429) void reply.header('retry-after', '1');
+    if (status === 503 || status === 507) void reply.header('retry-after', '5');
+    void reply.code(status).send({ error: error.toWire() });
+  });
+
+  app.addHook('onSend', async (_req, reply) => {
+    void reply.header('access-control-allow-origin', '*');
+    void reply.header('cache-control', 'no-store');
+  });
+  // Before the body is read and before the userSig's HMAC is computed.
+  app.addHook('onRequest', async (req) => {
+    if (!buckets.take(req.ip)) throw ServerError.rateLimited();
+    if (req.method === 'OPTIONS') return;
+    (req as UserRequest).userID = authenticate(req, sdkAppID, secretKey);
+  });
+
+  const preflight = async (_req: FastifyRequest, reply: FastifyReply) =>
+    reply
+      .code(204)
+      .header('access-control-allow-methods', 'GET, POST')
+      .header('access-control-allow-headers', 'authorization, content-type')
+      .header('access-control-max-age', '600')
+      .send();
+  app.options('/api/calls', preflight);
+  app.options('/api/calls/missed', preflight);
+  app.options('/api/calls/missed/seen', preflight);
+
+  app.get('/api/calls', { schema: { querystring: PageQuery } }, async (req) =>
+    history.forUser(userOf(req), pageOptions(req.query as { cursor?: string; limit?: string })),
+  );
+
+  app.get('/api/calls/missed', { schema: { querystring: PageQuery } }, async (req) =>
+    history.missed(userOf(req), pageOptions(req.query as { cursor?: string; limit?: string })),
+  );
+
+  app.post(
+    '/api/calls/missed/seen',
+    { bodyLimit: USER_BODY_LIMIT, schema: { body: SeenBody } },
+    async (req) => {
+      const userID = userOf(req);
+      const body = req.body as { before?: number } | { callIDs: string[] };
+      const which = 'callIDs' in body ? body : { before: body.before ?? Date.now() };
+      const marked = await history.markSeen(userID, which);
+      return { marked, unread: await history.unreadMissed(userID) };
+    },
+  );
+}
+
+type UserRequest = FastifyRequest & { userID?: string };
+
+const userOf = (req: FastifyRequest): string => (req as UserRequest).userID!;
+
+/** The user the request's userSig was made for; USERSIG_* or INVALID_USER_ID otherwise. */
+function authenticate(req: FastifyRequest, sdkAppID: number, secretKey: string): string {
+  const query = req.query as Record<string, unknown>;
+  const one = (name: string): string | undefined => {
+    const v = query[name];
+    if (v === undefined) return undefined;
+    if (typeof v !== 'string') throw ServerError.invalidField(`/${name}`, 'given more than once');
+    return v;
+  };
+  let sig = one('usersig');
+  const header = req.headers.authorization;
+  if (header !== undefined) {
+    const m = /^Bearer\s+(\S+)\s*$/i.exec(header);
+    if (!m) throw ServerError.userSigInvalid('the Authorization header is not "Bearer <userSig>"');
+    if (sig !== undefined && sig !== m[1]) {
+      throw ServerError.userSigInvalid('the query and the Authorization header differ');
+    }
+    sig = m[1];
+  }
+  if (sig === undefined || sig === '') throw ServerError.userSigInvalid('no userSig given');
+  const identifier = one('identifier');
+  const userID = one('userID') ?? identifier;
+  if (identifier !== undefined && userID !== identifier) {
+    throw ServerError.invalidField('/identifier', 'names another user than userID');
+  }
+  if (userID === undefined) throw ServerError.invalidField('/userID', 'is required');
+  if (!isValidUserID(userID)) throw ServerError.invalidUserID('/userID', userID);
+  // The administrator reads everyone's calls through the admin API, not as a user.
+  if (userID === ADMIN_IDENTIFIER) throw ServerError.reservedUserID(userID);
+  const app = one('sdkappid');
+  if (app !== undefined && app !== String(sdkAppID)) {
+    throw ServerError.unknownApp(Number(app.slice(0, 12)));
+  }
+  verifyUserSig(sig, { sdkAppID, secretKey, userID });
+  return userID;
+}
