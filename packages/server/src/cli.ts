@@ -289,6 +289,18 @@ function isEntry(): boolean {
   }
 }
 
+/** Calls `gone` once when this process's parent exits (it is reparented); checks every second. */
+function watchParent(gone: () => void): NodeJS.Timeout {
+  const parent = process.ppid;
+  const timer = setInterval(() => {
+    if (process.ppid === parent) return;
+    clearInterval(timer);
+    gone();
+  }, 1000);
+  timer.unref();
+  return timer;
+}
+
 /** The process entry: wires signals to a clean shutdown and exits with main's code. */
 export async function run(argv = process.argv.slice(2)): Promise<void> {
   const stop = new AbortController();
@@ -322,7 +334,15 @@ export async function run(argv = process.argv.slice(2)): Promise<void> {
   }
   process.on('SIGINT', onSignal);
   process.on('SIGTERM', onSignal);
+  // Under `npm start` or `npx ringline`, npm is the parent, and a SIGTERM to it does not reach
+  // this process: it would be left serving (with Janus and coturn) after npm exits. So a server
+  // run by npm stops as for SIGTERM when its parent goes away.
+  const orphanWatch =
+    serving && process.env.npm_command !== undefined
+      ? watchParent(() => onSignal('SIGTERM'))
+      : undefined;
   const code = await main(argv, { signal: stop.signal, hangup });
+  clearInterval(orphanWatch);
   process.off('SIGINT', onSignal);
   process.off('SIGTERM', onSignal);
   if (serving) {
