@@ -29,6 +29,7 @@ import { LimitError, checkRate, resolveLimits, type SignalLimits } from './signa
 import { DEFAULT_RATE_LIMIT, type RateLimitOptions } from './signal/rate-limit.js';
 import { callLogObserver } from './call-log/index.js';
 import { Metrics } from './metrics/index.js';
+import { checkDataDirWritable, checkPortFree } from './preflight.js';
 import { cached, CHECK_TIMEOUT_MS, readiness } from './probes/readiness.js';
 import { createSfu, JanusPool, type SfuAdapter } from './sfu/index.js';
 import { openStore, type Store } from './store/index.js';
@@ -357,6 +358,9 @@ export async function startServer(options: ServerOptions = {}): Promise<Ringline
     })());
 
   try {
+    // Before any child process starts: a taken port or an unwritable data dir fails here, clearly.
+    await checkPortFree(host, port);
+    await checkDataDirWritable(dataDir);
     store = await openStore({
       dataDir,
       database: options.database,
