@@ -101,7 +101,7 @@ export class MemoryDeviceStore implements DeviceStore {
   }
   async clearActive(userID: string, callID: string): Promise<void> {
     const entry = this.#byUser.get(userID);
-    if (entry?.active?.callID === callID) delete entry.active;
+    if (entry?.active?.callID === callID) entry.active.released = true;
   }
   /** Users with a device listed (leak checks in tests). */
   get size(): number {

@@ -42,8 +42,8 @@ export interface PresenceStore {
  *
  * Semantics every implementation keeps (cluster/conformance/devices.ts checks them): `add` is an
  * atomic test-and-add (two logins racing for the last place: one wins); `active` names a device
- * only while it is listed (removing the device clears it), and `clearActive` clears it only while
- * it is still for that call.
+ * only while it is listed (removing the device clears it), and `clearActive` releases it only
+ * while it is still for that call.
  */
 export interface DeviceStore {
   /** Lists `sessionID` as one of the user's devices unless they have `max` already; false then. */
@@ -57,7 +57,11 @@ export interface DeviceStore {
    * from it): the call's pushes go to it alone. False (nothing changed) when it is not listed.
    */
   setActive(userID: string, sessionID: string, callID: string): Promise<boolean>;
-  /** The user's device is no longer in `callID` (a later call's device is left alone). */
+  /**
+   * The user is no longer in `callID`: `active` stays, `released`, so that the call's last pushes
+   * (callEnded) still reach that device alone, while the user's next invitation rings them all. A
+   * later call's device is left alone.
+   */
   clearActive(userID: string, callID: string): Promise<void>;
 }
 
@@ -65,8 +69,8 @@ export interface DeviceStore {
 export interface UserDevices {
   /** Every listed device's sessionID, oldest first. */
   sessionIDs: string[];
-  /** The device in a call, and that call. */
-  active?: { sessionID: string; callID: string };
+  /** The device in a call (or, `released`, the last one that was) and that call. */
+  active?: { sessionID: string; callID: string; released?: true };
 }
 
 /** How one invitee's invitation ended, or that it still rings. */

@@ -49,7 +49,7 @@ export function devicesConformance(makeNodes: MakeNodes): void {
       expect((await a!.get('alice')).sessionIDs).toHaveLength(2);
     });
 
-    it('names the device in a call only while it is listed and the call is that call', async () => {
+    it('names the device in a call while it is listed, released once the user left that call', async () => {
       const [a, b] = await two();
       await a!.add('alice', 's1', 3);
       await a!.add('alice', 's2', 3);
@@ -57,12 +57,24 @@ export function devicesConformance(makeNodes: MakeNodes): void {
       expect((await a!.get('alice')).active).toBeUndefined();
       expect(await b!.setActive('alice', 's2', 'c1')).toBe(true);
       expect((await a!.get('alice')).active).toEqual({ sessionID: 's2', callID: 'c1' });
-      // A later call's device is not cleared by the end of an earlier call.
+      // A later call's device is not released by the end of an earlier call.
       await a!.setActive('alice', 's1', 'c2');
       await b!.clearActive('alice', 'c1');
       expect((await a!.get('alice')).active).toEqual({ sessionID: 's1', callID: 'c2' });
       await b!.clearActive('alice', 'c2');
-      expect((await a!.get('alice')).active).toBeUndefined();
+      expect((await a!.get('alice')).active).toEqual({
+        sessionID: 's1',
+        callID: 'c2',
+        released: true,
+      });
+      // The user's next call takes it back.
+      await a!.setActive('alice', 's2', 'c4');
+      expect((await b!.get('alice')).active).toEqual({ sessionID: 's2', callID: 'c4' });
+      // Released fields count as no device: the cap still holds three.
+      await b!.clearActive('alice', 'c4');
+      expect(await a!.add('alice', 's3', 3)).toBe(true);
+      expect(await a!.add('alice', 's4', 3)).toBe(false);
+      await a!.remove('alice', 's3');
       // Removing the active device clears it.
       await a!.setActive('alice', 's2', 'c3');
       await b!.remove('alice', 's2');

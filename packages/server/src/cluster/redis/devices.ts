@@ -1,7 +1,8 @@
 /**
  * Users' devices in Redis (`--multi-device ring-all`): one hash per user, P:devices:<user>, with
  * a field `s:<sessionID>` per device (its value orders devices oldest first), `n` (the last order
- * given) and `active` (`<sessionID> <callID>`: the device in a call). Scripts keep each change
+ * given) and `active` (`<sessionID> <callID>`: the device in a call) and `released` (present once the user
+ * left that call). Scripts keep each change
  * atomic: the device cap is checked and taken in one step.
  */
 import type { Redis } from 'ioredis';
@@ -12,7 +13,7 @@ import { guard, LuaScript } from './connection.js';
 const ADD = new LuaScript(`
 local field = 's:' .. ARGV[1]
 if redis.call('HEXISTS', KEYS[1], field) == 1 then return 1 end
-local count = redis.call('HLEN', KEYS[1]) - redis.call('HEXISTS', KEYS[1], 'n') - redis.call('HEXISTS', KEYS[1], 'active')
+local count = redis.call('HLEN', KEYS[1]) - redis.call('HEXISTS', KEYS[1], 'n') - redis.call('HEXISTS', KEYS[1], 'active') - redis.call('HEXISTS', KEYS[1], 'released')
 if count >= tonumber(ARGV[2]) then return 0 end
 redis.call('HSET', KEYS[1], field, redis.call('HINCRBY', KEYS[1], 'n', 1))
 return 1`);
@@ -21,8 +22,8 @@ return 1`);
 const REMOVE = new LuaScript(`
 if redis.call('HDEL', KEYS[1], 's:' .. ARGV[1]) == 0 then return 0 end
 local active = redis.call('HGET', KEYS[1], 'active')
-if active and string.sub(active, 1, #ARGV[1] + 1) == ARGV[1] .. ' ' then redis.call('HDEL', KEYS[1], 'active') end
-local left = redis.call('HLEN', KEYS[1]) - redis.call('HEXISTS', KEYS[1], 'n') - redis.call('HEXISTS', KEYS[1], 'active')
+if active and string.sub(active, 1, #ARGV[1] + 1) == ARGV[1] .. ' ' then redis.call('HDEL', KEYS[1], 'active', 'released') end
+local left = redis.call('HLEN', KEYS[1]) - redis.call('HEXISTS', KEYS[1], 'n') - redis.call('HEXISTS', KEYS[1], 'active') - redis.call('HEXISTS', KEYS[1], 'released')
 if left == 0 then redis.call('DEL', KEYS[1]) end
 return 1`);
 
@@ -30,12 +31,13 @@ return 1`);
 const SET_ACTIVE = new LuaScript(`
 if redis.call('HEXISTS', KEYS[1], 's:' .. ARGV[1]) == 0 then return 0 end
 redis.call('HSET', KEYS[1], 'active', ARGV[1] .. ' ' .. ARGV[2])
+redis.call('HDEL', KEYS[1], 'released')
 return 1`);
 
 /** KEYS: devices. ARGV: callID. */
 const CLEAR_ACTIVE = new LuaScript(`
 local active = redis.call('HGET', KEYS[1], 'active')
-if active and string.sub(active, -#ARGV[1] - 1) == ' ' .. ARGV[1] then redis.call('HDEL', KEYS[1], 'active') end
+if active and string.sub(active, -#ARGV[1] - 1) == ' ' .. ARGV[1] then redis.call('HSET', KEYS[1], 'released', 1) end
 return 1`);
 
 export class RedisDeviceStore implements DeviceStore {
@@ -73,6 +75,7 @@ export class RedisDeviceStore implements DeviceStore {
     if (typeof active === 'string') {
       const space = active.indexOf(' ');
       out.active = { sessionID: active.slice(0, space), callID: active.slice(space + 1) };
+      if (h.released !== undefined) out.active.released = true;
     }
     return out;
   }
