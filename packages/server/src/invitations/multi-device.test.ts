@@ -13,6 +13,7 @@ import { genUserSig } from '../auth/usersig.js';
 import { startRedis, type TestRedis } from '../testing/redis.js';
 import { startRedisTestServers, startTestServer, type TestServer } from '../testing/server.js';
 import type { ServerOptions } from '../server.js';
+import { startReceiver, waitUntil } from '../testing/webhook-receiver.js';
 
 let redis: TestRedis | undefined;
 beforeAll(async () => {
@@ -266,6 +267,38 @@ describe.each(setups)('ring-all: %s', (_name, setup) => {
     expect(await phone.waitForPush('inviteEnded')).toMatchObject({
       reason: InviteEndReason.ANSWERED_ELSEWHERE,
     });
+  });
+});
+
+describe('ring-all webhooks', () => {
+  it('call.answered names the device that took the call', async () => {
+    const r = await startReceiver();
+    await r.set('ok');
+    const server = await startTestServer({
+      multiDevice: 'ring-all',
+      webhooks: [{ url: r.url, secret: 'whsec_devices_0123456789' }],
+      webhookDelivery: { pollMs: 20 },
+    });
+    try {
+      const alice = await server.login('alice');
+      await server.login('bob');
+      const laptop = await server.login('bob');
+      const { inviteID } = await alice.call('invite', {
+        userIDList: ['bob'],
+        callType: CallType.AUDIO,
+      });
+      await laptop.waitForPush('invited');
+      await laptop.call('accept', { inviteID });
+      const answered = () =>
+        r.requests
+          .map((q) => JSON.parse(q.body) as { type: string; data: Record<string, unknown> })
+          .find((e) => e.type === 'call.answered');
+      await waitUntil('call.answered delivered', () => answered() !== undefined);
+      expect(answered()!.data).toMatchObject({ userID: 'bob', deviceID: laptop.sessionID });
+    } finally {
+      await server.close();
+      await r.down();
+    }
   });
 });
 
