@@ -10,6 +10,7 @@ import { withSharedSessions } from '../cluster/memory-sessions.js';
 import { createMemoryCluster } from '../cluster/memory.js';
 import type { CallEvent } from '../calls/events.js';
 import { genUserSig } from '../auth/usersig.js';
+import type { TestClient } from '../testing/client.js';
 import { startRedis, type TestRedis } from '../testing/redis.js';
 import { startRedisTestServers, startTestServer, type TestServer } from '../testing/server.js';
 import type { ServerOptions } from '../server.js';
@@ -85,18 +86,36 @@ describe.each(setups)('ring-all: %s', (_name, setup) => {
     return { ...made, events };
   }
 
-  it('rings every device; the first to accept takes the call, the others stop ringing', async () => {
-    const { nodes, events } = await start();
+  /**
+   * Alice (node 0) calls bob, who has a phone and a laptop (on the nodes given); resolves once
+   * both devices ring.
+   */
+  async function ringBoth(nodes: Nodes, phoneOn: 0 | 1, laptopOn: 0 | 1) {
     const alice = await nodes[0].login('alice');
-    const phone = await nodes[0].login('bob');
-    const laptop = await nodes[1].login('bob');
+    const phone = await nodes[phoneOn].login('bob');
+    const laptop = await nodes[laptopOn].login('bob');
     const { inviteID, callID } = await alice.call('invite', {
       userIDList: ['bob'],
-      callType: CallType.VIDEO,
+      callType: CallType.AUDIO,
     });
-    expect(await phone.waitForPush('invited')).toMatchObject({ inviteID, sponsor: 'alice' });
-    expect(await laptop.waitForPush('invited')).toMatchObject({ inviteID, sponsor: 'alice' });
+    for (const device of [phone, laptop]) {
+      expect(await device.waitForPush('invited')).toMatchObject({ inviteID, sponsor: 'alice' });
+    }
+    return { alice, phone, laptop, inviteID, callID };
+  }
 
+  /** `device`'s session, resumed on `node` over a new connection after its connection dropped. */
+  async function resumeOn(node: TestServer, device: TestClient, lastSeq: number) {
+    const back = await node.connect();
+    expect(
+      await back.login(node, 'bob', { resume: { sessionID: device.sessionID!, lastSeq } }),
+    ).toMatchObject({ resumed: true, sessionID: device.sessionID });
+    return back;
+  }
+
+  it('rings every device; the first to accept takes the call, the others stop ringing', async () => {
+    const { nodes, events } = await start();
+    const { alice, phone, laptop, inviteID, callID } = await ringBoth(nodes, 0, 1);
     await laptop.call('accept', { inviteID });
     expect(await phone.waitForPush('inviteEnded')).toMatchObject({
       inviteID,
@@ -124,15 +143,7 @@ describe.each(setups)('ring-all: %s', (_name, setup) => {
 
   it('declines the call when one device rejects, and the other stops ringing', async () => {
     const { nodes } = await start();
-    const alice = await nodes[0].login('alice');
-    const phone = await nodes[1].login('bob');
-    const laptop = await nodes[0].login('bob');
-    const { inviteID, callID } = await alice.call('invite', {
-      userIDList: ['bob'],
-      callType: CallType.AUDIO,
-    });
-    await phone.waitForPush('invited');
-    await laptop.waitForPush('invited');
+    const { alice, phone, laptop, inviteID, callID } = await ringBoth(nodes, 1, 0);
     await phone.call('reject', { inviteID });
     expect(await alice.waitForPush('rejected')).toMatchObject({ inviteID, userID: 'bob' });
     expect(await laptop.waitForPush('inviteEnded')).toMatchObject({
@@ -169,14 +180,7 @@ describe.each(setups)('ring-all: %s', (_name, setup) => {
 
   it('keeps a device’s call when another device logs out, and ends it when that device goes', async () => {
     const { nodes } = await start();
-    const alice = await nodes[0].login('alice');
-    const phone = await nodes[1].login('bob');
-    const laptop = await nodes[0].login('bob');
-    const { inviteID, callID } = await alice.call('invite', {
-      userIDList: ['bob'],
-      callType: CallType.AUDIO,
-    });
-    await phone.waitForPush('invited');
+    const { alice, phone, laptop, inviteID, callID } = await ringBoth(nodes, 1, 0);
     await phone.call('accept', { inviteID });
     await alice.waitForPush('userEnter');
     await laptop.call('logout', {});
@@ -190,15 +194,7 @@ describe.each(setups)('ring-all: %s', (_name, setup) => {
 
   it('resumes each device on its own, keeping the call on the device in it', async () => {
     const { nodes } = await start();
-    const alice = await nodes[0].login('alice');
-    const phone = await nodes[0].login('bob');
-    const laptop = await nodes[1].login('bob');
-    const { inviteID, callID } = await alice.call('invite', {
-      userIDList: ['bob'],
-      callType: CallType.AUDIO,
-    });
-    await phone.waitForPush('invited');
-    await laptop.waitForPush('invited');
+    const { alice, phone, laptop, inviteID, callID } = await ringBoth(nodes, 0, 1);
     await phone.call('accept', { inviteID });
     await laptop.waitForPush('inviteEnded');
     await alice.waitForPush('userEnter');
@@ -209,18 +205,8 @@ describe.each(setups)('ring-all: %s', (_name, setup) => {
     await laptop.drop();
     await alice.call('signal', { callID, to: 'bob', data: { candidate: { candidate: 'y' } } });
     // Each resumes on the other node (one node: the same one).
-    const phoneBack = await nodes[1].connect();
-    expect(
-      await phoneBack.login(nodes[1], 'bob', {
-        resume: { sessionID: phone.sessionID!, lastSeq: phoneSeq },
-      }),
-    ).toMatchObject({ resumed: true, sessionID: phone.sessionID });
-    const laptopBack = await nodes[0].connect();
-    expect(
-      await laptopBack.login(nodes[0], 'bob', {
-        resume: { sessionID: laptop.sessionID!, lastSeq: laptopSeq },
-      }),
-    ).toMatchObject({ resumed: true, sessionID: laptop.sessionID });
+    const phoneBack = await resumeOn(nodes[1], phone, phoneSeq);
+    const laptopBack = await resumeOn(nodes[0], laptop, laptopSeq);
     expect(await phoneBack.waitForPush('signal')).toMatchObject({ from: 'alice' });
     await laptopBack.sync();
     expect(laptopBack.unclaimedPushes()).toEqual([]);
@@ -245,6 +231,7 @@ describe.each(setups)('ring-all: %s', (_name, setup) => {
     expect(err).toMatchObject({ name: 'TOO_MANY_DEVICES', code: 40907 });
     // Nobody was kicked.
     await one.sync();
+    expect(one.pushes.filter((p) => p.type === 'kicked')).toEqual([]);
     await one.call('logout', {});
     expect(await third.login(nodes[0], 'bob')).toMatchObject({ resumed: false });
   });
