@@ -890,6 +890,13 @@ export class SignalGateway {
               seq: s.seq,
             }));
             await shared.sessions.relist(this.#o.nodeID, held);
+            // With ring-all, each device back in its user's device index (add keeps one listed).
+            const md = this.#o.multiDevice;
+            if (md) {
+              for (const s of this.#sessions.values()) {
+                await md.devices.add(s.userID, s.sessionID, md.max);
+              }
+            }
           }
         })
         .catch((err: unknown) => this.#log.debug('heartbeat failed', { err }));
