@@ -10,6 +10,7 @@ import { withSharedSessions } from '../cluster/memory-sessions.js';
 import { createMemoryCluster } from '../cluster/memory.js';
 import type { CallEvent } from '../calls/events.js';
 import { genUserSig } from '../auth/usersig.js';
+import { findExecutable } from '../sfu/janus-process.js';
 import type { TestClient } from '../testing/client.js';
 import { startRedis, type TestRedis } from '../testing/redis.js';
 import { startRedisTestServers, startTestServer, type TestServer } from '../testing/server.js';
@@ -255,6 +256,47 @@ describe.each(setups)('ring-all: %s', (_name, setup) => {
       reason: InviteEndReason.ANSWERED_ELSEWHERE,
     });
   });
+});
+
+describe('ring-all group calls (a real Janus)', () => {
+  it.skipIf(findExecutable('janus') === undefined)(
+    'rings every device of each invitee; one device accepting stops the others',
+    async () => {
+      const server = await startTestServer({
+        multiDevice: 'ring-all',
+        janus: 'auto',
+        janusInterface: process.env.RINGLINE_MEDIA_IFACE ?? 'lo',
+      });
+      try {
+        const alice = await server.login('alice');
+        const carol = await server.login('carol');
+        const phone = await server.login('bob');
+        const laptop = await server.login('bob');
+        const { inviteID, callID } = await alice.call('invite', {
+          userIDList: ['bob', 'carol'],
+          callType: CallType.AUDIO,
+        });
+        for (const invitee of [phone, laptop, carol]) {
+          await invitee.waitForPush('invited', (p) => p.inviteID === inviteID);
+        }
+        await phone.call('accept', { inviteID });
+        expect(await laptop.waitForPush('inviteEnded')).toMatchObject({
+          inviteID,
+          reason: InviteEndReason.ANSWERED_ELSEWHERE,
+        });
+        // The group's pushes reach bob on the phone alone (carol leaving the ringing list).
+        await carol.call('reject', { inviteID });
+        expect(await phone.waitForPush('rejected')).toMatchObject({ userID: 'carol' });
+        await laptop.sync();
+        expect(laptop.unclaimedPushes()).toEqual([]);
+        await alice.call('hangup', { callID });
+        expect(await phone.waitForPush('callEnded')).toMatchObject({ callID });
+      } finally {
+        await server.close();
+      }
+    },
+    60_000,
+  );
 });
 
 describe('ring-all webhooks', () => {
