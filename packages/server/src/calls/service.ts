@@ -722,18 +722,18 @@ export class CallService {
   }
 }
 
-/** `store` whose `releaseUser` also clears the user's device in that call (DeviceStore). */
+/** `store` whose `releaseUser` also releases the user's device in that call (DeviceStore). */
 function releasingDevices(store: CallStore, devices: DeviceStore): CallStore {
   return new Proxy(store, {
-    get(target, prop, receiver) {
+    get(target, prop) {
       if (prop === 'releaseUser') {
         return async (userID: string, callID: string): Promise<void> => {
           await target.releaseUser(userID, callID);
           await devices.clearActive(userID, callID);
         };
       }
+      // The store's own methods, bound to it (their private fields need the real `this`).
       const value: unknown = Reflect.get(target, prop, target);
-      void receiver;
       return typeof value === 'function'
         ? (value as (...a: unknown[]) => unknown).bind(target)
         : value;
