@@ -41,6 +41,19 @@ async function twoNodes(options: ServerOptions = {}): Promise<[TestServer, TestS
   return [a!, b!];
 }
 
+/** Kills Redis and starts it again empty (no persistence); resolves once both nodes are ready. */
+async function restartEmpty(a: TestServer, b: TestServer): Promise<void> {
+  const readyz = async (url: string) => (await fetch(`${url}/readyz`)).status;
+  await redis.kill();
+  try {
+    await waitFor(async () => (await readyz(a.url)) === 503, 'node a to report not ready');
+  } finally {
+    await redis.restart();
+  }
+  await waitFor(async () => (await readyz(a.url)) === 200, 'node a to recover');
+  await waitFor(async () => (await readyz(b.url)) === 200, 'node b to recover');
+}
+
 describe('Redis stopped for 5 s mid-call', () => {
   test('the call survives, signal fails with CLUSTER_UNAVAILABLE meanwhile, new calls work after', async () => {
     const [a, b] = await twoNodes();
@@ -97,16 +110,7 @@ describe('Redis stopped for 5 s mid-call', () => {
     const [a, b] = await twoNodes();
     const alice = await a.login('alice');
     const bob = await b.login('bob');
-    const readyz = async (url: string) => (await fetch(`${url}/readyz`)).status;
-    await redis.kill();
-    try {
-      await waitFor(async () => (await readyz(a.url)) === 503, 'node a to report not ready');
-    } finally {
-      // No persistence: it comes back with nothing in it.
-      await redis.restart();
-    }
-    await waitFor(async () => (await readyz(a.url)) === 200, 'node a to recover');
-    await waitFor(async () => (await readyz(b.url)) === 200, 'node b to recover');
+    await restartEmpty(a, b);
     // Each node's next heartbeat finds it unlisted and lists its sessions again.
     const listed = async (userID: string) =>
       (await a.cluster.presence.get(userID).catch(() => undefined)) !== undefined;
@@ -127,15 +131,7 @@ describe('Redis stopped for 5 s mid-call', () => {
     const alice = await a.login('alice');
     const phone = await a.login('bob');
     const laptop = await b.login('bob');
-    const readyz = async (url: string) => (await fetch(`${url}/readyz`)).status;
-    await redis.kill();
-    try {
-      await waitFor(async () => (await readyz(a.url)) === 503, 'node a to report not ready');
-    } finally {
-      await redis.restart();
-    }
-    await waitFor(async () => (await readyz(a.url)) === 200, 'node a to recover');
-    await waitFor(async () => (await readyz(b.url)) === 200, 'node b to recover');
+    await restartEmpty(a, b);
     const devices = async () =>
       (await a.cluster.devices?.get('bob').catch(() => undefined))?.sessionIDs.length ?? 0;
     await waitFor(async () => (await devices()) === 2, 'both of bob’s devices listed');
