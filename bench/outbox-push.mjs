@@ -6,6 +6,10 @@
 // subscribed node: latency one push at a time, throughput with CONCURRENCY pushes in flight, and
 // Redis's own CPU per push (INFO commandstats).
 //
+// Issue 14 (`--multi-device`): `kick` (the default) pushes exactly as above. `ring-all` reads the
+// user's device index first (one HGETALL), then runs the same script once per device it pushes
+// to: one device for a call's pushes (the device in the call), every device for an invitation.
+//
 // Run: npx tsc -b && node bench/outbox-push.mjs
 // Env: BENCH_PUSHES (20000), BENCH_CONCURRENCY (64), BENCH_USERS (1000).
 import { spawn } from 'node:child_process';
@@ -15,6 +19,11 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { Redis } from 'ioredis';
 import { createRedisCluster } from '../packages/server/dist/cluster/redis/index.js';
+import {
+  createDeviceDelivery,
+  createSharedDelivery,
+} from '../packages/server/dist/cluster/delivery.js';
+import { deviceKey } from '../packages/server/dist/cluster/keys.js';
 import { exitAfter, fail, percentile, positiveInt } from './lib/util.mjs';
 
 const PUSHES = positiveInt('BENCH_PUSHES', 20_000);
@@ -50,7 +59,28 @@ try {
   await receiver.bus.whenSubscribed();
   for (let i = 0; i < USERS; i++) {
     await sender.sessions.open({ userID: `u${i}`, sessionID: `s${i}`, nodeID: 'node-r' });
+    // ring-all: `d…` users have two devices, the first of them in a call.
+    for (const sid of [`a${i}`, `b${i}`]) {
+      await sender.devices.add(`d${i}`, sid, 5);
+      await sender.sessions.open({
+        userID: deviceKey(`d${i}`, sid),
+        sessionID: sid,
+        nodeID: 'node-r',
+      });
+    }
+    await sender.devices.setActive(`d${i}`, `a${i}`, 'call');
+    await sender.devices.add(`r${i}`, `a${i}`, 5);
+    await sender.devices.add(`r${i}`, `b${i}`, 5);
+    for (const sid of [`a${i}`, `b${i}`]) {
+      await sender.sessions.open({
+        userID: deviceKey(`r${i}`, sid),
+        sessionID: sid,
+        nodeID: 'node-r',
+      });
+    }
   }
+  const ringAll = createDeviceDelivery(sender.devices, createSharedDelivery(sender.sessions));
+  const invited = JSON.stringify({ ...JSON.parse(body), type: 'invited', callID: 'other' });
 
   const paths = {
     'PUBLISH only (baseline)': (i) =>
@@ -70,6 +100,8 @@ try {
       });
     },
     'shared outbox script (now)': (i) => sender.sessions.deliver(`u${i % USERS}`, body),
+    'ring-all: call push, 2 devices': (i) => ringAll(`d${i % USERS}`, JSON.parse(body)),
+    'ring-all: invitation, 2 devices': (i) => ringAll(`r${i % USERS}`, JSON.parse(invited)),
   };
 
   // The commands each path sends (a script's inner commands are counted inside its own time).
@@ -77,6 +109,8 @@ try {
     'PUBLISH only (baseline)': ['publish'],
     'presence GET + PUBLISH (before)': ['hgetall', 'publish'],
     'shared outbox script (now)': ['evalsha', 'eval'],
+    'ring-all: call push, 2 devices': ['hgetall', 'evalsha', 'eval'],
+    'ring-all: invitation, 2 devices': ['hgetall', 'evalsha', 'eval'],
   };
   const rows = [];
   for (const [name, push] of Object.entries(paths)) {
@@ -100,7 +134,11 @@ try {
     );
     const seconds = Number(process.hrtime.bigint() - start) / 1e9;
     const total = serial + PUSHES;
-    for (let i = 0; i < 1000 && received < total; i++) await new Promise((r) => setTimeout(r, 10));
+    // An invitation to a user with two devices is two deliveries.
+    const expected = name.startsWith('ring-all: invitation') ? 2 * total : total;
+    for (let i = 0; i < 1000 && received < expected; i++) {
+      await new Promise((r) => setTimeout(r, 10));
+    }
     const stats = await admin.info('commandstats');
     // Top-level commands only (a script's inner commands are counted inside its own time): the
     // round trips a push makes, and Redis's CPU for them.
@@ -118,7 +156,7 @@ try {
       'pushes/s': Math.round(PUSHES / seconds),
       'round trips/push': (calls / total).toFixed(2),
       'redis µs/push': (usec / total).toFixed(2),
-      delivered: `${received}/${total}`,
+      delivered: `${received}/${expected}`,
     });
   }
   console.table(rows);

@@ -37,6 +37,8 @@ export interface TestServerOptions {
   janus?: () => string;
   /** The server's `--p2p`: false sends one-to-one calls through the SFU too. Default true. */
   p2p?: boolean;
+  /** A user's second login (`--multi-device`): kick the first (default) or ring every device. */
+  multiDevice?: 'kick' | 'ring-all';
   /** The interface to listen on (`--host`). Default 127.0.0.1. */
   host?: string;
   /** Shared-state adapters the test keeps a hand on (to read a call's record). Default in-memory. */
@@ -89,6 +91,7 @@ export async function startTestServer(options: TestServerOptions = {}): Promise<
       ...(options.inviteTimeout === undefined ? {} : { inviteTimeout: options.inviteTimeout }),
       ...(options.tls === undefined ? {} : { tls: options.tls }),
       ...(options.cluster === undefined ? {} : { cluster: options.cluster }),
+      ...(options.multiDevice === undefined ? {} : { multiDevice: options.multiDevice }),
       ...(media as object),
     });
   } catch (error) {

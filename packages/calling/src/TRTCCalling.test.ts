@@ -398,9 +398,36 @@ describe('a call that is not answered', () => {
       inviteID,
       sponsor: alice.userID,
       userID: alice.userID,
+      reason: 'cancelled',
     });
     expect(alice.events.names.filter((name) => name !== E.SDK_READY)).toEqual([]);
     expect(alice.media.liveTracks).toEqual([]);
+  });
+
+  it('answered on another device (server ring-all): CALLING_CANCEL with reason answered_elsewhere', async () => {
+    const ringAll = await startTestServer({ multiDevice: 'ring-all' });
+    try {
+      const alice = await user('alice', {}, ringAll);
+      const bobID = `bob_${++n}`;
+      const bobPhone = await phone(ringAll, bobID);
+      const bobLaptop = await phone(ringAll, bobID);
+      phones.push(bobPhone, bobLaptop);
+      await alice.calling.call({ userID: bobID, type: 1 });
+      const { inviteID } = (await bobPhone.events.next(E.INVITED)) as { inviteID: string };
+      await bobLaptop.events.next(E.INVITED);
+      await bobLaptop.calling.accept();
+      expect(await bobPhone.events.next(E.CALLING_CANCEL)).toEqual({
+        inviteID,
+        sponsor: alice.userID,
+        userID: alice.userID,
+        reason: 'answered_elsewhere',
+      });
+      await alice.events.next(E.USER_ENTER);
+      expect(bobPhone.media.liveTracks).toEqual([]);
+    } finally {
+      await hangUpAll(phones);
+      await ringAll.close();
+    }
   });
 
   it('an invitation while in a call never reaches the busy user', async () => {

@@ -908,8 +908,8 @@ export default class TRTCCalling {
       // Only a one-to-one call is over here; a group call's end comes from the server.
       if (engine.state === CallState.Idle) endUnanswered(callID, sponsor);
     });
-    engine.on(EngineEvent.InviteCancelled, ({ inviteID, sponsor }) =>
-      emit(TRTCCallingEvent.CALLING_CANCEL, { inviteID, sponsor, userID: sponsor }),
+    engine.on(EngineEvent.InviteCancelled, ({ inviteID, sponsor, reason }) =>
+      emit(TRTCCallingEvent.CALLING_CANCEL, { inviteID, sponsor, userID: sponsor, reason }),
     );
     engine.on(EngineEvent.InviteTimedOut, ({ inviteID, callID, sponsor }) => {
       emit(TRTCCallingEvent.CALLING_TIMEOUT, { inviteID, sponsor, userIDList: [self()] });

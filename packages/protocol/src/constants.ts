@@ -58,6 +58,11 @@ export const InviteEndReason = {
   CANCELLED: 'cancelled',
   /** Nobody answered within the invitation's timeout. */
   TIMEOUT: 'timeout',
+  /**
+   * `--multi-device ring-all`: the invitee answered (accepted or declined) on another of their
+   * devices, so it stops ringing on this one.
+   */
+  ANSWERED_ELSEWHERE: 'answered_elsewhere',
 } as const;
 export type InviteEndReason = (typeof InviteEndReason)[keyof typeof InviteEndReason];
 

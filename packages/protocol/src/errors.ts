@@ -75,6 +75,8 @@ export const ServerErrorCode = {
   ALREADY_INVITED: 40905,
   /** The call has had as many invitations as one call may have (`--max-invitations-per-call`). */
   TOO_MANY_INVITATIONS: 40906,
+  /** `--multi-device ring-all`: the user is logged in on as many devices as one user may be. */
+  TOO_MANY_DEVICES: 40907,
 
   /** The feature is not available on this server (for example group calls without an SFU). */
   NOT_SUPPORTED: 50100,

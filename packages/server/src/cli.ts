@@ -43,6 +43,10 @@ serve flags (environment variable in brackets):
                         timeouts and 0 are clamped to it (RINGLINE_MAX_RING_TIME; ${DEFAULTS.maxRingTime})
   --max-invitations-per-call N
                         invitations one call may have (RINGLINE_MAX_INVITATIONS_PER_CALL; ${DEFAULTS.maxInvitationsPerCall})
+  --multi-device MODE   a user's second login: kick = ends the first session (TRTCCalling's
+                        behaviour), ring-all = every login is a device that invitations ring
+                        (RINGLINE_MULTI_DEVICE; ${DEFAULTS.multiDevice})
+  --max-devices N       devices one user may have with ring-all, 1-100 (RINGLINE_MAX_DEVICES; ${DEFAULTS.maxDevices})
   --ice-servers JSON    RTCIceServer list, e.g. '[{"urls":"stun:stun.example.org"}]' (RINGLINE_ICE_SERVERS)
   --dev                 development mode: makes an app key pair in DATA_DIR/app.json if none is
                         given, serves GET /api/dev/usersig?userID=U to this server's own pages,

@@ -133,6 +133,9 @@ describe('parseServeArgs', () => {
     [['--invite-timeout', '1.5'], /--invite-timeout/],
     [['--max-ring-time', '0'], /--max-ring-time must be an integer from 1 to 3600/],
     [['--max-invitations-per-call', '0'], /--max-invitations-per-call must be an integer from 1/],
+    [['--multi-device', 'ring-some'], /--multi-device must be kick or ring-all, got "ring-some"/],
+    [['--max-devices', '0'], /--max-devices must be an integer from 1 to 100/],
+    [['--max-devices', '101'], /--max-devices must be an integer from 1 to 100/],
     [['--ice-servers', '[oops'], /--ice-servers is not valid JSON/],
     [['--colour'], /Unknown option '--colour'/],
     [['--janus', 'http://127.0.0.1:8088'], /--janus must be auto, off, or the ws:\/\/ URL/],
@@ -439,5 +442,31 @@ describe('startServer', () => {
     await expect(
       startServer({ port: 0, sdkAppID: 1, secretKey: 'k', maxInvitationsPerCall: 0.5 }),
     ).rejects.toThrow(/maxInvitationsPerCall/);
+    await expect(
+      startServer({ port: 0, sdkAppID: 1, secretKey: 'k', maxDevices: 0 }),
+    ).rejects.toThrow(/maxDevices/);
+    await expect(
+      startServer({
+        port: 0,
+        sdkAppID: 1,
+        secretKey: 'k',
+        multiDevice: 'sometimes' as 'kick',
+      }),
+    ).rejects.toThrow(/multiDevice must be kick or ring-all/);
+  });
+});
+
+describe('--multi-device and --max-devices', () => {
+  test('are absent by default (kick), and read from flags or the environment', () => {
+    const none = parseServeArgs([], {});
+    expect(none.multiDevice).toBeUndefined();
+    expect(none.maxDevices).toBeUndefined();
+    expect(parseServeArgs(['--multi-device', 'ring-all', '--max-devices', '3'], {})).toMatchObject({
+      multiDevice: 'ring-all',
+      maxDevices: 3,
+    });
+    expect(
+      parseServeArgs([], { RINGLINE_MULTI_DEVICE: 'kick', RINGLINE_MAX_DEVICES: '8' }),
+    ).toMatchObject({ multiDevice: 'kick', maxDevices: 8 });
   });
 });

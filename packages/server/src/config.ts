@@ -49,7 +49,16 @@ export const DEFAULTS = {
   /** Seconds an HTTP connection may carry no traffic at all. */
   httpIdleTimeout: 60,
   outboxLimit: 1000,
+  multiDevice: 'kick',
+  /** Sessions one user may have at once with `--multi-device ring-all`. */
+  maxDevices: 5,
 } as const;
+
+/**
+ * A user's second login: `kick` ends the first session (TRTCCalling's behaviour), `ring-all`
+ * keeps both as devices that every invitation rings.
+ */
+export type MultiDeviceMode = 'kick' | 'ring-all';
 
 /** Where group calls' media goes: a Janus the server starts itself, none, or a Janus at a URL. */
 export type JanusMode = 'auto' | 'off' | `ws://${string}` | `wss://${string}`;
@@ -74,6 +83,10 @@ export interface ServeConfig {
   maxRingTime: number;
   /** Invitations one call may have over its life; more are TOO_MANY_INVITATIONS. */
   maxInvitationsPerCall: number;
+  /** What a user's second login does (--multi-device); absent: `kick`. */
+  multiDevice?: MultiDeviceMode;
+  /** Devices per user with `ring-all` (--max-devices); more logins are TOO_MANY_DEVICES. */
+  maxDevices?: number;
   iceServers: IceServer[];
   dev: boolean;
   janus: JanusMode;
@@ -162,6 +175,8 @@ export const serveFlags = {
   'log-level': { type: 'string' },
   'max-ring-time': { type: 'string' },
   'max-invitations-per-call': { type: 'string' },
+  'multi-device': { type: 'string' },
+  'max-devices': { type: 'string' },
   'ice-servers': { type: 'string' },
   dev: { type: 'boolean' },
   janus: { type: 'string' },
@@ -300,6 +315,16 @@ export function parseServeArgs(
   if (nodeID !== undefined) config.nodeID = parseNodeID(nodeID);
   const key = pick('secret-key', 'RINGLINE_SECRET_KEY');
   if (key !== undefined) config.secretKey = key;
+
+  const multiDevice = pick('multi-device', 'RINGLINE_MULTI_DEVICE');
+  if (multiDevice !== undefined) {
+    if (multiDevice !== 'kick' && multiDevice !== 'ring-all') {
+      throw new ConfigError(`--multi-device must be kick or ring-all, got "${multiDevice}"`);
+    }
+    config.multiDevice = multiDevice;
+  }
+  const maxDevices = pick('max-devices', 'RINGLINE_MAX_DEVICES');
+  if (maxDevices !== undefined) config.maxDevices = parseIntIn('--max-devices', maxDevices, 1, 100);
 
   const rate = pick('rate-limit', 'RINGLINE_RATE_LIMIT');
   if (rate !== undefined) config.rateLimit = parseRate('--rate-limit', rate);

@@ -147,6 +147,12 @@ export class ServerError extends Error {
       `call ${callID} has had ${max} invitations, as many as one call may have`,
     );
   }
+  static tooManyDevices(max: number): ServerError {
+    return new ServerError(
+      'TOO_MANY_DEVICES',
+      `already logged in on ${max} devices, as many as one user may be (--max-devices); log out on one first`,
+    );
+  }
   static sfuUnavailable(detail: string, cause?: unknown): ServerError {
     return new ServerError('SFU_UNAVAILABLE', detail, { cause });
   }

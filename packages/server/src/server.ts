@@ -4,10 +4,10 @@ import type { AddressInfo } from 'node:net';
 import type { IceServer, IceTransportPolicy } from '@ringline/protocol';
 import type { CallObserver } from './calls/events.js';
 import { CallService } from './calls/service.js';
-import { createDelivery, createSharedDelivery } from './cluster/delivery.js';
+import { createDelivery, createDeviceDelivery, createSharedDelivery } from './cluster/delivery.js';
 import { createMemoryCluster } from './cluster/memory.js';
 import { createRedisCluster } from './cluster/redis/index.js';
-import type { ClusterAdapters } from './cluster/types.js';
+import type { ClusterAdapters, DeviceStore } from './cluster/types.js';
 import { TimerRouter } from './cluster/timer-router.js';
 import {
   checkHttpTimeouts,
@@ -18,6 +18,7 @@ import {
   type WebhookEndpointConfig,
   resolveCredentials,
   validateIceServers,
+  type MultiDeviceMode,
 } from './config.js';
 import { GroupService } from './groups/index.js';
 import { historyObserver } from './history/observer.js';
@@ -65,6 +66,13 @@ export interface ServerOptions {
   maxRingTime?: number;
   /** Invitations one call may have over its life. Default 100. */
   maxInvitationsPerCall?: number;
+  /**
+   * A user's second login: `kick` (the default, TRTCCalling's behaviour) ends the first session;
+   * `ring-all` keeps every login as a device, and invitations ring them all.
+   */
+  multiDevice?: MultiDeviceMode;
+  /** Devices one user may have with `ring-all`. Default 5. */
+  maxDevices?: number;
   /** STUN/TURN servers handed to clients at login, after ours (`turn`). Default none. */
   iceServers?: IceServer[];
   /**
@@ -230,6 +238,14 @@ export async function startServer(options: ServerOptions = {}): Promise<Ringline
     3600,
   );
   const maxInvitationsPerCall = options.maxInvitationsPerCall ?? DEFAULTS.maxInvitationsPerCall;
+  const maxDevices = options.maxDevices ?? DEFAULTS.maxDevices;
+  if (!Number.isSafeInteger(maxDevices) || maxDevices < 1 || maxDevices > 100) {
+    throw new ConfigError(`maxDevices must be an integer from 1 to 100, got ${maxDevices}`);
+  }
+  const multiDeviceMode = options.multiDevice ?? DEFAULTS.multiDevice;
+  if (multiDeviceMode !== 'kick' && multiDeviceMode !== 'ring-all') {
+    throw new ConfigError(`multiDevice must be kick or ring-all, got ${String(multiDeviceMode)}`);
+  }
   if (!Number.isSafeInteger(maxInvitationsPerCall) || maxInvitationsPerCall < 1) {
     throw new ConfigError(
       `maxInvitationsPerCall must be a positive integer, got ${maxInvitationsPerCall}`,
@@ -325,6 +341,14 @@ export async function startServer(options: ServerOptions = {}): Promise<Ringline
     cluster.sessions && cluster.nodes
       ? { sessions: cluster.sessions, nodes: cluster.nodes, timers: timers.view('session') }
       : undefined;
+  let multiDevice: { devices: DeviceStore; max: number } | undefined;
+  if (multiDeviceMode === 'ring-all') {
+    if (!cluster.devices) {
+      if (ownsCluster) await cluster.close();
+      throw new ConfigError('--multi-device ring-all needs cluster adapters that keep devices');
+    }
+    multiDevice = { devices: cluster.devices, max: maxDevices };
+  }
   const dataDir = options.dataDir ?? DEFAULTS.dataDir;
   const janusMode = parseJanusMode(options.janus ?? 'off');
   // Parts are opened in order; close() closes whichever exist, so a failed start leaves nothing open.
@@ -411,18 +435,20 @@ export async function startServer(options: ServerOptions = {}): Promise<Ringline
       sfu = ownedSfu = made.sfu;
       sfuMissing = made.message;
     }
+    const toSessions = shared
+      ? createSharedDelivery(shared.sessions)
+      : createDelivery(cluster.presence, cluster.bus);
     calls = new CallService({
       store: cluster.calls,
       scheduler: timers.view('invite'),
       locks: cluster.locks,
-      deliver: shared
-        ? createSharedDelivery(shared.sessions)
-        : createDelivery(cluster.presence, cluster.bus),
+      deliver: multiDevice ? createDeviceDelivery(multiDevice.devices, toSessions) : toSessions,
       defaultInviteTimeout: inviteTimeout,
       maxRingTime,
       maxInvitationsPerCall,
       groups,
       presence: cluster.presence,
+      ...(multiDevice && { devices: multiDevice.devices }),
       // The call history is one observer of the calls' domain events; the caller's come after it.
       observers: [
         historyObserver(store.callRecords, logger),
@@ -458,6 +484,7 @@ export async function startServer(options: ServerOptions = {}): Promise<Ringline
       bus: cluster.bus,
       locks: cluster.locks,
       ...(shared && { shared }),
+      ...(multiDevice && { multiDevice }),
       ...(enqueuer && { onKicked: enqueuer.kicked.bind(enqueuer) }),
       onRequest: metrics.request,
       logger,

@@ -806,7 +806,7 @@ export class CallEngine extends TypedEmitter<EngineCallbacks> {
     this.#finish(ctx, CallError.invitationEnded(push.reason));
     const info = { inviteID: push.inviteID, callID: push.callID, sponsor: ctx.sponsor };
     if (push.reason === 'timeout') this.emit(EngineEvent.InviteTimedOut, info);
-    else this.emit(EngineEvent.InviteCancelled, info);
+    else this.emit(EngineEvent.InviteCancelled, { ...info, reason: push.reason });
   }
 
   #onUserEnter(push: Push<'userEnter'>): void {

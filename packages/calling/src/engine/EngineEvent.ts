@@ -1,4 +1,10 @@
-import type { CallEndReason, CallType, KickReason, PushPayloads } from '@ringline/protocol';
+import type {
+  CallEndReason,
+  CallType,
+  InviteEndReason,
+  KickReason,
+  PushPayloads,
+} from '@ringline/protocol';
 import type { CallError, MediaKind } from '../errors.js';
 import type { NetworkQuality } from '../media/networkQuality.js';
 import type { CallState } from './CallState.js';
@@ -20,7 +26,10 @@ export enum EngineEvent {
   LineBusy = 'lineBusy',
   /** Every member: invitees did not answer in time. */
   NoResponse = 'noResponse',
-  /** Callee: the caller cancelled the ringing invitation (the engine is idle already). */
+  /**
+   * Callee: the ringing invitation stopped, the engine idle already: the caller cancelled it, or
+   * (`--multi-device ring-all`) the user answered it on another device (`answered_elsewhere`).
+   */
   InviteCancelled = 'inviteCancelled',
   /** Callee: the ringing invitation timed out (the engine is idle already). */
   InviteTimedOut = 'inviteTimedOut',
@@ -86,6 +95,8 @@ export interface EngineCallbacks {
     inviteID: string;
     callID: string;
     sponsor: string;
+    /** `cancelled`, or `answered_elsewhere` (accepted or declined on another of the user's devices). */
+    reason: Exclude<InviteEndReason, 'timeout'>;
   }) => void;
   [EngineEvent.InviteTimedOut]: (info: {
     inviteID: string;

@@ -111,6 +111,12 @@ export interface InvitationEndedEvent {
   userID?: string;
   /** CALLING_TIMEOUT: the invitees who timed out (here, the local user). */
   userIDList?: string[];
+  /**
+   * CALLING_CANCEL: why it stopped ringing: `cancelled` (the caller hung up) or, with the server's
+   * `--multi-device ring-all`, `answered_elsewhere` (the user accepted or declined it on another
+   * of their devices).
+   */
+  reason?: string;
 }
 
 /** CALL_END payload. */

@@ -444,3 +444,32 @@ describe('callbacks and options', () => {
     expect(alice.kit.state.toasts).toEqual([]);
   });
 });
+
+describe('two devices of one user (server --multi-device ring-all)', () => {
+  let ringAll: TestServer;
+  beforeAll(async () => {
+    ringAll = await startTestServer({ multiDevice: 'ring-all' });
+  });
+  afterAll(async () => {
+    await ringAll.close();
+  });
+
+  it('accepting on one device stops the other ringing with an "answered elsewhere" toast', async () => {
+    const alice = await testKit(ringAll, `alice_${++n}`);
+    const bobID = `bob_${++n}`;
+    const phone = await testKit(ringAll, bobID);
+    const laptop = await testKit(ringAll, bobID);
+    kits.push(alice, phone, laptop);
+    await alice.kit.call({ userID: bobID, type: CallMediaType.AUDIO });
+    await phone.status(STATUS.BE_INVITED);
+    await laptop.status(STATUS.BE_INVITED);
+    await laptop.kit.accept();
+    await alice.status(STATUS.CALLING_C2C_AUDIO);
+    const p = await phone.status(STATUS.IDLE);
+    expect(phone.kit.ringing).toBe(false);
+    expect(p.toasts).toEqual([expect.objectContaining({ kind: 'answered-elsewhere' })]);
+    expect(laptop.kit.state.status).toBe(STATUS.CALLING_C2C_AUDIO);
+    await alice.kit.hangup();
+    await laptop.status(STATUS.IDLE);
+  });
+});

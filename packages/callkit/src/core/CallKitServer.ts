@@ -1343,8 +1343,10 @@ export class CallKitServer {
           this.#peerGone(id);
         }
       },
-      [EVENT.CALLING_CANCEL]: ({ sponsor }: { sponsor: string }) => {
-        this.#toast({ kind: 'cancelled', userID: sponsor });
+      [EVENT.CALLING_CANCEL]: ({ sponsor, reason }: { sponsor: string; reason?: string }) => {
+        // Answered (or declined) on another of the user's devices: not a cancelled call.
+        if (reason === 'answered_elsewhere') this.#toast({ kind: 'answered-elsewhere' });
+        else this.#toast({ kind: 'cancelled', userID: sponsor });
         this.#reset('remote');
       },
       [EVENT.CALLING_TIMEOUT]: () => this.#reset('remote'),

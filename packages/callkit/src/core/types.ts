@@ -90,7 +90,8 @@ export interface Participant {
 /** A short message the UI shows and removes by itself. */
 export interface Toast {
   id: number;
-  kind: 'rejected' | 'busy' | 'no-answer' | 'cancelled' | 'kicked' | 'error';
+  /** `answered-elsewhere`: the user answered the call on another of their devices (ring-all). */
+  kind: 'rejected' | 'busy' | 'no-answer' | 'cancelled' | 'answered-elsewhere' | 'kicked' | 'error';
   userID?: string;
   /** Error code for kind 'error'. */
   code?: number;

@@ -47,6 +47,7 @@ const en = {
   toastBusy: '{user} is busy',
   toastNoAnswer: '{user} did not answer',
   toastCancelled: 'The call was cancelled',
+  toastAnsweredElsewhere: 'Answered on another device',
   toastKicked: 'You were signed in elsewhere',
   toastError: 'Call failed (error {code})',
   someone: 'The other party',
@@ -124,6 +125,7 @@ const zhCn: Strings = {
   toastBusy: '{user} 正忙',
   toastNoAnswer: '{user} 无应答',
   toastCancelled: '通话已取消',
+  toastAnsweredElsewhere: '已在其他设备上接听',
   toastKicked: '你的账号已在其他地方登录',
   toastError: '通话失败（错误码 {code}）',
   someone: '对方',
@@ -197,6 +199,7 @@ const ja: Strings = {
   toastBusy: '{user} は通話中です',
   toastNoAnswer: '{user} が応答しませんでした',
   toastCancelled: '通話がキャンセルされました',
+  toastAnsweredElsewhere: '別のデバイスで応答しました',
   toastKicked: '別の場所でログインされました',
   toastError: '通話に失敗しました（エラー {code}）',
   someone: '相手',
@@ -364,6 +367,8 @@ export function toastText(language: Language, toast: Toast): string {
       return translate(language, 'toastNoAnswer', { user });
     case 'cancelled':
       return translate(language, 'toastCancelled');
+    case 'answered-elsewhere':
+      return translate(language, 'toastAnsweredElsewhere');
     case 'kicked':
       return translate(language, 'toastKicked');
     case 'error':

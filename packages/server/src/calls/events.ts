@@ -79,7 +79,15 @@ export interface CallEventPayloads {
     /** What the inviter asked an offline callee's device to show (webhooks pass it on). */
     offlinePushInfo?: OfflinePushInfo;
   };
-  [CallEventType.ANSWERED]: { inviteID: string; userID: string };
+  [CallEventType.ANSWERED]: {
+    inviteID: string;
+    userID: string;
+    /**
+     * `--multi-device ring-all`: the device (its session ID) that took the call; the user's other
+     * devices stopped ringing (`inviteEnded` answered_elsewhere). Absent in `kick` mode.
+     */
+    deviceID?: string;
+  };
   [CallEventType.REJECTED]: { inviteID: string; userID: string; reason: 'declined' | 'busy' };
   [CallEventType.JOINED]: {
     userID: string;

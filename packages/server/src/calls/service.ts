@@ -25,9 +25,12 @@ import {
   type RequestResults,
   type SignalData,
 } from '@ringline/protocol';
+import { deviceKey } from '../cluster/keys.js';
 import type {
   CallRecord,
   CallStore,
+  DeviceStore,
+  InvitationRecord,
   LockManager,
   MessageBus,
   PresenceStore,
@@ -58,7 +61,7 @@ import {
 import { silentLogger, type Logger } from '../log.js';
 import { SfuCoordinator, SignalRelay } from '../media/index.js';
 import type { IceCandidate, SessionDescription, SfuAdapter } from '../sfu/types.js';
-import type { CallObserver } from './events.js';
+import { CallEventType, type CallObserver } from './events.js';
 import { endCall, enter, leave, settle } from './lifecycle.js';
 import { CallTransactions, type CallTx } from './tx.js';
 
@@ -80,6 +83,12 @@ export interface CallServiceOptions {
   groups?: GroupDirectory;
   /** Who has a session: invitees without one are recorded as offline. Without it, nobody is. */
   presence?: PresenceStore;
+  /**
+   * `--multi-device ring-all`: users' devices. A call's pushes go to the device in it (set when
+   * it invites, accepts or joins), the rest of a user's pushes to every device; an answer on one
+   * device stops the others ringing. Absent (`kick`): one session per user, nothing of this runs.
+   */
+  devices?: DeviceStore;
   /** The SFU for group calls; without it they fail with SFU_UNAVAILABLE. */
   sfu?: SfuAdapter;
   /** Why there is no SFU and how to get one (the SFU_UNAVAILABLE message). */
@@ -119,6 +128,7 @@ export class CallService {
   readonly #log: Logger;
   readonly #groups: GroupDirectory | undefined;
   readonly #presence: PresenceStore | undefined;
+  readonly #devices: DeviceStore | undefined;
   readonly #p2p: boolean;
   readonly #timers: InvitationTimers;
   readonly #media: SfuCoordinator;
@@ -128,7 +138,11 @@ export class CallService {
   readonly #unsubscribe: Unsubscribe[] = [];
 
   constructor(options: CallServiceOptions) {
-    this.#store = options.store;
+    this.#devices = options.devices;
+    // A user released from a call has no device in it any more (every release path goes here).
+    this.#store = options.devices
+      ? releasingDevices(options.store, options.devices)
+      : options.store;
     this.#defaultTimeout = options.defaultInviteTimeout;
     this.#maxRingTime = options.maxRingTime ?? DEFAULT_MAX_RING_TIME_S;
     this.#maxInvitations = options.maxInvitationsPerCall ?? 100;
@@ -139,9 +153,9 @@ export class CallService {
     this.#nodeID = options.nodeID;
     const deliver = deliverOrLog(options.deliver, this.#log);
     this.#timers = new InvitationTimers(options.scheduler);
-    this.#relay = new SignalRelay(options.store, options.locks, deliver);
+    this.#relay = new SignalRelay(this.#store, options.locks, deliver);
     this.#media = new SfuCoordinator({
-      store: options.store,
+      store: this.#store,
       locks: options.locks,
       deliver: options.deliver,
       sfu: options.sfu,
@@ -176,7 +190,7 @@ export class CallService {
       },
     });
     this.#tx = new CallTransactions({
-      store: options.store,
+      store: this.#store,
       locks: options.locks,
       timers: this.#timers,
       deliver,
@@ -200,7 +214,12 @@ export class CallService {
   }
 
   /** Starts a call (or, with `callID`, invites into the sender's call) and rings every invitee. */
-  async invite(userID: string, req: InviteRequest): Promise<RequestResults['invite']> {
+  async invite(
+    userID: string,
+    req: InviteRequest,
+    /** The sender's device (session ID), with `devices`: the new call's pushes go there. */
+    device?: string,
+  ): Promise<RequestResults['invite']> {
     const list = [...new Set(req.userIDList)];
     if (list.includes(userID)) throw ServerError.cannotCallSelf();
     const timeout = ringTime(req.timeout, this.#defaultTimeout, this.#maxRingTime);
@@ -249,6 +268,7 @@ export class CallService {
     let roomOpened = false;
     const result = await this.#tx.locked(callID, async () => {
       if (!(await this.#store.claimUser(userID, callID))) throw ServerError.alreadyInCall();
+      await this.#takePart(userID, device, callID);
       const call: CallRecord = {
         callID,
         // TRTC room ids are 32-bit unsigned; stay within a signed int for every client.
@@ -294,7 +314,13 @@ export class CallService {
   }
 
   /** Joins the ongoing call of a group the sender is a member of, without an invitation. */
-  async join(userID: string, groupID: string, callType: CallType): Promise<RequestResults['join']> {
+  async join(
+    userID: string,
+    groupID: string,
+    callType: CallType,
+    /** The sender's device (session ID), with `devices`. */
+    device?: string,
+  ): Promise<RequestResults['join']> {
     await this.#checkGroupMembers(groupID, userID, []);
     const callID = await this.#store.groupCall(groupID);
     if (callID === undefined) throw ServerError.groupHasNoCall(groupID);
@@ -313,9 +339,12 @@ export class CallService {
           }
           if (!(await this.#store.claimUser(userID, callID))) throw ServerError.alreadyInCall();
         }
+        await this.#takePart(userID, device, callID);
         // Joining answers an invitation that still rings for the joiner.
         for (const inv of tx.invitations.values()) {
-          if (stateOf(inv, userID) === 'ringing') answer(tx, inv, userID);
+          if (stateOf(inv, userID) !== 'ringing') continue;
+          answer(tx, inv, userID);
+          await this.#answeredOn(tx, inv, userID, device);
         }
         return enter(tx, userID, call.callType === CallType.VIDEO && callType === CallType.VIDEO);
       },
@@ -323,15 +352,22 @@ export class CallService {
   }
 
   /** The invitee joins the call. */
-  async accept(userID: string, inviteID: string): Promise<RequestResults['accept']> {
+  async accept(
+    userID: string,
+    inviteID: string,
+    /** The sender's device (session ID), with `devices`: it takes the call, the others stop. */
+    device?: string,
+  ): Promise<RequestResults['accept']> {
     // Like join: a call whose SFU room is being re-created is entered once it is back.
     const callID = await this.#store.invitationCall(inviteID);
     if (callID !== undefined) await this.#media.whileHealing(callID);
     return this.#tx.withInvitation(
       inviteID,
-      (tx, inv) => {
+      async (tx, inv) => {
         checkRinging(inv, userID);
         answer(tx, inv, userID);
+        await this.#takePart(userID, device, tx.call.callID);
+        await this.#answeredOn(tx, inv, userID, device);
         return enter(tx, userID, tx.call.callType === CallType.VIDEO);
       },
       callID,
@@ -339,10 +375,17 @@ export class CallService {
   }
 
   /** The invitee declines; `busy` reports the line as busy instead. */
-  async reject(userID: string, inviteID: string, busy = false): Promise<RequestResults['reject']> {
-    return this.#tx.withInvitation(inviteID, (tx, inv) => {
+  async reject(
+    userID: string,
+    inviteID: string,
+    busy = false,
+    /** The sender's device (session ID), with `devices`: the user's other devices stop ringing. */
+    device?: string,
+  ): Promise<RequestResults['reject']> {
+    return this.#tx.withInvitation(inviteID, async (tx, inv) => {
       checkRinging(inv, userID);
       decline(tx, inv, userID, busy ? 'busy' : 'rejected');
+      await this.#answeredOn(tx, inv, userID, device);
       settle(tx, CallEndReason.HANGUP, CallEndReason.NO_ANSWER);
       return {};
     });
@@ -530,8 +573,11 @@ export class CallService {
     }
   }
 
-  /** Pushes `invited` again for every invitation still ringing for the user (a fresh login). */
-  async redeliverInvitations(userID: string): Promise<void> {
+  /**
+   * Pushes `invited` again for every invitation still ringing for the user (a fresh login); to
+   * `to` (a device's key, ring-all) instead of every device of the user when given.
+   */
+  async redeliverInvitations(userID: string, to?: string): Promise<void> {
     const callID = await this.#store.userCall(userID);
     if (callID === undefined) return;
     await this.#tx
@@ -540,13 +586,49 @@ export class CallService {
         () => ServerError.callNotFound(callID),
         (tx) => {
           tx.dirty = false;
-          redeliver(tx, userID);
+          redeliver(tx, userID, to);
         },
       )
       .catch(ignoreGone);
   }
 
   // ---- internals -------------------------------------------------------------------------
+
+  /** With `devices`: the sender's device is the one taking part in `callID` from now on. */
+  async #takePart(userID: string, device: string | undefined, callID: string): Promise<void> {
+    if (this.#devices && device !== undefined) {
+      await this.#devices.setActive(userID, device, callID);
+    }
+  }
+
+  /**
+   * With `devices`: the user answered `inv` on `device`: the answer names it, and the user's other
+   * devices stop ringing (`inviteEnded` answered_elsewhere, to each of them alone).
+   */
+  async #answeredOn(
+    tx: CallTx,
+    inv: InvitationRecord,
+    userID: string,
+    device: string | undefined,
+  ): Promise<void> {
+    if (!this.#devices) return;
+    if (device !== undefined) {
+      for (const e of tx.events) {
+        if (e.type === CallEventType.ANSWERED && e.inviteID === inv.inviteID && e.userID === userID)
+          e.deviceID = device;
+      }
+    }
+    const { sessionIDs } = await this.#devices.get(userID);
+    for (const sid of sessionIDs) {
+      if (sid === device) continue;
+      tx.push(deviceKey(userID, sid), {
+        type: 'inviteEnded',
+        inviteID: inv.inviteID,
+        callID: inv.callID,
+        reason: InviteEndReason.ANSWERED_ELSEWHERE,
+      });
+    }
+  }
 
   /** An invitation's ring time is up. */
   async #onTimeout(inviteID: string): Promise<void> {
@@ -591,13 +673,14 @@ export class CallService {
   /** Those of `users` without a session (a presence read that fails counts as online). */
   async #offlineAmong(users: string[]): Promise<string[]> {
     const presence = this.#presence;
-    if (!presence || !users.length) return [];
+    const devices = this.#devices;
+    if ((!presence && !devices) || !users.length) return [];
     const online = await Promise.all(
       users.map((u) =>
-        presence.get(u).then(
-          (p) => p !== undefined,
-          () => true,
-        ),
+        (devices
+          ? devices.get(u).then((d) => d.sessionIDs.length > 0)
+          : presence!.get(u).then((p) => p !== undefined)
+        ).catch(() => true),
       ),
     );
     return users.filter((_, i) => !online[i]);
@@ -637,4 +720,23 @@ export class CallService {
     call.group = true;
     tx.pushToMembers({ type: 'mediaMode', callID: call.callID, media: MediaMode.SFU });
   }
+}
+
+/** `store` whose `releaseUser` also releases the user's device in that call (DeviceStore). */
+function releasingDevices(store: CallStore, devices: DeviceStore): CallStore {
+  return new Proxy(store, {
+    get(target, prop) {
+      if (prop === 'releaseUser') {
+        return async (userID: string, callID: string): Promise<void> => {
+          await target.releaseUser(userID, callID);
+          await devices.clearActive(userID, callID);
+        };
+      }
+      // The store's own methods, bound to it (their private fields need the real `this`).
+      const value: unknown = Reflect.get(target, prop, target);
+      return typeof value === 'function'
+        ? (value as (...a: unknown[]) => unknown).bind(target)
+        : value;
+    },
+  });
 }

@@ -26,3 +26,15 @@ export function parseSessionTimerKey(
   const m = /^session:([^:]+):(.+)$/s.exec(key);
   return m ? { sessionID: m[1]!, userID: m[2]! } : undefined;
 }
+
+/**
+ * `--multi-device ring-all`: a device's presence and shared-session key. A user ID never holds
+ * `~` (USER_ID_PATTERN), so this never names a user; pushes addressed to it reach that device only.
+ */
+export const deviceKey = (userID: string, sessionID: string): string => `${userID}~${sessionID}`;
+
+/** `deviceKey` read back; undefined for a plain user ID. */
+export function parseDeviceKey(key: string): { userID: string; sessionID: string } | undefined {
+  const at = key.indexOf('~');
+  return at < 0 ? undefined : { userID: key.slice(0, at), sessionID: key.slice(at + 1) };
+}

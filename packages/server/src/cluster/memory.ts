@@ -11,6 +11,7 @@ import type {
   CallRecord,
   CallStore,
   ClusterAdapters,
+  DeviceStore,
   InvitationRecord,
   LoadedCall,
   LockManager,
@@ -21,6 +22,7 @@ import type {
   PresenceStore,
   Scheduler,
   Unsubscribe,
+  UserDevices,
 } from './types.js';
 
 /**
@@ -65,6 +67,45 @@ export class MemoryPresenceStore implements PresenceStore {
     if (this.#byUser.get(userID)?.sessionID !== sessionID) return false;
     this.#byUser.delete(userID);
     return true;
+  }
+}
+
+export class MemoryDeviceStore implements DeviceStore {
+  readonly #byUser = new Map<string, UserDevices>();
+
+  async add(userID: string, sessionID: string, max: number): Promise<boolean> {
+    const entry = this.#byUser.get(userID) ?? { sessionIDs: [] };
+    if (entry.sessionIDs.includes(sessionID)) return true;
+    if (entry.sessionIDs.length >= max) return false;
+    entry.sessionIDs.push(sessionID);
+    this.#byUser.set(userID, entry);
+    return true;
+  }
+  async remove(userID: string, sessionID: string): Promise<boolean> {
+    const entry = this.#byUser.get(userID);
+    const at = entry ? entry.sessionIDs.indexOf(sessionID) : -1;
+    if (!entry || at < 0) return false;
+    entry.sessionIDs.splice(at, 1);
+    if (entry.active?.sessionID === sessionID) delete entry.active;
+    if (!entry.sessionIDs.length) this.#byUser.delete(userID);
+    return true;
+  }
+  async get(userID: string): Promise<UserDevices> {
+    return copy(this.#byUser.get(userID) ?? { sessionIDs: [] });
+  }
+  async setActive(userID: string, sessionID: string, callID: string): Promise<boolean> {
+    const entry = this.#byUser.get(userID);
+    if (!entry?.sessionIDs.includes(sessionID)) return false;
+    entry.active = { sessionID, callID };
+    return true;
+  }
+  async clearActive(userID: string, callID: string): Promise<void> {
+    const entry = this.#byUser.get(userID);
+    if (entry?.active?.callID === callID) entry.active.released = true;
+  }
+  /** Users with a device listed (leak checks in tests). */
+  get size(): number {
+    return this.#byUser.size;
   }
 }
 
@@ -419,11 +460,13 @@ export function createMemoryCluster(options: { lockTtlMs?: number } = {}): Clust
   scheduler: MemoryScheduler;
   locks: MemoryLockManager;
   outbox: MemoryOutboxStore;
+  devices: MemoryDeviceStore;
 } {
   const scheduler = new MemoryScheduler();
   const outbox = new MemoryOutboxStore();
   return {
     presence: new MemoryPresenceStore(),
+    devices: new MemoryDeviceStore(),
     calls: new MemoryCallStore(),
     bus: new MemoryMessageBus(),
     scheduler,
@@ -449,6 +492,7 @@ export function memoryClusterNode(
   const locks = cluster.locks.view();
   return {
     presence: cluster.presence,
+    devices: cluster.devices,
     bus,
     scheduler,
     locks,

@@ -34,6 +34,45 @@ export interface PresenceStore {
   remove(userID: string, sessionID: string): Promise<boolean>;
 }
 
+/**
+ * `--multi-device ring-all`: the devices (sessions) of each user, and which of them is in a call.
+ * A device's own presence (and shared session) is kept under `deviceKey(userID, sessionID)`
+ * (keys.ts) as if it were a user, so PresenceStore and SharedSessions serve devices unchanged;
+ * this index is what finds a user's devices. `kick` mode (the default) does not use it at all.
+ *
+ * Semantics every implementation keeps (cluster/conformance/devices.ts checks them): `add` is an
+ * atomic test-and-add (two logins racing for the last place: one wins); `active` names a device
+ * only while it is listed (removing the device clears it), and `clearActive` releases it only
+ * while it is still for that call.
+ */
+export interface DeviceStore {
+  /** Lists `sessionID` as one of the user's devices unless they have `max` already; false then. */
+  add(userID: string, sessionID: string, max: number): Promise<boolean>;
+  /** Forgets the device (and its call, if it was the one in a call); true when it was listed. */
+  remove(userID: string, sessionID: string): Promise<boolean>;
+  /** The user's devices (sessionIDs, oldest first) and the one in a call, in one read. */
+  get(userID: string): Promise<UserDevices>;
+  /**
+   * `sessionID` takes part in `callID` for the user (invited from it, accepted on it, joined
+   * from it): the call's pushes go to it alone. False (nothing changed) when it is not listed.
+   */
+  setActive(userID: string, sessionID: string, callID: string): Promise<boolean>;
+  /**
+   * The user is no longer in `callID`: `active` stays, `released`, so that the call's last pushes
+   * (callEnded) still reach that device alone, while the user's next invitation rings them all. A
+   * later call's device is left alone.
+   */
+  clearActive(userID: string, callID: string): Promise<void>;
+}
+
+/** A user's devices as DeviceStore.get reads them. */
+export interface UserDevices {
+  /** Every listed device's sessionID, oldest first. */
+  sessionIDs: string[];
+  /** The device in a call (or, `released`, the last one that was) and that call. */
+  active?: { sessionID: string; callID: string; released?: true };
+}
+
 /** How one invitee's invitation ended, or that it still rings. */
 export type InviteeState = 'ringing' | 'accepted' | 'rejected' | 'busy' | 'timeout' | 'cancelled';
 
@@ -436,6 +475,8 @@ export interface ClusterAdapters {
   bus: MessageBus;
   scheduler: Scheduler;
   locks: LockManager;
+  /** Users' devices for `--multi-device ring-all`; absent: the adapter cannot (kick only). */
+  devices?: DeviceStore;
   /** Sessions' outboxes for resuming on any node (SharedSessions is what signal/ uses). */
   outbox?: OutboxStore;
   /** Sessions that survive their node (Redis); absent: sessions live in their node's memory. */

@@ -99,11 +99,14 @@ export function timeOut(tx: RingingTx, inv: InvitationRecord): void {
   }
 }
 
-/** Pushes `invited` again for every invitation of the call still ringing for the user. */
-export function redeliver(tx: RingingTx, userID: string): void {
+/**
+ * Pushes `invited` again for every invitation of the call still ringing for the user, to `to`
+ * (one of the user's devices, ring-all) or the user.
+ */
+export function redeliver(tx: RingingTx, userID: string, to = userID): void {
   for (const inv of tx.invitations.values()) {
     if (stateOf(inv, userID) !== 'ringing') continue;
-    tx.push(userID, invitedPush(tx.call, inv));
+    tx.push(to, invitedPush(tx.call, inv));
     tx.reached(inv, userID);
   }
 }

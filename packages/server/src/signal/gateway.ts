@@ -18,9 +18,15 @@ import {
 } from '@ringline/protocol';
 import { verifyUserSig } from '../auth/usersig.js';
 import type { CallService } from '../calls/service.js';
-import { parseSessionTimerKey, sessionTimerKey } from '../cluster/keys.js';
+import {
+  deviceKey,
+  parseDeviceKey,
+  parseSessionTimerKey,
+  sessionTimerKey,
+} from '../cluster/keys.js';
 import type {
   BusMessage,
+  DeviceStore,
   LockManager,
   MessageBus,
   NodeRegistry,
@@ -91,6 +97,13 @@ export interface GatewayOptions {
    * reverse proxy, the address it forwards (http/proxy.ts).
    */
   clientAddress?: (req: IncomingMessage) => string | undefined;
+  /**
+   * `--multi-device ring-all`: a login does not end the user's other sessions but adds a device
+   * (at most `max`; more are TOO_MANY_DEVICES). Each device's presence, shared session and resume
+   * timer are keyed by `deviceKey(userID, sessionID)`; calls hear which device sent a request.
+   * Absent: `kick`, a login ends the user's earlier session.
+   */
+  multiDevice?: { devices: DeviceStore; max: number };
   /**
    * Told once per kicked session, by the node whose login kicked it (webhooks' `user.kicked`).
    * Must not block or throw.
@@ -295,6 +308,28 @@ export class SignalGateway {
     this.#wss.handleUpgrade(req, socket, head, (ws) =>
       this.#guard(undefined, () => this.#onConnection(ws, socket, address, admitted)),
     );
+  }
+
+  /** Where the session's presence, shared session and resume timer are kept (the user, or its device). */
+  #key(userID: string, sessionID: string): string {
+    return this.#o.multiDevice ? deviceKey(userID, sessionID) : userID;
+  }
+
+  /**
+   * The user's session `sessionID` ended for good (its presence is removed): with `kick`, the user
+   * leaves their calls and invitations. With `ring-all`, the device goes; the user leaves only if
+   * it was the device in their call, or their last device (no other could answer what rings).
+   */
+  async #sessionGone(userID: string, sessionID: string): Promise<void> {
+    const md = this.#o.multiDevice;
+    if (md) {
+      const before = await md.devices.get(userID);
+      await md.devices.remove(userID, sessionID);
+      const wasActive = before.active?.sessionID === sessionID;
+      const others = before.sessionIDs.filter((sid) => sid !== sessionID);
+      if (!wasActive && others.length) return;
+    }
+    await this.#o.calls.leaveAll(userID);
   }
 
   /** Sessions on this node (for tests and metrics). */
@@ -539,7 +574,10 @@ export class SignalGateway {
       // cancels it.
       session.detach();
       shared.timers
-        .schedule(sessionTimerKey(session.sessionID, session.userID), this.#o.resumeWindow * 1000)
+        .schedule(
+          sessionTimerKey(session.sessionID, this.#key(session.userID, session.sessionID)),
+          this.#o.resumeWindow * 1000,
+        )
         .catch((err: unknown) =>
           // Unreachable Redis: the session stays until its client returns or this node dies.
           this.#log.warn('arming a session expiry failed', { sessionID: session.sessionID, err }),
@@ -580,7 +618,14 @@ export class SignalGateway {
     // SFU requests travel on the node's SFU channel (media/), never on this one.
     if (message.kind === 'sfuRequest' || message.kind === 'sfuReply') return;
     const session = this.#sessions.get(message.sessionID);
-    if (!session || session.userID !== message.userID) return;
+    // Shared delivery names a device by its key (ring-all), other messages by its user.
+    if (
+      !session ||
+      (session.userID !== message.userID &&
+        this.#key(session.userID, session.sessionID) !== message.userID)
+    ) {
+      return;
+    }
     switch (message.kind) {
       case 'push':
         return session.push(message.push);
@@ -636,13 +681,14 @@ export class SignalGateway {
       session.close();
       this.#stopRenewal(session);
       this.#sessions.delete(session.sessionID);
-      if (await this.#o.presence.remove(session.userID, session.sessionID)) {
-        await this.#o.calls.leaveAll(session.userID);
+      const key = this.#key(session.userID, session.sessionID);
+      if (await this.#o.presence.remove(key, session.sessionID)) {
+        await this.#sessionGone(session.userID, session.sessionID);
       }
       const shared = this.#o.shared;
       if (shared) {
         await shared.sessions.end(session.sessionID, this.#o.nodeID);
-        await shared.timers.cancel(sessionTimerKey(session.sessionID, session.userID));
+        await shared.timers.cancel(sessionTimerKey(session.sessionID, key));
       }
       this.#log.debug('session ended', { sessionID: session.sessionID, userID: session.userID });
     });
@@ -665,7 +711,11 @@ export class SignalGateway {
         if (shared) {
           // Through the shared outbox like every push, so that its seq is the outbox's.
           shared.sessions
-            .deliver(session.userID, JSON.stringify(push), session.sessionID)
+            .deliver(
+              this.#key(session.userID, session.sessionID),
+              JSON.stringify(push),
+              session.sessionID,
+            )
             .catch((err: unknown) => this.#log.warn('credential renewal push failed', { err }));
         } else {
           session.push(push);
@@ -692,6 +742,8 @@ export class SignalGateway {
     const session = conn.session;
     if (!session) throw ServerError.notLoggedIn(request.type);
     const me = session.userID;
+    // Which of the user's devices asks (ring-all); the call service ignores it with `kick`.
+    const device = this.#o.multiDevice ? session.sessionID : undefined;
     const calls = this.#o.calls;
     switch (request.type) {
       case 'logout':
@@ -713,11 +765,11 @@ export class SignalGateway {
         }
         return { time: Date.now() };
       case 'invite':
-        return calls.invite(me, request);
+        return calls.invite(me, request, device);
       case 'accept':
-        return calls.accept(me, request.inviteID);
+        return calls.accept(me, request.inviteID, device);
       case 'reject':
-        return calls.reject(me, request.inviteID, request.busy ?? false);
+        return calls.reject(me, request.inviteID, request.busy ?? false, device);
       case 'cancel':
         return calls.cancel(me, request.inviteID);
       case 'hangup':
@@ -729,7 +781,7 @@ export class SignalGateway {
       case 'switchCallType':
         return calls.switchCallType(me, request.callID, request.callType);
       case 'join':
-        return calls.join(me, request.groupID, request.callType);
+        return calls.join(me, request.groupID, request.callType, device);
       case 'sfuPublish':
         return calls.sfuPublish(me, request.callID, request.description);
       case 'sfuAnswer':
@@ -772,7 +824,7 @@ export class SignalGateway {
     let taken: Awaited<ReturnType<SharedSessions['takeOver']>>;
     try {
       taken = await shared.sessions.takeOver(
-        userID,
+        this.#key(userID, resume.sessionID),
         resume.sessionID,
         this.#o.nodeID,
         resume.lastSeq,
@@ -786,7 +838,9 @@ export class SignalGateway {
       return undefined;
     }
     session.restore(taken.entries, taken.head);
-    await shared.timers.cancel(sessionTimerKey(session.sessionID, userID));
+    await shared.timers.cancel(
+      sessionTimerKey(session.sessionID, this.#key(userID, session.sessionID)),
+    );
     if (taken.previousNode !== this.#o.nodeID) {
       // If that node still lives and holds the session, it forgets it (a dead one misses this).
       await this.#o.bus.send(taken.previousNode, {
@@ -836,10 +890,17 @@ export class SignalGateway {
             this.#log.warn('this node was not listed as alive; listing its sessions again');
             const held = [...this.#sessions.values()].map((s) => ({
               sessionID: s.sessionID,
-              userID: s.userID,
+              userID: this.#key(s.userID, s.sessionID),
               seq: s.seq,
             }));
             await shared.sessions.relist(this.#o.nodeID, held);
+            // With ring-all, each device back in its user's device index (add keeps one listed).
+            const md = this.#o.multiDevice;
+            if (md) {
+              for (const s of this.#sessions.values()) {
+                await md.devices.add(s.userID, s.sessionID, md.max);
+              }
+            }
           }
         })
         .catch((err: unknown) => this.#log.debug('heartbeat failed', { err }));
@@ -870,7 +931,9 @@ export class SignalGateway {
   async #onSessionTimer(key: string, shared: NonNullable<GatewayOptions['shared']>): Promise<void> {
     const ids = parseSessionTimerKey(key);
     if (!ids) return;
+    // `userID` here is the presence key: the user's, or with ring-all the device's.
     const { userID, sessionID } = ids;
+    const user = parseDeviceKey(userID)?.userID ?? userID;
     const where = await this.#o.presence.get(userID);
     if (!where || where.sessionID !== sessionID) {
       // Ended or replaced meanwhile; its outbox may be left from a dead node.
@@ -881,14 +944,15 @@ export class SignalGateway {
       const local = this.#sessions.get(sessionID);
       if (local) return this.#endSession(local, { onlyIfDetached: true });
     } else if (await shared.nodes.alive(where.nodeID)) {
-      await this.#o.bus.send(where.nodeID, { kind: 'expire', userID, sessionID });
+      await this.#o.bus.send(where.nodeID, { kind: 'expire', userID: user, sessionID });
       return;
     }
     // Its node is dead (or lost it): end it from the shared state, once, under the user's lock.
-    await this.#o.locks.run(`user:${userID}`, async () => {
+    await this.#o.locks.run(`user:${user}`, async () => {
       const now = await this.#o.presence.get(userID);
       if (!now || now.sessionID !== sessionID || now.nodeID !== where.nodeID) return;
-      if (await this.#o.presence.remove(userID, sessionID)) await this.#o.calls.leaveAll(userID);
+      if (await this.#o.presence.remove(userID, sessionID))
+        await this.#sessionGone(user, sessionID);
       await shared.sessions.end(sessionID, where.nodeID);
       this.#log.info('session of a dead node expired', { sessionID, userID, node: where.nodeID });
     });
@@ -942,7 +1006,9 @@ export class SignalGateway {
           conn.session = old;
           conn.hold(old);
           old.attach(conn, req.resume.lastSeq);
-          await this.#o.shared?.timers.cancel(sessionTimerKey(old.sessionID, userID));
+          await this.#o.shared?.timers.cancel(
+            sessionTimerKey(old.sessionID, this.#key(userID, old.sessionID)),
+          );
           // The connection may have died while this login waited for the lock.
           this.#detachIfLost(conn);
           this.#log.info('login: session resumed', {
@@ -959,8 +1025,10 @@ export class SignalGateway {
         }
       }
 
-      // A fresh session: whatever session the user had ends, here or on another node.
-      const existing = await this.#o.presence.get(userID);
+      // A fresh session: whatever session the user had ends, here or on another node (kick), or
+      // it is one more device (ring-all).
+      const md = this.#o.multiDevice;
+      const existing = md ? undefined : await this.#o.presence.get(userID);
       if (existing) {
         await this.#o.bus.send(existing.nodeID, {
           kind: 'kick',
@@ -980,16 +1048,25 @@ export class SignalGateway {
         rateLimit: this.#o.rateLimit,
         logger: this.#log,
       });
+      if (md && !(await md.devices.add(userID, session.sessionID, md.max))) {
+        session.close();
+        throw ServerError.tooManyDevices(md.max);
+      }
       this.#sessions.set(session.sessionID, session);
       clearTimeout(conn.loginTimer);
       conn.session = session;
       conn.hold(session);
       this.#detachIfLost(conn);
-      const presence = { userID, sessionID: session.sessionID, nodeID: this.#o.nodeID };
+      const presence = {
+        userID: this.#key(userID, session.sessionID),
+        sessionID: session.sessionID,
+        nodeID: this.#o.nodeID,
+      };
       if (this.#o.shared) await this.#o.shared.sessions.open(presence);
       else await this.#o.presence.set(presence);
-      // Invitations that rang while the user was offline: pushed right after this reply.
-      await this.#o.calls.redeliverInvitations(userID);
+      // Invitations that rang while the user was offline (or before this device logged in):
+      // pushed right after this reply, to this session alone.
+      await this.#o.calls.redeliverInvitations(userID, md ? presence.userID : undefined);
       this.#log.info('login', { userID, sessionID: session.sessionID, address: conn.address });
       return reply(session, false);
     });

@@ -50,7 +50,12 @@ export interface WebhookEventData {
     offline: string[];
     offlinePushInfo?: OfflinePushInfo;
   };
-  [WebhookEventType.CALL_ANSWERED]: WebhookCallFields & { inviteID: string; userID: string };
+  [WebhookEventType.CALL_ANSWERED]: WebhookCallFields & {
+    inviteID: string;
+    userID: string;
+    /** `--multi-device ring-all`: the device (session ID) that took the call. */
+    deviceID?: string;
+  };
   [WebhookEventType.CALL_REJECTED]: WebhookCallFields & {
     inviteID: string;
     userID: string;
@@ -133,7 +138,12 @@ export function fromCallEvent(e: CallEvent): WebhookEventBody {
       return {
         type: WebhookEventType.CALL_ANSWERED,
         ...head,
-        data: { ...call, inviteID: e.inviteID, userID: e.userID },
+        data: {
+          ...call,
+          inviteID: e.inviteID,
+          userID: e.userID,
+          ...(e.deviceID !== undefined && { deviceID: e.deviceID }),
+        },
       };
     case CallEventType.REJECTED:
       return {

@@ -4,6 +4,7 @@
  * nodes sharing one backend. `cluster/memory.test.ts` and `cluster/redis/redis.test.ts` run them.
  */
 export { busConformance } from './bus.js';
+export { devicesConformance } from './devices.js';
 export { locksConformance } from './locks.js';
 export { outboxConformance } from './outbox.js';
 export { presenceConformance } from './presence.js';
@@ -12,6 +13,7 @@ export { sharedSessionsConformance, type MakeSharedNodes, type SharedNode } from
 export { gate, waitFor, type ClusterNode, type MakeNodes, type NodeOptions } from './support.js';
 
 import { busConformance } from './bus.js';
+import { devicesConformance } from './devices.js';
 import { locksConformance } from './locks.js';
 import { outboxConformance } from './outbox.js';
 import { presenceConformance } from './presence.js';
@@ -21,6 +23,7 @@ import type { MakeNodes } from './support.js';
 /** Every interface's suite against one kind of adapter. */
 export function clusterConformance(makeNodes: MakeNodes): void {
   presenceConformance(makeNodes);
+  devicesConformance(makeNodes);
   busConformance(makeNodes);
   schedulerConformance(makeNodes);
   locksConformance(makeNodes);

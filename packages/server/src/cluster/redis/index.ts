@@ -8,6 +8,7 @@ import { checkRedisUrl, ConfigError, DEFAULTS } from '../../config.js';
 import type { ClusterAdapters, ClusterHealth } from '../types.js';
 import { RedisMessageBus } from './bus.js';
 import { RedisCallStore } from './calls.js';
+import { RedisDeviceStore } from './devices.js';
 import { connectClient, createClient, RedisHealth, redactUrl } from './connection.js';
 import { RedisLockManager } from './locks.js';
 import { RedisOutboxStore } from './outbox.js';
@@ -17,6 +18,7 @@ import { RedisNodeRegistry, RedisSharedSessions } from './sessions.js';
 
 export { RedisMessageBus } from './bus.js';
 export { RedisCallStore } from './calls.js';
+export { RedisDeviceStore } from './devices.js';
 export { RedisLockManager } from './locks.js';
 export { RedisOutboxStore } from './outbox.js';
 export { RedisPresenceStore } from './presence.js';
@@ -51,6 +53,7 @@ export interface RedisClusterOptions {
 
 export type RedisClusterAdapters = Omit<ClusterAdapters, 'health'> & {
   presence: RedisPresenceStore;
+  devices: RedisDeviceStore;
   calls: RedisCallStore;
   bus: RedisMessageBus;
   scheduler: RedisScheduler;
@@ -118,6 +121,7 @@ export async function createRedisCluster(o: RedisClusterOptions): Promise<RedisC
   logger.info('redis connected', { where, prefix: o.prefix });
   return {
     presence: new RedisPresenceStore(cmd, o.prefix),
+    devices: new RedisDeviceStore(cmd, o.prefix),
     calls: new RedisCallStore(cmd, o.prefix),
     bus,
     scheduler,

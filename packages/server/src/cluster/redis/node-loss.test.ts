@@ -160,3 +160,52 @@ describe('a node killed mid-call', () => {
     expect(bob.pushes.filter((p) => p.type === 'inviteEnded')).toHaveLength(1);
   }, 40_000);
 });
+
+describe('ring-all: nodes holding devices of one user killed', () => {
+  test('an idle device’s node dying leaves the call alone; the node of the device in it ends it', async () => {
+    cluster = await startNodes({
+      count: 3,
+      redis: redis.url,
+      resumeWindow: 2,
+      args: ['--multi-device', 'ring-all'],
+    });
+    const nodes = cluster;
+    const alice = await nodes.login(0, 'alice');
+    const phone = await nodes.login(1, 'bob');
+    const laptop = await nodes.login(2, 'bob');
+    const { inviteID, callID } = await alice.call('invite', {
+      userIDList: ['bob'],
+      callType: CallType.AUDIO,
+    });
+    await phone.waitForPush('invited', (p) => p.inviteID === inviteID);
+    await laptop.waitForPush('invited', (p) => p.inviteID === inviteID);
+    await laptop.call('accept', { inviteID });
+    await alice.waitForPush('userEnter', (p) => p.userID === 'bob');
+    const devices = () =>
+      inRedis(nodes, async (r, p) =>
+        Object.keys(await r.hgetall(`${p}:devices:bob`)).filter((f) => f.startsWith('s:')),
+      );
+
+    // The idle phone's node dies: once its resume window is over the phone is no device of bob's
+    // any more, and the call goes on.
+    await nodes.kill(1);
+    await waitFor(
+      async () => (await devices()).join() === `s:${laptop.sessionID}`,
+      'the phone to be forgotten',
+      20_000,
+    );
+    await alice.call('signal', { callID, to: 'bob', data: { candidate: { candidate: 'z' } } });
+    expect(await laptop.waitForPush('signal')).toMatchObject({ from: 'alice' });
+    await alice.sync();
+    expect(alice.pushes.filter((p) => p.type === 'userLeave' || p.type === 'callEnded')).toEqual(
+      [],
+    );
+
+    // The laptop's node dies: bob leaves the call once its window is over.
+    await nodes.kill(2);
+    expect(await alice.waitForPush('callEnded', (p) => p.callID === callID, 20_000)).toMatchObject({
+      callID,
+    });
+    await waitFor(async () => (await devices()).length === 0, 'bob to have no device', 20_000);
+  }, 60_000);
+});

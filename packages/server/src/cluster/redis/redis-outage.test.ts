@@ -10,6 +10,7 @@ import { afterAll, afterEach, beforeAll, describe, expect, test } from 'vitest';
 import { CallType } from '@ringline/protocol';
 import { startRedis, type TestRedis } from '../../testing/redis.js';
 import { startRedisTestServers, type TestServer } from '../../testing/server.js';
+import type { ServerOptions } from '../../server.js';
 import { waitFor } from '../conformance/index.js';
 
 let redis: TestRedis;
@@ -30,13 +31,27 @@ afterEach(async () => {
 /** How long Redis is away. */
 const OUTAGE_MS = 5_000;
 
-async function twoNodes(): Promise<[TestServer, TestServer]> {
+async function twoNodes(options: ServerOptions = {}): Promise<[TestServer, TestServer]> {
   const [a, b] = await startRedisTestServers(redis.url, 2, {
     sdkAppID: 1400000779,
     secretKey: 'redis-outage-key',
+    ...options,
   });
   opened.push(a!, b!);
   return [a!, b!];
+}
+
+/** Kills Redis and starts it again empty (no persistence); resolves once both nodes are ready. */
+async function restartEmpty(a: TestServer, b: TestServer): Promise<void> {
+  const readyz = async (url: string) => (await fetch(`${url}/readyz`)).status;
+  await redis.kill();
+  try {
+    await waitFor(async () => (await readyz(a.url)) === 503, 'node a to report not ready');
+  } finally {
+    await redis.restart();
+  }
+  await waitFor(async () => (await readyz(a.url)) === 200, 'node a to recover');
+  await waitFor(async () => (await readyz(b.url)) === 200, 'node b to recover');
 }
 
 describe('Redis stopped for 5 s mid-call', () => {
@@ -95,16 +110,7 @@ describe('Redis stopped for 5 s mid-call', () => {
     const [a, b] = await twoNodes();
     const alice = await a.login('alice');
     const bob = await b.login('bob');
-    const readyz = async (url: string) => (await fetch(`${url}/readyz`)).status;
-    await redis.kill();
-    try {
-      await waitFor(async () => (await readyz(a.url)) === 503, 'node a to report not ready');
-    } finally {
-      // No persistence: it comes back with nothing in it.
-      await redis.restart();
-    }
-    await waitFor(async () => (await readyz(a.url)) === 200, 'node a to recover');
-    await waitFor(async () => (await readyz(b.url)) === 200, 'node b to recover');
+    await restartEmpty(a, b);
     // Each node's next heartbeat finds it unlisted and lists its sessions again.
     const listed = async (userID: string) =>
       (await a.cluster.presence.get(userID).catch(() => undefined)) !== undefined;
@@ -118,5 +124,23 @@ describe('Redis stopped for 5 s mid-call', () => {
     });
     await bob.call('accept', { inviteID });
     await alice.waitForPush('userEnter');
+  }, 30_000);
+
+  test('Redis restarted empty with ring-all: every device is listed again and rings', async () => {
+    const [a, b] = await twoNodes({ multiDevice: 'ring-all' });
+    const alice = await a.login('alice');
+    const phone = await a.login('bob');
+    const laptop = await b.login('bob');
+    await restartEmpty(a, b);
+    const devices = async () =>
+      (await a.cluster.devices?.get('bob').catch(() => undefined))?.sessionIDs.length ?? 0;
+    await waitFor(async () => (await devices()) === 2, 'both of bob’s devices listed');
+    const { inviteID } = await alice.call('invite', {
+      userIDList: ['bob'],
+      callType: CallType.AUDIO,
+    });
+    for (const device of [phone, laptop]) {
+      await device.waitForPush('invited', (p) => p.inviteID === inviteID);
+    }
   }, 30_000);
 });
