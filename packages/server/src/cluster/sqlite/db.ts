@@ -1,0 +1,101 @@
+/**
+ * The single-node state file (DATA_DIR/state.db): calls, invitations, claims, timers, presence,
+ * sessions' outboxes and node liveness in SQLite, so that a restarted node finds them. Separate
+ * from the store (ringline.db): the store is history and configuration, this is live state, and
+ * its writes must not wait behind a history batch.
+ *
+ * Each adapter operation is one synchronous better-sqlite3 transaction: atomic, and — one
+ * process, one thread — never interleaved with another operation, which is what the Redis
+ * scripts' atomicity gives.
+ */
+import SQLite from 'better-sqlite3';
+import { ClusterUnavailableError } from '../errors.js';
+import { ConfigError } from '../../config.js';
+
+export type StateDb = SQLite.Database;
+
+/** The layout's version (PRAGMA user_version); a newer file is refused, not misread. */
+const VERSION = 1;
+
+const SCHEMA = `
+CREATE TABLE IF NOT EXISTS presence (
+  user_id TEXT PRIMARY KEY, session_id TEXT NOT NULL, node_id TEXT NOT NULL) WITHOUT ROWID;
+CREATE TABLE IF NOT EXISTS calls (
+  call_id TEXT PRIMARY KEY, record TEXT NOT NULL, sfu_node TEXT) WITHOUT ROWID;
+CREATE INDEX IF NOT EXISTS calls_sfu_node ON calls (sfu_node) WHERE sfu_node IS NOT NULL;
+CREATE TABLE IF NOT EXISTS invitations (
+  invite_id TEXT PRIMARY KEY, call_id TEXT NOT NULL, record TEXT NOT NULL) WITHOUT ROWID;
+CREATE INDEX IF NOT EXISTS invitations_call ON invitations (call_id);
+CREATE TABLE IF NOT EXISTS user_calls (user_id TEXT PRIMARY KEY, call_id TEXT NOT NULL) WITHOUT ROWID;
+CREATE TABLE IF NOT EXISTS group_calls (group_id TEXT PRIMARY KEY, call_id TEXT NOT NULL) WITHOUT ROWID;
+CREATE TABLE IF NOT EXISTS timers (key TEXT PRIMARY KEY, due INTEGER NOT NULL) WITHOUT ROWID;
+CREATE INDEX IF NOT EXISTS timers_due ON timers (due);
+CREATE TABLE IF NOT EXISTS outboxes (
+  session_id TEXT PRIMARY KEY, head INTEGER NOT NULL, expires_at INTEGER NOT NULL) WITHOUT ROWID;
+CREATE INDEX IF NOT EXISTS outboxes_expiry ON outboxes (expires_at);
+CREATE TABLE IF NOT EXISTS outbox_entries (
+  session_id TEXT NOT NULL, seq INTEGER NOT NULL, json TEXT NOT NULL,
+  PRIMARY KEY (session_id, seq)) WITHOUT ROWID;
+CREATE TABLE IF NOT EXISTS nodes (node_id TEXT PRIMARY KEY, beat INTEGER NOT NULL) WITHOUT ROWID;
+CREATE TABLE IF NOT EXISTS node_sessions (
+  node_id TEXT NOT NULL, session_id TEXT NOT NULL, user_id TEXT NOT NULL,
+  PRIMARY KEY (node_id, session_id)) WITHOUT ROWID;
+`;
+
+/**
+ * Opens (creating if needed) the state file: WAL, and `synchronous = FULL`, so that a committed
+ * call or invitation survives a power cut too, not only a process crash. `exclusive`: this
+ * process alone may open the file while it runs (a second server on the same data dir is refused
+ * at start with a ConfigError instead of sharing live state it would misread).
+ */
+export function openStateDb(file: string, options: { exclusive?: boolean } = {}): StateDb {
+  let db: StateDb;
+  try {
+    // No wait for a lock while opening: a file another server holds is refused at once.
+    db = new SQLite(file, { timeout: 0 });
+  } catch (err) {
+    throw new ConfigError(`cannot open the state file ${file}: ${(err as Error).message}`);
+  }
+  try {
+    if (options.exclusive) db.pragma('locking_mode = EXCLUSIVE');
+    db.pragma('journal_mode = WAL');
+    db.pragma('synchronous = FULL');
+    const version = db.pragma('user_version', { simple: true }) as number;
+    if (version > VERSION) {
+      throw new ConfigError(
+        `the state file ${file} is from a newer Ringline (layout ${version}, this one reads ${VERSION})`,
+      );
+    }
+    // EXCLUSIVE also takes the file's lock now (kept, in exclusive locking mode, until close).
+    db.exec(`BEGIN EXCLUSIVE; ${SCHEMA} PRAGMA user_version = ${VERSION}; COMMIT;`);
+    // Several connections (tests run nodes on one file) wait for each other's writes.
+    db.pragma('busy_timeout = 5000');
+  } catch (err) {
+    if (db.inTransaction) db.exec('ROLLBACK');
+    db.close();
+    if (err instanceof ConfigError) throw err;
+    const busy = (err as { code?: string }).code === 'SQLITE_BUSY';
+    throw new ConfigError(
+      busy
+        ? `the state file ${file} is in use by another process (another server on this data dir?)`
+        : `cannot open the state file ${file}: ${(err as Error).message}`,
+    );
+  }
+  return db;
+}
+
+/**
+ * Runs one adapter operation; a failure of the file (closed at shutdown, disk full, I/O error)
+ * becomes ClusterUnavailableError, as an unreachable Redis does.
+ */
+export function guard<T>(what: string, db: StateDb, fn: () => T): T {
+  if (!db.open) throw new ClusterUnavailableError(`${what}: the state file is closed`);
+  try {
+    return fn();
+  } catch (err) {
+    if (err instanceof SQLite.SqliteError || !db.open) {
+      throw new ClusterUnavailableError(`${what}: ${(err as Error).message}`, { cause: err });
+    }
+    throw err;
+  }
+}
