@@ -197,11 +197,9 @@ export class SqliteOutboxStore implements OutboxStore {
 
 export class SqliteSharedSessions implements SharedSessions {
   readonly #db: StateDb;
-  readonly #presence: SqlitePresenceStore;
   readonly #outbox: SqliteOutboxStore;
   readonly #bus: MessageBus;
   readonly #limit: number;
-  readonly #q;
   readonly #open: (p: Presence) => void;
   readonly #append: (
     userID: string,
@@ -225,7 +223,6 @@ export class SqliteSharedSessions implements SharedSessions {
     options: { outboxLimit: number },
   ) {
     this.#db = db;
-    this.#presence = presence;
     this.#outbox = outbox;
     this.#bus = bus;
     this.#limit = Math.max(1, Math.floor(options.outboxLimit));
@@ -237,7 +234,6 @@ export class SqliteSharedSessions implements SharedSessions {
         'DELETE FROM node_sessions WHERE node_id = ? AND session_id = ?',
       ),
     };
-    this.#q = q;
     this.#open = db.transaction((p: Presence) => {
       presence.put(p);
       outbox.deleteNow(p.sessionID);
