@@ -77,6 +77,10 @@ serve flags (environment variable in brackets):
                         invitations, timers, locks and session outboxes live there, under
                         ringline:<sdkappid>; sessions survive their node (a client resumes on
                         any node; docs/deployment.md, "Node loss")
+  --state MODE          where a single node (no --redis) keeps its live state (RINGLINE_STATE;
+                        sqlite): sqlite = DATA_DIR/state.db, so a restart keeps calls and
+                        ringing invitations and clients resume (docs/deployment.md, "What a
+                        restart keeps"); memory = in the process, a stop ends every call
 
 TURN and NAT traversal (docs/deployment.md, "TURN" and "Public IPs on cloud machines"):
   --turn MODE           TURN for clients and Janus (RINGLINE_TURN; off): auto = start the local

@@ -103,6 +103,8 @@ export interface ServeConfig {
   trustProxy?: string[];
   /** Redis shared by the nodes of one app (--redis redis://…); absent: in-memory, one node. */
   redis?: string;
+  /** A single node's live state (--state): SQLite in DATA_DIR/state.db (default) or memory. */
+  state?: 'sqlite' | 'memory';
 }
 
 /**
@@ -183,6 +185,7 @@ export const serveFlags = {
   'tls-key': { type: 'string' },
   'trust-proxy': { type: 'string' },
   redis: { type: 'string' },
+  state: { type: 'string' },
   help: { type: 'boolean', short: 'h' },
 } as const;
 
@@ -319,6 +322,18 @@ export function parseServeArgs(
   }
   const redis = pick('redis', 'RINGLINE_REDIS');
   if (redis !== undefined) config.redis = checkRedisUrl(redis);
+  const state = pick('state', 'RINGLINE_STATE');
+  if (state !== undefined) {
+    if (state !== 'sqlite' && state !== 'memory') {
+      throw new ConfigError(`--state must be sqlite or memory, got "${state.slice(0, 50)}"`);
+    }
+    if (config.redis !== undefined) {
+      throw new ConfigError(
+        '--state is for a single node; with --redis the live state is in Redis',
+      );
+    }
+    config.state = state;
+  }
   return config;
 }
 
