@@ -14,6 +14,13 @@ import { ConfigError } from '../../config.js';
 
 export type StateDb = SQLite.Database;
 
+/**
+ * Pages kept allocated for a full disk (256 KiB with 4 KiB pages): the file keeps them free, and the
+ * WAL keeps its size, so that live state — calls, timers, pushes — is still written when the disk
+ * under the data dir is full (the history may fail then; a call must not).
+ */
+const RESERVE_PAGES = 64;
+
 /** The layout's version (PRAGMA user_version); a newer file is refused, not misread. */
 const VERSION = 1;
 
@@ -70,6 +77,7 @@ export function openStateDb(file: string, options: { exclusive?: boolean } = {})
     db.exec(`BEGIN EXCLUSIVE; ${SCHEMA} PRAGMA user_version = ${VERSION}; COMMIT;`);
     // Several connections (tests run nodes on one file) wait for each other's writes.
     db.pragma('busy_timeout = 5000');
+    reserveSpace(db);
   } catch (err) {
     if (db.inTransaction) db.exec('ROLLBACK');
     db.close();
@@ -82,6 +90,20 @@ export function openStateDb(file: string, options: { exclusive?: boolean } = {})
     );
   }
   return db;
+}
+
+/**
+ * Makes sure that writing the live state needs no new disk space for a while: the file keeps
+ * RESERVE_PAGES free pages (new rows take them), and the WAL — made afresh by each process —
+ * grows once to about that size now, then is rewritten from its start after each checkpoint,
+ * which runs every RESERVE_PAGES / 4 pages (never truncated: journal_size_limit stays -1).
+ */
+function reserveSpace(db: StateDb): void {
+  const pageSize = db.pragma('page_size', { simple: true }) as number;
+  db.pragma(`wal_autocheckpoint = ${RESERVE_PAGES / 4}`);
+  db.exec('CREATE TABLE IF NOT EXISTS reserve (b BLOB)');
+  db.prepare('INSERT INTO reserve (b) VALUES (zeroblob(?))').run(RESERVE_PAGES * pageSize);
+  db.exec('DELETE FROM reserve');
 }
 
 /**
