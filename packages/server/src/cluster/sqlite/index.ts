@@ -10,7 +10,7 @@ import { ConfigError, DEFAULTS } from '../../config.js';
 import { MemoryLockManager, MemoryMessageBus } from '../memory.js';
 import type { ClusterAdapters, LockManager, MessageBus } from '../types.js';
 import { SqliteCallStore } from './calls.js';
-import { openStateDb, type StateDb } from './db.js';
+import { groupCommits, openStateDb, type StateDb } from './db.js';
 import { SqliteScheduler } from './scheduler.js';
 import {
   SqliteNodeRegistry,
@@ -20,7 +20,7 @@ import {
 } from './sessions.js';
 
 export { SqliteCallStore } from './calls.js';
-export { openStateDb } from './db.js';
+export { groupCommits, openStateDb } from './db.js';
 export { SqliteScheduler } from './scheduler.js';
 export {
   SqliteNodeRegistry,
@@ -86,6 +86,10 @@ export function createSqliteCluster(o: SqliteClusterOptions): SqliteClusterAdapt
   }
   const logger = o.logger ?? silentLogger;
   const db = openStateDb(o.file, { exclusive: o.single ?? false });
+  // One connection on the file: a turn's writes commit together.
+  const flush = o.single
+    ? groupCommits(db, (err) => logger.error('committing the live state failed', { err }))
+    : () => {};
   const bus: MessageBus & { close?(): void } = o.bus ?? new MemoryMessageBus();
   const locks: LockManager & { close?(): void } = o.locks ?? new MemoryLockManager();
   const presence = new SqlitePresenceStore(db);
@@ -109,7 +113,8 @@ export function createSqliteCluster(o: SqliteClusterOptions): SqliteClusterAdapt
         scheduler.close();
         bus.close?.();
         locks.close?.();
-        // Every write is synchronous and committed: nothing is pending when the file closes.
+        // Every write is synchronous; the turn's group is committed before the file closes.
+        flush();
         if (db.open) db.close();
       })()),
   };

@@ -109,7 +109,7 @@ export class SqliteScheduler implements Scheduler {
     if (this.#closed || !this.#handlers.length || !this.#db.open) return;
     try {
       for (let batch = 0; batch < MAX_BATCHES; batch++) {
-        const keys = this.#claimBatch(Date.now());
+        const keys = guard('claim timers', this.#db, () => this.#claimBatch(Date.now()));
         for (const key of keys) this.#fire(key);
         if (keys.length < CLAIM_BATCH) return;
       }

@@ -1,7 +1,8 @@
 /**
- * The SQLite state adapters against the conformance suites every adapter passes. Nodes are
- * instances on one file, each with its own connection, sharing an in-memory bus and locks (what
- * one process has): sound, because each operation is one SQLite transaction.
+ * The SQLite state adapters against the conformance suites every adapter passes, twice: nodes as
+ * instances on one file, each with its own connection, sharing an in-memory bus and locks (sound,
+ * because each operation is one SQLite transaction); and nodes on ONE connection with group
+ * commit, as a single node runs them.
  */
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -10,9 +11,18 @@ import { afterEach, describe, expect, it } from 'vitest';
 import { ConfigError } from '../../config.js';
 import { callStoreConformance } from '../conformance/call-store.js';
 import { clusterConformance, sharedSessionsConformance, waitFor } from '../conformance/index.js';
+import { silentLogger } from '../../log.js';
 import { MemoryLockManager, MemoryMessageBus } from '../memory.js';
 import {
+  SqliteCallStore,
+  SqliteNodeRegistry,
+  SqliteOutboxStore,
+  SqlitePresenceStore,
+  SqliteScheduler,
+  SqliteSharedSessions,
   createSqliteCluster,
+  groupCommits,
+  openStateDb,
   type SqliteClusterAdapters,
   type SqliteClusterOptions,
 } from './index.js';
@@ -61,6 +71,78 @@ describe('SQLite state adapters', () => {
         rmSync(dir, { recursive: true, force: true });
       },
     };
+  });
+});
+
+/**
+ * `count` nodes on ONE connection with group commit (what a single node runs): each has its own
+ * scheduler, bus view and lock view; the rest is shared, as the file is.
+ */
+function oneConnection(
+  count: number,
+  o: { outboxLimit?: number; heartbeatMs?: number; deadAfterMs?: number; lockTtlMs?: number } = {},
+) {
+  const dir = mkdtempSync(join(tmpdir(), 'ringline-state-'));
+  const db = openStateDb(join(dir, 'state.db'), { exclusive: true });
+  const flush = groupCommits(db, () => {});
+  const bus = new MemoryMessageBus();
+  const locks = new MemoryLockManager({ ttlMs: o.lockTtlMs });
+  const presence = new SqlitePresenceStore(db);
+  const outbox = new SqliteOutboxStore(db);
+  const shared = {
+    presence,
+    outbox,
+    sessions: new SqliteSharedSessions(db, presence, outbox, bus, {
+      outboxLimit: o.outboxLimit ?? 1000,
+    }),
+    nodes: new SqliteNodeRegistry(db, {
+      heartbeatMs: o.heartbeatMs ?? 1000,
+      deadAfterMs: o.deadAfterMs ?? 5000,
+    }),
+  };
+  const schedulers: SqliteScheduler[] = [];
+  const nodes = Array.from({ length: count }, () => {
+    const scheduler = new SqliteScheduler(db, { pollMs: 20, logger: silentLogger });
+    schedulers.push(scheduler);
+    const view = bus.view();
+    const held = locks.view();
+    return {
+      ...shared,
+      bus: view,
+      locks: held,
+      scheduler,
+      async close() {
+        scheduler.close();
+        view.close();
+        held.close();
+      },
+    };
+  });
+  return {
+    nodes,
+    calls: new SqliteCallStore(db),
+    pendingTimers: async () => schedulers[0]!.pending(),
+    async close() {
+      for (const n of nodes) await n.close();
+      flush();
+      db.close();
+      rmSync(dir, { recursive: true, force: true });
+    },
+  };
+}
+
+describe('SQLite state adapters on one connection with group commit', () => {
+  clusterConformance(async (count, options = {}) => oneConnection(count, options));
+  sharedSessionsConformance(async (count, o = {}) =>
+    oneConnection(count, {
+      outboxLimit: 3,
+      ...(o.heartbeatMs !== undefined && { heartbeatMs: o.heartbeatMs }),
+      ...(o.nodeDeadAfterMs !== undefined && { deadAfterMs: o.nodeDeadAfterMs }),
+    }),
+  );
+  callStoreConformance('sqlite, one connection with group commit', async () => {
+    const made = oneConnection(0);
+    return { store: made.calls, close: made.close };
   });
 });
 
