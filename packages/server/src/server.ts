@@ -110,7 +110,10 @@ export interface ServerOptions {
    * docs/limits.md).
    */
   limits?: Partial<SignalLimits>;
-  /** Shared-state adapters; nodes given the same adapters form one cluster. Default in-memory. */
+  /**
+   * Shared-state adapters; nodes given the same adapters form one cluster. Default: Redis with
+   * `redis`, else the single node's `state` (SQLite in DATA_DIR/state.db).
+   */
   cluster?: ClusterAdapters;
   /**
    * Observers of the calls' domain events (invited, answered, ended…; calls/events.ts), after
