@@ -24,24 +24,35 @@ afterEach(async () => {
   for (const d of dirs.splice(0)) rmSync(d, { recursive: true, force: true });
 });
 
+/**
+ * A server on a fresh data dir with Alice and Bob in a call (the accept answered), then killed:
+ * resolves once both clients saw their connections close.
+ */
+async function killedMidCall(flags: string[] = []) {
+  const dataDir = mkdtempSync(join(tmpdir(), 'ringline-crash-'));
+  dirs.push(dataDir);
+  const first = await startServerProcess({ dataDir, flags });
+  servers.push(first);
+  const alice = await TestClient.login(first, 'alice');
+  const bob = await TestClient.login(first, 'bob');
+  clients.push(alice, bob);
+  const { callID, inviteID } = await alice.call('invite', {
+    userIDList: ['bob'],
+    callType: CallType.AUDIO,
+  });
+  await bob.call('accept', { inviteID });
+  // One more round trip: the server has finished the event-loop turn that answered the accept
+  // (its history commit and its live state's group commit run at the end of that turn).
+  await alice.sync();
+  const answeredBy = Date.now();
+  expect(await first.stop('SIGKILL')).toBe('SIGKILL');
+  await Promise.all([alice.closed(), bob.closed()]);
+  return { dataDir, alice, bob, callID, answeredBy };
+}
+
 describe('a server killed mid-call', () => {
   it('keeps the call: both clients resume on the restarted server, and it ends when they hang up', async () => {
-    const dataDir = mkdtempSync(join(tmpdir(), 'ringline-crash-'));
-    dirs.push(dataDir);
-    const first = await startServerProcess({ dataDir });
-    servers.push(first);
-    const alice = await TestClient.login(first, 'alice');
-    const bob = await TestClient.login(first, 'bob');
-    clients.push(alice, bob);
-    const { callID, inviteID } = await alice.call('invite', {
-      userIDList: ['bob'],
-      callType: CallType.AUDIO,
-    });
-    await bob.call('accept', { inviteID });
-    await alice.waitForPush('userEnter');
-
-    expect(await first.stop('SIGKILL')).toBe('SIGKILL');
-    await Promise.all([alice.closed(), bob.closed()]);
+    const { dataDir, alice, bob, callID } = await killedMidCall();
 
     const second = await startServerProcess({ dataDir });
     servers.push(second);
@@ -82,26 +93,8 @@ describe('a server killed mid-call', () => {
   });
 
   it('with --state memory, closes the open call record with server_restart when started again', async () => {
-    const dataDir = mkdtempSync(join(tmpdir(), 'ringline-crash-'));
-    dirs.push(dataDir);
     const flags = ['--state', 'memory'];
-    const first = await startServerProcess({ dataDir, flags });
-    servers.push(first);
-    const alice = await TestClient.login(first, 'alice');
-    const bob = await TestClient.login(first, 'bob');
-    clients.push(alice, bob);
-    const { callID, inviteID } = await alice.call('invite', {
-      userIDList: ['bob'],
-      callType: CallType.AUDIO,
-    });
-    await bob.call('accept', { inviteID });
-    // One more round trip: the server has finished the event-loop turn that answered the accept
-    // (its history commit runs at the end of that turn), and nothing of the call is still queued.
-    await alice.sync();
-    const answeredBy = Date.now();
-
-    expect(await first.stop('SIGKILL')).toBe('SIGKILL');
-    await Promise.all([alice.closed(), bob.closed()]);
+    const { dataDir, callID, answeredBy } = await killedMidCall(flags);
 
     const second = await startServerProcess({ dataDir, flags });
     servers.push(second);

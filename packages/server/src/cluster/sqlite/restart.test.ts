@@ -41,6 +41,19 @@ function node(options: ServerOptions = {}) {
       clients.push(c);
       return c;
     },
+    /** Alice calls Bob, who accepts: both are in a call. */
+    async inCall() {
+      const alice = await this.login('alice');
+      const bob = await this.login('bob');
+      const { inviteID, callID } = await alice.call('invite', {
+        userIDList: ['bob'],
+        callType: audio,
+      });
+      await bob.waitForPush('invited');
+      await bob.call('accept', { inviteID });
+      await alice.waitForPush('userEnter');
+      return { alice, bob, callID };
+    },
     /** A new connection of `old`'s client that resumes its session, as the SDK does. */
     async resume(old: TestClient) {
       await old.closed();
@@ -144,15 +157,7 @@ describe('a single node restarted on its data dir', () => {
   it('keeps a call going: both resume, nobody leaves, the relay works, the call ends cleanly', async () => {
     const n = make();
     await n.start();
-    const alice = await n.login('alice');
-    const bob = await n.login('bob');
-    const { inviteID, callID } = await alice.call('invite', {
-      userIDList: ['bob'],
-      callType: audio,
-    });
-    await bob.waitForPush('invited');
-    await bob.call('accept', { inviteID });
-    await alice.waitForPush('userEnter');
+    const { alice, bob, callID } = await n.inCall();
     await n.restart();
     const a = await n.resume(alice);
     const b = await n.resume(bob);
@@ -175,15 +180,7 @@ describe('a single node restarted on its data dir', () => {
   it('ends the call of a client that does not come back within the resume window', async () => {
     const n = make({ resumeWindow: 1 });
     await n.start();
-    const alice = await n.login('alice');
-    const bob = await n.login('bob');
-    const { inviteID, callID } = await alice.call('invite', {
-      userIDList: ['bob'],
-      callType: audio,
-    });
-    await bob.waitForPush('invited');
-    await bob.call('accept', { inviteID });
-    await alice.waitForPush('userEnter');
+    const { alice, bob, callID } = await n.inCall();
     await n.restart();
     const a = await n.resume(alice);
     expect(a.result.resumed).toBe(true);
@@ -206,12 +203,7 @@ describe('a single node restarted on its data dir', () => {
   it('with --state memory, a stop ends the calls as before', async () => {
     const n = make({ state: 'memory' });
     await n.start();
-    const alice = await n.login('alice');
-    const bob = await n.login('bob');
-    const { inviteID } = await alice.call('invite', { userIDList: ['bob'], callType: audio });
-    await bob.waitForPush('invited');
-    await bob.call('accept', { inviteID });
-    await alice.waitForPush('userEnter');
+    const { alice } = await n.inCall();
     await n.restart();
     const a = await n.resume(alice);
     expect(a.result.resumed).toBe(false);
