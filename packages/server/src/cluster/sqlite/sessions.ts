@@ -236,7 +236,6 @@ export class SqliteSharedSessions implements SharedSessions {
     };
     this.#open = db.transaction((p: Presence) => {
       presence.put(p);
-      outbox.deleteNow(p.sessionID);
       outbox.openAt(p.sessionID, 0, LIVE_TTL_MS);
       q.hold.run(p.nodeID, p.sessionID, p.userID);
     });

@@ -239,6 +239,20 @@ describe('SQLite state beyond the conformance suites', () => {
     expect(await next.nodes.alive('old')).toBe(false);
   });
 
+  it('sweeps expired outboxes that nobody reads again (the hourly keep-alive runs it)', async () => {
+    const made = instances(1);
+    opened.push(made);
+    const a = made.nodes[0]!;
+    await a.outbox.open('gone', 20);
+    await a.outbox.append('gone', '{"type":"x"}', { limit: 10, ttlMs: 20 });
+    await a.outbox.open('kept', 60_000);
+    const expired = Date.now() + 20;
+    await waitFor(() => Date.now() > expired, 'the first outbox to expire');
+    expect(a.outbox.purge()).toBe(1);
+    expect(a.outbox.purge()).toBe(0);
+    expect(await a.outbox.read('kept', 0)).toEqual([]);
+  });
+
   it('refuses bad options and an unreadable file with ConfigError', () => {
     expect(() => createSqliteCluster({ file: '/nonexistent-dir/x/state.db' })).toThrow(ConfigError);
     expect(() => createSqliteCluster({ file: ':memory:', pollMs: 0 })).toThrow(/pollMs/);
