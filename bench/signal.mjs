@@ -37,7 +37,8 @@
 // Env: BENCH_SESSIONS (100000), BENCH_RATES (500,1000,2000,3000), BENCH_PHASE_S (10),
 //      BENCH_MSG_RATE (10000), BENCH_GENERATORS (2), BENCH_PORTS_PER_ADDRESS (auto),
 //      BENCH_IDLE_S (5), BENCH_DEADLINE_S (900), BENCH_PROFILE (0), BENCH_OUT (results in
-//      bench/results, charts in docs/img).
+//      bench/results, charts in docs/img), BENCH_STATE (one node's --state: sqlite, the server's
+//      default, or memory).
 import { fork } from 'node:child_process';
 import { parseArgs } from 'node:util';
 import { randomBytes } from 'node:crypto';

@@ -46,9 +46,12 @@ const server =
         secretKey: process.env.BENCH_SECRET_KEY,
         janus: 'off',
         // --nodes N: one of N nodes sharing the bench's redis-server (BENCH_REDIS).
+        // One node: its live state in SQLite (the default) or, with BENCH_STATE=memory, in memory.
         ...(process.env.BENCH_REDIS
           ? { redis: process.env.BENCH_REDIS, nodeID: process.env.BENCH_NODE_ID }
-          : {}),
+          : process.env.BENCH_STATE
+            ? { state: process.env.BENCH_STATE }
+            : {}),
         // The load comes from a few loopback addresses, thousands of sessions each, logging in
         // as fast as they can: the per-address caps that guard a real server would refuse it.
         limits: {

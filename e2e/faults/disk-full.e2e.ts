@@ -1,7 +1,7 @@
 /**
  * Fault: the disk holding the server's data dir fills up. A REAL full disk: the server process
  * runs in a mount namespace of its own (`unshare -m`, so nothing leaks to the host) with its data
- * dir on a 2 MiB tmpfs, which the test fills through `nsenter`. The admin API must answer a clear
+ * dir on an 8 MiB tmpfs, which the test fills through `nsenter`. The admin API must answer a clear
  * coded error, calls must keep working (their history cannot be written meanwhile), and once space
  * is freed, writes succeed again. Needs root (mounting), as the e2e runs have.
  */
@@ -89,7 +89,7 @@ describe('a full disk under the data dir', () => {
         'private',
         'sh',
         '-c',
-        'mount -t tmpfs -o size=2m ringline-full "$0" && exec "$@"',
+        'mount -t tmpfs -o size=8m ringline-full "$0" && exec "$@"',
         dataDir,
       ],
     });
@@ -124,8 +124,9 @@ describe('a full disk under the data dir', () => {
       expect.objectContaining({ groupID: 'before' }),
     ]);
 
-    // Calls do not wait for the history: a whole call goes through, its writes fail and are logged.
-    await oneCall(alice, bob);
+    // Calls do not wait for the history: whole calls go through, their history writes fail and
+    // are logged. Many of them: the live state (DATA_DIR/state.db) lives on space it reserved.
+    for (let i = 0; i < 25; i++) await oneCall(alice, bob);
     expect(historyFailures(server)).toBeGreaterThan(0);
     // New users still log in.
     const carol = await TestClient.login(server, 'carol');

@@ -18,6 +18,11 @@ export interface TestServer {
   userSig(userID: string): string;
   /** Group administration through the server's REST admin API, as an app backend does it. */
   readonly groups: GroupAdmin;
+  /**
+   * Stops the server and starts a new one on the same data dir and port (same URL, same app), as
+   * an operator's restart does: with the default SQLite state, calls and sessions survive it.
+   */
+  restart(): Promise<void>;
   /** Stops the server and deletes its data dir; idempotent. */
   close(): Promise<void>;
 }
@@ -75,6 +80,7 @@ export class AdminError extends Error {
 export async function startTestServer(options: TestServerOptions = {}): Promise<TestServer> {
   const dataDir = await mkdtemp(join(tmpdir(), 'ringline-e2e-'));
   let server: RinglineServer;
+  let serverOptions: Parameters<typeof startServer>[0];
   try {
     // Typed loosely: these are the server's `--janus`, `--janus-interface` and `--p2p` flags.
     const media: Record<string, unknown> = options.janus
@@ -83,7 +89,7 @@ export async function startTestServer(options: TestServerOptions = {}): Promise<
         ? { janus: 'auto', janusInterface: process.env.RINGLINE_MEDIA_IFACE ?? 'lo' }
         : { janus: 'off' };
     if (options.p2p !== undefined) media.p2p = options.p2p;
-    server = await startServer({
+    serverOptions = {
       port: 0,
       host: options.host ?? '127.0.0.1',
       dev: true,
@@ -93,12 +99,14 @@ export async function startTestServer(options: TestServerOptions = {}): Promise<
       ...(options.cluster === undefined ? {} : { cluster: options.cluster }),
       ...(options.multiDevice === undefined ? {} : { multiDevice: options.multiDevice }),
       ...(media as object),
-    });
+    };
+    server = await startServer(serverOptions);
   } catch (error) {
     await rm(dataDir, { recursive: true, force: true });
     throw error;
   }
   let closing: Promise<void> | undefined;
+  let current: RinglineServer | undefined = server;
   const started = server;
   return {
     groups: groupAdmin(
@@ -116,9 +124,18 @@ export async function startTestServer(options: TestServerOptions = {}): Promise<
     dataDir,
     userSig: (userID) =>
       genUserSig({ sdkAppID: server.sdkAppID, secretKey: server.secretKey, userID }),
+    async restart() {
+      if (closing || !current) throw new Error('the test server is closed');
+      const stopped = current;
+      current = undefined;
+      await stopped.close();
+      current = await startServer({ ...serverOptions, port: stopped.port });
+    },
     close() {
       if (!closing) {
-        closing = server.close().finally(() => rm(dataDir, { recursive: true, force: true }));
+        closing = (current?.close() ?? Promise.resolve()).finally(() =>
+          rm(dataDir, { recursive: true, force: true }),
+        );
       }
       return closing;
     },

@@ -87,6 +87,10 @@ serve flags (environment variable in brackets):
   --webhook-secret S    the HMAC-SHA256 key deliveries are signed with, 16-256 characters: one for
                         every --webhook, or one per --webhook in the same order
                         (RINGLINE_WEBHOOK_SECRET, comma-separated)
+  --state MODE          where a single node (no --redis) keeps its live state (RINGLINE_STATE;
+                        sqlite): sqlite = DATA_DIR/state.db, so a restart keeps calls and
+                        ringing invitations and clients resume (docs/deployment.md, "What a
+                        restart keeps"); memory = in the process, a stop ends every call
 
 TURN and NAT traversal (docs/deployment.md, "TURN" and "Public IPs on cloud machines"):
   --turn MODE           TURN for clients and Janus (RINGLINE_TURN; off): auto = start the local

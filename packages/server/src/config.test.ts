@@ -338,6 +338,54 @@ describe('--redis', () => {
   });
 });
 
+describe('--state', () => {
+  test('is read from the flag or RINGLINE_STATE, flag first, and absent unless given', () => {
+    expect(parseServeArgs([], {}).state).toBeUndefined();
+    expect(parseServeArgs([], { RINGLINE_STATE: 'memory' }).state).toBe('memory');
+    expect(parseServeArgs(['--state', 'sqlite'], { RINGLINE_STATE: 'memory' }).state).toBe(
+      'sqlite',
+    );
+  });
+
+  test('refuses another mode, and a mode with --redis, with a ConfigError naming the flag', () => {
+    for (const args of [
+      ['--state', 'redis'],
+      ['--state', ''],
+      ['--state', 'memory', '--redis', 'redis://r:6379'],
+    ]) {
+      expect(() => parseServeArgs(args, {}), args.join(' ')).toThrow(ConfigError);
+      expect(() => parseServeArgs(args, {}), args.join(' ')).toThrow(/--state/);
+    }
+  });
+
+  test('startServer refuses a bad state and one given with redis', async () => {
+    const dataDir = mkdtempSync(join(tmpdir(), 'ringline-state-'));
+    try {
+      await expect(
+        startServer({ port: 0, dev: true, dataDir, state: 'disk' as 'memory' }),
+      ).rejects.toThrow(/--state must be sqlite or memory/);
+      await expect(
+        startServer({ port: 0, dev: true, dataDir, state: 'memory', redis: 'redis://r:6379' }),
+      ).rejects.toThrow(ConfigError);
+    } finally {
+      rmSync(dataDir, { recursive: true, force: true });
+    }
+  });
+
+  test('a second server on the data dir of a running one is refused: the state file is its own', async () => {
+    const dataDir = mkdtempSync(join(tmpdir(), 'ringline-state-'));
+    const first = await startServer({ port: 0, host: '127.0.0.1', dev: true, dataDir });
+    try {
+      await expect(startServer({ port: 0, host: '127.0.0.1', dev: true, dataDir })).rejects.toThrow(
+        /in use by another process/,
+      );
+    } finally {
+      await first.close();
+      rmSync(dataDir, { recursive: true, force: true });
+    }
+  });
+});
+
 describe('--ice-servers', () => {
   test('accepts STUN and TURN servers as RTCIceServer', () => {
     const servers = parseIceServers(

@@ -119,6 +119,8 @@ export interface ServeConfig {
   trustProxy?: string[];
   /** Redis shared by the nodes of one app (--redis redis://…); absent: in-memory, one node. */
   redis?: string;
+  /** A single node's live state (--state): SQLite in DATA_DIR/state.db (default) or memory. */
+  state?: 'sqlite' | 'memory';
   /** Webhook receivers with their signing secrets (--webhook, --webhook-secret). */
   webhooks?: WebhookEndpointConfig[];
 }
@@ -212,6 +214,7 @@ export const serveFlags = {
   redis: { type: 'string' },
   webhook: { type: 'string', multiple: true },
   'webhook-secret': { type: 'string', multiple: true },
+  state: { type: 'string' },
   help: { type: 'boolean', short: 'h' },
 } as const;
 
@@ -378,6 +381,18 @@ export function parseServeArgs(
     list('webhook-secret', 'RINGLINE_WEBHOOK_SECRET'),
   );
   if (webhooks.length > 0) config.webhooks = webhooks;
+  const state = pick('state', 'RINGLINE_STATE');
+  if (state !== undefined) {
+    if (state !== 'sqlite' && state !== 'memory') {
+      throw new ConfigError(`--state must be sqlite or memory, got "${state.slice(0, 50)}"`);
+    }
+    if (config.redis !== undefined) {
+      throw new ConfigError(
+        '--state is for a single node; with --redis the live state is in Redis',
+      );
+    }
+    config.state = state;
+  }
   return config;
 }
 

@@ -1,5 +1,7 @@
 /** `startServer`: wires config, cluster adapters, the call service, signalling and HTTP together. */
 import { createHmac, randomUUID } from 'node:crypto';
+import { mkdirSync } from 'node:fs';
+import { join } from 'node:path';
 import type { AddressInfo } from 'node:net';
 import type { IceServer, IceTransportPolicy } from '@ringline/protocol';
 import type { CallObserver } from './calls/events.js';
@@ -7,6 +9,7 @@ import { CallService } from './calls/service.js';
 import { createDelivery, createDeviceDelivery, createSharedDelivery } from './cluster/delivery.js';
 import { createMemoryCluster } from './cluster/memory.js';
 import { createRedisCluster } from './cluster/redis/index.js';
+import { createSqliteCluster, STATE_FILE } from './cluster/sqlite/index.js';
 import type { ClusterAdapters, DeviceStore } from './cluster/types.js';
 import { TimerRouter } from './cluster/timer-router.js';
 import {
@@ -123,7 +126,10 @@ export interface ServerOptions {
    * docs/limits.md).
    */
   limits?: Partial<SignalLimits>;
-  /** Shared-state adapters; nodes given the same adapters form one cluster. Default in-memory. */
+  /**
+   * Shared-state adapters; nodes given the same adapters form one cluster. Default: Redis with
+   * `redis`, else the single node's `state` (SQLite in DATA_DIR/state.db).
+   */
   cluster?: ClusterAdapters;
   /**
    * Observers of the calls' domain events (invited, answered, ended…; calls/events.ts), after
@@ -136,6 +142,13 @@ export interface ServerOptions {
    * Ignored when `cluster` is given.
    */
   redis?: string;
+  /**
+   * Where a single node (no `redis`) keeps its live state — calls, invitations, timers, sessions:
+   * `sqlite` (the default) in DATA_DIR/state.db, so that a restart keeps calls and ringing and
+   * clients resume; `memory` in the process, lost when it stops (and a stop ends every call).
+   * Ignored when `cluster` is given; ConfigError with `redis`.
+   */
+  state?: StateMode;
   /** Where the SDK bundles are read from. Default packages/calling/dist. */
   sdkDir?: string;
   /** Where the demo is served from. Default apps/demo/dist. */
@@ -320,6 +333,10 @@ export async function startServer(options: ServerOptions = {}): Promise<Ringline
     logCertificate(logger, 'TLS certificate loaded', tls);
   }
 
+  const dataDir = options.dataDir ?? DEFAULTS.dataDir;
+  // Every check before the cluster opens (a Redis connection, or the state file's lock).
+  const janusMode = parseJanusMode(options.janus ?? 'off');
+  const state = checkStateMode(options.state, options.redis !== undefined);
   const ownsCluster = options.cluster === undefined;
   const cluster =
     options.cluster ??
@@ -331,9 +348,16 @@ export async function startServer(options: ServerOptions = {}): Promise<Ringline
           logger,
           ...(options.outboxLimit !== undefined && { outboxLimit: options.outboxLimit }),
         })
-      : createMemoryCluster());
+      : state === 'sqlite'
+        ? openStateFile(dataDir, logger, options.outboxLimit)
+        : createMemoryCluster());
+  // A fresh identity per process: after a restart the previous process is a dead node, whose
+  // sessions its clients resume here (or which end after the resume window), as with Redis.
   const nodeID = randomUUID();
   const metrics = new Metrics();
+  // Calls outlive this process when their state does (SQLite on one node): a stop leaves its
+  // sessions for their clients to resume after the restart, instead of ending them.
+  const keepSessionsOnClose = ownsCluster && options.redis === undefined && state === 'sqlite';
   // Invitation timeouts and (with shared sessions) sessions' resume windows share the scheduler.
   const timers = new TimerRouter(cluster.scheduler);
   // Sessions survive their node when the cluster shares them (Redis); else they live in memory.
@@ -349,8 +373,6 @@ export async function startServer(options: ServerOptions = {}): Promise<Ringline
     }
     multiDevice = { devices: cluster.devices, max: maxDevices };
   }
-  const dataDir = options.dataDir ?? DEFAULTS.dataDir;
-  const janusMode = parseJanusMode(options.janus ?? 'off');
   // Parts are opened in order; close() closes whichever exist, so a failed start leaves nothing open.
   let store: Store | undefined;
   let turn: TurnService | undefined;
@@ -390,7 +412,8 @@ export async function startServer(options: ServerOptions = {}): Promise<Ringline
       database: options.database,
       nodeID: options.nodeID,
       logger,
-      recover: true,
+      // Calls that outlive a restart keep their records open; the rest are closed as interrupted.
+      recover: !keepSessionsOnClose,
     });
     const groups = new GroupService(store.db);
     if (webhooks.length > 0) {
@@ -487,6 +510,7 @@ export async function startServer(options: ServerOptions = {}): Promise<Ringline
       ...(multiDevice && { multiDevice }),
       ...(enqueuer && { onKicked: enqueuer.kicked.bind(enqueuer) }),
       onRequest: metrics.request,
+      keepSessionsOnClose,
       logger,
       ...(proxies && { clientAddress: (req) => proxies.clientAddress(req) }),
     });
@@ -584,6 +608,35 @@ export async function startServer(options: ServerOptions = {}): Promise<Ringline
     reloadTls,
     close,
   };
+}
+
+/** Where a single node keeps its live state (ServerOptions.state, `--state`). */
+export type StateMode = 'sqlite' | 'memory';
+
+/** `mode` if it is a state mode that fits the rest of the options; ConfigError otherwise. */
+function checkStateMode(mode: string | undefined, redis: boolean): StateMode {
+  if (mode !== undefined && mode !== 'sqlite' && mode !== 'memory') {
+    throw new ConfigError(`--state must be sqlite or memory, got "${String(mode).slice(0, 50)}"`);
+  }
+  if (mode !== undefined && redis) {
+    throw new ConfigError('--state is for a single node; with --redis the live state is in Redis');
+  }
+  return mode ?? 'sqlite';
+}
+
+/** The single node's state file in the data dir (made if missing), held by this process alone. */
+function openStateFile(dataDir: string, logger: Logger, outboxLimit: number | undefined) {
+  try {
+    mkdirSync(dataDir, { recursive: true });
+  } catch (err) {
+    throw new ConfigError(`cannot make data dir ${dataDir}: ${(err as Error).message}`);
+  }
+  return createSqliteCluster({
+    file: join(dataDir, STATE_FILE),
+    single: true,
+    logger,
+    ...(outboxLimit !== undefined && { outboxLimit }),
+  });
 }
 
 /** What an https.Server adds that reloading needs. */

@@ -91,6 +91,12 @@ export interface GatewayOptions {
    * live in this node's memory, as before.
    */
   shared?: { sessions: SharedSessions; nodes: NodeRegistry; timers: Scheduler };
+  /**
+   * `close()` leaves the sessions in the shared state (their calls go on) for their clients to
+   * resume after a restart, instead of ending them: the state outlives the process (SQLite on one
+   * node). The next process claims this one dead, so sessions not resumed end after the window.
+   */
+  keepSessionsOnClose?: boolean;
   logger?: Logger;
   /**
    * The client's address for the per-address limits; default the socket's peer. Behind a trusted
@@ -350,14 +356,22 @@ export class SignalGateway {
       for (const stop of this.#sharedStops.splice(0)) stop();
       for (const timer of this.#renewals.values()) clearTimeout(timer);
       this.#renewals.clear();
-      for (const session of [...this.#sessions.values()]) {
-        await this.#endSession(session).catch((err: unknown) =>
-          this.#log.error('ending session at shutdown failed', { err }),
-        );
+      if (this.#o.keepSessionsOnClose && this.#o.shared) {
+        this.#log.info('sessions kept for their clients to resume after the restart', {
+          sessions: this.#sessions.size,
+        });
+        for (const session of this.#sessions.values()) session.close();
+        this.#sessions.clear();
+      } else {
+        for (const session of [...this.#sessions.values()]) {
+          await this.#endSession(session).catch((err: unknown) =>
+            this.#log.error('ending session at shutdown failed', { err }),
+          );
+        }
+        await this.#o.shared?.nodes
+          .leave(this.#o.nodeID)
+          .catch((err: unknown) => this.#log.warn('leaving the cluster failed', { err }));
       }
-      await this.#o.shared?.nodes
-        .leave(this.#o.nodeID)
-        .catch((err: unknown) => this.#log.warn('leaving the cluster failed', { err }));
       for (const conn of this.#connections) {
         clearTimeout(conn.loginTimer);
         conn.ws.close(CloseCode.SHUTDOWN, 'server shutting down');

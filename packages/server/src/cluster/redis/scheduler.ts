@@ -8,7 +8,7 @@
  */
 import type { Redis } from 'ioredis';
 import type { Logger } from '../../log.js';
-import { ClusterUnavailableError } from '../errors.js';
+import { ClaimLoop } from '../claim-loop.js';
 import type { Scheduler, Unsubscribe } from '../types.js';
 import { guard, LuaScript } from './connection.js';
 
@@ -27,60 +27,34 @@ return due`);
 const CLAIM_BATCH = 100;
 const MAX_BATCHES = 20;
 
-type Handler = (key: string) => void | Promise<void>;
-
 export class RedisScheduler implements Scheduler {
   readonly #client: Redis;
   readonly #key: string;
-  readonly #pollMs: number;
   readonly #log: Logger;
-  readonly #handlers: Handler[] = [];
-  /** Local wake-ups at the due time of timers this node armed. */
-  readonly #wakeups = new Map<string, NodeJS.Timeout>();
-  #poll: NodeJS.Timeout | undefined;
-  #claiming: Promise<void> | undefined;
-  #again = false;
-  #closed = false;
+  readonly #loop: ClaimLoop;
 
   constructor(client: Redis, options: { prefix: string; pollMs: number; logger: Logger }) {
     this.#client = client;
     this.#key = `${options.prefix}:timers`;
-    this.#pollMs = options.pollMs;
     this.#log = options.logger;
+    this.#loop = new ClaimLoop(() => this.#claimPass(), options);
   }
 
   async schedule(key: string, delayMs: number): Promise<void> {
-    this.#open();
+    this.#loop.checkOpen();
     const delay = Math.max(0, Math.round(delayMs));
     await guard('schedule', () => SCHEDULE.run(this.#client, [this.#key], [key, delay]));
-    clearTimeout(this.#wakeups.get(key));
-    const wakeup = setTimeout(() => {
-      this.#wakeups.delete(key);
-      this.#claim();
-    }, delay);
-    wakeup.unref();
-    this.#wakeups.set(key, wakeup);
+    this.#loop.wakeAt(key, delay);
   }
 
   async cancel(key: string): Promise<void> {
-    this.#open();
-    clearTimeout(this.#wakeups.get(key));
-    this.#wakeups.delete(key);
+    this.#loop.checkOpen();
+    this.#loop.forget(key);
     await guard('cancel timer', () => this.#client.zrem(this.#key, key));
   }
 
-  subscribe(handler: Handler): Unsubscribe {
-    this.#handlers.push(handler);
-    if (!this.#poll && !this.#closed) {
-      this.#poll = setInterval(() => this.#claim(), this.#pollMs);
-      this.#poll.unref();
-      this.#claim();
-    }
-    return () => {
-      const i = this.#handlers.indexOf(handler);
-      if (i >= 0) this.#handlers.splice(i, 1);
-      if (!this.#handlers.length) this.#stopPolling();
-    };
+  subscribe(handler: (key: string) => void | Promise<void>): Unsubscribe {
+    return this.#loop.subscribe(handler);
   }
 
   /** Keys waiting to fire, cluster-wide (tests' leak checks). */
@@ -90,62 +64,20 @@ export class RedisScheduler implements Scheduler {
 
   /** Stops claiming: timers this node armed fire on the other nodes. */
   close(): void {
-    this.#closed = true;
-    this.#handlers.length = 0;
-    this.#stopPolling();
-    for (const t of this.#wakeups.values()) clearTimeout(t);
-    this.#wakeups.clear();
-  }
-
-  #open(): void {
-    if (this.#closed) throw new ClusterUnavailableError('the scheduler is closed');
-  }
-
-  #stopPolling(): void {
-    clearInterval(this.#poll);
-    this.#poll = undefined;
-  }
-
-  /** One claim pass at a time; a request during a pass runs one more pass after it. */
-  #claim(): void {
-    if (this.#closed || !this.#handlers.length) return;
-    if (this.#claiming) {
-      this.#again = true;
-      return;
-    }
-    this.#claiming = this.#claimPass()
-      .catch((err: unknown) => {
-        // Health reports an unreachable Redis; the next poll tries again.
-        this.#log.debug('timer claim failed', { err });
-      })
-      .finally(() => {
-        this.#claiming = undefined;
-        if (this.#again) {
-          this.#again = false;
-          this.#claim();
-        }
-      });
+    this.#loop.close();
   }
 
   async #claimPass(): Promise<void> {
     if (this.#client.status !== 'ready') return;
     for (let batch = 0; batch < MAX_BATCHES; batch++) {
       const due = (await CLAIM.run(this.#client, [this.#key], [CLAIM_BATCH])) as string[];
-      for (const key of due) this.#fire(key);
+      for (const key of due) {
+        if (this.#loop.fire(key)) continue;
+        // Claimed just as the last subscriber left: put it back for another node.
+        this.#log.warn('timer claimed without a handler; re-arming it', { key });
+        void SCHEDULE.run(this.#client, [this.#key], [key, 0]).catch(() => {});
+      }
       if (due.length < CLAIM_BATCH) return;
     }
-  }
-
-  #fire(key: string): void {
-    const handler = this.#handlers[0];
-    if (!handler) {
-      // Claimed just as the last subscriber left: put it back for another node.
-      this.#log.warn('timer claimed without a handler; re-arming it', { key });
-      void SCHEDULE.run(this.#client, [this.#key], [key, 0]).catch(() => {});
-      return;
-    }
-    Promise.resolve()
-      .then(() => handler(key))
-      .catch((err: unknown) => this.#log.error('timer handler failed', { key, err }));
   }
 }
