@@ -21,9 +21,6 @@
  * invitation, user and group binding, timer, session, and the groups as the admin API reads them.
  * Refusals never change anything, so the one scene serves every row.
  */
-import { mkdtemp, rm } from 'node:fs/promises';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import {
   CallType,
@@ -33,13 +30,10 @@ import {
   type WireError,
 } from '@ringline/protocol';
 import { genUserSig } from '../auth/usersig.js';
-import { silentLogger } from '../log.js';
-import { createSfu, type SfuAdapter } from '../sfu/index.js';
-import { findExecutable } from '../sfu/janus-process.js';
+import type { SfuAdapter } from '../sfu/index.js';
 import type { TestClient } from '../testing/client.js';
 import { makeGroup, startTestServer, type TestServer } from '../testing/server.js';
-
-const hasJanus = findExecutable('janus') !== undefined;
+import { hasJanus, useTestSfu } from '../testing/sfu.js';
 const audio = CallType.AUDIO;
 const C = ServerErrorCode;
 const OTHER_APP = 1400999999;
@@ -71,7 +65,6 @@ interface Scene {
 }
 
 let sfu: SfuAdapter | undefined;
-let janusDir: string | undefined;
 let scene: Scene;
 
 /** What the suite counts, for the issue's figures. */
@@ -713,24 +706,13 @@ async function tryAdmin(
 const label = (code: number) => `${serverErrorName(code)} (${code})`;
 
 describe('authorization matrix', () => {
+  const testSfu = useTestSfu();
   beforeAll(async () => {
-    if (hasJanus) {
-      janusDir = await mkdtemp(join(tmpdir(), 'ringline-janus-'));
-      const made = await createSfu({
-        mode: 'auto',
-        dataDir: janusDir,
-        iceInterface: process.env.RINGLINE_MEDIA_IFACE ?? 'lo',
-        log: silentLogger,
-      });
-      if (!made.sfu) throw new Error(`no SFU for the test: ${made.message}`);
-      sfu = made.sfu;
-    }
+    sfu = testSfu.options().sfu;
     scene = await buildScene();
   }, 60_000);
   afterAll(async () => {
     await scene?.server.close();
-    await sfu?.close();
-    if (janusDir) await rm(janusDir, { recursive: true, force: true });
     // The issue's figures: how many refusals were tried and how many got through.
     console.log(
       `authorization matrix: ${tally.attempts} attempts, ${tally.succeeded} succeeded, ` +
