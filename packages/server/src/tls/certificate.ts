@@ -52,10 +52,9 @@ export async function loadTls(files: TlsFiles): Promise<TlsMaterial> {
       throw new ConfigError(`cannot read the TLS ${what} ${file}: ${(err as Error).message}`);
     }
   };
-  const [cert, key] = await Promise.all([
-    read('certificate', files.certFile),
-    read('key', files.keyFile),
-  ]);
+  // One after the other: when both are missing, the error names the certificate, every time.
+  const cert = await read('certificate', files.certFile);
+  const key = await read('key', files.keyFile);
   let x509: X509Certificate;
   try {
     x509 = new X509Certificate(cert);
