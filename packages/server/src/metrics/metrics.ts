@@ -184,24 +184,22 @@ export class Metrics {
         if (s) this.set(s.edge().connections);
       },
     });
-    // Counts the edge keeps itself: exported as counters by adding what grew since the last scrape.
-    const seen = new Map<string, number>();
-    new Counter({
-      name: 'ringline_edge_refusals_total',
-      help: 'What the signalling edge refused, dropped or closed, by reason',
-      labelNames: ['reason'],
+    monotonicCounter(
       registers,
-      collect() {
-        const s = sources();
-        if (!s) return;
-        const edge = s.edge();
-        for (const [key, reason] of Object.entries(EDGE_REASONS)) {
-          const now = edge[key as keyof EdgeStats];
-          this.inc({ reason }, now - (seen.get(key) ?? 0));
-          seen.set(key, now);
-        }
+      'ringline_edge_refusals_total',
+      'reason',
+      'What the signalling edge refused, dropped or closed, by reason',
+      () => {
+        const edge = sources()?.edge();
+        if (!edge) return undefined;
+        return Object.fromEntries(
+          Object.entries(EDGE_REASONS).map(([key, reason]) => [
+            reason,
+            edge[key as keyof EdgeStats],
+          ]),
+        );
       },
-    });
+    );
     new Gauge({
       name: 'ringline_janus_up',
       help: 'Whether this node’s connection to each Janus is up (1) or not (0)',
@@ -231,20 +229,38 @@ export class Metrics {
         if (backlog) this.set(await backlog());
       },
     });
-    const webhookSeen = new Map<string, number>();
-    new Counter({
-      name: 'ringline_webhook_deliveries_total',
-      help: 'Webhook deliveries this node made, by result (delivered, retried, failed: given up; dropped: never stored)',
-      labelNames: ['result'],
+    monotonicCounter(
       registers,
-      collect() {
-        const stats = sources()?.webhooks?.();
-        if (!stats) return;
-        for (const [result, now] of Object.entries(stats)) {
-          this.inc({ result }, now - (webhookSeen.get(result) ?? 0));
-          webhookSeen.set(result, now);
-        }
-      },
-    });
+      'ringline_webhook_deliveries_total',
+      'result',
+      'Webhook deliveries this node made, by result (delivered, retried, failed: given up; dropped: never stored)',
+      () => sources()?.webhooks?.(),
+    );
   }
+}
+
+/**
+ * A counter over counts kept elsewhere (monotonic, by label value): each scrape adds what grew
+ * since the previous one.
+ */
+function monotonicCounter(
+  registers: Registry[],
+  name: string,
+  label: string,
+  help: string,
+  read: () => Readonly<Record<string, number>> | undefined,
+): void {
+  const seen = new Map<string, number>();
+  new Counter({
+    name,
+    help,
+    labelNames: [label],
+    registers,
+    collect() {
+      for (const [value, now] of Object.entries(read() ?? {})) {
+        this.inc({ [label]: value }, now - (seen.get(value) ?? 0));
+        seen.set(value, now);
+      }
+    },
+  });
 }
