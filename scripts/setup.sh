@@ -12,7 +12,8 @@ as_root() {
   fi
 }
 
-apt_packages=(janus coturn)
+# g++, make and python3: node-gyp builds the native modules (better-sqlite3) where no prebuilt binary fits.
+apt_packages=(janus coturn g++ make python3)
 if [ "$mode" = test ]; then
   apt_packages+=(chromium fonts-noto-cjk iproute2 util-linux nftables nginx openssl redis-server postgresql)
 fi

@@ -4,7 +4,7 @@
  * `store/postgres.test.ts` run it; what only one database does is tested beside it there.
  */
 import { sql } from 'kysely';
-import { Migrator } from 'kysely/migration';
+import { Migrator } from 'kysely';
 import { afterEach, beforeEach, describe, expect, test } from 'vitest';
 import { GroupService } from '../groups/service.js';
 import type { StoreBackend, StoreTarget } from '../testing/store-backends.js';

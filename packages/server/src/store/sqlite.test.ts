@@ -5,7 +5,7 @@
 import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { sql } from 'kysely';
-import { Migrator } from 'kysely/migration';
+import { Migrator } from 'kysely';
 import { afterEach, describe, expect, test } from 'vitest';
 import { sqliteBackend } from '../testing/store-backends.js';
 import { storeConformance, ALL_MIGRATIONS } from './conformance.js';

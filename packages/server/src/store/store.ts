@@ -6,7 +6,7 @@
 import { mkdir, stat } from 'node:fs/promises';
 import { join, resolve } from 'node:path';
 import { Kysely, sql, type Dialect } from 'kysely';
-import { Migrator } from 'kysely/migration';
+import { Migrator } from 'kysely';
 import { parseDatabaseURL, parseNodeID } from '../config.js';
 import { silentLogger, type Logger } from '../log.js';
 import { CallHistory } from './call-history.js';

@@ -3,7 +3,7 @@
  * list works from the TypeScript sources (tests) and from dist/ (production). Names sort in the
  * order they must run; never rename or edit one that has shipped — add a new one.
  */
-import type { Migration, MigrationProvider } from 'kysely/migration';
+import type { Migration, MigrationProvider } from 'kysely';
 import * as m0001 from './0001_groups_and_call_records.js';
 import * as m0002 from './0002_call_records_by_node.js';
 import * as m0003 from './0003_call_members.js';
