@@ -4,23 +4,27 @@
 //   (a) call() → INVITED on the callee          — signalling latency, ≥ 50 calls (each rejected)
 //   (b) accept() → first decoded remote frame     — on both sides, ≥ 10 calls (each hung up)
 //   (c) floor: a bare RTCPeerConnection pair in one page, getUserMedia → first decoded frame
+//   (d) Janus VideoCall: the same two pages ringing each other through Janus's VideoCall plugin
+//       (register, call, incoming call, accept) — a real 1:1 ringing service without Ringline;
+//       accept → first decoded remote frame on both sides, as in (b)
 //
 // Times are taken in the pages with performance.timeOrigin + performance.now() (one machine, one
-// clock), frames with requestVideoFrameCallback. Prints a table and the ratio (b)/(c); writes
-// bench/results/call.json. Bounded: BENCH_DEADLINE_S (default 300) for the whole run.
+// clock), frames with requestVideoFrameCallback. Prints a table and the ratios of (b) to (c) and
+// to (d); writes bench/results/call.json. Bounded: BENCH_DEADLINE_S (default 420) for the run.
 //
-// Env: BENCH_INVITES (50), BENCH_CONNECTS (10), BENCH_DEADLINE_S (300).
+// Env: BENCH_INVITES (50), BENCH_CONNECTS (20), BENCH_DEADLINE_S (420).
 import { mkdir, mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { genUserSig, startServer } from '@ringline/server';
 import { launchChromium, newUserContext } from '../e2e/harness/chromium.js';
+import { startJanus } from './lib/janus.mjs';
 import { exitAfter, percentile, positiveInt } from './lib/util.mjs';
 
 const INVITES = positiveInt('BENCH_INVITES', 50);
-const CONNECTS = positiveInt('BENCH_CONNECTS', 10);
-const DEADLINE_S = positiveInt('BENCH_DEADLINE_S', 300);
+const CONNECTS = positiveInt('BENCH_CONNECTS', 20);
+const DEADLINE_S = positiveInt('BENCH_DEADLINE_S', 420);
 const RESULTS = fileURLToPath(new URL('./results/call.json', import.meta.url));
 /** Longest any single wait in one iteration may take. */
 const STEP_TIMEOUT_MS = 20_000;
@@ -166,6 +170,60 @@ async function measureFloor(page) {
   return samples;
 }
 
+const VIDEOCALL_PAGE = fileURLToPath(new URL('./lib/videocall-page.js', import.meta.url));
+
+/**
+ * (d) Janus's VideoCall plugin, from the same two pages: the caller calls, the callee accepts the
+ * moment it rings; accept → first decoded remote frame on both sides. The first call is a warm-up.
+ */
+async function measureVideoCall(janusUrl, caller, callee) {
+  const calleeSide = [];
+  const callerSide = [];
+  const suffix = Math.random().toString(36).slice(2, 8);
+  for (const [user, name] of [
+    [caller, `vc-caller-${suffix}`],
+    [callee, `vc-callee-${suffix}`],
+  ]) {
+    await user.page.addScriptTag({ path: VIDEOCALL_PAGE });
+    await user.page.evaluate(([url, n]) => window.__videocall.register(url, n), [janusUrl, name]);
+    user.videoCallName = name;
+  }
+  try {
+    for (let i = 0; i <= CONNECTS && timeLeft() > 2 * STEP_TIMEOUT_MS; i++) {
+      const answered = callee.page.evaluate(
+        (ms) => window.__videocall.answerIncoming(ms),
+        STEP_TIMEOUT_MS,
+      );
+      // Settled either way before anything below can throw: no rejection left unhandled.
+      const settled = answered.then(
+        (value) => ({ value }),
+        (error) => ({ error }),
+      );
+      await caller.page.evaluate((peer) => window.__videocall.call(peer), callee.videoCallName);
+      const [{ t0, frameAt }, callerFrameAt] = await Promise.all([
+        settled.then((r) => {
+          if (r.error) throw r.error;
+          return r.value;
+        }),
+        caller.page.evaluate((ms) => window.__videocall.firstFrame(ms), STEP_TIMEOUT_MS),
+      ]);
+      if (i > 0) {
+        calleeSide.push(frameAt - t0);
+        callerSide.push(callerFrameAt - t0);
+      }
+      await Promise.all([
+        caller.page.evaluate(() => window.__videocall.hangup()),
+        callee.page.evaluate(() => window.__videocall.hungUp()),
+      ]);
+    }
+  } finally {
+    for (const user of [caller, callee]) {
+      await user.page.evaluate(() => window.__videocall.close()).catch(() => undefined);
+    }
+  }
+  return { calleeSide, callerSide };
+}
+
 /** One unmeasured call, so one-off costs (codec init, first getUserMedia) skew no sample. */
 async function warmUp(caller, callee, EVENT) {
   const calleeMark = await mark(callee.page);
@@ -203,8 +261,14 @@ async function main() {
   const dataDir = await mkdtemp(join(tmpdir(), 'ringline-bench-'));
   let server;
   let browser;
+  let janus;
   try {
     server = await startServer({ port: 0, host: '127.0.0.1', dev: true, dataDir });
+    janus = await startJanus({
+      dir: join(dataDir, 'janus-videocall'),
+      iceInterface: process.env.RINGLINE_MEDIA_IFACE ?? 'lo',
+      plugins: ['videocall'],
+    });
     browser = await launchChromium();
     const suffix = Math.random().toString(36).slice(2, 8);
     const caller = await openUser(browser, server, `bench-caller-${suffix}`);
@@ -219,27 +283,55 @@ async function main() {
     const { calleeSide, callerSide, calleeEnter } = await measureConnects(caller, callee, EVENT);
     console.log(`bench: (c) ${CONNECTS} bare peer-connection pairs …`);
     const floor = await measureFloor(caller.page);
+    console.log(`bench: (d) ${CONNECTS} Janus VideoCall calls, accept → first decoded frame …`);
+    const videoCall = await measureVideoCall(janus.url, caller, callee);
 
     const floorRow = summarize('(c) floor: bare RTCPeerConnection pair', floor);
+    const vcCallee = summarize(
+      '(d) Janus VideoCall: accept → first frame, callee',
+      videoCall.calleeSide,
+    );
+    const vcCaller = summarize(
+      '(d) Janus VideoCall: accept → first frame, caller',
+      videoCall.callerSide,
+    );
     const rows = [
       summarize('(a) call() → INVITED', invites),
       summarize('(b) accept() → first frame, callee', calleeSide),
       summarize('(b) accept() → first frame, caller', callerSide),
       summarize('    of which accept() → USER_ENTER, callee', calleeEnter),
       floorRow,
+      vcCallee,
+      vcCaller,
     ];
     console.log('');
     printTable(rows);
-    const ratio = (row) =>
-      row.p50 !== null && floorRow.p50 ? Math.round((row.p50 / floorRow.p50) * 100) / 100 : null;
-    const ratios = { calleeP50: ratio(rows[1]), callerP50: ratio(rows[2]) };
+    const ratio = (row, base, at = 'p50') =>
+      row[at] !== null && base[at] ? Math.round((row[at] / base[at]) * 100) / 100 : null;
+    const ratios = {
+      calleeP50: ratio(rows[1], floorRow),
+      callerP50: ratio(rows[2], floorRow),
+      calleeP50OverVideoCall: ratio(rows[1], vcCallee),
+      callerP50OverVideoCall: ratio(rows[2], vcCaller),
+      videoCallCalleeP50: ratio(vcCallee, floorRow),
+      videoCallCallerP50: ratio(vcCaller, floorRow),
+    };
     console.log('');
     console.log(
       `ratio (b)/(c) at p50: callee ${ratios.calleeP50 ?? '—'}×, caller ${ratios.callerP50 ?? '—'}×`,
     );
+    console.log(
+      `ratio (b)/(d) at p50: callee ${ratios.calleeP50OverVideoCall ?? '—'}×, caller ${ratios.callerP50OverVideoCall ?? '—'}×`,
+    );
+    console.log(
+      `ratio (d)/(c) at p50: callee ${ratios.videoCallCalleeP50 ?? '—'}×, caller ${ratios.videoCallCallerP50 ?? '—'}×`,
+    );
 
     const complete =
-      invites.length >= INVITES && calleeSide.length >= CONNECTS && floor.length >= CONNECTS;
+      invites.length >= INVITES &&
+      calleeSide.length >= CONNECTS &&
+      floor.length >= CONNECTS &&
+      videoCall.calleeSide.length >= CONNECTS;
     await mkdir(join(RESULTS, '..'), { recursive: true });
     await writeFile(
       RESULTS,
@@ -264,6 +356,7 @@ async function main() {
     }
   } finally {
     await browser?.close();
+    await janus?.close();
     await server?.close();
     await rm(dataDir, { recursive: true, force: true });
   }

@@ -11,7 +11,6 @@ import { join } from 'node:path';
 
 export const JANUS_BINARY = '/usr/bin/janus';
 const JANUS_LIB = '/usr/lib/x86_64-linux-gnu/janus';
-const KEEP = new Set(['libjanus_videoroom.so', 'libjanus_websockets.so']);
 
 /** A free TCP port on 127.0.0.1 (closed again; Janus binds it a moment later). */
 async function freePort() {
@@ -25,11 +24,11 @@ async function freePort() {
   return port;
 }
 
-/** Every `.so` in `folder` except the ones we keep, as Janus's `disable` list. */
-function disableList(folder) {
+/** Every `.so` in `folder` except the ones in `keep`, as Janus's `disable` list. */
+function disableList(folder, keep) {
   if (!existsSync(folder)) return '';
   return readdirSync(folder)
-    .filter((f) => f.endsWith('.so') && !KEEP.has(f))
+    .filter((f) => f.endsWith('.so') && !keep.has(f))
     .join(',');
 }
 
@@ -47,9 +46,17 @@ function canConnect(port) {
 /**
  * Starts Janus with its config in `dir`. Resolves with `{url, pid, close()}` once its WebSocket port
  * accepts connections; rejects (and kills it) if it exits first or takes over `timeoutMs`.
- * @param {{dir: string, iceInterface?: string, timeoutMs?: number}} options
+ * `plugins`: the Janus plugins to load (`videoroom` for the group baseline, `videocall` for the
+ * 1:1 one); every other plugin, transport, event handler and logger is disabled.
+ * @param {{dir: string, iceInterface?: string, timeoutMs?: number, plugins?: string[]}} options
  */
-export async function startJanus({ dir, iceInterface, timeoutMs = 15_000 }) {
+export async function startJanus({
+  dir,
+  iceInterface,
+  timeoutMs = 15_000,
+  plugins = ['videoroom'],
+}) {
+  const enabled = new Set([...plugins.map((p) => `libjanus_${p}.so`), 'libjanus_websockets.so']);
   if (!existsSync(JANUS_BINARY)) {
     throw new Error(`${JANUS_BINARY} not found: apt-get install janus`);
   }
@@ -72,17 +79,17 @@ nat: {
   ${iceInterface ? `ice_enforce_list = "${iceInterface}"` : ''}
 }
 plugins: {
-  disable = "${disableList(`${JANUS_LIB}/plugins`)}"
+  disable = "${disableList(`${JANUS_LIB}/plugins`, enabled)}"
 }
 transports: {
-  disable = "${disableList(`${JANUS_LIB}/transports`)}"
+  disable = "${disableList(`${JANUS_LIB}/transports`, enabled)}"
 }
 events: {
   broadcast = false
-  disable = "${disableList(`${JANUS_LIB}/events`)}"
+  disable = "${disableList(`${JANUS_LIB}/events`, enabled)}"
 }
 loggers: {
-  disable = "${disableList(`${JANUS_LIB}/loggers`)}"
+  disable = "${disableList(`${JANUS_LIB}/loggers`, enabled)}"
 }
 `,
   );
@@ -101,7 +108,9 @@ admin: {
 }
 `,
   );
-  await writeFile(join(dir, 'janus.plugin.videoroom.jcfg'), 'general: {\n}\n');
+  for (const plugin of plugins) {
+    await writeFile(join(dir, `janus.plugin.${plugin}.jcfg`), 'general: {\n}\n');
+  }
 
   const child = spawn(JANUS_BINARY, ['-C', join(dir, 'janus.jcfg'), '-F', dir], {
     stdio: ['ignore', 'pipe', 'pipe'],
