@@ -307,7 +307,10 @@ describe("a user's own history (/api/calls)", () => {
     ]);
     expect(await outcome(`?deviceID=${laptop.sessionID}`)).toEqual([[callID, 'answered', false]]);
     expect(await outcome('')).toEqual([[callID, 'answered', false]]);
-    const missed = await asUser<MissedCalls>('bob', `/api/calls/missed?deviceID=${phone.sessionID}`);
+    const missed = await asUser<MissedCalls>(
+      'bob',
+      `/api/calls/missed?deviceID=${phone.sessionID}`,
+    );
     expect(missed.body).toEqual({ unread: 0, calls: [] });
     // The admin sees what happened: bob answered, on the laptop.
     const call = await admin<CallHistoryCall>(`/api/admin/calls/${callID}`);

@@ -591,7 +591,7 @@ export function storeConformance(backend: StoreBackend): void {
       expect((await store.callHistory.missed('dave')).calls).toEqual([]);
     });
 
-    test('the device that answered (ring-all) is kept; the user\'s other devices see answered_elsewhere', async () => {
+    test("the device that answered (ring-all) is kept; the user's other devices see answered_elsewhere", async () => {
       const r = store.callRecords;
       const h = store.callHistory;
       await ring('k', 500, 'alice', ['bob']); // kick mode: no device

@@ -7,10 +7,7 @@
 import type { Kysely } from 'kysely';
 
 export async function up(db: Kysely<unknown>): Promise<void> {
-  await db.schema
-    .alterTable('call_members')
-    .addColumn('answered_device', 'varchar(64)')
-    .execute();
+  await db.schema.alterTable('call_members').addColumn('answered_device', 'varchar(64)').execute();
 }
 
 export async function down(db: Kysely<unknown>): Promise<void> {
