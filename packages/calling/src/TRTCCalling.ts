@@ -238,7 +238,7 @@ export default class TRTCCalling {
       httpBase(String(server ?? 'http://localhost')),
       () =>
         this.#engine.loggedIn && this.#userSig !== undefined
-          ? { userID: this.#userID, userSig: this.#userSig }
+          ? { userID: this.#userID, userSig: this.#userSig, deviceID: this.#engine.sessionID }
           : undefined,
       deps.fetch,
     );

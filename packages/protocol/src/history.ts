@@ -19,8 +19,9 @@ export const MemberOutcome = {
   /** Not online while rung, and did not log in before the invitation expired. */
   OFFLINE: 'offline',
   /**
-   * Another of the user's devices answered. Reserved: set once several devices per user ring;
-   * this server does not set it yet.
+   * Another of the user's devices answered (`--multi-device ring-all`). Only the user API says
+   * so, to a device that names itself (`deviceID`) and did not answer; the stored outcome, and
+   * what the admin API shows, is the answering device's (`answered`, `left`, …).
    */
   ANSWERED_ELSEWHERE: 'answered_elsewhere',
   /** Was in the call and hung up before it ended. */
@@ -45,6 +46,11 @@ export const MAX_HISTORY_PAGE = 200;
 export const DEFAULT_HISTORY_PAGE = 50;
 /** Most call IDs one mark-seen request may name. */
 export const MAX_MARK_SEEN_IDS = 100;
+/**
+ * A device ID as the user API takes it (`?deviceID=`): the session ID the server gave that device
+ * at login (`login` reply's `sessionID`).
+ */
+export const DEVICE_ID_PATTERN = '^[A-Za-z0-9_.:-]{1,64}$';
 
 /** One member of a recorded call. Times are Unix ms. */
 export interface CallHistoryMember {
@@ -59,6 +65,11 @@ export interface CallHistoryMember {
   leftAt?: number;
   /** Absent while their part is still going on (ringing, in the call). */
   outcome?: MemberOutcome;
+  /**
+   * `--multi-device ring-all`: the device (its session ID) that answered. The admin API only;
+   * the user API leaves it out.
+   */
+  deviceID?: string;
 }
 
 /** One recorded call. */
@@ -86,7 +97,10 @@ export interface CallHistoryCall {
 /** A call in one user's own history: the call plus that user's part in it. */
 export interface UserCallHistoryCall extends CallHistoryCall {
   role: MemberRole;
-  /** The user's outcome; absent while their part goes on. */
+  /**
+   * The user's outcome; absent while their part goes on. Asked with a `deviceID`, a call the
+   * user answered on another device is `answered_elsewhere` (from the start of that answer).
+   */
   outcome?: MemberOutcome;
   /** The user was invited and never answered (no_answer, cancelled, offline). */
   missed: boolean;

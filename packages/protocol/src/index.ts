@@ -51,6 +51,7 @@ export {
   MAX_HISTORY_PAGE,
   DEFAULT_HISTORY_PAGE,
   MAX_MARK_SEEN_IDS,
+  DEVICE_ID_PATTERN,
   type MemberRole,
   type CallHistoryMember,
   type CallHistoryCall,

@@ -258,6 +258,14 @@ export class CallEngine extends TypedEmitter<EngineCallbacks> {
     return state === SignalState.Connected || state === SignalState.Reconnecting;
   }
 
+  /**
+   * This login's session ID, once logged in: the server's ID for this device (with its
+   * `--multi-device ring-all`). A session lost and started anew is a new device.
+   */
+  get sessionID(): string | undefined {
+    return this.loggedIn ? this.#signal?.session?.sessionID : undefined;
+  }
+
   /** The live local track of `kind`, or null (the microphone's also while muted: disabled). */
   localTrack(kind: MediaKind): MediaStreamTrack | null {
     return this.#local.track(kind);

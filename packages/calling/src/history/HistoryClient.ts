@@ -35,6 +35,11 @@ export interface MarkSeenResult {
 export interface HistoryCredentials {
   userID: string;
   userSig: string;
+  /**
+   * The asking device: this login's session ID. The server then tells calls the user answered
+   * on another device (`answered_elsewhere`) from calls answered here.
+   */
+  deviceID?: string | undefined;
 }
 
 type Fetch = typeof globalThis.fetch;
@@ -98,7 +103,8 @@ export class HistoryClient {
     if (!this.fetchImpl) throw CallError.notSupported('this environment has no fetch()');
     const url = new URL(this.baseUrl);
     url.pathname = url.pathname.replace(/\/+$/, '') + path;
-    url.search = new URLSearchParams({ userID: who.userID, ...query }).toString();
+    const device = method === 'GET' && who.deviceID !== undefined && { deviceID: who.deviceID };
+    url.search = new URLSearchParams({ userID: who.userID, ...device, ...query }).toString();
     url.hash = '';
     let res: Response;
     let text: string;

@@ -6,7 +6,8 @@
 import { SdkErrorCode, ServerErrorCode } from '@ringline/protocol';
 import { describe, expect, it } from 'vitest';
 import TRTCCalling from '../TRTCCalling.js';
-import { usePhones, type Phone } from '../test-support/phone.test-support.js';
+import { hangUpAll, phone, usePhones, type Phone } from '../test-support/phone.test-support.js';
+import { startTestServer } from '../test-support/server.test-support.js';
 
 const E = TRTCCalling.EVENT;
 const { server, user } = usePhones();
@@ -68,6 +69,38 @@ describe('the call history through the SDK', () => {
     expect(await bob.calling.markMissedCallsSeen()).toEqual({ marked: 1, unread: 0 });
     expect((await bob.calling.getMissedCalls()).calls.every((c) => c.seen)).toBe(true);
     expect((await alice.calling.getMissedCalls()).unread).toBe(0);
+  });
+
+  it('a call answered on another of the user’s devices (ring-all) is answered elsewhere, not missed', async () => {
+    const ringAll = await startTestServer({ multiDevice: 'ring-all' });
+    const phones: Phone[] = [];
+    try {
+      const alice = await phone(ringAll, 'alice_ra');
+      const bobPhone = await phone(ringAll, 'bob_ra');
+      const bobLaptop = await phone(ringAll, 'bob_ra');
+      phones.push(alice, bobPhone, bobLaptop);
+      await alice.calling.call({ userID: 'bob_ra', type: 1 });
+      await bobPhone.events.next(E.INVITED);
+      await bobLaptop.events.next(E.INVITED);
+      await bobLaptop.calling.accept();
+      await bobPhone.events.next(E.CALLING_CANCEL);
+      await alice.events.next(E.USER_ENTER);
+      await alice.calling.hangup();
+      await bobLaptop.events.next(E.CALL_END);
+      // Each device passes its own ID: the one that answered sees it answered, the other not.
+      await expect
+        .poll(async () => (await bobPhone.calling.getCallHistory()).calls.map((c) => c.outcome))
+        .toEqual(['answered_elsewhere']);
+      expect((await bobLaptop.calling.getCallHistory()).calls[0]).toMatchObject({
+        outcome: 'answered',
+        missed: false,
+      });
+      const missed = await bobPhone.calling.getMissedCalls();
+      expect(missed).toEqual({ unread: 0, calls: [] });
+    } finally {
+      await hangUpAll(phones);
+      await ringAll.close();
+    }
   });
 
   it('rejects NOT_LOGGED_IN before login and after logout, and reports ERROR', async () => {

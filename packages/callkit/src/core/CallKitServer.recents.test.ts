@@ -5,7 +5,9 @@
  */
 import { ServerErrorCode } from '@ringline/protocol';
 import { describe, expect, it } from 'vitest';
-import { useKits, type TestKit } from './testKit.test-support.js';
+import { startTestServer } from '../../../calling/src/test-support/server.test-support.js';
+import { outcomeText, STRINGS } from '../i18n/index.js';
+import { testKit, useKits, type TestKit } from './testKit.test-support.js';
 import { CallMediaType, STATUS } from './types.js';
 
 const { user } = useKits();
@@ -100,6 +102,40 @@ describe('recent calls in the kit', () => {
     expect(bob.kit.state.recents.next).toBeUndefined();
     await bob.kit.loadMoreRecentCalls(); // nothing left: a no-op
     expect(bob.kit.state.recents.calls).toHaveLength(21);
+  });
+
+  it('a call answered on another of my devices (ring-all) says so there, and is not missed', async () => {
+    const ringAll = await startTestServer({ multiDevice: 'ring-all' });
+    const kits: TestKit[] = [];
+    try {
+      const alice = await testKit(ringAll, 'alice_ra');
+      const phone = await testKit(ringAll, 'bob_ra');
+      const laptop = await testKit(ringAll, 'bob_ra');
+      kits.push(alice, phone, laptop);
+      await phone.kit.refreshRecentCalls(); // the list is shown: it refreshes after each call
+      await alice.kit.call({ userID: 'bob_ra', type: CallMediaType.AUDIO });
+      await phone.status(STATUS.BE_INVITED);
+      await laptop.status(STATUS.BE_INVITED);
+      await laptop.kit.accept();
+      await phone.status(STATUS.IDLE);
+      const { recents } = await phone.until(
+        (s) => s.recents.calls.length === 1 && !s.recents.loading,
+        'the call in the list',
+      );
+      const [call] = recents.calls;
+      expect(call).toMatchObject({ outcome: 'answered_elsewhere', missed: false });
+      expect(recents.unread).toBe(0);
+      for (const [language, strings] of Object.entries(STRINGS)) {
+        expect(outcomeText(language as never, call!)).toBe(strings.outcomes.answered_elsewhere);
+      }
+      expect(outcomeText('en', call!)).toBe('Answered on another device');
+      await laptop.kit.hangup();
+      await laptop.kit.refreshRecentCalls();
+      expect(laptop.kit.state.recents.calls[0]).toMatchObject({ outcome: 'left', missed: false });
+    } finally {
+      await Promise.all(kits.map((k) => k.kit.destroyed()));
+      await ringAll.close();
+    }
   });
 
   it('refuses before init, and an unknown call back, with coded errors', async () => {

@@ -4,9 +4,11 @@
  * (store/call-records.ts). Each member's part has a row of its own: made by their invitation (or
  * join), answered, and ended with an outcome — rejected or busy, no_answer or cancelled when
  * missed (`offline` when they never had a session while it rang), left or disconnected when they
- * left early; the call's end closes the rest. `answered_elsewhere` comes with several devices per
- * user (not built yet), so no event here sets it. Nothing here is needed for a call to work: the writes are queued, not
- * awaited, and a failed one is only logged.
+ * left early; the call's end closes the rest. With several devices per user (ring-all), the
+ * answer records the device that took the call; the user API turns that into
+ * `answered_elsewhere` for the user's other devices (store/call-history.ts), so no outcome here
+ * is ever `answered_elsewhere`. Nothing here is needed for a call to work: the writes are queued,
+ * not awaited, and a failed one is only logged.
  *
  * Layers: history/ → calls/events (types), store/ (types). The call layer does not know it.
  */
@@ -29,7 +31,7 @@ export interface CallHistory {
     at: number,
     inviter?: string,
   ): Promise<unknown>;
-  answered(callID: string, userID: string, at: number): Promise<unknown>;
+  answered(callID: string, userID: string, at: number, deviceID?: string): Promise<unknown>;
   joined(callID: string, userID: string, at: number): Promise<unknown>;
   memberEnded(callID: string, userID: string, outcome: MemberOutcome, at: number): Promise<unknown>;
   membersClosed(callID: string, closing: MemberOutcome, at: number): Promise<unknown>;
@@ -73,7 +75,7 @@ export function historyObserver(history: CallHistory, log: Logger): CallObserver
           .catch(failed(e));
         return history.invited(e.callID, e.invitees, e.time, e.inviter);
       case CallEventType.ANSWERED:
-        return history.answered(e.callID, e.userID, e.time);
+        return history.answered(e.callID, e.userID, e.time, e.deviceID);
       case CallEventType.REJECTED: {
         const outcome = e.reason === 'busy' ? MemberOutcome.BUSY : MemberOutcome.REJECTED;
         return history.memberEnded(e.callID, e.userID, outcome, e.time);

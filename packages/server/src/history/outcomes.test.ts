@@ -123,6 +123,30 @@ describe('a one-to-one call’s outcomes', () => {
     expect(outcomes(await ended(callID))).toEqual(['alice answered', 'bob disconnected']);
   });
 
+  it('answered on one of the callee’s two devices (ring-all): the answer names that device', async () => {
+    const s = await start({ multiDevice: 'ring-all' });
+    const alice = await s.login('alice');
+    const phone = await s.login('bob');
+    const laptop = await s.login('bob');
+    const { inviteID, callID } = await alice.call('invite', {
+      userIDList: ['bob'],
+      callType: audio,
+    });
+    await phone.waitForPush('invited');
+    await laptop.waitForPush('invited');
+    await laptop.call('accept', { inviteID });
+    await phone.waitForPush('inviteEnded');
+    await laptop.call('hangup', { callID });
+    await alice.waitForPush('callEnded');
+    const call = await ended(callID);
+    expect(outcomes(call)).toEqual(['alice answered', 'bob left']);
+    expect(call.members[1]!.deviceID).toBe(laptop.sessionID);
+    expect(call.members[1]!.deviceID).not.toBe(phone.sessionID);
+    expect(call.members[0]).not.toHaveProperty('deviceID');
+    // The phone stopped ringing because the laptop answered: no missed call for bob.
+    expect(await store!.callHistory.unreadMissed('bob')).toBe(0);
+  });
+
   it('a caller who logs out while ringing disconnected; the callee missed it', async () => {
     const { alice, bob, callID } = await ring();
     await alice.call('logout', {});

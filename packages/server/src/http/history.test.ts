@@ -274,6 +274,58 @@ describe("a user's own history (/api/calls)", () => {
     expectError(await post({ before: 1, callIDs: [] }), 400, 'INVALID_FIELD');
   });
 
+  it('tells a device that did not answer (ring-all) the call was answered elsewhere', async () => {
+    // A server whose users ring on every device they are logged in on.
+    await store.close();
+    await server.close();
+    server = await startTestServer({ multiDevice: 'ring-all' });
+    store = await openStore({ dataDir: server.dataDir });
+    const alice = await server.login('alice');
+    const phone = await server.login('bob');
+    const laptop = await server.login('bob');
+    const { inviteID, callID } = await alice.call('invite', {
+      userIDList: ['bob'],
+      callType: CallType.AUDIO,
+    });
+    await phone.waitForPush('invited');
+    await laptop.waitForPush('invited');
+    await laptop.call('accept', { inviteID });
+    await phone.waitForPush('inviteEnded');
+    await alice.call('hangup', { callID });
+    await laptop.waitForPush('callEnded');
+    await expect.poll(() => store.callHistory.get(callID)).toHaveProperty('endedAt');
+
+    const outcome = async (query: string) => {
+      const got = await asUser<CallHistoryPage<UserCallHistoryCall>>('bob', `/api/calls${query}`);
+      expect(got.status, JSON.stringify(got.body)).toBe(200);
+      // Nobody's device IDs (session IDs) in a user's view.
+      expect(JSON.stringify(got.body)).not.toContain(laptop.sessionID!);
+      return got.body.calls.map((c) => [c.callID, c.outcome, c.missed]);
+    };
+    expect(await outcome(`?deviceID=${phone.sessionID}`)).toEqual([
+      [callID, 'answered_elsewhere', false],
+    ]);
+    expect(await outcome(`?deviceID=${laptop.sessionID}`)).toEqual([[callID, 'answered', false]]);
+    expect(await outcome('')).toEqual([[callID, 'answered', false]]);
+    const missed = await asUser<MissedCalls>(
+      'bob',
+      `/api/calls/missed?deviceID=${phone.sessionID}`,
+    );
+    expect(missed.body).toEqual({ unread: 0, calls: [] });
+    // The admin sees what happened: bob answered, on the laptop.
+    const call = await admin<CallHistoryCall>(`/api/admin/calls/${callID}`);
+    expect(call.body.members[1]).toMatchObject({
+      userID: 'bob',
+      outcome: 'answered',
+      deviceID: laptop.sessionID,
+    });
+
+    for (const bad of ['', 'a%20b', 'x'.repeat(65), '%27%3B--', 'a&deviceID=b']) {
+      expectError(await asUser('bob', `/api/calls?deviceID=${bad}`), 400, 'INVALID_FIELD');
+    }
+    expectError(await asUser('bob', '/api/calls/missed?deviceID=%00'), 400, 'INVALID_FIELD');
+  });
+
   it('answers a browser on another origin (CORS preflight, no cookies)', async () => {
     const pre = await request('/api/calls/missed/seen', {
       method: 'OPTIONS',

@@ -4,17 +4,20 @@
  * query convention `?sdkappid=N&identifier=ID&usersig=SIG`. A userSig answers only for the user
  * it was made for, so nobody reads another user's calls.
  *
- *   GET  /api/calls?userID&cursor&limit           → {calls, next?}        (UserCallHistoryCall)
- *   GET  /api/calls/missed?userID&cursor&limit    → {unread, calls, next?}
+ *   GET  /api/calls?userID&deviceID&cursor&limit          → {calls, next?}  (UserCallHistoryCall)
+ *   GET  /api/calls/missed?userID&deviceID&cursor&limit   → {unread, calls, next?}
  *   POST /api/calls/missed/seen?userID  {before} | {callIDs} | {}  → {marked, unread}
  *        ({} marks every missed call up to now)
+ *
+ * `deviceID` (optional): the asking device's session ID (`--multi-device ring-all`); calls the
+ * user answered on another device are then `answered_elsewhere`.
  *
  * Browsers on another origin may call it (CORS, no cookies: the userSig is the credential).
  * Each source address has a token bucket, as logins do before their session exists.
  */
 import { Type } from '@sinclair/typebox';
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
-import { MAX_MARK_SEEN_IDS } from '@ringline/protocol';
+import { DEVICE_ID_PATTERN, MAX_MARK_SEEN_IDS } from '@ringline/protocol';
 import { verifyUserSig } from '../auth/usersig.js';
 import { ServerError } from '../errors.js';
 import { silentLogger, type Logger } from '../log.js';
@@ -42,7 +45,11 @@ export interface UserHistoryRoutesOptions {
   logger?: Logger;
 }
 
-const PageQuery = Type.Object({ userID: Type.Optional(Type.String()), ...HistoryPageQuery });
+const PageQuery = Type.Object({
+  userID: Type.Optional(Type.String()),
+  deviceID: Type.Optional(Type.String({ pattern: DEVICE_ID_PATTERN })),
+  ...HistoryPageQuery,
+});
 const SeenBody = Type.Union([
   Type.Object({}, { additionalProperties: false }),
   Type.Object({ before: Type.Integer({ minimum: 0 }) }, { additionalProperties: false }),
@@ -119,11 +126,11 @@ export async function userHistoryRoutes(app: FastifyInstance, options: UserHisto
   app.options('/api/calls/missed/seen', preflight);
 
   app.get('/api/calls', { schema: { querystring: PageQuery } }, async (req) =>
-    history.forUser(userOf(req), pageOptions(req.query as { cursor?: string; limit?: string })),
+    history.forUser(userOf(req), userPage(req)),
   );
 
   app.get('/api/calls/missed', { schema: { querystring: PageQuery } }, async (req) =>
-    history.missed(userOf(req), pageOptions(req.query as { cursor?: string; limit?: string })),
+    history.missed(userOf(req), userPage(req)),
   );
 
   app.post(
@@ -142,6 +149,12 @@ export async function userHistoryRoutes(app: FastifyInstance, options: UserHisto
 type UserRequest = FastifyRequest & { userID?: string };
 
 const userOf = (req: FastifyRequest): string => (req as UserRequest).userID!;
+
+/** A user page query: the page, and the device asking. */
+function userPage(req: FastifyRequest) {
+  const query = req.query as { cursor?: string; limit?: string; deviceID?: string };
+  return { ...pageOptions(query), deviceID: query.deviceID };
+}
 
 /** The user the request's userSig was made for; USERSIG_* or INVALID_USER_ID otherwise. */
 function authenticate(req: FastifyRequest, sdkAppID: number, secretKey: string): string {

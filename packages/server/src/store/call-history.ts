@@ -6,6 +6,7 @@
  */
 import {
   DEFAULT_HISTORY_PAGE,
+  DEVICE_ID_PATTERN,
   MAX_HISTORY_PAGE,
   MAX_MARK_SEEN_IDS,
   MISSED_OUTCOMES,
@@ -47,6 +48,7 @@ export type SeenSelector = { before: number } | { callIDs: readonly string[] };
 
 const OUTCOMES = new Set<string>(Object.values(MemberOutcome));
 const userIdRe = new RegExp(USER_ID_PATTERN);
+const deviceIdRe = new RegExp(DEVICE_ID_PATTERN);
 const MISSED = [...MISSED_OUTCOMES];
 
 /** True if `value` is one of the member outcomes. */
@@ -89,6 +91,12 @@ function checkLimit(limit: number | undefined): number {
 
 function checkUserID(path: string, userID: string): void {
   if (!userIdRe.test(userID)) throw ServerError.invalidUserID(path, userID);
+}
+
+function checkDeviceID(deviceID: string): void {
+  if (typeof deviceID !== 'string' || !deviceIdRe.test(deviceID)) {
+    throw ServerError.invalidField('/deviceID', 'must be a session ID the server gave at login');
+  }
 }
 
 export class CallHistory {
@@ -146,12 +154,18 @@ export class CallHistory {
     return (await this.#withMembers([row]))[0];
   }
 
-  /** `userID`'s own calls (invited, started or joined), newest first; `missed` only those. */
+  /**
+   * `userID`'s own calls (invited, started or joined), newest first; `missed` only those. Asked
+   * by one of the user's devices (`deviceID`), a call another of them answered is
+   * `answered_elsewhere`. Other users' devices are never shown.
+   */
   async forUser(
     userID: string,
-    page: PageOptions & { missed?: boolean } = {},
+    page: PageOptions & { missed?: boolean; deviceID?: string | undefined } = {},
   ): Promise<CallHistoryPage<UserCallHistoryCall>> {
     checkUserID('/userID', userID);
+    const { deviceID } = page;
+    if (deviceID !== undefined) checkDeviceID(deviceID);
     const limit = checkLimit(page.limit);
     const after = page.cursor === undefined ? undefined : decodeCursor(page.cursor);
     await this.records.flushed();
@@ -164,6 +178,7 @@ export class CallHistory {
         'm.outcome as my_outcome',
         'm.seen_at as my_seen_at',
         'm.call_started_at as my_started_at',
+        'm.answered_device as my_device',
       ])
       .where('m.user_id', '=', userID);
     if (page.missed) {
@@ -176,7 +191,7 @@ export class CallHistory {
       .limit(limit + 1)
       .execute();
     const shown = rows.slice(0, limit);
-    const calls = await this.#withMembers(shown);
+    const calls = await this.#withMembers(shown, false);
     const mine: UserCallHistoryCall[] = calls.map((c, i) => {
       const r = shown[i]!;
       const missed = r.my_role === 'invitee' && r.my_outcome !== null && isMissed(r.my_outcome);
@@ -189,6 +204,10 @@ export class CallHistory {
         seen: !missed || r.my_seen_at !== null,
       };
       if (r.my_outcome !== null) call.outcome = r.my_outcome;
+      // Another device took it: from this one it was answered elsewhere, however it went on.
+      if (deviceID !== undefined && r.my_device !== null && r.my_device !== deviceID) {
+        call.outcome = MemberOutcome.ANSWERED_ELSEWHERE;
+      }
       return call;
     });
     return paged(mine, rows.length > limit);
@@ -210,7 +229,10 @@ export class CallHistory {
   }
 
   /** `userID`'s missed calls: the unread count and a page of them. */
-  async missed(userID: string, page: PageOptions = {}): Promise<MissedCalls> {
+  async missed(
+    userID: string,
+    page: PageOptions & { deviceID?: string | undefined } = {},
+  ): Promise<MissedCalls> {
     const list = await this.forUser(userID, { ...page, missed: true });
     return { unread: await this.unreadMissed(userID), ...list };
   }
@@ -245,8 +267,14 @@ export class CallHistory {
     return Number(res.numUpdatedRows);
   }
 
-  /** The rows as calls, each with its members in the order they came. */
-  async #withMembers(rows: Selectable<CallRecordsTable>[]): Promise<CallHistoryCall[]> {
+  /**
+   * The rows as calls, each with its members in the order they came; with `devices`, the device
+   * that answered (session IDs: the admin's to see, not other users').
+   */
+  async #withMembers(
+    rows: Selectable<CallRecordsTable>[],
+    devices = true,
+  ): Promise<CallHistoryCall[]> {
     if (rows.length === 0) return [];
     const members = await this.db
       .selectFrom('call_members')
@@ -263,7 +291,7 @@ export class CallHistory {
       list.push(m);
       byCall.set(m.call_id, list);
     }
-    return rows.map((r) => toCall(r, byCall.get(r.call_id) ?? []));
+    return rows.map((r) => toCall(r, byCall.get(r.call_id) ?? [], devices));
   }
 }
 
@@ -297,6 +325,7 @@ const cameAt = (m: Selectable<CallMembersTable>): number =>
 function toCall(
   row: Selectable<CallRecordsTable>,
   members: Selectable<CallMembersTable>[],
+  devices: boolean,
 ): CallHistoryCall {
   return {
     ...callFields(row),
@@ -311,16 +340,17 @@ function toCall(
         const rb = b.role === 'inviter' ? 0 : 1;
         return ra - rb || cameAt(a) - cameAt(b) || (a.user_id < b.user_id ? -1 : 1);
       })
-      .map(toMember),
+      .map((m) => toMember(m, devices)),
   };
 }
 
-function toMember(m: Selectable<CallMembersTable>): CallHistoryMember {
+function toMember(m: Selectable<CallMembersTable>, devices: boolean): CallHistoryMember {
   const member: CallHistoryMember = { userID: m.user_id, role: m.role };
   if (m.invited_at !== null) member.invitedAt = Number(m.invited_at);
   if (m.answered_at !== null) member.answeredAt = Number(m.answered_at);
   if (m.joined_at !== null) member.joinedAt = Number(m.joined_at);
   if (m.left_at !== null) member.leftAt = Number(m.left_at);
   if (m.outcome !== null) member.outcome = m.outcome;
+  if (devices && m.answered_device !== null) member.deviceID = m.answered_device;
   return member;
 }

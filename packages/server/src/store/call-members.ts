@@ -11,17 +11,27 @@ import { sql, type Kysely, type QueryResult, type RawBuilder, type Transaction }
 import type { MemberOutcome } from '@ringline/protocol';
 import type { Database } from './schema.js';
 
-/** A change of one row that needs only a time: invited, joined, answered. */
+/** A change of one row that needs only a time: invited, joined. */
 interface RowOp {
-  kind: 'inviter' | 'invitee' | 'joined' | 'answered';
+  kind: 'inviter' | 'invitee' | 'joined';
   callID: string;
   userID: string;
   at: number;
 }
 
+/** An invitee answered; `deviceID` is the device that did (ring-all), else null. */
+export interface AnsweredOp {
+  kind: 'answered';
+  callID: string;
+  userID: string;
+  at: number;
+  deviceID: string | null;
+}
+
 /** One change of one member row (or, `closed`, of every open row of a call). */
 export type MemberOp =
   | RowOp
+  | AnsweredOp
   | {
       kind: 'ended';
       callID: string;
@@ -71,11 +81,13 @@ async function runGroup(db: Writer, kind: MemberOp['kind'], ops: MemberOp[]): Pr
       await upsertRows(db, kind, ops as RowOp[]);
       return ops.map(() => 1);
     case 'answered': {
-      const rows = (ops as RowOp[]).map(
-        (a) => sql`(cast(${a.callID} as text), cast(${a.userID} as text), cast(${a.at} as bigint))`,
+      const rows = (ops as AnsweredOp[]).map(
+        (a) => sql`(cast(${a.callID} as text), cast(${a.userID} as text), cast(${a.at} as bigint),
+          cast(${a.deviceID} as text))`,
       );
-      const set = sql`answered_at = v.at`;
-      return perMember(ops, await updateFrom(db, rows, sql`call_id, user_id, at`, set, true));
+      const set = sql`answered_at = v.at, answered_device = v.device`;
+      const columns = sql`call_id, user_id, at, device`;
+      return perMember(ops, await updateFrom(db, rows, columns, set, true));
     }
     case 'ended': {
       const rows = (ops as Extract<MemberOp, { kind: 'ended' }>[]).map(
@@ -147,6 +159,7 @@ async function upsertRows(
         call_started_at: sql<number>`coalesce((select started_at from call_records where call_id = ${o.callID}), cast(${o.at} as bigint))`,
         invited_at: joiner ? null : o.at,
         answered_at: null,
+        answered_device: null,
         joined_at: inCall ? o.at : null,
         left_at: null,
         outcome: null,
@@ -160,6 +173,7 @@ async function upsertRows(
           : {
               invited_at: eb.ref('excluded.invited_at'),
               answered_at: null,
+              answered_device: null,
               left_at: null,
               outcome: null,
               seen_at: null,

@@ -346,9 +346,17 @@ export class CallRecordStore {
     await Promise.all(writes);
   }
 
-  /** Marks that an invitee answered. True if they had an open part in the call. */
-  async answered(callID: string, userID: string, at: number = this.now()): Promise<boolean> {
-    return this.#member({ kind: 'answered', callID, userID, at });
+  /**
+   * Marks that an invitee answered — on `deviceID` when the user has several devices (ring-all).
+   * True if they had an open part in the call.
+   */
+  async answered(
+    callID: string,
+    userID: string,
+    at: number = this.now(),
+    deviceID?: string,
+  ): Promise<boolean> {
+    return this.#member({ kind: 'answered', callID, userID, at, deviceID: deviceID ?? null });
   }
 
   /**
@@ -392,7 +400,12 @@ export class CallRecordStore {
   /** Queues one member-row change: its prepared statement, and what a grouped commit needs. */
   async #member(op: Exclude<MemberOp, { kind: 'closed' }>): Promise<boolean> {
     const q = this.#queries;
-    const query = op.kind === 'ended' ? q.memberEnded.bind(op) : q[op.kind].bind(op);
+    const query =
+      op.kind === 'ended'
+        ? q.memberEnded.bind(op)
+        : op.kind === 'answered'
+          ? q.answered.bind(op)
+          : q[op.kind].bind(op);
     const res = await this.#write({ kind: 'member', values: op }, query);
     return (res.numAffectedRows ?? 0n) > 0n;
   }
@@ -455,6 +468,7 @@ function prepareMemberRow(db: Kysely<Database>, role: 'inviter' | 'invitee') {
         call_started_at: callStart(),
         invited_at: slot('at'),
         answered_at: sql`null`,
+        answered_device: sql`null`,
         joined_at: inviter ? slot('at') : sql`null`,
         left_at: sql`null`,
         outcome: sql`null`,
@@ -464,6 +478,7 @@ function prepareMemberRow(db: Kysely<Database>, role: 'inviter' | 'invitee') {
         oc.columns(['call_id', 'user_id']).doUpdateSet((eb) => ({
           invited_at: eb.ref('excluded.invited_at'),
           answered_at: sql`null`,
+          answered_device: sql`null`,
           left_at: sql`null`,
           outcome: sql`null`,
           seen_at: sql`null`,
@@ -518,6 +533,7 @@ function prepareWrites(db: Kysely<Database>) {
           call_started_at: callStart(),
           invited_at: sql`null`,
           answered_at: sql`null`,
+          answered_device: sql`null`,
           joined_at: slot('at'),
           left_at: sql`null`,
           outcome: sql`null`,
@@ -531,10 +547,10 @@ function prepareWrites(db: Kysely<Database>) {
           })),
         ),
     ),
-    answered: prepare<{ callID: string; userID: string; at: number }>(
+    answered: prepare<{ callID: string; userID: string; at: number; deviceID: string | null }>(
       db
         .updateTable('call_members')
-        .set({ answered_at: slot('at') })
+        .set({ answered_at: slot('at'), answered_device: slot('deviceID') })
         .where('call_id', '=', slot<string>('callID'))
         .where('user_id', '=', slot<string>('userID'))
         .where('outcome', 'is', null),

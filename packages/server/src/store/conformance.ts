@@ -591,6 +591,65 @@ export function storeConformance(backend: StoreBackend): void {
       expect((await store.callHistory.missed('dave')).calls).toEqual([]);
     });
 
+    test("the device that answered (ring-all) is kept; the user's other devices see answered_elsewhere", async () => {
+      const r = store.callRecords;
+      const h = store.callHistory;
+      await ring('k', 500, 'alice', ['bob']); // kick mode: no device
+      await r.answered('k', 'bob', 600);
+      await r.membersClosed('k', 'answered', 700);
+      // One by one, then together (a grouped commit on Postgres).
+      await ring('a', 1000, 'alice', ['bob', 'carol']);
+      await r.answered('a', 'bob', 1100, 'laptop-1');
+      await Promise.all([
+        ring('b', 2000, 'alice', ['bob']),
+        r.answered('b', 'bob', 2100, 'phone-1'),
+        r.joined('b', 'bob', 2100),
+        r.membersClosed('b', 'answered', 2200),
+      ]);
+      await r.membersClosed('a', 'answered', 1200); // carol still ringing: cancelled, missed
+
+      const bob = (await h.get('a'))!.members[1];
+      expect(bob).toMatchObject({ userID: 'bob', answeredAt: 1100, deviceID: 'laptop-1' });
+      expect((await h.get('b'))!.members[1]).toMatchObject({
+        outcome: 'answered',
+        deviceID: 'phone-1',
+      });
+      expect((await h.get('k'))!.members[1]).not.toHaveProperty('deviceID');
+
+      const asked = async (deviceID?: string) =>
+        (await h.forUser('bob', { deviceID })).calls.map((c) => [c.callID, c.outcome, c.missed]);
+      expect(await asked('phone-1')).toEqual([
+        ['b', 'answered', false],
+        ['a', 'answered_elsewhere', false],
+        ['k', 'answered', false],
+      ]);
+      expect(await asked('laptop-1')).toEqual([
+        ['b', 'answered_elsewhere', false],
+        ['a', 'answered', false],
+        ['k', 'answered', false],
+      ]);
+      expect(await asked()).toEqual([
+        ['b', 'answered', false],
+        ['a', 'answered', false],
+        ['k', 'answered', false],
+      ]);
+      // Nobody's devices in a user's view of a call; the missed count has only carol's miss.
+      const mine = await h.forUser('carol', { deviceID: 'tablet' });
+      expect(mine.calls[0]!.members.some((m) => 'deviceID' in m)).toBe(false);
+      expect(await h.unreadMissed('bob')).toBe(0);
+      expect((await h.missed('bob', { deviceID: 'phone-1' })).calls).toEqual([]);
+      expect(await h.unreadMissed('carol')).toBe(1);
+      // Rung again, the new part has no answer yet, so no device.
+      await r.invited('a', ['bob'], 1300);
+      expect((await h.get('a'))!.members[1]).not.toHaveProperty('deviceID');
+
+      for (const deviceID of ['', 'a b', 'x'.repeat(65), "'; drop table call_members; --"]) {
+        await expect(h.forUser('bob', { deviceID })).rejects.toMatchObject({
+          name: 'INVALID_FIELD',
+        });
+      }
+    });
+
     test('markSeen() clears the unread count, up to a time or by call ID, for that user only', async () => {
       const r = store.callRecords;
       for (const [id, at] of [

@@ -43,6 +43,8 @@ export interface CallMembersTable {
   call_started_at: number;
   invited_at: number | null;
   answered_at: number | null;
+  /** `--multi-device ring-all`: the device (session ID) that answered; null otherwise. */
+  answered_device: string | null;
   joined_at: number | null;
   left_at: number | null;
   outcome: MemberOutcome | null;

@@ -8,12 +8,14 @@ import * as m0001 from './0001_groups_and_call_records.js';
 import * as m0002 from './0002_call_records_by_node.js';
 import * as m0003 from './0003_call_members.js';
 import * as m0004 from './0004_webhook_outbox.js';
+import * as m0005 from './0005_call_members_answered_device.js';
 
 export const migrations: Record<string, Migration> = {
   '0001_groups_and_call_records': m0001,
   '0002_call_records_by_node': m0002,
   '0003_call_members': m0003,
   '0004_webhook_outbox': m0004,
+  '0005_call_members_answered_device': m0005,
 };
 
 export const migrationProvider: MigrationProvider = {
