@@ -33,7 +33,7 @@ import { isValidUserID } from './signal/validate.js';
  * environment variable and default in brackets.
  */
 const SERVE_HELP = {
-  config: `settings from a YAML or JSON file whose keys are these flags' long names (port: 8080, multi-device: ring-all, webhook: [URL, URL]); flags and RINGLINE_* variables override it (RINGLINE_CONFIG; docs/operations.md, "Config file")`,
+  config: `settings from a YAML or JSON file whose keys are these flags' long names (port: 8080, multi-device: ring-all, webhook: [URL, URL]); flags and RINGLINE_* variables override it (RINGLINE_CONFIG; docs/deployment.md, "Configuration file")`,
   port: `port to listen on, 0 = any free port (RINGLINE_PORT; ${DEFAULTS.port})`,
   host: `interface to listen on (RINGLINE_HOST; ${DEFAULTS.host}, with --dev ${DEFAULTS.devHost})`,
   sdkappid: `the app's SDKAppID (RINGLINE_SDKAPPID)`,

@@ -3,7 +3,7 @@
  * names. Flags beat RINGLINE_* variables, which beat the file, which beats the defaults; every
  * error names where the bad value came from, and never shows a secret.
  */
-import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
@@ -109,6 +109,15 @@ describe('a config file', () => {
     const flagged = configFile('flag.yaml', 'port: 7100\n');
     const named = configFile('env.yaml', 'port: 7200\n');
     expect(parseServeArgs(['--config', flagged], { RINGLINE_CONFIG: named }).port).toBe(7100);
+  });
+
+  it('in docs/deployment.md is one the server takes', () => {
+    const doc = readFileSync(new URL('../../../docs/deployment.md', import.meta.url), 'utf8');
+    const example = /## Configuration file\n[^]*?```yaml\n([^]*?)```/.exec(doc)?.[1];
+    expect(example).toBeDefined();
+    const config = parseServeArgs(['--config', configFile('ringline.yaml', example!)], {});
+    expect(config).toMatchObject({ port: 443, multiDevice: 'ring-all', drainTimeoutMs: 30_000 });
+    expect(config.webhooks).toHaveLength(1);
   });
 
   it('may be empty', () => {

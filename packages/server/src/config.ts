@@ -283,16 +283,17 @@ export function serveOptions(): Option[] {
 export function flagValues(cmd: Command): FlagValues {
   const values: FlagValues = {};
   for (const option of cmd.options) {
-    const flag = option.long?.slice(2) as ServeFlag | 'config' | undefined;
+    const flag = option.long?.slice(2) ?? '';
     const value: unknown = cmd.getOptionValue(option.attributeName());
-    if (flag !== undefined && value !== undefined)
-      values[flag] = value as string | boolean | string[];
+    if ((Object.hasOwn(serveFlags, flag) || flag === 'config') && value !== undefined) {
+      values[flag as ServeFlag | 'config'] = value as string | boolean | string[];
+    }
   }
   return values;
 }
 
 /** A usage mistake commander found, as a ConfigError (exit 2) with its suggestion on one line. */
-export function usageError(err: CommanderError): ConfigError {
+function usageError(err: CommanderError): ConfigError {
   return new ConfigError(err.message.replace(/^error: /, '').replace(/\n/g, ' '), { cause: err });
 }
 
