@@ -1,4 +1,4 @@
-import { mkdtempSync, rmSync } from 'node:fs';
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterEach, describe, expect, test } from 'vitest';
@@ -77,7 +77,7 @@ describe('ringline usersig', () => {
       ['usersig', '--sdkappid', '7', '--secret-key', 'k', '--user', 'b', '--expire', '0'],
       /--expire/,
     ],
-    [['usersig', '--bogus'], /Unknown option '--bogus'/],
+    [['usersig', '--bogus'], /unknown option '--bogus'/],
   ])('%j exits 2 with a message', async (argv, message) => {
     const { code, stdout, stderr } = await run(argv);
     expect(code).toBe(2);
@@ -100,10 +100,10 @@ describe('ringline serve', () => {
     expect(stderr).toMatch(/--ice-servers: \[0\]\.urls: "http:\/\/nope" is not a stun:/);
   });
 
-  test('with malformed RINGLINE_ICE_SERVERS exits 2 with a message', async () => {
+  test('with malformed RINGLINE_ICE_SERVERS exits 2 with a message naming the variable', async () => {
     const { code, stderr } = await run(['serve', '--dev'], { RINGLINE_ICE_SERVERS: 'not json' });
     expect(code).toBe(2);
-    expect(stderr).toMatch(/--ice-servers is not valid JSON/);
+    expect(stderr).toMatch(/RINGLINE_ICE_SERVERS is not valid JSON/);
   });
 
   test('with the relay policy and no TURN exits 2 saying what is missing', async () => {
@@ -118,10 +118,10 @@ describe('ringline serve', () => {
     expect(stderr).toMatch(/--turn-secret/);
   });
 
-  test('with an unknown flag exits 2', async () => {
+  test('with an unknown flag exits 2, suggesting the flag it resembles', async () => {
     const { code, stderr } = await run(['serve', '--prot', '80']);
     expect(code).toBe(2);
-    expect(stderr).toMatch(/Unknown option '--prot'/);
+    expect(stderr).toMatch(/unknown option '--prot'\n\(Did you mean --port\?\)/);
   });
 
   test('with a --database that is not a Postgres URL exits 2, hiding its password', async () => {
@@ -186,9 +186,13 @@ describe('ringline serve', () => {
 
 describe('ringline --help', () => {
   test('prints usage and exits 0', async () => {
-    const { code, stdout } = await run(['--help']);
+    const top = await run(['--help']);
+    expect(top.code).toBe(0);
+    expect(top.stdout).toMatch(/Usage: ringline/);
+    for (const command of ['serve', 'usersig', 'group']) expect(top.stdout).toContain(command);
+    const { code, stdout } = await run(['serve', '--help']);
     expect(code).toBe(0);
-    expect(stdout).toMatch(/ringline serve/);
+    expect(stdout).toMatch(/Usage: ringline serve/);
     expect(stdout).toMatch(/--ice-servers/);
     for (const flag of [
       '--turn ',
@@ -204,6 +208,57 @@ describe('ringline --help', () => {
   test('an unknown command exits 2', async () => {
     const { code, stderr } = await run(['launch']);
     expect(code).toBe(2);
-    expect(stderr).toMatch(/unknown command "launch"/);
+    expect(stderr).toMatch(/unknown command 'launch'/);
+  });
+
+  test('a mistyped command exits 2 suggesting the right one', async () => {
+    const { code, stdout, stderr } = await run(['sevre', '--dev']);
+    expect(code).toBe(2);
+    expect(stdout).toBe('');
+    expect(stderr).toMatch(/unknown command 'sevre'\n\(Did you mean serve\?\)/);
+  });
+
+  test.each([
+    [['serve', '--help'], /Usage: ringline serve .*--config <FILE>.*--drain-timeout <SECONDS>/s],
+    [['usersig', '--help'], /Usage: ringline usersig .*--secret-key <KEY>.*--expire <SECONDS>/s],
+    [['group', '--help'], /Usage: ringline group .*create .*list .*show/s],
+    [['group', 'add', '--help'], /Usage: ringline group add .*--server <URL>/s],
+    [['help', 'usersig'], /Usage: ringline usersig/],
+  ])("%j prints the command's help and exits 0", async (argv, help) => {
+    const { code, stdout, stderr } = await run(argv);
+    expect(code).toBe(0);
+    expect(stderr).toBe('');
+    expect(stdout).toMatch(help);
+  });
+
+  test("--version prints the server package's version", async () => {
+    const pkg = JSON.parse(readFileSync(new URL('../package.json', import.meta.url), 'utf8')) as {
+      version: string;
+    };
+    const { code, stdout } = await run(['--version']);
+    expect(code).toBe(0);
+    expect(stdout).toBe(`${pkg.version}\n`);
+  });
+});
+
+describe('ringline serve --config', () => {
+  test('with a bad value in the file exits 2 naming the file and the key', async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'ringline-cli-'));
+    dirs.push(dir);
+    const file = join(dir, 'ringline.yaml');
+    writeFileSync(file, 'dev: true\nport: 0\nmulti-device: sometimes\n');
+    const { code, stderr } = await run(['serve', '--config', file]);
+    expect(code).toBe(2);
+    expect(stderr).toBe(
+      `ringline: ${file}: multi-device: must be kick or ring-all, got "sometimes"\n`,
+    );
+    const env = await run(['serve', '--config', file], { RINGLINE_MULTI_DEVICE: 'ring-some' });
+    expect(env.code).toBe(2);
+    expect(env.stderr).toMatch(/^ringline: RINGLINE_MULTI_DEVICE must be kick or ring-all/);
+    const mistyped = await run(['serve', '--config', file, '--drain-timout', '5']);
+    expect(mistyped.code).toBe(2);
+    expect(mistyped.stderr).toMatch(
+      /unknown option '--drain-timout'\n\(Did you mean --drain-timeout\?\)/,
+    );
   });
 });

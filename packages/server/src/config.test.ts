@@ -31,6 +31,7 @@ describe('parseServeArgs', () => {
       janus: 'auto',
       p2p: true,
       sfuHealTimeout: 20,
+      drainTimeoutMs: 30_000,
       httpTimeouts: { request: 30, headers: 10, keepAlive: 5, idle: 60 },
     });
   });
@@ -53,6 +54,7 @@ describe('parseServeArgs', () => {
       RINGLINE_JANUS_INTERFACE: 'rl0',
       RINGLINE_P2P: 'off',
       RINGLINE_SFU_HEAL_TIMEOUT: '7',
+      RINGLINE_DRAIN_TIMEOUT: '0',
       RINGLINE_HTTP_REQUEST_TIMEOUT: '20',
       RINGLINE_HTTP_HEADERS_TIMEOUT: '4',
       RINGLINE_HTTP_KEEPALIVE_TIMEOUT: '2',
@@ -78,6 +80,7 @@ describe('parseServeArgs', () => {
       janusInterface: 'rl0',
       p2p: false,
       sfuHealTimeout: 7,
+      drainTimeoutMs: 0,
       httpTimeouts: { request: 20, headers: 4, keepAlive: 2, idle: 0 },
     });
   });
@@ -137,7 +140,10 @@ describe('parseServeArgs', () => {
     [['--max-devices', '0'], /--max-devices must be an integer from 1 to 100/],
     [['--max-devices', '101'], /--max-devices must be an integer from 1 to 100/],
     [['--ice-servers', '[oops'], /--ice-servers is not valid JSON/],
-    [['--colour'], /Unknown option '--colour'/],
+    [['--colour'], /unknown option '--colour'/],
+    [['--prot', '80'], /unknown option '--prot' \(Did you mean --port\?\)/],
+    [['--drain-timeout', '3601'], /--drain-timeout must be an integer from 0 to 3600/],
+    [['--drain-timeout', '1.5'], /--drain-timeout must be an integer from 0 to 3600/],
     [['--janus', 'http://127.0.0.1:8088'], /--janus must be auto, off, or the ws:\/\/ URL/],
     [['--janus', 'sometimes'], /--janus must be auto, off/],
     [['--janus', 'ws://a:8188,auto'], /--janus must be auto, off/],
@@ -150,7 +156,7 @@ describe('parseServeArgs', () => {
     [['--database', 'postgres:///db'], /--database names no host/],
     [['--database', 'postgres://db/x?pool_size=500'], /pool_size must be an integer from 1 to 100/],
     [['--node-id', 'node 1'], /--node-id must be 1-64 letters/],
-    [['stray'], /positional/],
+    [['stray'], /too many arguments/],
   ])('refuses %j with a ConfigError (exit code 2)', (args, message) => {
     let caught: unknown;
     try {

@@ -1,12 +1,14 @@
 /**
- * Server options from CLI flags and environment variables (flags win), their validation, and the
- * dev-mode app credentials kept in `<data-dir>/app.json`.
+ * Server options from CLI flags, environment variables and a config file (in that order of
+ * precedence), their validation, and the dev-mode app credentials kept in `<data-dir>/app.json`.
  */
 import { randomBytes, randomInt } from 'node:crypto';
+import { readFileSync, statSync } from 'node:fs';
 import { chmod, mkdir, readFile, writeFile } from 'node:fs/promises';
 import { isIP } from 'node:net';
-import { join } from 'node:path';
-import { parseArgs } from 'node:util';
+import { extname, join } from 'node:path';
+import { Command, CommanderError, Option } from 'commander';
+import { parseDocument } from 'yaml';
 import {
   DEFAULT_INVITE_TIMEOUT_S,
   DEFAULT_MAX_RING_TIME_S,
@@ -40,6 +42,8 @@ export const DEFAULTS = {
   p2p: true,
   /** Seconds a group call waits for a lost SFU (Janus) to come back before it ends. */
   sfuHealTimeout: 20,
+  /** Seconds a SIGTERM waits for calls to end before the server stops. */
+  drainTimeout: 30,
   /** Seconds for a whole HTTP request (headers and body) to arrive. */
   httpRequestTimeout: 30,
   /** Seconds for an HTTP request's headers to arrive. */
@@ -96,6 +100,8 @@ export interface ServeConfig {
   p2p: boolean;
   /** Seconds a call whose SFU room was lost waits for Janus before it ends (`sfu_lost`). */
   sfuHealTimeout: number;
+  /** Milliseconds a SIGTERM waits for calls to end (--drain-timeout, in seconds). */
+  drainTimeoutMs: number;
   /** HTTP client timeouts, seconds (0 = none); see http/app.ts HttpTimeouts. */
   httpTimeouts: { request: number; headers: number; keepAlive: number; idle: number };
   /** Per-session request rate (only when given; the server has a default). */
@@ -164,76 +170,325 @@ const limitFlags = [
   ],
 ] as const;
 
-export const serveFlags = {
-  port: { type: 'string' },
-  host: { type: 'string' },
-  sdkappid: { type: 'string' },
-  'secret-key': { type: 'string' },
-  'data-dir': { type: 'string' },
-  database: { type: 'string' },
-  'node-id': { type: 'string' },
-  'invite-timeout': { type: 'string' },
-  'resume-window': { type: 'string' },
-  'log-level': { type: 'string' },
-  'max-ring-time': { type: 'string' },
-  'max-invitations-per-call': { type: 'string' },
-  'multi-device': { type: 'string' },
-  'max-devices': { type: 'string' },
-  'ice-servers': { type: 'string' },
-  dev: { type: 'boolean' },
-  janus: { type: 'string' },
-  'janus-interface': { type: 'string' },
-  p2p: { type: 'string' },
-  'sfu-heal-timeout': { type: 'string' },
-  'http-request-timeout': { type: 'string' },
-  'http-headers-timeout': { type: 'string' },
-  'http-keepalive-timeout': { type: 'string' },
-  'http-idle-timeout': { type: 'string' },
-  'rate-limit': { type: 'string' },
-  'prelogin-rate-limit': { type: 'string' },
-  'outbox-limit': { type: 'string' },
-  'max-connections': { type: 'string' },
-  'max-connections-per-address': { type: 'string' },
-  'login-timeout': { type: 'string' },
-  'max-buffered-bytes': { type: 'string' },
-  'max-buffered-bytes-before-login': { type: 'string' },
-  'outbox-bytes': { type: 'string' },
-  'max-depth': { type: 'string' },
-  'rate-limit-close-after': { type: 'string' },
-  turn: { type: 'string' },
-  'turn-secret': { type: 'string' },
-  'turn-ttl': { type: 'string' },
-  'turn-port': { type: 'string' },
-  'turn-relay-ports': { type: 'string' },
-  'turn-allowed-peer-ip': { type: 'string' },
-  'public-ip': { type: 'string' },
-  'ice-transport-policy': { type: 'string' },
-  'tls-cert': { type: 'string' },
-  'tls-key': { type: 'string' },
-  'trust-proxy': { type: 'string' },
-  redis: { type: 'string' },
-  webhook: { type: 'string', multiple: true },
-  'webhook-secret': { type: 'string', multiple: true },
-  state: { type: 'string' },
-  help: { type: 'boolean', short: 'h' },
-} as const;
+/**
+ * How a flag's value may be written in a config file, whose keys are the long flag names: `int`
+ * a number or a string, `bool` true or false, `onoff` a boolean or on/off, `list` a string of
+ * comma-separated items or a list of strings, `multiple` the same for a repeatable flag, `json`
+ * a JSON string or the structure itself, `string` a string (quoted if it looks like a number).
+ */
+export type FlagKind = 'string' | 'int' | 'bool' | 'onoff' | 'list' | 'multiple' | 'json';
 
-/** Parses `serve`'s arguments and the RINGLINE_* environment. Throws ConfigError. */
+/** `serve`'s flags (bar --config and --help): the value's name in the help, and its kind. */
+export const serveFlags = {
+  port: { arg: 'N', kind: 'int' },
+  host: { arg: 'HOST', kind: 'string' },
+  sdkappid: { arg: 'N', kind: 'int' },
+  'secret-key': { arg: 'KEY', kind: 'string' },
+  'data-dir': { arg: 'DIR', kind: 'string' },
+  database: { arg: 'URL', kind: 'string' },
+  'node-id': { arg: 'NAME', kind: 'string' },
+  'invite-timeout': { arg: 'SECONDS', kind: 'int' },
+  'resume-window': { arg: 'SECONDS', kind: 'int' },
+  'log-level': { arg: 'LEVEL', kind: 'string' },
+  'max-ring-time': { arg: 'SECONDS', kind: 'int' },
+  'max-invitations-per-call': { arg: 'N', kind: 'int' },
+  'multi-device': { arg: 'MODE', kind: 'string' },
+  'max-devices': { arg: 'N', kind: 'int' },
+  'ice-servers': { arg: 'JSON', kind: 'json' },
+  dev: { kind: 'bool' },
+  janus: { arg: 'MODE', kind: 'list' },
+  'janus-interface': { arg: 'IF', kind: 'string' },
+  p2p: { arg: 'on|off', kind: 'onoff' },
+  'sfu-heal-timeout': { arg: 'SECONDS', kind: 'int' },
+  'drain-timeout': { arg: 'SECONDS', kind: 'int' },
+  'http-request-timeout': { arg: 'SECONDS', kind: 'int' },
+  'http-headers-timeout': { arg: 'SECONDS', kind: 'int' },
+  'http-keepalive-timeout': { arg: 'SECONDS', kind: 'int' },
+  'http-idle-timeout': { arg: 'SECONDS', kind: 'int' },
+  'rate-limit': { arg: 'B/R', kind: 'string' },
+  'prelogin-rate-limit': { arg: 'B/R', kind: 'string' },
+  'outbox-limit': { arg: 'N', kind: 'int' },
+  'max-connections': { arg: 'N', kind: 'int' },
+  'max-connections-per-address': { arg: 'N', kind: 'int' },
+  'login-timeout': { arg: 'SECONDS', kind: 'int' },
+  'max-buffered-bytes': { arg: 'N', kind: 'int' },
+  'max-buffered-bytes-before-login': { arg: 'N', kind: 'int' },
+  'outbox-bytes': { arg: 'N', kind: 'int' },
+  'max-depth': { arg: 'N', kind: 'int' },
+  'rate-limit-close-after': { arg: 'N', kind: 'int' },
+  turn: { arg: 'MODE', kind: 'list' },
+  'turn-secret': { arg: 'SECRET', kind: 'string' },
+  'turn-ttl': { arg: 'SECONDS', kind: 'int' },
+  'turn-port': { arg: 'N', kind: 'int' },
+  'turn-relay-ports': { arg: 'MIN-MAX', kind: 'string' },
+  'turn-allowed-peer-ip': { arg: 'CIDR', kind: 'list' },
+  'public-ip': { arg: 'IP', kind: 'string' },
+  'ice-transport-policy': { arg: 'all|relay', kind: 'string' },
+  'tls-cert': { arg: 'FILE', kind: 'string' },
+  'tls-key': { arg: 'FILE', kind: 'string' },
+  'trust-proxy': { arg: 'ADDRS', kind: 'list' },
+  redis: { arg: 'URL', kind: 'string' },
+  webhook: { arg: 'URL', kind: 'multiple' },
+  'webhook-secret': { arg: 'SECRET', kind: 'multiple' },
+  state: { arg: 'MODE', kind: 'string' },
+} as const satisfies Record<string, { arg?: string; kind: FlagKind }>;
+
+/** A long flag of `serve`, which is also its key in a config file. */
+export type ServeFlag = keyof typeof serveFlags;
+
+/** The flags' values as given: text, true for `--dev`, a list for a repeatable flag. */
+export type FlagValues = { [K in ServeFlag | 'config']?: string | boolean | string[] };
+
+/** Parses `serve`'s arguments, its config file and the RINGLINE_* environment. Throws ConfigError. */
 export function parseServeArgs(
   args: string[],
   env: NodeJS.ProcessEnv = process.env,
 ): ServeConfig & { help: boolean } {
-  let values: { [K in keyof typeof serveFlags]?: string | boolean | string[] };
+  const cmd = new Command('serve')
+    .exitOverride()
+    .configureOutput({ writeOut: () => undefined, writeErr: () => undefined })
+    .helpOption(false)
+    .option('-h, --help');
+  for (const option of serveOptions()) cmd.addOption(option);
   try {
-    ({ values } = parseArgs({ args, options: serveFlags, strict: true, allowPositionals: false }));
+    cmd.parse(args, { from: 'user' });
   } catch (err) {
-    throw new ConfigError((err as Error).message);
+    throw err instanceof CommanderError ? usageError(err) : err;
   }
-  const pick = (flag: keyof typeof serveFlags, envName: string): string | undefined => {
+  return { ...resolveServeConfig(flagValues(cmd), env), help: cmd.opts().help === true };
+}
+
+/** `serve`'s options for commander, from `serveFlags`: `--config FILE` first. */
+export function serveOptions(): Option[] {
+  const options = [new Option('--config <FILE>')];
+  for (const [flag, spec] of Object.entries(serveFlags) as [
+    ServeFlag,
+    (typeof serveFlags)[ServeFlag],
+  ][]) {
+    if (!('arg' in spec)) {
+      options.push(new Option(`--${flag}`));
+      continue;
+    }
+    const option = new Option(`--${flag} <${spec.arg}>`);
+    // A repeated flag collects its values; any other takes its last.
+    if (spec.kind === 'multiple') {
+      option.argParser((v: string, previous: string[] | undefined) => [...(previous ?? []), v]);
+    }
+    options.push(option);
+  }
+  return options;
+}
+
+/** The values of `serveOptions()` that `cmd` parsed, keyed by long flag name. */
+export function flagValues(cmd: Command): FlagValues {
+  const values: FlagValues = {};
+  for (const option of cmd.options) {
+    const flag = option.long?.slice(2) ?? '';
+    const value: unknown = cmd.getOptionValue(option.attributeName());
+    if ((Object.hasOwn(serveFlags, flag) || flag === 'config') && value !== undefined) {
+      values[flag as ServeFlag | 'config'] = value as string | boolean | string[];
+    }
+  }
+  return values;
+}
+
+/** A usage mistake commander found, as a ConfigError (exit 2) with its suggestion on one line. */
+function usageError(err: CommanderError): ConfigError {
+  return new ConfigError(err.message.replace(/^error: /, '').replace(/\n/g, ' '), { cause: err });
+}
+
+/** Where a setting came from, when not a flag: errors name the variable or the file and key. */
+type Origin = { env: string } | { file: string };
+
+/**
+ * The server's settings from flags, then RINGLINE_* variables, then the config file (--config or
+ * RINGLINE_CONFIG), then defaults. Throws ConfigError naming the flag, variable or file and key.
+ */
+export function resolveServeConfig(values: FlagValues, env: NodeJS.ProcessEnv): ServeConfig {
+  const given = typeof values.config === 'string' ? values.config : undefined;
+  const path = given ?? (env.RINGLINE_CONFIG || undefined);
+  const file =
+    path === undefined
+      ? undefined
+      : loadConfigFile(path, given !== undefined ? '--config' : 'RINGLINE_CONFIG');
+  const origin = new Map<string, Origin>();
+  try {
+    return buildServeConfig(values, env, file, origin);
+  } catch (err) {
+    throw err instanceof ConfigError ? relabel(err, origin) : err;
+  }
+}
+
+/**
+ * The validators name flags (`--port must be…`); a value from the environment is named by its
+ * variable instead, and one from the config file by the file and key (`ringline.yaml: port:`).
+ */
+function relabel(err: ConfigError, origin: ReadonlyMap<string, Origin>): ConfigError {
+  const message = err.message.replace(
+    /--([a-z][a-z0-9-]*)(:?)/g,
+    (all, flag: string, colon: string, at: number) => {
+      const where = origin.get(flag);
+      if (where === undefined) return all;
+      if ('env' in where) return where.env + colon;
+      return at === 0 ? `${where.file}: ${flag}:` : `${flag}${colon} (in ${where.file})`;
+    },
+  );
+  return message === err.message ? err : new ConfigError(message, { cause: err });
+}
+
+/** A config file's settings in the flags' terms: text, `dev` true or false, lists for repeatable flags. */
+export interface ConfigFile {
+  /** The path as given; errors name it. */
+  name: string;
+  values: { [K in ServeFlag]?: string | boolean | string[] };
+}
+
+/** A config file is a page of settings; anything bigger is a mistake. */
+const MAX_CONFIG_FILE_BYTES = 1024 * 1024;
+
+/**
+ * Reads and checks a YAML or JSON config file (JSON by a .json extension, or by a leading `{`
+ * with neither .yaml nor .yml): a mapping of long flag names to values of the flag's kind
+ * (FlagKind). `by` (--config or RINGLINE_CONFIG) is named if the file cannot be read. Throws
+ * ConfigError naming the file and key; never shows a value, which may be a secret.
+ */
+export function loadConfigFile(path: string, by: string): ConfigFile {
+  let text: string;
+  try {
+    if (statSync(path).size > MAX_CONFIG_FILE_BYTES) {
+      throw new ConfigError(`${by}: ${path} is larger than 1 MiB; is it the config file?`);
+    }
+    text = readFileSync(path, 'utf8');
+  } catch (err) {
+    if (err instanceof ConfigError) throw err;
+    const why = (err as NodeJS.ErrnoException).code ?? (err as Error).message;
+    throw new ConfigError(`${by}: cannot read ${path} (${why})`);
+  }
+  const ext = extname(path).toLowerCase();
+  const json = ext === '.json' || (ext !== '.yaml' && ext !== '.yml' && /^\s*\{/.test(text));
+  const doc = parseDocument(text, { schema: json ? 'json' : 'core', uniqueKeys: true });
+  let data: unknown;
+  let syntax = doc.errors[0]?.message;
+  if (syntax === undefined) {
+    try {
+      data = doc.toJS({ maxAliasCount: 100 });
+    } catch (err) {
+      syntax = (err as Error).message;
+    }
+  }
+  if (syntax !== undefined) {
+    // yaml quotes the source near the mistake, perhaps a secret: say only what and where.
+    const what = syntax
+      .split('\n')[0]!
+      .replace(/\s*"[^"]*"/g, '')
+      .replace(/:$/, '');
+    throw new ConfigError(`${path}: not valid ${json ? 'JSON' : 'YAML'}: ${what}`);
+  }
+  if (data === null || data === undefined) return { name: path, values: {} };
+  if (typeof data !== 'object' || Array.isArray(data)) {
+    throw new ConfigError(
+      `${path}: must be a mapping of settings such as "port: 8080", got ${kindOf(data)}`,
+    );
+  }
+  const values: ConfigFile['values'] = {};
+  for (const [key, value] of Object.entries(data)) {
+    if (key === 'config')
+      throw new ConfigError(`${path}: config: a config file cannot name another`);
+    if (!Object.hasOwn(serveFlags, key)) {
+      const like = similarFlag(key);
+      throw new ConfigError(
+        `${path}: unknown key ${JSON.stringify(key.slice(0, 64))}` +
+          (like === undefined
+            ? " (the keys are serve's long flag names)"
+            : ` (did you mean ${like}?)`),
+      );
+    }
+    values[key as ServeFlag] = fileValue(path, key, serveFlags[key as ServeFlag].kind, value);
+  }
+  return { name: path, values };
+}
+
+/** A config file value as the flag's text (or list, or boolean). Throws ConfigError on a wrong type. */
+function fileValue(
+  file: string,
+  key: string,
+  kind: FlagKind,
+  value: unknown,
+): string | boolean | string[] {
+  const wrong = (want: string) =>
+    new ConfigError(`${file}: ${key}: must be ${want}, got ${kindOf(value)}`);
+  switch (kind) {
+    case 'bool':
+      if (typeof value === 'boolean') return value;
+      throw wrong('true or false');
+    case 'onoff':
+      if (typeof value === 'boolean') return value ? 'on' : 'off';
+      if (typeof value === 'string') return value;
+      throw wrong('on or off');
+    case 'int':
+      if (typeof value === 'number' || typeof value === 'string') return String(value);
+      throw wrong('an integer');
+    case 'json':
+      if (typeof value === 'string') return value;
+      if (Array.isArray(value)) return JSON.stringify(value);
+      throw wrong('a list of ICE servers ({urls, username?, credential?})');
+    case 'list':
+    case 'multiple': {
+      const items: unknown[] = Array.isArray(value) ? value : [value];
+      if (!items.every((v) => typeof v === 'string')) throw wrong('a string or a list of strings');
+      if (kind === 'multiple') return items as string[];
+      return typeof value === 'string' ? value : (items as string[]).join(',');
+    }
+    case 'string':
+      if (typeof value === 'string') return value;
+      throw wrong(typeof value === 'number' ? 'a string (quote it)' : 'a string');
+  }
+}
+
+/** What a value is, without showing it. */
+function kindOf(value: unknown): string {
+  if (value === null || value === undefined) return 'no value';
+  if (Array.isArray(value)) return 'a list';
+  if (typeof value === 'boolean') return String(value);
+  return typeof value === 'object' ? 'a mapping' : `a ${typeof value}`;
+}
+
+/** The flag a mistyped config key most likely meant (as commander suggests for a mistyped flag). */
+function similarFlag(key: string): string | undefined {
+  const kebab = key.replace(/[A-Z]/g, (c) => `-${c.toLowerCase()}`).replace(/_/g, '-');
+  if (Object.hasOwn(serveFlags, kebab)) return kebab;
+  if (!/^[a-z0-9-]{1,64}$/.test(kebab)) return undefined;
+  const probe = new Command()
+    .exitOverride()
+    .configureOutput({ writeOut: () => undefined, writeErr: () => undefined })
+    .helpOption(false);
+  for (const flag of Object.keys(serveFlags)) probe.option(`--${flag}`);
+  try {
+    probe.parse([`--${kebab}`], { from: 'user' });
+  } catch (err) {
+    return /Did you mean --([a-z0-9-]+)\?/.exec((err as Error).message)?.[1];
+  }
+  return undefined;
+}
+
+function buildServeConfig(
+  values: FlagValues,
+  env: NodeJS.ProcessEnv,
+  file: ConfigFile | undefined,
+  origin: Map<string, Origin>,
+): ServeConfig {
+  const pick = (flag: ServeFlag, envName: string): string | undefined => {
     const v = values[flag];
     if (typeof v === 'string') return v;
     const e = env[envName];
-    return e === undefined || e === '' ? undefined : e;
+    if (e !== undefined && e !== '') {
+      origin.set(flag, { env: envName });
+      return e;
+    }
+    const f = file?.values[flag];
+    if (typeof f !== 'string' || f === '') return undefined;
+    origin.set(flag, { file: file!.name });
+    return f;
   };
 
   const port = pick('port', 'RINGLINE_PORT');
@@ -242,8 +497,10 @@ export function parseServeArgs(
   const ice = pick('ice-servers', 'RINGLINE_ICE_SERVERS');
   const maxRing = pick('max-ring-time', 'RINGLINE_MAX_RING_TIME');
   const maxInvitations = pick('max-invitations-per-call', 'RINGLINE_MAX_INVITATIONS_PER_CALL');
-  const dev = values.dev === true || parseBool('RINGLINE_DEV', env.RINGLINE_DEV);
-  const seconds = (flag: keyof typeof serveFlags, envName: string, fallback: number): number => {
+  const dev =
+    values.dev === true ||
+    (env.RINGLINE_DEV ? parseBool('RINGLINE_DEV', env.RINGLINE_DEV) : file?.values.dev === true);
+  const seconds = (flag: ServeFlag, envName: string, fallback: number): number => {
     const v = pick(flag, envName);
     return v === undefined ? fallback : parseIntIn(`--${flag}`, v, 0, 3600);
   };
@@ -266,8 +523,7 @@ export function parseServeArgs(
     idle: seconds('http-idle-timeout', 'RINGLINE_HTTP_IDLE_TIMEOUT', DEFAULTS.httpIdleTimeout),
   };
   checkHttpTimeouts(httpTimeouts);
-  const config: ServeConfig & { help: boolean } = {
-    help: values.help === true,
+  const config: ServeConfig = {
     port: port === undefined ? DEFAULTS.port : parseIntIn('--port', port, 0, 65535),
     host: pick('host', 'RINGLINE_HOST') ?? (dev ? DEFAULTS.devHost : DEFAULTS.host),
     dataDir: pick('data-dir', 'RINGLINE_DATA_DIR') ?? DEFAULTS.dataDir,
@@ -294,6 +550,13 @@ export function parseServeArgs(
       1,
       3600,
     ),
+    drainTimeoutMs:
+      parseIntIn(
+        '--drain-timeout',
+        pick('drain-timeout', 'RINGLINE_DRAIN_TIMEOUT') ?? String(DEFAULTS.drainTimeout),
+        0,
+        3600,
+      ) * 1000,
     httpTimeouts,
   };
   // The test network namespace names its veth in RINGLINE_MEDIA_IFACE; Janus must use only it.
@@ -333,9 +596,8 @@ export function parseServeArgs(
   if (rate !== undefined) config.rateLimit = parseRate('--rate-limit', rate);
   const level = pick('log-level', 'RINGLINE_LOG_LEVEL') ?? 'info';
   if (!(LOG_LEVELS as readonly string[]).includes(level)) {
-    const from = typeof values['log-level'] === 'string' ? '--log-level' : 'RINGLINE_LOG_LEVEL';
     throw new ConfigError(
-      `${from}: ${JSON.stringify(level)} is not one of ${LOG_LEVELS.join(', ')}`,
+      `--log-level: ${JSON.stringify(level)} is not one of ${LOG_LEVELS.join(', ')}`,
     );
   }
   config.logLevel = level as LogLevel;
@@ -357,10 +619,9 @@ export function parseServeArgs(
   const certFile = pick('tls-cert', 'RINGLINE_TLS_CERT');
   const keyFile = pick('tls-key', 'RINGLINE_TLS_KEY');
   if ((certFile === undefined) !== (keyFile === undefined)) {
-    throw new ConfigError(
-      `--tls-cert and --tls-key go together: ${certFile === undefined ? '--tls-key' : '--tls-cert'} ` +
-        'was given without the other',
-    );
+    const [given, missing] =
+      certFile === undefined ? ['--tls-key', '--tls-cert'] : ['--tls-cert', '--tls-key'];
+    throw new ConfigError(`${given} needs ${missing} too: the certificate and its key go together`);
   }
   if (certFile !== undefined && keyFile !== undefined) config.tls = { certFile, keyFile };
   const trust = pick('trust-proxy', 'RINGLINE_TRUST_PROXY');
@@ -374,7 +635,14 @@ export function parseServeArgs(
     const v = values[flag];
     if (Array.isArray(v)) return v;
     const e = env[envName];
-    return e === undefined || e.trim() === '' ? [] : e.split(',').map((x) => x.trim());
+    if (e !== undefined && e.trim() !== '') {
+      origin.set(flag, { env: envName });
+      return e.split(',').map((x) => x.trim());
+    }
+    const f = file?.values[flag];
+    if (!Array.isArray(f)) return [];
+    origin.set(flag, { file: file!.name });
+    return f;
   };
   const webhooks = parseWebhooks(
     list('webhook', 'RINGLINE_WEBHOOK'),
@@ -467,7 +735,7 @@ export function checkRedisUrl(url: string): string {
     u = new URL(url);
   } catch {
     throw new ConfigError(
-      `--redis must be a URL such as redis://host:6379, got "${url.slice(0, 100)}"`,
+      `--redis must be a URL such as redis://host:6379, got "${redactURL(url.slice(0, 100))}"`,
     );
   }
   if (u.protocol !== 'redis:' && u.protocol !== 'rediss:') {
@@ -485,7 +753,7 @@ export function checkRedisUrl(url: string): string {
  * turn/options.ts). Only flags that were given end up in `config`. Throws ConfigError.
  */
 function parseTurnFlags(
-  pick: (flag: keyof typeof serveFlags, envName: string) => string | undefined,
+  pick: (flag: ServeFlag, envName: string) => string | undefined,
   config: ServeConfig,
 ): void {
   const turn = pick('turn', 'RINGLINE_TURN');

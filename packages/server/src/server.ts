@@ -171,6 +171,8 @@ export interface ServerOptions {
    * to answer again; then it ends with `sfu_lost`. Default 20.
    */
   sfuHealTimeout?: number;
+  /** Milliseconds a SIGTERM waits for calls to end before stopping (0 = at once). Default 30 000. */
+  drainTimeoutMs?: number;
   /**
    * Milliseconds an SFU request routed to the node that drives the call's room waits for its
    * reply before SFU_NODE_UNREACHABLE. Default SFU_ROUTE_TIMEOUT_MS (8 s); tests shorten it.

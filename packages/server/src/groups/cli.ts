@@ -5,49 +5,37 @@
  */
 import { readFile } from 'node:fs/promises';
 import { join } from 'node:path';
-import { parseArgs } from 'node:util';
+import type { Command } from 'commander';
 import { USER_ID_PATTERN } from '@ringline/protocol';
 import { genUserSig } from '../auth/usersig.js';
 import { ConfigError, DEFAULTS } from '../config.js';
 import type { GroupDetails, GroupSummary } from './service.js';
 import { isValidGroupID } from './service.js';
 
-export const GROUP_HELP = `ringline group — manage groups on a running Ringline server (REST admin API)
-
-Usage:
+/** What `ringline group --help` adds after the commands. */
+const GROUP_NOTES = `
+Examples:
   ringline group create GROUP_ID [USER...] [--name NAME]
-  ringline group delete GROUP_ID
-  ringline group add    GROUP_ID USER...
-  ringline group remove GROUP_ID USER...
-  ringline group list
-  ringline group show   GROUP_ID
-
-Flags (environment variable in brackets):
-  --server URL        the server (RINGLINE_SERVER; http://127.0.0.1:${DEFAULTS.port})
-  --sdkappid N        the app's SDKAppID (RINGLINE_SDKAPPID)
-  --secret-key K      the app's secret key (RINGLINE_SECRET_KEY)
-  --data-dir DIR      without --sdkappid/--secret-key, read them from DIR/app.json, as a
-                      dev-mode server keeps them (RINGLINE_DATA_DIR; ${DEFAULTS.dataDir})
-  --json              print the server's JSON answer instead of text
+  ringline group add team carol dave --server https://calls.example.org
+  ringline group list --json
 
 Group IDs: 1-64 letters, digits, "_", "-", "@", "#" or ".". User IDs: 1-32 letters, digits, "_", "-".
-Exit codes: 0 ok, 1 the server refused or could not be reached, 2 bad usage or configuration.
-`;
+Exit codes: 0 ok, 1 the server refused or could not be reached, 2 bad usage or configuration.`;
 
 /** Lifetime of the administrator userSig a CLI run mints. */
 const ADMIN_SIG_EXPIRE_S = 300;
 /** How long one request may take before the CLI gives up. */
 const REQUEST_TIMEOUT_MS = 15_000;
 
-const flags = {
-  server: { type: 'string' },
-  sdkappid: { type: 'string' },
-  'secret-key': { type: 'string' },
-  'data-dir': { type: 'string' },
-  name: { type: 'string' },
-  json: { type: 'boolean' },
-  help: { type: 'boolean', short: 'h' },
-} as const;
+/** A group subcommand's flags as commander names them. */
+interface GroupFlags {
+  server?: string;
+  sdkappid?: string;
+  secretKey?: string;
+  dataDir?: string;
+  name?: string;
+  json?: boolean;
+}
 
 const userIdRe = new RegExp(USER_ID_PATTERN);
 
@@ -61,40 +49,67 @@ export class GroupCliError extends Error {
   override readonly name = 'GroupCliError';
 }
 
-/** Runs `ringline group <args>`; resolves with the exit code. Throws ConfigError for bad usage. */
-export async function groupCommand(args: string[], io: GroupCliIO): Promise<number> {
-  let values: { [K in keyof typeof flags]?: string | boolean };
-  let positionals: string[];
-  try {
-    ({ values, positionals } = parseArgs({
-      args,
-      options: flags,
-      strict: true,
-      allowPositionals: true,
-    }));
-  } catch (e) {
-    throw new ConfigError(`group: ${(e as Error).message}`);
+/**
+ * Adds `ringline group` and its subcommands to the program. A refusal by the server throws
+ * GroupCliError (exit 1); bad usage throws ConfigError (exit 2).
+ */
+export function addGroupCommand(program: Command, io: GroupCliIO): void {
+  const group = program
+    .command('group')
+    .description('manage groups on a running Ringline server (REST admin API)')
+    .addHelpText('after', GROUP_NOTES);
+  const subcommands: [name: string, operands: string[], description: string][] = [
+    ['create', ['[GROUP_ID]', '[USER...]'], 'create a group, with these members'],
+    ['delete', ['[GROUP_ID]'], 'delete a group'],
+    ['add', ['[GROUP_ID]', '[USER...]'], 'add members to a group'],
+    ['remove', ['[GROUP_ID]', '[USER...]'], 'remove members from a group'],
+    ['list', [], 'list the groups'],
+    ['show', ['[GROUP_ID]'], 'show a group and its members'],
+  ];
+  for (const [name, operands, description] of subcommands) {
+    const cmd = group.command(name).description(description);
+    // The operands are checked by plan(), whose messages say what is wrong with them.
+    for (const operand of operands) cmd.argument(operand);
+    cmd
+      .allowExcessArguments()
+      .option('--server <URL>', `the server (RINGLINE_SERVER; http://127.0.0.1:${DEFAULTS.port})`)
+      .option('--sdkappid <N>', "the app's SDKAppID (RINGLINE_SDKAPPID)")
+      .option('--secret-key <KEY>', "the app's secret key (RINGLINE_SECRET_KEY)")
+      .option(
+        '--data-dir <DIR>',
+        'without --sdkappid/--secret-key, read them from DIR/app.json, as a dev-mode server ' +
+          `keeps them (RINGLINE_DATA_DIR; ${DEFAULTS.dataDir})`,
+      )
+      .option('--json', "print the server's JSON answer instead of text");
+    if (name === 'create') cmd.option('--name <NAME>', "the group's display name");
+    cmd.action(async () => {
+      await groupCommand(name, cmd.args, cmd.opts<GroupFlags>(), io);
+    });
   }
-  const [action, ...operands] = positionals;
-  if (values.help || action === undefined || action === 'help') {
-    io.stdout.write(GROUP_HELP);
-    return action === undefined && !values.help ? 2 : 0;
-  }
-  const pick = (flag: keyof typeof flags, envName: string): string | undefined => {
+}
+
+/** Runs `ringline group <action> <operands>`; resolves with the exit code. */
+async function groupCommand(
+  action: string,
+  operands: string[],
+  values: GroupFlags,
+  io: GroupCliIO,
+): Promise<number> {
+  const pick = (flag: 'server' | 'sdkappid' | 'secretKey' | 'dataDir', envName: string) => {
     const v = values[flag];
     if (typeof v === 'string') return v;
     const e = io.env[envName];
     return e === undefined || e === '' ? undefined : e;
   };
 
-  const request = plan(action, operands, typeof values.name === 'string' ? values.name : undefined);
+  const request = plan(action, operands, values.name);
   const server = parseServer(
     pick('server', 'RINGLINE_SERVER') ?? `http://127.0.0.1:${DEFAULTS.port}`,
   );
   const creds = await credentials(
     pick('sdkappid', 'RINGLINE_SDKAPPID'),
-    pick('secret-key', 'RINGLINE_SECRET_KEY'),
-    pick('data-dir', 'RINGLINE_DATA_DIR') ?? DEFAULTS.dataDir,
+    pick('secretKey', 'RINGLINE_SECRET_KEY'),
+    pick('dataDir', 'RINGLINE_DATA_DIR') ?? DEFAULTS.dataDir,
   );
   const sig = genUserSig({ ...creds, userID: 'administrator', expire: ADMIN_SIG_EXPIRE_S });
   const send = (method: string, path: string, body?: unknown) =>
@@ -217,9 +232,6 @@ function plan(action: string, operands: string[], name: string | undefined): Pla
       throw new ConfigError(`group ${action}: unexpected "${operands[n]}" (try --help)`);
     }
   };
-  if (name !== undefined && action !== 'create') {
-    throw new ConfigError(`--name only goes with group create`);
-  }
   switch (action) {
     case 'create':
       return { action, groupID: groupID(), users: users(false), name };
