@@ -1,6 +1,6 @@
-// Writes FILE.br and FILE.gz beside each built browser bundle (and its source map), so that the
-// server sends them as they are to clients that accept them (@fastify/static `preCompressed`)
-// instead of compressing the same bytes again on every request.
+// Writes FILE.br and FILE.gz beside each built browser bundle, so that the server sends them as
+// they are to clients that accept them (@fastify/static `preCompressed`) instead of compressing
+// the same bytes again on every request.
 import { readFile, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
@@ -29,7 +29,14 @@ export async function precompress(files) {
   );
 }
 
-/** The bundles esbuild wrote (from its metafile) with their maps: the files the server serves. */
+/**
+ * The bundles esbuild wrote (from its metafile): the files browsers load. Their source maps are
+ * left as they are: only devtools fetch them, and compressed copies would add a megabyte of
+ * incompressible bytes to each npm tarball.
+ */
 export function outputsOf(results, dir) {
-  return results.flatMap((r) => Object.keys(r.metafile.outputs)).map((f) => join(dir, f));
+  return results
+    .flatMap((r) => Object.keys(r.metafile.outputs))
+    .filter((f) => !f.endsWith('.map'))
+    .map((f) => join(dir, f));
 }

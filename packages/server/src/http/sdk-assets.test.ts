@@ -48,8 +48,10 @@ describe('the SDK bundles under /sdk/', () => {
     expect(lines.filter(Boolean)).toHaveLength(2);
     expect(lines[1]).toBe('//# sourceMappingURL=trtc-calling.js.map');
 
-    const res = await get(`/sdk/${VERSION}/trtc-calling.js.map`);
+    const res = await get(`/sdk/${VERSION}/trtc-calling.js.map`, { 'accept-encoding': 'br' });
     expect(res.statusCode).toBe(200);
+    // Only devtools fetch maps: not precompressed, sent as they are.
+    expect(res.headers['content-encoding']).toBeUndefined();
     expect(res.headers['cache-control']).toBe(SDK_IMMUTABLE_CACHE);
     const payload = JSON.parse(res.body) as SourceMapPayload & { sourcesContent: string[] };
     const map = new SourceMap(payload);
