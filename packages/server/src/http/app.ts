@@ -3,7 +3,7 @@
  * for the demo. Signalling upgrades on the same server are taken by the signal gateway.
  */
 import { existsSync, readFileSync } from 'node:fs';
-import { readFile } from 'node:fs/promises';
+import { access, readFile } from 'node:fs/promises';
 import { createRequire } from 'node:module';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -233,7 +233,11 @@ export async function buildHttpApp(options: HttpAppOptions): Promise<FastifyInst
     const sendBundle = async (reply: FastifyReply, served: string, cache: string) => {
       const { dir, workspace } = SERVED_FILES.get(served)!;
       const file = join(bundleDirs[dir], served);
-      if (!existsSync(file)) {
+      const built = await access(file).then(
+        () => true,
+        () => false,
+      );
+      if (!built) {
         return reply
           .code(404)
           .type('text/plain; charset=utf-8')
