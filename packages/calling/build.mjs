@@ -1,14 +1,18 @@
 // Bundles the SDK for browsers: dist/trtc-calling.js (a classic script whose global `TRTCCalling`
-// is the class itself) and dist/trtc-calling.mjs (an ES module with `export default TRTCCalling`).
+// is the class itself) and dist/trtc-calling.mjs (an ES module with `export default TRTCCalling`),
+// minified, each with its source map and .br/.gz copies that the server sends as they are.
 // @ringline/protocol is bundled from its TypeScript source; only its constants and error codes are
 // imported at run time, so the TypeBox schemas stay out of the bundle.
 import { build } from 'esbuild';
 import { chmod, copyFile, mkdir } from 'node:fs/promises';
 import { createRequire } from 'node:module';
-import { dirname, join } from 'node:path';
+import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { outputsOf, precompress } from '../../scripts/precompress.mjs';
 
 const here = fileURLToPath(new URL('.', import.meta.url));
+// dist/ unless another folder is given (a test builds into a temporary one).
+const out = resolve(here, process.argv[2] ?? 'dist');
 
 /** @type {import('esbuild').BuildOptions} */
 const common = {
@@ -16,13 +20,18 @@ const common = {
   bundle: true,
   target: 'es2020',
   platform: 'browser',
-  sourcemap: true,
+  // Minified, with the map beside it (linked by a `//# sourceMappingURL` comment) so that stack
+  // traces and devtools still show the TypeScript; names kept for the console and stack traces.
+  minify: true,
+  keepNames: true,
+  sourcemap: 'linked',
+  metafile: true,
   conditions: ['source'],
   legalComments: 'none',
   logLevel: 'info',
 };
 
-await Promise.all([
+const bundles = await Promise.all([
   build({
     ...common,
     // The IIFE's global is the class itself, not a namespace holding `default`. `server` defaults
@@ -39,7 +48,7 @@ await Promise.all([
       loader: 'ts',
     },
     format: 'iife',
-    outfile: 'dist/trtc-calling.js',
+    outfile: join(out, 'trtc-calling.js'),
   }),
   build({
     ...common,
@@ -56,9 +65,10 @@ await Promise.all([
       loader: 'ts',
     },
     format: 'esm',
-    outfile: 'dist/trtc-calling.mjs',
+    outfile: join(out, 'trtc-calling.mjs'),
   }),
 ]);
+await precompress(outputsOf(bundles, here));
 
 // Background blur's model and wasm (npm @mediapipe/selfie_segmentation) go to dist/blur/, which the
 // server serves as /sdk/blur/: the browser loads them from the Ringline server, never a CDN. The
@@ -67,10 +77,10 @@ const blurSource = dirname(
   createRequire(import.meta.url).resolve('@mediapipe/selfie_segmentation/package.json'),
 );
 const { BLUR_ASSET_FILES } = await import('@ringline/protocol');
-await mkdir(join(here, 'dist/blur'), { recursive: true });
+await mkdir(join(out, 'blur'), { recursive: true });
 await Promise.all(
   BLUR_ASSET_FILES.map(async (file) => {
-    const target = join(here, 'dist/blur', file);
+    const target = join(out, 'blur', file);
     await copyFile(join(blurSource, file), target);
     // npm keeps the package's modes, some read-only: the next build must be able to overwrite.
     await chmod(target, 0o644);

@@ -19,6 +19,7 @@ export type {
   CallKitCallbacks,
   CallKitComponentOptions,
   CallKitServerDeps,
+  CallKitLogger,
   ViewAttacher,
 } from './core/CallKitServer.js';
 export { CallKitStore, type StoreListener } from './core/CallKitStore.js';
@@ -50,4 +51,7 @@ export {
   type RecentCall,
   type RecentCalls,
 } from './core/types.js';
-export { callBackOf, toRecentCall, MAX_RECENT_CALLS } from './core/recents.js';
+export { callBackOf, toRecentCall, MAX_RECENT_CALLS, type CallBack } from './core/recents.js';
+// The `server` properties of the elements take these.
+export type { ViewServer } from './element/server.js';
+export type { RecentsServer } from './element/RecentCallsElement.js';

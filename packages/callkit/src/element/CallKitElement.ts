@@ -58,6 +58,7 @@ export function setDefaultServer(server: ViewServer): void {
 }
 
 export class TUICallKitElement extends LitElement {
+  /** The element's shadow-DOM styles (Lit's `styles`). */
   static override styles = styles;
 
   static override properties = {

@@ -34,6 +34,7 @@ export function setDefaultRecentsServer(server: RecentsServer): void {
 export class RinglineRecentCallsElement extends LitElement {
   static override properties = { server: { attribute: false } };
 
+  /** The element's shadow-DOM styles (Lit's `styles`). */
   static override styles = css`
     :host {
       display: block;

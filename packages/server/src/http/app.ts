@@ -2,8 +2,8 @@
  * The HTTP side: health, the SDK bundles, the demo, and (dev mode only) a userSig minting endpoint
  * for the demo. Signalling upgrades on the same server are taken by the signal gateway.
  */
-import { existsSync } from 'node:fs';
-import { readFile } from 'node:fs/promises';
+import { existsSync, readFileSync } from 'node:fs';
+import { access, readFile } from 'node:fs/promises';
 import { createRequire } from 'node:module';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -101,6 +101,38 @@ const SDK_FILES = [
   { name: 'callkit.js', dir: 'callkit', workspace: '@ringline/callkit' },
   { name: 'callkit.mjs', dir: 'callkit', workspace: '@ringline/callkit' },
 ] as const;
+type SdkFile = (typeof SDK_FILES)[number];
+
+/**
+ * Each bundle and its source map, by the name served: only these, so no URL under /sdk/ reaches
+ * another file of a dist/ (or a folder above it).
+ */
+const SERVED_FILES = new Map<string, SdkFile>(
+  SDK_FILES.flatMap((f) => [[f.name, f] as const, [`${f.name}.map`, f] as const]),
+);
+
+/** A versioned URL's bytes never change: a year, and no revalidation on reload. */
+export const SDK_IMMUTABLE_CACHE = 'public, max-age=31536000, immutable';
+/** An unversioned URL may change with any upgrade: revalidated (ETag) on every use. */
+export const SDK_UNVERSIONED_CACHE = 'no-cache';
+
+/**
+ * The version of the package whose build wrote `distDir` (the package.json beside it), which names
+ * its versioned URLs `/sdk/<version>/<file>`; undefined (no versioned URLs) if there is none.
+ */
+function bundleVersion(distDir: string): string | undefined {
+  try {
+    const { version } = JSON.parse(readFileSync(join(distDir, '..', 'package.json'), 'utf8')) as {
+      version?: unknown;
+    };
+    // Semver only: the version is a URL segment.
+    return typeof version === 'string' && /^\d+\.\d+\.\d+(?:-[0-9A-Za-z.-]+)?$/.test(version)
+      ? version
+      : undefined;
+  } catch {
+    return undefined;
+  }
+}
 
 export async function buildHttpApp(options: HttpAppOptions): Promise<FastifyInstance> {
   const log = options.logger ?? silentLogger;
@@ -181,28 +213,63 @@ export async function buildHttpApp(options: HttpAppOptions): Promise<FastifyInst
     });
   }
 
-  for (const { name, dir, workspace } of SDK_FILES) {
-    const file = join(bundleDirs[dir], name);
-    app.get(`/sdk/${name}`, async (_req, reply) => {
-      let body: Buffer;
-      try {
-        body = await readFile(file);
-      } catch {
+  const versions = {
+    sdk: bundleVersion(bundleDirs.sdk),
+    callkit: bundleVersion(bundleDirs.callkit),
+  };
+  // A dev checkout rebuilds under the same version: a year-long cache would keep the old build.
+  const versionedCache = options.dev ? SDK_UNVERSIONED_CACHE : SDK_IMMUTABLE_CACHE;
+  await app.register(async (sdk) => {
+    // Precompressed: the build writes FILE.br and FILE.gz, sent as they are by Accept-Encoding.
+    await sdk.register(fastifyStatic, { serve: false, preCompressed: true, cacheControl: false });
+    // @fastify/static says application/javascript; text/javascript is the standard one (RFC 9239).
+    sdk.addHook('onSend', async (_req, reply) => {
+      const type = reply.getHeader('content-type');
+      if (typeof type === 'string' && type.startsWith('application/javascript')) {
+        void reply.type('text/javascript; charset=utf-8');
+      }
+    });
+
+    const sendBundle = async (reply: FastifyReply, served: string, cache: string) => {
+      const { dir, workspace } = SERVED_FILES.get(served)!;
+      const file = join(bundleDirs[dir], served);
+      const built = await access(file).then(
+        () => true,
+        () => false,
+      );
+      if (!built) {
         return reply
           .code(404)
           .type('text/plain; charset=utf-8')
           .send(
-            `${name} is not built. Run "npm run build --workspace ${workspace}" ` +
+            `${served} is not built. Run "npm run build --workspace ${workspace}" ` +
               `(it writes ${file}).\n`,
           );
       }
-      return reply
-        .type('text/javascript; charset=utf-8')
-        .header('cache-control', 'no-cache')
-        .header('access-control-allow-origin', '*')
-        .send(body);
+      void reply.header('cache-control', cache).header('access-control-allow-origin', '*');
+      return reply.sendFile(served, bundleDirs[dir]);
+    };
+
+    for (const served of SERVED_FILES.keys()) {
+      sdk.get(`/sdk/${served}`, (_req, reply) => sendBundle(reply, served, SDK_UNVERSIONED_CACHE));
+    }
+    // The same bytes under the version of the package that built them, cached for good. Only the
+    // version installed here exists: an old page's URL is a 404 that names the current one.
+    sdk.get('/sdk/:version/:file', async (req, reply) => {
+      const { version, file } = req.params as { version: string; file: string };
+      const entry = SERVED_FILES.get(file);
+      const current = entry && versions[entry.dir];
+      if (!entry || !current || version !== current) {
+        throw new ServerError(
+          'NOT_FOUND',
+          entry && current
+            ? `no such SDK version; this server has ${entry.workspace} ${current}`
+            : 'no such SDK file',
+        );
+      }
+      return sendBundle(reply, file, versionedCache);
     });
-  }
+  });
 
   // Background blur's model and wasm, from the SDK's dist/blur/: only the listed files, so the
   // route cannot be walked out of that folder. They change only with the SDK version.
