@@ -21,8 +21,18 @@ import { silentLogger, type Logger } from '../log.js';
 import { TokenBucket, type RateLimitOptions } from '../signal/rate-limit.js';
 import { isValidUserID } from '../signal/validate.js';
 import type { CallHistory } from '../store/index.js';
-import { ADMIN_IDENTIFIER, compile, HistoryPageQuery, pageOptions } from './admin.js';
+import { ADMIN_IDENTIFIER } from './admin.js';
 import { toHttpError } from './errors.js';
+import {
+  AuthQuery,
+  errorReplies,
+  HistoryPageQuery,
+  MissedPage,
+  pageOptions,
+  typeBoxRoutes,
+  UserCallPage,
+  userSecurity,
+} from './schema.js';
 
 /**
  * Per source address, as logins before their session (the server passes its
@@ -42,15 +52,44 @@ export interface UserHistoryRoutesOptions {
   logger?: Logger;
 }
 
-const PageQuery = Type.Object({ userID: Type.Optional(Type.String()), ...HistoryPageQuery });
-const SeenBody = Type.Union([
-  Type.Object({}, { additionalProperties: false }),
-  Type.Object({ before: Type.Integer({ minimum: 0 }) }, { additionalProperties: false }),
-  Type.Object(
-    { callIDs: Type.Array(Type.String({ maxLength: 64 }), { maxItems: MAX_MARK_SEEN_IDS }) },
-    { additionalProperties: false },
-  ),
-]);
+/** Whose history: `userID` (with a Bearer userSig) or Tencent's `identifier` (with `usersig`). */
+const UserQuery = {
+  userID: Type.Optional(Type.String({ description: 'The user whose userSig this is' })),
+  identifier: Type.Optional(Type.String({ description: 'The same, Tencent-style' })),
+  sdkappid: AuthQuery.sdkappid,
+};
+const PageQuery = Type.Object({ ...UserQuery, ...HistoryPageQuery });
+const SeenBody = Type.Union(
+  [
+    Type.Object({}, { additionalProperties: false, description: 'Every missed call up to now' }),
+    Type.Object(
+      { before: Type.Integer({ minimum: 0, description: 'Missed calls started before (Unix ms)' }) },
+      { additionalProperties: false },
+    ),
+    Type.Object(
+      {
+        callIDs: Type.Array(Type.String({ maxLength: 64 }), {
+          maxItems: MAX_MARK_SEEN_IDS,
+          description: 'These missed calls',
+        }),
+      },
+      { additionalProperties: false },
+    ),
+  ],
+  { description: 'Which missed calls to mark seen' },
+);
+const Seen = Type.Object({
+  marked: Type.Integer({ description: 'Calls newly marked seen' }),
+  unread: Type.Integer({ description: 'Missed calls still unread' }),
+});
+
+/** What every user history route's schema has: its tag, auth and error answers. */
+const user = <R extends Record<number, unknown>>(summary: string, response: R) => ({
+  tags: ['history'],
+  summary,
+  security: userSecurity,
+  response: { ...response, ...errorReplies },
+});
 
 /** Bounded per-address buckets. */
 class AddressBuckets {
@@ -86,7 +125,7 @@ export async function userHistoryRoutes(app: FastifyInstance, options: UserHisto
   const log = options.logger ?? silentLogger;
   const buckets = new AddressBuckets(options.rate ?? DEFAULT_USER_API_RATE);
 
-  app.setValidatorCompiler(compile);
+  const api = typeBoxRoutes(app);
   app.setErrorHandler((err: Error, _req, reply) => {
     const { status, error } = toHttpError(err);
     if (status >= 500) log.error('call history request failed', { err, code: error.name });
@@ -114,25 +153,43 @@ export async function userHistoryRoutes(app: FastifyInstance, options: UserHisto
       .header('access-control-allow-headers', 'authorization, content-type')
       .header('access-control-max-age', '600')
       .send();
-  app.options('/api/calls', preflight);
-  app.options('/api/calls/missed', preflight);
-  app.options('/api/calls/missed/seen', preflight);
+  // CORS preflights: for browsers, not part of the API the document describes.
+  for (const path of ['/api/calls', '/api/calls/missed', '/api/calls/missed/seen']) {
+    app.options(path, { schema: { hide: true } }, preflight);
+  }
 
-  app.get('/api/calls', { schema: { querystring: PageQuery } }, async (req) =>
-    history.forUser(userOf(req), pageOptions(req.query as { cursor?: string; limit?: string })),
+  api.get(
+    '/api/calls',
+    { schema: { ...user("The user's calls, newest first", { 200: UserCallPage }), querystring: PageQuery } },
+    async (req) => history.forUser(userOf(req), pageOptions(req.query)),
   );
 
-  app.get('/api/calls/missed', { schema: { querystring: PageQuery } }, async (req) =>
-    history.missed(userOf(req), pageOptions(req.query as { cursor?: string; limit?: string })),
+  api.get(
+    '/api/calls/missed',
+    {
+      schema: {
+        ...user("The user's missed calls, newest first", { 200: MissedPage }),
+        querystring: PageQuery,
+      },
+    },
+    async (req) => history.missed(userOf(req), pageOptions(req.query)),
   );
 
-  app.post(
+  api.post(
     '/api/calls/missed/seen',
-    { bodyLimit: USER_BODY_LIMIT, schema: { body: SeenBody } },
+    {
+      bodyLimit: USER_BODY_LIMIT,
+      schema: {
+        ...user('Mark missed calls seen', { 200: Seen }),
+        querystring: Type.Object(UserQuery),
+        body: SeenBody,
+      },
+    },
     async (req) => {
       const userID = userOf(req);
-      const body = req.body as { before?: number } | { callIDs: string[] };
-      const which = 'callIDs' in body ? body : { before: body.before ?? Date.now() };
+      const body = req.body;
+      const which =
+        'callIDs' in body ? body : { before: 'before' in body ? body.before : Date.now() };
       const marked = await history.markSeen(userID, which);
       return { marked, unread: await history.unreadMissed(userID) };
     },
