@@ -87,35 +87,47 @@ const ListQuery = Type.Object({
   ),
 });
 
-const Group = Type.Object({
-  groupID: Type.String(),
-  name: Type.String(),
-  createdAt: Type.Integer({ description: 'Unix ms' }),
-  members: Type.Array(
-    Type.Object({ userID: Type.String(), joinedAt: Type.Integer({ description: 'Unix ms' }) }),
-    { description: 'Ordered by user ID' },
-  ),
-});
+const Group = Type.Object(
+  {
+    groupID: Type.String(),
+    name: Type.String(),
+    createdAt: Type.Integer({ description: 'Unix ms' }),
+    members: Type.Array(
+      Type.Object({ userID: Type.String(), joinedAt: Type.Integer({ description: 'Unix ms' }) }),
+      { description: 'Ordered by user ID' },
+    ),
+  },
+  { description: 'The group with its members' },
+);
 const GroupSummaryReply = Type.Object({
   groupID: Type.String(),
   name: Type.String(),
   createdAt: Type.Integer({ description: 'Unix ms' }),
   memberCount: Type.Integer(),
 });
-const GroupList = Type.Object({
-  groups: Type.Array(GroupSummaryReply),
-  next: Type.Optional(Type.String({ description: 'The `after` of the following page' })),
-});
-const Added = Type.Object({
-  groupID: Type.String(),
-  added: Type.Array(Type.String()),
-  alreadyMembers: Type.Array(Type.String()),
-});
-const Removed = Type.Object({
-  groupID: Type.String(),
-  removed: Type.Array(Type.String()),
-  notMembers: Type.Array(Type.String()),
-});
+const GroupList = Type.Object(
+  {
+    groups: Type.Array(GroupSummaryReply),
+    next: Type.Optional(Type.String({ description: 'The `after` of the following page' })),
+  },
+  { description: 'A page of groups, by ID' },
+);
+const Added = Type.Object(
+  {
+    groupID: Type.String(),
+    added: Type.Array(Type.String()),
+    alreadyMembers: Type.Array(Type.String()),
+  },
+  { description: 'Who was added, and who was a member already' },
+);
+const Removed = Type.Object(
+  {
+    groupID: Type.String(),
+    removed: Type.Array(Type.String()),
+    notMembers: Type.Array(Type.String()),
+  },
+  { description: 'Who was removed, and who was not a member' },
+);
 // Answers are serialized by these schemas, which write only the fields they name.
 same<Static<typeof Group>, GroupDetails>(true);
 same<Static<typeof GroupSummaryReply>, GroupSummary>(true);

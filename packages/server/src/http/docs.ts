@@ -33,12 +33,15 @@ export async function apiDocs(app: FastifyInstance): Promise<void> {
           'The REST API of a Ringline server: groups and call history for the app backend ' +
           "(administrator userSig), each user's own call history (their userSig), and Tencent " +
           "IM's REST API for groups. Every error is {error: {code, name, message}} with a " +
-          'code listed in docs/errors.md; the IM REST routes answer in Tencent\'s shape.',
+          "code listed in docs/errors.md; the IM REST routes answer in Tencent's shape.",
       },
       tags: [
         { name: 'admin', description: 'Groups and call history, for the app backend' },
-        { name: 'history', description: 'Call history: all calls (admin) or one user\'s own' },
-        { name: 'im', description: "Tencent IM's REST API for groups (Tencent's shapes and codes)" },
+        { name: 'history', description: "Call history: all calls (admin) or one user's own" },
+        {
+          name: 'im',
+          description: "Tencent IM's REST API for groups (Tencent's shapes and codes)",
+        },
         { name: 'dev', description: 'Only with --dev, for the demo' },
       ],
       components: { securitySchemes: { ...SECURITY_SCHEMES } },

@@ -3,10 +3,7 @@
  * our coded errors, the error reply, the auth parameters, and the call history's shapes. The same
  * schemas check the requests, serialize the answers and make the OpenAPI document (./docs.ts).
  */
-import {
-  TypeBoxValidatorCompiler,
-  type TypeBoxTypeProvider,
-} from '@fastify/type-provider-typebox';
+import { TypeBoxValidatorCompiler, type TypeBoxTypeProvider } from '@fastify/type-provider-typebox';
 import { Type, type Static, type TSchema } from '@sinclair/typebox';
 import type { FastifyInstance, FastifySchemaCompiler } from 'fastify';
 import {
@@ -76,7 +73,7 @@ export const SECURITY_SCHEMES = {
     in: 'query',
     name: 'usersig',
     description:
-      'The administrator\'s userSig in the query, with sdkappid=N and identifier=administrator.',
+      "The administrator's userSig in the query, with sdkappid=N and identifier=administrator.",
   },
   userBearer: {
     type: 'http',
@@ -163,7 +160,7 @@ const callFields = {
   members: Type.Array(Member),
 };
 
-export const Call = Type.Object(callFields);
+export const Call = Type.Object(callFields, { description: 'A recorded call' });
 export const UserCall = Type.Object(
   {
     ...callFields,
@@ -172,19 +169,30 @@ export const UserCall = Type.Object(
     missed: Type.Boolean({ description: 'Invited and never answered' }),
     seen: Type.Boolean({ description: 'A missed call marked seen (true if not missed)' }),
   },
+  { description: "A recorded call with the user's part in it" },
 );
 const next = Type.Optional(Type.String({ description: 'The cursor of the following page' }));
-export const CallPage = Type.Object({ calls: Type.Array(Call), next });
-export const UserCallPage = Type.Object({ calls: Type.Array(UserCall), next });
-export const MissedPage = Type.Object({
-  unread: Type.Integer({ description: 'Missed calls not yet marked seen' }),
-  calls: Type.Array(UserCall),
-  next,
-});
+export const CallPage = Type.Object(
+  { calls: Type.Array(Call), next },
+  { description: 'A page of calls, newest first' },
+);
+export const UserCallPage = Type.Object(
+  { calls: Type.Array(UserCall), next },
+  { description: "A page of the user's calls, newest first" },
+);
+export const MissedPage = Type.Object(
+  {
+    unread: Type.Integer({ description: 'Missed calls not yet marked seen' }),
+    calls: Type.Array(UserCall),
+    next,
+  },
+  { description: "The user's unread count and a page of missed calls" },
+);
 
 // The answers are serialized by these schemas, which write only the fields they name: each must
 // name exactly the protocol type's fields, or the build fails here.
-type Same<A, B> = (<T>() => T extends A ? 1 : 2) extends <T>() => T extends B ? 1 : 2 ? true : false;
+type Same<A, B> =
+  (<T>() => T extends A ? 1 : 2) extends <T>() => T extends B ? 1 : 2 ? true : false;
 /** Compiles only if A and B are the same type: `same<Static<typeof S>, T>(true)`. */
 export const same = <A, B>(ok: Same<A, B>): Same<A, B> => ok;
 same<Static<typeof Member>, CallHistoryMember>(true);

@@ -63,7 +63,9 @@ const SeenBody = Type.Union(
   [
     Type.Object({}, { additionalProperties: false, description: 'Every missed call up to now' }),
     Type.Object(
-      { before: Type.Integer({ minimum: 0, description: 'Missed calls started before (Unix ms)' }) },
+      {
+        before: Type.Integer({ minimum: 0, description: 'Missed calls started before (Unix ms)' }),
+      },
       { additionalProperties: false },
     ),
     Type.Object(
@@ -78,10 +80,13 @@ const SeenBody = Type.Union(
   ],
   { description: 'Which missed calls to mark seen' },
 );
-const Seen = Type.Object({
-  marked: Type.Integer({ description: 'Calls newly marked seen' }),
-  unread: Type.Integer({ description: 'Missed calls still unread' }),
-});
+const Seen = Type.Object(
+  {
+    marked: Type.Integer({ description: 'Calls newly marked seen' }),
+    unread: Type.Integer({ description: 'Missed calls still unread' }),
+  },
+  { description: 'How many were marked, and how many are unread now' },
+);
 
 /** What every user history route's schema has: its tag, auth and error answers. */
 const user = <R extends Record<number, unknown>>(summary: string, response: R) => ({
@@ -160,7 +165,12 @@ export async function userHistoryRoutes(app: FastifyInstance, options: UserHisto
 
   api.get(
     '/api/calls',
-    { schema: { ...user("The user's calls, newest first", { 200: UserCallPage }), querystring: PageQuery } },
+    {
+      schema: {
+        ...user("The user's calls, newest first", { 200: UserCallPage }),
+        querystring: PageQuery,
+      },
+    },
     async (req) => history.forUser(userOf(req), pageOptions(req.query)),
   );
 
