@@ -54,7 +54,9 @@ afterAll(async () => {
 
 describe('the OpenAPI document', () => {
   it('validates against the OpenAPI 3.1 schema', async () => {
-    const result = await new Validator().validate(structuredClone(doc) as object);
+    const result = await new Validator().validate(
+      structuredClone(doc) as unknown as Record<string, unknown>,
+    );
     expect(result.errors ?? []).toEqual([]);
     expect(result.valid).toBe(true);
     expect(doc.openapi).toBe('3.1.0');
