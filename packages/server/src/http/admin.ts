@@ -154,8 +154,13 @@ const CallsQuery = Type.Object({
 const CallIDParams = Type.Object({ callID: Type.String() });
 
 /** What every admin route's schema has: its tag, auth and error answers. */
-const admin = <R extends Record<number, unknown>>(summary: string, response: R) => ({
+const admin = <R extends Record<number, unknown>>(
+  operationId: string,
+  summary: string,
+  response: R,
+) => ({
   tags: ['admin'],
+  operationId,
   summary,
   security: adminSecurity,
   response: { ...response, ...errorReplies },
@@ -191,7 +196,7 @@ export async function adminRoutes(app: FastifyInstance, options: AdminRoutesOpti
     {
       ...routeOptions,
       schema: {
-        ...admin('Create a group', { 201: Group }),
+        ...admin('createGroup', 'Create a group', { 201: Group }),
         querystring: AuthOnly,
         body: CreateBody,
       },
@@ -205,7 +210,12 @@ export async function adminRoutes(app: FastifyInstance, options: AdminRoutesOpti
 
   api.get(
     '/api/admin/groups',
-    { schema: { ...admin('List groups by ID', { 200: GroupList }), querystring: ListQuery } },
+    {
+      schema: {
+        ...admin('listGroups', 'List groups by ID', { 200: GroupList }),
+        querystring: ListQuery,
+      },
+    },
     async (req) => {
       const { after, limit } = req.query;
       return groups.list({ after, limit: limit === undefined ? undefined : Number(limit) });
@@ -216,7 +226,7 @@ export async function adminRoutes(app: FastifyInstance, options: AdminRoutesOpti
     '/api/admin/groups/:groupID',
     {
       schema: {
-        ...admin('A group with its members', { 200: Group }),
+        ...admin('getGroup', 'A group with its members', { 200: Group }),
         querystring: AuthOnly,
         params: GroupIDParams,
       },
@@ -228,7 +238,7 @@ export async function adminRoutes(app: FastifyInstance, options: AdminRoutesOpti
     '/api/admin/groups/:groupID',
     {
       schema: {
-        ...admin('Delete a group', { 204: Type.Null({ description: 'Deleted' }) }),
+        ...admin('deleteGroup', 'Delete a group', { 204: Type.Null({ description: 'Deleted' }) }),
         querystring: AuthOnly,
         params: GroupIDParams,
       },
@@ -246,7 +256,7 @@ export async function adminRoutes(app: FastifyInstance, options: AdminRoutesOpti
     {
       ...routeOptions,
       schema: {
-        ...admin('Add members', { 200: Added }),
+        ...admin('addGroupMembers', 'Add members', { 200: Added }),
         querystring: AuthOnly,
         params: GroupIDParams,
         body: MembersBody,
@@ -271,7 +281,7 @@ export async function adminRoutes(app: FastifyInstance, options: AdminRoutesOpti
     {
       ...routeOptions,
       schema: {
-        ...admin('Remove members', { 200: Removed }),
+        ...admin('removeGroupMembers', 'Remove members', { 200: Removed }),
         querystring: AuthOnly,
         params: GroupIDParams,
         body: MembersBody,
@@ -286,7 +296,7 @@ export async function adminRoutes(app: FastifyInstance, options: AdminRoutesOpti
     '/api/admin/groups/:groupID/members/:userID',
     {
       schema: {
-        ...admin('Remove one member', { 200: Removed }),
+        ...admin('removeGroupMember', 'Remove one member', { 200: Removed }),
         querystring: AuthOnly,
         params: MemberParams,
       },
@@ -305,7 +315,7 @@ function historyRoutes(api: ReturnType<typeof typeBoxRoutes>, history: CallHisto
     '/api/admin/calls',
     {
       schema: {
-        ...admin('Recorded calls, newest first', { 200: CallPage }),
+        ...admin('listCalls', 'Recorded calls, newest first', { 200: CallPage }),
         tags: ['admin', 'history'],
         querystring: CallsQuery,
       },
@@ -328,7 +338,7 @@ function historyRoutes(api: ReturnType<typeof typeBoxRoutes>, history: CallHisto
     '/api/admin/calls/:callID',
     {
       schema: {
-        ...admin('One recorded call', { 200: Call }),
+        ...admin('getCall', 'One recorded call', { 200: Call }),
         tags: ['admin', 'history'],
         querystring: AuthOnly,
         params: CallIDParams,

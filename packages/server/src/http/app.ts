@@ -248,7 +248,13 @@ export async function buildHttpApp(options: HttpAppOptions): Promise<FastifyInst
   if (options.dev) {
     // For the demo served here only: no CORS, and a browser page of another origin is refused
     // outright (a page elsewhere must not mint identities on a developer's machine).
-    const devSchema = { tags: ['dev'], summary: 'A userSig for the demo (--dev only)' };
+    const devSchema = {
+      tags: ['dev'],
+      operationId: 'devUserSig',
+      summary: 'A userSig for the demo (--dev only)',
+      description:
+        '?userID=ID; for pages of this server only (403 CROSS_ORIGIN_REFUSED otherwise).',
+    };
     app.get('/api/dev/usersig', { schema: devSchema }, async (req, reply) => {
       if (!sameOrigin(req.headers)) {
         throw new ServerError(

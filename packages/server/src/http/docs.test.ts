@@ -15,7 +15,10 @@ interface OpenApiDoc {
   openapi: string;
   info: { title: string; version: string };
   tags: { name: string }[];
-  paths: Record<string, Record<string, { tags?: string[]; security?: unknown[] }>>;
+  paths: Record<
+    string,
+    Record<string, { tags?: string[]; security?: unknown[]; operationId?: string }>
+  >;
   components: { securitySchemes: Record<string, { type: string }> };
 }
 
@@ -88,11 +91,16 @@ describe('the OpenAPI document', () => {
     expect(documented.sort()).toEqual(api.sort());
   });
 
-  it('gives each operation a tag, and each but the dev one a security requirement', () => {
+  it('gives each operation a tag, a unique operationId and (but the dev one) a security requirement', () => {
+    const ids = new Set<string>();
     for (const [path, ops] of Object.entries(doc.paths)) {
       for (const [method, op] of Object.entries(ops)) {
-        expect(op.tags?.length, `${method} ${path}`).toBeGreaterThan(0);
-        if (!op.tags?.includes('dev')) expect(op.security, `${method} ${path}`).toBeDefined();
+        const where = `${method} ${path}`;
+        expect(op.tags?.length, where).toBeGreaterThan(0);
+        if (!op.tags?.includes('dev')) expect(op.security, where).toBeDefined();
+        expect(op.operationId, where).toMatch(/^\w+$/);
+        expect(ids.has(op.operationId!), `${where}: ${op.operationId}`).toBe(false);
+        ids.add(op.operationId!);
       }
     }
   });

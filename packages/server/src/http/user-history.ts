@@ -89,8 +89,13 @@ const Seen = Type.Object(
 );
 
 /** What every user history route's schema has: its tag, auth and error answers. */
-const user = <R extends Record<number, unknown>>(summary: string, response: R) => ({
+const user = <R extends Record<number, unknown>>(
+  operationId: string,
+  summary: string,
+  response: R,
+) => ({
   tags: ['history'],
+  operationId,
   summary,
   security: userSecurity,
   response: { ...response, ...errorReplies },
@@ -167,7 +172,7 @@ export async function userHistoryRoutes(app: FastifyInstance, options: UserHisto
     '/api/calls',
     {
       schema: {
-        ...user("The user's calls, newest first", { 200: UserCallPage }),
+        ...user('listMyCalls', "The user's calls, newest first", { 200: UserCallPage }),
         querystring: PageQuery,
       },
     },
@@ -178,7 +183,7 @@ export async function userHistoryRoutes(app: FastifyInstance, options: UserHisto
     '/api/calls/missed',
     {
       schema: {
-        ...user("The user's missed calls, newest first", { 200: MissedPage }),
+        ...user('listMyMissedCalls', "The user's missed calls, newest first", { 200: MissedPage }),
         querystring: PageQuery,
       },
     },
@@ -190,7 +195,7 @@ export async function userHistoryRoutes(app: FastifyInstance, options: UserHisto
     {
       bodyLimit: USER_BODY_LIMIT,
       schema: {
-        ...user('Mark missed calls seen', { 200: Seen }),
+        ...user('markMissedCallsSeen', 'Mark missed calls seen', { 200: Seen }),
         querystring: Type.Object(UserQuery),
         body: SeenBody,
       },

@@ -89,6 +89,8 @@ const Query = Type.Object({
 export function imSchema(summary: string, command?: string): FastifySchema {
   return {
     tags: ['im'],
+    // Tencent's command names; unique, as OpenAPI wants.
+    operationId: command ?? 'unknown_command',
     summary,
     security: adminSecurity.filter((s) => 'adminQuery' in s),
     querystring: Query,
