@@ -20,7 +20,13 @@ import type { FastifyInstance, FastifyRequest } from 'fastify';
 import { MemberOutcome, USER_ID_PATTERN } from '@ringline/protocol';
 import { verifyUserSig } from '../auth/usersig.js';
 import { ServerError } from '../errors.js';
-import type { GroupDetails, GroupService, GroupSummary } from '../groups/index.js';
+import {
+  MAX_GROUP_NAME_LENGTH,
+  MAX_LIST_LIMIT,
+  type GroupDetails,
+  type GroupService,
+  type GroupSummary,
+} from '../groups/index.js';
 import { silentLogger, type Logger } from '../log.js';
 import type { CallHistory } from '../store/index.js';
 import { toHttpError } from './errors.js';
@@ -64,7 +70,9 @@ const MemberParams = Type.Object({ groupID: Type.String(), userID: Type.String()
 const CreateBody = Type.Object(
   {
     groupID: Type.String({ description: 'Letters, digits, "_", "@", "#", ".", "-"; 1-64' }),
-    name: Type.Optional(Type.String({ description: 'At most 100 characters' })),
+    name: Type.Optional(
+      Type.String({ description: `At most ${MAX_GROUP_NAME_LENGTH} characters` }),
+    ),
     members: Type.Optional(Type.Array(Type.String(), { description: 'User IDs to add' })),
   },
   { additionalProperties: false },
@@ -83,7 +91,10 @@ const ListQuery = Type.Object({
   ...AdminQuery,
   after: Type.Optional(Type.String({ description: 'The `next` of the previous page' })),
   limit: Type.Optional(
-    Type.String({ pattern: '^[0-9]{1,6}$', description: 'Groups per page, 1-1000 (default 100)' }),
+    Type.String({
+      pattern: '^[0-9]{1,6}$',
+      description: `Groups per page, 1-${MAX_LIST_LIMIT} (default 100)`,
+    }),
   ),
 });
 

@@ -9,6 +9,8 @@ import type { FastifyInstance, FastifySchemaCompiler } from 'fastify';
 import {
   CallEndReason,
   CallType,
+  DEFAULT_HISTORY_PAGE,
+  MAX_HISTORY_PAGE,
   MediaMode,
   MemberOutcome,
   type CallHistoryCall,
@@ -109,7 +111,10 @@ export const HistoryPageQuery = {
     Type.String({ maxLength: 200, description: 'The `next` of the previous page' }),
   ),
   limit: Type.Optional(
-    Type.String({ pattern: '^[0-9]{1,6}$', description: 'Calls per page, 1-200 (default 50)' }),
+    Type.String({
+      pattern: '^[0-9]{1,6}$',
+      description: `Calls per page, 1-${MAX_HISTORY_PAGE} (default ${DEFAULT_HISTORY_PAGE})`,
+    }),
   ),
 };
 

@@ -26,7 +26,7 @@ import { silentLogger, type Logger } from '../../log.js';
 import { storageFailure } from '../../store/index.js';
 import { ADMIN_IDENTIFIER } from '../admin.js';
 import { fromServerError, ImRestError, TencentCode as T } from './codes.js';
-import { describeOnly, imSchema } from './schemas.js';
+import { describeOnly, imSchemas } from './schemas.js';
 
 /** The REST service our routes live under. */
 export const IM_REST_PREFIX = '/v4/group_open_http_svc';
@@ -57,6 +57,14 @@ const GROUP_TYPES = new Set([
 ]);
 /** Tencent's prefix for the IDs it assigns; a custom ID may not start with it. */
 const ASSIGNED_PREFIX = '@TGS#';
+const imSchema = imSchemas({
+  groupTypes: [...GROUP_TYPES],
+  nameBytes: MAX_NAME_BYTES,
+  customGroupID: MAX_CUSTOM_GROUP_ID,
+  membersPerRequest: IM_REST_MAX_MEMBERS_PER_REQUEST,
+  groupsPerInfo: IM_REST_MAX_GROUPS_PER_INFO,
+  accountsPerImport: IM_REST_MAX_ACCOUNTS_PER_IMPORT,
+});
 
 const groupIdRe = new RegExp(GROUP_ID_PATTERN);
 const userIdRe = new RegExp(USER_ID_PATTERN);
