@@ -35,8 +35,8 @@ import {
   AuthQuery,
   Call,
   CallPage,
-  errorReplies,
   HistoryPageQuery,
+  operation,
   pageOptions,
   same,
   typeBoxRoutes,
@@ -165,17 +165,7 @@ const CallsQuery = Type.Object({
 const CallIDParams = Type.Object({ callID: Type.String() });
 
 /** What every admin route's schema has: its tag, auth and error answers. */
-const admin = <R extends Record<number, unknown>>(
-  operationId: string,
-  summary: string,
-  response: R,
-) => ({
-  tags: ['admin'],
-  operationId,
-  summary,
-  security: adminSecurity,
-  response: { ...response, ...errorReplies },
-});
+const admin = operation(['admin'], adminSecurity);
 
 /** The admin API as a Fastify plugin (encapsulated: its error handler and limits are its own). */
 export async function adminRoutes(app: FastifyInstance, options: AdminRoutesOptions) {

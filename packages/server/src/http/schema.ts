@@ -95,6 +95,17 @@ type Security = Record<string, string[]>[];
 export const adminSecurity: Security = [{ adminBearer: [] }, { adminQuery: [] }];
 export const userSecurity: Security = [{ userBearer: [] }, { userQuery: [] }];
 
+/** The documentation every REST route's schema carries: tags, operationId, auth, error answers. */
+export const operation =
+  (tags: string[], security: Security) =>
+  <R extends Record<number, unknown>>(operationId: string, summary: string, response: R) => ({
+    tags,
+    operationId,
+    summary,
+    security,
+    response: { ...response, ...errorReplies },
+  });
+
 /**
  * The query parameters of Tencent's REST convention, which the routes' auth reads (before the
  * schema check; here so that the document lists them).

@@ -25,9 +25,9 @@ import { ADMIN_IDENTIFIER } from './admin.js';
 import { toHttpError } from './errors.js';
 import {
   AuthQuery,
-  errorReplies,
   HistoryPageQuery,
   MissedPage,
+  operation,
   pageOptions,
   typeBoxRoutes,
   UserCallPage,
@@ -89,17 +89,7 @@ const Seen = Type.Object(
 );
 
 /** What every user history route's schema has: its tag, auth and error answers. */
-const user = <R extends Record<number, unknown>>(
-  operationId: string,
-  summary: string,
-  response: R,
-) => ({
-  tags: ['history'],
-  operationId,
-  summary,
-  security: userSecurity,
-  response: { ...response, ...errorReplies },
-});
+const user = operation(['history'], userSecurity);
 
 /** Bounded per-address buckets. */
 class AddressBuckets {
