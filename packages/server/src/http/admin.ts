@@ -14,6 +14,8 @@
  *   GET    /api/admin/calls/:callID                                               → call
  *
  * Every error is `{"error": {code, name, message}}` with the HTTP status of its code's family.
+ * The routes' TypeBox schemas check the requests, write the answers and make the OpenAPI
+ * document at /api/docs (./docs.ts).
  */
 import { Type, type Static } from '@sinclair/typebox';
 import type { FastifyInstance, FastifyRequest } from 'fastify';
@@ -157,7 +159,7 @@ const CallsQuery = Type.Object({
   outcome: Type.Optional(
     Type.String({
       maxLength: 32,
-      description: `A member's outcome: ${Object.values(MemberOutcome).join(', ')}`,
+      description: `A member's outcome (with userID: that user's): ${Object.values(MemberOutcome).join(', ')}`,
     }),
   ),
   ...HistoryPageQuery,

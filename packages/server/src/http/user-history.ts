@@ -11,6 +11,7 @@
  *
  * Browsers on another origin may call it (CORS, no cookies: the userSig is the credential).
  * Each source address has a token bucket, as logins do before their session exists.
+ * Described, with the admin API, at /api/docs (./docs.ts).
  */
 import { Type } from '@sinclair/typebox';
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
