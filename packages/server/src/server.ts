@@ -110,6 +110,8 @@ export interface ServerOptions {
   iceRenewalMs?: number;
   /** Development mode: makes and keeps app credentials, serves /api/dev/usersig. */
   dev?: boolean;
+  /** Serve the REST API's OpenAPI document and Swagger UI at /api/docs. Default true. */
+  apiDocs?: boolean;
   /** Seconds a session whose connection dropped is kept for the client to resume. Default 30. */
   resumeWindow?: number;
   /** A logger, `true` for console logging, or nothing for silence. */
@@ -529,6 +531,7 @@ export async function startServer(options: ServerOptions = {}): Promise<Ringline
       // Each history request verifies a userSig, as a login does: the same per-address budget.
       historyRate: limits.preLoginRateLimit,
       timeouts: httpTimeouts,
+      ...(options.apiDocs === false && { apiDocs: false }),
       ...(tls && { tls: { cert: tls.cert, key: tls.key } }),
       ...(proxies && { trustProxy: proxies.entries }),
       ready: () => {

@@ -14,17 +14,35 @@
  *   GET    /api/admin/calls/:callID                                               → call
  *
  * Every error is `{"error": {code, name, message}}` with the HTTP status of its code's family.
+ * The routes' TypeBox schemas check the requests, write the answers and make the OpenAPI
+ * document at /api/docs (./docs.ts).
  */
-import { Type, type TSchema } from '@sinclair/typebox';
-import { TypeCompiler } from '@sinclair/typebox/compiler';
+import { Type, type Static } from '@sinclair/typebox';
 import type { FastifyInstance, FastifyRequest } from 'fastify';
-import { USER_ID_PATTERN, type MemberOutcome } from '@ringline/protocol';
+import { MemberOutcome, USER_ID_PATTERN } from '@ringline/protocol';
 import { verifyUserSig } from '../auth/usersig.js';
 import { ServerError } from '../errors.js';
-import type { GroupService } from '../groups/index.js';
+import {
+  MAX_GROUP_NAME_LENGTH,
+  MAX_LIST_LIMIT,
+  type GroupDetails,
+  type GroupService,
+  type GroupSummary,
+} from '../groups/index.js';
 import { silentLogger, type Logger } from '../log.js';
 import type { CallHistory } from '../store/index.js';
 import { toHttpError } from './errors.js';
+import {
+  adminSecurity,
+  AuthQuery,
+  Call,
+  CallPage,
+  HistoryPageQuery,
+  operation,
+  pageOptions,
+  same,
+  typeBoxRoutes,
+} from './schema.js';
 
 /** The account whose userSig the admin API takes (Tencent's default admin account name). */
 export const ADMIN_IDENTIFIER = 'administrator';
@@ -53,70 +71,109 @@ const GroupIDParams = Type.Object({ groupID: Type.String() });
 const MemberParams = Type.Object({ groupID: Type.String(), userID: Type.String() });
 const CreateBody = Type.Object(
   {
-    groupID: Type.String(),
-    name: Type.Optional(Type.String()),
-    members: Type.Optional(Type.Array(Type.String())),
+    groupID: Type.String({ description: 'Letters, digits, "_", "@", "#", ".", "-"; 1-64' }),
+    name: Type.Optional(
+      Type.String({ description: `At most ${MAX_GROUP_NAME_LENGTH} characters` }),
+    ),
+    members: Type.Optional(Type.Array(Type.String(), { description: 'User IDs to add' })),
   },
   { additionalProperties: false },
 );
 const MembersBody = Type.Object(
-  { userIDList: Type.Array(Type.String()) },
+  { userIDList: Type.Array(Type.String(), { description: 'User IDs, at least one' }) },
   { additionalProperties: false },
 );
-// The auth parameters (and Tencent's `random`, `contenttype`) ride along in every query string.
+/** The query parameters of Tencent's REST auth convention (the userSig is the security scheme's). */
+const AdminQuery = {
+  ...AuthQuery,
+  identifier: Type.Optional(Type.String({ description: '"administrator"' })),
+};
+const AuthOnly = Type.Object(AdminQuery);
 const ListQuery = Type.Object({
-  after: Type.Optional(Type.String()),
-  limit: Type.Optional(Type.String({ pattern: '^[0-9]{1,6}$' })),
+  ...AdminQuery,
+  after: Type.Optional(Type.String({ description: 'The `next` of the previous page' })),
+  limit: Type.Optional(
+    Type.String({
+      pattern: '^[0-9]{1,6}$',
+      description: `Groups per page, 1-${MAX_LIST_LIMIT} (default 100)`,
+    }),
+  ),
 });
+
+const Group = Type.Object(
+  {
+    groupID: Type.String(),
+    name: Type.String(),
+    createdAt: Type.Integer({ description: 'Unix ms' }),
+    members: Type.Array(
+      Type.Object({ userID: Type.String(), joinedAt: Type.Integer({ description: 'Unix ms' }) }),
+      { description: 'Ordered by user ID' },
+    ),
+  },
+  { description: 'The group with its members' },
+);
+const GroupSummaryReply = Type.Object({
+  groupID: Type.String(),
+  name: Type.String(),
+  createdAt: Type.Integer({ description: 'Unix ms' }),
+  memberCount: Type.Integer(),
+});
+const GroupList = Type.Object(
+  {
+    groups: Type.Array(GroupSummaryReply),
+    next: Type.Optional(Type.String({ description: 'The `after` of the following page' })),
+  },
+  { description: 'A page of groups, by ID' },
+);
+const Added = Type.Object(
+  {
+    groupID: Type.String(),
+    added: Type.Array(Type.String()),
+    alreadyMembers: Type.Array(Type.String()),
+  },
+  { description: 'Who was added, and who was a member already' },
+);
+const Removed = Type.Object(
+  {
+    groupID: Type.String(),
+    removed: Type.Array(Type.String()),
+    notMembers: Type.Array(Type.String()),
+  },
+  { description: 'Who was removed, and who was not a member' },
+);
+// Answers are serialized by these schemas, which write only the fields they name.
+same<Static<typeof Group>, GroupDetails>(true);
+same<Static<typeof GroupSummaryReply>, GroupSummary>(true);
 
 const userIdRe = new RegExp(USER_ID_PATTERN);
 
 /** A Unix ms time in a query string. */
-const TimeParam = Type.String({ pattern: '^[0-9]{1,15}$' });
-/** Page parameters, shared by the admin and user history routes. */
-export const HistoryPageQuery = {
-  cursor: Type.Optional(Type.String({ maxLength: 200 })),
-  limit: Type.Optional(Type.String({ pattern: '^[0-9]{1,6}$' })),
-};
+const TimeParam = (description: string) =>
+  Type.String({ pattern: '^[0-9]{1,15}$', description: `${description} (Unix ms)` });
 const CallsQuery = Type.Object({
-  userID: Type.Optional(Type.String({ maxLength: 64 })),
-  groupID: Type.Optional(Type.String({ maxLength: 64 })),
-  from: Type.Optional(TimeParam),
-  to: Type.Optional(TimeParam),
-  outcome: Type.Optional(Type.String({ maxLength: 32 })),
+  ...AdminQuery,
+  userID: Type.Optional(Type.String({ maxLength: 64, description: 'Calls this user was in' })),
+  groupID: Type.Optional(Type.String({ maxLength: 64, description: 'Calls into this group' })),
+  from: Type.Optional(TimeParam('Started at or after')),
+  to: Type.Optional(TimeParam('Started before')),
+  outcome: Type.Optional(
+    Type.String({
+      maxLength: 32,
+      description: `A member's outcome (with userID: that user's): ${Object.values(MemberOutcome).join(', ')}`,
+    }),
+  ),
   ...HistoryPageQuery,
 });
 const CallIDParams = Type.Object({ callID: Type.String() });
 
-/** A page query's numbers; the history checks their ranges and phrases those errors. */
-export function pageOptions(query: { cursor?: string; limit?: string }) {
-  return {
-    cursor: query.cursor,
-    limit: query.limit === undefined ? undefined : Number(query.limit),
-  };
-}
-
-/** Fastify validator from a TypeBox schema, failing with our coded errors. */
-export function compile({ schema }: { schema: TSchema }) {
-  const check = TypeCompiler.Compile(schema);
-  return (data: unknown): { value: unknown } | { error: ServerError } => {
-    if (check.Check(data)) return { value: data };
-    if (data === undefined || data === null) {
-      return { error: ServerError.invalidField('/', 'a JSON object body is required') };
-    }
-    const first = check.Errors(data).First();
-    return {
-      error: ServerError.invalidField(first?.path ?? '', first?.message ?? 'invalid'),
-    };
-  };
-}
+/** What every admin route's schema has: its tag, auth and error answers. */
+const admin = operation(['admin'], adminSecurity);
 
 /** The admin API as a Fastify plugin (encapsulated: its error handler and limits are its own). */
 export async function adminRoutes(app: FastifyInstance, options: AdminRoutesOptions) {
   const { sdkAppID, secretKey, groups } = options;
   const log = options.logger ?? silentLogger;
-
-  app.setValidatorCompiler(compile);
+  const api = typeBoxRoutes(app);
 
   app.setErrorHandler((err: Error & { code?: unknown }, _req, reply) => {
     const { status, error: coded } = toHttpError(err);
@@ -137,44 +194,80 @@ export async function adminRoutes(app: FastifyInstance, options: AdminRoutesOpti
 
   const routeOptions = { bodyLimit: ADMIN_BODY_LIMIT } as const;
 
-  app.post(
+  api.post(
     '/api/admin/groups',
-    { ...routeOptions, schema: { body: CreateBody } },
+    {
+      ...routeOptions,
+      schema: {
+        ...admin('createGroup', 'Create a group', { 201: Group }),
+        querystring: AuthOnly,
+        body: CreateBody,
+      },
+    },
     async (req, reply) => {
-      const body = req.body as { groupID: string; name?: string; members?: string[] };
-      const group = await groups.create(body);
+      const group = await groups.create(req.body);
       log.info('group created', { groupID: group.groupID, members: group.members.length });
       return reply.code(201).send(group);
     },
   );
 
-  app.get('/api/admin/groups', { schema: { querystring: ListQuery } }, async (req) => {
-    const { after, limit } = req.query as { after?: string; limit?: string };
-    return groups.list({ after, limit: limit === undefined ? undefined : Number(limit) });
-  });
-
-  app.get('/api/admin/groups/:groupID', { schema: { params: GroupIDParams } }, async (req) => {
-    return groups.show((req.params as { groupID: string }).groupID);
-  });
-
-  app.delete(
-    '/api/admin/groups/:groupID',
-    { schema: { params: GroupIDParams } },
-    async (req, reply) => {
-      const { groupID } = req.params as { groupID: string };
-      await groups.delete(groupID);
-      log.info('group deleted', { groupID });
-      return reply.code(204).send();
+  api.get(
+    '/api/admin/groups',
+    {
+      schema: {
+        ...admin('listGroups', 'List groups by ID', { 200: GroupList }),
+        querystring: ListQuery,
+      },
+    },
+    async (req) => {
+      const { after, limit } = req.query;
+      return groups.list({ after, limit: limit === undefined ? undefined : Number(limit) });
     },
   );
 
-  app.post(
+  api.get(
+    '/api/admin/groups/:groupID',
+    {
+      schema: {
+        ...admin('getGroup', 'A group with its members', { 200: Group }),
+        querystring: AuthOnly,
+        params: GroupIDParams,
+      },
+    },
+    async (req) => groups.show(req.params.groupID),
+  );
+
+  api.delete(
+    '/api/admin/groups/:groupID',
+    {
+      schema: {
+        ...admin('deleteGroup', 'Delete a group', { 204: Type.Null({ description: 'Deleted' }) }),
+        querystring: AuthOnly,
+        params: GroupIDParams,
+      },
+    },
+    async (req, reply) => {
+      const { groupID } = req.params;
+      await groups.delete(groupID);
+      log.info('group deleted', { groupID });
+      return reply.code(204).send(null);
+    },
+  );
+
+  api.post(
     '/api/admin/groups/:groupID/members',
-    { ...routeOptions, schema: { params: GroupIDParams, body: MembersBody } },
+    {
+      ...routeOptions,
+      schema: {
+        ...admin('addGroupMembers', 'Add members', { 200: Added }),
+        querystring: AuthOnly,
+        params: GroupIDParams,
+        body: MembersBody,
+      },
+    },
     async (req) => {
-      const { groupID } = req.params as { groupID: string };
-      const { userIDList } = req.body as { userIDList: string[] };
-      const result = await groups.addMembers(groupID, userIDList);
+      const { groupID } = req.params;
+      const result = await groups.addMembers(groupID, req.body.userIDList);
       log.info('group members added', { groupID, added: result.added.length });
       return { groupID, ...result };
     },
@@ -186,23 +279,33 @@ export async function adminRoutes(app: FastifyInstance, options: AdminRoutesOpti
     return { groupID, ...result };
   };
 
-  app.delete(
+  api.delete(
     '/api/admin/groups/:groupID/members',
-    { ...routeOptions, schema: { params: GroupIDParams, body: MembersBody } },
-    async (req) =>
-      remove(
-        (req.params as { groupID: string }).groupID,
-        (req.body as { userIDList: string[] }).userIDList,
-      ),
+    {
+      ...routeOptions,
+      schema: {
+        ...admin('removeGroupMembers', 'Remove members', { 200: Removed }),
+        querystring: AuthOnly,
+        params: GroupIDParams,
+        body: MembersBody,
+      },
+    },
+    async (req) => remove(req.params.groupID, req.body.userIDList),
   );
 
-  if (options.history) historyRoutes(app, options.history);
+  if (options.history) historyRoutes(api, options.history);
 
-  app.delete(
+  api.delete(
     '/api/admin/groups/:groupID/members/:userID',
-    { schema: { params: MemberParams } },
+    {
+      schema: {
+        ...admin('removeGroupMember', 'Remove one member', { 200: Removed }),
+        querystring: AuthOnly,
+        params: MemberParams,
+      },
+    },
     async (req) => {
-      const { groupID, userID } = req.params as { groupID: string; userID: string };
+      const { groupID, userID } = req.params;
       if (!userIdRe.test(userID)) throw ServerError.invalidUserID('/userID', userID);
       return remove(groupID, [userID]);
     },
@@ -210,26 +313,47 @@ export async function adminRoutes(app: FastifyInstance, options: AdminRoutesOpti
 }
 
 /** The call history's admin routes. */
-function historyRoutes(app: FastifyInstance, history: CallHistory): void {
-  app.get('/api/admin/calls', { schema: { querystring: CallsQuery } }, async (req) => {
-    const q = req.query as Record<string, string | undefined>;
-    const time = (v: string | undefined) => (v === undefined ? undefined : Number(v));
-    const filter = {
-      userID: q.userID,
-      groupID: q.groupID,
-      from: time(q.from),
-      to: time(q.to),
-      outcome: q.outcome as MemberOutcome | undefined,
-    };
-    return history.list(filter, pageOptions(q));
-  });
+function historyRoutes(api: ReturnType<typeof typeBoxRoutes>, history: CallHistory): void {
+  api.get(
+    '/api/admin/calls',
+    {
+      schema: {
+        ...admin('listCalls', 'Recorded calls, newest first', { 200: CallPage }),
+        tags: ['admin', 'history'],
+        querystring: CallsQuery,
+      },
+    },
+    async (req) => {
+      const q = req.query;
+      const time = (v: string | undefined) => (v === undefined ? undefined : Number(v));
+      const filter = {
+        userID: q.userID,
+        groupID: q.groupID,
+        from: time(q.from),
+        to: time(q.to),
+        outcome: q.outcome as MemberOutcome | undefined,
+      };
+      return history.list(filter, pageOptions(q));
+    },
+  );
 
-  app.get('/api/admin/calls/:callID', { schema: { params: CallIDParams } }, async (req) => {
-    const { callID } = req.params as { callID: string };
-    const call = await history.get(callID);
-    if (!call) throw ServerError.callNotFound(JSON.stringify(callID.slice(0, 64)));
-    return call;
-  });
+  api.get(
+    '/api/admin/calls/:callID',
+    {
+      schema: {
+        ...admin('getCall', 'One recorded call', { 200: Call }),
+        tags: ['admin', 'history'],
+        querystring: AuthOnly,
+        params: CallIDParams,
+      },
+    },
+    async (req) => {
+      const { callID } = req.params;
+      const call = await history.get(callID);
+      if (!call) throw ServerError.callNotFound(JSON.stringify(callID.slice(0, 64)));
+      return call;
+    },
+  );
 }
 
 /** Throws ADMIN_UNAUTHORIZED unless the request carries a valid administrator userSig. */

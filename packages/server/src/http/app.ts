@@ -19,6 +19,7 @@ import type { RateLimitOptions } from '../signal/rate-limit.js';
 import { isValidUserID } from '../signal/validate.js';
 import type { CallHistory } from '../store/index.js';
 import { ADMIN_IDENTIFIER, adminRoutes } from './admin.js';
+import { apiDocs } from './docs.js';
 import { clientErrorHandler, HSTS, SECURITY_HEADERS, toHttpError } from './errors.js';
 import { imRestRoutes } from './im-rest/index.js';
 import { userHistoryRoutes } from './user-history.js';
@@ -92,6 +93,11 @@ export interface HttpAppOptions {
   ready?: () => Promise<{ ready: boolean; checks: Record<string, boolean> }>;
   /** The Prometheus exposition `/metrics` serves; no route without it. */
   metrics?: () => Promise<{ contentType: string; body: string }>;
+  /**
+   * Serve the REST API's OpenAPI document and Swagger UI at /api/docs (default true): it tells
+   * no more than the public docs do, and every call it shows still needs a userSig.
+   */
+  apiDocs?: boolean;
 }
 
 /** The browser bundles served under /sdk/, and the workspace whose build writes each. */
@@ -197,6 +203,9 @@ export async function buildHttpApp(options: HttpAppOptions): Promise<FastifyInst
     if (status === 503 || status === 507) void reply.header('retry-after', '5');
     void reply.code(status).send({ error: error.toWire() });
   });
+
+  // First: the document is made from the routes added after it.
+  if (options.apiDocs ?? true) await apiDocs(app);
 
   app.get('/healthz', async () => ({ ok: true }));
   // Liveness above, readiness here: a balancer stops sending new clients while this is 503.
@@ -306,7 +315,14 @@ export async function buildHttpApp(options: HttpAppOptions): Promise<FastifyInst
   if (options.dev) {
     // For the demo served here only: no CORS, and a browser page of another origin is refused
     // outright (a page elsewhere must not mint identities on a developer's machine).
-    app.get('/api/dev/usersig', async (req, reply) => {
+    const devSchema = {
+      tags: ['dev'],
+      operationId: 'devUserSig',
+      summary: 'A userSig for the demo (--dev only)',
+      description:
+        '?userID=ID; for pages of this server only (403 CROSS_ORIGIN_REFUSED otherwise).',
+    };
+    app.get('/api/dev/usersig', { schema: devSchema }, async (req, reply) => {
       if (!sameOrigin(req.headers)) {
         throw new ServerError(
           'CROSS_ORIGIN_REFUSED',

@@ -176,6 +176,8 @@ describe('GET /api/admin/calls/:callID', () => {
     expect(one.status).toBe(200);
     expect(one.body).toMatchObject({ callID: rejected, sponsor: 'alice' });
     expect(one.body.members.map((m) => m.userID)).toEqual(['alice', 'carol']);
+    // Answers are written by their response schema: every field the store has goes out.
+    expect(one.body).toEqual(await store.callHistory.get(rejected));
     expectError(await admin('/api/admin/calls/nope'), 404, 'CALL_NOT_FOUND');
     expectError(await admin(`/api/admin/calls/${'x'.repeat(90)}`), 404, 'CALL_NOT_FOUND');
   });
@@ -194,6 +196,7 @@ describe("a user's own history (/api/calls)", () => {
       missed: true,
       seen: false,
     });
+    expect(bob.body).toEqual(await store.callHistory.forUser('bob'));
     // Tencent's query convention works too.
     const q = `sdkappid=${server.sdkAppID}&identifier=alice&usersig=${sigOf('alice')}`;
     const alice = await request<CallHistoryPage<UserCallHistoryCall>>(`/api/calls?${q}`);

@@ -14,8 +14,9 @@
  *
  * Browsers on another origin may call it (CORS, no cookies: the userSig is the credential).
  * Each source address has a token bucket, as logins do before their session exists.
+ * Described, with the admin API, at /api/docs (./docs.ts).
  */
-import { Type } from '@sinclair/typebox';
+import { Type, type Static } from '@sinclair/typebox';
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import { DEVICE_ID_PATTERN, MAX_MARK_SEEN_IDS } from '@ringline/protocol';
 import { verifyUserSig } from '../auth/usersig.js';
@@ -24,8 +25,18 @@ import { silentLogger, type Logger } from '../log.js';
 import { TokenBucket, type RateLimitOptions } from '../signal/rate-limit.js';
 import { isValidUserID } from '../signal/validate.js';
 import type { CallHistory } from '../store/index.js';
-import { ADMIN_IDENTIFIER, compile, HistoryPageQuery, pageOptions } from './admin.js';
+import { ADMIN_IDENTIFIER } from './admin.js';
 import { toHttpError } from './errors.js';
+import {
+  AuthQuery,
+  HistoryPageQuery,
+  MissedPage,
+  operation,
+  pageOptions,
+  typeBoxRoutes,
+  UserCallPage,
+  userSecurity,
+} from './schema.js';
 
 /**
  * Per source address, as logins before their session (the server passes its
@@ -45,19 +56,54 @@ export interface UserHistoryRoutesOptions {
   logger?: Logger;
 }
 
+/** Whose history: `userID` (with a Bearer userSig) or Tencent's `identifier` (with `usersig`). */
+const UserQuery = {
+  userID: Type.Optional(Type.String({ description: 'The user whose userSig this is' })),
+  identifier: Type.Optional(Type.String({ description: 'The same, Tencent-style' })),
+  sdkappid: AuthQuery.sdkappid,
+};
 const PageQuery = Type.Object({
-  userID: Type.Optional(Type.String()),
-  deviceID: Type.Optional(Type.String({ pattern: DEVICE_ID_PATTERN })),
+  ...UserQuery,
+  deviceID: Type.Optional(
+    Type.String({
+      pattern: DEVICE_ID_PATTERN,
+      description:
+        "The asking device's session ID: calls answered on another are answered_elsewhere",
+    }),
+  ),
   ...HistoryPageQuery,
 });
-const SeenBody = Type.Union([
-  Type.Object({}, { additionalProperties: false }),
-  Type.Object({ before: Type.Integer({ minimum: 0 }) }, { additionalProperties: false }),
-  Type.Object(
-    { callIDs: Type.Array(Type.String({ maxLength: 64 }), { maxItems: MAX_MARK_SEEN_IDS }) },
-    { additionalProperties: false },
-  ),
-]);
+const SeenBody = Type.Union(
+  [
+    Type.Object({}, { additionalProperties: false, description: 'Every missed call up to now' }),
+    Type.Object(
+      {
+        before: Type.Integer({ minimum: 0, description: 'Missed calls started before (Unix ms)' }),
+      },
+      { additionalProperties: false },
+    ),
+    Type.Object(
+      {
+        callIDs: Type.Array(Type.String({ maxLength: 64 }), {
+          maxItems: MAX_MARK_SEEN_IDS,
+          description: 'These missed calls',
+        }),
+      },
+      { additionalProperties: false },
+    ),
+  ],
+  { description: 'Which missed calls to mark seen' },
+);
+const Seen = Type.Object(
+  {
+    marked: Type.Integer({ description: 'Calls newly marked seen' }),
+    unread: Type.Integer({ description: 'Missed calls still unread' }),
+  },
+  { description: 'How many were marked, and how many are unread now' },
+);
+
+/** What every user history route's schema has: its tag, auth and error answers. */
+const user = operation(['history'], userSecurity);
 
 /** Bounded per-address buckets. */
 class AddressBuckets {
@@ -93,7 +139,7 @@ export async function userHistoryRoutes(app: FastifyInstance, options: UserHisto
   const log = options.logger ?? silentLogger;
   const buckets = new AddressBuckets(options.rate ?? DEFAULT_USER_API_RATE);
 
-  app.setValidatorCompiler(compile);
+  const api = typeBoxRoutes(app);
   app.setErrorHandler((err: Error, _req, reply) => {
     const { status, error } = toHttpError(err);
     if (status >= 500) log.error('call history request failed', { err, code: error.name });
@@ -121,25 +167,48 @@ export async function userHistoryRoutes(app: FastifyInstance, options: UserHisto
       .header('access-control-allow-headers', 'authorization, content-type')
       .header('access-control-max-age', '600')
       .send();
-  app.options('/api/calls', preflight);
-  app.options('/api/calls/missed', preflight);
-  app.options('/api/calls/missed/seen', preflight);
+  // CORS preflights: for browsers, not part of the API the document describes.
+  for (const path of ['/api/calls', '/api/calls/missed', '/api/calls/missed/seen']) {
+    app.options(path, { schema: { hide: true } }, preflight);
+  }
 
-  app.get('/api/calls', { schema: { querystring: PageQuery } }, async (req) =>
-    history.forUser(userOf(req), userPage(req)),
+  api.get(
+    '/api/calls',
+    {
+      schema: {
+        ...user('listMyCalls', "The user's calls, newest first", { 200: UserCallPage }),
+        querystring: PageQuery,
+      },
+    },
+    async (req) => history.forUser(userOf(req), userPage(req.query)),
   );
 
-  app.get('/api/calls/missed', { schema: { querystring: PageQuery } }, async (req) =>
-    history.missed(userOf(req), userPage(req)),
+  api.get(
+    '/api/calls/missed',
+    {
+      schema: {
+        ...user('listMyMissedCalls', "The user's missed calls, newest first", { 200: MissedPage }),
+        querystring: PageQuery,
+      },
+    },
+    async (req) => history.missed(userOf(req), userPage(req.query)),
   );
 
-  app.post(
+  api.post(
     '/api/calls/missed/seen',
-    { bodyLimit: USER_BODY_LIMIT, schema: { body: SeenBody } },
+    {
+      bodyLimit: USER_BODY_LIMIT,
+      schema: {
+        ...user('markMissedCallsSeen', 'Mark missed calls seen', { 200: Seen }),
+        querystring: Type.Object(UserQuery),
+        body: SeenBody,
+      },
+    },
     async (req) => {
       const userID = userOf(req);
-      const body = req.body as { before?: number } | { callIDs: string[] };
-      const which = 'callIDs' in body ? body : { before: body.before ?? Date.now() };
+      const body = req.body;
+      const which =
+        'callIDs' in body ? body : { before: 'before' in body ? body.before : Date.now() };
       const marked = await history.markSeen(userID, which);
       return { marked, unread: await history.unreadMissed(userID) };
     },
@@ -151,8 +220,8 @@ type UserRequest = FastifyRequest & { userID?: string };
 const userOf = (req: FastifyRequest): string => (req as UserRequest).userID!;
 
 /** A user page query: the page, and the device asking. */
-function userPage(req: FastifyRequest) {
-  const query = req.query as { cursor?: string; limit?: string; deviceID?: string };
+/** A page of the user's history, seen from the asking device (if it says which). */
+function userPage(query: Static<typeof PageQuery>) {
   return { ...pageOptions(query), deviceID: query.deviceID };
 }
 

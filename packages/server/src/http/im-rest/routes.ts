@@ -11,6 +11,7 @@
  * (./codes.ts). The groups are the GroupService's, the same ones /api/admin/groups manages.
  */
 import { randomBytes } from 'node:crypto';
+import { Type } from '@sinclair/typebox';
 import type { FastifyInstance, FastifyRequest } from 'fastify';
 import { USER_ID_PATTERN } from '@ringline/protocol';
 import { verifyUserSig } from '../../auth/usersig.js';
@@ -25,6 +26,7 @@ import { silentLogger, type Logger } from '../../log.js';
 import { storageFailure } from '../../store/index.js';
 import { ADMIN_IDENTIFIER } from '../admin.js';
 import { fromServerError, ImRestError, TencentCode as T } from './codes.js';
+import { describeOnly, imSchemas } from './schemas.js';
 
 /** The REST service our routes live under. */
 export const IM_REST_PREFIX = '/v4/group_open_http_svc';
@@ -55,6 +57,14 @@ const GROUP_TYPES = new Set([
 ]);
 /** Tencent's prefix for the IDs it assigns; a custom ID may not start with it. */
 const ASSIGNED_PREFIX = '@TGS#';
+const imSchema = imSchemas({
+  groupTypes: [...GROUP_TYPES],
+  nameBytes: MAX_NAME_BYTES,
+  customGroupID: MAX_CUSTOM_GROUP_ID,
+  membersPerRequest: IM_REST_MAX_MEMBERS_PER_REQUEST,
+  groupsPerInfo: IM_REST_MAX_GROUPS_PER_INFO,
+  accountsPerImport: IM_REST_MAX_ACCOUNTS_PER_IMPORT,
+});
 
 const groupIdRe = new RegExp(GROUP_ID_PATTERN);
 const userIdRe = new RegExp(USER_ID_PATTERN);
@@ -87,6 +97,7 @@ const invalid = (detail: string): ImRestError => new ImRestError(T.INVALID_PARAM
 export async function imRestRoutes(app: FastifyInstance, options: ImRestRoutesOptions) {
   const { sdkAppID, secretKey, groups } = options;
   const log = options.logger ?? silentLogger;
+  app.setValidatorCompiler(describeOnly);
 
   // Tencent reads the body as JSON whatever its Content-Type: its PHP sample posts with curl's
   // default form type, others with text/plain or none.
@@ -135,12 +146,14 @@ export async function imRestRoutes(app: FastifyInstance, options: ImRestRoutesOp
     }
   });
 
-  const route = (name: string, handler: (body: Json) => Promise<Json>) =>
-    app.post(`${IM_REST_PREFIX}/${name}`, { bodyLimit: IM_REST_BODY_LIMIT }, async (req) =>
-      handler(objectBody(req.body)),
+  const route = (name: string, summary: string, handler: (body: Json) => Promise<Json>) =>
+    app.post(
+      `${IM_REST_PREFIX}/${name}`,
+      { bodyLimit: IM_REST_BODY_LIMIT, schema: imSchema(summary, name) },
+      async (req) => handler(objectBody(req.body)),
     );
 
-  route('create_group', async (body) => {
+  route('create_group', 'Create a group', async (body) => {
     const type = body.Type;
     if (typeof type !== 'string' || !GROUP_TYPES.has(type)) {
       throw invalid(`Type must be one of ${[...GROUP_TYPES].join(', ')}`);
@@ -186,7 +199,7 @@ export async function imRestRoutes(app: FastifyInstance, options: ImRestRoutesOp
     }
   });
 
-  route('add_group_member', async (body) => {
+  route('add_group_member', 'Add members', async (body) => {
     const groupID = requiredGroupID(body.GroupId);
     silence(body.Silence);
     const users = memberAccounts(body.MemberList, 'MemberList', 1);
@@ -207,7 +220,7 @@ export async function imRestRoutes(app: FastifyInstance, options: ImRestRoutesOp
     });
   });
 
-  route('delete_group_member', async (body) => {
+  route('delete_group_member', 'Remove members', async (body) => {
     const groupID = requiredGroupID(body.GroupId);
     silence(body.Silence);
     if (body.Reason !== undefined && typeof body.Reason !== 'string') {
@@ -219,14 +232,14 @@ export async function imRestRoutes(app: FastifyInstance, options: ImRestRoutesOp
     return ok();
   });
 
-  route('destroy_group', async (body) => {
+  route('destroy_group', 'Delete a group', async (body) => {
     const groupID = requiredGroupID(body.GroupId);
     await groups.delete(groupID);
     log.info('group destroyed (IM REST)', { groupID });
     return ok();
   });
 
-  route('get_group_info', async (body) => {
+  route('get_group_info', 'Groups with their members', async (body) => {
     const ids = body.GroupIdList;
     if (!Array.isArray(ids) || ids.length === 0) {
       throw invalid('GroupIdList must be a non-empty array of group IDs');
@@ -265,7 +278,10 @@ export async function imRestRoutes(app: FastifyInstance, options: ImRestRoutesOp
   // every ID Ringline accepts, and lists the others in FailAccounts as Tencent does.
   app.post(
     `${IM_ACCOUNT_PREFIX}/account_import`,
-    { bodyLimit: IM_REST_BODY_LIMIT },
+    {
+      bodyLimit: IM_REST_BODY_LIMIT,
+      schema: imSchema('Import an account (accepted: Ringline keeps none)', 'account_import'),
+    },
     async (req) => {
       const body = objectBody(req.body);
       // "Identifier" is the field's name in Tencent's older docs and SDKs.
@@ -283,7 +299,10 @@ export async function imRestRoutes(app: FastifyInstance, options: ImRestRoutesOp
   );
   app.post(
     `${IM_ACCOUNT_PREFIX}/multiaccount_import`,
-    { bodyLimit: IM_REST_BODY_LIMIT },
+    {
+      bodyLimit: IM_REST_BODY_LIMIT,
+      schema: imSchema('Import accounts (accepted: Ringline keeps none)', 'multiaccount_import'),
+    },
     async (req) => {
       const accounts = objectBody(req.body).Accounts;
       if (!Array.isArray(accounts)) {
@@ -303,9 +322,19 @@ export async function imRestRoutes(app: FastifyInstance, options: ImRestRoutesOp
   );
 
   // Any other command of the service: Tencent's "wrong command" answer, after authentication.
-  app.post(`${IM_REST_PREFIX}/:command`, { bodyLimit: IM_REST_BODY_LIMIT }, async () => {
-    throw new ImRestError(T.UNKNOWN_COMMAND, 'group_open_http_svc has no such command');
-  });
+  app.post(
+    `${IM_REST_PREFIX}/:command`,
+    {
+      bodyLimit: IM_REST_BODY_LIMIT,
+      schema: {
+        ...imSchema('Any other command: 10003'),
+        params: Type.Object({ command: Type.String() }),
+      },
+    },
+    async () => {
+      throw new ImRestError(T.UNKNOWN_COMMAND, 'group_open_http_svc has no such command');
+    },
+  );
 }
 
 /** Checks the URL's credentials the way Tencent's REST gateway does; throws ImRestError. */
