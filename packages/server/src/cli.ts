@@ -51,6 +51,7 @@ const SERVE_HELP = {
   janus: `the SFU for group calls (RINGLINE_JANUS; auto): auto = start the local janus binary (apt-get install janus) with a config in DATA_DIR/janus, off = no group calls, ws://host:8188 = an external Janus (websockets), ws://a:8188,ws://b:8188 = a pool: each new group call's room goes on the least-loaded Janus that answers; a dead one's rooms move to another`,
   'janus-interface': `the only interface Janus gathers ICE candidates on (ice_enforce_list) (RINGLINE_JANUS_INTERFACE; default RINGLINE_MEDIA_IFACE, else all)`,
   p2p: `one-to-one calls peer-to-peer (on), or through the SFU too (RINGLINE_P2P; on)`,
+  'api-docs': `the REST API's OpenAPI document and Swagger UI at /api/docs (RINGLINE_API_DOCS; on)`,
   'sfu-heal-timeout': `seconds a group call waits for a restarted or unreachable Janus before it ends (RINGLINE_SFU_HEAL_TIMEOUT; ${DEFAULTS.sfuHealTimeout})`,
   'drain-timeout': `seconds a SIGTERM waits for calls to end before the server stops, 0 = stop at once (RINGLINE_DRAIN_TIMEOUT; ${DEFAULTS.drainTimeout})`,
   'http-request-timeout': `seconds for an HTTP request's headers and body to arrive, 0 = none (RINGLINE_HTTP_REQUEST_TIMEOUT; ${DEFAULTS.httpRequestTimeout})`,

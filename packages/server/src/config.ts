@@ -98,6 +98,8 @@ export interface ServeConfig {
   janusInterface?: string;
   /** One-to-one calls peer-to-peer (true), or through the SFU like group calls (false). */
   p2p: boolean;
+  /** The REST API's OpenAPI document and Swagger UI at /api/docs (on), or a 404 there (off). */
+  apiDocs: boolean;
   /** Seconds a call whose SFU room was lost waits for Janus before it ends (`sfu_lost`). */
   sfuHealTimeout: number;
   /** Milliseconds a SIGTERM waits for calls to end (--drain-timeout, in seconds). */
@@ -199,6 +201,7 @@ export const serveFlags = {
   janus: { arg: 'MODE', kind: 'list' },
   'janus-interface': { arg: 'IF', kind: 'string' },
   p2p: { arg: 'on|off', kind: 'onoff' },
+  'api-docs': { arg: 'on|off', kind: 'onoff' },
   'sfu-heal-timeout': { arg: 'SECONDS', kind: 'int' },
   'drain-timeout': { arg: 'SECONDS', kind: 'int' },
   'http-request-timeout': { arg: 'SECONDS', kind: 'int' },
@@ -544,6 +547,7 @@ function buildServeConfig(
     dev,
     janus: parseJanusMode(pick('janus', 'RINGLINE_JANUS') ?? DEFAULTS.janus),
     p2p: parseOnOff('--p2p', pick('p2p', 'RINGLINE_P2P') ?? 'on'),
+    apiDocs: parseOnOff('--api-docs', pick('api-docs', 'RINGLINE_API_DOCS') ?? 'on'),
     sfuHealTimeout: parseIntIn(
       '--sfu-heal-timeout',
       pick('sfu-heal-timeout', 'RINGLINE_SFU_HEAL_TIMEOUT') ?? String(DEFAULTS.sfuHealTimeout),
