@@ -33,6 +33,8 @@ export async function startTestServer(options: ServerOptions = {}): Promise<Test
     dev: true,
     dataDir,
     cluster,
+    // No drain unless a test asks: its clients do not move, and the suite must stay fast.
+    drainTimeoutMs: 0,
     ...options,
   });
   const clients: TestClient[] = [];
