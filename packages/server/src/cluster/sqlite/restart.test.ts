@@ -201,7 +201,8 @@ describe('a single node restarted on its data dir', () => {
   });
 
   it('with --state memory, a stop ends the calls as before', async () => {
-    const n = make({ state: 'memory' });
+    // No drain: it would wait for the call to end (up to drainTimeoutMs) before ending it.
+    const n = make({ state: 'memory', drainTimeoutMs: 0 });
     await n.start();
     const { alice } = await n.inCall();
     await n.restart();
