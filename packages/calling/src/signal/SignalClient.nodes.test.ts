@@ -157,7 +157,11 @@ describe('SignalClient behind a balancer over two nodes', () => {
     await stopped;
 
     const signal = waitFor(bob.pushes, 'signal');
-    await alice.request('signal', { callID, to: 'nd_bob', data: { candidate: { candidate: 'c' } } });
+    await alice.request('signal', {
+      callID,
+      to: 'nd_bob',
+      data: { candidate: { candidate: 'c' } },
+    });
     expect((await signal)[0]).toMatchObject({ from: 'nd_alice' });
     const ended = waitFor(bob.pushes, 'callEnded');
     await alice.request('hangup', { callID });

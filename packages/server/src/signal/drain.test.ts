@@ -12,12 +12,11 @@ import { join } from 'node:path';
 import { afterAll, afterEach, beforeAll, describe, expect, test } from 'vitest';
 import { CallType, PROTOCOL_VERSION } from '@ringline/protocol';
 import { genUserSig } from '../auth/usersig.js';
-import { createRedisCluster } from '../cluster/redis/index.js';
 import type { ServerOptions } from '../server.js';
 import { openStore } from '../store/index.js';
 import { TestClient } from '../testing/client.js';
 import { startRedis, type TestRedis } from '../testing/redis.js';
-import { startTestServer, type TestServer } from '../testing/server.js';
+import { redisTestAdapters, startTestServer, type TestServer } from '../testing/server.js';
 import { hasJanus } from '../testing/sfu.js';
 import { waitFor } from '../cluster/conformance/index.js';
 import { CloseCode } from './gateway.js';
@@ -46,13 +45,7 @@ function tempDir(): string {
 
 /** A node of the app whose shared state is under `prefix` in the test Redis. */
 async function redisNode(prefix: string, options: ServerOptions = {}): Promise<TestServer> {
-  const adapters = await createRedisCluster({
-    url: redis.url,
-    prefix,
-    pollMs: 50,
-    healthIntervalMs: 100,
-    commandTimeoutMs: 500,
-  });
+  const adapters = await redisTestAdapters(redis.url, prefix);
   let server: TestServer;
   try {
     server = await startTestServer({ ...app, ...options, cluster: adapters });
@@ -160,25 +153,33 @@ describe('a Redis node drained mid-call', () => {
     });
   }, 30_000);
 
-  test('an invitation ringing on the drained node rings on after the resume, and is accepted there', async () => {
+  /**
+   * Alice (on node A) rings Bob (on A) for `timeout` s; A drains and both resume on node B. The
+   * clients on B, and the invitation.
+   */
+  async function ringingWhileDrained(timeout: number) {
     const prefix = `app:${randomUUID()}`;
     const a = await redisNode(prefix, { drainTimeoutMs: 20_000 });
     const b = await redisNode(prefix);
     const alice = await login(a, 'alice');
     const bob = await login(a, 'bob');
-    const { inviteID, callID } = await alice.call('invite', {
+    const invite = await alice.call('invite', {
       userIDList: ['bob'],
-      callType: CallType.VIDEO,
-      timeout: 20,
+      callType: CallType.AUDIO,
+      timeout,
     });
-    await bob.waitForPush('invited', (p) => p.inviteID === inviteID);
+    await bob.waitForPush('invited', (p) => p.inviteID === invite.inviteID);
 
     const stopped = a.close();
     await Promise.all([alice.waitForDraining(), bob.waitForDraining()]);
     const { client: alice2 } = await resumeOn(b, alice);
     const { client: bob2 } = await resumeOn(b, bob);
     await stopped;
+    return { alice, alice2, bob2, ...invite };
+  }
 
+  test('an invitation ringing on the drained node rings on after the resume, and is accepted there', async () => {
+    const { alice2, bob2, inviteID, callID } = await ringingWhileDrained(20);
     await bob2.call('accept', { inviteID });
     expect(await alice2.waitForPush('userEnter')).toMatchObject({ callID, userID: 'bob' });
     await alice2.call('hangup', { callID });
@@ -186,24 +187,7 @@ describe('a Redis node drained mid-call', () => {
   }, 30_000);
 
   test('an invitation ringing on the drained node times out on the other node, once', async () => {
-    const prefix = `app:${randomUUID()}`;
-    const a = await redisNode(prefix, { drainTimeoutMs: 20_000 });
-    const b = await redisNode(prefix);
-    const alice = await login(a, 'alice');
-    const bob = await login(a, 'bob');
-    const { inviteID } = await alice.call('invite', {
-      userIDList: ['bob'],
-      callType: CallType.AUDIO,
-      timeout: 2,
-    });
-    await bob.waitForPush('invited', (p) => p.inviteID === inviteID);
-
-    const stopped = a.close();
-    await Promise.all([alice.waitForDraining(), bob.waitForDraining()]);
-    const { client: alice2 } = await resumeOn(b, alice);
-    const { client: bob2 } = await resumeOn(b, bob);
-    await stopped;
-
+    const { alice, alice2, bob2, inviteID } = await ringingWhileDrained(2);
     expect(await alice2.waitForPush('noResponse')).toMatchObject({ inviteID, userID: 'bob' });
     expect(await bob2.waitForPush('inviteEnded')).toMatchObject({ inviteID, reason: 'timeout' });
     await Promise.all([alice2.sync(), bob2.sync()]);

@@ -55,6 +55,17 @@ export async function startTestServer(options: ServerOptions = {}): Promise<Test
   };
 }
 
+/** One node's Redis adapters for the app under `prefix`, polling and checking health fast. */
+export function redisTestAdapters(redisURL: string, prefix: string) {
+  return createRedisCluster({
+    url: redisURL,
+    prefix,
+    pollMs: 50,
+    healthIntervalMs: 100,
+    commandTimeoutMs: 500,
+  });
+}
+
 /**
  * `count` server nodes sharing one fresh key prefix on the Redis at `redisURL`, with fast polling
  * and health checks (tests wait on them). Closing a node closes its adapters too.
@@ -67,13 +78,7 @@ export async function startRedisTestServers(
   const prefix = `app:${randomUUID()}`;
   const servers: TestServer[] = [];
   for (let i = 0; i < count; i++) {
-    const adapters = await createRedisCluster({
-      url: redisURL,
-      prefix,
-      pollMs: 50,
-      healthIntervalMs: 100,
-      commandTimeoutMs: 500,
-    });
+    const adapters = await redisTestAdapters(redisURL, prefix);
     let server: TestServer;
     try {
       server = await startTestServer({ ...options, cluster: adapters });
