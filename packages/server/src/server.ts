@@ -421,7 +421,9 @@ export async function startServer(options: ServerOptions = {}): Promise<Ringline
     const left = await gateway.drain({
       timeoutMs,
       cut: drainCut,
-      ownCalls: () => (ownJanus() ? service.ownSfuCalls() : Promise.resolve([])),
+      // Every SFU call this node drives: its Janus session carries their media (an external
+      // Janus's room moves to another node after the stop, with a moment's freeze).
+      ownCalls: () => service.ownSfuCalls(),
     });
     // What this node's Janus still carries cannot go on without it: ended, with a reason.
     const ended = ownJanus()

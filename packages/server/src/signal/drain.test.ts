@@ -17,7 +17,7 @@ import { openStore } from '../store/index.js';
 import { TestClient } from '../testing/client.js';
 import { startRedis, type TestRedis } from '../testing/redis.js';
 import { redisTestAdapters, startTestServer, type TestServer } from '../testing/server.js';
-import { hasJanus } from '../testing/sfu.js';
+import { hasJanus, useTestSfu } from '../testing/sfu.js';
 import { waitFor } from '../cluster/conformance/index.js';
 import { CloseCode } from './gateway.js';
 
@@ -56,11 +56,14 @@ async function redisNode(prefix: string, options: ServerOptions = {}): Promise<T
   let closing: Promise<void> | undefined;
   const node = {
     ...server,
-    close: () =>
-      (closing ??= (async () => {
-        await server.close();
+    close: (closeOptions?: { drain?: boolean }) => {
+      // A second call may cut short the drain of the first (a second SIGTERM).
+      if (closing) return closeOptions ? server.close(closeOptions).then(() => closing) : closing;
+      return (closing = (async () => {
+        await server.close(closeOptions);
         await adapters.close();
-      })()),
+      })());
+    },
   };
   opened.push(() => node.close());
   return node;
@@ -209,6 +212,47 @@ describe('a Redis node drained mid-call', () => {
     expect(result.resumed).toBe(true);
     await bob.call('hangup', { callID });
     expect(await alice2.waitForPush('callEnded')).toMatchObject({ callID, reason: 'hangup' });
+  }, 30_000);
+});
+
+describe.skipIf(!hasJanus)('a Redis node drained with a group call on an external Janus', () => {
+  const sfu = useTestSfu();
+
+  test('waits for it; cut short, the other node takes the room over and the call goes on', async () => {
+    const prefix = `app:${randomUUID()}`;
+    const a = await redisNode(prefix, { ...sfu.options(), drainTimeoutMs: 20_000 });
+    const b = await redisNode(prefix, sfu.options());
+    const [alice, bob, carol] = await Promise.all(
+      ['alice', 'bob', 'carol'].map((u) => login(a, u)),
+    );
+    const invite = await alice!.call('invite', {
+      userIDList: ['bob', 'carol'],
+      callType: CallType.VIDEO,
+    });
+    expect(invite.media).toBe('sfu');
+    await bob!.waitForPush('invited');
+    await bob!.call('accept', { inviteID: invite.inviteID });
+    await alice!.waitForPush('userEnter', (p) => p.userID === 'bob');
+    await carol!.call('reject', { inviteID: invite.inviteID });
+
+    let stopped = false;
+    const stopping = a.close().then(() => (stopped = true));
+    await Promise.all([alice!.waitForDraining(), bob!.waitForDraining()]);
+    const { client: alice2 } = await resumeOn(b, alice!);
+    const { client: bob2 } = await resumeOn(b, bob!);
+    await Promise.all([alice!.closed(), bob!.closed()]);
+    // Its clients have moved, but the SFU room node A drives holds the drain.
+    await alice2.call('media', { callID: invite.callID, audio: true, video: false });
+    await bob2.waitForPush('mediaState');
+    expect(stopped).toBe(false);
+    // A second SIGTERM.
+    await a.close({ drain: false });
+    await stopping;
+    // Node B takes the room over at its next heartbeat: the members publish again.
+    expect(await alice2.waitForPush('sfuReset')).toMatchObject({ callID: invite.callID });
+    expect(await bob2.waitForPush('sfuReset')).toMatchObject({ callID: invite.callID });
+    await alice2.call('hangup', { callID: invite.callID });
+    expect(await bob2.waitForPush('callEnded')).toMatchObject({ reason: 'hangup' });
   }, 30_000);
 });
 

@@ -45,9 +45,9 @@ export async function startTestServer(options: ServerOptions = {}): Promise<Test
     dataDir,
     login: async (userID) => track(await TestClient.login(server, userID)),
     connect: async () => track(await TestClient.connect(server.url)),
-    close: async () => {
+    close: async (closeOptions) => {
       // The server first, so that its shutdown path (sessions ended, connections closed) runs.
-      await server.close();
+      await server.close(closeOptions);
       await Promise.all(clients.map((c) => c.close()));
       if (!options.cluster) await cluster.close();
       rmSync(dataDir, { recursive: true, force: true });
