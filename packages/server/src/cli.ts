@@ -178,6 +178,7 @@ export async function main(argv: string[], io: Partial<CliIO> = {}): Promise<num
           stderr: err,
           env,
           signal: io.signal,
+          now: io.now,
           onListening: io.onListening,
           hangup: io.hangup,
         });
