@@ -201,8 +201,9 @@ export interface ServerOptions {
   /**
    * Milliseconds `close()` drains before it stops (SIGTERM): new connections and logins are
    * refused, clients are told to reconnect elsewhere (their sessions are kept), and it waits for
-   * them to go and for the calls this node's own Janus carries to end; at the end those calls end
-   * with `server_shutdown`. 0 stops at once. Default 30000 (docs/operations.md, "Graceful shutdown").
+   * them to go, for the group calls whose SFU room this node drives to end, and with the state in
+   * memory for its users' calls to end. Then the calls still on the Janus it started end with
+   * `server_shutdown`. 0 stops at once. Default 30000 (docs/operations.md, "Graceful shutdown").
    */
   drainTimeoutMs?: number;
 }
