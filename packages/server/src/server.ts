@@ -201,8 +201,8 @@ export interface ServerOptions {
   /**
    * Milliseconds `close()` drains before it stops (SIGTERM): new connections and logins are
    * refused, clients are told to reconnect elsewhere (their sessions are kept), and it waits for
-   * them to go, for the group calls whose SFU room this node drives to end, and with the state in
-   * memory for its users' calls to end. Then the calls still on the Janus it started end with
+   * them to go, for the group calls on the Janus it started (`janus: 'auto'`) to end, and with the
+   * state in memory for its users' calls to end. Then those SFU calls still going end with
    * `server_shutdown`. 0 stops at once. Default 30000 (docs/operations.md, "Graceful shutdown").
    */
   drainTimeoutMs?: number;
@@ -422,9 +422,9 @@ export async function startServer(options: ServerOptions = {}): Promise<Ringline
     const left = await gateway.drain({
       timeoutMs,
       cut: drainCut,
-      // Every SFU call this node drives: its Janus session carries their media (an external
-      // Janus's room moves to another node after the stop, with a moment's freeze).
-      ownCalls: () => service.ownSfuCalls(),
+      // The SFU calls on the Janus this node started, which stops with it. (The rooms it drives
+      // on an external Janus move to another node after the stop, with a moment's freeze.)
+      ownCalls: () => (ownJanus() ? service.ownSfuCalls() : Promise.resolve([])),
     });
     // What this node's Janus still carries cannot go on without it: ended, with a reason.
     const ended = ownJanus()

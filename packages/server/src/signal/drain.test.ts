@@ -218,7 +218,7 @@ describe('a Redis node drained mid-call', () => {
 describe.skipIf(!hasJanus)('a Redis node drained with a group call on an external Janus', () => {
   const sfu = useTestSfu();
 
-  test('waits for it; cut short, the other node takes the room over and the call goes on', async () => {
+  test('does not wait for it: once its clients have moved it stops, and the other node takes the room over', async () => {
     const prefix = `app:${randomUUID()}`;
     const a = await redisNode(prefix, { ...sfu.options(), drainTimeoutMs: 20_000 });
     const b = await redisNode(prefix, sfu.options());
@@ -234,20 +234,13 @@ describe.skipIf(!hasJanus)('a Redis node drained with a group call on an externa
     await bob!.call('accept', { inviteID: invite.inviteID });
     await alice!.waitForPush('userEnter', (p) => p.userID === 'bob');
     await carol!.call('reject', { inviteID: invite.inviteID });
+    await carol!.close();
 
-    let stopped = false;
-    const stopping = a.close().then(() => (stopped = true));
+    const stopped = a.close();
     await Promise.all([alice!.waitForDraining(), bob!.waitForDraining()]);
     const { client: alice2 } = await resumeOn(b, alice!);
     const { client: bob2 } = await resumeOn(b, bob!);
-    await Promise.all([alice!.closed(), bob!.closed()]);
-    // Its clients have moved, but the SFU room node A drives holds the drain.
-    await alice2.call('media', { callID: invite.callID, audio: true, video: false });
-    await bob2.waitForPush('mediaState');
-    expect(stopped).toBe(false);
-    // A second SIGTERM.
-    await a.close({ drain: false });
-    await stopping;
+    await stopped;
     // Node B takes the room over at its next heartbeat: the members publish again.
     expect(await alice2.waitForPush('sfuReset')).toMatchObject({ callID: invite.callID });
     expect(await bob2.waitForPush('sfuReset')).toMatchObject({ callID: invite.callID });
