@@ -45,6 +45,8 @@ const server =
         sdkAppID: Number(process.env.BENCH_SDKAPPID),
         secretKey: process.env.BENCH_SECRET_KEY,
         janus: 'off',
+        // The bench's clients do not move when told to drain: stop at once.
+        drainTimeoutMs: 0,
         // --nodes N: one of N nodes sharing the bench's redis-server (BENCH_REDIS).
         // One node: its live state in SQLite (the default) or, with BENCH_STATE=memory, in memory.
         ...(process.env.BENCH_REDIS

@@ -226,6 +226,9 @@ async function startNode(o: {
       // nginx connects from loopback; its X-Forwarded-For names the browser.
       '--trust-proxy',
       '127.0.0.1',
+      // The tests stop nodes only at the end (or kill them): a drain would only wait there.
+      '--drain-timeout',
+      '0',
       ...o.flags,
     ],
     { stdio: ['ignore', 'pipe', 'pipe'] },

@@ -94,6 +94,8 @@ export async function startTestServer(options: TestServerOptions = {}): Promise<
       host: options.host ?? '127.0.0.1',
       dev: true,
       dataDir,
+      // Clients are told to reconnect at once; no waiting for calls (a restart stays quick).
+      drainTimeoutMs: 0,
       ...(options.inviteTimeout === undefined ? {} : { inviteTimeout: options.inviteTimeout }),
       ...(options.tls === undefined ? {} : { tls: options.tls }),
       ...(options.cluster === undefined ? {} : { cluster: options.cluster }),

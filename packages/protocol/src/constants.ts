@@ -49,6 +49,11 @@ export const CallEndReason = {
   CANCELLED: 'cancelled',
   /** The SFU (Janus) carrying the call's media did not come back within the heal timeout. */
   SFU_LOST: 'sfu_lost',
+  /**
+   * The server node whose own SFU (Janus) carried the call's media stopped, and the call had not
+   * ended by the end of its drain (`--drain-timeout`).
+   */
+  SERVER_SHUTDOWN: 'server_shutdown',
 } as const;
 export type CallEndReason = (typeof CallEndReason)[keyof typeof CallEndReason];
 

@@ -97,6 +97,11 @@ export const ServerErrorCode = {
    */
   CLUSTER_UNAVAILABLE: 50303,
   /**
+   * The server node is draining (shutting down): it takes no new login or resume. Retryable on
+   * another node, or on this one after its restart; the session is kept.
+   */
+  SERVER_DRAINING: 50304,
+  /**
    * The call's SFU room is driven by another server node, and that node did not answer the
    * request routed to it in time. Retryable.
    */

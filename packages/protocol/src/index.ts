@@ -40,6 +40,7 @@ export type {
   RequestResults,
   ReplyMessage,
   ErrorMessage,
+  DrainingMessage,
   PushPayloads,
   PushType,
   PushMessage,

@@ -379,4 +379,15 @@ export type PushMessage = {
   [T in PushType]: { type: T; seq: number } & PushPayloads[T];
 }[PushType];
 
-export type ServerMessage = ReplyMessage | ErrorMessage | PushMessage;
+/**
+ * The node this connection is on is draining (shutting down): reconnect (a new connection, through
+ * the balancer to another node, or to this one after its restart) and resume the session, which is
+ * kept. A notice about the connection, not a push: it has no `seq` and is never replayed.
+ */
+export interface DrainingMessage {
+  type: 'draining';
+  /** Milliseconds until the node stops; connections still on it then are closed. */
+  timeLeftMs: number;
+}
+
+export type ServerMessage = ReplyMessage | ErrorMessage | DrainingMessage | PushMessage;

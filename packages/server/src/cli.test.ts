@@ -2,15 +2,17 @@ import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterEach, describe, expect, test } from 'vitest';
+import { CallType, PROTOCOL_VERSION } from '@ringline/protocol';
 import { verifyUserSig } from './auth/usersig.js';
 import { main } from './cli.js';
+import { TestClient } from './testing/client.js';
 import { freePort } from './testing/postgres.js';
 
 /** Runs the CLI in-process, capturing its output. */
 async function run(
   argv: string[],
   env: NodeJS.ProcessEnv = {},
-  extra: { signal?: AbortSignal; onListening?: (url: string) => void } = {},
+  extra: { signal?: AbortSignal; now?: AbortSignal; onListening?: (url: string) => void } = {},
 ) {
   let stdout = '';
   let stderr = '';
@@ -260,5 +262,61 @@ describe('ringline serve --config', () => {
     expect(mistyped.stderr).toMatch(
       /unknown option '--drain-timout'\n\(Did you mean --drain-timeout\?\)/,
     );
+  });
+});
+
+describe('ringline serve stopping', () => {
+  test('drains on the first signal (a call holds it); the second cuts the drain short', async () => {
+    const dataDir = mkdtempSync(join(tmpdir(), 'ringline-cli-'));
+    dirs.push(dataDir);
+    const stop = new AbortController();
+    const now = new AbortController();
+    let listening!: (url: string) => void;
+    const url = new Promise<string>((resolve) => (listening = resolve));
+    const argv = ['serve', '--dev', '--port', '0', '--host', '127.0.0.1', '--data-dir', dataDir];
+    const done = run(
+      [...argv, '--state', 'memory'],
+      {},
+      {
+        signal: stop.signal,
+        now: now.signal,
+        onListening: listening,
+      },
+    );
+    const base = await url;
+    const login = async (userID: string) => {
+      const dev = (await (await fetch(`${base}/api/dev/usersig?userID=${userID}`)).json()) as {
+        sdkAppID: number;
+        userSig: string;
+      };
+      const client = await TestClient.connect(base);
+      await client.call('login', { ...dev, userID, protocol: PROTOCOL_VERSION });
+      return client;
+    };
+    const [alice, bob] = [await login('alice'), await login('bob')];
+    try {
+      const { inviteID, callID } = await alice.call('invite', {
+        userIDList: ['bob'],
+        callType: CallType.AUDIO,
+      });
+      await bob.waitForPush('invited');
+      await bob.call('accept', { inviteID });
+
+      stop.abort();
+      let stopped = false;
+      void done.then(() => (stopped = true));
+      // Draining (30 s by default): the node takes nobody new, and the call goes on.
+      for (let i = 0; i < 100 && (await fetch(`${base}/readyz`)).status !== 503; i++);
+      expect((await fetch(`${base}/readyz`)).status).toBe(503);
+      await alice.call('signal', { callID, to: 'bob', data: { candidate: { candidate: 'c' } } });
+      await bob.waitForPush('signal');
+      expect(stopped).toBe(false);
+
+      now.abort();
+      expect((await done).code).toBe(0);
+      expect(await bob.closed()).toMatchObject({ code: 1001 });
+    } finally {
+      await Promise.all([alice.close(), bob.close()]);
+    }
   });
 });

@@ -137,6 +137,8 @@ export interface CliIO {
   env: NodeJS.ProcessEnv;
   /** Stops `serve` (the real CLI wires SIGINT/SIGTERM to it). */
   signal?: AbortSignal;
+  /** Cuts short the drain of a stopping `serve` (the real CLI wires a second SIGINT/SIGTERM to it). */
+  now?: AbortSignal;
   /** Called once `serve` is listening (tests use it to find the URL). */
   onListening?: (url: string) => void;
   /** `hangup` events on it reload the TLS certificate (the real CLI wires SIGHUP to it). */
@@ -279,7 +281,11 @@ async function serve(values: FlagValues, io: CliIO): Promise<number> {
     io.signal?.addEventListener('abort', () => resolve(), { once: true });
   });
   io.hangup?.removeEventListener('hangup', onHangup);
+  const cut = () => void server.close({ drain: false });
+  if (io.now?.aborted) cut();
+  io.now?.addEventListener('abort', cut, { once: true });
   await server.close();
+  io.now?.removeEventListener('abort', cut);
   return 0;
 }
 
@@ -309,14 +315,21 @@ function watchParent(gone: () => void): NodeJS.Timeout {
 /** The process entry: wires signals to a clean shutdown and exits with main's code. */
 export async function run(argv = process.argv.slice(2)): Promise<void> {
   const stop = new AbortController();
+  const now = new AbortController();
   let signals = 0;
   const onSignal = (sig: NodeJS.Signals) => {
     signals += 1;
-    if (signals > 1) {
-      process.stderr.write(`ringline: second ${sig}, exiting now\n`);
+    if (signals > 2) {
+      process.stderr.write(`ringline: third ${sig}, exiting now\n`);
       process.exit(130);
     }
-    process.stderr.write(`ringline: ${sig}, shutting down\n`);
+    if (signals > 1) {
+      // Janus and coturn are still stopped in order; a third signal exits without that.
+      process.stderr.write(`ringline: second ${sig}, stopping without draining\n`);
+      now.abort();
+      return;
+    }
+    process.stderr.write(`ringline: ${sig}, draining, then shutting down\n`);
     stop.abort();
   };
   // A server keeps serving through a failure that escaped every guard: it is logged, and the
@@ -346,7 +359,7 @@ export async function run(argv = process.argv.slice(2)): Promise<void> {
     serving && process.env.npm_command !== undefined
       ? watchParent(() => onSignal('SIGTERM'))
       : undefined;
-  const code = await main(argv, { signal: stop.signal, hangup });
+  const code = await main(argv, { signal: stop.signal, now: now.signal, hangup });
   clearInterval(orphanWatch);
   process.off('SIGINT', onSignal);
   process.off('SIGTERM', onSignal);

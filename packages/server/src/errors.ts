@@ -181,6 +181,13 @@ export class ServerError extends Error {
       `the SFU room of call ${callID} is being re-created after Janus restarted; wait for sfuReset`,
     );
   }
+  /** A login or resume on a node that is shutting down. */
+  static draining(): ServerError {
+    return new ServerError(
+      'SERVER_DRAINING',
+      'this server node is shutting down; reconnect (to another node, or to this one once it is back)',
+    );
+  }
   static reservedUserID(userID: string): ServerError {
     return new ServerError('RESERVED_USER_ID', `the user ID "${userID}" is reserved`);
   }

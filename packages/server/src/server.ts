@@ -28,7 +28,7 @@ import { historyObserver } from './history/observer.js';
 import { buildHttpApp, DEFAULT_HTTP_TIMEOUTS, type HttpTimeouts } from './http/app.js';
 import { pinoLogger, silentLogger, type Logger } from './log.js';
 import { TrustedProxies } from './http/proxy.js';
-import { SignalGateway, type EdgeStats } from './signal/gateway.js';
+import { DEFAULT_DRAIN_TIMEOUT_MS, SignalGateway, type EdgeStats } from './signal/gateway.js';
 import { LimitError, checkRate, resolveLimits, type SignalLimits } from './signal/limits.js';
 import { DEFAULT_RATE_LIMIT, type RateLimitOptions } from './signal/rate-limit.js';
 import { callLogObserver } from './call-log/index.js';
@@ -173,8 +173,6 @@ export interface ServerOptions {
    * to answer again; then it ends with `sfu_lost`. Default 20.
    */
   sfuHealTimeout?: number;
-  /** Milliseconds a SIGTERM waits for calls to end before stopping (0 = at once). Default 30 000. */
-  drainTimeoutMs?: number;
   /**
    * Milliseconds an SFU request routed to the node that drives the call's room waits for its
    * reply before SFU_NODE_UNREACHABLE. Default SFU_ROUTE_TIMEOUT_MS (8 s); tests shorten it.
@@ -202,6 +200,14 @@ export interface ServerOptions {
   webhooks?: WebhookEndpointConfig[];
   /** Webhook delivery tuning (poll, timeouts, retries, retention); tests shorten it. */
   webhookDelivery?: Omit<WebhookWorkerOptions, 'endpoints' | 'outbox' | 'logger'>;
+  /**
+   * Milliseconds `close()` drains before it stops (SIGTERM): new connections and logins are
+   * refused, clients are told to reconnect elsewhere (their sessions are kept), and it waits for
+   * them to go, for the group calls on the Janus it started (`janus: 'auto'`) to end, and with the
+   * state in memory for its users' calls to end. Then those SFU calls still going end with
+   * `server_shutdown`. 0 stops at once. Default 30000 (docs/operations.md, "Graceful shutdown").
+   */
+  drainTimeoutMs?: number;
 }
 
 export interface RinglineServer {
@@ -218,8 +224,12 @@ export interface RinglineServer {
    * rejects with ConfigError.
    */
   reloadTls(): Promise<void>;
-  /** Stops the server: sessions end, connections close. Idempotent. */
-  close(): Promise<void>;
+  /**
+   * Stops the server, after a drain of up to `drainTimeoutMs` (`drain: false` skips it, or cuts
+   * short one under way: a second SIGTERM). Sessions that outlive the node (Redis, the SQLite
+   * state) are kept for their clients to resume; in memory they end. Idempotent.
+   */
+  close(options?: { drain?: boolean }): Promise<void>;
 }
 
 function checkSeconds(name: string, value: number, min: number, max: number): number {
@@ -289,6 +299,12 @@ export async function startServer(options: ServerOptions = {}): Promise<Ringline
     3600,
   );
   const iceServers = validateIceServers(options.iceServers ?? []);
+  const drainTimeoutMs = options.drainTimeoutMs ?? DEFAULT_DRAIN_TIMEOUT_MS;
+  if (!Number.isFinite(drainTimeoutMs) || drainTimeoutMs < 0 || drainTimeoutMs > 3_600_000) {
+    throw new ConfigError(
+      `drainTimeoutMs must be a number of ms from 0 to 3600000, got ${drainTimeoutMs}`,
+    );
+  }
   const host = options.host ?? (dev ? DEFAULTS.devHost : DEFAULTS.host);
   const ice = resolveTurn({
     turn: options.turn,
@@ -389,9 +405,48 @@ export async function startServer(options: ServerOptions = {}): Promise<Ringline
   let closing: Promise<void> | undefined;
   /** Closing: /readyz says so, so a balancer sends new clients elsewhere. */
   let draining = false;
-  const close = (): Promise<void> =>
-    (closing ??= (async () => {
+  /** Set once the server listens: a start that failed has nothing to drain. */
+  let listening = false;
+  let cutDrain = (): void => {};
+  const drainCut = new Promise<void>((resolve) => (cutDrain = resolve));
+  // Whose media stops with this process: the Janus `auto` started (an external one goes on, and
+  // the other nodes take over the rooms this node drove).
+  const ownJanus = (): boolean => ownedSfu !== undefined && janusMode === 'auto';
+  const drain = async (timeoutMs: number): Promise<void> => {
+    if (!gateway || !calls || !listening) return;
+    const service = calls;
+    const started = Date.now();
+    logger.info('draining', {
+      sessions: gateway.sessionCount,
+      connections: gateway.stats.connections,
+      timeoutMs,
+    });
+    const left = await gateway.drain({
+      timeoutMs,
+      cut: drainCut,
+      // The SFU calls on the Janus this node started, which stops with it. (The rooms it drives
+      // on an external Janus move to another node after the stop, with a moment's freeze.)
+      ownCalls: () => (ownJanus() ? service.ownSfuCalls() : Promise.resolve([])),
+    });
+    // What this node's Janus still carries cannot go on without it: ended, with a reason.
+    const ended = ownJanus()
+      ? await service.endOwnSfuCalls().catch((err: unknown) => {
+          logger.error('ending the SFU calls at the end of the drain failed', { err });
+          return 0;
+        })
+      : 0;
+    logger.info('drained', {
+      ...left,
+      sfuCallsEnded: ended,
+      sessions: gateway.sessionCount,
+      ms: Date.now() - started,
+    });
+  };
+  const close = (opts: { drain?: boolean } = {}): Promise<void> => {
+    if (opts.drain === false) cutDrain();
+    return (closing ??= (async () => {
       draining = true;
+      await drain(opts.drain === false ? 0 : drainTimeoutMs);
       await gateway?.close();
       calls?.close();
       await app?.close();
@@ -406,6 +461,7 @@ export async function startServer(options: ServerOptions = {}): Promise<Ringline
       if (ownsCluster) await cluster.close();
       logger.info('server stopped');
     })());
+  };
 
   try {
     // Before any child process starts: a taken port or an unwritable data dir fails here, clearly.
@@ -416,8 +472,15 @@ export async function startServer(options: ServerOptions = {}): Promise<Ringline
       database: options.database,
       nodeID: options.nodeID,
       logger,
-      // Calls that outlive a restart keep their records open; the rest are closed as interrupted.
-      recover: !keepSessionsOnClose,
+      // Calls still in the live state (Redis, the state file) go on: their records stay open.
+      recover: true,
+      liveCalls: async (callIDs) => {
+        const live = new Set<string>();
+        for (const callID of callIDs) {
+          if (await cluster.calls.load(callID)) live.add(callID);
+        }
+        return live;
+      },
     });
     const groups = new GroupService(store.db);
     if (webhooks.length > 0) {
@@ -576,6 +639,7 @@ export async function startServer(options: ServerOptions = {}): Promise<Ringline
     // Plain HTTP, port scans, clients that distrust the certificate: their handshakes fail here.
     app.server.on('tlsClientError', (err: Error) => logger.debug('TLS handshake failed', { err }));
     await app.listen({ port, host });
+    listening = true;
   } catch (err) {
     await close();
     throw err;

@@ -123,7 +123,10 @@ export interface InvitationEndedEvent {
 export interface CallEndEvent {
   callID: string;
   roomID?: number | undefined;
-  /** `hangup`, `disconnected`, `no_answer`, `cancelled`, or `sfu_lost` (the SFU did not come back). */
+  /**
+   * `hangup`, `disconnected`, `no_answer`, `cancelled`, `sfu_lost` (the SFU did not come back), or
+   * `server_shutdown` (the server node whose own SFU carried the call stopped).
+   */
   reason: string;
   /** Who hung up, when known. */
   userID?: string;

@@ -7,7 +7,7 @@
  */
 import { createMemoryCluster, withSharedSessions } from '@ringline/server';
 import WebSocket from 'ws';
-import { afterEach, describe, expect, it } from 'vitest';
+import { afterEach, describe, expect, it, vi } from 'vitest';
 import type { TypedEmitter } from '../events/Emitter.js';
 import { startTestServer, waitFor, type TestServer } from '../test-support/server.test-support.js';
 import {
@@ -102,5 +102,71 @@ describe('SignalClient behind a balancer over two nodes', () => {
     expect(lb.sockets[lb.sockets.length - 1]!.url).toBe(nodes[1]!.signalUrl);
     expect(bob.session!.sessionID).toBe(sessionID);
     await alice.request('cancel', { inviteID });
+  });
+
+  it('told that its node is draining, reconnects at once, resumes on the other node, and the call goes on', async () => {
+    const cluster = withSharedSessions(createMemoryCluster());
+    const shared = { sdkAppID: 1400000558, secretKey: 'sdk-drain-key', cluster };
+    opened.push(cluster);
+    // The draining node waits (up to 10 s) for its clients to move before it stops.
+    const draining = await startTestServer({ ...shared, drainTimeoutMs: 10_000 });
+    opened.push(draining);
+    const other = await startTestServer(shared);
+    opened.push(other);
+    const lb = new Balancer([draining.signalUrl, other.signalUrl]);
+    const sig = draining.sig;
+    const make = () => {
+      // Backoff far longer than the test: only the `draining` notice can bring it back in time.
+      const c = new SignalClient({
+        url: 'ws://balancer.invalid/ws',
+        WebSocket: lb.WebSocket as unknown as WebSocketConstructor,
+        reconnect: { initialDelayMs: 60_000, maxDelayMs: 60_000 },
+        drainJitterMs: 50,
+      });
+      opened.push(c);
+      return c;
+    };
+    const bob = make();
+    await bob.connect({ sdkAppID: shared.sdkAppID, userID: 'nd_bob', userSig: sig('nd_bob') });
+    const alice = make();
+    await alice.connect({
+      sdkAppID: shared.sdkAppID,
+      userID: 'nd_alice',
+      userSig: sig('nd_alice'),
+    });
+    expect(lb.sockets[0]!.url).toBe(draining.signalUrl);
+    const sessionID = bob.session!.sessionID;
+    const invited = waitFor(bob.pushes, 'invited');
+    const { inviteID, callID } = await alice.request('invite', {
+      userIDList: ['nd_bob'],
+      callType: 1,
+    });
+    await invited;
+    const entered = waitFor(alice.pushes, 'userEnter');
+    await bob.request('accept', { inviteID });
+    await entered;
+
+    const resumed = waitFor(events(bob), SignalEvent.Resumed);
+    const closed = vi.fn();
+    bob.on(SignalEvent.Closed, closed);
+    lb.next = 1;
+    const stopped = draining.close();
+    expect(await resumed).toEqual([sessionID]);
+    expect(lb.sockets[lb.sockets.length - 1]!.url).toBe(other.signalUrl);
+    // The node stops once its client has moved, long before its drain timeout.
+    await stopped;
+
+    const signal = waitFor(bob.pushes, 'signal');
+    await alice.request('signal', {
+      callID,
+      to: 'nd_bob',
+      data: { candidate: { candidate: 'c' } },
+    });
+    expect((await signal)[0]).toMatchObject({ from: 'nd_alice' });
+    const ended = waitFor(bob.pushes, 'callEnded');
+    await alice.request('hangup', { callID });
+    expect((await ended)[0]).toMatchObject({ callID, reason: 'hangup' });
+    expect(bob.session!.sessionID).toBe(sessionID);
+    expect(closed).not.toHaveBeenCalled();
   });
 });

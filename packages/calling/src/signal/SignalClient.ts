@@ -72,6 +72,11 @@ export interface SignalClientOptions {
   connectTimeoutMs?: number;
   /** Reconnect spacing (500 ms doubling up to 10 s) and how many attempts before giving up (∞). */
   reconnect?: Partial<BackoffOptions> & { maxAttempts?: number };
+  /**
+   * The longest random wait before reconnecting when the server says it is draining, ms (1 s; at
+   * most half the time it has left): a whole node's clients do not come back in one instant.
+   */
+  drainJitterMs?: number;
   logger?: Logger;
 }
 
@@ -157,6 +162,9 @@ const noop = (): void => {};
 /** How long an immediate check of the connection (probe()) waits for its pong, ms. */
 export const PROBE_TIMEOUT_MS = 1_000;
 
+/** On `draining`, how many 50 ms waits for replies under way before the socket is dropped anyway. */
+const DRAIN_REPLY_WAITS = 40;
+
 /**
  * The SDK's WebSocket to the server: request/reply by id with a timeout each, push dispatch by
  * type, `seq` tracking with `ping {ack}`, and automatic reconnect (exponential backoff with jitter)
@@ -185,6 +193,9 @@ export class SignalClient extends TypedEmitter<SignalCallbacks> {
   #reconnectTimer: ReturnType<typeof setTimeout> | undefined;
   #opening: AbortController | undefined;
   #probing = false;
+  readonly #drainJitterMs: number;
+  /** The reconnect a `draining` notice asked for, waiting for its jitter. */
+  #drainTimer: ReturnType<typeof setTimeout> | undefined;
 
   constructor(options: SignalClientOptions) {
     super();
@@ -199,6 +210,7 @@ export class SignalClient extends TypedEmitter<SignalCallbacks> {
       maxDelayMs: options.reconnect?.maxDelayMs ?? 10_000,
     };
     this.#maxAttempts = options.reconnect?.maxAttempts ?? Infinity;
+    this.#drainJitterMs = Math.max(0, options.drainJitterMs ?? 1_000);
     this.#log = options.logger ?? silentLogger;
     this.#machine = new StateMachine(
       'signal',
@@ -458,6 +470,8 @@ export class SignalClient extends TypedEmitter<SignalCallbacks> {
     const msg = message as { type?: unknown; id?: unknown; seq?: unknown };
     if (msg.type === 'reply') {
       this.#onReply(message as ReplyFrame);
+    } else if (msg.type === 'draining') {
+      this.#onDraining(ws, (message as { timeLeftMs?: unknown }).timeLeftMs);
     } else if (msg.type === 'error') {
       const frame = message as { error?: ReplyFrame['error']; request?: string };
       const error = CallError.fromWire(wireError(frame.error));
@@ -506,11 +520,38 @@ export class SignalClient extends TypedEmitter<SignalCallbacks> {
     (this.pushes.emit as (t: PushType, p: unknown) => boolean)(type, push);
   }
 
+  /**
+   * The server node is draining (shutting down): the session is kept, so reconnect and resume it —
+   * through the balancer on another node, or here once the node is back — after a short random
+   * wait, and once no request is waiting for its reply (it would be lost with the socket).
+   */
+  #onDraining(ws: WebSocketLike, timeLeftMs: unknown): void {
+    if (this.#drainTimer !== undefined || this.state !== SignalState.Connected) return;
+    const left =
+      typeof timeLeftMs === 'number' && Number.isFinite(timeLeftMs) ? Math.max(0, timeLeftMs) : 0;
+    const delay = Math.round(Math.random() * Math.min(this.#drainJitterMs, left / 2));
+    this.#log.info(`the server is draining (${left} ms left): reconnecting in ${delay} ms`);
+    let waits = 0;
+    const go = (): void => {
+      this.#drainTimer = undefined;
+      if (ws !== this.#ws || this.state !== SignalState.Connected) return;
+      // Bounded: at most DRAIN_REPLY_WAITS × 50 ms for replies under way.
+      if (this.#pending.size > 0 && waits++ < DRAIN_REPLY_WAITS) {
+        this.#drainTimer = setTimeout(go, 50);
+        return;
+      }
+      this.#lose(ws, 'the server is draining', true);
+    };
+    this.#drainTimer = setTimeout(go, delay);
+  }
+
   // The socket is gone (closed by the server or the network, or a ping went unanswered).
   // `now`: the loss was looked for (a probe): the first attempt goes out at once, no backoff.
   #lose(ws: WebSocketLike, why: string, now = false): void {
     if (ws !== this.#ws) return;
     this.#ws = undefined;
+    clearTimeout(this.#drainTimer);
+    this.#drainTimer = undefined;
     detach(ws);
     try {
       ws.close();
@@ -623,6 +664,8 @@ export class SignalClient extends TypedEmitter<SignalCallbacks> {
     this.#machine.set(SignalState.Closed);
     if (this.#reconnectTimer !== undefined) clearTimeout(this.#reconnectTimer);
     this.#reconnectTimer = undefined;
+    clearTimeout(this.#drainTimer);
+    this.#drainTimer = undefined;
     this.#stopPing();
     this.#opening?.abort();
     const ws = this.#ws;

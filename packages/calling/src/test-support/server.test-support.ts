@@ -25,7 +25,15 @@ export interface TestServer {
 /** Starts the real server in dev mode with a throwaway data dir. */
 export async function startTestServer(options: ServerOptions = {}): Promise<TestServer> {
   const dataDir = mkdtempSync(join(tmpdir(), 'ringline-sdk-test-'));
-  const server = await startServer({ port: 0, host: '127.0.0.1', dev: true, dataDir, ...options });
+  // No drain unless a test asks (drainTimeoutMs): closing stays quick.
+  const server = await startServer({
+    port: 0,
+    host: '127.0.0.1',
+    dev: true,
+    dataDir,
+    drainTimeoutMs: 0,
+    ...options,
+  });
   return {
     server,
     dataDir,

@@ -522,6 +522,39 @@ export class CallService {
       await this.#takeOverSfu(callID, nodeID);
   }
 
+  /** The calls whose SFU room this node drives (its own Janus carries their media when it has one). */
+  async ownSfuCalls(): Promise<string[]> {
+    return this.#nodeID === undefined ? [] : this.#store.sfuCalls(this.#nodeID);
+  }
+
+  /**
+   * Ends, with `server_shutdown`, the calls whose SFU room this node drives: at the end of a drain,
+   * when the SFU is this node's own Janus, which stops with it. Resolves with how many ended.
+   */
+  async endOwnSfuCalls(): Promise<number> {
+    const self = this.#nodeID;
+    let ended = 0;
+    for (const callID of await this.ownSfuCalls()) {
+      const done = await this.#tx
+        .withCall(callID, ServerError.callNotFound, (tx) => {
+          if (tx.call.sfu?.node !== self) {
+            tx.dirty = false; // moved to another node meanwhile, or no longer in the SFU
+            return false;
+          }
+          endCall(tx, CallEndReason.SERVER_SHUTDOWN);
+          return true;
+        })
+        .catch(ignoreGone);
+      if (done) ended++;
+    }
+    return ended;
+  }
+
+  /** The call the user is in or ringing for, if any. */
+  callOf(userID: string): Promise<string | undefined> {
+    return this.#store.userCall(userID);
+  }
+
   /** Moves the call's SFU room from the dead node `from` to this one (once, whoever asks first). */
   async #takeOverSfu(callID: string, from: string): Promise<void> {
     const self = this.#nodeID;

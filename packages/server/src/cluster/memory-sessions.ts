@@ -155,6 +155,16 @@ export class MemoryNodeRegistry implements NodeRegistry {
     this.#beats.delete(nodeID);
     this.sessions.held.delete(nodeID);
   }
+
+  async handOver(nodeID: string, resumeWindowMs: number): Promise<void> {
+    for (const [sid, userID] of this.sessions.held.get(nodeID) ?? []) {
+      const key = sessionTimerKey(sid, userID);
+      if (!this.scheduler.has(key)) void this.scheduler.schedule(key, resumeWindowMs);
+    }
+    this.sessions.held.delete(nodeID);
+    // Long dead: the next beat of a live node claims it.
+    this.#beats.set(nodeID, 0);
+  }
 }
 
 /**

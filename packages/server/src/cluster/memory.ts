@@ -267,6 +267,10 @@ export class MemoryScheduler implements Scheduler {
     clearTimeout(this.#timers.get(key));
     this.#timers.delete(key);
   }
+  /** Whether `key` has a timer pending. */
+  has(key: string): boolean {
+    return this.#timers.has(key);
+  }
   subscribe(handler: (key: string) => void | Promise<void>): Unsubscribe {
     this.#handlers.push(handler);
     return () => {

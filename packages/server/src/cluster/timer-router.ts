@@ -7,9 +7,14 @@ import type { Scheduler, Unsubscribe } from './types.js';
 
 type Handler = (key: string) => void | Promise<void>;
 
+/** A key whose owner left this node (it is stopping) is armed again this much later, ms. */
+export const REARM_DELAY_MS = 250;
+
 export class TimerRouter {
   readonly #scheduler: Scheduler;
   readonly #handlers = new Map<string, Handler>();
+  /** Prefixes that have had a handler here. */
+  readonly #known = new Set<string>();
   #unsubscribe: Unsubscribe | undefined;
 
   constructor(scheduler: Scheduler) {
@@ -23,6 +28,7 @@ export class TimerRouter {
       cancel: (key) => this.#scheduler.cancel(key),
       subscribe: (handler) => {
         this.#handlers.set(prefix, handler);
+        this.#known.add(prefix);
         this.#unsubscribe ??= this.#scheduler.subscribe((key) => this.#route(key));
         return () => {
           if (this.#handlers.get(prefix) !== handler) return;
@@ -38,6 +44,11 @@ export class TimerRouter {
 
   #route(key: string): void | Promise<void> {
     const colon = key.indexOf(':');
-    return this.#handlers.get(colon < 0 ? key : key.slice(0, colon))?.(key);
+    const prefix = colon < 0 ? key : key.slice(0, colon);
+    const handler = this.#handlers.get(prefix);
+    if (handler) return handler(key);
+    // Its owner unsubscribed while another still takes keys here (a node stopping: its sessions
+    // handed over, its calls not yet): armed again, for another node, not lost.
+    if (this.#known.has(prefix)) return this.#scheduler.schedule(key, REARM_DELAY_MS);
   }
 }

@@ -454,6 +454,14 @@ export interface NodeRegistry {
   alive(nodeID: string): Promise<boolean>;
   /** The node leaves for good (after ending its sessions). */
   leave(nodeID: string): Promise<void>;
+  /**
+   * A graceful stop that keeps the node's sessions: they are handed over as if the node had died,
+   * but at once — their expiry timers armed `resumeWindowMs` from now (a timer already armed keeps
+   * its time), the node's session list gone, and the node listed as long dead, so that it is no
+   * longer `alive` and the next beat of a live node claims it (taking over the SFU rooms it
+   * drove) instead of after `deadAfterMs`. Absent: the node is found dead the usual way.
+   */
+  handOver?(nodeID: string, resumeWindowMs: number): Promise<void>;
 }
 
 export type Unsubscribe = () => void;

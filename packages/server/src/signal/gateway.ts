@@ -49,6 +49,24 @@ export const HARD_MAX_PAYLOAD = 1024 * 1024;
 /** At shutdown, how long clients get to answer the close frame before their sockets are cut, ms. */
 export const SHUTDOWN_CLOSE_GRACE_MS = 1_000;
 
+/** How long a drain waits by default for clients to move and calls to end, ms (`drainTimeoutMs`). */
+export const DEFAULT_DRAIN_TIMEOUT_MS = 30_000;
+
+/** How often a drain looks again at what is left, ms. */
+const DRAIN_POLL_MS = 100;
+
+/** What a drain left on the node when it ended (its log line; tests). */
+export interface DrainResult {
+  /** Connections still carrying a session that could have moved. */
+  connections: number;
+  /** Calls still waited for: this node's SFU calls, and (memory state) its sessions' calls. */
+  calls: number;
+  /** Sessions told to reconnect. */
+  told: number;
+  /** Whether it ended at the deadline (or was cut short) with something left. */
+  timedOut: boolean;
+}
+
 /** WebSocket close codes the server uses (docs/protocol.md lists them). */
 export const CloseCode = {
   SHUTDOWN: 1001,
@@ -246,6 +264,10 @@ export class SignalGateway {
   readonly #unsubscribe: Unsubscribe;
   /** Shared mode: the session-expiry timer subscription, the heartbeat and the outbox sweep. */
   readonly #sharedStops: Array<() => void> = [];
+  /** The heartbeat in flight, awaited before a hand-over (a late beat would list the node again). */
+  #beating: Promise<void> | undefined;
+  /** Draining: no new connection or login; sessions are told to reconnect elsewhere. */
+  #draining = false;
   #closing: Promise<void> | undefined;
 
   constructor(options: GatewayOptions) {
@@ -286,6 +308,8 @@ export class SignalGateway {
   #onUpgrade(req: IncomingMessage, socket: Duplex, head: Buffer): void {
     const path = (req.url ?? '').split('?')[0];
     if (path !== SIGNAL_PATH || this.#closing) return refuse(socket, '404 Not Found');
+    // Draining: the balancer (told by /readyz) and the client's retry go to another node.
+    if (this.#draining) return refuse(socket, '503 Service Unavailable', RETRY_AFTER_S);
     const limits = this.#o.limits;
     const address = addressKey(
       this.#o.clientAddress ? this.#o.clientAddress(req) : req.socket.remoteAddress,
@@ -348,7 +372,82 @@ export class SignalGateway {
     return { ...this.#stats, connections: this.#open, iceRenewals: this.#renewals.size };
   }
 
-  /** Ends every session (their calls end for the others), closes every connection; idempotent. */
+  /**
+   * Drains before `close()`: upgrades are refused (503) and logins answered SERVER_DRAINING; a
+   * session that outlives this node (`shared`, or `keepSessionsOnClose`) is told `draining` — at
+   * once when another node can take it, else (a single node) once it is in no call this node's
+   * SFU carries — and its client reconnects and resumes elsewhere, or here after the restart.
+   * Resolves with what was left once nothing is left to wait for, at `timeoutMs`, or when `cut`
+   * resolves. Waited for: with shared sessions, connections carrying a session; without any
+   * (memory), sessions in a call; always, the calls `ownCalls` lists (this node's Janus's).
+   */
+  async drain(o: {
+    timeoutMs: number;
+    cut: Promise<void>;
+    ownCalls: () => Promise<string[]>;
+  }): Promise<DrainResult> {
+    this.#draining = true;
+    const deadline = Date.now() + Math.max(0, o.timeoutMs);
+    const elsewhere = this.#o.shared !== undefined && !this.#o.keepSessionsOnClose;
+    const survive = this.#o.shared !== undefined && !!this.#o.keepSessionsOnClose;
+    const notified = new WeakSet<Connection>();
+    let cut = false;
+    void o.cut.then(() => (cut = true));
+    let told = 0;
+    const tell = (conn: Connection): void => {
+      if (notified.has(conn) || conn.closing) return;
+      notified.add(conn);
+      told++;
+      conn.send({ type: 'draining', timeLeftMs: Math.max(0, deadline - Date.now()) });
+    };
+    let left = { connections: 0, calls: 0 };
+    // Bounded: one look per DRAIN_POLL_MS until the deadline.
+    const rounds = Math.ceil(Math.max(0, o.timeoutMs) / DRAIN_POLL_MS) + 1;
+    for (let round = 0; round < rounds && !cut; round++) {
+      try {
+        const own = new Set(await o.ownCalls());
+        let connections = 0;
+        let inCalls = 0;
+        for (const conn of [...this.#connections]) {
+          const session = conn.session;
+          if (!session || conn.closing) continue;
+          if (elsewhere) {
+            tell(conn);
+            connections++;
+          } else if (survive) {
+            // A member of a call this node's SFU carries stays to end it here.
+            const callID = own.size ? await this.#o.calls.callOf(session.userID) : undefined;
+            if (callID === undefined || !own.has(callID)) tell(conn);
+          } else if ((await this.#o.calls.callOf(session.userID)) !== undefined) {
+            inCalls++;
+          }
+        }
+        left = { connections, calls: own.size + inCalls };
+      } catch (err) {
+        // The shared state is away: look again, until the deadline.
+        this.#log.debug('draining: looking at what is left failed', { err });
+      }
+      if (left.connections === 0 && left.calls === 0) break;
+      const wait = Math.min(DRAIN_POLL_MS, deadline - Date.now());
+      if (wait <= 0) break;
+      let timer: NodeJS.Timeout | undefined;
+      await Promise.race([
+        o.cut,
+        new Promise<void>((resolve) => {
+          timer = setTimeout(resolve, wait);
+        }),
+      ]);
+      clearTimeout(timer);
+    }
+    return { ...left, told, timedOut: left.connections > 0 || left.calls > 0 };
+  }
+
+  /**
+   * Closes every connection; idempotent. Sessions that outlive this node are kept: with the state
+   * in a file for the restart (`keepSessionsOnClose`), with shared sessions handed over to the
+   * other nodes (`NodeRegistry.handOver`). Otherwise (memory) every session ends, and with it its
+   * calls for the others.
+   */
   close(): Promise<void> {
     this.#closing ??= (async () => {
       clearInterval(this.#sweep);
@@ -356,12 +455,27 @@ export class SignalGateway {
       for (const stop of this.#sharedStops.splice(0)) stop();
       for (const timer of this.#renewals.values()) clearTimeout(timer);
       this.#renewals.clear();
-      if (this.#o.keepSessionsOnClose && this.#o.shared) {
+      const shared = this.#o.shared;
+      if (this.#o.keepSessionsOnClose && shared) {
         this.#log.info('sessions kept for their clients to resume after the restart', {
           sessions: this.#sessions.size,
         });
         for (const session of this.#sessions.values()) session.close();
         this.#sessions.clear();
+      } else if (shared?.nodes.handOver) {
+        // As a kill -9 would, but at once: the other nodes take the sessions' clients (and, at
+        // their next beat, the SFU rooms this node drove); ringing and calls go on there.
+        const kept = this.#sessions.size;
+        for (const session of this.#sessions.values()) session.close();
+        this.#sessions.clear();
+        await this.#beating;
+        await shared.nodes
+          .handOver(this.#o.nodeID, this.#o.resumeWindow * 1000)
+          .then(() => this.#log.info('sessions handed over to the other nodes', { sessions: kept }))
+          .catch((err: unknown) =>
+            // They are handed over all the same once the other nodes find this one dead.
+            this.#log.warn('handing over the sessions failed', { err }),
+          );
       } else {
         for (const session of [...this.#sessions.values()]) {
           await this.#endSession(session).catch((err: unknown) =>
@@ -581,6 +695,9 @@ export class SignalGateway {
     if (!session || conn.ws.readyState !== WebSocket.CLOSED) return;
     conn.session = undefined;
     if (session.sink !== conn || session.state !== 'active' || this.#closing) return;
+    // A single node draining for a restart: the resume window starts in the next process (which
+    // claims this one dead), not now, or a slow restart would end the sessions it is kept for.
+    if (this.#draining && this.#o.keepSessionsOnClose) return;
     this.#log.debug('connection lost; session waits to resume', { sessionID: session.sessionID });
     const shared = this.#o.shared;
     if (shared) {
@@ -885,7 +1002,8 @@ export class SignalGateway {
    */
   #startShared(shared: NonNullable<GatewayOptions['shared']>): void {
     const beat = (): void => {
-      shared.nodes
+      if (this.#beating) return;
+      this.#beating = shared.nodes
         .beat(this.#o.nodeID, this.#o.resumeWindow * 1000)
         .then(async ({ dead, rejoined }) => {
           if (dead.length)
@@ -917,7 +1035,10 @@ export class SignalGateway {
             }
           }
         })
-        .catch((err: unknown) => this.#log.debug('heartbeat failed', { err }));
+        .catch((err: unknown) => this.#log.debug('heartbeat failed', { err }))
+        .finally(() => {
+          this.#beating = undefined;
+        });
     };
     beat();
     const heartbeat = setInterval(beat, shared.nodes.heartbeatMs);
@@ -974,6 +1095,7 @@ export class SignalGateway {
 
   async #login(conn: Connection, req: RequestOf<'login'>): Promise<RequestResults['login']> {
     if (conn.session) throw ServerError.alreadyLoggedIn();
+    if (this.#draining) throw ServerError.draining();
     if (req.protocol !== undefined && req.protocol !== PROTOCOL_VERSION) {
       throw ServerError.notSupported(
         `protocol version ${req.protocol} is not supported (this server speaks ${PROTOCOL_VERSION})`,

@@ -52,6 +52,12 @@ export interface StoreOptions {
    * a running server must not.
    */
   recover?: boolean;
+  /**
+   * With `recover`: which of the open records' calls are still live in the cluster's shared state
+   * (Redis, the state file) — the node stopped, but its calls went on on other nodes or wait for
+   * its clients to resume. Their records stay open; the call's end closes them. Default: none.
+   */
+  liveCalls?: (callIDs: readonly string[]) => Promise<ReadonlySet<string>>;
   /** Postgres with `recover`: ms between this node's signs of life. Default 10 s. */
   aliveIntervalMs?: number;
 }
@@ -145,7 +151,13 @@ export async function openStore(options: StoreOptions): Promise<Store> {
   if (options.recover) {
     try {
       const lastAlive = await opened.lastAlive(db, nodeID);
-      recovered = await callRecords.closeInterrupted(Math.min(lastAlive ?? Date.now(), Date.now()));
+      const live = options.liveCalls
+        ? await options.liveCalls(await callRecords.openCallIDs())
+        : undefined;
+      recovered = await callRecords.closeInterrupted(
+        Math.min(lastAlive ?? Date.now(), Date.now()),
+        live,
+      );
       if (opened.dialect === 'postgres') {
         const every = options.aliveIntervalMs ?? DEFAULT_ALIVE_INTERVAL_MS;
         alive = await keepAlive(db, nodeID, every, lastAlive, log);

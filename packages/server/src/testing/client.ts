@@ -9,6 +9,7 @@ import {
   type ClientRequestOf,
   type ClientRequestType,
   type ErrorMessage,
+  type DrainingMessage,
   type PushMessage,
   type PushType,
   type RequestResults,
@@ -41,6 +42,8 @@ export class TestClient {
   readonly pushes: PushMessage[] = [];
   /** Every `error` message received. */
   readonly errors: ErrorMessage[] = [];
+  /** Every `draining` notice received. */
+  readonly drainings: DrainingMessage[] = [];
   /** How many replies were received. */
   replies = 0;
   /** Messages not yet taken by a waiter, in order. */
@@ -142,6 +145,15 @@ export class TestClient {
     ) as Promise<PushOf<T>>;
   }
 
+  /** Resolves with the next `draining` notice (the server node is shutting down). */
+  waitForDraining(timeoutMs = 5000): Promise<DrainingMessage> {
+    return this.#waitFor(
+      (m) => m.type === 'draining',
+      timeoutMs,
+      'draining notice',
+    ) as Promise<DrainingMessage>;
+  }
+
   /** Resolves with the next `error` message. */
   waitForError(timeoutMs = 5000): Promise<ErrorMessage> {
     return this.#waitFor(
@@ -154,7 +166,7 @@ export class TestClient {
   /** Pushes received and not yet taken by a wait, in order. */
   unclaimedPushes(): PushMessage[] {
     return this.#unclaimed.filter(
-      (m): m is PushMessage => m.type !== 'reply' && m.type !== 'error',
+      (m): m is PushMessage => m.type !== 'reply' && m.type !== 'error' && m.type !== 'draining',
     );
   }
 
@@ -193,6 +205,7 @@ export class TestClient {
   #onMessage(message: ServerMessage): void {
     if (message.type === 'error') this.errors.push(message);
     else if (message.type === 'reply') this.replies++;
+    else if (message.type === 'draining') this.drainings.push(message);
     else {
       this.pushes.push(message);
       this.lastSeq = Math.max(this.lastSeq, message.seq);

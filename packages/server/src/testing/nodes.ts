@@ -4,6 +4,7 @@
  * each with its own throwaway data dir, sharing one Redis. A test can SIGKILL one mid-call.
  */
 import { spawn, type ChildProcess } from 'node:child_process';
+import { randomInt } from 'node:crypto';
 import { existsSync, mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -59,7 +60,10 @@ export interface TestNodes {
 
 export async function startNodes(o: NodesOptions): Promise<TestNodes> {
   if (!existsSync(CLI)) throw new Error(`${CLI} is missing: run \`npx tsc -b\` first`);
-  const sdkAppID = o.sdkAppID ?? 1400000888;
+  // A fresh app per start: its state in Redis (`ringline:<sdkAppID>`) is its own. A node stopped
+  // gracefully hands its sessions over instead of ending them, so what one test left (a session
+  // whose client closed, an invitation ringing) would still be there for the next.
+  const sdkAppID = o.sdkAppID ?? 1400000000 + randomInt(1, 999_999);
   const secretKey = o.secretKey ?? 'nodes-harness-secret';
   const dirs: string[] = [];
   const nodes: TestNode[] = [];

@@ -33,6 +33,8 @@ export async function startTestServer(options: ServerOptions = {}): Promise<Test
     dev: true,
     dataDir,
     cluster,
+    // No drain unless a test asks: its clients do not move, and the suite must stay fast.
+    drainTimeoutMs: 0,
     ...options,
   });
   const clients: TestClient[] = [];
@@ -43,14 +45,25 @@ export async function startTestServer(options: ServerOptions = {}): Promise<Test
     dataDir,
     login: async (userID) => track(await TestClient.login(server, userID)),
     connect: async () => track(await TestClient.connect(server.url)),
-    close: async () => {
+    close: async (closeOptions) => {
       // The server first, so that its shutdown path (sessions ended, connections closed) runs.
-      await server.close();
+      await server.close(closeOptions);
       await Promise.all(clients.map((c) => c.close()));
       if (!options.cluster) await cluster.close();
       rmSync(dataDir, { recursive: true, force: true });
     },
   };
+}
+
+/** One node's Redis adapters for the app under `prefix`, polling and checking health fast. */
+export function redisTestAdapters(redisURL: string, prefix: string) {
+  return createRedisCluster({
+    url: redisURL,
+    prefix,
+    pollMs: 50,
+    healthIntervalMs: 100,
+    commandTimeoutMs: 500,
+  });
 }
 
 /**
@@ -65,13 +78,7 @@ export async function startRedisTestServers(
   const prefix = `app:${randomUUID()}`;
   const servers: TestServer[] = [];
   for (let i = 0; i < count; i++) {
-    const adapters = await createRedisCluster({
-      url: redisURL,
-      prefix,
-      pollMs: 50,
-      healthIntervalMs: 100,
-      commandTimeoutMs: 500,
-    });
+    const adapters = await redisTestAdapters(redisURL, prefix);
     let server: TestServer;
     try {
       server = await startTestServer({ ...options, cluster: adapters });

@@ -170,6 +170,22 @@ export function sharedSessionsConformance(make: MakeSharedNodes): void {
       expect(await a!.nodes.beat('na', 60_000)).toEqual({ dead: [], rejoined: true });
     });
 
+    it('a node handed over is not alive, its sessions’ expiry is armed, and the next beat of a live node claims it', async (ctx) => {
+      const [a, b] = await nodes(2, { heartbeatMs: 50, nodeDeadAfterMs: 10_000 });
+      if (!a!.nodes.handOver) return ctx.skip();
+      await a!.nodes.beat('na', 1000);
+      await b!.nodes.beat('nb', 1000);
+      await a!.sessions.open({ userID: 'alice', sessionID: 'sa', nodeID: 'na' });
+      await a!.sessions.open({ userID: 'bob', sessionID: 'sb', nodeID: 'na' });
+      await a!.nodes.handOver('na', 60_000);
+      expect(await b!.nodes.alive('na')).toBe(false);
+      expect(await pendingTimers()).toBe(2);
+      // Long before nodeDeadAfterMs (the SFU rooms it drove move then); its sessions not twice.
+      expect(await b!.nodes.beat('nb', 60_000)).toEqual({ dead: ['na'], rejoined: false });
+      expect(await pendingTimers()).toBe(2);
+      expect(await b!.nodes.beat('nb', 60_000)).toEqual({ dead: [], rejoined: false });
+    });
+
     it('claims nothing while its own last beat is stale (the shared state was away, not the others)', async () => {
       const [a, b] = await nodes(2, { heartbeatMs: 50, nodeDeadAfterMs: 200 });
       await a!.nodes.beat('na', 1000);

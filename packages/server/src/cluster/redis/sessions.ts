@@ -134,6 +134,22 @@ end
 table.insert(dead, 1, 0)
 return dead`);
 
+/**
+ * KEYS: nodes, timers. ARGV: prefix, nodeID, resumeWindowMs. A graceful stop: arms the expiry of
+ * the node's sessions (NX: one already armed keeps its time) as BEAT does for a dead node, drops
+ * its list, and lists it as beaten at the epoch, so that the next beat of a live node claims it.
+ * Returns how many sessions were handed over.
+ */
+const HAND_OVER = new LuaScript(`${NOW}
+local index = ARGV[1] .. ':node:' .. ARGV[2] .. ':sessions'
+local held = redis.call('HGETALL', index)
+for i = 1, #held, 2 do
+  redis.call('ZADD', KEYS[2], 'NX', now + tonumber(ARGV[3]), 'session:' .. held[i] .. ':' .. held[i + 1])
+end
+redis.call('DEL', index)
+redis.call('ZADD', KEYS[1], 0, ARGV[2])
+return #held / 2`);
+
 /** KEYS: nodes. ARGV: nodeID, deadAfterMs. 1 when the node beat within deadAfterMs. */
 const ALIVE = new LuaScript(`${NOW}
 local at = redis.call('ZSCORE', KEYS[1], ARGV[1])
@@ -290,6 +306,16 @@ export class RedisNodeRegistry implements NodeRegistry {
       ALIVE.run(this.#client, [`${this.#prefix}:nodes`], [nodeID, this.deadAfterMs]),
     );
     return n === 1;
+  }
+
+  async handOver(nodeID: string, resumeWindowMs: number): Promise<void> {
+    await guard('node hand-over', () =>
+      HAND_OVER.run(
+        this.#client,
+        [`${this.#prefix}:nodes`, `${this.#prefix}:timers`],
+        [this.#prefix, nodeID, Math.max(0, Math.round(resumeWindowMs))],
+      ),
+    );
   }
 
   async leave(nodeID: string): Promise<void> {

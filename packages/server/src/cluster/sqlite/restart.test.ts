@@ -161,6 +161,11 @@ describe('a single node restarted on its data dir', () => {
     await n.restart();
     const a = await n.resume(alice);
     const b = await n.resume(bob);
+    // Told before the stop that the node drains: come back (here, once it is restarted).
+    expect([...alice.drainings, ...bob.drainings].map((d) => d.type)).toEqual([
+      'draining',
+      'draining',
+    ]);
     expect(a.result).toMatchObject({ resumed: true, sessionID: alice.sessionID });
     expect(b.result).toMatchObject({ resumed: true, sessionID: bob.sessionID });
     await a.client.call('signal', { callID, to: 'bob', data: { candidate: { candidate: 'a' } } });
@@ -201,7 +206,8 @@ describe('a single node restarted on its data dir', () => {
   });
 
   it('with --state memory, a stop ends the calls as before', async () => {
-    const n = make({ state: 'memory' });
+    // No drain: it would wait for the call to end (up to drainTimeoutMs) before ending it.
+    const n = make({ state: 'memory', drainTimeoutMs: 0 });
     await n.start();
     const { alice } = await n.inCall();
     await n.restart();
