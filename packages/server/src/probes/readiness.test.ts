@@ -1,12 +1,47 @@
 /**
  * Readiness: each part's check bounded in time, the node not ready while any fails or while it
- * drains; and `/readyz` on a real server saying which part is missing (an external TURN server
- * that does not answer STUN).
+ * drains; and `/readyz` on a real server saying which part is missing — an external TURN server
+ * that does not answer STUN, a Janus that was killed, a Postgres store that went away — and
+ * ready again once the part is back.
  */
 import { createSocket } from 'node:dgram';
+import { mkdtemp, rm } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
+import { silentLogger } from '../log.js';
+import { startJanus } from '../sfu/janus-process.js';
+import { hasJanus } from '../testing/sfu.js';
 import { startTestServer, type TestServer } from '../testing/server.js';
+import { postgresBackend } from '../testing/store-backends.js';
 import { cached, readiness } from './readiness.js';
+
+type Readyz = { status: number; body: { ready: boolean; checks: Record<string, boolean> } };
+
+async function readyz(server: TestServer): Promise<Readyz> {
+  const res = await fetch(`${server.url}/readyz`);
+  return { status: res.status, body: (await res.json()) as Readyz['body'] };
+}
+
+/** Polls /readyz until `check` holds (every 20 ms, at most `timeoutMs`); resolves with that answer. */
+async function readyzUntil(
+  server: TestServer,
+  what: string,
+  check: (r: Readyz) => boolean,
+  timeoutMs = 15_000,
+): Promise<Readyz> {
+  const deadline = Date.now() + timeoutMs;
+  for (;;) {
+    const answer = await readyz(server);
+    if (check(answer)) return answer;
+    if (Date.now() > deadline) {
+      throw new Error(
+        `/readyz: ${what} not seen in ${timeoutMs} ms (last ${JSON.stringify(answer)})`,
+      );
+    }
+    await new Promise((r) => setTimeout(r, 20));
+  }
+}
 
 describe('readiness', () => {
   it('is ready when every check passes; a false, a throw or a late answer fails it', async () => {
@@ -87,4 +122,53 @@ describe('/readyz on a real server', () => {
       silent.close();
     }
   });
+});
+
+describe.runIf(hasJanus)('/readyz and the Janus the node uses', () => {
+  it('answers 503 naming janus while Janus is down, and 200 once its supervisor restarted it', async () => {
+    const dir = await mkdtemp(join(tmpdir(), 'ringline-readyz-janus-'));
+    const janus = await startJanus({
+      dataDir: dir,
+      iceInterface: process.env.RINGLINE_MEDIA_IFACE ?? 'lo',
+      log: silentLogger,
+    });
+    let server: TestServer | undefined;
+    try {
+      server = await startTestServer({ janus: janus.url });
+      await readyzUntil(server, 'ready with janus', (r) => r.status === 200 && r.body.checks.janus);
+      const pid = janus.pid!;
+      process.kill(pid, 'SIGKILL');
+      const down = await readyzUntil(server, 'janus down', (r) => r.status === 503);
+      expect(down.body).toMatchObject({ ready: false, checks: { janus: false, store: true } });
+      // The supervisor starts a new Janus on the same port; the node reconnects to it.
+      await readyzUntil(server, 'ready again', (r) => r.status === 200 && r.body.checks.janus);
+      expect(janus.pid).not.toBe(pid);
+    } finally {
+      await server?.close();
+      await janus.close();
+      await rm(dir, { recursive: true, force: true });
+    }
+  }, 40_000);
+});
+
+describe('/readyz and a Postgres store', () => {
+  const backend = postgresBackend();
+
+  it('answers 503 naming the store while Postgres is down, and 200 once it is back', async () => {
+    const target = await backend.fresh();
+    const server = await startTestServer({ database: target.database! });
+    try {
+      expect(await readyz(server)).toMatchObject({
+        status: 200,
+        body: { checks: { store: true } },
+      });
+      await backend.server().halt();
+      const down = await readyzUntil(server, 'store down', (r) => r.status === 503);
+      expect(down.body).toMatchObject({ ready: false, checks: { store: false } });
+      await backend.server().resume();
+      await readyzUntil(server, 'ready again', (r) => r.status === 200 && r.body.checks.store);
+    } finally {
+      await server.close();
+    }
+  }, 40_000);
 });

@@ -432,21 +432,21 @@ describe('TLS flags', () => {
     [
       ['--tls-cert', 'c.pem'],
       {},
-      /--tls-cert and --tls-key go together: --tls-cert was given without the other/,
+      /--tls-cert needs --tls-key too: the certificate and its key go together/,
     ],
-    [['--tls-key', 'k.pem'], {}, /--tls-key was given without the other/],
+    [['--tls-key', 'k.pem'], {}, /--tls-key needs --tls-cert too/],
     [[], { RINGLINE_TLS_CERT: 'c.pem' }, /go together/],
   ])('%j %j is a ConfigError', (args, env, message) => {
     expect(() => parseServeArgs(args, env)).toThrow(ConfigError);
     expect(() => parseServeArgs(args, env)).toThrow(message);
   });
 
-  test('--help lists the flags', async () => {
+  test('serve --help lists the flags', async () => {
     let stdout = '';
-    await main(['--help'], { stdout: { write: (s: string) => (stdout += s) } });
+    await main(['serve', '--help'], { stdout: { write: (s: string) => (stdout += s) } });
     for (const flag of [
-      '--tls-cert FILE',
-      '--tls-key FILE',
+      '--tls-cert <FILE>',
+      '--tls-key <FILE>',
       'RINGLINE_TLS_CERT',
       'RINGLINE_TLS_KEY',
       'SIGHUP',
