@@ -135,13 +135,21 @@ describe.runIf(hasJanus)('/readyz and the Janus the node uses', () => {
     let server: TestServer | undefined;
     try {
       server = await startTestServer({ janus: janus.url });
-      await readyzUntil(server, 'ready with janus', (r) => r.status === 200 && r.body.checks.janus);
+      await readyzUntil(
+        server,
+        'ready with janus',
+        (r) => r.status === 200 && r.body.checks.janus === true,
+      );
       const pid = janus.pid!;
       process.kill(pid, 'SIGKILL');
       const down = await readyzUntil(server, 'janus down', (r) => r.status === 503);
       expect(down.body).toMatchObject({ ready: false, checks: { janus: false, store: true } });
       // The supervisor starts a new Janus on the same port; the node reconnects to it.
-      await readyzUntil(server, 'ready again', (r) => r.status === 200 && r.body.checks.janus);
+      await readyzUntil(
+        server,
+        'ready again',
+        (r) => r.status === 200 && r.body.checks.janus === true,
+      );
       expect(janus.pid).not.toBe(pid);
     } finally {
       await server?.close();
@@ -166,7 +174,11 @@ describe('/readyz and a Postgres store', () => {
       const down = await readyzUntil(server, 'store down', (r) => r.status === 503);
       expect(down.body).toMatchObject({ ready: false, checks: { store: false } });
       await backend.server().resume();
-      await readyzUntil(server, 'ready again', (r) => r.status === 200 && r.body.checks.store);
+      await readyzUntil(
+        server,
+        'ready again',
+        (r) => r.status === 200 && r.body.checks.store === true,
+      );
     } finally {
       await server.close();
     }
