@@ -620,24 +620,47 @@ describe('media during a call', () => {
 });
 
 describe('operations that cross', () => {
-  it('hangup() while call() waits for the permission prompt: nothing is sent, the camera is released', async () => {
+  it('call() rings the callee while the camera is still opening; it resolves once both are done', async () => {
+    const alice = await user('alice');
+    const bob = await user('bob');
+    const release = alice.media.hold();
+    let resolved = false;
+    const calling = alice.calling.call({ userID: bob.userID, type: 2 }).then((r) => {
+      resolved = true;
+      return r;
+    });
+    // The permission prompt is still open, and Bob's phone rings already.
+    await bob.events.next(E.INVITED);
+    expect(alice.media.captures).toHaveLength(1);
+    expect(alice.media.liveTracks).toEqual([]);
+    expect(resolved).toBe(false);
+    release();
+    await expect(calling).resolves.toMatchObject({ code: 0 });
+    expect(alice.media.liveTracks).toHaveLength(2);
+    await bob.calling.accept();
+    await alice.events.next(E.USER_ENTER);
+    await alice.calling.hangup();
+  });
+
+  it('hangup() while call() waits for the permission prompt: the invitation is cancelled, the camera released', async () => {
     const alice = await user('alice');
     const bob = await user('bob');
     const release = alice.media.hold();
     const calling = alice.calling.call({ userID: bob.userID, type: 2 });
-    await expect.poll(() => alice.media.captures.length).toBe(1);
+    await bob.events.next(E.INVITED);
     await alice.calling.hangup();
-    // Resolved as trtc-calling-js resolves call(), with no invitation behind it.
-    await expect(calling).resolves.toMatchObject({ code: 0, inviteID: '' });
+    // Resolved as trtc-calling-js resolves a call() hung up before it was answered.
+    await expect(calling).resolves.toMatchObject({ code: 0 });
+    await bob.events.next(E.CALLING_CANCEL);
     release();
     // The tracks the prompt delivered too late are stopped at once.
     await expect.poll(() => alice.media.tracks.length).toBe(2);
     expect(alice.media.liveTracks).toEqual([]);
     expect(alice.events.count(E.ERROR)).toBe(0);
-    // Bob was never invited: the next invitation he gets is the first.
+    // Nothing rings any more: the next invitation Bob gets is a new one.
     await alice.calling.call({ userID: bob.userID, type: 1 });
     await bob.events.next(E.INVITED);
-    expect(bob.events.count(E.INVITED)).toBe(1);
+    expect(bob.events.count(E.INVITED)).toBe(2);
     await alice.calling.hangup();
   });
 
@@ -678,7 +701,7 @@ describe('operations that cross', () => {
 });
 
 describe('media failures', () => {
-  it('no microphone: call() rejects with 60003 and nobody is invited', async () => {
+  it('no microphone: call() rejects with 60003 and the invitation it sent is cancelled', async () => {
     const alice = await user('alice');
     const bob = await user('bob');
     alice.media.failures.audio = 'NotFoundError';
@@ -686,10 +709,11 @@ describe('media failures', () => {
       code: 60003,
     });
     expect(await alice.events.next(E.ERROR)).toMatchObject({ code: 60003 });
+    await bob.events.next(E.CALLING_CANCEL);
     alice.media.failures = {};
     await alice.calling.call({ userID: bob.userID, type: 1 });
     await bob.events.next(E.INVITED);
-    expect(bob.events.count(E.INVITED)).toBe(1);
+    expect(bob.events.count(E.INVITED)).toBe(2);
     await alice.calling.hangup();
   });
 

@@ -345,7 +345,10 @@ export class CallEngine extends TypedEmitter<EngineCallbacks> {
     });
   }
 
-  /** Calls one user: takes local media, then invites. Resolves once the invitation rings. */
+  /**
+   * Calls one user: invites at once and opens the camera and mic while it rings. Resolves once the
+   * invitation rings and the media is open; a capture failure cancels the invitation.
+   */
   call(params: CallParams): Promise<void> {
     return this.#dial('call', {
       userIDList: [params.userID],
@@ -356,8 +359,8 @@ export class CallEngine extends TypedEmitter<EngineCallbacks> {
   }
 
   /**
-   * Calls several users (or users through a group): takes local media, then invites them all at
-   * once. Resolves once the invitations ring; the call runs through the SFU.
+   * Calls several users (or users through a group): invites them all at once, opening the camera
+   * and mic meanwhile. Resolves once the invitations ring; the call runs through the SFU.
    */
   groupCall(params: GroupCallParams): Promise<void> {
     return this.#dial('groupCall', params);
@@ -393,8 +396,13 @@ export class CallEngine extends TypedEmitter<EngineCallbacks> {
       for (const userID of params.userIDList) ctx.invitees.add(userID);
       this.#current = ctx;
       this.#setState(CallState.Dialing);
+      // The invitation does not wait for the camera (tens of ms, seconds with a permission
+      // prompt): it rings meanwhile. Sessions start without tracks and get them when they open.
+      const media = this.#takeLocalMedia(ctx, params.callType).then(
+        () => undefined,
+        (error: unknown) => ({ error }),
+      );
       try {
-        await this.#takeLocalMedia(ctx, params.callType);
         // Not abortable once sent: the reply carries the ids needed to cancel.
         await signal.request(
           'invite',
@@ -416,6 +424,9 @@ export class CallEngine extends TypedEmitter<EngineCallbacks> {
             },
           },
         );
+        // A camera or mic that failed ends the call it rang for (cancelled below).
+        const failed = await media;
+        if (failed) throw failed.error;
       } catch (error) {
         const reason: unknown = ctx.controller.signal.reason;
         this.#finish(ctx, CallError.from(error));
