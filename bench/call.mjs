@@ -19,6 +19,7 @@ import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { genUserSig, startServer } from '@ringline/server';
 import { launchChromium, newUserContext } from '../e2e/harness/chromium.js';
+import { renderCharts } from './lib/chart.mjs';
 import { startJanus } from './lib/janus.mjs';
 import { exitAfter, percentile, positiveInt } from './lib/util.mjs';
 
@@ -26,6 +27,7 @@ const INVITES = positiveInt('BENCH_INVITES', 50);
 const CONNECTS = positiveInt('BENCH_CONNECTS', 20);
 const DEADLINE_S = positiveInt('BENCH_DEADLINE_S', 420);
 const RESULTS = fileURLToPath(new URL('./results/call.json', import.meta.url));
+const CHART = fileURLToPath(new URL('../docs/img/call-first-frame.png', import.meta.url));
 /** Longest any single wait in one iteration may take. */
 const STEP_TIMEOUT_MS = 20_000;
 
@@ -241,6 +243,12 @@ async function warmUp(caller, callee, EVENT) {
   await waitForEvent(caller.page, EVENT.CALL_END, callerMark);
 }
 
+/** The samples sorted, as [percentile, value] points (an empirical CDF). */
+function cdf(samples) {
+  const sorted = [...samples].sort((a, b) => a - b);
+  return sorted.map((v, i) => [((i + 0.5) / sorted.length) * 100, v]);
+}
+
 function printTable(rows) {
   const fmt = (v) => (v === null ? '—' : v.toFixed(1));
   const header = ['metric', 'n', 'p50 ms', 'p95 ms', 'p99 ms'];
@@ -350,6 +358,24 @@ async function main() {
       ) + '\n',
     );
     console.log(`results: ${RESULTS}`);
+    await renderCharts([
+      {
+        pngPath: CHART,
+        chart: {
+          title: 'accept → first decoded remote frame (each curve: its samples, sorted)',
+          xLabel: 'percentile',
+          yLabel: 'ms',
+          series: [
+            ['Ringline, callee', calleeSide],
+            ['Ringline, caller', callerSide],
+            ['Janus VideoCall, callee', videoCall.calleeSide],
+            ['Janus VideoCall, caller', videoCall.callerSide],
+            ['floor: bare RTCPeerConnection pair', floor],
+          ].map(([name, samples]) => ({ name, points: cdf(samples) })),
+        },
+      },
+    ]);
+    console.log(`chart: ${CHART}`);
     if (!complete) {
       console.error(`bench: the ${DEADLINE_S} s deadline cut the run short; counts above`);
       process.exitCode = 1;
