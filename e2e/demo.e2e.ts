@@ -195,7 +195,10 @@ describe('the demo app: a video call from alice to bob', () => {
     );
     expect(muted).toMatch(/^\d\d:\d\d:\d\d\.\d{3}/); // timestamped
     await bob.page.locator('#remote-muted').waitFor({ state: 'visible', timeout: UI_TIMEOUT_MS });
-    expect(await alice.page.getAttribute('#mute', 'aria-pressed')).toBe('true');
+    // Her button follows once her setMicMute() resolves, which bob's push may overtake.
+    await alice.page
+      .locator('#mute[aria-pressed="true"]')
+      .waitFor({ state: 'attached', timeout: UI_TIMEOUT_MS });
     expect(await alice.page.textContent('#mute')).toContain('Unmute');
     // Muting is not hanging up: bob still decodes alice's video.
     await expectFramesRising(bob.page, 'alice', { by: 10 });

@@ -332,6 +332,27 @@ describe('a call that is not answered', () => {
     await carol.calling.hangup();
   });
 
+  it('busy before the camera opened: LINE_BUSY, and call() still resolves', async () => {
+    const alice = await user('alice');
+    const bob = await user('bob');
+    const carol = await user('carol');
+    await carol.calling.call({ userID: bob.userID, type: 1 });
+    await bob.events.next(E.INVITED);
+    const release = alice.media.hold();
+    const calling = alice.calling.call({ userID: bob.userID, type: 2 });
+    expect(await alice.events.next(E.LINE_BUSY)).toEqual({
+      sponsor: alice.userID,
+      userID: bob.userID,
+    });
+    release();
+    await expect(calling).resolves.toMatchObject({ code: 0 });
+    // The camera the prompt delivered after the call ended is stopped at once.
+    await expect.poll(() => alice.media.tracks.length).toBe(2);
+    expect(alice.media.liveTracks).toEqual([]);
+    expect(alice.events.count(E.ERROR)).toBe(0);
+    await carol.calling.hangup();
+  });
+
   it('busy (invitee in a call): the caller gets LINE_BUSY', async () => {
     const { bob } = await connected(1);
     const carol = await user('carol');

@@ -424,9 +424,10 @@ export class CallEngine extends TypedEmitter<EngineCallbacks> {
             },
           },
         );
-        // A camera or mic that failed ends the call it rang for (cancelled below).
+        // A camera or mic that failed ends the call it rang for (cancelled below). A call that
+        // ended meanwhile (busy, rejected, hung up) was answered: its events told the app.
         const failed = await media;
-        if (failed) throw failed.error;
+        if (failed && !ctx.ended) throw failed.error;
       } catch (error) {
         const reason: unknown = ctx.controller.signal.reason;
         this.#finish(ctx, CallError.from(error));
