@@ -20,6 +20,8 @@ interface Probe {
   analyser: AnalyserNode;
   data: Uint8Array<ArrayBuffer>;
   level: number;
+  /** The microphone probe's own copy of the track, which it stops when it goes. */
+  copy?: MediaStreamTrack;
 }
 
 /** Levels that moved since the previous sample (0..1); `self` is absent when it did not. */
@@ -70,7 +72,7 @@ export class SpeakingMeter {
   stop(): void {
     if (this.#timer !== undefined) clearInterval(this.#timer);
     this.#timer = undefined;
-    for (const probe of this.#probes.values()) probe.source.disconnect();
+    for (const probe of this.#probes.values()) drop(probe);
     this.#probes.clear();
     void this.#context?.close().catch(() => {});
     this.#context = undefined;
@@ -85,18 +87,20 @@ export class SpeakingMeter {
     let probe = this.#probes.get(SELF);
     const live = track && track.readyState === 'live' && track.enabled ? track : null;
     if (!live || !MediaStreamClass) {
-      // Muted or no microphone: nothing is read, and the level reads 0 at once. The probe stays
-      // connected, so that unmuting reads on through the same source node: when a new one was
-      // made for the re-enabled track, the indicator now and then never came back in the browser
-      // tests (about one full run in three; the cause inside Chromium was not pinned down).
+      // Muted or no microphone: nothing is read, and the level reads 0 at once.
       if (!probe || probe.level === 0) return undefined;
       probe.level = 0;
       return 0;
     }
     if (!probe || probe.input !== live) {
       const previous = probe?.level ?? 0;
-      probe?.source.disconnect();
-      probe = this.#probe(context, live, new MediaStreamClass([live]));
+      if (probe) drop(probe);
+      // The meter listens to its own copy of the track, never muted: a source node on the track
+      // itself now and then stayed silent after a mute (track.enabled false, then true) in
+      // Chromium, and the indicator never came back (about one browser test run in three).
+      const copy = live.clone();
+      probe = this.#probe(context, live, new MediaStreamClass([copy]));
+      probe.copy = copy;
       probe.level = previous;
       this.#probes.set(SELF, probe);
     }
@@ -134,7 +138,7 @@ export class SpeakingMeter {
       seen.add(userID);
       let probe = this.#probes.get(userID);
       if (!probe || probe.input !== stream) {
-        probe?.source.disconnect();
+        if (probe) drop(probe);
         probe = this.#probe(context, stream, stream);
         this.#probes.set(userID, probe);
       }
@@ -143,11 +147,17 @@ export class SpeakingMeter {
     }
     for (const [userID, probe] of this.#probes) {
       if (userID === SELF || seen.has(userID)) continue;
-      probe.source.disconnect();
+      drop(probe);
       this.#probes.delete(userID);
     }
     return changed;
   }
+}
+
+/** Disconnects a probe and stops its copy of the microphone (the microphone itself goes on). */
+function drop(probe: Probe): void {
+  probe.source.disconnect();
+  probe.copy?.stop();
 }
 
 /**
