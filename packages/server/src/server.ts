@@ -475,11 +475,9 @@ export async function startServer(options: ServerOptions = {}): Promise<Ringline
       // Calls still in the live state (Redis, the state file) go on: their records stay open.
       recover: true,
       liveCalls: async (callIDs) => {
-        const live = new Set<string>();
-        for (const callID of callIDs) {
-          if (await cluster.calls.load(callID)) live.add(callID);
-        }
-        return live;
+        // At once: with Redis the loads share round trips instead of one each.
+        const loaded = await Promise.all(callIDs.map((callID) => cluster.calls.load(callID)));
+        return new Set(callIDs.filter((_, i) => loaded[i]));
       },
     });
     const groups = new GroupService(store.db);

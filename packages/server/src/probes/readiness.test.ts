@@ -9,6 +9,7 @@ import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
+import { waitFor } from '../cluster/conformance/support.js';
 import { silentLogger } from '../log.js';
 import { startJanus } from '../sfu/janus-process.js';
 import { hasJanus } from '../testing/sfu.js';
@@ -23,24 +24,15 @@ async function readyz(server: TestServer): Promise<Readyz> {
   return { status: res.status, body: (await res.json()) as Readyz['body'] };
 }
 
-/** Polls /readyz until `check` holds (every 20 ms, at most `timeoutMs`); resolves with that answer. */
+/** Polls /readyz until `check` holds (fails after 15 s naming `what`); resolves with that answer. */
 async function readyzUntil(
   server: TestServer,
   what: string,
   check: (r: Readyz) => boolean,
-  timeoutMs = 15_000,
 ): Promise<Readyz> {
-  const deadline = Date.now() + timeoutMs;
-  for (;;) {
-    const answer = await readyz(server);
-    if (check(answer)) return answer;
-    if (Date.now() > deadline) {
-      throw new Error(
-        `/readyz: ${what} not seen in ${timeoutMs} ms (last ${JSON.stringify(answer)})`,
-      );
-    }
-    await new Promise((r) => setTimeout(r, 20));
-  }
+  let answer: Readyz | undefined;
+  await waitFor(async () => check((answer = await readyz(server))), `/readyz: ${what}`, 15_000);
+  return answer!;
 }
 
 describe('readiness', () => {

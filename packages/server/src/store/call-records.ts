@@ -420,31 +420,33 @@ export class CallRecordStore {
    * (the last moment the stopped server is known to have been running, e.g. its last write to the
    * store), or the record's own start/connect time if that is later. Resolves with how many were
    * closed. Run it once at start, before any call is made.
+   *
+   * `liveCalls` names which of the open records' calls are still live in the cluster's shared
+   * state (the node stopped, its calls went on): those records stay open.
    */
-  async closeInterrupted(lastAliveAt: number, live?: ReadonlySet<string>): Promise<number> {
+  async closeInterrupted(
+    lastAliveAt: number,
+    liveCalls?: (callIDs: readonly string[]) => Promise<ReadonlySet<string>>,
+  ): Promise<number> {
     await this.flushed();
-    if (live?.size) {
-      // Only the others, named: a `not in` over every live call could pass the database's limit.
-      const gone = (await this.openCallIDs()).filter((id) => !live.has(id));
-      let closed = 0;
-      for (let i = 0; i < gone.length; i += CLOSE_BATCH) {
-        closed += await this.#closeOpen(lastAliveAt, gone.slice(i, i + CLOSE_BATCH));
-      }
-      return closed;
-    }
-    return this.#closeOpen(lastAliveAt);
-  }
-
-  /** The calls whose records this node left open (what `closeInterrupted` would close). */
-  async openCallIDs(): Promise<string[]> {
-    await this.flushed();
+    if (!liveCalls) return this.#closeOpen(lastAliveAt);
     const rows = await this.db
       .selectFrom('call_records')
       .select('call_id')
       .where('ended_at', 'is', null)
       .where('node_id', '=', this.nodeID)
       .execute();
-    return rows.map((r) => r.call_id);
+    const open = rows.map((r) => r.call_id);
+    if (open.length === 0) return 0;
+    const live = await liveCalls(open);
+    if (live.size === 0) return this.#closeOpen(lastAliveAt);
+    // Only the others, named: a `not in` over every live call could pass the database's limit.
+    const gone = open.filter((id) => !live.has(id));
+    let closed = 0;
+    for (let i = 0; i < gone.length; i += CLOSE_BATCH) {
+      closed += await this.#closeOpen(lastAliveAt, gone.slice(i, i + CLOSE_BATCH));
+    }
+    return closed;
   }
 
   async #closeOpen(lastAliveAt: number, only?: readonly string[]): Promise<number> {

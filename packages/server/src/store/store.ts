@@ -151,12 +151,9 @@ export async function openStore(options: StoreOptions): Promise<Store> {
   if (options.recover) {
     try {
       const lastAlive = await opened.lastAlive(db, nodeID);
-      const live = options.liveCalls
-        ? await options.liveCalls(await callRecords.openCallIDs())
-        : undefined;
       recovered = await callRecords.closeInterrupted(
         Math.min(lastAlive ?? Date.now(), Date.now()),
-        live,
+        options.liveCalls,
       );
       if (opened.dialect === 'postgres') {
         const every = options.aliveIntervalMs ?? DEFAULT_ALIVE_INTERVAL_MS;
