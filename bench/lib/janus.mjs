@@ -126,7 +126,13 @@ admin: {
     child.once('exit', (code, signal) => resolve({ code, signal })),
   );
   let exitInfo;
-  void exited.then((info) => (exitInfo = info));
+  // A bench that dies (an uncaught error, exit()) takes its Janus with it, or it runs on orphaned.
+  const killOnExit = () => child.kill('SIGKILL');
+  process.once('exit', killOnExit);
+  void exited.then((info) => {
+    exitInfo = info;
+    process.off('exit', killOnExit);
+  });
 
   const deadline = Date.now() + timeoutMs;
   for (;;) {
