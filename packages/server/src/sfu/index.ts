@@ -140,6 +140,8 @@ class LocalJanusSfu implements SfuAdapter {
   trickle: SfuAdapter['trickle'] = (...a) => this.janus.trickle(...a);
   setLayer: SfuAdapter['setLayer'] = (...a) => this.janus.setLayer(...a);
   restartSubscriber: SfuAdapter['restartSubscriber'] = (...a) => this.janus.restartSubscriber(...a);
+  hold: SfuAdapter['hold'] = (...a) => this.janus.hold(...a);
+  unhold: SfuAdapter['unhold'] = (...a) => this.janus.unhold(...a);
   leave: SfuAdapter['leave'] = (...a) => this.janus.leave(...a);
   onPublishersChanged: SfuAdapter['onPublishersChanged'] = (l) => this.janus.onPublishersChanged(l);
   onRoomLost: SfuAdapter['onRoomLost'] = (l) => this.janus.onRoomLost(l);

@@ -54,6 +54,11 @@ interface Member {
   gone: Set<number>;
   /** Streams of the latest offer, by mid. */
   streamsByMid?: Map<string, SfuStream>;
+  /**
+   * Pre-connected while its invitation rings (`hold`): Janus sends its subscriber nothing
+   * (every stream `send: false`) until `unhold`.
+   */
+  held: boolean;
 }
 
 interface Room {
@@ -476,6 +481,55 @@ export class JanusSfu implements SfuAdapter {
     });
   }
 
+  async hold(callID: string, userID: string): Promise<void> {
+    const room = this.requireRoom(callID);
+    await this.serial(room, async () => {
+      this.checkRoom(room);
+      const member = this.member(room, userID);
+      if (member.held) return;
+      member.held = true;
+      // Streams it receives already (it was a member before?) stop too.
+      await this.sendStreams(room, member, false);
+    });
+  }
+
+  async unhold(callID: string, userID: string): Promise<boolean> {
+    const room = this.rooms.get(callID);
+    if (!room) return false;
+    return this.serial(room, async () => {
+      this.checkRoom(room);
+      const member = room.members.get(userID);
+      if (!member?.held) return false;
+      member.held = false;
+      await this.sendStreams(room, member, true);
+      // Each publisher it now receives sends a keyframe at once: the first frame needs one, and
+      // the room's periodic ones (fir_freq) come only every few seconds.
+      await Promise.all(
+        [...member.subscribed].map((feed) => {
+          const publisher = room.members.get(room.feeds.get(feed) ?? '')?.publisher;
+          return publisher
+            ? this.request('keyframe', () => publisher.configure({ keyframe: true }), room).catch(
+                (err: unknown) => this.options.log.debug('sfu keyframe request failed', { err }),
+              )
+            : undefined;
+        }),
+      );
+      return true;
+    });
+  }
+
+  /** Lets Janus send (or stops it sending) every stream of the member's subscriber. */
+  private async sendStreams(room: Room, member: Member, send: boolean): Promise<void> {
+    const subscriber = member.subscriber;
+    const mids = [...(member.streamsByMid?.keys() ?? [])];
+    if (!subscriber || mids.length === 0) return;
+    await this.request(
+      send ? 'resume streams' : 'pause streams',
+      () => subscriber.configure({ streams: mids.map((mid) => ({ mid, send })) }),
+      room,
+    );
+  }
+
   async leave(callID: string, userID: string): Promise<void> {
     const room = this.rooms.get(callID);
     if (!room) return;
@@ -559,7 +613,7 @@ export class JanusSfu implements SfuAdapter {
             }),
           room,
         );
-        return this.offered(room, member, add, joined);
+        return await this.pausedIfHeld(room, member, this.offered(room, member, add, joined));
       } catch (err) {
         member.subscriber = undefined;
         await this.detach(handle);
@@ -579,7 +633,20 @@ export class JanusSfu implements SfuAdapter {
         }),
       room,
     );
-    return this.offered(room, member, [...wanted], updated);
+    return this.pausedIfHeld(room, member, this.offered(room, member, [...wanted], updated));
+  }
+
+  /**
+   * A held member's new offer: every stream `send: false` before the client answers it, so that
+   * nothing flows once its connection is up (Janus keeps the setting through `start`).
+   */
+  private async pausedIfHeld(
+    room: Room,
+    member: Member,
+    offer: SubscriberOffer | undefined,
+  ): Promise<SubscriberOffer | undefined> {
+    if (offer && member.held) await this.sendStreams(room, member, false);
+    return offer;
   }
 
   private offered(
@@ -672,6 +739,7 @@ export class JanusSfu implements SfuAdapter {
         subscribed: new Set(),
         awaitingAnswer: false,
         gone: new Set(),
+        held: false,
       };
       room.members.set(userID, member);
     }

@@ -69,6 +69,18 @@ export interface SfuAdapter {
   restartSubscriber(callID: string, userID: string): Promise<SubscriberOffer>;
   /** Chooses the simulcast layer (0 lowest … 2 highest) of `ofUserID`'s video that `userID` receives. */
   setLayer(callID: string, userID: string, ofUserID: string, substream: number): Promise<void>;
+  /**
+   * Pre-connect (a ringing invitee connects while it rings): from now on Janus sends `userID`'s
+   * subscriber nothing (each stream `send: false`, set before the client answers each offer),
+   * until `unhold`. Its publisher is the client's to keep silent (transceivers without tracks).
+   */
+  hold(callID: string, userID: string): Promise<void>;
+  /**
+   * The held user entered the call: Janus sends its subscriber every stream now, and each
+   * publisher it receives is asked for a keyframe. Resolves false (doing nothing) when it was
+   * not held.
+   */
+  unhold(callID: string, userID: string): Promise<boolean>;
   /** Removes `userID`'s publisher and subscriber from the room. */
   leave(callID: string, userID: string): Promise<void>;
   /** Fires when the set of users publishing in a call's room changes (joined, left, or failed). */
