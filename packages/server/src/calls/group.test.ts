@@ -385,26 +385,35 @@ describe.skipIf(!hasJanus)('group calls (real Janus, real groups store)', () => 
   describe('SFU requests', () => {
     test('sfu* from someone not in the call is NOT_CALL_MEMBER; on a p2p call INVALID_CALL_STATE', async () => {
       await start();
-      const [alice, bob, carol] = await loginAll('alice', 'bob', 'carol');
+      const [alice, bob, carol, dave] = await loginAll('alice', 'bob', 'carol', 'dave');
       const group = await alice!.call('invite', { userIDList: ['bob', 'carol'], callType: video });
       const offer = { type: 'offer' as const, sdp: 'v=0\r\n' };
-      // carol is invited but has not joined: she cannot get into the room.
+      const candidate = { candidate: 'candidate:1 1 udp 1 127.0.0.1 9 typ host' };
+      // dave is not invited: he cannot get into the room.
+      expect(
+        (await dave!.fail('sfuPublish', { callID: group.callID, description: offer })).code,
+      ).toBe(ServerErrorCode.NOT_CALL_MEMBER);
+      expect(
+        (await dave!.fail('sfuTrickle', { callID: group.callID, target: 'publisher', candidate }))
+          .code,
+      ).toBe(ServerErrorCode.NOT_CALL_MEMBER);
+      expect(
+        (await dave!.fail('sfuLayer', { callID: group.callID, userID: 'alice', substream: 0 }))
+          .code,
+      ).toBe(ServerErrorCode.NOT_CALL_MEMBER);
+      // carol rings: she may pre-connect her own connections, so her requests reach the SFU,
+      // which refuses these (an unusable offer, no connection yet) as it would a member's.
       expect(
         (await carol!.fail('sfuPublish', { callID: group.callID, description: offer })).code,
-      ).toBe(ServerErrorCode.NOT_CALL_MEMBER);
+      ).toBe(ServerErrorCode.INVALID_CALL_STATE);
       expect(
-        (
-          await carol!.fail('sfuTrickle', {
-            callID: group.callID,
-            target: 'publisher',
-            candidate: { candidate: 'candidate:1 1 udp 1 127.0.0.1 9 typ host' },
-          })
-        ).code,
-      ).toBe(ServerErrorCode.NOT_CALL_MEMBER);
+        (await carol!.fail('sfuTrickle', { callID: group.callID, target: 'publisher', candidate }))
+          .code,
+      ).toBe(ServerErrorCode.INVALID_CALL_STATE);
       expect(
         (await carol!.fail('sfuLayer', { callID: group.callID, userID: 'alice', substream: 0 }))
           .code,
-      ).toBe(ServerErrorCode.NOT_CALL_MEMBER);
+      ).toBe(ServerErrorCode.INVALID_CALL_STATE);
       expect(
         (await carol!.fail('sfuPublish', { callID: 'no-such-call', description: offer })).code,
       ).toBe(ServerErrorCode.CALL_NOT_FOUND);
@@ -469,6 +478,152 @@ describe.skipIf(!hasJanus)('group calls (real Janus, real groups store)', () => 
         expectNoCallState(server);
       },
       60_000,
+    );
+  });
+
+  describe('pre-connect while ringing', () => {
+    /** Resolves when `check()` holds, polling; rejects after `timeoutMs`. */
+    async function until(
+      what: string,
+      check: () => boolean | Promise<boolean>,
+      timeoutMs = 20_000,
+      detail = () => '',
+    ) {
+      const deadline = Date.now() + timeoutMs;
+      while (!(await check())) {
+        if (Date.now() > deadline) throw new Error(`timed out waiting until ${what} ${detail()}`);
+        await new Promise((r) => setTimeout(r, 50));
+      }
+    }
+
+    test.skipIf(!inNetns)(
+      'a ringing invitee connects both ways with no media either way; at accept media flows on those connections',
+      async () => {
+        await start();
+        const [alice, bob, carol] = await loginAll('alice', 'bob', 'carol');
+        const { inviteID, callID } = await alice!.call('invite', {
+          userIDList: ['bob', 'carol'],
+          callType: video,
+        });
+        await bob!.call('accept', { inviteID });
+        const [pa, pb, pc] = [alice!, bob!, carol!].map((c) => new MediaPeer(c, callID));
+        const peers = [pa!, pb!, pc!];
+        try {
+          for (const p of peers) p.follow();
+          await Promise.all([pa!.publish(), pb!.publish()]);
+          await pb!.framesFrom('alice', 5);
+
+          // carol, still ringing, pre-connects: tracks-less publisher, subscriber held.
+          await pc!.publish({ held: true });
+          await pc!.offer((o) => new Set(o.streams.map((s) => s.userID)).size === 2);
+          await until(
+            "both of carol's connections are up",
+            () => pc!.states.publisher === 'connected' && pc!.states.subscriber === 'connected',
+          );
+          // Media flows meanwhile (bob decodes 20 more frames of alice); none to or from carol.
+          const seen = pb!.frames.get('alice') ?? 0;
+          await pb!.framesFrom('alice', seen + 20);
+          expect(await pc!.bytes()).toEqual({ sent: 0, received: 0 });
+          // The members are not offered the streams of someone not in the call.
+          for (const p of [pa!, pb!]) {
+            expect(p.offers.flatMap((o) => o.streams).some((s) => s.userID === 'carol')).toBe(
+              false,
+            );
+          }
+          const offersBefore = pc!.offers.length;
+
+          await carol!.call('accept', { inviteID });
+          await pc!.attach();
+          await pc!.framesFrom('alice', 5);
+          await pc!.framesFrom('bob', 5);
+          // No renegotiation for carol: what she receives came on the connection made while ringing.
+          expect(pc!.offers.length).toBe(offersBefore);
+          // The members now receive her, sent on her pre-connected publisher.
+          await pa!.framesFrom('carol', 5);
+          await pb!.framesFrom('carol', 5);
+        } finally {
+          for (const p of peers) p.close();
+        }
+        await alice!.call('hangup', { callID });
+        await bob!.call('hangup', { callID });
+        await carol!.waitForPush('callEnded');
+        expectNoCallState(server);
+      },
+      60_000,
+    );
+
+    test.skipIf(!inNetns)(
+      "each ending of a pre-connected invitation closes its Janus handles: reject, busy, cancel, timeout, logout, the call's end",
+      async () => {
+        await start();
+        const handles = () => sfu.options().sfu!.attachedHandles();
+        const [alice, bob, first] = await loginAll('alice', 'bob', 'carol');
+        let carol = first!;
+        const endings: Array<[string, (inviteID: string, callID: string) => Promise<unknown>]> = [
+          ['reject', (inviteID) => carol.call('reject', { inviteID })],
+          ['busy', (inviteID) => carol.call('reject', { inviteID, busy: true })],
+          ['cancel', (inviteID) => alice!.call('cancel', { inviteID })],
+          ['timeout', () => carol.waitForPush('inviteEnded', undefined, 10_000)],
+          ['logout', () => carol.call('logout', {})],
+          ['call end', (_, callID) => alice!.call('hangup', { callID })],
+        ];
+        for (const [ending, end] of endings) {
+          const before = handles();
+          // bob is in the call (so that it goes on after carol's ending), alice publishes.
+          const { inviteID, callID } = await alice!.call('invite', {
+            userIDList: ['bob', 'carol'],
+            callType: video,
+            ...(ending === 'timeout' && { timeout: 2 }),
+          });
+          await bob!.call('accept', { inviteID });
+          const pa = new MediaPeer(alice!, callID);
+          const pc = new MediaPeer(carol, callID);
+          try {
+            pa.follow();
+            pc.follow();
+            await pa.publish();
+            // bob's subscriber (he answers no offer here) receives alice.
+            await bob!.waitForPush('sfuOffer', (p) => p.callID === callID);
+            await until(
+              `alice publishes (${ending})`,
+              () => handles() === before + 2,
+              20_000,
+              () => `(${handles()} handles)`,
+            );
+            await pc.publish({ held: true });
+            await pc.offer((o) => o.streams.some((s) => s.userID === 'alice'));
+            // carol's publisher and subscriber.
+            await until(
+              `carol pre-connected (${ending})`,
+              () => handles() === before + 4,
+              20_000,
+              () => `(${handles()} handles)`,
+            );
+            await end(inviteID, callID);
+            const left = ending === 'call end' ? before : before + 2;
+            await until(
+              `carol's handles closed (${ending})`,
+              () => handles() === left,
+              20_000,
+              () => `(${handles()} handles)`,
+            );
+          } finally {
+            pa.close();
+            pc.close();
+          }
+          // alice leaving ends it (bob would be alone).
+          if (ending !== 'call end') await alice!.call('hangup', { callID });
+          await until(
+            `the room closed (${ending})`,
+            () => handles() === before,
+            20_000,
+            () => `(${handles()} handles)`,
+          );
+          if (ending === 'logout') carol = await server.login('carol');
+        }
+        expectNoCallState(server);
+      },
+      120_000,
     );
   });
 

@@ -147,6 +147,7 @@ class LocalJanusSfu implements SfuAdapter {
   onRoomLost: SfuAdapter['onRoomLost'] = (l) => this.janus.onRoomLost(l);
   waitUntilAvailable: SfuAdapter['waitUntilAvailable'] = (t) => this.janus.waitUntilAvailable(t);
   placement: SfuAdapter['placement'] = (callID) => this.janus.placement(callID);
+  attachedHandles: SfuAdapter['attachedHandles'] = () => this.janus.attachedHandles();
   destroyStaleRoom: SfuAdapter['destroyStaleRoom'] = (p) => this.janus.destroyStaleRoom(p);
   get connected(): boolean {
     return this.janus.connected;

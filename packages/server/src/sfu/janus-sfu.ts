@@ -148,6 +148,13 @@ export class JanusSfu implements SfuAdapter {
     return this.link !== undefined;
   }
 
+  attachedHandles(): number {
+    // janode's own map of the session's handles: an entry goes when Janus confirms the detach.
+    const handles = (this.link?.session as { _handles?: Map<unknown, unknown> } | undefined)
+      ?._handles;
+    return handles?.size ?? 0;
+  }
+
   placement(callID: string): { janus: string; room: number } | undefined {
     const room = this.rooms.get(callID);
     return room ? { janus: this.options.url, room: room.id } : undefined;

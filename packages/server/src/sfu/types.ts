@@ -98,6 +98,12 @@ export interface SfuAdapter {
    * alone; idempotent; never throws (a failure is logged: the room then lives until Janus restarts).
    */
   destroyStaleRoom(placement: { janus: string; room: number }): Promise<void>;
+  /**
+   * How many handles Janus holds for this adapter (every room's publishers and subscribers, plus
+   * one control handle per Janus), as Janus acknowledged their attach and detach: what a leak
+   * would show in.
+   */
+  attachedHandles(): number;
   /** Where the call's room is (the Janus URL and its room id); undefined when it has none. */
   placement(callID: string): { janus: string; room: number } | undefined;
   /** Resolves true once rooms can be opened (at once if they can now), false after `timeoutMs`. */
