@@ -492,7 +492,10 @@ export class SfuCoordinator {
       const call = loaded?.call;
       if (!call) throw ServerError.callNotFound(callID);
       const member = call.members.some((m) => m.userID === userID);
-      const ringing = !member && loaded.invitations.some((inv) => ringsFor(inv, userID));
+      const ringing =
+        !member &&
+        call.media === MediaMode.SFU &&
+        loaded.invitations.some((inv) => ringsFor(inv, userID));
       if (!member && !ringing) throw ServerError.notCallMember(callID);
       if (call.media !== MediaMode.SFU) {
         throw ServerError.invalidCallState(`call ${callID} is peer-to-peer; use signal`);
