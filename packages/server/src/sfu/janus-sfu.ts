@@ -59,6 +59,8 @@ interface Member {
    * (every stream `send: false`) until `unhold`.
    */
   held: boolean;
+  /** Its held subscriber went down: no new one is made for it until `unhold`. */
+  abandoned?: boolean;
 }
 
 interface Room {
@@ -508,6 +510,7 @@ export class JanusSfu implements SfuAdapter {
       const member = room.members.get(userID);
       if (!member?.held) return false;
       member.held = false;
+      member.abandoned = false;
       await this.sendStreams(room, member, true);
       // Each publisher it now receives sends a keyframe at once: the first frame needs one, and
       // the room's periodic ones (fir_freq) come only every few seconds.
@@ -603,9 +606,11 @@ export class JanusSfu implements SfuAdapter {
     const remove = [...member.subscribed].filter((feed) => !wanted.has(feed));
     let subscriber = member.subscriber;
     if (!subscriber) {
-      if (add.length === 0) return undefined;
+      // A pre-connection its SDK gave up: nobody would answer the offer before it enters.
+      if (add.length === 0 || (member.held && member.abandoned)) return undefined;
       subscriber = await this.attach(room);
       member.subscriber = subscriber;
+      this.watchSubscriber(room, member, subscriber);
       const handle = subscriber;
       try {
         const joined = await this.request(
@@ -691,6 +696,35 @@ export class JanusSfu implements SfuAdapter {
       if (s.userID === ofUserID && s.kind === 'video') return s.mid;
     }
     return undefined;
+  }
+
+  /**
+   * A held member's subscriber that hangs up (its SDK closed the pre-connection, or ICE failed
+   * while it rang) is dropped: once it enters, the next update makes a fresh one and offers it,
+   * which its SDK answers on a new connection, as without pre-connect.
+   */
+  private watchSubscriber(room: Room, member: Member, subscriber: VideoRoomHandle): void {
+    const down = (): void => {
+      if (room.closed || member.subscriber !== subscriber || !member.held) return;
+      void this.serial(room, async () => {
+        if (member.subscriber !== subscriber || !member.held) return;
+        member.subscriber = undefined;
+        member.abandoned = true;
+        member.subscribed = new Set();
+        member.gone.clear();
+        member.awaitingAnswer = false;
+        member.queued = undefined;
+        member.streamsByMid = undefined;
+        this.options.log.debug('sfu held subscriber down; dropped', {
+          callID: room.callID,
+          userID: member.userID,
+        });
+        if (!room.lost) await this.detach(subscriber);
+      });
+    };
+    subscriber.on(Janode.EVENT.HANDLE_HANGUP, down);
+    subscriber.on(Janode.EVENT.HANDLE_ICE_FAILED, down);
+    subscriber.on(Janode.EVENT.HANDLE_DETACHED, down);
   }
 
   // ---- publishers ----
