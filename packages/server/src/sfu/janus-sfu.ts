@@ -506,7 +506,8 @@ export class JanusSfu implements SfuAdapter {
     const room = this.rooms.get(callID);
     if (!room) return false;
     return this.serial(room, async () => {
-      this.checkRoom(room);
+      // A room being re-created has no handles to resume: its members connect again anyway.
+      if (room.closed || room.lost) return false;
       const member = room.members.get(userID);
       if (!member?.held) return false;
       member.held = false;
