@@ -389,31 +389,18 @@ describe.skipIf(!hasJanus)('group calls (real Janus, real groups store)', () => 
       const group = await alice!.call('invite', { userIDList: ['bob', 'carol'], callType: video });
       const offer = { type: 'offer' as const, sdp: 'v=0\r\n' };
       const candidate = { candidate: 'candidate:1 1 udp 1 127.0.0.1 9 typ host' };
+      /** The codes of sfuPublish, sfuTrickle and sfuLayer from `who` on the group call. */
+      const codes = async (who: TestClient) => [
+        (await who.fail('sfuPublish', { callID: group.callID, description: offer })).code,
+        (await who.fail('sfuTrickle', { callID: group.callID, target: 'publisher', candidate }))
+          .code,
+        (await who.fail('sfuLayer', { callID: group.callID, userID: 'alice', substream: 0 })).code,
+      ];
       // dave is not invited: he cannot get into the room.
-      expect(
-        (await dave!.fail('sfuPublish', { callID: group.callID, description: offer })).code,
-      ).toBe(ServerErrorCode.NOT_CALL_MEMBER);
-      expect(
-        (await dave!.fail('sfuTrickle', { callID: group.callID, target: 'publisher', candidate }))
-          .code,
-      ).toBe(ServerErrorCode.NOT_CALL_MEMBER);
-      expect(
-        (await dave!.fail('sfuLayer', { callID: group.callID, userID: 'alice', substream: 0 }))
-          .code,
-      ).toBe(ServerErrorCode.NOT_CALL_MEMBER);
+      expect(await codes(dave!)).toEqual(Array(3).fill(ServerErrorCode.NOT_CALL_MEMBER));
       // carol rings: she may pre-connect her own connections, so her requests reach the SFU,
       // which refuses these (an unusable offer, no connection yet) as it would a member's.
-      expect(
-        (await carol!.fail('sfuPublish', { callID: group.callID, description: offer })).code,
-      ).toBe(ServerErrorCode.INVALID_CALL_STATE);
-      expect(
-        (await carol!.fail('sfuTrickle', { callID: group.callID, target: 'publisher', candidate }))
-          .code,
-      ).toBe(ServerErrorCode.INVALID_CALL_STATE);
-      expect(
-        (await carol!.fail('sfuLayer', { callID: group.callID, userID: 'alice', substream: 0 }))
-          .code,
-      ).toBe(ServerErrorCode.INVALID_CALL_STATE);
+      expect(await codes(carol!)).toEqual(Array(3).fill(ServerErrorCode.INVALID_CALL_STATE));
       expect(
         (await carol!.fail('sfuPublish', { callID: 'no-such-call', description: offer })).code,
       ).toBe(ServerErrorCode.CALL_NOT_FOUND);
@@ -482,6 +469,28 @@ describe.skipIf(!hasJanus)('group calls (real Janus, real groups store)', () => 
   });
 
   describe('pre-connect while ringing', () => {
+    /** alice calls bob and carol (video); bob accepts, carol rings. */
+    async function bobInCarolRinging() {
+      await start();
+      const [alice, bob, carol] = await loginAll('alice', 'bob', 'carol');
+      const { inviteID, callID } = await alice!.call('invite', {
+        userIDList: ['bob', 'carol'],
+        callType: video,
+      });
+      await bob!.call('accept', { inviteID });
+      return { alice: alice!, bob: bob!, carol: carol!, inviteID, callID };
+    }
+
+    /** alice and bob hang up, which ends the call for carol; nothing of it is left. */
+    async function endCall(alice: TestClient, bob: TestClient, carol: TestClient, callID: string) {
+      await alice.call('hangup', { callID });
+      await bob.call('hangup', { callID });
+      await carol.waitForPush('callEnded');
+      expectNoCallState(server);
+    }
+
+    const handles = () => sfu.options().sfu!.attachedHandles();
+
     /** Resolves when `check()` holds, polling; rejects after `timeoutMs`. */
     async function until(
       what: string,
@@ -499,13 +508,7 @@ describe.skipIf(!hasJanus)('group calls (real Janus, real groups store)', () => 
     test.skipIf(!inNetns)(
       'a ringing invitee connects both ways with no media either way; at accept media flows on those connections',
       async () => {
-        await start();
-        const [alice, bob, carol] = await loginAll('alice', 'bob', 'carol');
-        const { inviteID, callID } = await alice!.call('invite', {
-          userIDList: ['bob', 'carol'],
-          callType: video,
-        });
-        await bob!.call('accept', { inviteID });
+        const { alice, bob, carol, inviteID, callID } = await bobInCarolRinging();
         const [pa, pb, pc] = [alice!, bob!, carol!].map((c) => new MediaPeer(c, callID));
         const peers = [pa!, pb!, pc!];
         try {
@@ -544,10 +547,7 @@ describe.skipIf(!hasJanus)('group calls (real Janus, real groups store)', () => 
         } finally {
           for (const p of peers) p.close();
         }
-        await alice!.call('hangup', { callID });
-        await bob!.call('hangup', { callID });
-        await carol!.waitForPush('callEnded');
-        expectNoCallState(server);
+        await endCall(alice, bob, carol, callID);
       },
       60_000,
     );
@@ -555,14 +555,7 @@ describe.skipIf(!hasJanus)('group calls (real Janus, real groups store)', () => 
     test.skipIf(!inNetns)(
       'a pre-connection the invitee gave up is dropped; at accept it connects afresh',
       async () => {
-        await start();
-        const handles = () => sfu.options().sfu!.attachedHandles();
-        const [alice, bob, carol] = await loginAll('alice', 'bob', 'carol');
-        const { inviteID, callID } = await alice!.call('invite', {
-          userIDList: ['bob', 'carol'],
-          callType: video,
-        });
-        await bob!.call('accept', { inviteID });
+        const { alice, bob, carol, inviteID, callID } = await bobInCarolRinging();
         const pa = new MediaPeer(alice!, callID);
         const held = new MediaPeer(carol!, callID);
         let fresh: MediaPeer | undefined;
@@ -590,10 +583,7 @@ describe.skipIf(!hasJanus)('group calls (real Janus, real groups store)', () => 
           held.close();
           fresh?.close();
         }
-        await alice!.call('hangup', { callID });
-        await bob!.call('hangup', { callID });
-        await carol!.waitForPush('callEnded');
-        expectNoCallState(server);
+        await endCall(alice, bob, carol, callID);
       },
       60_000,
     );
@@ -602,7 +592,6 @@ describe.skipIf(!hasJanus)('group calls (real Janus, real groups store)', () => 
       "each ending of a pre-connected invitation closes its Janus handles: reject, busy, cancel, timeout, logout, the call's end",
       async () => {
         await start();
-        const handles = () => sfu.options().sfu!.attachedHandles();
         const [alice, bob, first] = await loginAll('alice', 'bob', 'carol');
         let carol = first!;
         const endings: Array<[string, (inviteID: string, callID: string) => Promise<unknown>]> = [
