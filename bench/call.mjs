@@ -3,16 +3,24 @@
 //
 //   (a) call() → INVITED on the callee          — signalling latency, ≥ 50 calls (each rejected)
 //   (b) accept() → first decoded remote frame     — on both sides, ≥ 10 calls (each hung up)
+//   (b′) the same with pre-connect on both sides (the SDK option `preconnect: true`): accept is
+//       pressed once the pre-connection is up (a person takes longer than that to answer); the
+//       media bytes both pages sent and received before accept are recorded (they must be 0)
 //   (c) floor: a bare RTCPeerConnection pair in one page, getUserMedia → first decoded frame
+//   (c′) pre-connect's own floor: a bare pair connected beforehand without tracks, a camera
+//       running, replaceTrack → first decoded frame (what (b′) can at best be in this browser)
 //   (d) Janus VideoCall: the same two pages ringing each other through Janus's VideoCall plugin
 //       (register, call, incoming call, accept) — a real 1:1 ringing service without Ringline;
 //       accept → first decoded remote frame on both sides, as in (b)
 //
 // Times are taken in the pages with performance.timeOrigin + performance.now() (one machine, one
 // clock), frames with requestVideoFrameCallback. Prints a table and the ratios of (b) to (c) and
-// to (d); writes bench/results/call.json. Bounded: BENCH_DEADLINE_S (default 420) for the run.
+// to (d); writes bench/results/call.json. Bounded: BENCH_DEADLINE_S (default 600) for the run.
 //
-// Env: BENCH_INVITES (50), BENCH_CONNECTS (20), BENCH_DEADLINE_S (420).
+// (b) and (b′) accept BENCH_RING_MS after INVITED (a person answers later than that; the caller's
+// camera, which opens while it rings, is then open in both).
+//
+// Env: BENCH_INVITES (50), BENCH_CONNECTS (20), BENCH_RING_MS (500), BENCH_DEADLINE_S (600).
 import { mkdir, mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -25,7 +33,9 @@ import { exitAfter, percentile, positiveInt } from './lib/util.mjs';
 
 const INVITES = positiveInt('BENCH_INVITES', 50);
 const CONNECTS = positiveInt('BENCH_CONNECTS', 20);
-const DEADLINE_S = positiveInt('BENCH_DEADLINE_S', 420);
+/** How long an invitation rings before (b) and (b′) accept: a person takes longer than that. */
+const RING_MS = positiveInt('BENCH_RING_MS', 500);
+const DEADLINE_S = positiveInt('BENCH_DEADLINE_S', 600);
 const RESULTS = fileURLToPath(new URL('./results/call.json', import.meta.url));
 const CHART = fileURLToPath(new URL('../docs/img/call-first-frame.png', import.meta.url));
 /** Longest any single wait in one iteration may take. */
@@ -52,7 +62,7 @@ function summarize(name, samples) {
 }
 
 /** One user: own context (own fake devices), a page of the server with the SDK, logged in. */
-async function openUser(browser, server, userID) {
+async function openUser(browser, server, userID, sdkOptions = {}) {
   const context = await newUserContext(browser, server.url);
   const page = await context.newPage();
   await page.goto(`${server.url}/healthz`);
@@ -66,7 +76,7 @@ async function openUser(browser, server, userID) {
         window.trtcCalling.startRemoteView({ userID, videoViewDomID: 'remote-view' });
       });
     },
-    [{ SDKAppID: server.sdkAppID, server: server.url }, userID],
+    [{ ...sdkOptions, SDKAppID: server.sdkAppID, server: server.url }, userID],
   );
   const userSig = genUserSig({ sdkAppID: server.sdkAppID, secretKey: server.secretKey, userID });
   await invoke(page, 'login', [{ userID, userSig }]);
@@ -117,18 +127,60 @@ async function measureInvites(caller, callee, EVENT) {
   return samples;
 }
 
-/** (b) accept() → first decoded remote frame, on the callee and on the caller; each hung up. */
-async function measureConnects(caller, callee, EVENT) {
+/** Resolves once the page has an open peer connection that is connected (pre-connect). */
+async function preconnected(page) {
+  const handle = await page.waitForFunction(
+    () =>
+      window.__ringline.peerConnections.some(
+        (pc) => pc.connectionState === 'connected' && pc.signalingState === 'stable',
+      ),
+    undefined,
+    { timeout: STEP_TIMEOUT_MS, polling: 10 },
+  );
+  await handle.dispose();
+}
+
+/** Media bytes (audio and video, RTP) the page sent and received so far on open connections. */
+async function mediaBytes(page) {
+  return page.evaluate(async () => {
+    let bytes = 0;
+    for (const type of ['outbound-rtp', 'inbound-rtp']) {
+      for (const kind of ['audio', 'video']) {
+        bytes += (await window.__ringline.rtpStats(type, kind)).bytes;
+      }
+    }
+    return bytes;
+  });
+}
+
+/**
+ * (b) accept() → first decoded remote frame, on the callee and on the caller; each hung up. With
+ * `preconnect`, accept waits until both pages are pre-connected, and the bytes before it are summed.
+ */
+async function measureConnects(caller, callee, EVENT, { preconnect = false } = {}) {
   const calleeSide = [];
   const callerSide = [];
   const calleeEnter = [];
+  const ringToConnected = [];
+  let bytesBeforeAccept = 0;
   for (let i = 0; i < CONNECTS && timeLeft() > 2 * STEP_TIMEOUT_MS; i++) {
     for (const user of [caller, callee]) {
       await user.page.evaluate(() => document.querySelector('#remote-view').replaceChildren());
     }
     const [callerMark, calleeMark] = [await mark(caller.page), await mark(callee.page)];
     await invoke(caller.page, 'call', [{ userID: callee.userID, type: 2 }]);
-    await waitForEvent(callee.page, EVENT.INVITED, calleeMark);
+    const invited = await waitForEvent(callee.page, EVENT.INVITED, calleeMark);
+    const ringing = new Promise((resolve) => setTimeout(resolve, RING_MS));
+    if (preconnect) {
+      await Promise.all([preconnected(caller.page), preconnected(callee.page)]);
+      ringToConnected.push(
+        (await callee.page.evaluate(() => window.__ringline.now())) - invited.at,
+      );
+    }
+    await ringing;
+    if (preconnect) {
+      bytesBeforeAccept += (await mediaBytes(caller.page)) + (await mediaBytes(callee.page));
+    }
 
     // Both pages wait for the peer's first frame before the accept starts the clock.
     const callerFrame = caller.page.evaluate(
@@ -158,15 +210,21 @@ async function measureConnects(caller, callee, EVENT) {
     // The caller's own CALL_END too, so its engine is idle before the next call.
     await waitForEvent(caller.page, EVENT.CALL_END, callerMark);
   }
-  return { calleeSide, callerSide, calleeEnter };
+  return { calleeSide, callerSide, calleeEnter, ringToConnected, bytesBeforeAccept };
 }
 
-/** (c) the floor: a bare peer-connection pair in one page of the same browser. */
-async function measureFloor(page) {
+/** (c) the floor (or, with `preconnected`, (c′)): bare peer-connection pairs in one page. */
+async function measureFloor(page, { preconnected = false } = {}) {
   const samples = [];
   for (let i = 0; i < CONNECTS && timeLeft() > STEP_TIMEOUT_MS; i++) {
     samples.push(
-      await page.evaluate((ms) => window.__ringline.floorFirstFrame(ms), STEP_TIMEOUT_MS),
+      await page.evaluate(
+        ([ms, pre]) =>
+          pre
+            ? window.__ringline.preconnectedFloorFirstFrame(ms)
+            : window.__ringline.floorFirstFrame(ms),
+        [STEP_TIMEOUT_MS, preconnected],
+      ),
     );
   }
   return samples;
@@ -279,18 +337,27 @@ async function main() {
     });
     browser = await launchChromium();
     const suffix = Math.random().toString(36).slice(2, 8);
-    const caller = await openUser(browser, server, `bench-caller-${suffix}`);
-    const callee = await openUser(browser, server, `bench-callee-${suffix}`);
+    const off = { preconnect: false };
+    const caller = await openUser(browser, server, `bench-caller-${suffix}`, off);
+    const callee = await openUser(browser, server, `bench-callee-${suffix}`, off);
+    const on = { preconnect: true };
+    const preCaller = await openUser(browser, server, `bench-pre-caller-${suffix}`, on);
+    const preCallee = await openUser(browser, server, `bench-pre-callee-${suffix}`, on);
     const EVENT = await caller.page.evaluate(() => ({ ...window.TRTCCalling.EVENT }));
 
     await warmUp(caller, callee, EVENT);
+    await warmUp(preCaller, preCallee, EVENT);
 
     console.log(`bench: (a) ${INVITES} calls, call() → INVITED …`);
     const invites = await measureInvites(caller, callee, EVENT);
     console.log(`bench: (b) ${CONNECTS} calls, accept() → first decoded frame …`);
     const { calleeSide, callerSide, calleeEnter } = await measureConnects(caller, callee, EVENT);
+    console.log(`bench: (b′) ${CONNECTS} calls with pre-connect, accept() → first decoded frame …`);
+    const pre = await measureConnects(preCaller, preCallee, EVENT, { preconnect: true });
     console.log(`bench: (c) ${CONNECTS} bare peer-connection pairs …`);
     const floor = await measureFloor(caller.page);
+    console.log(`bench: (c′) ${CONNECTS} bare pre-connected pairs, replaceTrack → first frame …`);
+    const preFloor = await measureFloor(caller.page, { preconnected: true });
     console.log(`bench: (d) ${CONNECTS} Janus VideoCall calls, accept → first decoded frame …`);
     const videoCall = await measureVideoCall(janus.url, caller, callee);
 
@@ -308,7 +375,11 @@ async function main() {
       summarize('(b) accept() → first frame, callee', calleeSide),
       summarize('(b) accept() → first frame, caller', callerSide),
       summarize('    of which accept() → USER_ENTER, callee', calleeEnter),
+      summarize('(b′) pre-connect: accept() → first frame, callee', pre.calleeSide),
+      summarize('(b′) pre-connect: accept() → first frame, caller', pre.callerSide),
+      summarize('    INVITED → pre-connected (while it rings)', pre.ringToConnected),
       floorRow,
+      summarize('(c′) bare pre-connected pair: replaceTrack → first frame', preFloor),
       vcCallee,
       vcCaller,
     ];
@@ -323,6 +394,11 @@ async function main() {
       callerP50OverVideoCall: ratio(rows[2], vcCaller),
       videoCallCalleeP50: ratio(vcCallee, floorRow),
       videoCallCallerP50: ratio(vcCaller, floorRow),
+      preconnectCalleeP50: ratio(rows[4], floorRow),
+      preconnectCallerP50: ratio(rows[5], floorRow),
+      preconnectCalleeP95: ratio(rows[4], floorRow, 'p95'),
+      preconnectCallerP95: ratio(rows[5], floorRow, 'p95'),
+      preconnectedFloorP50: ratio(rows[8], floorRow),
     };
     console.log('');
     console.log(
@@ -332,12 +408,22 @@ async function main() {
       `ratio (b)/(d) at p50: callee ${ratios.calleeP50OverVideoCall ?? '—'}×, caller ${ratios.callerP50OverVideoCall ?? '—'}×`,
     );
     console.log(
+      `ratio (b′)/(c) at p50: callee ${ratios.preconnectCalleeP50 ?? '—'}×, caller ${ratios.preconnectCallerP50 ?? '—'}× (p95: ${ratios.preconnectCalleeP95 ?? '—'}×, ${ratios.preconnectCallerP95 ?? '—'}×)`,
+    );
+    console.log(
+      `ratio (c′)/(c) at p50: ${ratios.preconnectedFloorP50 ?? '—'}× (the least (b′)/(c) can be here)`,
+    );
+    console.log(
+      `media bytes sent + received before accept, all ${pre.calleeSide.length} pre-connected calls, both pages: ${pre.bytesBeforeAccept}`,
+    );
+    console.log(
       `ratio (d)/(c) at p50: callee ${ratios.videoCallCalleeP50 ?? '—'}×, caller ${ratios.videoCallCallerP50 ?? '—'}×`,
     );
 
     const complete =
       invites.length >= INVITES &&
       calleeSide.length >= CONNECTS &&
+      pre.calleeSide.length >= CONNECTS &&
       floor.length >= CONNECTS &&
       videoCall.calleeSide.length >= CONNECTS;
     await mkdir(join(RESULTS, '..'), { recursive: true });
@@ -352,6 +438,7 @@ async function main() {
           complete,
           metrics: rows,
           ratioBOverC: ratios,
+          preconnectBytesBeforeAccept: pre.bytesBeforeAccept,
         },
         null,
         2,
@@ -368,9 +455,12 @@ async function main() {
           series: [
             ['Ringline, callee', calleeSide],
             ['Ringline, caller', callerSide],
+            ['Ringline pre-connect, callee', pre.calleeSide],
+            ['Ringline pre-connect, caller', pre.callerSide],
             ['Janus VideoCall, callee', videoCall.calleeSide],
             ['Janus VideoCall, caller', videoCall.callerSide],
             ['floor: bare RTCPeerConnection pair', floor],
+            ['bare pre-connected pair: replaceTrack', preFloor],
           ].map(([name, samples]) => ({ name, points: cdf(samples) })),
         },
       },

@@ -78,14 +78,8 @@ async function recoveryTimes(pairs: [TestUser, TestUser][]): Promise<string[]> {
 }
 
 /** A user whose SDK was made with `options` added to the harness's (before logging in). */
-async function userWith(name: string, options: Record<string, unknown>): Promise<TestUser> {
-  const user = await ringline.user(name, { login: false });
-  await user.page.evaluate(([o, id]) => window.__ringline.start(o, id), [
-    { SDKAppID: ringline.server.sdkAppID, server: ringline.server.url, ...options },
-    user.userID,
-  ] as const);
-  await user.login();
-  return user;
+function userWith(name: string, sdkOptions: Record<string, unknown>): Promise<TestUser> {
+  return ringline.user(name, { sdkOptions });
 }
 
 async function expectNoLeave(users: TestUser[], marks: number[]): Promise<void> {

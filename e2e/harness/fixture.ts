@@ -15,6 +15,8 @@ export const RESULTS_DIR = join(process.cwd(), 'test-results', 'e2e');
 export interface UserOptions {
   /** Log in (and wait for SDK_READY) before returning; default true. */
   login?: boolean;
+  /** More `new TRTCCalling(options)` options, e.g. `{ iceTransportPolicy: 'relay' }`. */
+  sdkOptions?: Record<string, unknown>;
 }
 
 /** The server's options, and flags for the file's Chromium. */
@@ -102,8 +104,8 @@ export function useRingline({ browserArgs, ...options }: RinglineOptions = {}): 
     users.push(user);
     return user;
   }
-  async function open(name: string, userID: string, { login = true }: UserOptions) {
-    const user = track(await TestUser.open(need(browser), need(server), name, userID));
+  async function open(name: string, userID: string, { login = true, sdkOptions }: UserOptions) {
+    const user = track(await TestUser.open(need(browser), need(server), name, userID, sdkOptions));
     if (login) await user.login();
     return user;
   }

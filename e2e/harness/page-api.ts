@@ -73,6 +73,7 @@ export interface RinglinePageApi {
   sentTracks(): SentTrack[];
   firstFrameOf(userID: string, timeoutMs: number): Promise<number>;
   floorFirstFrame(timeoutMs?: number): Promise<number>;
+  preconnectedFloorFirstFrame(timeoutMs?: number): Promise<number>;
 }
 
 declare global {

@@ -57,6 +57,14 @@ export interface TRTCCallingOptions {
    * Default `all`.
    */
   iceTransportPolicy?: IceTransportPolicy;
+  /**
+   * Ringline extension: connect a one-to-one call's media while it rings (ICE and DTLS, nothing
+   * sent before the answer), so that both sides see each other the moment the callee accepts. The
+   * two sides then learn each other's network addresses before the call is answered, even if it
+   * never is. `'auto'` (default): only when the ICE policy is `relay`, where the addresses
+   * exchanged are the TURN server's. Both sides must have it on.
+   */
+  preconnect?: boolean | 'auto';
 }
 
 /**
@@ -230,6 +238,7 @@ export default class TRTCCalling {
       reconnect: deps.reconnect,
       networkQualityIntervalMs: deps.networkQualityIntervalMs,
       iceTransportPolicy: toIcePolicy(options?.iceTransportPolicy),
+      preconnect: toPreconnect(options?.preconnect),
       connection: deps.connection,
     });
     const server = options.server ?? defaultServer();
@@ -1019,6 +1028,11 @@ function toSdkAppID(value: unknown): number {
 function toIcePolicy(value: unknown): IceTransportPolicy | undefined {
   if (value === undefined || value === 'all' || value === 'relay') return value;
   throw CallError.invalidArgument('iceTransportPolicy', "'all' or 'relay'");
+}
+
+function toPreconnect(value: unknown): boolean | 'auto' | undefined {
+  if (value === undefined || value === true || value === false || value === 'auto') return value;
+  throw CallError.invalidArgument('preconnect', "true, false or 'auto'");
 }
 
 function checkUserID(userID: unknown): asserts userID is string {

@@ -116,6 +116,12 @@ export const RejectRequestSchema = request('reject', {
   inviteID: Id,
   busy: Type.Optional(Type.Boolean()),
 });
+/**
+ * Pre-connect (the invitee of a ringing one-to-one peer-to-peer call): the sender's SDK is ready to
+ * connect media while it rings. The inviter gets `preconnect` and may then `signal` the ringing
+ * invitee (and it back) before the answer; no media flows until the invitee accepts.
+ */
+export const PreconnectRequestSchema = request('preconnect', { inviteID: Id });
 /** Cancel an invitation the sender made, for every invitee still ringing. */
 export const CancelRequestSchema = request('cancel', { inviteID: Id });
 /** Leave a call (cancelling the sender's own invitations into it that still ring). */
@@ -199,6 +205,7 @@ export const ClientRequestSchemas = {
   invite: InviteRequestSchema,
   accept: AcceptRequestSchema,
   reject: RejectRequestSchema,
+  preconnect: PreconnectRequestSchema,
   cancel: CancelRequestSchema,
   hangup: HangupRequestSchema,
   signal: SignalRequestSchema,
@@ -265,6 +272,7 @@ export interface RequestResults {
   invite: { inviteID: string; callID: string; roomID: number; media: MediaMode };
   accept: JoinedCall;
   reject: Record<string, never>;
+  preconnect: Record<string, never>;
   cancel: Record<string, never>;
   hangup: Record<string, never>;
   signal: Record<string, never>;
@@ -337,6 +345,11 @@ export interface PushPayloads {
   lineBusy: { inviteID: string; callID: string; userID: string };
   /** To the caller (and members): invitees did not answer in time. */
   noResponse: { inviteID: string; callID: string; userID: string; userIDList: string[] };
+  /**
+   * To the inviter of a ringing one-to-one call: the invitee is ready to connect media while it
+   * rings (`preconnect` request). The inviter may offer through `signal` at once.
+   */
+  preconnect: { inviteID: string; callID: string; userID: string };
   /** To an invitee: the invitation stopped ringing without an answer. */
   inviteEnded: { inviteID: string; callID: string; reason: InviteEndReason };
   /** A user joined the call the recipient is in. */

@@ -64,6 +64,14 @@ export interface CallEngineOptions {
    * ends); defaults in `defaultConnectionTimings`.
    */
   connection?: Partial<ConnectionTimings> | undefined;
+  /**
+   * Pre-connect: while a one-to-one invitation rings, connect the media (ICE and DTLS, no media
+   * sent) so that it flows the moment the callee accepts. It gathers candidates before the answer,
+   * so each side learns the other's addresses even if the call is never answered. `auto`
+   * (default): only when the effective ICE policy is `relay` (addresses are the TURN server's).
+   * Both sides must have it on.
+   */
+  preconnect?: boolean | 'auto' | undefined;
 }
 
 /** The policy peer connections use: `relay` if the app or the server asks for it. */
@@ -122,10 +130,20 @@ interface CallContext {
   /** The other members who joined, with their media state. */
   members: Map<string, { audio: boolean; video: boolean }>;
   session?: MediaSession;
+  /**
+   * The session was made while the invitation rings (pre-connect): it connects, but no local track
+   * is attached until this side is in the call with the peer (`#unhold`).
+   */
+  held: boolean;
   /** Reads the session's link quality every interval, from the first session until the end. */
   qualityTimer?: ReturnType<typeof setInterval>;
   /** A reading is under way (getStats is async): the next tick does not start another. */
   readingQuality: boolean;
+  /**
+   * Pre-connecting callee: the camera and mic opening while it rings (nothing is sent before the
+   * answer), so that accept finds them open. accept() waits for it rather than opening them twice.
+   */
+  warming?: Promise<void>;
   /** SDP/ICE that came before the media session existed. */
   early: { from: string; data: SignalData }[];
   /** The P2P connection was down (restarting) when the other member left. */
@@ -215,8 +233,10 @@ export class CallEngine extends TypedEmitter<EngineCallbacks> {
   // Never rejects: a failed replaceTrack is logged (the call goes on with the previous track).
   async #sendLocal(kind: MediaKind): Promise<void> {
     const track = this.#outgoing(kind);
-    const session = this.#current?.session;
-    if (session && !session.closed) {
+    const ctx = this.#current;
+    const session = ctx?.session;
+    // Nothing is sent before the answer, even on a connection made while it rang.
+    if (session && !session.closed && !ctx.held) {
       await session.setLocalTrack(kind, track).catch((error: unknown) => {
         this.#log.error(`sending the new ${kind} track failed`, error);
       });
@@ -521,6 +541,7 @@ export class CallEngine extends TypedEmitter<EngineCallbacks> {
       if (missing) throw CallError.webrtcUnsupported(missing);
       if (ctx.callType === CallType.AUDIO) this.#local.stopVideo();
       try {
+        await ctx.warming;
         await this.#local.acquire(
           { audio: true, video: ctx.callType === CallType.VIDEO },
           ctx.controller.signal,
@@ -709,6 +730,21 @@ export class CallEngine extends TypedEmitter<EngineCallbacks> {
     p.on('lineBusy', (push) => this.#onInviteeDone(EngineEvent.LineBusy, push));
     p.on('noResponse', (push) => this.#onInviteeDone(EngineEvent.NoResponse, push));
     p.on('inviteEnded', (push) => this.#onInviteEnded(push));
+    p.on('preconnect', (push) => {
+      const ctx = this.#ctxFor(push.callID);
+      const ready =
+        ctx?.role === 'caller' &&
+        this.state === CallState.Dialing &&
+        !ctx.group &&
+        ctx.media === MediaMode.P2P &&
+        !ctx.session &&
+        ctx.invitees.has(push.userID);
+      if (!ready || !this.#preconnectOn()) {
+        this.#log.debug(`not pre-connecting with ${push.userID}`);
+        return;
+      }
+      this.#preconnect(ctx, push.userID, { initiator: true });
+    });
     p.on('userEnter', (push) => this.#onUserEnter(push));
     p.on('userLeave', (push) => this.#onUserLeave(push));
     p.on('callEnded', (push) => this.#onCallEnded(push));
@@ -797,6 +833,69 @@ export class CallEngine extends TypedEmitter<EngineCallbacks> {
     this.#current = ctx;
     this.#setState(CallState.BeInvited);
     this.emit(EngineEvent.Invited, fields(push) as Invitation);
+    const oneToOne = !ctx.group && push.groupID === undefined;
+    if (oneToOne && !ctx.ended && this.#current === ctx && this.#preconnectOn()) {
+      this.#preconnect(ctx, push.sponsor, { initiator: false });
+      ctx.warming = this.#warmUp(ctx);
+      signal.request('preconnect', { inviteID: push.inviteID }).catch((error: unknown) => {
+        // Refused (ring-all devices, a call through the SFU) or ended: it connects at accept.
+        this.#log.info('pre-connect refused; the call connects when answered', error);
+        if (this.#current === ctx && ctx.held) this.#dropPreconnection(ctx);
+      });
+    }
+  }
+
+  /**
+   * Opens the camera (video calls) and mic while a pre-connecting invitation rings, where the user
+   * allowed them before (no prompt during the ringing): the answer then sends at once instead of
+   * waiting ~70 ms for a camera to start. Nothing is attached until the answer; a failure here is
+   * accept()'s to report, which tries again.
+   */
+  async #warmUp(ctx: CallContext): Promise<void> {
+    const want = { audio: true, video: ctx.callType === CallType.VIDEO };
+    try {
+      if (!(await this.#options.media.captureAllowed(want)) || ctx.ended) return;
+      await this.#local.acquire(want, ctx.controller.signal);
+    } catch (error) {
+      this.#log.debug('opening the camera and mic while it rings failed', error);
+    }
+  }
+
+  /** Whether calls pre-connect while they ring (the option; `auto`: with relay-only ICE). */
+  #preconnectOn(): boolean {
+    const option = this.#options.preconnect ?? 'auto';
+    return option === 'auto' ? this.#iceConfig().iceTransportPolicy === 'relay' : option;
+  }
+
+  /**
+   * Connects `ctx`'s media with `peer` while the invitation rings: the callee waits for the
+   * caller's offer, the caller makes it once the callee asked (`preconnect` push).
+   */
+  #preconnect(ctx: CallContext, peer: string, role: { initiator: boolean }): void {
+    ctx.held = true;
+    try {
+      this.#ensureSession(ctx).addPeer(peer, role);
+    } catch (error) {
+      this.#log.warn('pre-connecting failed; the call connects when answered', error);
+      this.#dropPreconnection(ctx);
+    }
+  }
+
+  /** Closes the pre-connection of `ctx` (it failed, or was refused); the answer makes a new one. */
+  #dropPreconnection(ctx: CallContext): void {
+    const session = ctx.session;
+    ctx.held = false;
+    ctx.session = undefined;
+    ctx.early = [];
+    session?.close();
+  }
+
+  /** `ctx` is in the call with its peer: the pre-connection starts sending the local tracks. */
+  #unhold(ctx: CallContext): void {
+    if (!ctx.held) return;
+    ctx.held = false;
+    void this.#sendLocal('audio');
+    void this.#sendLocal('video');
   }
 
   #onInviteeDone(
@@ -873,6 +972,10 @@ export class CallEngine extends TypedEmitter<EngineCallbacks> {
       ctx.session.handleSignal(push.from, push.data).catch(() => {
         // Reported through the session's Error event.
       });
+    } else if (this.state === CallState.BeInvited) {
+      // A ringing callee with no session (pre-connect off, or dropped) takes nothing: what it
+      // would keep belongs to a connection that the answer does not use.
+      this.#log.debug(`ignoring a signal from ${push.from} while ringing`);
     } else if (ctx.early.length < MAX_EARLY_SIGNALS) {
       ctx.early.push({ from: push.from, data: push.data });
     }
@@ -957,6 +1060,8 @@ export class CallEngine extends TypedEmitter<EngineCallbacks> {
     ctx.callID = result.callID;
     ctx.callType = result.callType;
     ctx.roomID = result.roomID;
+    // A call that moved to the SFU while it rang drops the peer-to-peer pre-connection.
+    if (ctx.media !== result.media && ctx.session) this.#dropPreconnection(ctx);
     ctx.media = result.media;
     ctx.invitees = new Set(result.inviteeList);
     if (result.groupID !== undefined) ctx.groupID = result.groupID;
@@ -989,8 +1094,10 @@ export class CallEngine extends TypedEmitter<EngineCallbacks> {
     if (ctx.ended) return; // a listener hung up
     const session = this.#ensureSession(ctx);
     try {
+      // A peer pre-connected while it rang is there already: its connection starts sending.
       session.addPeer(member.userID, { initiator });
       session.setRemoteMedia(member.userID, { audio: member.audio, video: member.video });
+      this.#unhold(ctx);
     } catch (error) {
       this.emit(EngineEvent.Error, CallError.from(error));
       return;
@@ -1008,6 +1115,7 @@ export class CallEngine extends TypedEmitter<EngineCallbacks> {
     if (media === MediaMode.SFU) ctx.group = true;
     const old = ctx.session;
     ctx.session = undefined;
+    ctx.held = false;
     ctx.early = [];
     old?.close();
     // Members stay members: the new session picks up their media (SFU) or is made on demand (P2P).
@@ -1022,7 +1130,9 @@ export class CallEngine extends TypedEmitter<EngineCallbacks> {
       sfu: ctx.media === MediaMode.SFU ? this.#sfuSignalling(ctx) : undefined,
       ...this.#iceConfig(),
       connection: this.#options.connection,
-      localTracks: { audio: this.#outgoing('audio'), video: this.#outgoing('video') },
+      localTracks: ctx.held
+        ? { audio: null, video: null }
+        : { audio: this.#outgoing('audio'), video: this.#outgoing('video') },
       maxVideoBitrate: videoProfiles[this.#local.quality].maxBitrate,
       logger: this.#log,
     });
@@ -1095,6 +1205,12 @@ export class CallEngine extends TypedEmitter<EngineCallbacks> {
    */
   #mediaFailed(ctx: CallContext, who: string, reason: string): void {
     if (ctx.ended || this.#current !== ctx) return;
+    if (ctx.held) {
+      // Only the pre-connection failed: the call goes on, and connects anew when answered.
+      this.#log.info(`the pre-connection with ${who} failed (${reason}); dropped`);
+      this.#dropPreconnection(ctx);
+      return;
+    }
     const target = who.startsWith('sfu:') ? `the SFU (${who.slice(4)})` : who;
     this.#log.warn(`media with ${target} failed (${reason}): leaving the call`);
     this.emit(EngineEvent.Error, CallError.mediaConnectFailed(`with ${target}: ${reason}`));
@@ -1260,6 +1376,7 @@ export class CallEngine extends TypedEmitter<EngineCallbacks> {
       invitees: new Set(),
       members: new Map(),
       readingQuality: false,
+      held: false,
       early: [],
       mediaDownAtLeave: false,
       ended: false,

@@ -9,6 +9,11 @@ export interface MediaBackend {
   unsupported(need: { capture: boolean }): string | undefined;
   /** navigator.mediaDevices.getUserMedia. */
   getUserMedia(constraints: MediaStreamConstraints): Promise<MediaStream>;
+  /**
+   * Whether the user has already allowed capturing these kinds here (Permissions API), so that
+   * opening them prompts nobody; false when it cannot tell.
+   */
+  captureAllowed(kinds: Record<'audio' | 'video', boolean>): Promise<boolean>;
   /** navigator.mediaDevices.enumerateDevices. */
   enumerateDevices(): Promise<MediaDeviceInfo[]>;
   /** A new media session for one call. */

@@ -114,8 +114,9 @@ export interface MediaSession {
   /** Starts sending what needs no other member: an SFU session publishes; a P2P one waits. */
   start(): void;
   /**
-   * Starts media with a member who joined. The `initiator` makes the first offer (the caller, once
-   * the callee's `userEnter` arrives); the other side waits for it.
+   * Starts media with a member who joined (or, pre-connecting, with the other side of a ringing
+   * invitation). The `initiator` makes the first offer (the caller, once the callee's `userEnter`
+   * or `preconnect` arrives); the other side waits for it. A peer already added is left as it is.
    */
   addPeer(userID: string, role: { initiator: boolean }): void;
   /**

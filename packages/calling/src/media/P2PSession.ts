@@ -121,7 +121,7 @@ export class P2PSession implements MediaSession {
   }
 
   addPeer(userID: string, { initiator }: { initiator: boolean }): void {
-    if (this.#closed) return;
+    if (this.#closed || this.#peer === userID) return; // pre-connected while it rang
     if (this.#peer !== undefined) {
       throw CallError.notSupported('a peer-to-peer session connects exactly two users');
     }

@@ -7,7 +7,7 @@ import { SfuSession } from './SfuSession.js';
 export function createBrowserBackend(): MediaBackend {
   const env = globalThis as {
     RTCPeerConnection?: typeof RTCPeerConnection;
-    navigator?: { mediaDevices?: MediaDevices };
+    navigator?: { mediaDevices?: MediaDevices; permissions?: Permissions };
   };
   const devices = (): MediaDevices | undefined => env.navigator?.mediaDevices;
   return {
@@ -23,6 +23,19 @@ export function createBrowserBackend(): MediaBackend {
       const md = devices();
       if (!md) return Promise.reject(new DOMException('no mediaDevices', 'NotSupportedError'));
       return md.getUserMedia(constraints);
+    },
+    async captureAllowed(kinds) {
+      const permissions = env.navigator?.permissions;
+      if (!permissions) return false;
+      const names = [kinds.audio && 'microphone', kinds.video && 'camera'].filter(Boolean);
+      try {
+        const states = await Promise.all(
+          names.map((name) => permissions.query({ name: name as PermissionName })),
+        );
+        return states.every((s) => s.state === 'granted');
+      } catch {
+        return false; // a browser that cannot query camera/microphone permissions
+      }
     },
     async enumerateDevices() {
       return (await devices()?.enumerateDevices()) ?? [];

@@ -146,6 +146,7 @@ export class FakeSession implements MediaSession {
   }
 
   addPeer(userID: string, { initiator }: { initiator: boolean }): void {
+    if (this.peers.has(userID)) return; // as P2PSession: a pre-connected peer stays as it is
     this.peers.set(userID, { initiator });
     if (initiator) {
       this.events.emit(SessionEvent.Signal, userID, {
@@ -222,6 +223,12 @@ export class FakeMediaBackend implements MediaBackend {
   /** Pretend an API is missing (RTCPeerConnection, or getUserMedia when capture is needed). */
   missing: { peerConnection?: boolean; capture?: boolean } = {};
   readonly captures: MediaStreamConstraints[] = [];
+  /** What `captureAllowed` answers (the user allowed the camera and mic before). */
+  allowed = true;
+
+  async captureAllowed(): Promise<boolean> {
+    return this.allowed;
+  }
   readonly sessions: FakeSession[] = [];
   readonly tracks: FakeTrack[] = [];
 

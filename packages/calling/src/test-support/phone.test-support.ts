@@ -90,12 +90,23 @@ export interface Phone {
 export async function phone(
   ts: TestServer,
   userID: string,
-  options: { login?: boolean; media?: FakeMediaBackend; server?: string } = {},
+  options: {
+    login?: boolean;
+    media?: FakeMediaBackend;
+    server?: string;
+    preconnect?: boolean | 'auto';
+    iceTransportPolicy?: 'all' | 'relay';
+  } = {},
 ): Promise<Phone> {
   const media = options.media ?? new FakeMediaBackend();
   const network = new Network();
   const calling = new TRTCCalling(
-    { SDKAppID: ts.server.sdkAppID, server: options.server ?? ts.server.url },
+    {
+      SDKAppID: ts.server.sdkAppID,
+      server: options.server ?? ts.server.url,
+      ...(options.preconnect !== undefined ? { preconnect: options.preconnect } : {}),
+      ...(options.iceTransportPolicy ? { iceTransportPolicy: options.iceTransportPolicy } : {}),
+    },
     {
       media,
       WebSocket: network.WebSocket as unknown as WebSocketConstructor,

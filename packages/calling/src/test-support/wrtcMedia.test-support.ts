@@ -67,6 +67,10 @@ export class WrtcMediaBackend implements MediaBackend {
     return undefined;
   }
 
+  async captureAllowed(): Promise<boolean> {
+    return true;
+  }
+
   async getUserMedia(constraints: MediaStreamConstraints): Promise<MediaStream> {
     const tracks: MediaStreamTrack[] = [];
     if (constraints.audio) {

@@ -89,6 +89,8 @@ export type InitParams = {
   server?: string;
   /** Accepted for compatibility; Ringline has no Tencent IM instance. */
   tim?: unknown;
+  /** Ringline: connect one-to-one calls while they ring (TRTCCalling's `preconnect`). */
+  preconnect?: boolean | 'auto';
   isFromChat?: boolean;
   component?: number;
 } & ({ SDKAppID: number | string } | { sdkAppID: number | string });
@@ -227,13 +229,17 @@ export class CallKitServer {
    */
   init(params: InitParams): Promise<void> {
     return this.#serial(async () => {
-      const { userID, userSig, server } = params ?? ({} as Record<string, never>);
+      const { userID, userSig, server, preconnect } = params ?? ({} as Record<string, never>);
       checkString('userID', userID);
       checkString('userSig', userSig);
       const SDKAppID = sdkAppIDOf(params);
       await this.#teardown();
       const origin = server ?? this.#deps.scriptOrigin ?? SCRIPT_ORIGIN;
-      const options: TRTCCallingOptions = { SDKAppID, ...(origin ? { server: origin } : {}) };
+      const options: TRTCCallingOptions = {
+        SDKAppID,
+        ...(origin ? { server: origin } : {}),
+        ...(preconnect !== undefined ? { preconnect } : {}),
+      };
       const calling = this.#deps.createCalling
         ? this.#deps.createCalling(options)
         : new TRTCCalling(options);

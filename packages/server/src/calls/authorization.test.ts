@@ -230,6 +230,7 @@ const tempting: Record<
   invite: (s) => ({ userIDList: ['bob'], callType: audio, callID: s.p2p.callID }),
   accept: (s) => ({ inviteID: s.ring.inviteID }),
   reject: (s) => ({ inviteID: s.ring.inviteID }),
+  preconnect: (s) => ({ inviteID: s.ring.inviteID }),
   cancel: (s) => ({ inviteID: s.ring.inviteID }),
   hangup: (s) => ({ callID: s.p2p.callID }),
   signal: (s) => ({ callID: s.p2p.callID, to: 'bob', data }),
@@ -351,7 +352,12 @@ function onInvitation(
   k: CallKey,
   what: string,
   code: number,
-  types: ReadonlyArray<'accept' | 'reject' | 'cancel'> = ['accept', 'reject', 'cancel'],
+  types: ReadonlyArray<'accept' | 'reject' | 'preconnect' | 'cancel'> = [
+    'accept',
+    'reject',
+    'preconnect',
+    'cancel',
+  ],
 ): Row[] {
   return types.map((type) => ({
     who,
@@ -498,7 +504,7 @@ const ROWS: Row[] = [
     'ring',
     'the caller, answering her own invitation',
     C.NOT_YOUR_INVITATION,
-    ['accept', 'reject'],
+    ['accept', 'reject', 'preconnect'],
   ),
   ...onInvitation('dave', 'ring', 'the invitee, cancelling it', C.NOT_YOUR_INVITATION, ['cancel']),
   ...onInvitation('bob', 'p2p', 'the invitee who accepted, cancelling it', C.NOT_YOUR_INVITATION, [
@@ -509,7 +515,15 @@ const ROWS: Row[] = [
   ...onInvitation('frank', 'done', 'the invitee of a call that is over', C.INVITATION_NOT_FOUND, [
     'accept',
     'reject',
+    'preconnect',
   ]),
+  ...onInvitation(
+    'bob',
+    'p2p',
+    'the invitee who accepted, asking to pre-connect',
+    C.INVITATION_ALREADY_HANDLED,
+    ['preconnect'],
+  ),
   ...onInvitation('erin', 'done', 'the caller of a call that is over', C.INVITATION_NOT_FOUND, [
     'cancel',
   ]),

@@ -391,6 +391,33 @@ export class CallService {
     });
   }
 
+  /**
+   * The invitee of a ringing one-to-one peer-to-peer call is ready to connect media while it
+   * rings: from now on the relay carries `signal` between it and the inviter (who is told). Not
+   * with ring-all devices: which device will answer is unknown until one does.
+   */
+  async preconnect(userID: string, inviteID: string): Promise<RequestResults['preconnect']> {
+    return this.#tx.withInvitation(inviteID, (tx, inv) => {
+      checkRinging(inv, userID);
+      const { call } = tx;
+      if (call.group || call.media !== MediaMode.P2P || this.#devices) {
+        throw ServerError.invalidCallState(
+          this.#devices
+            ? 'pre-connect is off with --multi-device ring-all (the answering device is unknown)'
+            : 'pre-connect is for one-to-one peer-to-peer calls',
+        );
+      }
+      if (inv.preconnect?.includes(userID)) {
+        tx.dirty = false; // asked again (a resumed client): the inviter knows already
+        return {};
+      }
+      inv.preconnect = [...(inv.preconnect ?? []), userID];
+      tx.changedInvitations.add(inv.inviteID);
+      tx.push(inv.inviter, { type: 'preconnect', inviteID, callID: call.callID, userID });
+      return {};
+    });
+  }
+
   /** The inviter stops the invitation for every invitee still ringing. */
   async cancel(userID: string, inviteID: string): Promise<RequestResults['cancel']> {
     return this.#tx.withInvitation(inviteID, (tx, inv) => {

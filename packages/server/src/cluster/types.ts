@@ -148,6 +148,11 @@ export interface InvitationRecord {
    * it times out, theirs is an offline missed call. Absent when there are none.
    */
   offline?: string[];
+  /**
+   * Invitees of a ringing one-to-one peer-to-peer call who asked to pre-connect (`preconnect`):
+   * they and the inviter may exchange `signal` before the answer. Absent when none did.
+   */
+  preconnect?: string[];
 }
 
 /** A call as one read returns it: the call's record and every invitation made into it. */

@@ -901,6 +901,8 @@ export class SignalGateway {
         return calls.accept(me, request.inviteID, device);
       case 'reject':
         return calls.reject(me, request.inviteID, request.busy ?? false, device);
+      case 'preconnect':
+        return calls.preconnect(me, request.inviteID);
       case 'cancel':
         return calls.cancel(me, request.inviteID);
       case 'hangup':
