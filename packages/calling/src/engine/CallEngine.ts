@@ -757,7 +757,11 @@ export class CallEngine extends TypedEmitter<EngineCallbacks> {
     });
     p.on('sfuOffer', (push) => {
       const ctx = this.#ctxFor(push.callID);
-      if (!ctx || this.state === CallState.BeInvited) return;
+      if (!ctx) return;
+      if (this.state === CallState.BeInvited) {
+        // Ringing: only a pre-connection to the SFU takes it (the SFU sends nothing on it yet).
+        if (!ctx.held || !ctx.session || ctx.media !== MediaMode.SFU) return;
+      }
       // An offer from the SFU means the call's media is there, whatever we thought before.
       this.#useMedia(ctx, MediaMode.SFU);
       this.#ensureSession(ctx)
@@ -833,8 +837,19 @@ export class CallEngine extends TypedEmitter<EngineCallbacks> {
     this.#current = ctx;
     this.#setState(CallState.BeInvited);
     this.emit(EngineEvent.Invited, fields(push) as Invitation);
+    if (ctx.ended || this.#current !== ctx || !this.#preconnectOn()) return;
+    // Servers before pre-connect do not say: a group's invitation goes through the SFU.
+    const media = push.media ?? (ctx.group ? MediaMode.SFU : MediaMode.P2P);
+    if (media === MediaMode.SFU) {
+      // Publisher without tracks and a subscriber the SFU sends nothing on, until the answer.
+      ctx.media = MediaMode.SFU;
+      ctx.held = true;
+      ctx.warming = this.#warmUp(ctx);
+      this.#ensureSession(ctx);
+      return;
+    }
     const oneToOne = !ctx.group && push.groupID === undefined;
-    if (oneToOne && !ctx.ended && this.#current === ctx && this.#preconnectOn()) {
+    if (oneToOne) {
       this.#preconnect(ctx, push.sponsor, { initiator: false });
       ctx.warming = this.#warmUp(ctx);
       signal.request('preconnect', { inviteID: push.inviteID }).catch((error: unknown) => {
@@ -1068,7 +1083,11 @@ export class CallEngine extends TypedEmitter<EngineCallbacks> {
     ctx.group ||=
       result.media === MediaMode.SFU || result.members.length > 1 || result.inviteeList.length > 0;
     this.#setState(CallState.Connected);
-    if (result.media === MediaMode.SFU) this.#ensureSession(ctx);
+    if (result.media === MediaMode.SFU) {
+      this.#ensureSession(ctx);
+      // Pre-connected to the SFU: the server lets it send to us now; our tracks go on.
+      this.#unhold(ctx);
+    }
     for (const member of result.members) {
       if (member.userID !== this.#userID)
         this.#memberJoined(ctx, { callID: ctx.callID!, ...member }, false);
@@ -1160,6 +1179,13 @@ export class CallEngine extends TypedEmitter<EngineCallbacks> {
       this.#mediaFailed(ctx, userID, reason),
     );
     session.events.on(SessionEvent.Error, (userID, error) => {
+      if (ctx.held && ctx.session === session) {
+        // The SFU refused the pre-connection (an older server, ring-all devices): nothing is
+        // lost, the call connects when answered.
+        this.#log.info(`the pre-connection to the SFU failed (${userID}); dropped`, error);
+        this.#dropPreconnection(ctx);
+        return;
+      }
       this.#log.error(`media with ${userID} failed`, error);
       // A peer-to-peer glitch may recover by itself; the SFU refusing us means no media at all.
       if (ctx.media === MediaMode.SFU && !ctx.ended) {

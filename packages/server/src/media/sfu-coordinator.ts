@@ -121,6 +121,11 @@ export interface SfuCoordinatorOptions {
   bus?: MessageBus | undefined;
   /** How long a routed request waits for the owner's reply. Default SFU_ROUTE_TIMEOUT_MS. */
   routeTimeoutMs?: number | undefined;
+  /**
+   * Whether a ringing invitee may pre-connect (default true). Off with ring-all devices: which of
+   * the user's devices will answer is unknown, and they would share one seat in the room.
+   */
+  preconnect?: boolean | undefined;
   logger?: Logger | undefined;
 }
 
@@ -143,6 +148,7 @@ export class SfuCoordinator {
   readonly #nodeID: string;
   readonly #bus: MessageBus | undefined;
   readonly #routeTimeoutMs: number;
+  readonly #preconnect: boolean;
   /** Requests routed to other nodes, by request id. */
   readonly #routed = new Map<string, Routed>();
   /**
@@ -173,6 +179,7 @@ export class SfuCoordinator {
     this.#nodeID = options.nodeID ?? 'local';
     this.#bus = options.bus;
     this.#routeTimeoutMs = options.routeTimeoutMs ?? SFU_ROUTE_TIMEOUT_MS;
+    this.#preconnect = options.preconnect ?? true;
     if (this.#bus) {
       // Handled without awaiting: the memory bus awaits its handler, and a request's work must
       // not hold up the sender.
@@ -494,6 +501,7 @@ export class SfuCoordinator {
       const member = call.members.some((m) => m.userID === userID);
       const ringing =
         !member &&
+        this.#preconnect &&
         call.media === MediaMode.SFU &&
         loaded.invitations.some((inv) => ringsFor(inv, userID));
       if (!member && !ringing) throw ServerError.notCallMember(callID);
