@@ -69,7 +69,8 @@ export interface CallEngineOptions {
    * sent) so that it flows the moment the callee accepts. It gathers candidates before the answer,
    * so each side learns the other's addresses even if the call is never answered. `auto`
    * (default): only when the effective ICE policy is `relay` (addresses are the TURN server's).
-   * Both sides must have it on.
+   * Both sides must have it on. An invitation into an SFU call connects to the SFU instead: a
+   * publisher without tracks, a subscriber the SFU sends nothing on until the answer.
    */
   preconnect?: boolean | 'auto' | undefined;
 }
