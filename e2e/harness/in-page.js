@@ -329,12 +329,15 @@
 
   /**
    * What pre-connect can at best do in this browser: a bare pair connected beforehand with
-   * transceivers and no tracks (as the SDK's pre-connection), a camera open and running, then
+   * transceivers and no tracks (as the SDK's pre-connection), a camera open and running with the
+   * SDK's capture profile, then
    * `replaceTrack` on both transceivers (as the SDK's answer) → the first decoded remote frame.
    * Returns the milliseconds from replaceTrack; closes everything it opened.
    */
   async function preconnectedFloorFirstFrame(timeoutMs = 15000) {
-    const stream = await navigator.mediaDevices.getUserMedia({ audio: true, video: true });
+    // The SDK's 480p profile: at 15 fps a track attached waits up to 67 ms for its first frame.
+    const video480p = { width: { ideal: 640 }, height: { ideal: 480 }, frameRate: { ideal: 15 } };
+    const stream = await navigator.mediaDevices.getUserMedia({ audio: true, video: video480p });
     const a = new NativePeerConnection({ bundlePolicy: 'max-bundle' });
     const b = new NativePeerConnection({ bundlePolicy: 'max-bundle' });
     const video = playingVideo();

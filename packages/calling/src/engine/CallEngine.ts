@@ -906,12 +906,16 @@ export class CallEngine extends TypedEmitter<EngineCallbacks> {
     session?.close();
   }
 
-  /** `ctx` is in the call with its peer: the pre-connection starts sending the local tracks. */
+  /**
+   * `ctx` is in the call with its peer: the pre-connection starts sending the local tracks — before
+   * the app hears of it (its listeners run first otherwise), video first (the first frame is what
+   * the other side waits for).
+   */
   #unhold(ctx: CallContext): void {
     if (!ctx.held) return;
     ctx.held = false;
-    void this.#sendLocal('audio');
     void this.#sendLocal('video');
+    void this.#sendLocal('audio');
   }
 
   #onInviteeDone(
@@ -1083,6 +1087,7 @@ export class CallEngine extends TypedEmitter<EngineCallbacks> {
     if (result.groupID !== undefined) ctx.groupID = result.groupID;
     ctx.group ||=
       result.media === MediaMode.SFU || result.members.length > 1 || result.inviteeList.length > 0;
+    this.#unhold(ctx);
     this.#setState(CallState.Connected);
     if (result.media === MediaMode.SFU) {
       this.#ensureSession(ctx);
@@ -1104,6 +1109,7 @@ export class CallEngine extends TypedEmitter<EngineCallbacks> {
     if (known) return;
     ctx.invitees.delete(member.userID);
     ctx.members.set(member.userID, { audio: member.audio, video: member.video });
+    this.#unhold(ctx);
     if (this.state === CallState.Dialing) this.#setState(CallState.Connected);
     this.emit(EngineEvent.UserEnter, {
       callID: member.callID,
@@ -1114,10 +1120,9 @@ export class CallEngine extends TypedEmitter<EngineCallbacks> {
     if (ctx.ended) return; // a listener hung up
     const session = this.#ensureSession(ctx);
     try {
-      // A peer pre-connected while it rang is there already: its connection starts sending.
+      // A peer pre-connected while it rang is there already (and sends since #unhold above).
       session.addPeer(member.userID, { initiator });
       session.setRemoteMedia(member.userID, { audio: member.audio, video: member.video });
-      this.#unhold(ctx);
     } catch (error) {
       this.emit(EngineEvent.Error, CallError.from(error));
       return;

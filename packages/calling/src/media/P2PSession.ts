@@ -22,9 +22,14 @@ export const OFFER_ANSWER_TIMEOUT_MS = 3_000;
 const SECOND_KEYFRAME_MS = 1_000;
 
 /**
- * A 1:1 call's media over one RTCPeerConnection. Audio and video transceivers exist from the first
- * offer (video with no track in an audio call), so turning the camera on or off, switching between
- * audio and video, and changing devices are all `replaceTrack` — never a renegotiation.
+ * A 1:1 call's media over one RTCPeerConnection. Each side sends on audio and video transceivers
+ * of its own (`addTransceiver`, video with no track in an audio call): the caller's come with its
+ * first offer, the callee's with an offer of its own right after its first answer (the peer's
+ * transceivers bring the peer's media only). A sender the browser made for a remote offer starts
+ * its first frame ~40 ms later than one made with `addTransceiver` (Chromium 14x on this machine),
+ * which is most of what a pre-connected call takes to show the callee. Turning the camera on or
+ * off, switching between audio and video, and changing devices are all `replaceTrack` — never a
+ * renegotiation.
  * Negotiation follows the W3C "perfect negotiation" pattern: the caller is impolite, the callee
  * polite, so an offer collision resolves itself.
  *
@@ -55,7 +60,10 @@ export class P2PSession implements MediaSession {
   #makingOffer = false;
   #ignoreOffer = false;
   #settingRemoteAnswer = false;
+  /** Our own transceivers: what we send. */
   #transceivers: Partial<Record<MediaKind, RTCRtpTransceiver>> = {};
+  /** Where the peer's audio arrives (polled to notice a dead path). */
+  #remoteAudio: RTCRtpReceiver | undefined;
   #local: Record<MediaKind, MediaStreamTrack | null>;
   #maxVideoBitrate: number;
   #earlyCandidates: RTCIceCandidateInit[] = [];
@@ -176,6 +184,7 @@ export class P2PSession implements MediaSession {
     this.#watchAudio();
     pc.ontrack = ({ track, receiver }) => {
       this.#log.debug(`remote ${track.kind} track from ${userID}`);
+      if (track.kind === 'audio') this.#remoteAudio = receiver;
       this.events.emit(SessionEvent.Track, userID, track, receiver);
     };
     pc.onconnectionstatechange = () => {
@@ -186,15 +195,22 @@ export class P2PSession implements MediaSession {
     pc.onsignalingstatechange = () => {
       if (pc.signalingState === 'stable') void this.#applyBitrate();
     };
-    if (initiator) {
-      for (const kind of kinds) {
-        const transceiver = pc.addTransceiver(this.#local[kind] ?? kind, {
-          direction: 'sendrecv',
-          ...(kind === 'video' ? { sendEncodings: [{ maxBitrate: this.#maxVideoBitrate }] } : {}),
-        });
-        this.#transceivers[kind] = transceiver;
-      }
-      // Adding transceivers fires negotiationneeded, which makes the offer.
+    // Adding transceivers fires negotiationneeded, which makes the offer. The other side adds its
+    // own once it answered ours (#apply).
+    if (initiator) this.#addOwnTransceivers(pc);
+  }
+
+  /**
+   * Our audio and video transceivers, once. `sendrecv`, so that a peer on an SDK from before they
+   * were separate (which sends on the offerer's transceivers) is still received.
+   */
+  #addOwnTransceivers(pc: RTCPeerConnection): void {
+    if (this.#transceivers.audio || this.#closed) return;
+    for (const kind of kinds) {
+      this.#transceivers[kind] = pc.addTransceiver(this.#local[kind] ?? kind, {
+        direction: 'sendrecv',
+        ...(kind === 'video' ? { sendEncodings: [{ maxBitrate: this.#maxVideoBitrate }] } : {}),
+      });
     }
   }
 
@@ -285,6 +301,7 @@ export class P2PSession implements MediaSession {
       pc.close();
     }
     this.#transceivers = {};
+    this.#remoteAudio = undefined;
     this.#earlyCandidates = [];
     this.events.removeAllListeners();
   }
@@ -355,9 +372,10 @@ export class P2PSession implements MediaSession {
       this.#settingRemoteAnswer = false;
       if (this.#closed) return;
       if (description.type === 'offer') {
-        await this.#adoptTransceivers(pc);
+        // The transceivers the offer made bring the peer's media (recvonly); we send on our own.
         await pc.setLocalDescription();
         this.#sendDescription(pc);
+        this.#addOwnTransceivers(pc);
       }
       const early = this.#earlyCandidates.splice(0);
       for (const c of early) await this.#addCandidate(pc, c);
@@ -380,17 +398,6 @@ export class P2PSession implements MediaSession {
     }
   }
 
-  // The answerer sends on the transceivers the offer created (sendrecv, local tracks attached).
-  async #adoptTransceivers(pc: RTCPeerConnection): Promise<void> {
-    for (const transceiver of pc.getTransceivers()) {
-      const kind = transceiver.receiver.track.kind as MediaKind;
-      if (!kinds.includes(kind) || this.#transceivers[kind]) continue;
-      this.#transceivers[kind] = transceiver;
-      transceiver.direction = 'sendrecv';
-      await transceiver.sender.replaceTrack(this.#local[kind]);
-    }
-  }
-
   /**
    * Polls when the peer's audio last arrived (getSynchronizationSources: cheap, no getStats). Audio
    * flows all the time in a call (silence too), so a second without any, then audio again, means
@@ -400,7 +407,7 @@ export class P2PSession implements MediaSession {
     const clock = this.options.clock ?? systemClock;
     const poll = (): void => {
       if (this.#closed) return;
-      const latest = lastAudioAt(this.#transceivers.audio?.receiver);
+      const latest = lastAudioAt(this.#remoteAudio);
       if (latest !== undefined && latest !== this.#lastAudio) {
         if (this.#quietPolls >= AUDIO_GAP_POLLS && this.#lastAudio !== undefined) {
           this.#log.info('audio from the peer is back after a gap: the path was down');

@@ -27,7 +27,7 @@ class ScriptedPeerConnection {
   closed = false;
   onnegotiationneeded: (() => void) | null = null;
   onicecandidate: ((e: { candidate: unknown }) => void) | null = null;
-  ontrack: (() => void) | null = null;
+  ontrack: ((e: { track: unknown; receiver: unknown }) => void) | null = null;
   onconnectionstatechange: (() => void) | null = null;
   onsignalingstatechange: (() => void) | null = null;
 
@@ -78,6 +78,12 @@ class ScriptedPeerConnection {
 
   getTransceivers() {
     return this.transceivers;
+  }
+
+  /** The peer's track arrives, on a transceiver its offer made (what `audioAt` reports for audio). */
+  peerTrack(kind: 'audio' | 'video'): void {
+    const { receiver } = this.addTransceiver(kind, { direction: 'recvonly' });
+    this.ontrack?.({ track: receiver.track, receiver });
   }
 
   /** A receiving transceiver with a mid (an SFU subscriber's), whose audio arrival the test sets. */
@@ -179,8 +185,27 @@ describe('P2PSession', () => {
     session.events.on(SessionEvent.Failed, (_who, reason) => failed.push(reason));
     session.addPeer('bob', { initiator });
     const pc = ScriptedPeerConnection.made.at(-1)!;
+    pc.peerTrack('audio');
     return { clock, session, pc, offers, failed };
   }
+
+  it('the callee sends on transceivers of its own, added once it answered the caller (never on the offer’s)', async () => {
+    const clock = new ManualClock();
+    const session = new P2PSession(options(clock), PC);
+    session.addPeer('alice', { initiator: false });
+    const pc = ScriptedPeerConnection.made.at(-1)!;
+    expect(pc.transceivers).toEqual([]); // nothing of its own before the caller's offer
+    pc.peerTrack('audio');
+    pc.peerTrack('video');
+    await session.handleSignal('alice', { description: { type: 'offer', sdp: 'offer' } });
+    expect(pc.localDescription?.type).toBe('answer');
+    const own = pc.transceivers.slice(2) as { direction: string; sender: unknown }[];
+    expect(own.map((t) => t.direction)).toEqual(['sendrecv', 'sendrecv']);
+    const camera = { kind: 'video' } as unknown as MediaStreamTrack;
+    await session.setLocalTrack('video', camera);
+    expect(pc.transceivers).toHaveLength(4); // replaceTrack on its own, nothing added
+    session.close();
+  });
 
   it('makes its connection with the ICE servers and the transport policy it was given', () => {
     const { pc, session } = p2p(true, { iceTransportPolicy: 'relay' });
@@ -328,8 +353,8 @@ describe('P2PSession', () => {
       session.events.on(SessionEvent.MediaStalled, (who) => stalled.push(who));
       session.addPeer('alice', { initiator: false });
       const pc = ScriptedPeerConnection.made.at(-1)!;
-      pc.addTransceiver('audio');
-      pc.addTransceiver('video');
+      pc.peerTrack('audio');
+      pc.peerTrack('video');
       await session.handleSignal('alice', { description: { type: 'offer', sdp: 'offer' } });
       session.setRemoteMedia('alice', { audio: true, video: false });
       pc.set('connected');
