@@ -13,7 +13,6 @@ import {
   ring,
   showEachOther,
   useRingline,
-  type TestUser,
 } from './harness/index.js';
 
 const ringline = useRingline();

@@ -846,7 +846,12 @@ export class CallEngine extends TypedEmitter<EngineCallbacks> {
       ctx.media = MediaMode.SFU;
       ctx.held = true;
       ctx.warming = this.#warmUp(ctx);
-      this.#ensureSession(ctx);
+      try {
+        this.#ensureSession(ctx);
+      } catch (error) {
+        this.#log.warn('pre-connecting to the SFU failed; the call connects when answered', error);
+        this.#dropPreconnection(ctx);
+      }
       return;
     }
     const oneToOne = !ctx.group && push.groupID === undefined;
@@ -1089,11 +1094,7 @@ export class CallEngine extends TypedEmitter<EngineCallbacks> {
       result.media === MediaMode.SFU || result.members.length > 1 || result.inviteeList.length > 0;
     this.#unhold(ctx);
     this.#setState(CallState.Connected);
-    if (result.media === MediaMode.SFU) {
-      this.#ensureSession(ctx);
-      // Pre-connected to the SFU: the server lets it send to us now; our tracks go on.
-      this.#unhold(ctx);
-    }
+    if (result.media === MediaMode.SFU) this.#ensureSession(ctx);
     for (const member of result.members) {
       if (member.userID !== this.#userID)
         this.#memberJoined(ctx, { callID: ctx.callID!, ...member }, false);
@@ -1185,7 +1186,7 @@ export class CallEngine extends TypedEmitter<EngineCallbacks> {
       this.#mediaFailed(ctx, userID, reason),
     );
     session.events.on(SessionEvent.Error, (userID, error) => {
-      if (ctx.held && ctx.session === session) {
+      if (ctx.held && ctx.media === MediaMode.SFU && ctx.session === session) {
         // The SFU refused the pre-connection (an older server, ring-all devices): nothing is
         // lost, the call connects when answered.
         this.#log.info(`the pre-connection to the SFU failed (${userID}); dropped`, error);

@@ -505,6 +505,21 @@ describe.skipIf(!hasJanus)('group calls (real Janus, real groups store)', () => 
       }
     }
 
+    test('not with ring-all devices: a ringing invitee stays NOT_CALL_MEMBER on sfu*', async () => {
+      await start({ multiDevice: 'ring-all' });
+      const [alice, , carol] = await loginAll('alice', 'bob', 'carol');
+      const { callID } = await alice!.call('invite', {
+        userIDList: ['bob', 'carol'],
+        callType: video,
+      });
+      const offer = { type: 'offer' as const, sdp: 'v=0\r\n' };
+      expect((await carol!.fail('sfuPublish', { callID, description: offer })).code).toBe(
+        ServerErrorCode.NOT_CALL_MEMBER,
+      );
+      await alice!.call('hangup', { callID });
+      expectNoCallState(server);
+    });
+
     test.skipIf(!inNetns)(
       'a ringing invitee connects both ways with no media either way; at accept media flows on those connections',
       async () => {
