@@ -2,18 +2,24 @@
 // @roamhq/wrtc, generated 320×240 frames) in one call through Janus, inside the test network
 // namespace. Run with `npm run bench:group` (builds, then runs this under scripts/in-netns.sh).
 //
-// For each N in 4, 9, 16, twice:
-//   ringline — the real server (`ringline serve --janus auto`, its own process) runs the call: a
-//              synthetic participant invites everyone, the others accept, the page accepts last.
-//   baseline — the same publish/subscribe made straight against a Janus of the bench's own with
-//              janode (no Ringline server): N-1 synthetic publishers, then the page publishes and
-//              subscribes to all of them.
+// For each N in 4, 9, 16, three times:
+//   ringline     — the real server (`ringline serve --janus auto`, its own process) runs the call:
+//                  a synthetic participant invites everyone, the others accept, the page's SDK
+//                  (pre-connect off) rings for BENCH_RING_MS, then accepts last.
+//   ringline+pre — the same with the SDK's `preconnect` on: while it rings the page connects to
+//                  Janus (no media either way), and at accept only the tracks go on and the
+//                  streams start. Its row also says whether the page had sent and received 0
+//                  media bytes just before accept (getStats over every peer connection).
+//   baseline     — the same publish/subscribe made straight against a Janus of the bench's own
+//                  with janode (no Ringline server): N-1 synthetic publishers, then the page
+//                  publishes and subscribes to all of them.
 // Measured on the page: join time (accept / start of publishing → first decoded frame of every
 // remote stream), received frame rate per remote stream over a window (p50 and min), and the CPU
 // of Janus and of the server over that window (from /proc/<pid>/stat, % of one core).
 // Prints a table; writes bench/results/group.json. Bounded: BENCH_DEADLINE_S (default 900).
 //
 // Env: BENCH_SIZES ("4,9,16"), BENCH_WINDOW_S (10), BENCH_FPS (15), BENCH_DEADLINE_S (900),
+// BENCH_RING_MS (1500: how long the page's invitation rings before it accepts, both ringline kinds),
 // BENCH_SYNTHETIC_RECEIVE ("none": synthetics only publish, as in the baseline; "all": every
 // synthetic also receives everyone, all-to-all, which on one machine measures the load generator).
 import { spawn } from 'node:child_process';
@@ -39,12 +45,13 @@ const SIZES = (process.env.BENCH_SIZES ?? '4,9,16')
 const WINDOW_S = positiveInt('BENCH_WINDOW_S', 10);
 const FPS = positiveInt('BENCH_FPS', 15);
 const DEADLINE_S = positiveInt('BENCH_DEADLINE_S', 900);
+const RING_MS = positiveInt('BENCH_RING_MS', 1500);
 const RECEIVE_ALL = process.env.BENCH_SYNTHETIC_RECEIVE === 'all';
 const RESULTS = fileURLToPath(new URL('./results/group.json', import.meta.url));
 const ROOT = fileURLToPath(new URL('..', import.meta.url));
 const CLK_TCK = 100; // Linux's USER_HZ for /proc/<pid>/stat times
 const STEP_TIMEOUT_MS = 60_000;
-/** BENCH_ONLY=ringline|baseline runs one side only (for debugging either). */
+/** BENCH_ONLY=ringline|ringline+pre|baseline runs one kind only (for debugging either). */
 const ONLY = process.env.BENCH_ONLY;
 
 const deadline = Date.now() + DEADLINE_S * 1000;
@@ -178,11 +185,12 @@ async function measureWindow(page, userIDs, pids) {
   return { fps, cpu };
 }
 
-function summarize(kind, n, joinMs, fps, cpu) {
+function summarize(kind, n, joinMs, fps, cpu, extra = {}) {
   return {
     kind,
     n,
     joinMs: round(joinMs),
+    ...extra,
     fpsP50: round(percentile(fps, 50)),
     fpsMin: round(Math.min(...fps)),
     fpsPerStream: fps.map(round),
@@ -191,8 +199,11 @@ function summarize(kind, n, joinMs, fps, cpu) {
   };
 }
 
-/** One Ringline group call of `n`: N-1 synthetic participants, the page accepts last. */
-async function runRingline(browser, server, n) {
+/**
+ * One Ringline group call of `n`: N-1 synthetic participants, the page accepts last, after its
+ * invitation rang RING_MS; `preconnect`: the SDK's option of that name.
+ */
+async function runRingline(browser, server, n, preconnect) {
   checkDeadline(`ringline N=${n}`);
   const peers = [];
   const context = await newUserContext(browser, server.url);
@@ -204,7 +215,7 @@ async function runRingline(browser, server, n) {
     await page.addScriptTag({ url: '/sdk/trtc-calling.js' });
     await page.evaluate(
       ([options, id]) => window.__ringline.start(options, id),
-      [{ SDKAppID: server.sdkAppID, server: server.url }, viewerID],
+      [{ SDKAppID: server.sdkAppID, server: server.url, preconnect }, viewerID],
     );
     const login = await page.evaluate((args) => window.__ringline.invoke('login', [args]), {
       userID: viewerID,
@@ -244,6 +255,22 @@ async function runRingline(browser, server, n) {
       { timeout: STEP_TIMEOUT_MS },
     );
     const remoteIDs = peers.map((p) => p.userID);
+    // The callee looks at the ringing screen a moment: the pre-connection's time to come up.
+    await new Promise((r) => setTimeout(r, RING_MS));
+    const before = await page.evaluate(async () => {
+      const r = window.__ringline;
+      const [audioOut, videoOut, audioIn, videoIn] = await Promise.all([
+        r.rtpStats('outbound-rtp', 'audio'),
+        r.rtpStats('outbound-rtp', 'video'),
+        r.rtpStats('inbound-rtp', 'audio'),
+        r.rtpStats('inbound-rtp', 'video'),
+      ]);
+      return {
+        connected: r.peerConnections.filter((pc) => pc.connectionState === 'connected').length,
+        sent: audioOut.bytes + videoOut.bytes,
+        received: audioIn.bytes + videoIn.bytes,
+      };
+    });
     const joined = await page.evaluate(
       async ([ids, timeoutMs]) => {
         const r = window.__ringline;
@@ -263,7 +290,13 @@ async function runRingline(browser, server, n) {
     });
     await page.evaluate(() => window.__ringline.invoke('hangup', []));
     await page.evaluate(() => window.__ringline.invoke('logout', []));
-    return summarize('ringline', n, joinMs, fps, cpu);
+    return summarize(preconnect ? 'ringline+pre' : 'ringline', n, joinMs, fps, cpu, {
+      beforeAccept: {
+        connectedPcs: before.connected,
+        bytesSent: before.sent,
+        bytesReceived: before.received,
+      },
+    });
   } finally {
     await Promise.all(peers.map((p) => p.close()));
     await context.close();
@@ -320,9 +353,29 @@ async function runBaseline(browser, janus, origin, n) {
 }
 
 function printTable(rows) {
-  const head = ['kind', 'N', 'join ms', 'fps p50', 'fps min', 'janus %cpu', 'server %cpu'];
+  const head = [
+    'kind',
+    'N',
+    'join ms',
+    'fps p50',
+    'fps min',
+    'janus %cpu',
+    'server %cpu',
+    'before accept: pcs up, bytes out/in',
+  ];
   const lines = rows.map((r) =>
-    [r.kind, r.n, r.joinMs, r.fpsP50, r.fpsMin, r.janusCpuPct, r.serverCpuPct ?? '-'].map(String),
+    [
+      r.kind,
+      r.n,
+      r.joinMs,
+      r.fpsP50,
+      r.fpsMin,
+      r.janusCpuPct,
+      r.serverCpuPct ?? '-',
+      r.beforeAccept
+        ? `${r.beforeAccept.connectedPcs}, ${r.beforeAccept.bytesSent}/${r.beforeAccept.bytesReceived}`
+        : '-',
+    ].map(String),
   );
   const widths = head.map((h, i) => Math.max(h.length, ...lines.map((l) => l[i].length)));
   const fmt = (cells) => cells.map((c, i) => c.padStart(widths[i])).join('  ');
@@ -343,7 +396,7 @@ async function main() {
   try {
     browser = await launchChromium();
     if (ONLY !== 'baseline') server = await startRinglineProcess(join(work, 'server'));
-    if (ONLY !== 'ringline') {
+    if (ONLY === undefined || ONLY === 'baseline') {
       janus = await startJanus({
         dir: join(work, 'baseline-janus'),
         iceInterface: process.env.RINGLINE_MEDIA_IFACE ?? 'lo',
@@ -356,7 +409,8 @@ async function main() {
     }
     for (const n of SIZES) {
       const runs = [
-        ['ringline', () => runRingline(browser, server, n)],
+        ['ringline', () => runRingline(browser, server, n, false)],
+        ['ringline+pre', () => runRingline(browser, server, n, true)],
         ['baseline', () => runBaseline(browser, janus, origin, n)],
       ].filter(([kind]) => ONLY === undefined || ONLY === kind);
       for (const [kind, run] of runs) {
@@ -382,7 +436,14 @@ async function main() {
   await writeFile(
     RESULTS,
     JSON.stringify(
-      { date: new Date().toISOString(), windowS: WINDOW_S, syntheticFps: FPS, rows, errors },
+      {
+        date: new Date().toISOString(),
+        windowS: WINDOW_S,
+        syntheticFps: FPS,
+        ringMs: RING_MS,
+        rows,
+        errors,
+      },
       null,
       2,
     ) + '\n',

@@ -6,7 +6,9 @@ import {
   VIDEO,
   connect,
   connectGroup,
+  connections,
   enteredAll,
+  mediaBytes,
   expectEveryoneDecodes,
   groupRing,
   pollUntil,
@@ -340,6 +342,50 @@ describe('growing a call', () => {
       expect(
         (await u.events(EVENT.USER_ENTER)).filter((e) => e.payload.userID === mallory.userID),
       ).toEqual([]);
+    }
+  });
+});
+
+describe('pre-connect', () => {
+  test('a ringing invitee is connected to the SFU with no media either way; Accept: everyone decodes, on those connections', async () => {
+    const alice = await ringline.user('alice');
+    const bob = await ringline.user('bob');
+    const carol = await ringline.user('carol', { sdkOptions: { preconnect: true } });
+    const [aliceMark, bobMark] = await Promise.all([alice.mark(), bob.mark()]);
+    await groupRing(alice, [bob, carol]);
+    await bob.sdk.accept();
+    await enteredAll(alice, [bob], aliceMark);
+    await enteredAll(bob, [alice], bobMark);
+    // carol's publisher (no track) and subscriber (alice's and bob's streams, not sent yet).
+    await pollUntil(
+      'carol pre-connected to the SFU',
+      () => connections(carol),
+      (c) =>
+        c.states.length === 2 &&
+        c.states.every((s) => s === 'connected') &&
+        c.dtls.filter((s) => s === 'connected').length === 2,
+    );
+    // Media flows between alice and bob meanwhile; none to or from carol.
+    await showEachOther(alice, bob);
+    await bob.expectFramesRising(alice.userID, { by: 20 });
+    expect(await mediaBytes(carol), "carol's media bytes before Accept").toEqual({
+      sent: 0,
+      received: 0,
+    });
+    expect(await alice.events(EVENT.USER_ENTER)).not.toContainEqual(
+      expect.objectContaining({ payload: expect.objectContaining({ userID: carol.userID }) }),
+    );
+
+    const carolMark = await carol.mark();
+    await carol.sdk.accept();
+    await enteredAll(carol, [alice, bob], carolMark);
+    await showAll([alice, bob, carol]);
+    await expectEveryoneDecodes([alice, bob, carol]);
+    const after = await connections(carol);
+    expect(after.made, 'carol made two peer connections in all').toBe(2);
+    expect(after.states).toEqual(['connected', 'connected']);
+    for (const u of [alice, bob, carol]) {
+      expect(await u.events(EVENT.ERROR), `${u.name}'s ERROR events`).toEqual([]);
     }
   });
 });

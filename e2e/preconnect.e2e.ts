@@ -7,41 +7,16 @@ import { describe, expect, test } from 'vitest';
 import {
   EVENT,
   VIDEO,
+  connections,
+  mediaBytes,
   pollUntil,
   ring,
   showEachOther,
   useRingline,
-  type TestUser,
 } from './harness/index.js';
 
 const ringline = useRingline();
 const preconnect = { sdkOptions: { preconnect: true } };
-
-/** The page's peer connections not closed: their state, their DTLS state, and how many were made. */
-function connections(user: TestUser) {
-  return user.page.evaluate(async () => {
-    const all = window.__ringline.peerConnections;
-    const open = all.filter((pc) => pc.connectionState !== 'closed');
-    const dtls: string[] = [];
-    for (const pc of open) {
-      (await pc.getStats()).forEach((s: { type: string; dtlsState?: string }) => {
-        if (s.type === 'transport' && s.dtlsState) dtls.push(s.dtlsState);
-      });
-    }
-    return { made: all.length, states: open.map((pc) => pc.connectionState), dtls };
-  });
-}
-
-/** Media bytes this page sent and received, audio and video together. */
-async function mediaBytes(user: TestUser): Promise<{ sent: number; received: number }> {
-  const [sa, sv, ra, rv] = await Promise.all([
-    user.rtpStats('outbound-rtp', 'audio'),
-    user.rtpStats('outbound-rtp', 'video'),
-    user.rtpStats('inbound-rtp', 'audio'),
-    user.rtpStats('inbound-rtp', 'video'),
-  ]);
-  return { sent: sa.bytes + sv.bytes, received: ra.bytes + rv.bytes };
-}
 
 const connected = (c: Awaited<ReturnType<typeof connections>>) =>
   c.states.length === 1 && c.states[0] === 'connected' && c.dtls.includes('connected');

@@ -51,5 +51,7 @@ export {
   expectEveryoneDecodes,
   longestFreeze,
   frameCounters,
+  connections,
+  mediaBytes,
 } from './scenarios.js';
 export type { RecordedEvent, RtpTotals, VideoInfo, SentTrack } from './page-api.js';

@@ -203,3 +203,34 @@ export async function longestFreeze(users: TestUser[], windowMs: number): Promis
   }
   return longest;
 }
+
+/**
+ * The page's peer connections not closed: their state, their DTLS state, and how many the page
+ * made in all (pre-connect: which were made while it rang, and whether any came after).
+ */
+export function connections(
+  user: TestUser,
+): Promise<{ made: number; states: string[]; dtls: string[] }> {
+  return user.page.evaluate(async () => {
+    const all = window.__ringline.peerConnections;
+    const open = all.filter((pc) => pc.connectionState !== 'closed');
+    const dtls: string[] = [];
+    for (const pc of open) {
+      (await pc.getStats()).forEach((s: { type: string; dtlsState?: string }) => {
+        if (s.type === 'transport' && s.dtlsState) dtls.push(s.dtlsState);
+      });
+    }
+    return { made: all.length, states: open.map((pc) => pc.connectionState), dtls };
+  });
+}
+
+/** Media bytes the page sent and received (RTP, getStats), audio and video together. */
+export async function mediaBytes(user: TestUser): Promise<{ sent: number; received: number }> {
+  const [sa, sv, ra, rv] = await Promise.all([
+    user.rtpStats('outbound-rtp', 'audio'),
+    user.rtpStats('outbound-rtp', 'video'),
+    user.rtpStats('inbound-rtp', 'audio'),
+    user.rtpStats('inbound-rtp', 'video'),
+  ]);
+  return { sent: sa.bytes + sv.bytes, received: ra.bytes + rv.bytes };
+}

@@ -62,7 +62,8 @@ export interface TRTCCallingOptions {
    * sent before the answer), so that both sides see each other the moment the callee accepts. The
    * two sides then learn each other's network addresses before the call is answered, even if it
    * never is. `'auto'` (default): only when the ICE policy is `relay`, where the addresses
-   * exchanged are the TURN server's. Both sides must have it on.
+   * exchanged are the TURN server's. Both sides must have it on. A group call's invitee connects
+   * to the SFU instead (only its own option counts; the SFU learns its addresses).
    */
   preconnect?: boolean | 'auto';
 }

@@ -338,6 +338,11 @@ export interface PushPayloads {
     /** Seconds the invitation rings; 0 for no timeout. */
     timeout: number;
     offlinePushInfo?: OfflinePushInfo;
+    /**
+     * How the call's media flows as it rings (it may still move to the SFU): what a pre-connecting
+     * SDK connects to. Absent from servers before pre-connect.
+     */
+    media?: MediaMode;
   };
   /** To the caller (and members): an invitee rejected. */
   rejected: { inviteID: string; callID: string; userID: string };

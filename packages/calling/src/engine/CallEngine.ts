@@ -69,7 +69,8 @@ export interface CallEngineOptions {
    * sent) so that it flows the moment the callee accepts. It gathers candidates before the answer,
    * so each side learns the other's addresses even if the call is never answered. `auto`
    * (default): only when the effective ICE policy is `relay` (addresses are the TURN server's).
-   * Both sides must have it on.
+   * Both sides must have it on. An invitation into an SFU call connects to the SFU instead: a
+   * publisher without tracks, a subscriber the SFU sends nothing on until the answer.
    */
   preconnect?: boolean | 'auto' | undefined;
 }
@@ -757,7 +758,11 @@ export class CallEngine extends TypedEmitter<EngineCallbacks> {
     });
     p.on('sfuOffer', (push) => {
       const ctx = this.#ctxFor(push.callID);
-      if (!ctx || this.state === CallState.BeInvited) return;
+      if (!ctx) return;
+      if (this.state === CallState.BeInvited) {
+        // Ringing: only a pre-connection to the SFU takes it (the SFU sends nothing on it yet).
+        if (!ctx.held || !ctx.session || ctx.media !== MediaMode.SFU) return;
+      }
       // An offer from the SFU means the call's media is there, whatever we thought before.
       this.#useMedia(ctx, MediaMode.SFU);
       this.#ensureSession(ctx)
@@ -833,8 +838,24 @@ export class CallEngine extends TypedEmitter<EngineCallbacks> {
     this.#current = ctx;
     this.#setState(CallState.BeInvited);
     this.emit(EngineEvent.Invited, fields(push) as Invitation);
+    if (ctx.ended || this.#current !== ctx || !this.#preconnectOn()) return;
+    // Servers before pre-connect do not say: a group's invitation goes through the SFU.
+    const media = push.media ?? (ctx.group ? MediaMode.SFU : MediaMode.P2P);
+    if (media === MediaMode.SFU) {
+      // Publisher without tracks and a subscriber the SFU sends nothing on, until the answer.
+      ctx.media = MediaMode.SFU;
+      ctx.held = true;
+      ctx.warming = this.#warmUp(ctx);
+      try {
+        this.#ensureSession(ctx);
+      } catch (error) {
+        this.#log.warn('pre-connecting to the SFU failed; the call connects when answered', error);
+        this.#dropPreconnection(ctx);
+      }
+      return;
+    }
     const oneToOne = !ctx.group && push.groupID === undefined;
-    if (oneToOne && !ctx.ended && this.#current === ctx && this.#preconnectOn()) {
+    if (oneToOne) {
       this.#preconnect(ctx, push.sponsor, { initiator: false });
       ctx.warming = this.#warmUp(ctx);
       signal.request('preconnect', { inviteID: push.inviteID }).catch((error: unknown) => {
@@ -1165,6 +1186,13 @@ export class CallEngine extends TypedEmitter<EngineCallbacks> {
       this.#mediaFailed(ctx, userID, reason),
     );
     session.events.on(SessionEvent.Error, (userID, error) => {
+      if (ctx.held && ctx.media === MediaMode.SFU && ctx.session === session) {
+        // The SFU refused the pre-connection (an older server, ring-all devices): nothing is
+        // lost, the call connects when answered.
+        this.#log.info(`the pre-connection to the SFU failed (${userID}); dropped`, error);
+        this.#dropPreconnection(ctx);
+        return;
+      }
       this.#log.error(`media with ${userID} failed`, error);
       // A peer-to-peer glitch may recover by itself; the SFU refusing us means no media at all.
       if (ctx.media === MediaMode.SFU && !ctx.ended) {

@@ -52,13 +52,14 @@ afterEach(async () => {
   }
 });
 
-async function member(name: string): Promise<Member> {
+async function member(name: string, preconnect = false): Promise<Member> {
   const userID = `${name}_${++n}`;
   const media = new WrtcMediaBackend();
   const engine = new CallEngine({
     sdkAppID: ts.server.sdkAppID,
     signalUrl: ts.signalUrl,
     media,
+    preconnect,
     logger: createLogger(process.env.RINGLINE_TEST_LOG ? 'debug' : 'silent'),
     WebSocket: WebSocket as unknown as WebSocketConstructor,
   });
@@ -73,6 +74,21 @@ async function member(name: string): Promise<Member> {
 /** Resolves when an invitation rings at `m`. */
 function ringingAt(m: Member) {
   return waitFor<EngineCallbacks, EngineEvent.Invited>(m.engine, EngineEvent.Invited);
+}
+
+/** Media bytes sent and received over `pcs`, as getStats counts them (RTP). */
+async function mediaBytes(pcs: RTCPeerConnection[]): Promise<{ sent: number; received: number }> {
+  let sent = 0;
+  let received = 0;
+  for (const pc of pcs) {
+    (await pc.getStats()).forEach(
+      (r: { type: string; bytesSent?: number; bytesReceived?: number }) => {
+        if (r.type === 'outbound-rtp') sent += r.bytesSent ?? 0;
+        if (r.type === 'inbound-rtp') received += r.bytesReceived ?? 0;
+      },
+    );
+  }
+  return { sent, received };
 }
 
 /**
@@ -126,6 +142,42 @@ describe.skipIf(!canRun)('SfuSession (real media through Janus)', () => {
       .poll(() => carol.frames.frames(bob.userID), { timeout: 20_000, interval: 100 })
       .toBeGreaterThan(10);
     expect(alice.media.sessions.map((s) => s.closed)).toEqual([true, false]);
+  }, 60_000);
+
+  it('pre-connect: a ringing invitee connects to the SFU with nothing sent either way; at accept media flows on those connections', async () => {
+    const [alice, bob] = [await member('alice'), await member('bob')];
+    const carol = await member('carol', true);
+    const carolRings = ringingAt(carol);
+    await groupCall(alice, [bob], [carol.userID]);
+    await carolRings;
+    expect(carol.engine.state).toBe(CallState.BeInvited);
+    // Her publisher and her subscriber (once alice and bob publish, she is offered them).
+    await expect
+      .poll(() => carol.media.peerConnections.map((pc) => pc.connectionState), {
+        timeout: 20_000,
+        interval: 100,
+      })
+      .toEqual(['connected', 'connected']);
+    // Media flows in the call meanwhile; none to or from carol.
+    const seen = bob.frames.frames(alice.userID);
+    await expect
+      .poll(() => bob.frames.frames(alice.userID), { timeout: 20_000, interval: 100 })
+      .toBeGreaterThan(seen + 20);
+    expect(await mediaBytes(carol.media.peerConnections)).toEqual({ sent: 0, received: 0 });
+    expect(carol.frames.frames(alice.userID)).toBe(0);
+
+    await carol.engine.accept();
+    for (const other of [alice, bob]) {
+      await expect
+        .poll(() => carol.frames.frames(other.userID), { timeout: 20_000, interval: 100 })
+        .toBeGreaterThan(5);
+      await expect
+        .poll(() => other.frames.frames(carol.userID), { timeout: 20_000, interval: 100 })
+        .toBeGreaterThan(5);
+    }
+    // On the connections made while it rang: no new session, no new connection.
+    expect(carol.media.sessions).toHaveLength(1);
+    expect(carol.media.peerConnections).toHaveLength(2);
   }, 60_000);
 
   it('network quality: each member rates what it sends and each other member’s streams', async () => {

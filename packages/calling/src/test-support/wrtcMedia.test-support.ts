@@ -62,6 +62,8 @@ function ideal(value: ConstrainULong | undefined, fallback: number): number {
 export class WrtcMediaBackend implements MediaBackend {
   readonly #timers = new Set<ReturnType<typeof setInterval>>();
   readonly sessions: MediaSession[] = [];
+  /** Every peer connection the sessions made, in order (their state and getStats). */
+  readonly peerConnections: RTCPeerConnection[] = [];
 
   unsupported(): string | undefined {
     return undefined;
@@ -107,10 +109,18 @@ export class WrtcMediaBackend implements MediaBackend {
   }
 
   createSession(options: SessionOptions): MediaSession {
+    const made = this.peerConnections;
+    // Recorded as they are made, whichever session makes them.
+    const Recorded = class extends PeerConnection {
+      constructor(config?: RTCConfiguration) {
+        super(config);
+        made.push(this as unknown as RTCPeerConnection);
+      }
+    } as unknown as typeof RTCPeerConnection;
     const session =
       options.media === MediaMode.SFU
-        ? new SfuSession(options, PeerConnection)
-        : new P2PSession(options, PeerConnection);
+        ? new SfuSession(options, Recorded)
+        : new P2PSession(options, Recorded);
     this.sessions.push(session);
     return session;
   }

@@ -572,7 +572,15 @@ const ROWS: Row[] = [
     'grp',
     "an invitee of the group's call who has not answered",
     C.NOT_CALL_MEMBER,
-  ),
+  ).filter((r) => !r.type.startsWith('sfu')),
+  // ... but his sfu* requests reach the SFU (pre-connect while ringing, on his own connections
+  // only), which refuses these: an offer it cannot use, no connection or offer of his yet.
+  ...onCall(
+    'ivan',
+    'grp',
+    "an invitee of the group's call who has not answered, pre-connecting with nothing to connect",
+    C.INVALID_CALL_STATE,
+  ).filter((r) => r.type.startsWith('sfu')),
   ...onInvitation(
     'mallory',
     'grp',

@@ -385,26 +385,22 @@ describe.skipIf(!hasJanus)('group calls (real Janus, real groups store)', () => 
   describe('SFU requests', () => {
     test('sfu* from someone not in the call is NOT_CALL_MEMBER; on a p2p call INVALID_CALL_STATE', async () => {
       await start();
-      const [alice, bob, carol] = await loginAll('alice', 'bob', 'carol');
+      const [alice, bob, carol, dave] = await loginAll('alice', 'bob', 'carol', 'dave');
       const group = await alice!.call('invite', { userIDList: ['bob', 'carol'], callType: video });
       const offer = { type: 'offer' as const, sdp: 'v=0\r\n' };
-      // carol is invited but has not joined: she cannot get into the room.
-      expect(
-        (await carol!.fail('sfuPublish', { callID: group.callID, description: offer })).code,
-      ).toBe(ServerErrorCode.NOT_CALL_MEMBER);
-      expect(
-        (
-          await carol!.fail('sfuTrickle', {
-            callID: group.callID,
-            target: 'publisher',
-            candidate: { candidate: 'candidate:1 1 udp 1 127.0.0.1 9 typ host' },
-          })
-        ).code,
-      ).toBe(ServerErrorCode.NOT_CALL_MEMBER);
-      expect(
-        (await carol!.fail('sfuLayer', { callID: group.callID, userID: 'alice', substream: 0 }))
+      const candidate = { candidate: 'candidate:1 1 udp 1 127.0.0.1 9 typ host' };
+      /** The codes of sfuPublish, sfuTrickle and sfuLayer from `who` on the group call. */
+      const codes = async (who: TestClient) => [
+        (await who.fail('sfuPublish', { callID: group.callID, description: offer })).code,
+        (await who.fail('sfuTrickle', { callID: group.callID, target: 'publisher', candidate }))
           .code,
-      ).toBe(ServerErrorCode.NOT_CALL_MEMBER);
+        (await who.fail('sfuLayer', { callID: group.callID, userID: 'alice', substream: 0 })).code,
+      ];
+      // dave is not invited: he cannot get into the room.
+      expect(await codes(dave!)).toEqual(Array(3).fill(ServerErrorCode.NOT_CALL_MEMBER));
+      // carol rings: she may pre-connect her own connections, so her requests reach the SFU,
+      // which refuses these (an unusable offer, no connection yet) as it would a member's.
+      expect(await codes(carol!)).toEqual(Array(3).fill(ServerErrorCode.INVALID_CALL_STATE));
       expect(
         (await carol!.fail('sfuPublish', { callID: 'no-such-call', description: offer })).code,
       ).toBe(ServerErrorCode.CALL_NOT_FOUND);
@@ -469,6 +465,215 @@ describe.skipIf(!hasJanus)('group calls (real Janus, real groups store)', () => 
         expectNoCallState(server);
       },
       60_000,
+    );
+  });
+
+  describe('pre-connect while ringing', () => {
+    /** alice calls bob and carol (video); bob accepts, carol rings. */
+    async function bobInCarolRinging() {
+      await start();
+      const [alice, bob, carol] = await loginAll('alice', 'bob', 'carol');
+      const { inviteID, callID } = await alice!.call('invite', {
+        userIDList: ['bob', 'carol'],
+        callType: video,
+      });
+      await bob!.call('accept', { inviteID });
+      return { alice: alice!, bob: bob!, carol: carol!, inviteID, callID };
+    }
+
+    /** alice and bob hang up, which ends the call for carol; nothing of it is left. */
+    async function endCall(alice: TestClient, bob: TestClient, carol: TestClient, callID: string) {
+      await alice.call('hangup', { callID });
+      await bob.call('hangup', { callID });
+      await carol.waitForPush('callEnded');
+      expectNoCallState(server);
+    }
+
+    const handles = () => sfu.options().sfu!.attachedHandles();
+
+    /** Resolves when `check()` holds, polling; rejects after `timeoutMs`. */
+    async function until(
+      what: string,
+      check: () => boolean | Promise<boolean>,
+      timeoutMs = 20_000,
+      detail = () => '',
+    ) {
+      const deadline = Date.now() + timeoutMs;
+      while (!(await check())) {
+        if (Date.now() > deadline) throw new Error(`timed out waiting until ${what} ${detail()}`);
+        await new Promise((r) => setTimeout(r, 50));
+      }
+    }
+
+    test('not with ring-all devices: a ringing invitee stays NOT_CALL_MEMBER on sfu*', async () => {
+      await start({ multiDevice: 'ring-all' });
+      const [alice, , carol] = await loginAll('alice', 'bob', 'carol');
+      const { callID } = await alice!.call('invite', {
+        userIDList: ['bob', 'carol'],
+        callType: video,
+      });
+      const offer = { type: 'offer' as const, sdp: 'v=0\r\n' };
+      expect((await carol!.fail('sfuPublish', { callID, description: offer })).code).toBe(
+        ServerErrorCode.NOT_CALL_MEMBER,
+      );
+      await alice!.call('hangup', { callID });
+      expectNoCallState(server);
+    });
+
+    test.skipIf(!inNetns)(
+      'a ringing invitee connects both ways with no media either way; at accept media flows on those connections',
+      async () => {
+        const { alice, bob, carol, inviteID, callID } = await bobInCarolRinging();
+        const [pa, pb, pc] = [alice!, bob!, carol!].map((c) => new MediaPeer(c, callID));
+        const peers = [pa!, pb!, pc!];
+        try {
+          for (const p of peers) p.follow();
+          await Promise.all([pa!.publish(), pb!.publish()]);
+          await pb!.framesFrom('alice', 5);
+
+          // carol, still ringing, pre-connects: tracks-less publisher, subscriber held.
+          await pc!.publish({ held: true });
+          await pc!.offer((o) => new Set(o.streams.map((s) => s.userID)).size === 2);
+          await until(
+            "both of carol's connections are up",
+            () => pc!.states.publisher === 'connected' && pc!.states.subscriber === 'connected',
+          );
+          // Media flows meanwhile (bob decodes 20 more frames of alice); none to or from carol.
+          const seen = pb!.frames.get('alice') ?? 0;
+          await pb!.framesFrom('alice', seen + 20);
+          expect(await pc!.bytes()).toEqual({ sent: 0, received: 0 });
+          // The members are not offered the streams of someone not in the call.
+          for (const p of [pa!, pb!]) {
+            expect(p.offers.flatMap((o) => o.streams).some((s) => s.userID === 'carol')).toBe(
+              false,
+            );
+          }
+          const offersBefore = pc!.offers.length;
+
+          await carol!.call('accept', { inviteID });
+          await pc!.attach();
+          await pc!.framesFrom('alice', 5);
+          await pc!.framesFrom('bob', 5);
+          // No renegotiation for carol: what she receives came on the connection made while ringing.
+          expect(pc!.offers.length).toBe(offersBefore);
+          // The members now receive her, sent on her pre-connected publisher.
+          await pa!.framesFrom('carol', 5);
+          await pb!.framesFrom('carol', 5);
+        } finally {
+          for (const p of peers) p.close();
+        }
+        await endCall(alice, bob, carol, callID);
+      },
+      60_000,
+    );
+
+    test.skipIf(!inNetns)(
+      'a pre-connection the invitee gave up is dropped; at accept it connects afresh',
+      async () => {
+        const { alice, bob, carol, inviteID, callID } = await bobInCarolRinging();
+        const pa = new MediaPeer(alice!, callID);
+        const held = new MediaPeer(carol!, callID);
+        let fresh: MediaPeer | undefined;
+        try {
+          pa.follow();
+          await pa.publish();
+          await held.publish({ held: true });
+          // Answered by hand: a follow() loop would take the offer meant for her next connection.
+          await held.receive(await carol!.waitForPush('sfuOffer', (p) => p.callID === callID));
+          await until('carol pre-connected', () => held.states.subscriber === 'connected');
+          const preconnected = handles();
+          // Her SDK gives the pre-connection up (its connections close): Janus hangs the
+          // subscriber up and the server drops it.
+          held.close();
+          await until('her subscriber is dropped', () => handles() === preconnected - 1);
+
+          fresh = new MediaPeer(carol!, callID);
+          fresh.follow();
+          await carol!.call('accept', { inviteID });
+          await fresh.publish();
+          await fresh.framesFrom('alice', 5);
+          await pa.framesFrom('carol', 5);
+        } finally {
+          pa.close();
+          held.close();
+          fresh?.close();
+        }
+        await endCall(alice, bob, carol, callID);
+      },
+      60_000,
+    );
+
+    test.skipIf(!inNetns)(
+      "each ending of a pre-connected invitation closes its Janus handles: reject, busy, cancel, timeout, logout, the call's end",
+      async () => {
+        await start();
+        const [alice, bob, first] = await loginAll('alice', 'bob', 'carol');
+        let carol = first!;
+        const endings: Array<[string, (inviteID: string, callID: string) => Promise<unknown>]> = [
+          ['reject', (inviteID) => carol.call('reject', { inviteID })],
+          ['busy', (inviteID) => carol.call('reject', { inviteID, busy: true })],
+          ['cancel', (inviteID) => alice!.call('cancel', { inviteID })],
+          ['timeout', () => carol.waitForPush('inviteEnded', undefined, 10_000)],
+          ['logout', () => carol.call('logout', {})],
+          ['call end', (_, callID) => alice!.call('hangup', { callID })],
+        ];
+        for (const [ending, end] of endings) {
+          const before = handles();
+          // bob is in the call (so that it goes on after carol's ending), alice publishes.
+          const { inviteID, callID } = await alice!.call('invite', {
+            userIDList: ['bob', 'carol'],
+            callType: video,
+            ...(ending === 'timeout' && { timeout: 2 }),
+          });
+          await bob!.call('accept', { inviteID });
+          const pa = new MediaPeer(alice!, callID);
+          const pc = new MediaPeer(carol, callID);
+          try {
+            pa.follow();
+            pc.follow();
+            await pa.publish();
+            // bob's subscriber (he answers no offer here) receives alice.
+            await bob!.waitForPush('sfuOffer', (p) => p.callID === callID);
+            await until(
+              `alice publishes (${ending})`,
+              () => handles() === before + 2,
+              20_000,
+              () => `(${handles()} handles)`,
+            );
+            await pc.publish({ held: true });
+            await pc.offer((o) => o.streams.some((s) => s.userID === 'alice'));
+            // carol's publisher and subscriber.
+            await until(
+              `carol pre-connected (${ending})`,
+              () => handles() === before + 4,
+              20_000,
+              () => `(${handles()} handles)`,
+            );
+            await end(inviteID, callID);
+            const left = ending === 'call end' ? before : before + 2;
+            await until(
+              `carol's handles closed (${ending})`,
+              () => handles() === left,
+              20_000,
+              () => `(${handles()} handles)`,
+            );
+          } finally {
+            pa.close();
+            pc.close();
+          }
+          // alice leaving ends it (bob would be alone).
+          if (ending !== 'call end') await alice!.call('hangup', { callID });
+          await until(
+            `the room closed (${ending})`,
+            () => handles() === before,
+            20_000,
+            () => `(${handles()} handles)`,
+          );
+          if (ending === 'logout') carol = await server.login('carol');
+        }
+        expectNoCallState(server);
+      },
+      120_000,
     );
   });
 

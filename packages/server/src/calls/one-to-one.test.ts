@@ -1,5 +1,5 @@
 import { afterEach, beforeEach, describe, expect, test } from 'vitest';
-import { CallType, ServerErrorCode } from '@ringline/protocol';
+import { CallType, MediaMode, ServerErrorCode } from '@ringline/protocol';
 import { startTestServer, type TestServer } from '../testing/server.js';
 
 let server: TestServer;
@@ -33,6 +33,7 @@ describe('one-to-one call, happy path', () => {
       isFromGroup: false,
       callType: CallType.VIDEO,
       timeout: 30,
+      media: MediaMode.P2P,
     });
 
     const accepted = await bob.call('accept', { inviteID: invite.inviteID });

@@ -164,6 +164,7 @@ export class CallService {
       nodeID: options.nodeID,
       bus: options.bus,
       routeTimeoutMs: options.sfuRouteTimeoutMs,
+      preconnect: !options.devices,
       logger: this.#log,
       hooks: {
         roomBack: (callID, confirm, placement) =>

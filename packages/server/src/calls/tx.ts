@@ -223,6 +223,11 @@ export class CallTx implements RingingTx {
     inv.states[i] = next;
     this.changedInvitations.add(inv.inviteID);
     this.emit(...inviteeEvents[next](inv, userID));
+    // A pre-connection it made while ringing (its handles in the SFU room) closes; accepted, it
+    // becomes the member's media (`enter` queues its unhold).
+    if (next !== 'accepted' && this.call.media === MediaMode.SFU) {
+      this.sfuOps.push({ kind: 'leave', userID });
+    }
   }
 
   /** The invitee has a session now: a miss of this invitation is no longer an offline one. */

@@ -90,6 +90,7 @@ export function invitedPush(call: CallRecord, inv: InvitationRecord): PushBody {
     isFromGroup: inv.groupID !== undefined,
     callType: call.callType,
     timeout: remaining,
+    media: call.media,
   };
   if (inv.groupID !== undefined) push.groupID = inv.groupID;
   if (inv.offlinePushInfo !== undefined) push.offlinePushInfo = inv.offlinePushInfo;

@@ -31,6 +31,7 @@ import type {
   BusMessage,
   CallRecord,
   CallStore,
+  InvitationRecord,
   LockManager,
   MessageBus,
   PushBody,
@@ -120,6 +121,11 @@ export interface SfuCoordinatorOptions {
   bus?: MessageBus | undefined;
   /** How long a routed request waits for the owner's reply. Default SFU_ROUTE_TIMEOUT_MS. */
   routeTimeoutMs?: number | undefined;
+  /**
+   * Whether a ringing invitee may pre-connect (default true). Off with ring-all devices: which of
+   * the user's devices will answer is unknown, and they would share one seat in the room.
+   */
+  preconnect?: boolean | undefined;
   logger?: Logger | undefined;
 }
 
@@ -142,6 +148,7 @@ export class SfuCoordinator {
   readonly #nodeID: string;
   readonly #bus: MessageBus | undefined;
   readonly #routeTimeoutMs: number;
+  readonly #preconnect: boolean;
   /** Requests routed to other nodes, by request id. */
   readonly #routed = new Map<string, Routed>();
   /**
@@ -151,6 +158,12 @@ export class SfuCoordinator {
   readonly #publishers = new Map<string, string[]>();
   /** Calls whose SFU room this node is re-creating (node state, like #publishers). */
   readonly #healing = new Map<string, Heal>();
+  /**
+   * Ringing invitees connected to the call's room while they ring (pre-connect), per call: held
+   * in the SFU (nothing sent to them) and offered the members' streams as these change. Node
+   * state like #publishers: the handles live in this node's Janus session.
+   */
+  readonly #preconnected = new Map<string, Set<string>>();
   readonly #unsubscribe: Unsubscribe[] = [];
   #closed = false;
 
@@ -166,6 +179,7 @@ export class SfuCoordinator {
     this.#nodeID = options.nodeID ?? 'local';
     this.#bus = options.bus;
     this.#routeTimeoutMs = options.routeTimeoutMs ?? SFU_ROUTE_TIMEOUT_MS;
+    this.#preconnect = options.preconnect ?? true;
     if (this.#bus) {
       // Handled without awaiting: the memory bus awaits its handler, and a request's work must
       // not hold up the sender.
@@ -262,13 +276,22 @@ export class SfuCoordinator {
   async #apply(sfu: SfuAdapter, callID: string, op: SfuOp): Promise<void> {
     switch (op.kind) {
       case 'offer':
+        // Asked of the SFU whatever #preconnected says: a held member left held gets nothing.
+        this.#forget(callID, op.userID);
+        if (await sfu.unhold(callID, op.userID)) {
+          // Pre-connected while it rang: its connections are up and carry the members' streams,
+          // which flow from now on; the others now receive its streams (if it publishes).
+          return this.#fanOutOffers(callID);
+        }
         // Whoever already publishes is offered to the newcomer at once, before they publish.
         return this.#offerTo(callID, op.userID);
       case 'leave':
+        this.#forget(callID, op.userID);
         return sfu.leave(callID, op.userID);
       case 'close':
         // Closing the room drops every handle in it, so no per-member leave is needed.
         this.#publishers.delete(callID);
+        this.#preconnected.delete(callID);
         return sfu.closeRoom(callID);
     }
   }
@@ -295,7 +318,33 @@ export class SfuCoordinator {
     callID: string,
     offer: SessionDescription<'offer'>,
   ): Promise<SessionDescription<'answer'>> {
-    return this.#request(userID, callID, 'publish', (sfu) => sfu.publish(callID, userID, offer));
+    return this.#request(userID, callID, 'publish', async (sfu, call, ringing) => {
+      if (!ringing) return sfu.publish(callID, userID, offer);
+      // Pre-connect: held before anything is offered to it, so no stream ever flows to it.
+      await sfu.hold(callID, userID);
+      let users = this.#preconnected.get(callID);
+      if (!users) this.#preconnected.set(callID, (users = new Set()));
+      users.add(userID);
+      let answer: SessionDescription<'answer'>;
+      try {
+        answer = await sfu.publish(callID, userID, offer);
+      } catch (err) {
+        // A refused publish leaves no trace (the SFU dropped the member it made for it).
+        this.#forget(callID, userID);
+        throw err;
+      }
+      // Its subscriber: the members' streams, paused until it enters.
+      await this.#offerTo(callID, userID, call, true);
+      return answer;
+    });
+  }
+
+  /** Drops `userID` from the call's pre-connected invitees; whether it was one. */
+  #forget(callID: string, userID: string): boolean {
+    const users = this.#preconnected.get(callID);
+    if (!users?.delete(userID)) return false;
+    if (!users.size) this.#preconnected.delete(callID);
+    return true;
   }
 
   /** The member's answer to the latest `sfuOffer` for their subscriber connection. */
@@ -429,28 +478,40 @@ export class SfuCoordinator {
     return (await this.#store.load(callID))?.call;
   }
 
-  /** The common path of the sfu* requests: the sender must be a joined member of an SFU call. */
+  /**
+   * The common path of the sfu* requests: the sender must be a joined member of an SFU call, or
+   * (pre-connect) an invitee whose invitation into it still rings (`ringing` true then): its
+   * requests only ever touch its own connections, which the SFU holds until it enters.
+   */
   async #request<T>(
     userID: string,
     callID: string,
     what: string,
-    fn: (sfu: SfuAdapter, call: CallRecord) => Promise<T>,
+    fn: (sfu: SfuAdapter, call: CallRecord, ringing: boolean) => Promise<T>,
     { queued = true }: { queued?: boolean } = {},
   ): Promise<T> {
     const adapter = this.require();
     const run = async (sfu: SfuAdapter): Promise<T> => {
       // Checked inside the SFU queue (when queued): a leave that committed earlier has its
-      // sfu.leave queued before this, and one that commits later queues it after.
-      const call = await this.#call(callID);
+      // sfu.leave queued before this, and one that commits later queues it after. Likewise an
+      // invitee's reject, cancel or timeout (its leave) and its accept (its unhold).
+      const loaded = await this.#store.load(callID);
+      const call = loaded?.call;
       if (!call) throw ServerError.callNotFound(callID);
-      if (!call.members.some((m) => m.userID === userID)) throw ServerError.notCallMember(callID);
+      const member = call.members.some((m) => m.userID === userID);
+      const ringing =
+        !member &&
+        this.#preconnect &&
+        call.media === MediaMode.SFU &&
+        loaded.invitations.some((inv) => ringsFor(inv, userID));
+      if (!member && !ringing) throw ServerError.notCallMember(callID);
       if (call.media !== MediaMode.SFU) {
         throw ServerError.invalidCallState(`call ${callID} is peer-to-peer; use signal`);
       }
       // The room is gone and a new one is on its way: retry after sfuReset.
       if (this.#healing.has(callID)) throw ServerError.sfuRestarting(callID);
       try {
-        return await fn(sfu, call);
+        return await fn(sfu, call, ringing);
       } catch (err) {
         // The room went while this request was with Janus.
         if (this.#healing.has(callID)) throw ServerError.sfuRestarting(callID);
@@ -465,12 +526,20 @@ export class SfuCoordinator {
     return queued ? this.#run(callID, run) : run(adapter);
   }
 
-  /** Gives `userID`'s subscriber the streams of every other member publishing; pushes any new offer. */
-  async #offerTo(callID: string, userID: string, call?: CallRecord): Promise<void> {
+  /**
+   * Gives `userID`'s subscriber the streams of every other member publishing; pushes any new
+   * offer. `ringing`: the caller checked that `userID` is a pre-connected invitee still ringing.
+   */
+  async #offerTo(
+    callID: string,
+    userID: string,
+    call?: CallRecord,
+    ringing = false,
+  ): Promise<void> {
     // The room is being re-created; everyone is offered everyone again after sfuReset.
     if (this.#healing.has(callID)) return;
     const current = call ?? (await this.#call(callID));
-    if (!current || !current.members.some((m) => m.userID === userID)) return;
+    if (!current || (!ringing && !current.members.some((m) => m.userID === userID))) return;
     const members = new Set(current.members.map((m) => m.userID));
     const publishers = (this.#publishers.get(callID) ?? []).filter(
       (p) => p !== userID && members.has(p),
@@ -489,16 +558,24 @@ export class SfuCoordinator {
     await this.#deliver(userID, push);
   }
 
-  /** The call's publishers changed: every member's subscriber follows. */
+  /** The call's publishers changed: every member's subscriber follows, and each pre-connected one's. */
   async #fanOutOffers(callID: string): Promise<void> {
     if (this.#healing.has(callID)) return;
-    const call = await this.#call(callID);
+    const loaded = await this.#store.load(callID);
+    const call = loaded?.call;
     if (!call || call.media !== MediaMode.SFU) return;
-    for (const m of call.members) {
+    const ringing = [...(this.#preconnected.get(callID) ?? [])].filter((u) =>
+      loaded.invitations.some((inv) => ringsFor(inv, u)),
+    );
+    const users = [
+      ...call.members.map((m) => [m.userID, false] as const),
+      ...ringing.map((u) => [u, true] as const),
+    ];
+    for (const [userID, isRinging] of users) {
       try {
-        await this.#offerTo(callID, m.userID, call);
+        await this.#offerTo(callID, userID, call, isRinging);
       } catch (err) {
-        this.#log.warn('subscribing a member failed', { callID, userID: m.userID, err });
+        this.#log.warn('subscribing a member failed', { callID, userID, err });
       }
     }
   }
@@ -512,6 +589,8 @@ export class SfuCoordinator {
       return;
     }
     this.#publishers.delete(callID);
+    // Their handles went with the room: their SDK connects at accept, as without pre-connect.
+    this.#preconnected.delete(callID);
     const heal: Heal = { done: Promise.resolve(), lostAgain: false };
     this.#healing.set(callID, heal);
     this.#log.warn('sfu room lost; re-creating it', { callID });
@@ -719,4 +798,10 @@ export class SfuCoordinator {
         return this.#afterCommitHere(callID, op.ops);
     }
   }
+}
+
+/** Whether `userID`'s invitation `inv` still rings. */
+function ringsFor(inv: InvitationRecord, userID: string): boolean {
+  const i = inv.userIDList.indexOf(userID);
+  return i >= 0 && inv.states[i] === 'ringing';
 }

@@ -333,6 +333,35 @@ describe.skipIf(!hasJanus)('two server nodes sharing one cluster and one Janus',
     60_000,
   );
 
+  test.skipIf(!inNetns)(
+    "a ringing invitee on the other node pre-connects through the room's node; media flows at accept",
+    async () => {
+      const j = await janus();
+      const [nodeA, nodeB] = await twoNodes(j.url);
+      const alice = await nodeA.login('alice');
+      const [bob, carol] = [await nodeB.login('bob'), await nodeB.login('carol')];
+      const { callID, inviteID } = await alice.call('invite', {
+        userIDList: ['bob', 'carol'],
+        callType: video,
+        groupID: 'team',
+      });
+      await bob.call('accept', { inviteID });
+      const [pa, pc] = peersFor([alice, carol], callID);
+      await pa!.publish();
+      // carol rings: her requests go from node B to node A, which holds her in its room.
+      await pc!.publish({ held: true });
+      await pc!.offer((o) => o.streams.some((s) => s.userID === 'alice'));
+      await carol.call('accept', { inviteID });
+      await pc!.attach();
+      await pc!.framesFrom('alice', 5);
+      await pa!.framesFrom('carol', 5);
+      expect(pc!.offers).toHaveLength(1);
+      await endCall(callID, [bob, carol, alice]);
+      expectNoCallState(nodeA);
+    },
+    60_000,
+  );
+
   test('when the node driving the room is gone, the other node takes the room over: SFU_RESTARTING, then sfuReset to every member, and the old room is destroyed', async () => {
     const j = await janus();
     // Shorter than the test client's 5 s reply timeout.

@@ -140,11 +140,14 @@ class LocalJanusSfu implements SfuAdapter {
   trickle: SfuAdapter['trickle'] = (...a) => this.janus.trickle(...a);
   setLayer: SfuAdapter['setLayer'] = (...a) => this.janus.setLayer(...a);
   restartSubscriber: SfuAdapter['restartSubscriber'] = (...a) => this.janus.restartSubscriber(...a);
+  hold: SfuAdapter['hold'] = (...a) => this.janus.hold(...a);
+  unhold: SfuAdapter['unhold'] = (...a) => this.janus.unhold(...a);
   leave: SfuAdapter['leave'] = (...a) => this.janus.leave(...a);
   onPublishersChanged: SfuAdapter['onPublishersChanged'] = (l) => this.janus.onPublishersChanged(l);
   onRoomLost: SfuAdapter['onRoomLost'] = (l) => this.janus.onRoomLost(l);
   waitUntilAvailable: SfuAdapter['waitUntilAvailable'] = (t) => this.janus.waitUntilAvailable(t);
   placement: SfuAdapter['placement'] = (callID) => this.janus.placement(callID);
+  attachedHandles: SfuAdapter['attachedHandles'] = () => this.janus.attachedHandles();
   destroyStaleRoom: SfuAdapter['destroyStaleRoom'] = (p) => this.janus.destroyStaleRoom(p);
   get connected(): boolean {
     return this.janus.connected;

@@ -18,7 +18,7 @@ import { silentLogger } from '../log.js';
 import { createSfu, JanusSfu, startJanus, type JanusProcess } from './index.js';
 import { findExecutable } from './janus-process.js';
 import type { SfuAdapter, SubscriberOffer } from './types.js';
-import { wrtc, type Track, type VideoSink } from '../testing/wrtc.js';
+import { mediaBytes, wrtc, type Track, type Transceiver, type VideoSink } from '../testing/wrtc.js';
 
 const inNetns = process.env.RINGLINE_NETNS === '1';
 const iceInterface = process.env.RINGLINE_MEDIA_IFACE;
@@ -84,6 +84,7 @@ class Publisher {
   private readonly audio = new wrtc.nonstandard.RTCAudioSource();
   private readonly tracks: Track[] = [];
   private readonly timers: NodeJS.Timeout[] = [];
+  private readonly senders: Transceiver['sender'][] = [];
   private frame = 0;
 
   constructor(
@@ -92,12 +93,13 @@ class Publisher {
     private readonly height = 240,
   ) {}
 
-  async publish(sfu: SfuAdapter, callID: string, simulcast = false): Promise<void> {
+  /** `held`: senders without tracks (pre-connect), until `attach()`. */
+  async publish(sfu: SfuAdapter, callID: string, simulcast = false, held = false): Promise<void> {
     const videoTrack = this.video.createTrack();
     const audioTrack = this.audio.createTrack();
     this.tracks.push(videoTrack, audioTrack);
-    this.pc.addTransceiver(audioTrack, { direction: 'sendonly' });
-    const video = this.pc.addTransceiver(videoTrack, {
+    const audio = this.pc.addTransceiver(held ? 'audio' : audioTrack, { direction: 'sendonly' });
+    const video = this.pc.addTransceiver(held ? 'video' : videoTrack, {
       direction: 'sendonly',
       ...(simulcast
         ? {
@@ -129,7 +131,22 @@ class Publisher {
     const answer = await sfu.publish(callID, this.userID, offer);
     expect(answer.type).toBe('answer');
     await this.pc.setRemoteDescription(answer);
+    this.senders.push(audio.sender, video.sender);
     this.startFrames();
+    if (!held) return;
+    await audio.sender.replaceTrack(null);
+    await video.sender.replaceTrack(null);
+    this.held = [audioTrack, videoTrack];
+  }
+
+  private held: Track[] | undefined;
+
+  /** Puts the tracks on the senders of a held publisher: replaceTrack, no renegotiation. */
+  async attach(): Promise<void> {
+    const [audio, video] = this.held ?? [];
+    this.held = undefined;
+    if (audio) await this.senders[0]!.replaceTrack(audio);
+    if (video) await this.senders[1]!.replaceTrack(video);
   }
 
   private startFrames(): void {
@@ -325,6 +342,44 @@ describe.skipIf(!inNetns || !hasJanus)('JanusSfu with a real Janus and real medi
         'carol receives both',
         () => carol.count('alice') > 5 && carol.count('bob') > 5,
       );
+      await sfu.closeRoom(callID);
+    }, 40_000);
+  });
+
+  describe('pre-connect (hold)', () => {
+    it('a held member connects both ways but gets no media until unhold, then decodes frames', async () => {
+      const callID = await newCall();
+      const alice = track(new Publisher('alice'));
+      await Promise.all([nextPublishers(sfu, callID, same(['alice'])), alice.publish(sfu, callID)]);
+      // dave receives alice as a member does: the witness that media flows meanwhile.
+      const dave = track(new Subscriber('dave', sfu, callID));
+      await dave.accept((await sfu.subscribe(callID, 'dave', ['alice']))!);
+
+      await sfu.hold(callID, 'carol');
+      const carolOut = track(new Publisher('carol'));
+      await Promise.all([
+        nextPublishers(sfu, callID, same(['alice', 'carol'])),
+        carolOut.publish(sfu, callID, false, true),
+      ]);
+      const carol = track(new Subscriber('carol', sfu, callID));
+      const offer = await sfu.subscribe(callID, 'carol', ['alice']);
+      expect(offer!.streams.map((s) => s.userID)).toEqual(['alice', 'alice']);
+      expect(await carol.accept(offer!)).toBeUndefined();
+      await waitUntil('carol is connected', () => carol.pc.connectionState === 'connected');
+      const seen = dave.count('alice');
+      await waitUntil('dave decodes 20 more frames', () => dave.count('alice') >= seen + 20);
+      expect(await mediaBytes(carol.pc)).toEqual({ sent: 0, received: 0 });
+      expect(await mediaBytes(carolOut.pc)).toEqual({ sent: 0, received: 0 });
+      expect(carol.count('alice')).toBe(0);
+
+      expect(await sfu.unhold(callID, 'carol')).toBe(true);
+      await carolOut.attach();
+      await waitUntil('carol decodes alice', () => carol.count('alice') > 5);
+      // carol's own media goes up the connection made while held.
+      const frank = track(new Subscriber('frank', sfu, callID));
+      await frank.accept((await sfu.subscribe(callID, 'frank', ['carol']))!);
+      await waitUntil('frank decodes carol', () => frank.count('carol') > 5);
+      expect(await sfu.unhold(callID, 'carol')).toBe(false);
       await sfu.closeRoom(callID);
     }, 40_000);
   });

@@ -54,6 +54,13 @@ interface Member {
   gone: Set<number>;
   /** Streams of the latest offer, by mid. */
   streamsByMid?: Map<string, SfuStream>;
+  /**
+   * Pre-connected while its invitation rings (`hold`): Janus sends its subscriber nothing
+   * (every stream `send: false`) until `unhold`.
+   */
+  held: boolean;
+  /** Its held subscriber went down: no new one is made for it until `unhold`. */
+  abandoned?: boolean;
 }
 
 interface Room {
@@ -141,6 +148,13 @@ export class JanusSfu implements SfuAdapter {
   /** Whether the connection to Janus is currently up. */
   get connected(): boolean {
     return this.link !== undefined;
+  }
+
+  attachedHandles(): number {
+    // janode's own map of the session's handles: an entry goes when Janus confirms the detach.
+    const handles = (this.link?.session as { _handles?: Map<unknown, unknown> } | undefined)
+      ?._handles;
+    return handles?.size ?? 0;
   }
 
   placement(callID: string): { janus: string; room: number } | undefined {
@@ -476,6 +490,57 @@ export class JanusSfu implements SfuAdapter {
     });
   }
 
+  async hold(callID: string, userID: string): Promise<void> {
+    const room = this.requireRoom(callID);
+    await this.serial(room, async () => {
+      this.checkRoom(room);
+      const member = this.member(room, userID);
+      if (member.held) return;
+      member.held = true;
+      // Streams it receives already (it was a member before?) stop too.
+      await this.sendStreams(room, member, false);
+    });
+  }
+
+  async unhold(callID: string, userID: string): Promise<boolean> {
+    const room = this.rooms.get(callID);
+    if (!room) return false;
+    return this.serial(room, async () => {
+      // A room being re-created has no handles to resume: its members connect again anyway.
+      if (room.closed || room.lost) return false;
+      const member = room.members.get(userID);
+      if (!member?.held) return false;
+      member.held = false;
+      member.abandoned = false;
+      await this.sendStreams(room, member, true);
+      // Each publisher it now receives sends a keyframe at once: the first frame needs one, and
+      // the room's periodic ones (fir_freq) come only every few seconds.
+      await Promise.all(
+        [...member.subscribed].map((feed) => {
+          const publisher = room.members.get(room.feeds.get(feed) ?? '')?.publisher;
+          return publisher
+            ? this.request('keyframe', () => publisher.configure({ keyframe: true }), room).catch(
+                (err: unknown) => this.options.log.debug('sfu keyframe request failed', { err }),
+              )
+            : undefined;
+        }),
+      );
+      return true;
+    });
+  }
+
+  /** Lets Janus send (or stops it sending) every stream of the member's subscriber. */
+  private async sendStreams(room: Room, member: Member, send: boolean): Promise<void> {
+    const subscriber = member.subscriber;
+    const mids = [...(member.streamsByMid?.keys() ?? [])];
+    if (!subscriber || mids.length === 0) return;
+    await this.request(
+      send ? 'resume streams' : 'pause streams',
+      () => subscriber.configure({ streams: mids.map((mid) => ({ mid, send })) }),
+      room,
+    );
+  }
+
   async leave(callID: string, userID: string): Promise<void> {
     const room = this.rooms.get(callID);
     if (!room) return;
@@ -542,9 +607,11 @@ export class JanusSfu implements SfuAdapter {
     const remove = [...member.subscribed].filter((feed) => !wanted.has(feed));
     let subscriber = member.subscriber;
     if (!subscriber) {
-      if (add.length === 0) return undefined;
+      // A pre-connection its SDK gave up: nobody would answer the offer before it enters.
+      if (add.length === 0 || (member.held && member.abandoned)) return undefined;
       subscriber = await this.attach(room);
       member.subscriber = subscriber;
+      this.watchSubscriber(room, member, subscriber);
       const handle = subscriber;
       try {
         const joined = await this.request(
@@ -559,7 +626,7 @@ export class JanusSfu implements SfuAdapter {
             }),
           room,
         );
-        return this.offered(room, member, add, joined);
+        return await this.pausedIfHeld(room, member, this.offered(room, member, add, joined));
       } catch (err) {
         member.subscriber = undefined;
         await this.detach(handle);
@@ -579,7 +646,20 @@ export class JanusSfu implements SfuAdapter {
         }),
       room,
     );
-    return this.offered(room, member, [...wanted], updated);
+    return this.pausedIfHeld(room, member, this.offered(room, member, [...wanted], updated));
+  }
+
+  /**
+   * A held member's new offer: every stream `send: false` before the client answers it, so that
+   * nothing flows once its connection is up (Janus keeps the setting through `start`).
+   */
+  private async pausedIfHeld(
+    room: Room,
+    member: Member,
+    offer: SubscriberOffer | undefined,
+  ): Promise<SubscriberOffer | undefined> {
+    if (offer && member.held) await this.sendStreams(room, member, false);
+    return offer;
   }
 
   private offered(
@@ -617,6 +697,35 @@ export class JanusSfu implements SfuAdapter {
       if (s.userID === ofUserID && s.kind === 'video') return s.mid;
     }
     return undefined;
+  }
+
+  /**
+   * A held member's subscriber that hangs up (its SDK closed the pre-connection, or ICE failed
+   * while it rang) is dropped: once it enters, the next update makes a fresh one and offers it,
+   * which its SDK answers on a new connection, as without pre-connect.
+   */
+  private watchSubscriber(room: Room, member: Member, subscriber: VideoRoomHandle): void {
+    const down = (): void => {
+      if (room.closed || member.subscriber !== subscriber || !member.held) return;
+      void this.serial(room, async () => {
+        if (member.subscriber !== subscriber || !member.held) return;
+        member.subscriber = undefined;
+        member.abandoned = true;
+        member.subscribed = new Set();
+        member.gone.clear();
+        member.awaitingAnswer = false;
+        member.queued = undefined;
+        member.streamsByMid = undefined;
+        this.options.log.debug('sfu held subscriber down; dropped', {
+          callID: room.callID,
+          userID: member.userID,
+        });
+        if (!room.lost) await this.detach(subscriber);
+      });
+    };
+    subscriber.on(Janode.EVENT.HANDLE_HANGUP, down);
+    subscriber.on(Janode.EVENT.HANDLE_ICE_FAILED, down);
+    subscriber.on(Janode.EVENT.HANDLE_DETACHED, down);
   }
 
   // ---- publishers ----
@@ -672,6 +781,7 @@ export class JanusSfu implements SfuAdapter {
         subscribed: new Set(),
         awaitingAnswer: false,
         gone: new Set(),
+        held: false,
       };
       room.members.set(userID, member);
     }

@@ -125,6 +125,15 @@ export class JanusPool implements SfuAdapter {
     this.#at(callID).setLayer(callID, ...a);
   restartSubscriber: SfuAdapter['restartSubscriber'] = async (callID, ...a) =>
     this.#at(callID).restartSubscriber(callID, ...a);
+  attachedHandles(): number {
+    return this.#members.reduce((n, m) => n + m.sfu.attachedHandles(), 0);
+  }
+
+  hold: SfuAdapter['hold'] = async (callID, ...a) => this.#at(callID).hold(callID, ...a);
+
+  async unhold(callID: string, userID: string): Promise<boolean> {
+    return (await this.#placed.get(callID)?.sfu.unhold(callID, userID)) ?? false;
+  }
 
   async leave(callID: string, userID: string): Promise<void> {
     await this.#placed.get(callID)?.sfu.leave(callID, userID);

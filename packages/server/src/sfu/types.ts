@@ -69,6 +69,18 @@ export interface SfuAdapter {
   restartSubscriber(callID: string, userID: string): Promise<SubscriberOffer>;
   /** Chooses the simulcast layer (0 lowest … 2 highest) of `ofUserID`'s video that `userID` receives. */
   setLayer(callID: string, userID: string, ofUserID: string, substream: number): Promise<void>;
+  /**
+   * Pre-connect (a ringing invitee connects while it rings): from now on Janus sends `userID`'s
+   * subscriber nothing (each stream `send: false`, set before the client answers each offer),
+   * until `unhold`. Its publisher is the client's to keep silent (transceivers without tracks).
+   */
+  hold(callID: string, userID: string): Promise<void>;
+  /**
+   * The held user entered the call: Janus sends its subscriber every stream now, and each
+   * publisher it receives is asked for a keyframe. Resolves false (doing nothing) when it was
+   * not held.
+   */
+  unhold(callID: string, userID: string): Promise<boolean>;
   /** Removes `userID`'s publisher and subscriber from the room. */
   leave(callID: string, userID: string): Promise<void>;
   /** Fires when the set of users publishing in a call's room changes (joined, left, or failed). */
@@ -86,6 +98,12 @@ export interface SfuAdapter {
    * alone; idempotent; never throws (a failure is logged: the room then lives until Janus restarts).
    */
   destroyStaleRoom(placement: { janus: string; room: number }): Promise<void>;
+  /**
+   * How many handles Janus holds for this adapter (every room's publishers and subscribers, plus
+   * one control handle per Janus), as Janus acknowledged their attach and detach: what a leak
+   * would show in.
+   */
+  attachedHandles(): number;
   /** Where the call's room is (the Janus URL and its room id); undefined when it has none. */
   placement(callID: string): { janus: string; room: number } | undefined;
   /** Resolves true once rooms can be opened (at once if they can now), false after `timeoutMs`. */

@@ -7,7 +7,15 @@
  */
 import type { PushOf, TestClient } from './client.js';
 
-import { wrtc, type Candidate, type PeerConnection, type Track, type VideoSink } from './wrtc.js';
+import {
+  mediaBytes,
+  wrtc,
+  type Candidate,
+  type PeerConnection,
+  type Track,
+  type Transceiver,
+  type VideoSink,
+} from './wrtc.js';
 
 /** The fields of a wrtc candidate that the protocol carries (its schema is strict). */
 function toWire(c: Candidate | null) {
@@ -37,22 +45,34 @@ export class MediaPeer {
     resolve: () => void;
   }> = [];
   #closed = false;
+  /** Pre-connect: the senders and the tracks they get at `attach()`. */
+  #held: Array<[Transceiver['sender'], Track]> | undefined;
 
   constructor(
     readonly client: TestClient,
     readonly callID: string,
   ) {}
 
-  /** Publishes generated audio and video (320x240, 15 fps) and resolves once the SFU answered. */
-  async publish(): Promise<void> {
+  /**
+   * Publishes generated audio and video (320x240, 15 fps) and resolves once the SFU answered.
+   * `held` (pre-connect, as a ringing invitee's SDK does): the senders have no tracks until
+   * `attach()`.
+   */
+  async publish({ held = false }: { held?: boolean } = {}): Promise<void> {
     const pc = (this.#publisher = new wrtc.RTCPeerConnection());
     const video = new wrtc.nonstandard.RTCVideoSource();
     const audio = new wrtc.nonstandard.RTCAudioSource();
     const videoTrack = video.createTrack();
     const audioTrack = audio.createTrack();
     this.#tracks.push(videoTrack, audioTrack);
-    pc.addTransceiver(audioTrack, { direction: 'sendonly' });
-    pc.addTransceiver(videoTrack, { direction: 'sendonly' });
+    const a = pc.addTransceiver(held ? 'audio' : audioTrack, { direction: 'sendonly' });
+    const v = pc.addTransceiver(held ? 'video' : videoTrack, { direction: 'sendonly' });
+    if (held) {
+      this.#held = [
+        [a.sender, audioTrack],
+        [v.sender, videoTrack],
+      ];
+    }
     pc.onicecandidate = ({ candidate }) => this.#trickle('publisher', candidate);
     const offer = await pc.createOffer();
     await pc.setLocalDescription(offer);
@@ -200,6 +220,29 @@ export class MediaPeer {
         },
       });
     });
+  }
+
+  /** A held publisher's tracks go on its senders: replaceTrack, no renegotiation. */
+  async attach(): Promise<void> {
+    for (const [sender, track] of this.#held?.splice(0) ?? []) await sender.replaceTrack(track);
+  }
+
+  /** Both connections' state, once made (`new` before). */
+  get states(): { publisher: string; subscriber: string } {
+    return {
+      publisher: this.#publisher?.connectionState ?? 'none',
+      subscriber: this.#subscriber?.connectionState ?? 'none',
+    };
+  }
+
+  /** Media bytes (getStats) sent by the publisher and received by the subscriber, in total. */
+  async bytes(): Promise<{ sent: number; received: number }> {
+    const [pub, sub] = await Promise.all(
+      [this.#publisher, this.#subscriber].map((pc) =>
+        pc ? mediaBytes(pc) : { sent: 0, received: 0 },
+      ),
+    );
+    return { sent: pub!.sent + sub!.sent, received: pub!.received + sub!.received };
   }
 
   close(): void {

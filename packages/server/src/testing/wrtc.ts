@@ -19,6 +19,7 @@ export interface Transceiver {
   sender: {
     getParameters(): SendParameters;
     setParameters(parameters: SendParameters): Promise<void>;
+    replaceTrack(track: Track | null): Promise<void>;
   };
 }
 export interface Candidate {
@@ -28,7 +29,8 @@ export interface Candidate {
 }
 export interface PeerConnection {
   addTransceiver(
-    track: Track,
+    /** A track, or a kind for a sender without one yet (pre-connect). */
+    track: Track | 'audio' | 'video',
     init: {
       direction: 'sendonly';
       sendEncodings?: { rid: string; scaleResolutionDownBy: number; maxBitrate?: number }[];
@@ -40,6 +42,8 @@ export interface PeerConnection {
   setRemoteDescription(d: { type: string; sdp: string }): Promise<void>;
   onicecandidate: ((e: { candidate: Candidate | null }) => void) | null;
   ontrack: ((e: { track: Track; transceiver: Transceiver }) => void) | null;
+  readonly connectionState: string;
+  getStats(): Promise<Map<string, Record<string, unknown>>>;
   close(): void;
 }
 export interface VideoSink {
@@ -62,3 +66,14 @@ export interface Wrtc {
 }
 
 export const wrtc = createRequire(import.meta.url)('@roamhq/wrtc') as Wrtc;
+
+/** Media bytes sent and received over `pc` (RTP payload and headers, as getStats counts them). */
+export async function mediaBytes(pc: PeerConnection): Promise<{ sent: number; received: number }> {
+  let sent = 0;
+  let received = 0;
+  for (const r of (await pc.getStats()).values()) {
+    if (r.type === 'outbound-rtp') sent += Number(r.bytesSent ?? 0);
+    if (r.type === 'inbound-rtp') received += Number(r.bytesReceived ?? 0);
+  }
+  return { sent, received };
+}
