@@ -7,8 +7,6 @@
 //       pressed once the pre-connection is up (a person takes longer than that to answer); the
 //       media bytes both pages sent and received before accept are recorded (they must be 0)
 //   (c) floor: a bare RTCPeerConnection pair in one page, getUserMedia → first decoded frame
-//   (c′) pre-connect's own floor: a bare pair connected beforehand without tracks, a camera
-//       running, replaceTrack → first decoded frame (what (b′) can at best be in this browser)
 //   (d) Janus VideoCall: the same two pages ringing each other through Janus's VideoCall plugin
 //       (register, call, incoming call, accept) — a real 1:1 ringing service without Ringline;
 //       accept → first decoded remote frame on both sides, as in (b)
@@ -213,18 +211,12 @@ async function measureConnects(caller, callee, EVENT, { preconnect = false } = {
   return { calleeSide, callerSide, calleeEnter, ringToConnected, bytesBeforeAccept };
 }
 
-/** (c) the floor (or, with `preconnected`, (c′)): bare peer-connection pairs in one page. */
-async function measureFloor(page, { preconnected = false } = {}) {
+/** (c) the floor: a bare peer-connection pair in one page of the same browser. */
+async function measureFloor(page) {
   const samples = [];
   for (let i = 0; i < CONNECTS && timeLeft() > STEP_TIMEOUT_MS; i++) {
     samples.push(
-      await page.evaluate(
-        ([ms, pre]) =>
-          pre
-            ? window.__ringline.preconnectedFloorFirstFrame(ms)
-            : window.__ringline.floorFirstFrame(ms),
-        [STEP_TIMEOUT_MS, preconnected],
-      ),
+      await page.evaluate((ms) => window.__ringline.floorFirstFrame(ms), STEP_TIMEOUT_MS),
     );
   }
   return samples;
@@ -356,8 +348,6 @@ async function main() {
     const pre = await measureConnects(preCaller, preCallee, EVENT, { preconnect: true });
     console.log(`bench: (c) ${CONNECTS} bare peer-connection pairs …`);
     const floor = await measureFloor(caller.page);
-    console.log(`bench: (c′) ${CONNECTS} bare pre-connected pairs, replaceTrack → first frame …`);
-    const preFloor = await measureFloor(caller.page, { preconnected: true });
     console.log(`bench: (d) ${CONNECTS} Janus VideoCall calls, accept → first decoded frame …`);
     const videoCall = await measureVideoCall(janus.url, caller, callee);
 
@@ -379,7 +369,6 @@ async function main() {
       summarize('(b′) pre-connect: accept() → first frame, caller', pre.callerSide),
       summarize('    INVITED → pre-connected (while it rings)', pre.ringToConnected),
       floorRow,
-      summarize('(c′) bare pre-connected pair: replaceTrack → first frame', preFloor),
       vcCallee,
       vcCaller,
     ];
@@ -398,7 +387,6 @@ async function main() {
       preconnectCallerP50: ratio(rows[5], floorRow),
       preconnectCalleeP95: ratio(rows[4], floorRow, 'p95'),
       preconnectCallerP95: ratio(rows[5], floorRow, 'p95'),
-      preconnectedFloorP50: ratio(rows[8], floorRow),
     };
     console.log('');
     console.log(
@@ -409,9 +397,6 @@ async function main() {
     );
     console.log(
       `ratio (b′)/(c) at p50: callee ${ratios.preconnectCalleeP50 ?? '—'}×, caller ${ratios.preconnectCallerP50 ?? '—'}× (p95: ${ratios.preconnectCalleeP95 ?? '—'}×, ${ratios.preconnectCallerP95 ?? '—'}×)`,
-    );
-    console.log(
-      `ratio (c′)/(c) at p50: ${ratios.preconnectedFloorP50 ?? '—'}× (the least (b′)/(c) can be here)`,
     );
     console.log(
       `media bytes sent + received before accept, all ${pre.calleeSide.length} pre-connected calls, both pages: ${pre.bytesBeforeAccept}`,
@@ -460,7 +445,6 @@ async function main() {
             ['Janus VideoCall, callee', videoCall.calleeSide],
             ['Janus VideoCall, caller', videoCall.callerSide],
             ['floor: bare RTCPeerConnection pair', floor],
-            ['bare pre-connected pair: replaceTrack', preFloor],
           ].map(([name, samples]) => ({ name, points: cdf(samples) })),
         },
       },

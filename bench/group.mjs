@@ -453,7 +453,12 @@ async function main() {
 }
 
 main().then(
-  () => clearTimeout(hardStop),
+  () => {
+    clearTimeout(hardStop);
+    // Exiting by itself, Node would finalize wrtc's sources during its teardown, and wrtc aborts
+    // there (a finalizer that calls into JS); process.exit skips that teardown.
+    process.exit();
+  },
   (error) => {
     console.error(error);
     process.exit(1);

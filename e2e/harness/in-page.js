@@ -276,25 +276,6 @@
     });
   }
 
-  /** A muted, autoplaying <video> in the page, for a floor's remote track. */
-  function playingVideo() {
-    const video = document.createElement('video');
-    video.autoplay = true;
-    video.muted = true;
-    video.playsInline = true;
-    document.body.append(video);
-    return video;
-  }
-
-  /** Closes what a floor measurement opened. */
-  function closeFloor(a, b, stream, video) {
-    a.close();
-    b.close();
-    for (const track of stream.getTracks()) track.stop();
-    video.srcObject = null;
-    video.remove();
-  }
-
   /**
    * The benchmark's floor: a bare RTCPeerConnection pair in this page (fake camera, offer/answer
    * and ICE exchanged in-page, no server), from getUserMedia to the first decoded remote frame.
@@ -305,7 +286,11 @@
     const stream = await navigator.mediaDevices.getUserMedia({ audio: true, video: true });
     const a = new NativePeerConnection();
     const b = new NativePeerConnection();
-    const video = playingVideo();
+    const video = document.createElement('video');
+    video.autoplay = true;
+    video.muted = true;
+    video.playsInline = true;
+    document.body.append(video);
     try {
       a.onicecandidate = (e) => e.candidate && b.addIceCandidate(e.candidate);
       b.onicecandidate = (e) => e.candidate && a.addIceCandidate(e.candidate);
@@ -323,52 +308,11 @@
       await a.setRemoteDescription(b.localDescription);
       return (await firstFrame) - started;
     } finally {
-      closeFloor(a, b, stream, video);
-    }
-  }
-
-  /**
-   * What pre-connect can at best do in this browser: a bare pair connected beforehand with
-   * transceivers and no tracks (as the SDK's pre-connection), a camera open and running with the
-   * SDK's capture profile, then
-   * `replaceTrack` on both transceivers (as the SDK's answer) → the first decoded remote frame.
-   * Returns the milliseconds from replaceTrack; closes everything it opened.
-   */
-  async function preconnectedFloorFirstFrame(timeoutMs = 15000) {
-    // The SDK's 480p profile: at 15 fps a track attached waits up to 67 ms for its first frame.
-    const video480p = { width: { ideal: 640 }, height: { ideal: 480 }, frameRate: { ideal: 15 } };
-    const stream = await navigator.mediaDevices.getUserMedia({ audio: true, video: video480p });
-    const a = new NativePeerConnection({ bundlePolicy: 'max-bundle' });
-    const b = new NativePeerConnection({ bundlePolicy: 'max-bundle' });
-    const video = playingVideo();
-    try {
-      a.onicecandidate = (e) => e.candidate && b.addIceCandidate(e.candidate);
-      b.onicecandidate = (e) => e.candidate && a.addIceCandidate(e.candidate);
-      b.ontrack = (e) => {
-        if (e.track.kind === 'video') video.srcObject = new MediaStream([e.track]);
-      };
-      const audio = a.addTransceiver('audio', { direction: 'sendrecv' });
-      const camera = a.addTransceiver('video', { direction: 'sendrecv' });
-      await a.setLocalDescription();
-      await b.setRemoteDescription(a.localDescription);
-      await b.setLocalDescription();
-      await a.setRemoteDescription(b.localDescription);
-      // As the SDK's sender: the resolution is kept while the bandwidth estimate ramps up.
-      const params = camera.sender.getParameters();
-      params.degradationPreference = 'maintain-resolution';
-      await camera.sender.setParameters(params);
-      const deadline = now() + timeoutMs;
-      while (a.connectionState !== 'connected' || b.connectionState !== 'connected') {
-        if (now() > deadline) throw new Error('the pre-connected pair did not connect');
-        await new Promise((resolve) => setTimeout(resolve, 5));
-      }
-      const started = now();
-      const firstFrame = nextFrameAt(video, timeoutMs);
-      await camera.sender.replaceTrack(stream.getVideoTracks()[0]);
-      await audio.sender.replaceTrack(stream.getAudioTracks()[0]);
-      return (await firstFrame) - started;
-    } finally {
-      closeFloor(a, b, stream, video);
+      a.close();
+      b.close();
+      for (const track of stream.getTracks()) track.stop();
+      video.srcObject = null;
+      video.remove();
     }
   }
 
@@ -461,6 +405,5 @@
     nextFrameAt,
     firstFrameOf,
     floorFirstFrame,
-    preconnectedFloorFirstFrame,
   };
 })();

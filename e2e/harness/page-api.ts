@@ -73,7 +73,6 @@ export interface RinglinePageApi {
   sentTracks(): SentTrack[];
   firstFrameOf(userID: string, timeoutMs: number): Promise<number>;
   floorFirstFrame(timeoutMs?: number): Promise<number>;
-  preconnectedFloorFirstFrame(timeoutMs?: number): Promise<number>;
 }
 
 declare global {
