@@ -113,10 +113,14 @@ async function openFileLimit() {
   return Number(line?.split(/\s+/)[3] ?? 1024);
 }
 
-/** Widens the ephemeral port range when allowed (it is, as root of our own network namespace). */
+/**
+ * Widens the ephemeral port range when allowed (it is, as root of our own network namespace). Not
+ * below 10081: the namespace may be the test run's, where later servers listen on port 0, and
+ * Chromium refuses every port up to 10080 that it counts unsafe (6665–6669, 6000, 5060, …).
+ */
 async function portsPerAddress() {
   const file = '/proc/sys/net/ipv4/ip_local_port_range';
-  if (process.env.RINGLINE_NETNS === '1') await writeFile(file, '1024 65535').catch(() => {});
+  if (process.env.RINGLINE_NETNS === '1') await writeFile(file, '10081 65535').catch(() => {});
   const [lo, hi] = (await readFile(file, 'utf8')).trim().split(/\s+/).map(Number);
   return Math.min(positiveInt('BENCH_PORTS_PER_ADDRESS', hi - lo), hi - lo) - 1000;
 }
