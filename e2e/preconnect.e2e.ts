@@ -13,6 +13,7 @@ import {
   ring,
   showEachOther,
   useRingline,
+  type TestUser,
 } from './harness/index.js';
 
 const ringline = useRingline();
@@ -21,14 +22,20 @@ const preconnect = { sdkOptions: { preconnect: true } };
 const connected = (c: Awaited<ReturnType<typeof connections>>) =>
   c.states.length === 1 && c.states[0] === 'connected' && c.dtls.includes('connected');
 
+/** alice calls bob (video), both with pre-connect on; resolves once both pages are pre-connected. */
+async function ringingPreconnected(): Promise<[TestUser, TestUser]> {
+  const alice = await ringline.user('alice', preconnect);
+  const bob = await ringline.user('bob', preconnect);
+  await ring(alice, bob, { type: VIDEO });
+  for (const u of [alice, bob]) {
+    await pollUntil(`${u.name} pre-connected`, () => connections(u), connected);
+  }
+  return [alice, bob];
+}
+
 describe('pre-connect', () => {
   test('connected while it rings with no media either way; Accept sends on that connection', async () => {
-    const alice = await ringline.user('alice', preconnect);
-    const bob = await ringline.user('bob', preconnect);
-    await ring(alice, bob, { type: VIDEO });
-    for (const u of [alice, bob]) {
-      await pollUntil(`${u.name} pre-connected`, () => connections(u), connected);
-    }
+    const [alice, bob] = await ringingPreconnected();
     // Connected and ringing for a while (alice's camera is open): still not a byte of media.
     await new Promise((resolve) => setTimeout(resolve, 1_500));
     for (const u of [alice, bob]) {
@@ -53,12 +60,7 @@ describe('pre-connect', () => {
   });
 
   test('a reject closes the pre-connection on both sides', async () => {
-    const alice = await ringline.user('alice', preconnect);
-    const bob = await ringline.user('bob', preconnect);
-    await ring(alice, bob, { type: VIDEO });
-    for (const u of [alice, bob]) {
-      await pollUntil(`${u.name} pre-connected`, () => connections(u), connected);
-    }
+    const [alice, bob] = await ringingPreconnected();
     await bob.sdk.reject();
     await alice.waitForEvent(EVENT.REJECT, (p) => p.userID === bob.userID);
     for (const u of [alice, bob]) {

@@ -744,7 +744,7 @@ export class CallEngine extends TypedEmitter<EngineCallbacks> {
         this.#log.debug(`not pre-connecting with ${push.userID}`);
         return;
       }
-      this.#preconnect(ctx, push.userID, { initiator: true });
+      this.#preconnect(ctx, { userID: push.userID, initiator: true });
     });
     p.on('userEnter', (push) => this.#onUserEnter(push));
     p.on('userLeave', (push) => this.#onUserLeave(push));
@@ -844,20 +844,11 @@ export class CallEngine extends TypedEmitter<EngineCallbacks> {
     if (media === MediaMode.SFU) {
       // Publisher without tracks and a subscriber the SFU sends nothing on, until the answer.
       ctx.media = MediaMode.SFU;
-      ctx.held = true;
       ctx.warming = this.#warmUp(ctx);
-      try {
-        this.#ensureSession(ctx);
-      } catch (error) {
-        this.#log.warn('pre-connecting to the SFU failed; the call connects when answered', error);
-        this.#dropPreconnection(ctx);
-      }
-      return;
-    }
-    const oneToOne = !ctx.group && push.groupID === undefined;
-    if (oneToOne) {
-      this.#preconnect(ctx, push.sponsor, { initiator: false });
+      this.#preconnect(ctx);
+    } else if (!ctx.group && push.groupID === undefined) {
       ctx.warming = this.#warmUp(ctx);
+      this.#preconnect(ctx, { userID: push.sponsor, initiator: false });
       signal.request('preconnect', { inviteID: push.inviteID }).catch((error: unknown) => {
         // Refused (ring-all devices, a call through the SFU) or ended: it connects at accept.
         this.#log.info('pre-connect refused; the call connects when answered', error);
@@ -889,13 +880,14 @@ export class CallEngine extends TypedEmitter<EngineCallbacks> {
   }
 
   /**
-   * Connects `ctx`'s media with `peer` while the invitation rings: the callee waits for the
-   * caller's offer, the caller makes it once the callee asked (`preconnect` push).
+   * Connects `ctx`'s media while the invitation rings, held: to the SFU, or with `peer` (P2P: the
+   * callee waits for the caller's offer, the caller makes it once the callee asked).
    */
-  #preconnect(ctx: CallContext, peer: string, role: { initiator: boolean }): void {
+  #preconnect(ctx: CallContext, peer?: { userID: string; initiator: boolean }): void {
     ctx.held = true;
     try {
-      this.#ensureSession(ctx).addPeer(peer, role);
+      const session = this.#ensureSession(ctx);
+      if (peer) session.addPeer(peer.userID, peer);
     } catch (error) {
       this.#log.warn('pre-connecting failed; the call connects when answered', error);
       this.#dropPreconnection(ctx);

@@ -8,6 +8,7 @@ import { MediaMode, type SignalData } from '@ringline/protocol';
 import type { CallStore, LockManager, PushBody } from '../cluster/types.js';
 import { callLockKey } from '../cluster/keys.js';
 import { ServerError } from '../errors.js';
+import { ringsFor } from './ringing.js';
 
 export class SignalRelay {
   constructor(
@@ -52,10 +53,7 @@ export class SignalRelay {
     return invitations.some((inv) => {
       const invitee = inv.inviter === a ? b : inv.inviter === b ? a : undefined;
       if (invitee === undefined || !inv.preconnect?.includes(invitee)) return false;
-      const i = inv.userIDList.indexOf(invitee);
-      return (
-        i >= 0 && inv.states[i] === 'ringing' && call.members.some((m) => m.userID === inv.inviter)
-      );
+      return ringsFor(inv, invitee) && call.members.some((m) => m.userID === inv.inviter);
     });
   }
 }

@@ -31,7 +31,6 @@ import type {
   BusMessage,
   CallRecord,
   CallStore,
-  InvitationRecord,
   LockManager,
   MessageBus,
   PushBody,
@@ -46,6 +45,7 @@ import type { DeliverFn } from '../cluster/delivery.js';
 import { ServerError } from '../errors.js';
 import { silentLogger, type Logger } from '../log.js';
 import { NO_SFU_HINT } from '../sfu/index.js';
+import { ringsFor } from './ringing.js';
 import type {
   IceCandidate,
   SessionDescription,
@@ -798,10 +798,4 @@ export class SfuCoordinator {
         return this.#afterCommitHere(callID, op.ops);
     }
   }
-}
-
-/** Whether `userID`'s invitation `inv` still rings. */
-function ringsFor(inv: InvitationRecord, userID: string): boolean {
-  const i = inv.userIDList.indexOf(userID);
-  return i >= 0 && inv.states[i] === 'ringing';
 }
