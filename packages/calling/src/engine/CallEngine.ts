@@ -773,7 +773,12 @@ export class CallEngine extends TypedEmitter<EngineCallbacks> {
     });
     p.on('sfuReset', (push) => {
       const ctx = this.#ctxFor(push.callID);
-      if (!ctx || ctx.ended || this.state === CallState.BeInvited) return;
+      if (!ctx || ctx.ended) return;
+      if (this.state === CallState.BeInvited) {
+        // Ringing: a pre-connection to the SFU connects again to the new room, still held.
+        if (ctx.held && ctx.media === MediaMode.SFU) ctx.session?.resetSfu();
+        return;
+      }
       // Janus restarted and the server made the call a new room: media comes back by itself, so
       // the app hears nothing of it (no CALL_END, no ERROR) beyond new remote tracks.
       this.#log.info(`call ${push.callID}: the SFU room was re-created; reconnecting media`);

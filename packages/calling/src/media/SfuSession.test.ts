@@ -222,10 +222,11 @@ describe.skipIf(!canRun)('SfuSession (real media through Janus)', () => {
 
 // Last in the file: it kills the Janus the file's server supervises (it comes back, healed).
 describe.skipIf(!canRun)('SfuSession when Janus is killed mid-call', () => {
-  it('every member publishes and subscribes again by itself; frames resume; no CALL_END, no ERROR', async () => {
+  it('every member publishes and subscribes again by itself; a pre-connected invitee connects again, held; frames resume; no CALL_END, no ERROR', async () => {
     const [alice, bob, carol] = [await member('alice'), await member('bob'), await member('carol')];
+    const dave = await member('dave', true);
     const trouble: string[] = [];
-    for (const m of [alice, bob, carol]) {
+    for (const m of [alice, bob, carol, dave]) {
       m.engine.on(EngineEvent.CallEnded, (info) =>
         trouble.push(`${m.userID} ended: ${info.reason}`),
       );
@@ -233,7 +234,10 @@ describe.skipIf(!canRun)('SfuSession when Janus is killed mid-call', () => {
         trouble.push(`${m.userID} error: ${error.message}`),
       );
     }
-    await groupCall(alice, [bob, carol]);
+    const daveRings = ringingAt(dave);
+    await groupCall(alice, [bob, carol], [dave.userID]);
+    await daveRings;
+    const states = (pcs: RTCPeerConnection[]) => pcs.map((pc) => pc.connectionState);
     const pairs = [alice, bob, carol].flatMap((m) =>
       [alice, bob, carol].filter((o) => o !== m).map((o) => [m, o] as const),
     );
@@ -242,6 +246,9 @@ describe.skipIf(!canRun)('SfuSession when Janus is killed mid-call', () => {
         .poll(() => m.frames.frames(o.userID), { timeout: 20_000, interval: 100 })
         .toBeGreaterThan(10);
     }
+    await expect
+      .poll(() => states(dave.media.peerConnections), { timeout: 20_000, interval: 100 })
+      .toEqual(['connected', 'connected']);
 
     const pidFile = join(ts.dataDir, 'janus', 'janus.pid');
     const firstPid = Number(await readFile(pidFile, 'utf8'));
@@ -260,6 +267,25 @@ describe.skipIf(!canRun)('SfuSession when Janus is killed mid-call', () => {
         .toBeGreaterThan(from + 10);
     }
     for (const m of [alice, bob, carol]) expect(m.engine.state).toBe(CallState.Connected);
+    // dave, still ringing, connected again to the new room (two new connections), nothing sent.
+    await expect
+      .poll(() => states(dave.media.peerConnections.slice(2)), { timeout: 20_000, interval: 100 })
+      .toEqual(['connected', 'connected']);
+    expect(dave.engine.state).toBe(CallState.BeInvited);
+    expect(await mediaBytes(dave.media.peerConnections.slice(2))).toEqual({ sent: 0, received: 0 });
+
+    // He answers: media both ways on those connections.
+    await dave.engine.accept();
+    for (const other of [alice, bob]) {
+      await expect
+        .poll(() => dave.frames.frames(other.userID), { timeout: 20_000, interval: 100 })
+        .toBeGreaterThan(5);
+      await expect
+        .poll(() => other.frames.frames(dave.userID), { timeout: 20_000, interval: 100 })
+        .toBeGreaterThan(5);
+    }
+    expect(dave.media.sessions).toHaveLength(1);
+    expect(dave.media.peerConnections).toHaveLength(4);
     expect(trouble).toEqual([]);
   }, 90_000);
 });

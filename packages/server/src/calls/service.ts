@@ -176,7 +176,10 @@ export class CallService {
               }
               // Where the room is now (maybe another Janus of the pool): any node reads it there.
               tx.call.sfu = placement;
-              tx.pushToMembers({ type: 'sfuReset', callID });
+              // The ringing too: one that pre-connected lost its handles with the old room.
+              for (const userID of [...tx.call.members.map((m) => m.userID), ...tx.ringing()]) {
+                tx.push(userID, { type: 'sfuReset', callID });
+              }
               return true;
             })
             .catch(ignoreGone),

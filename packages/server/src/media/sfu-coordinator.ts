@@ -81,7 +81,7 @@ export interface HealHooks {
   /**
    * The new room is open at `placement`. Under the call's lock: if `confirm()` (the heal is still
    * current; it stops healing) returns true, record the placement, push `sfuReset` to the members
-   * and resolve true; else resolve false. Undefined when the call is gone.
+   * and the ringing invitees, and resolve true; else resolve false. Undefined when the call is gone.
    */
   roomBack(
     callID: string,
@@ -589,7 +589,7 @@ export class SfuCoordinator {
       return;
     }
     this.#publishers.delete(callID);
-    // Their handles went with the room: their SDK connects at accept, as without pre-connect.
+    // Their handles went with the room: told by sfuReset, they pre-connect again.
     this.#preconnected.delete(callID);
     const heal: Heal = { done: Promise.resolve(), lostAgain: false };
     this.#healing.set(callID, heal);

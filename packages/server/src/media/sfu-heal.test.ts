@@ -43,6 +43,11 @@ async function tempDir(prefix: string): Promise<string> {
   return dir;
 }
 
+/** Whether both of `peer`'s connections are up. */
+function isUp(peer: MediaPeer): boolean {
+  return peer.states.publisher === 'connected' && peer.states.subscriber === 'connected';
+}
+
 /** The pid of the janus that `--janus auto` runs in `janusDir` (its supervisor records it). */
 async function janusPid(janusDir: string): Promise<number> {
   return Number(await readFile(join(janusDir, 'janus', 'janus.pid'), 'utf8'));
@@ -57,10 +62,15 @@ async function until(what: string, check: () => boolean | Promise<boolean>, time
   }
 }
 
-/** alice calls bob and carol into group `team`; both accept. */
-async function groupCall(alice: TestClient, bob: TestClient, carol: TestClient) {
+/** alice calls bob and carol (and `alsoRing`, who do not answer) into group `team`; both accept. */
+async function groupCall(
+  alice: TestClient,
+  bob: TestClient,
+  carol: TestClient,
+  alsoRing: string[] = [],
+) {
   const call = await alice.call('invite', {
-    userIDList: ['bob', 'carol'],
+    userIDList: ['bob', 'carol', ...alsoRing],
     callType: video,
     groupID: 'team',
   });
@@ -70,7 +80,7 @@ async function groupCall(alice: TestClient, bob: TestClient, carol: TestClient) 
 }
 
 describe.skipIf(!hasJanus || !inNetns)('Janus killed mid-call (supervised, comes back)', () => {
-  test('every member gets sfuReset, publishes again and decodes the others again; no callEnded; a later join works', async () => {
+  test('every member gets sfuReset, publishes again and decodes the others again; a pre-connected invitee connects again, held; no callEnded; a later join works', async () => {
     const janusDir = await tempDir('ringline-heal-');
     const made = await createSfu({
       mode: 'auto',
@@ -83,11 +93,11 @@ describe.skipIf(!hasJanus || !inNetns)('Janus killed mid-call (supervised, comes
     opened.push(() => sfu.close());
     const server = await startTestServer({ sfu });
     opened.push(() => server.close());
-    await makeGroup(server, 'team', ['alice', 'bob', 'carol', 'dave']);
-    const [alice, bob, carol, dave] = await Promise.all(
-      ['alice', 'bob', 'carol', 'dave'].map((u) => server.login(u)),
+    await makeGroup(server, 'team', ['alice', 'bob', 'carol', 'dave', 'erin']);
+    const [alice, bob, carol, dave, erin] = await Promise.all(
+      ['alice', 'bob', 'carol', 'dave', 'erin'].map((u) => server.login(u)),
     );
-    const { callID } = await groupCall(alice!, bob!, carol!);
+    const { callID, inviteID } = await groupCall(alice!, bob!, carol!, ['erin']);
     const names = ['alice', 'bob', 'carol'];
     const peers = [alice!, bob!, carol!].map((c) => new MediaPeer(c, callID));
     opened.push(() => peers.forEach((p) => p.close()));
@@ -99,11 +109,29 @@ describe.skipIf(!hasJanus || !inNetns)('Janus killed mid-call (supervised, comes
     for (const [i, p] of peers.entries()) {
       for (const other of names.filter((n) => n !== names[i])) await p.framesFrom(other, 10);
     }
+    // erin, still ringing, pre-connects (held: nothing flows either way until she answers).
+    const erinPeer = new MediaPeer(erin!, callID);
+    opened.push(() => erinPeer.close());
+    erinPeer.follow();
+    erinPeer.followResets();
+    await erinPeer.publish({ held: true });
+    await erinPeer.offer((o) => new Set(o.streams.map((s) => s.userID)).size === 3);
+    await until('erin is pre-connected', () => isUp(erinPeer));
 
+    const offersBefore = erinPeer.offers.length;
     const firstPid = await janusPid(janusDir);
     process.kill(firstPid, 'SIGKILL');
     // Every member is told, and publishes and subscribes again by itself ...
     await until('every member handled sfuReset', () => peers.every((p) => p.resets === 1));
+    // The ringing invitee is told too, and connects again to the new room, still held.
+    await until('erin handled sfuReset', () => erinPeer.resets === 1);
+    await until('erin is offered the three members again', () =>
+      erinPeer.offers
+        .slice(offersBefore)
+        .some((o) => new Set(o.streams.map((s) => s.userID)).size === 3),
+    );
+    await until('erin is pre-connected again', () => isUp(erinPeer));
+    expect(await erinPeer.bytes()).toEqual({ sent: 0, received: 0 });
     expect(await janusPid(janusDir)).not.toBe(firstPid);
     // ... and decodes fresh frames from both others.
     for (const [i, p] of peers.entries()) {
@@ -117,6 +145,12 @@ describe.skipIf(!hasJanus || !inNetns)('Janus killed mid-call (supervised, comes
       expect(c.pushes.filter((p) => p.type === 'callEnded' || p.type === 'userLeave')).toEqual([]);
     }
 
+    // erin answers: media both ways, on the connections she made while it rang.
+    await erin!.call('accept', { inviteID });
+    await erinPeer.attach();
+    await erinPeer.framesFrom('alice', 10);
+    await peers[0]!.framesFrom('erin', 10);
+
     // A member who joins after the heal gets into the new room: media both ways.
     const joined = await dave!.call('join', { groupID: 'team', callType: video });
     expect(joined.callID).toBe(callID);
@@ -127,7 +161,7 @@ describe.skipIf(!hasJanus || !inNetns)('Janus killed mid-call (supervised, comes
     await davePeer.framesFrom('alice', 10);
     await peers[1]!.framesFrom('dave', 10);
 
-    for (const c of [alice!, bob!, carol!]) await c.call('hangup', { callID });
+    for (const c of [alice!, bob!, carol!, erin!]) await c.call('hangup', { callID });
     expect(await dave!.waitForPush('callEnded')).toMatchObject({ reason: 'hangup' });
     expectNoCallState(server);
   }, 90_000);

@@ -59,6 +59,7 @@ export class MediaPeer {
    * `attach()`.
    */
   async publish({ held = false }: { held?: boolean } = {}): Promise<void> {
+    this.#held = undefined;
     const pc = (this.#publisher = new wrtc.RTCPeerConnection());
     const video = new wrtc.nonstandard.RTCVideoSource();
     const audio = new wrtc.nonstandard.RTCAudioSource();
@@ -132,7 +133,8 @@ export class MediaPeer {
 
   /**
    * Handles every `sfuReset` from now on as the SDK does: both connections are dropped, and the
-   * media is published again if it was (the subscriber comes back with the next `sfuOffer`).
+   * media is published again if it was, held if it still was (the subscriber comes back with the
+   * next `sfuOffer`).
    */
   followResets(): void {
     const loop = async () => {
@@ -140,9 +142,10 @@ export class MediaPeer {
         await this.client.waitForPush('sfuReset', (p) => p.callID === this.callID, 600_000);
         if (this.#closed) return;
         const wasPublishing = this.#publisher !== undefined;
+        const held = this.#held !== undefined && this.#held.length > 0;
         this.#dropMedia();
         this.resets++;
-        if (wasPublishing) await this.publish();
+        if (wasPublishing) await this.publish({ held });
       }
     };
     // Ends when the connection closes.
