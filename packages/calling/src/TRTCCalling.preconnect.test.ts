@@ -169,6 +169,24 @@ describe('pre-connect while a one-to-one call rings', () => {
     expect([...alice.events.names, ...bob.events.names]).not.toContain(E.ERROR);
   });
 
+  it('a callee whose pre-connection cannot even start does not ask the caller for one; the answer connects as usual', async () => {
+    const alice = await user('alice', { preconnect: true });
+    const bob = await user('bob', { preconnect: true });
+    bob.media.refuseSessions = 1;
+    await alice.calling.call({ userID: bob.userID, type: 2 });
+    await bob.events.next(E.INVITED);
+    expect(bob.media.sessions).toEqual([]);
+
+    await bob.calling.accept();
+    await alice.events.next(E.USER_ENTER);
+    // alice's first session is the one made at the answer, with her tracks: no pre-connection.
+    const session = await negotiated(alice.media, bob.userID);
+    expect(alice.media.sessions).toEqual([session]);
+    expect(session.localTracks.video).not.toBeNull();
+    await negotiated(bob.media, alice.userID);
+    expect([...alice.events.names, ...bob.events.names]).not.toContain(E.ERROR);
+  });
+
   it('refuses an option that is not true, false or auto', () => {
     expect(
       () =>

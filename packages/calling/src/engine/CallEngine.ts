@@ -854,6 +854,8 @@ export class CallEngine extends TypedEmitter<EngineCallbacks> {
     } else if (!ctx.group && push.groupID === undefined) {
       ctx.warming = this.#warmUp(ctx);
       this.#preconnect(ctx, { userID: push.sponsor, initiator: false });
+      // Failed here already: the caller is not asked to make a connection nobody would answer.
+      if (!ctx.held) return;
       signal.request('preconnect', { inviteID: push.inviteID }).catch((error: unknown) => {
         // Refused (ring-all devices, a call through the SFU) or ended: it connects at accept.
         this.#log.info('pre-connect refused; the call connects when answered', error);

@@ -225,6 +225,8 @@ export class FakeMediaBackend implements MediaBackend {
   readonly captures: MediaStreamConstraints[] = [];
   /** What `captureAllowed` answers (the user allowed the camera and mic before). */
   allowed = true;
+  /** Sessions still to refuse: `createSession` throws while this is above 0 (and counts down). */
+  refuseSessions = 0;
 
   async captureAllowed(): Promise<boolean> {
     return this.allowed;
@@ -276,6 +278,10 @@ export class FakeMediaBackend implements MediaBackend {
   }
 
   createSession(options: SessionOptions): MediaSession {
+    if (this.refuseSessions > 0) {
+      this.refuseSessions--;
+      throw new Error('fake: no peer connection could be made');
+    }
     const session = new FakeSession(options);
     this.sessions.push(session);
     return session;
