@@ -34,6 +34,8 @@ interface Link {
   session: JanodeSession;
   /** Handle outside any room, for create/destroy. */
   control: VideoRoomHandle;
+  /** Ids of the handles attached on this session that Janus has not confirmed detached. */
+  handles: Set<number>;
 }
 
 interface Member {
@@ -151,10 +153,7 @@ export class JanusSfu implements SfuAdapter {
   }
 
   attachedHandles(): number {
-    // janode's own map of the session's handles: an entry goes when Janus confirms the detach.
-    const handles = (this.link?.session as { _handles?: Map<unknown, unknown> } | undefined)
-      ?._handles;
-    return handles?.size ?? 0;
+    return this.link?.handles.size ?? 0;
   }
 
   placement(callID: string): { janus: string; room: number } | undefined {
@@ -830,8 +829,8 @@ export class JanusSfu implements SfuAdapter {
   }
 
   private async attach(room: Room): Promise<VideoRoomHandle> {
-    const session = room.link.session;
-    return this.request('attach', () => session.attach(VideoRoomPlugin));
+    const { link } = room;
+    return counted(link, await this.request('attach', () => link.session.attach(VideoRoomPlugin)));
   }
 
   private async detach(handle: VideoRoomHandle): Promise<void> {
@@ -886,8 +885,10 @@ export class JanusSfu implements SfuAdapter {
     }
     try {
       const session = await this.bounded(connection.create(15));
+      const handles = new Set<number>();
       const control = await this.bounded(session.attach(VideoRoomPlugin));
-      const link: Link = { connection, session, control };
+      const link: Link = { connection, session, control, handles };
+      counted(link, control);
       const lost = (): void => this.linkLost(link);
       connection.once(Janode.EVENT.CONNECTION_CLOSED, lost);
       connection.once(Janode.EVENT.CONNECTION_ERROR, lost);
@@ -982,4 +983,11 @@ export class JanusSfu implements SfuAdapter {
  */
 function startLow(feed: number): { feed: number; substream: number } {
   return { feed, substream: 0 };
+}
+
+/** Counts `handle` among `link`'s attached handles until Janus confirms its detach. */
+function counted(link: Link, handle: VideoRoomHandle): VideoRoomHandle {
+  link.handles.add(handle.id);
+  handle.once(Janode.EVENT.HANDLE_DETACHED, () => link.handles.delete(handle.id));
+  return handle;
 }
