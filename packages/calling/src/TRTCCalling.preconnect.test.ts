@@ -169,6 +169,63 @@ describe('pre-connect while a one-to-one call rings', () => {
     expect([...alice.events.names, ...bob.events.names]).not.toContain(E.ERROR);
   });
 
+  it.each([
+    ['callee', 'bob', 'alice'],
+    ['caller', 'alice', 'bob'],
+  ] as const)(
+    "the %s's pre-connection alone fails: the other side drops its own too; the answer connects both anew",
+    async (_, failing, other) => {
+      const s = await ringing({ preconnect: true });
+      const sessions = {
+        alice: await negotiated(s.alice.media, s.bob.userID),
+        bob: await negotiated(s.bob.media, s.alice.userID),
+      };
+      sessions[failing].fail(s[other].userID);
+      await expect.poll(() => sessions[other].closed).toBe(true);
+      expect(s.alice.calling.getCallStatus()).toBe('calling');
+
+      await s.bob.calling.accept();
+      await s.alice.events.next(E.USER_ENTER);
+      const fresh = {
+        alice: await negotiated(s.alice.media, s.bob.userID),
+        bob: await negotiated(s.bob.media, s.alice.userID),
+      };
+      for (const name of ['alice', 'bob'] as const) {
+        expect(fresh[name]).not.toBe(sessions[name]);
+        expect(fresh[name].localTracks.video).not.toBeNull();
+      }
+      expect([...s.alice.events.names, ...s.bob.events.names]).not.toContain(E.ERROR);
+    },
+  );
+
+  it("the caller's pre-connection fails as the callee answers: the callee's is replaced, and the caller's new offer reaches it", async () => {
+    const s = await ringing({ preconnect: true });
+    const aliceSession = await negotiated(s.alice.media, s.bob.userID);
+    const bobSession = await negotiated(s.bob.media, s.alice.userID);
+    // alice's signals (her "closed" first) are held back until bob's answer is in.
+    const heldBack: string[] = [];
+    let holding = true;
+    s.alice.network.drop = (frame) => {
+      if (!holding || frame.type !== 'signal') return false;
+      heldBack.push(JSON.stringify(frame));
+      return true;
+    };
+    aliceSession.fail(s.bob.userID);
+    await s.bob.calling.accept();
+    expect(bobSession.closed).toBe(false);
+    holding = false;
+    for (const frame of heldBack) s.alice.network.current.send(frame);
+
+    await expect.poll(() => bobSession.closed).toBe(true);
+    const fresh = await negotiated(s.bob.media, s.alice.userID);
+    expect(fresh).not.toBe(bobSession);
+    expect(fresh.peers.get(s.alice.userID)).toEqual({ initiator: false });
+    expect(fresh.localTracks.video).not.toBeNull();
+    expect((await negotiated(s.alice.media, s.bob.userID)).localTracks.video).not.toBeNull();
+    expect(s.bob.calling.getCallStatus()).toBe('connected');
+    expect([...s.alice.events.names, ...s.bob.events.names]).not.toContain(E.ERROR);
+  });
+
   it('a callee whose pre-connection cannot even start does not ask the caller for one; the answer connects as usual', async () => {
     const alice = await user('alice', { preconnect: true });
     const bob = await user('bob', { preconnect: true });

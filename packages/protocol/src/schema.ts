@@ -72,10 +72,18 @@ export const SignalDataSchema = Type.Object(
         strict,
       ),
     ),
+    /**
+     * One-to-one pre-connect: the sender closed the connection it made with the recipient while
+     * the call rang (it failed); the recipient closes its side, and the answer connects anew.
+     */
+    closed: Type.Optional(Type.Literal(true)),
   },
   strict,
 );
-/** What one peer sends the other through `signal`: an SDP description or an ICE candidate. */
+/**
+ * What one peer sends the other through `signal`: an SDP description, an ICE candidate, or that
+ * its pre-connection closed.
+ */
 export type SignalData = Static<typeof SignalDataSchema>;
 
 /** A request's schema; `id` is optional only for requests that may be sent as notifications. */

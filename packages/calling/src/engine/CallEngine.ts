@@ -136,6 +136,12 @@ interface CallContext {
    * is attached until this side is in the call with the peer (`#unhold`).
    */
   held: boolean;
+  /**
+   * One-to-one pre-connect: the peer whom the session was made with while it rang, as long as the
+   * session is that pre-connection (also after the answer). Each side tells the other when it
+   * drops its pre-connection (`signal {closed}`), so that the answer connects both anew.
+   */
+  preconnectPeer?: string | undefined;
   /** Reads the session's link quality every interval, from the first session until the end. */
   qualityTimer?: ReturnType<typeof setInterval>;
   /** A reading is under way (getStats is async): the next tick does not start another. */
@@ -859,7 +865,7 @@ export class CallEngine extends TypedEmitter<EngineCallbacks> {
       signal.request('preconnect', { inviteID: push.inviteID }).catch((error: unknown) => {
         // Refused (ring-all devices, a call through the SFU) or ended: it connects at accept.
         this.#log.info('pre-connect refused; the call connects when answered', error);
-        if (this.#current === ctx && ctx.held) this.#dropPreconnection(ctx);
+        if (this.#current === ctx && ctx.held) this.#dropPreconnection(ctx, { tell: false });
       });
     }
   }
@@ -892,6 +898,7 @@ export class CallEngine extends TypedEmitter<EngineCallbacks> {
    */
   #preconnect(ctx: CallContext, peer?: { userID: string; initiator: boolean }): void {
     ctx.held = true;
+    ctx.preconnectPeer = peer?.userID;
     try {
       const session = this.#ensureSession(ctx);
       if (peer) session.addPeer(peer.userID, peer);
@@ -901,13 +908,50 @@ export class CallEngine extends TypedEmitter<EngineCallbacks> {
     }
   }
 
-  /** Closes the pre-connection of `ctx` (it failed, or was refused); the answer makes a new one. */
-  #dropPreconnection(ctx: CallContext): void {
+  /**
+   * Closes the pre-connection of `ctx` (it failed, or was refused); the answer makes a new one.
+   * A one-to-one peer is told (`tell`), so that it drops its side too rather than keep a connection
+   * whose other end is gone.
+   */
+  #dropPreconnection(ctx: CallContext, { tell = true }: { tell?: boolean } = {}): void {
     const session = ctx.session;
+    const peer = ctx.preconnectPeer;
     ctx.held = false;
+    ctx.preconnectPeer = undefined;
     ctx.session = undefined;
     ctx.early = [];
     session?.close();
+    const signal = this.#signal;
+    if (!tell || peer === undefined || ctx.callID === undefined || !signal) return;
+    const message = { callID: ctx.callID, to: peer, data: { closed: true as const } };
+    signal.notify('signal', message).catch((error: unknown) => {
+      // The invitation ended meanwhile, or the peer never pre-connected: nothing to close there.
+      this.#log.debug(`telling ${peer} that the pre-connection closed failed`, error);
+    });
+  }
+
+  /**
+   * `from` closed its side of our one-to-one pre-connection. Still ringing: ours goes too, and the
+   * answer connects anew. Answered already (it closed just before the answer): the peer's new
+   * connection is on its way (the caller's offer follows), so ours is made anew at once.
+   */
+  #onPeerClosed(ctx: CallContext, from: string): void {
+    if (ctx.preconnectPeer !== from || !ctx.session || ctx.media !== MediaMode.P2P) return;
+    if (ctx.held) {
+      this.#log.info(`${from} closed the pre-connection; the answer connects anew`);
+      this.#dropPreconnection(ctx, { tell: false });
+      return;
+    }
+    this.#log.info(`${from} closed the pre-connection as the call was answered; connecting anew`);
+    const old = ctx.session;
+    ctx.preconnectPeer = undefined;
+    ctx.session = undefined;
+    ctx.early = [];
+    old.close();
+    const session = this.#ensureSession(ctx);
+    session.addPeer(from, { initiator: ctx.role === 'caller' });
+    const media = ctx.members.get(from);
+    if (media) session.setRemoteMedia(from, media);
   }
 
   /**
@@ -992,6 +1036,10 @@ export class CallEngine extends TypedEmitter<EngineCallbacks> {
   #onSignal(push: Push<'signal'>): void {
     const ctx = this.#ctxFor(push.callID);
     if (!ctx) return;
+    if (push.data.closed) {
+      this.#onPeerClosed(ctx, push.from);
+      return;
+    }
     if (ctx.session) {
       ctx.session.handleSignal(push.from, push.data).catch(() => {
         // Reported through the session's Error event.
@@ -1085,7 +1133,7 @@ export class CallEngine extends TypedEmitter<EngineCallbacks> {
     ctx.callType = result.callType;
     ctx.roomID = result.roomID;
     // A call that moved to the SFU while it rang drops the peer-to-peer pre-connection.
-    if (ctx.media !== result.media && ctx.session) this.#dropPreconnection(ctx);
+    if (ctx.media !== result.media && ctx.session) this.#dropPreconnection(ctx, { tell: false });
     ctx.media = result.media;
     ctx.invitees = new Set(result.inviteeList);
     if (result.groupID !== undefined) ctx.groupID = result.groupID;
@@ -1141,6 +1189,7 @@ export class CallEngine extends TypedEmitter<EngineCallbacks> {
     const old = ctx.session;
     ctx.session = undefined;
     ctx.held = false;
+    ctx.preconnectPeer = undefined;
     ctx.early = [];
     old?.close();
     // Members stay members: the new session picks up their media (SFU) or is made on demand (P2P).
