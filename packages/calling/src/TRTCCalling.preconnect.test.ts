@@ -244,6 +244,24 @@ describe('pre-connect while a one-to-one call rings', () => {
     expect([...alice.events.names, ...bob.events.names]).not.toContain(E.ERROR);
   });
 
+  it('a caller whose pre-connection cannot start tells the callee, who drops its own; the answer connects as usual', async () => {
+    const alice = await user('alice', { preconnect: true });
+    const bob = await user('bob', { preconnect: true });
+    alice.media.refuseSessions = 1;
+    await alice.calling.call({ userID: bob.userID, type: 2 });
+    await bob.events.next(E.INVITED);
+    await expect.poll(() => bob.media.sessions.length).toBe(1);
+    const bobSession = bob.media.session;
+    await expect.poll(() => bobSession.closed).toBe(true);
+    expect(alice.media.sessions).toEqual([]);
+
+    await bob.calling.accept();
+    await alice.events.next(E.USER_ENTER);
+    expect((await negotiated(alice.media, bob.userID)).localTracks.video).not.toBeNull();
+    expect(await negotiated(bob.media, alice.userID)).not.toBe(bobSession);
+    expect([...alice.events.names, ...bob.events.names]).not.toContain(E.ERROR);
+  });
+
   it('refuses an option that is not true, false or auto', () => {
     expect(
       () =>

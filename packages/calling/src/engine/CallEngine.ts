@@ -904,7 +904,8 @@ export class CallEngine extends TypedEmitter<EngineCallbacks> {
       if (peer) session.addPeer(peer.userID, peer);
     } catch (error) {
       this.#log.warn('pre-connecting failed; the call connects when answered', error);
-      this.#dropPreconnection(ctx);
+      // The caller tells the callee who asked; a callee has not asked yet (nobody to tell).
+      this.#dropPreconnection(ctx, { tell: peer?.initiator ?? false });
     }
   }
 
