@@ -933,11 +933,14 @@ export class CallEngine extends TypedEmitter<EngineCallbacks> {
 
   /**
    * `from` closed its side of our one-to-one pre-connection. Still ringing: ours goes too, and the
-   * answer connects anew. Answered already (it closed just before the answer): the peer's new
-   * connection is on its way (the caller's offer follows), so ours is made anew at once.
+   * answer connects anew. A callee that answered already (the caller closed just before the
+   * answer): the caller's new connection is on its way (its offer follows), so ours is made anew
+   * at once. A caller never hears it after the answer (the callee's `closed` goes before its
+   * `accept`), and does nothing then.
    */
   #onPeerClosed(ctx: CallContext, from: string): void {
     if (ctx.preconnectPeer !== from || !ctx.session || ctx.media !== MediaMode.P2P) return;
+    if (!ctx.held && ctx.role !== 'callee') return;
     if (ctx.held) {
       this.#log.info(`${from} closed the pre-connection; the answer connects anew`);
       this.#dropPreconnection(ctx, { tell: false });
@@ -950,7 +953,7 @@ export class CallEngine extends TypedEmitter<EngineCallbacks> {
     ctx.early = [];
     old.close();
     const session = this.#ensureSession(ctx);
-    session.addPeer(from, { initiator: ctx.role === 'caller' });
+    session.addPeer(from, { initiator: false });
     const media = ctx.members.get(from);
     if (media) session.setRemoteMedia(from, media);
   }
