@@ -177,9 +177,8 @@ export class CallService {
               // Where the room is now (maybe another Janus of the pool): any node reads it there.
               tx.call.sfu = placement;
               // The ringing too: one that pre-connected lost its handles with the old room.
-              for (const userID of [...tx.call.members.map((m) => m.userID), ...tx.ringing()]) {
-                tx.push(userID, { type: 'sfuReset', callID });
-              }
+              const told = new Set([...tx.call.members.map((m) => m.userID), ...tx.ringing()]);
+              for (const userID of told) tx.push(userID, { type: 'sfuReset', callID });
               return true;
             })
             .catch(ignoreGone),
