@@ -23,6 +23,13 @@ async function negotiated(media: FakeMediaBackend, peer: string): Promise<FakeSe
   return media.session;
 }
 
+/** A fake media backend whose first session cannot be made. */
+function refusingOneSession(): FakeMediaBackend {
+  const media = new FakeMediaBackend();
+  media.refuseSessions = 1;
+  return media;
+}
+
 /** alice calls bob (video); both with the given options; resolves once bob's INVITED is in. */
 async function ringing(
   aliceOptions: Parameters<typeof phone>[2],
@@ -227,11 +234,10 @@ describe('pre-connect while a one-to-one call rings', () => {
   });
 
   it('a callee whose pre-connection cannot even start does not ask the caller for one; the answer connects as usual', async () => {
-    const alice = await user('alice', { preconnect: true });
-    const bob = await user('bob', { preconnect: true });
-    bob.media.refuseSessions = 1;
-    await alice.calling.call({ userID: bob.userID, type: 2 });
-    await bob.events.next(E.INVITED);
+    const { alice, bob } = await ringing(
+      { preconnect: true },
+      { preconnect: true, media: refusingOneSession() },
+    );
     expect(bob.media.sessions).toEqual([]);
 
     await bob.calling.accept();
@@ -245,11 +251,10 @@ describe('pre-connect while a one-to-one call rings', () => {
   });
 
   it('a caller whose pre-connection cannot start tells the callee, who drops its own; the answer connects as usual', async () => {
-    const alice = await user('alice', { preconnect: true });
-    const bob = await user('bob', { preconnect: true });
-    alice.media.refuseSessions = 1;
-    await alice.calling.call({ userID: bob.userID, type: 2 });
-    await bob.events.next(E.INVITED);
+    const { alice, bob } = await ringing(
+      { preconnect: true, media: refusingOneSession() },
+      { preconnect: true },
+    );
     await expect.poll(() => bob.media.sessions.length).toBe(1);
     const bobSession = bob.media.session;
     await expect.poll(() => bobSession.closed).toBe(true);

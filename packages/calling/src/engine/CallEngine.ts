@@ -915,13 +915,8 @@ export class CallEngine extends TypedEmitter<EngineCallbacks> {
    * whose other end is gone.
    */
   #dropPreconnection(ctx: CallContext, { tell = true }: { tell?: boolean } = {}): void {
-    const session = ctx.session;
     const peer = ctx.preconnectPeer;
-    ctx.held = false;
-    ctx.preconnectPeer = undefined;
-    ctx.session = undefined;
-    ctx.early = [];
-    session?.close();
+    this.#closeSession(ctx);
     const signal = this.#signal;
     if (!tell || peer === undefined || ctx.callID === undefined || !signal) return;
     const message = { callID: ctx.callID, to: peer, data: { closed: true as const } };
@@ -929,6 +924,16 @@ export class CallEngine extends TypedEmitter<EngineCallbacks> {
       // The invitation ended meanwhile, or the peer never pre-connected: nothing to close there.
       this.#log.debug(`telling ${peer} that the pre-connection closed failed`, error);
     });
+  }
+
+  /** Closes `ctx`'s media session, held or not, and forgets what belonged to it. */
+  #closeSession(ctx: CallContext): void {
+    const session = ctx.session;
+    ctx.session = undefined;
+    ctx.held = false;
+    ctx.preconnectPeer = undefined;
+    ctx.early = [];
+    session?.close();
   }
 
   /**
@@ -940,18 +945,14 @@ export class CallEngine extends TypedEmitter<EngineCallbacks> {
    */
   #onPeerClosed(ctx: CallContext, from: string): void {
     if (ctx.preconnectPeer !== from || !ctx.session || ctx.media !== MediaMode.P2P) return;
-    if (!ctx.held && ctx.role !== 'callee') return;
     if (ctx.held) {
       this.#log.info(`${from} closed the pre-connection; the answer connects anew`);
       this.#dropPreconnection(ctx, { tell: false });
       return;
     }
+    if (ctx.role !== 'callee') return;
     this.#log.info(`${from} closed the pre-connection as the call was answered; connecting anew`);
-    const old = ctx.session;
-    ctx.preconnectPeer = undefined;
-    ctx.session = undefined;
-    ctx.early = [];
-    old.close();
+    this.#closeSession(ctx);
     const session = this.#ensureSession(ctx);
     session.addPeer(from, { initiator: false });
     const media = ctx.members.get(from);
@@ -1190,12 +1191,7 @@ export class CallEngine extends TypedEmitter<EngineCallbacks> {
     this.#log.info(`call ${ctx.callID} media ${ctx.media} -> ${media}`);
     ctx.media = media;
     if (media === MediaMode.SFU) ctx.group = true;
-    const old = ctx.session;
-    ctx.session = undefined;
-    ctx.held = false;
-    ctx.preconnectPeer = undefined;
-    ctx.early = [];
-    old?.close();
+    this.#closeSession(ctx);
     // Members stay members: the new session picks up their media (SFU) or is made on demand (P2P).
     if (media === MediaMode.SFU) this.#ensureSession(ctx);
   }

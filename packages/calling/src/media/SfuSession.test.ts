@@ -91,6 +91,20 @@ async function mediaBytes(pcs: RTCPeerConnection[]): Promise<{ sent: number; rec
   return { sent, received };
 }
 
+/** Resolves once `m` decodes more than 5 frames of each of `others`, and each of them of `m`. */
+async function decodeEachOther(m: Member, others: Member[]): Promise<void> {
+  for (const other of others) {
+    for (const [to, from] of [
+      [m, other],
+      [other, m],
+    ] as const) {
+      await expect
+        .poll(() => to.frames.frames(from.userID), { timeout: 20_000, interval: 100 })
+        .toBeGreaterThan(5);
+    }
+  }
+}
+
 /**
  * `caller` calls the others (video) and each accepts as the invitation arrives; `alsoRing` are
  * invited too but never answer (a group call of two still goes through the SFU).
@@ -167,14 +181,7 @@ describe.skipIf(!canRun)('SfuSession (real media through Janus)', () => {
     expect(carol.frames.frames(alice.userID)).toBe(0);
 
     await carol.engine.accept();
-    for (const other of [alice, bob]) {
-      await expect
-        .poll(() => carol.frames.frames(other.userID), { timeout: 20_000, interval: 100 })
-        .toBeGreaterThan(5);
-      await expect
-        .poll(() => other.frames.frames(carol.userID), { timeout: 20_000, interval: 100 })
-        .toBeGreaterThan(5);
-    }
+    await decodeEachOther(carol, [alice, bob]);
     // On the connections made while it rang: no new session, no new connection.
     expect(carol.media.sessions).toHaveLength(1);
     expect(carol.media.peerConnections).toHaveLength(2);
@@ -276,14 +283,7 @@ describe.skipIf(!canRun)('SfuSession when Janus is killed mid-call', () => {
 
     // He answers: media both ways on those connections.
     await dave.engine.accept();
-    for (const other of [alice, bob]) {
-      await expect
-        .poll(() => dave.frames.frames(other.userID), { timeout: 20_000, interval: 100 })
-        .toBeGreaterThan(5);
-      await expect
-        .poll(() => other.frames.frames(dave.userID), { timeout: 20_000, interval: 100 })
-        .toBeGreaterThan(5);
-    }
+    await decodeEachOther(dave, [alice, bob]);
     expect(dave.media.sessions).toHaveLength(1);
     expect(dave.media.peerConnections).toHaveLength(4);
     expect(trouble).toEqual([]);
